@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# bench/migrate/run.sh [N [REPEATS]]
+#
+# Deploys the same N small migrations (a table and an index each) into a fresh
+# database with padctl, with psql (one transaction per migration plus a
+# tracking-row insert: the floor no migration tool can beat), with Sqitch and
+# with dbmate, then times `status` with all N applied for each tool. Prints a
+# Markdown table of medians and ratios against the psql floor.
+#
+#   N        migrations (default 1000)
+#   REPEATS  deploys per tool (default 3); the tools take turns, so a slow
+#            phase of the machine hits all of them alike
+#
+# Environment:
+#   PADCTL_BIN      padctl binary (default build/padctl of this checkout);
+#                   skipped with a message when missing or failing
+#   BENCH_WORK      scratch directory (default bench/work, gitignored)
+#   STATUS_RUNS     hyperfine runs per status command (default 10)
+#   BENCH_TOOLS     subset to run, e.g. "psql dbmate" (default: all four)
+#   PGBIN           PostgreSQL server binaries (default /usr/lib/postgresql/15/bin)
+#
+# The script starts its own PostgreSQL cluster on a free loopback port (as the
+# `postgres` user when run as root), with the data directory on disk and
+# fsync / synchronous_commit left ON, so a commit costs what it costs in real
+# life. It stops the cluster on exit and kills nothing it did not start.
+set -euo pipefail
+
+PROG=${0##*/}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+N=${1:-1000}
+REPEATS=${2:-3}
+case $N$REPEATS in
+'' | *[!0-9]*)
+	printf 'usage: %s [N [REPEATS]]\n' "$PROG" >&2
+	exit 2
+	;;
+esac
+[ "$N" -ge 1 ] && [ "$REPEATS" -ge 1 ] || {
+	printf '%s: N and REPEATS must be at least 1\n' "$PROG" >&2
+	exit 2
+}
+
+PADCTL_BIN=${PADCTL_BIN:-$ROOT/build/padctl}
+case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
+W=${BENCH_WORK:-$ROOT/bench/work}
+STATUS_RUNS=${STATUS_RUNS:-10}
+BENCH_TOOLS=${BENCH_TOOLS:-psql padctl dbmate sqitch}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+SUPERUSER=bench_runner # not "bench": "$user" in search_path would resolve to the bench schema
+
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+	printf '%s: error: %s\n' "$PROG" "$*" >&2
+	exit 1
+}
+
+for t in psql hyperfine python3; do
+	command -v "$t" >/dev/null || die "\"$t\" not found (apt-get install postgresql-client hyperfine python3)"
+done
+[ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] ||
+	die "no PostgreSQL server binaries in \"$PGBIN\" (apt-get install postgresql-15, or set PGBIN)"
+
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+LOGS=$W/logs
+rm -rf -- "$LOGS"
+mkdir -p "$LOGS"
+
+# --- the cluster -----------------------------------------------------------------
+
+RUNAS=
+if [ "$(id -u)" -eq 0 ]; then
+	id postgres >/dev/null 2>&1 || die "running as root but there is no \"postgres\" user"
+	RUNAS=postgres
+fi
+as_server() {
+	if [ -n "$RUNAS" ]; then
+		(cd / && runuser -u "$RUNAS" -- "$@")
+	else
+		"$@"
+	fi
+}
+
+# On disk, not tmpfs: fsync must cost what it costs.
+PGBASE=$(mktemp -d /var/tmp/padctl-bench-XXXXXX)
+PG_STARTED=
+cleanup() {
+	local rc=$?
+	set +e
+	if [ -n "$PG_STARTED" ]; then
+		as_server "$PGBIN/pg_ctl" -D "$PGBASE/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+			say "warning: could not stop the cluster in $PGBASE/data"
+	fi
+	case $PGBASE in
+	/var/tmp/padctl-bench-*) rm -rf -- "$PGBASE" ;;
+	esac
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() {
+	python3 - "$1" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+chmod 755 "$PGBASE"
+mkdir "$PGBASE/data" "$PGBASE/sock"
+chmod 700 "$PGBASE/data"
+[ -z "$RUNAS" ] || chown "$RUNAS" "$PGBASE" "$PGBASE/data" "$PGBASE/sock"
+as_server "$PGBIN/initdb" -D "$PGBASE/data" -U "$SUPERUSER" -A trust -E UTF8 --locale=C.UTF-8 \
+	>"$LOGS/initdb.log" 2>&1 || die "initdb failed (see $LOGS/initdb.log)"
+PORT=
+for attempt in 1 2 3 4 5; do
+	p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+	port_free "$p" || continue
+	if as_server "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log" -w -t 60 \
+		-o "-p $p -k $PGBASE/sock -c listen_addresses=127.0.0.1 -c max_connections=50" \
+		start >/dev/null 2>&1; then
+		PORT=$p
+		PG_STARTED=1
+		break
+	fi
+	PG_STARTED=1 # pg_ctl may have left a server behind: make the trap try
+	tail -n 5 "$PGBASE/log" >&2 || true
+	say "start attempt $attempt on port $p failed; retrying"
+done
+[ -n "$PORT" ] || die "could not start PostgreSQL (log: $PGBASE/log)"
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=$SUPERUSER PGDATABASE=postgres
+unset PGPASSWORD PGSERVICE
+PGVER=$("$PGBIN/postgres" -V | awk '{print $3}')
+say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk in $PGBASE/data, fsync=$(psql -XAtc 'SHOW fsync'), synchronous_commit=$(psql -XAtc 'SHOW synchronous_commit')"
+
+# fresh_db NAME: drop and recreate a database with an empty `bench` schema.
+fresh_db() {
+	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE SCHEMA bench" >/dev/null
+}
+
+# count_tables DB: tables in schema bench.
+count_tables() {
+	psql -XAt -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench'" 2>/dev/null || echo 0
+}
+
+# --- generate the same N migrations for every tool ---------------------------------
+
+WIDTH=4
+[ "$N" -lt 10000 ] || WIDTH=${#N}
+ver() { printf "%0${WIDTH}d" "$1"; }
+sql_up() { printf 'CREATE TABLE bench.t%s (id bigint primary key, v text);\nCREATE INDEX t%s_v ON bench.t%s (v);\n' "$1" "$1" "$1"; }
+sql_down() { printf 'DROP TABLE bench.t%s;\n' "$1"; }
+
+generate() {
+	local i v
+	say "generating $N migrations per tool under $W"
+	rm -rf -- "$W/padctl" "$W/sqitch" "$W/dbmate" "$W/psql"
+
+	# padctl project
+	mkdir -p "$W/padctl/envs" "$W/padctl/pipelines" "$W/padctl/migrations"
+	cat >"$W/padctl/padctl.yml" <<EOF
+project: bench
+schemas:
+  owned: [bench]
+paths:
+  migrations: migrations
+EOF
+	cat >"$W/padctl/envs/bench.yml" <<EOF
+tier: nonprod
+pipeline: bench
+targets:
+  bench:
+    database:
+      host: 127.0.0.1
+      port: $PORT
+      dbname: padctl_bench
+      user: $SUPERUSER
+      sslmode: disable
+EOF
+	cat >"$W/padctl/pipelines/bench.yml" <<EOF
+steps: [migrate]
+on_failure: stop
+EOF
+
+	# Sqitch project (what `sqitch init bench --engine pg` and N times
+	# `sqitch add` would write, generated directly)
+	mkdir -p "$W/sqitch/deploy" "$W/sqitch/revert" "$W/sqitch/verify"
+	cat >"$W/sqitch/sqitch.conf" <<EOF
+[core]
+	engine = pg
+	plan_file = sqitch.plan
+	top_dir = .
+[engine "pg"]
+	target = db:pg://$SUPERUSER@127.0.0.1:$PORT/sqitch_bench
+	client = $(command -v psql)
+[user]
+	name = Bench
+	email = bench@example.com
+EOF
+	{
+		printf '%%syntax-version=1.0.0\n%%project=bench\n\n'
+	} >"$W/sqitch/sqitch.plan"
+
+	mkdir -p "$W/dbmate/db/migrations" "$W/psql"
+	{
+		printf 'CREATE TABLE IF NOT EXISTS public.tracking (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());\n'
+	} >"$W/psql/floor.sql"
+
+	for ((i = 1; i <= N; i++)); do
+		v=$(ver "$i")
+		mkdir "$W/padctl/migrations/${v}_t$v"
+		sql_up "$v" >"$W/padctl/migrations/${v}_t$v/up.sql"
+		sql_down "$v" >"$W/padctl/migrations/${v}_t$v/down.sql"
+		printf "SELECT to_regclass('bench.t%s') IS NOT NULL AS ok;\n" "$v" >"$W/padctl/migrations/${v}_t$v/verify.sql"
+
+		printf 't%s 2024-01-01T00:00:00Z Bench <bench@example.com> # table t%s\n' "$v" "$v" >>"$W/sqitch/sqitch.plan"
+		{
+			printf -- '-- Deploy bench:t%s to pg\n\nBEGIN;\n\n' "$v"
+			sql_up "$v"
+			printf '\nCOMMIT;\n'
+		} >"$W/sqitch/deploy/t$v.sql"
+		printf -- '-- Revert bench:t%s from pg\n\nBEGIN;\n\n%s\nCOMMIT;\n' "$v" "$(sql_down "$v")" >"$W/sqitch/revert/t$v.sql"
+		printf -- '-- Verify bench:t%s on pg\n\nBEGIN;\n\nSELECT id, v FROM bench.t%s WHERE false;\n\nROLLBACK;\n' "$v" "$v" >"$W/sqitch/verify/t$v.sql"
+
+		{
+			printf -- '-- migrate:up\n'
+			sql_up "$v"
+			printf -- '\n-- migrate:down\n'
+			sql_down "$v"
+		} >"$W/dbmate/db/migrations/${v}_t$v.sql"
+
+		{
+			printf 'BEGIN;\n'
+			sql_up "$v"
+			printf "INSERT INTO public.tracking (version) VALUES ('%s');\nCOMMIT;\n" "$v"
+		} >>"$W/psql/floor.sql"
+	done
+}
+
+# --- the tools -------------------------------------------------------------------
+
+DBMATE=
+find_dbmate() {
+	if command -v dbmate >/dev/null; then
+		DBMATE=$(command -v dbmate)
+	else
+		if [ ! -x "$W/npm/node_modules/.bin/dbmate" ] && command -v npm >/dev/null; then
+			say "installing dbmate with npm into $W/npm"
+			npm install --no-audit --no-fund --prefix "$W/npm" dbmate >"$LOGS/npm.log" 2>&1 || return 1
+		fi
+		# The npm package's .bin/dbmate is a Node.js launcher (~70 ms of node
+		# start-up per call); time the Go binary it launches, as a user of the
+		# release binary or the Debian/Homebrew package would run it.
+		local b
+		for b in "$W"/npm/node_modules/@dbmate/*/bin/dbmate "$W/npm/node_modules/.bin/dbmate"; do
+			if [ -x "$b" ] && "$b" --version >/dev/null 2>&1; then
+				DBMATE=$b
+				break
+			fi
+		done
+	fi
+	[ -n "$DBMATE" ] && "$DBMATE" --version >/dev/null 2>&1
+}
+
+DBMATE_URL="postgres://$SUPERUSER@127.0.0.1:$PORT/dbmate_bench?sslmode=disable"
+
+# deploy_cmd TOOL: the command a deploy runs (as one shell string, also for hyperfine).
+# dbmate: --no-dump-schema, since writing db/schema.sql with pg_dump is not part
+# of applying migrations (and needs a pg_dump of the server's version).
+deploy_cmd() {
+	case $1 in
+	psql) printf 'psql -X -q -v ON_ERROR_STOP=1 -d psql_bench -f %q' "$W/psql/floor.sql" ;;
+	padctl) printf '%q -C %q deploy bench' "$PADCTL_BIN" "$W/padctl" ;;
+	dbmate) printf '%q --url %q --migrations-dir %q --no-dump-schema migrate' "$DBMATE" "$DBMATE_URL" "$W/dbmate/db/migrations" ;;
+	sqitch) printf 'cd %q && sqitch deploy' "$W/sqitch" ;;
+	esac
+}
+status_cmd() {
+	case $1 in
+	psql) printf "psql -X -At -d psql_bench -c 'SELECT count(*), max(version) FROM public.tracking'" ;;
+	padctl) printf '%q -C %q status bench' "$PADCTL_BIN" "$W/padctl" ;;
+	dbmate) printf '%q --url %q --migrations-dir %q status' "$DBMATE" "$DBMATE_URL" "$W/dbmate/db/migrations" ;;
+	sqitch) printf 'cd %q && sqitch status' "$W/sqitch" ;;
+	esac
+}
+db_of() { printf '%s_bench' "$1"; }
+
+# applied TOOL: migrations the tool's own bookkeeping says are applied.
+applied() {
+	local db
+	db=$(db_of "$1")
+	case $1 in
+	psql) psql -XAt -d "$db" -c 'SELECT count(*) FROM public.tracking' 2>/dev/null ;;
+	dbmate) psql -XAt -d "$db" -c 'SELECT count(*) FROM public.schema_migrations' 2>/dev/null ;;
+	sqitch) psql -XAt -d "$db" -c 'SELECT count(*) FROM sqitch.changes' 2>/dev/null ;;
+	padctl) count_tables "$db" ;; # padctl's history layout is its own business
+	esac
+}
+
+TOOLS=()
+declare -A SKIP=()
+for t in $BENCH_TOOLS; do
+	case $t in
+	psql) TOOLS+=(psql) ;;
+	padctl)
+		TOOLS+=(padctl)
+		if [ ! -x "$PADCTL_BIN" ]; then
+			SKIP[padctl]="binary \"$PADCTL_BIN\" not found (build it, or set PADCTL_BIN)"
+		fi
+		;;
+	dbmate)
+		TOOLS+=(dbmate)
+		find_dbmate || SKIP[dbmate]="dbmate not found and npm install failed (see $LOGS/npm.log)"
+		;;
+	sqitch)
+		TOOLS+=(sqitch)
+		command -v sqitch >/dev/null || SKIP[sqitch]="sqitch not found (apt-get install sqitch)"
+		;;
+	*) die "unknown tool \"$t\" in BENCH_TOOLS (known: psql padctl dbmate sqitch)" ;;
+	esac
+done
+for t in "${!SKIP[@]}"; do
+	say "skipping $t: ${SKIP[$t]}"
+done
+
+generate
+
+# --- deploys -----------------------------------------------------------------------
+
+declare -A TIMES=()
+for ((r = 1; r <= REPEATS; r++)); do
+	for t in "${TOOLS[@]}"; do
+		[ -z "${SKIP[$t]-}" ] || continue
+		db=$(db_of "$t")
+		fresh_db "$db"
+		log=$LOGS/deploy-$t-$r.log
+		cmd=$(deploy_cmd "$t")
+		t0=$(date +%s.%N)
+		if bash -c "$cmd" >"$log" 2>&1; then rc=0; else rc=$?; fi
+		t1=$(date +%s.%N)
+		got=$(applied "$t") || got=
+		tables=$(count_tables "$db")
+		if [ "$rc" -ne 0 ] || [ "${got:-0}" != "$N" ] || [ "$tables" != "$N" ]; then
+			say "$t deploy $r FAILED (exit $rc, applied ${got:-?}, tables $tables of $N); last lines of $log:"
+			tail -n 15 "$log" | sed 's/^/    /' >&2
+			SKIP[$t]="deploy failed (exit $rc, $tables of $N tables; log $log)"
+			continue
+		fi
+		dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		TIMES[$t]="${TIMES[$t]-} $dt"
+		say "$t deploy $r/$REPEATS: ${dt} s"
+	done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# --- status with all N applied -----------------------------------------------------
+
+declare -A STATUS_MS=()
+for t in "${TOOLS[@]}"; do
+	[ -z "${SKIP[$t]-}" ] || continue
+	cmd=$(status_cmd "$t")
+	# one plain run first: a failing status would make hyperfine's numbers meaningless
+	if ! bash -c "$cmd" >"$LOGS/status-$t.log" 2>&1; then
+		say "$t status FAILED; last lines of $LOGS/status-$t.log:"
+		tail -n 15 "$LOGS/status-$t.log" | sed 's/^/    /' >&2
+		STATUS_MS[$t]=failed
+		continue
+	fi
+	runs=$STATUS_RUNS
+	[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
+	hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t.json" \
+		--command-name "$t status" "$cmd" >"$LOGS/status-$t.hyperfine" 2>&1 ||
+		{
+			say "$t status: hyperfine failed (see $LOGS/status-$t.hyperfine)"
+			STATUS_MS[$t]=failed
+			continue
+		}
+	STATUS_MS[$t]=$(jq -r '.results[0].median * 1000 | . * 10 | round / 10' "$LOGS/status-$t.json")
+	say "$t status: median ${STATUS_MS[$t]} ms over $runs runs"
+done
+
+# --- report -------------------------------------------------------------------------
+
+floor=$(printf '%s' "${TIMES[psql]-}" | median || true)
+host_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+versions="psql $(psql --version | awk '{print $3}')"
+for t in "${TOOLS[@]}"; do
+	case $t in
+	padctl) [ -n "${TIMES[padctl]-}" ] && versions+=", padctl $("$PADCTL_BIN" --version 2>/dev/null | head -n 1 | awk '{print $NF}')" ;;
+	dbmate) [ -n "$DBMATE" ] && versions+=", dbmate $("$DBMATE" --version | awk '{print $NF}')" ;;
+	sqitch) command -v sqitch >/dev/null && versions+=", sqitch $(sqitch --version | awk '{print $NF}')" ;;
+	esac
+done
+{
+	printf '\nN=%s migrations, %s deploy(s) per tool, PostgreSQL %s (fsync on, data on disk), %s cores (%s), %s\n\n' \
+		"$N" "$REPEATS" "$PGVER" "$(nproc)" "$host_cpu" "$(date -u +%Y-%m-%d)"
+	printf 'Versions: %s\n\n' "$versions"
+	printf '| tool | deploy median (s) | deploy runs (s) | vs psql floor | status median (ms) |\n'
+	printf '|---|---:|---|---:|---:|\n'
+	for t in "${TOOLS[@]}"; do
+		med=$(printf '%s' "${TIMES[$t]-}" | median || true)
+		if [ -z "$med" ]; then
+			printf '| %s | skipped | %s | | |\n' "$t" "${SKIP[$t]:-no successful run}"
+			continue
+		fi
+		ratio=
+		[ -z "$floor" ] || ratio=$(awk -v a="$med" -v b="$floor" 'BEGIN { printf "%.2fx", a / b }')
+		runs=$(printf '%s' "${TIMES[$t]}" | sed 's/^ //; s/ /, /g')
+		printf '| %s | %s | %s | %s | %s |\n' "$t" "$med" "$runs" "$ratio" "${STATUS_MS[$t]:-}"
+	done
+	printf '\nReproduce: bench/migrate/run.sh %s %s   (logs and hyperfine JSON in %s)\n' "$N" "$REPEATS" "${LOGS#"$ROOT"/}"
+} | tee "$W/results.md"

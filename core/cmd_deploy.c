@@ -1,0 +1,96 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "log.h"
+#include "pipeline.h"
+#include "plugin.h"
+
+int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	int dry_run = 0, allow_ooo = 0;
+	const char *target = NULL, *plan = NULL, *lock_timeout = "10";
+	const struct cmd_opt opts[] = {
+		{ "dry-run", 0, &dry_run, NULL },
+		{ "target", 1, NULL, &target },
+		{ "plan", 1, NULL, &plan },
+		{ "lock-timeout", 1, NULL, &lock_timeout },
+		{ "allow-out-of-order", 0, &allow_ooo, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--dry-run] [--target T] [--lock-timeout SECONDS] "
+							 "[--allow-out-of-order]"))
+		return -1;
+	struct run_opts o = { "deploy", dry_run, target, 10000, allow_ooo };
+	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
+		return -1;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (cmd_env(ctx, pos[0], &p, &env, &pl))
+		return -1;
+	int rc = 0;
+	if (strcmp(env.tier, "prod") == 0 && !dry_run) {
+		fail("env \"%s\" is prod-tier: a deploy needs a plan approved with `padctl approve`", env.name);
+		fail_detail("plan approvals are not implemented in this version of padctl yet, so prod deploys are "
+			    "refused%s", plan ? " (--plan was given)" : "");
+		fail_hint("use `padctl deploy %s --dry-run` or `padctl plan %s` to see what a deploy would do",
+			  env.name, env.name);
+		rc = fail_status(EXIT_APPROVAL);
+	} else if (plan) {
+		fail("option \"--plan\" needs plan approvals, which this version of padctl does not have yet");
+		rc = fail_status(EXIT_USAGE);
+	}
+	struct plugin_registry reg;
+	memset(&reg, 0, sizeof reg);
+	if (!rc)
+		rc = plugin_registry_load(&reg);
+	for (size_t i = 0; !rc && i < reg.nrefused; i++)
+		log_warn("plugin \"%s\" was refused: %s", reg.refused[i].path, reg.refused[i].reason);
+	if (!rc)
+		rc = pipeline_run(p, &env, &pl, &reg, &o);
+	plugin_registry_release(&reg);
+	cmd_env_release(&env, &pl);
+	return rc;
+}
+
+int cmd_rollback(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	int restore = 0;
+	const char *run = NULL, *to = NULL;
+	const struct cmd_opt opts[] = {
+		{ "run", 1, NULL, &run },
+		{ "to", 1, NULL, &to },
+		{ "restore", 0, &restore, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--run ID] [--to VERSION] [--restore]"))
+		return -1;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	if (cmd_env(ctx, pos[0], &p, &env, NULL))
+		return -1;
+	struct plugin_registry reg;
+	memset(&reg, 0, sizeof reg);
+	int rc = plugin_registry_load(&reg);
+	int have = 0;
+	for (size_t i = 0; i < reg.nplugins; i++)
+		have |= reg.plugins[i].desc->kind == PADCTL_KIND_ROLLBACK;
+	if (!rc) {
+		fail("no rollback strategy is installed, so env \"%s\" was not rolled back", env.name);
+		fail_detail(have ? "rollback strategies are installed, but this padctl cannot drive them yet"
+				 : "rollback strategies (down, restore) are plugins of kind rollback; none was found "
+				   "(`padctl plugins` lists what is installed)");
+		fail_hint("nothing was changed; to undo a migration by hand, run its down.sql and delete its row from "
+			  "padctl.migrations in one transaction");
+		rc = -1;
+	}
+	plugin_registry_release(&reg);
+	cmd_env_release(&env, NULL);
+	return rc;
+}

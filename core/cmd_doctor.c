@@ -1,0 +1,165 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "db.h"
+#include "local.h"
+#include "log.h"
+#include "plugin.h"
+
+struct doctor {
+	int problems;
+};
+
+static void ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ok(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ok       ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+}
+
+/* problem prints what is wrong and its fix, and counts it */
+static void problem(struct doctor *d, const char *fix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(struct doctor *d, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("PROBLEM  ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+	if (fix)
+		printf("         fix: %s\n", fix);
+	d->problems++;
+}
+
+/* the recorded error, as one problem, then forgotten so the checks go on */
+static void problem_from_error(struct doctor *d, const char *what)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s: %s", what, err_message() ? err_message() : "failed");
+	if (err_detail())
+		buf_addf(&b, "\n         %s", err_detail());
+	problem(d, err_hint(), "%s", buf_str(&b));
+	buf_release(&b);
+	err_clear();
+}
+
+static void check_tools(struct doctor *d)
+{
+	char *bindir = NULL;
+	if (local_bindir(&bindir)) {
+		problem_from_error(d, "PostgreSQL server tools");
+		return;
+	}
+	static const char *const tools[] = { "initdb", "pg_ctl", "pg_dump", "pg_restore", "psql" };
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char *path = xstrfmt("%s/%s", bindir, tools[i]);
+		if (access(path, X_OK) == 0)
+			ok("%s (%s)", tools[i], path);
+		else
+			problem(d, "apt-get install postgresql postgresql-client", "%s not found in %s", tools[i], bindir);
+		free(path);
+	}
+	free(bindir);
+}
+
+static void check_plugins(struct doctor *d)
+{
+	struct plugin_registry reg;
+	memset(&reg, 0, sizeof reg);
+	if (plugin_registry_load(&reg)) {
+		problem_from_error(d, "plugins");
+		plugin_registry_release(&reg);
+		return;
+	}
+	for (size_t i = 0; i < reg.nplugins; i++)
+		ok("plugin %s %s (%s)", reg.plugins[i].desc->name, reg.plugins[i].desc->version, reg.plugins[i].path);
+	for (size_t i = 0; i < reg.nrefused; i++)
+		problem(d, "rebuild or remove the file", "plugin %s refused: %s", reg.refused[i].path,
+			reg.refused[i].reason);
+	if (!reg.nplugins)
+		problem(d, "build padctl (cmake --build build) or set PADCTL_PLUGIN_PATH", "no plugins found");
+	plugin_registry_release(&reg);
+}
+
+static void check_env(struct doctor *d, const struct cfg_project *p, const char *name, int connect)
+{
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	memset(&env, 0, sizeof env);
+	memset(&pl, 0, sizeof pl);
+	if (config_load_env(p, name, &env)) {
+		problem_from_error(d, "env file");
+		return;
+	}
+	ok("env %s parses (%s)", name, env.file);
+	if (config_load_pipeline(p, env.pipeline, &env, &pl))
+		problem_from_error(d, "pipeline");
+	else
+		ok("pipeline %s parses (%s)", pl.name, pl.file);
+	for (size_t i = 0; connect && i < env.ntargets; i++) {
+		const struct cfg_target *t = &env.targets[i];
+		struct db *db = NULL;
+		char *what = xstrfmt("target %s/%s", name, t->name);
+		if (t->ssh) {
+			printf("skip     %s: reached over SSH (%s), which this padctl cannot do yet\n", what, t->ssh->host);
+		} else if (db_connect_target(p, t, "padctl doctor", 1, &db)) {
+			problem_from_error(d, what);
+		} else {
+			char *v = NULL;
+			if (db_query_value(db, "SELECT current_setting('server_version')", 0, NULL, &v))
+				problem_from_error(d, what);
+			else
+				ok("%s answers (PostgreSQL %s)", what, v);
+			free(v);
+		}
+		db_close(db);
+		free(what);
+	}
+	config_pipeline_release(&pl);
+	config_env_release(&env);
+}
+
+int cmd_doctor(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, NULL, pos, 0, 1, &npos, "[ENV]"))
+		return -1;
+	struct doctor d = { 0 };
+	check_tools(&d);
+	check_plugins(&d);
+	const struct cfg_project *p;
+	if (cmd_project(ctx, &p)) {
+		problem_from_error(&d, "project");
+	} else {
+		ok("project %s (%s)", p->name, p->file);
+		char **names = NULL;
+		size_t n = 0;
+		if (config_list_envs(p, &names, &n))
+			problem_from_error(&d, "envs");
+		for (size_t i = 0; i < n; i++) {
+			if (!npos || strcmp(pos[0], names[i]) == 0)
+				check_env(&d, p, names[i], npos == 1);
+			free(names[i]);
+		}
+		free(names);
+		if (!npos)
+			printf("(run `padctl doctor ENV` to check that the env's targets answer)\n");
+	}
+	if (d.problems) {
+		fail("doctor found %d problem%s", d.problems, d.problems == 1 ? "" : "s");
+		return fail_hint("each PROBLEM line above says how to fix it");
+	}
+	printf("no problems found\n");
+	return 0;
+}

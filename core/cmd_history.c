@@ -1,0 +1,105 @@
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "db.h"
+#include "ledger.h"
+#include "log.h"
+#include "pipeline.h"
+
+static const char runs_sql[] =
+	"SELECT r.id, r.command, r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	"round(extract(epoch FROM (r.finished_at - r.started_at)) * 1000)::bigint, r.run_by, r.pipeline, r.error, "
+	"(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id AND m.status = 'applied'), "
+	"(SELECT string_agg(s.step || coalesce(' ' || s.phase, '') || '=' || s.status, ', ' ORDER BY s.seq) "
+	" FROM padctl.run_steps s WHERE s.run_id = r.id) "
+	"FROM padctl.runs r ORDER BY r.started_at DESC, r.id DESC LIMIT $1";
+
+static int target_history(const struct cfg_project *p, const struct cfg_target *t, const char *limit, json_t *arr)
+{
+	struct db *db = NULL;
+	if (db_connect_target(p, t, "padctl history", 1, &db))
+		return -1;
+	int exists = 0;
+	int rc = ledger_exists(db, &exists);
+	PGresult *res = NULL;
+	if (!rc && exists) {
+		const char *params[] = { limit };
+		rc = db_query(db, runs_sql, 1, params, &res);
+	}
+	if (!rc && !arr)
+		printf("target %s:%s\n", t->name, exists && PQntuples(res) ? "" : " no runs recorded");
+	for (int i = 0; !rc && res && i < PQntuples(res); i++) {
+		const char *dur = PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4);
+		if (arr) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "id", PQgetvalue(res, i, 0), "command",
+					      PQgetvalue(res, i, 1), "status", PQgetvalue(res, i, 2), "started_at",
+					      PQgetvalue(res, i, 3), "run_by", PQgetvalue(res, i, 5), "migrations_applied",
+					      (json_int_t)strtoll(PQgetvalue(res, i, 8), NULL, 10));
+			json_object_set_new(o, "target", json_string(t->name));
+			json_object_set_new(o, "duration_ms", dur ? json_integer(strtoll(dur, NULL, 10)) : json_null());
+			json_object_set_new(o, "pipeline", PQgetisnull(res, i, 6) ? json_null()
+										 : json_string(PQgetvalue(res, i, 6)));
+			json_object_set_new(o, "error", PQgetisnull(res, i, 7) ? json_null()
+									      : json_string(PQgetvalue(res, i, 7)));
+			json_object_set_new(o, "steps", PQgetisnull(res, i, 9) ? json_null()
+									      : json_string(PQgetvalue(res, i, 9)));
+			json_array_append_new(arr, o);
+			continue;
+		}
+		printf("  %s  %-8s %-8s %s  %6s ms  %s  migrations applied: %s\n", PQgetvalue(res, i, 0),
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), dur ? dur : "-",
+		       PQgetvalue(res, i, 5), PQgetvalue(res, i, 8));
+		if (!PQgetisnull(res, i, 9))
+			printf("      steps: %s\n", PQgetvalue(res, i, 9));
+		if (!PQgetisnull(res, i, 7))
+			printf("      error: %s\n", PQgetvalue(res, i, 7));
+	}
+	PQclear(res);
+	db_close(db);
+	return rc;
+}
+
+int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *target = NULL, *limit = "20";
+	const struct cmd_opt opts[] = {
+		{ "target", 1, NULL, &target },
+		{ "limit", 1, NULL, &limit },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T] [--limit N]"))
+		return -1;
+	char *end;
+	long lim = strtol(limit, &end, 10);
+	if (*end || lim < 1 || lim > 100000) {
+		fail("option \"--limit\" takes a number from 1 to 100000, not \"%s\"", limit);
+		return fail_status(EXIT_USAGE);
+	}
+	const struct cfg_project *p;
+	struct cfg_env env;
+	if (cmd_env(ctx, pos[0], &p, &env, NULL))
+		return -1;
+	const struct cfg_target **targets = NULL;
+	size_t n = 0;
+	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
+	json_t *arr = ctx->json ? json_array() : NULL;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = target_history(p, targets[i], limit, arr);
+	if (!rc && arr) {
+		json_t *doc = json_pack("{s:s, s:O}", "env", env.name, "runs", arr);
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(doc);
+	}
+	json_decref(arr);
+	free(targets);
+	cmd_env_release(&env, NULL);
+	return rc;
+}

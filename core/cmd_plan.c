@@ -1,0 +1,217 @@
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "db.h"
+#include "inspect.h"
+#include "ledger.h"
+#include "log.h"
+#include "pipeline.h"
+
+static char *sha256_hex(const char *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	struct buf b = BUF_INIT;
+	for (unsigned i = 0; i < n; i++)
+		buf_addf(&b, "%02x", md[i]);
+	return buf_detach(&b);
+}
+
+/* file_digest adds {path: sha256} of a file the plan covers; a missing file is null */
+static int file_digest(json_t *obj, const char *key, const char *path)
+{
+	if (!path) {
+		json_object_set_new(obj, key, json_null());
+		return 0;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	if (read_text_file(path, &text, &len))
+		return -1;
+	char hex[65];
+	migration_checksum(text, len, hex);
+	json_object_set_new(obj, key, json_string(hex));
+	free(text);
+	return 0;
+}
+
+static json_t *migration_json(const struct mig_status *s, int *err)
+{
+	json_t *m = json_object();
+	json_object_set_new(m, "version", json_string(s->m->version));
+	json_object_set_new(m, "name", json_string(s->m->name));
+	json_object_set_new(m, "action", json_string(s->state == MIG_TO_SKIP ? "skip" : "apply"));
+	json_object_set_new(m, "transactional", json_boolean(s->m->transactional));
+	json_object_set_new(m, "up_sha256", json_string(s->m->checksum));
+	if (file_digest(m, "down_sha256", s->m->down_path) || file_digest(m, "verify_sha256", s->m->verify_path))
+		*err = 1;
+	if (s->skip_reason)
+		json_object_set_new(m, "reason", json_string(s->skip_reason));
+	json_object_set_new(m, "path", json_string(s->m->up_path));
+	json_object_set_new(m, "sql", json_string(s->state == MIG_TO_SKIP ? "" : s->m->up_sql));
+	return m;
+}
+
+static json_t *target_json(const struct inspection *ins, int allow_ooo, int *err)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "target", json_string(ins->t->name));
+	json_t *hist = json_array();
+	for (size_t i = 0; i < ins->history.n; i++) {
+		const struct history_row *r = &ins->history.v[i];
+		json_array_append_new(hist, json_pack("{s:s, s:s, s:s}", "version", r->version, "checksum", r->checksum,
+						      "status", r->status));
+	}
+	json_object_set_new(o, "history", hist);
+	json_t *todo = json_array();
+	for (size_t i = 0; i < ins->plan.n; i++) {
+		const struct mig_status *s = &ins->plan.v[i];
+		if (s->state == MIG_PENDING || s->state == MIG_TO_SKIP || (s->state == MIG_OUT_OF_ORDER && allow_ooo))
+			json_array_append_new(todo, migration_json(s, err));
+	}
+	json_object_set_new(o, "migrations", todo);
+	return o;
+}
+
+static void print_text(const json_t *body, const char *id, const char *hash)
+{
+	printf("plan %s for env %s\nhash sha256:%s\n", id, json_string_value(json_object_get(body, "env")), hash);
+	size_t i, k;
+	json_t *t, *m;
+	json_array_foreach(json_object_get(body, "targets"), i, t) {
+		json_t *migs = json_object_get(t, "migrations");
+		printf("\ntarget %s: %zu migration%s\n", json_string_value(json_object_get(t, "target")),
+		       json_array_size(migs), json_array_size(migs) == 1 ? "" : "s");
+		json_array_foreach(migs, k, m) {
+			const char *action = json_string_value(json_object_get(m, "action"));
+			printf("-- %s %s_%s", action, json_string_value(json_object_get(m, "version")),
+			       json_string_value(json_object_get(m, "name")));
+			if (strcmp(action, "skip") == 0) {
+				printf(" (%s)\n", json_string_value(json_object_get(m, "reason")));
+				continue;
+			}
+			printf("%s  [%s]\n", json_is_true(json_object_get(m, "transactional")) ? "" : " (no transaction)",
+			       json_string_value(json_object_get(m, "path")));
+			const char *sql = json_string_value(json_object_get(m, "sql"));
+			size_t len = strlen(sql);
+			printf("%s%s", sql, len && sql[len - 1] == '\n' ? "" : "\n");
+		}
+	}
+}
+
+static int record_plan(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
+		       const char *body)
+{
+	const struct cfg_target *lt = env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
+	struct db *db = NULL;
+	char *app = ledger_app_name("plan", id);
+	int rc = db_connect_target(p, lt, app, 0, &db);
+	free(app);
+	if (!rc)
+		rc = ledger_lock(db, lt->name, 10000);
+	if (!rc) {
+		rc = ledger_ensure(db) || ledger_plan_add(db, id, env->name, hash, body) ? -1 : 0;
+		ledger_unlock(db);
+	}
+	db_close(db);
+	if (rc)
+		fail_detail("the plan is recorded in the ledger of target \"%s\"", lt->name);
+	return rc;
+}
+
+int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *out = NULL, *target = NULL;
+	int allow_ooo = 0;
+	const struct cmd_opt opts[] = {
+		{ "out", 1, NULL, &out },
+		{ "target", 1, NULL, &target },
+		{ "allow-out-of-order", 0, &allow_ooo, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--out FILE] [--target T] [--allow-out-of-order]"))
+		return -1;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (cmd_env(ctx, pos[0], &p, &env, &pl))
+		return -1;
+	struct migration_set set = { NULL, 0 };
+	const struct cfg_target **targets = NULL;
+	size_t n = 0;
+	int rc = migrations_load(p->migrations_dir, &set);
+	if (!rc)
+		rc = pipeline_targets(&env, &pl, target, &targets, &n);
+	char *id = ledger_new_run_id();
+	json_t *body = json_object();
+	json_object_set_new(body, "padctl_plan", json_integer(1));
+	json_object_set_new(body, "project", json_string(p->name));
+	json_object_set_new(body, "env", json_string(env.name));
+	json_object_set_new(body, "pipeline", json_string(pl.name));
+	int err = 0;
+	if (!rc && (file_digest(body, "env_sha256", env.file) || file_digest(body, "pipeline_sha256", pl.file)))
+		rc = -1;
+	json_t *tarr = json_array();
+	json_object_set_new(body, "targets", tarr);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct inspection ins;
+		inspect_target(p, &env, targets[i], &set, "plan", 0, &ins);
+		if (!ins.reachable) {
+			fail("cannot plan for target \"%s\": it is not reachable", targets[i]->name);
+			fail_detail("%s", ins.error);
+			rc = -1;
+		} else if (ins.identity_error) {
+			fail("cannot plan for target \"%s\": identity mismatch", targets[i]->name);
+			fail_detail("%s", ins.identity_error);
+			rc = -1;
+		} else {
+			rc = pipeline_check_migrations(&ins.plan, targets[i]->name, allow_ooo);
+			json_array_append_new(tarr, target_json(&ins, allow_ooo, &err));
+		}
+		inspect_release(&ins);
+	}
+	if (err)
+		rc = -1;
+	char *hash = NULL, *canon = NULL;
+	if (!rc) {
+		/* the hash covers everything in the body; the id and hash themselves stay outside it */
+		canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+		hash = sha256_hex(canon, strlen(canon));
+		rc = record_plan(p, &env, id, hash, canon);
+	}
+	if (!rc) {
+		json_t *doc = json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body);
+		if (out) {
+			if (json_dump_file(doc, out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+				fail("cannot write the plan to \"%s\"", out);
+				rc = fail_hint("check that the directory exists and is writable");
+			}
+		}
+		if (ctx->json) {
+			char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+			puts(s);
+			free(s);
+		} else {
+			print_text(body, id, hash);
+			printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
+			       out ? out : "");
+		}
+		json_decref(doc);
+	}
+	free(canon);
+	free(hash);
+	free(id);
+	json_decref(body);
+	free(targets);
+	migrations_release(&set);
+	cmd_env_release(&env, &pl);
+	return rc;
+}

@@ -1,0 +1,145 @@
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "inspect.h"
+#include "log.h"
+#include "pipeline.h"
+
+static json_t *target_json(const struct inspection *ins)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "target", json_string(ins->t->name));
+	json_object_set_new(o, "reachable", json_boolean(ins->reachable));
+	if (ins->error)
+		json_object_set_new(o, "error", json_string(ins->error));
+	if (ins->identity_error)
+		json_object_set_new(o, "identity_error", json_string(ins->identity_error));
+	if (!ins->reachable)
+		return o;
+	json_object_set_new(o, "server_version", json_string(ins->server_version));
+	json_object_set_new(o, "ledger", json_boolean(ins->history.exists));
+	json_object_set_new(o, "lock_holder", *ins->lock_holder ? json_string(ins->lock_holder) : json_null());
+	json_t *counts = json_object();
+	for (int s = 0; s <= MIG_MISMATCH; s++)
+		json_object_set_new(counts, mig_state_name(s), json_integer((json_int_t)ins->plan.counts[s]));
+	json_object_set_new(o, "counts", counts);
+	json_t *migs = json_array();
+	for (size_t i = 0; i < ins->plan.n; i++) {
+		const struct mig_status *s = &ins->plan.v[i];
+		json_t *m = json_object();
+		json_object_set_new(m, "version", json_string(s->m->version));
+		json_object_set_new(m, "name", json_string(s->m->name));
+		json_object_set_new(m, "state", json_string(mig_state_name(s->state)));
+		json_object_set_new(m, "checksum", json_string(s->m->checksum));
+		if (s->h) {
+			json_object_set_new(m, "applied_at", json_string(s->h->applied_at));
+			json_object_set_new(m, "applied_by", json_string(s->h->applied_by));
+			if (s->h->run_id)
+				json_object_set_new(m, "run_id", json_string(s->h->run_id));
+			if (s->h->reason)
+				json_object_set_new(m, "reason", json_string(s->h->reason));
+			if (s->state == MIG_MISMATCH)
+				json_object_set_new(m, "applied_checksum", json_string(s->h->checksum));
+		} else if (s->skip_reason) {
+			json_object_set_new(m, "reason", json_string(s->skip_reason));
+		}
+		json_array_append_new(migs, m);
+	}
+	json_object_set_new(o, "migrations", migs);
+	json_t *orphans = json_array();
+	for (size_t i = 0; i < ins->plan.norphans; i++)
+		json_array_append_new(orphans, json_string(ins->plan.orphans[i]->version));
+	json_object_set_new(o, "unknown_applied", orphans);
+	return o;
+}
+
+static void target_text(const struct inspection *ins, int verbose)
+{
+	if (!ins->reachable) {
+		printf("target %s: UNREACHABLE\n  %s\n", ins->t->name, ins->error);
+		return;
+	}
+	const size_t *c = ins->plan.counts;
+	printf("target %s: reachable, PostgreSQL %s%s\n", ins->t->name, ins->server_version,
+	       ins->history.exists ? "" : " (no padctl ledger yet)");
+	if (ins->identity_error)
+		printf("  IDENTITY MISMATCH: %s\n", ins->identity_error);
+	printf("  applied %zu, baselined %zu, skipped %zu, pending %zu, to skip %zu, out of order %zu, "
+	       "checksum mismatch %zu\n",
+	       c[MIG_APPLIED], c[MIG_BASELINED], c[MIG_SKIPPED], c[MIG_PENDING], c[MIG_TO_SKIP], c[MIG_OUT_OF_ORDER],
+	       c[MIG_MISMATCH]);
+	printf("  lock: %s\n", *ins->lock_holder ? ins->lock_holder : "free");
+	for (size_t i = 0; i < ins->plan.n; i++) {
+		const struct mig_status *s = &ins->plan.v[i];
+		if (!verbose && (s->state == MIG_APPLIED || s->state == MIG_BASELINED))
+			continue;
+		const char *reason = s->h && s->h->reason ? s->h->reason : s->skip_reason;
+		printf("  %-17s %s_%s%s%s%s\n", mig_state_name(s->state), s->m->version, s->m->name,
+		       reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	}
+	for (size_t i = 0; i < ins->plan.norphans; i++)
+		printf("  %-17s %s_%s (in the target's history, no migration file)\n", "unknown",
+		       ins->plan.orphans[i]->version, ins->plan.orphans[i]->name);
+}
+
+int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *target = NULL;
+	const struct cmd_opt opts[] = { { "target", 1, NULL, &target }, { NULL, 0, NULL, NULL } };
+	const char *pos[1];
+	int npos;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T]"))
+		return -1;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	if (cmd_env(ctx, pos[0], &p, &env, NULL))
+		return -1;
+	struct migration_set set;
+	const struct cfg_target **targets = NULL;
+	size_t n = 0;
+	if (migrations_load(p->migrations_dir, &set)) {
+		cmd_env_release(&env, NULL);
+		return -1;
+	}
+	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
+	int problems = 0;
+	json_t *out = ctx->json ? json_object() : NULL, *arr = ctx->json ? json_array() : NULL;
+	if (!rc && !ctx->json)
+		printf("env %s (tier %s, pipeline %s): %zu migration%s in %s\n", env.name, env.tier, env.pipeline,
+		       set.n, set.n == 1 ? "" : "s", p->migrations_dir);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct inspection ins;
+		inspect_target(p, &env, targets[i], &set, "status", 0, &ins);
+		problems += !ins.reachable || ins.identity_error || ins.plan.counts[MIG_MISMATCH];
+		if (ctx->json)
+			json_array_append_new(arr, target_json(&ins));
+		else
+			target_text(&ins, ctx->verbosity >= LOG_VERBOSE);
+		inspect_release(&ins);
+	}
+	if (out && !rc) {
+		json_object_set_new(out, "env", json_string(env.name));
+		json_object_set_new(out, "tier", json_string(env.tier));
+		json_object_set_new(out, "migrations", json_integer((json_int_t)set.n));
+		json_object_set_new(out, "targets", arr);
+		arr = NULL;
+		char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+	}
+	json_decref(arr);
+	json_decref(out);
+	if (!rc && problems) {
+		fail("env \"%s\": %d target%s need%s attention", env.name, problems, problems == 1 ? "" : "s",
+		     problems == 1 ? "s" : "");
+		fail_hint("see the status above: unreachable targets, identity or checksum mismatches");
+		rc = -1;
+	}
+	free(targets);
+	migrations_release(&set);
+	cmd_env_release(&env, NULL);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/* config: the project, environment and pipeline YAML files, loaded with libyaml
+ * into validated structs. Every error names file:line:col and what was expected.
+ * All paths in the structs are absolute; all strings are owned by the struct.
+ */
+#ifndef PADCTL_CONFIG_H
+#define PADCTL_CONFIG_H
+
+#include <stddef.h>
+
+struct cfg_project {
+	char *root;            /* absolute project directory */
+	char *file;            /* root/padctl.yml */
+	char *name;            /* `project:` */
+	char **owned;          /* schemas.owned */
+	size_t nowned;
+	char **protected_schemas; /* schemas.protected */
+	size_t nprotected;
+	char *migrations_dir;  /* absolute; default root/migrations */
+	char *seeds_dir;
+	char *contracts_dir;
+	char *backfills_dir;
+};
+
+struct cfg_ssh {
+	char *host;
+	int port;              /* default 22 */
+	char *user;
+	char *identity;        /* ~ expanded; NULL: use the agent */
+	char *passphrase_env;  /* env var holding the identity's passphrase */
+	char *known_hosts;     /* ~ expanded; default ~/.ssh/known_hosts */
+	int tunnel;            /* bool */
+	char *tools;           /* "local" (default) or "remote" */
+	int line;
+};
+
+struct cfg_database {
+	int managed;           /* padctl runs a private cluster under .padctl/ */
+	char *host;            /* default 127.0.0.1 (unmanaged) */
+	int port;              /* default 5432 */
+	char *dbname;          /* default: project name */
+	char *user;            /* default: $USER */
+	char *password_env;    /* name of the env var holding the password */
+	char *password_command;/* shell command printing the password */
+	char *passfile;        /* a pgpass file (~ expanded) */
+	char *sslmode;         /* default "prefer" */
+	int connect_timeout;   /* seconds, default 10 */
+	char **fixtures;       /* managed only: SQL files (absolute) loaded once when the database is created */
+	size_t nfixtures;
+	int line;
+};
+
+struct cfg_target {
+	char *name;
+	struct cfg_database db;
+	struct cfg_ssh *ssh;   /* NULL when not configured */
+	int line;              /* where the target is defined in the env file */
+};
+
+struct cfg_skip {
+	char *version;
+	char *reason;
+	int line;
+};
+
+struct cfg_env {
+	char *name;
+	char *file;            /* absolute path of envs/<name>.yml */
+	char *tier;            /* "nonprod" (default) or "prod" */
+	char *pipeline;        /* default "standard" ("prod" when tier is prod) */
+	int pipeline_line;
+	struct cfg_target *targets;
+	size_t ntargets;
+	struct cfg_skip *skips;
+	size_t nskips;
+	char **seeds;
+	size_t nseeds;
+	char *ledger;          /* target holding env-wide records; default the first target */
+};
+
+struct cfg_option {
+	char *key;
+	char *value;           /* scalars only, as written */
+	int line;
+	int col;
+};
+
+struct cfg_step {
+	char *plugin;          /* `- migrate` or `- validate: preflight` -> "validate" */
+	char *phase;           /* "preflight", or NULL */
+	struct cfg_option *opts; /* `- migrate: {allow_out_of_order: true}` */
+	size_t nopts;
+	int line;
+	int col;
+};
+
+struct cfg_stage {
+	char *name;
+	char **targets;
+	size_t ntargets;
+	int approval;
+	int line;
+};
+
+struct cfg_pipeline {
+	char *name;
+	char *file;
+	struct cfg_step *steps;
+	size_t nsteps;
+	char *on_failure;      /* "rollback" (default) or "stop" */
+	struct cfg_stage *stages; /* none: one implicit stage with every target */
+	size_t nstages;
+	int approvals_required;/* 0 when no approvals section */
+	char *signers;         /* absolute path of the allowed_signers file */
+};
+
+/* config_find_root finds the project directory: dir_opt (-C), else
+ * $PADCTL_PROJECT, else the current directory or its nearest parent holding
+ * padctl.yml. Sets *root to a newly allocated absolute path. */
+int config_find_root(const char *dir_opt, char **root);
+
+/* config_load_project reads root/padctl.yml. */
+int config_load_project(const char *root, struct cfg_project *p);
+/* config_project_release frees what config_load_project allocated. */
+void config_project_release(struct cfg_project *p);
+
+/* config_list_envs sets *names to the sorted env names found in envs/ (caller frees each and the array). */
+int config_list_envs(const struct cfg_project *p, char ***names, size_t *n);
+
+/* config_load_env reads envs/<name>.yml; an unknown env is an error listing the known ones. */
+int config_load_env(const struct cfg_project *p, const char *name, struct cfg_env *e);
+void config_env_release(struct cfg_env *e);
+/* config_env_target returns the named target or NULL. */
+const struct cfg_target *config_env_target(const struct cfg_env *e, const char *name);
+/* config_env_skip returns the skip entry for a version or NULL. */
+const struct cfg_skip *config_env_skip(const struct cfg_env *e, const char *version);
+
+/* config_load_pipeline reads pipelines/<name>.yml and checks stage targets against env (may be NULL). */
+int config_load_pipeline(const struct cfg_project *p, const char *name, const struct cfg_env *env,
+			 struct cfg_pipeline *pl);
+void config_pipeline_release(struct cfg_pipeline *pl);
+
+/* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */
+char *config_expand_home(const char *path);
+
+#endif

@@ -1,0 +1,301 @@
+#include "db.h"
+
+#include <errno.h>
+#include <pg_query.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "buf.h"
+#include "local.h"
+#include "log.h"
+
+static void notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	size_t n = strlen(message);
+	if (n && message[n - 1] == '\n')
+		n--;
+	log_verbose("server: %.*s", (int)n, message);
+}
+
+int db_connect(const struct db_params *p, const char *label, struct db **out)
+{
+	const char *keys[16], *vals[16];
+	int n = 0;
+	char port[16], timeout[16];
+	snprintf(port, sizeof port, "%d", p->port);
+	snprintf(timeout, sizeof timeout, "%d", p->connect_timeout > 0 ? p->connect_timeout : 10);
+#define KV(k, v) do { const char *v_ = (v); if (v_) { keys[n] = (k); vals[n] = v_; n++; } } while (0)
+	KV("host", p->host);
+	KV("port", p->port > 0 ? port : NULL);
+	KV("dbname", p->dbname);
+	KV("user", p->user);
+	KV("password", p->password);
+	KV("passfile", p->passfile);
+	KV("sslmode", p->sslmode);
+	KV("connect_timeout", timeout);
+	KV("application_name", p->application_name);
+	/* the host, not the plugin, makes a dry run harmless */
+	KV("options", p->read_only ? "-c default_transaction_read_only=on" : NULL);
+#undef KV
+	keys[n] = vals[n] = NULL;
+
+	PGconn *conn = PQconnectdbParams(keys, vals, 0);
+	if (!conn || PQstatus(conn) != CONNECTION_OK) {
+		const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+		size_t len = strlen(msg);
+		while (len && msg[len - 1] == '\n')
+			len--;
+		fail("cannot connect to %s", label);
+		fail_detail("%.*s", (int)len, msg);
+		fail_hint("check that the server runs and that host, port, user and the password source in the env file are right; `padctl doctor` checks each");
+		PQfinish(conn);
+		return -1;
+	}
+	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+	struct db *db = xcalloc(1, sizeof *db);
+	db->conn = conn;
+	db->label = xstrdup(label);
+	db->read_only = p->read_only;
+	*out = db;
+	return 0;
+}
+
+static int run_password_command(const char *target, const char *command, char **password)
+{
+	FILE *f = popen(command, "r");
+	if (!f)
+		return fail("cannot run the password_command of target \"%s\": %s", target, strerror(errno));
+	struct buf b = BUF_INIT;
+	char chunk[256];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	int status = pclose(f);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		buf_release(&b);
+		fail("the password_command of target \"%s\" failed", target);
+		fail_detail("it exited with status %d; its output is not shown because it may hold a secret",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return fail_hint("run the command by hand to see why");
+	}
+	while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r'))
+		b.s[--b.len] = '\0';
+	if (!b.len) {
+		buf_release(&b);
+		return fail("the password_command of target \"%s\" printed nothing", target);
+	}
+	*password = buf_detach(&b);
+	return 0;
+}
+
+int db_resolve_password(const struct cfg_target *t, char **password)
+{
+	*password = NULL;
+	if (t->db.password_env) {
+		const char *v = getenv(t->db.password_env);
+		if (!v || !*v) {
+			fail("environment variable \"%s\" is not set", t->db.password_env);
+			fail_detail("target \"%s\" takes its password from it (password_env)", t->name);
+			return fail_hint("export %s=... before running padctl, or use password_command or a pgpass file",
+					 t->db.password_env);
+		}
+		*password = xstrdup(v);
+		return 0;
+	}
+	if (t->db.password_command)
+		return run_password_command(t->name, t->db.password_command, password);
+	return 0;
+}
+
+static void secure_free(char *s)
+{
+	if (!s)
+		return;
+	volatile char *p = s;
+	while (*p)
+		*p++ = '\0';
+	free(s);
+}
+
+int db_connect_target(const struct cfg_project *p, const struct cfg_target *t, const char *application_name,
+		      int read_only, struct db **out)
+{
+	struct db_params dp;
+	memset(&dp, 0, sizeof dp);
+	dp.application_name = application_name;
+	dp.read_only = read_only;
+	dp.connect_timeout = t->db.connect_timeout;
+	dp.dbname = t->db.dbname;
+	int rc;
+	if (t->db.managed) {
+		struct local_conn lc;
+		memset(&lc, 0, sizeof lc);
+		if (local_ensure(p, &lc))
+			return -1;
+		if (local_ensure_database(&lc, t->db.dbname, t->db.fixtures, t->db.nfixtures)) {
+			local_conn_release(&lc);
+			return -1;
+		}
+		dp.host = lc.host;
+		dp.port = lc.port;
+		dp.user = lc.user;
+		dp.password = lc.password;
+		dp.sslmode = "disable";
+		char *label = xstrfmt("target \"%s\" (managed local cluster, port %d, database %s)", t->name, lc.port,
+				      t->db.dbname);
+		rc = db_connect(&dp, label, out);
+		free(label);
+		local_conn_release(&lc);
+		return rc;
+	}
+	char *password = NULL;
+	if (db_resolve_password(t, &password))
+		return -1;
+	dp.host = t->db.host;
+	dp.port = t->db.port;
+	dp.user = t->db.user;
+	dp.password = password;
+	dp.passfile = t->db.passfile;
+	dp.sslmode = t->db.sslmode;
+	char *label = xstrfmt("target \"%s\" (%s:%d/%s)", t->name, t->db.host ? t->db.host : "localhost", t->db.port,
+			      t->db.dbname);
+	rc = db_connect(&dp, label, out);
+	free(label);
+	secure_free(password);
+	return rc;
+}
+
+/* line_of returns the 1-based line of byte offset off in text. */
+static int line_of(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* byte_offset converts PostgreSQL's 1-based character position to a byte offset. */
+static size_t byte_offset(const char *text, size_t len, long chars)
+{
+	size_t i = 0;
+	for (long c = 1; c < chars && i < len; c++) {
+		i++;
+		while (i < len && ((unsigned char)text[i] & 0xC0) == 0x80)
+			i++;
+	}
+	return i;
+}
+
+static int report_error(struct db *db, PGresult *res, const char *sql, size_t len, size_t base, const char *full,
+			const char *origin)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!msg)
+		msg = PQerrorMessage(db->conn);
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	size_t mlen = strlen(msg);
+	while (mlen && msg[mlen - 1] == '\n')
+		mlen--;
+	if (origin) {
+		size_t off = base;
+		while (off < base + len && (full[off] == ' ' || full[off] == '\n' || full[off] == '\t' || full[off] == '\r'))
+			off++;
+		if (pos)
+			off = base + byte_offset(sql, len, strtol(pos, NULL, 10));
+		fail("%s:%d: %.*s", origin, line_of(full, off), (int)mlen, msg);
+	} else {
+		fail("%.*s", (int)mlen, msg);
+	}
+	fail_detail("on %s%s%s", db->label, code ? ", SQLSTATE " : "", code ? code : "");
+	if (detail)
+		fail_detail("%s", detail);
+	if (hint)
+		fail_hint("%s", hint);
+	if (code && strcmp(code, "25006") == 0 && db->read_only)
+		fail_hint("this is a dry run: the connection is read-only and nothing may change");
+	return -1;
+}
+
+static int exec_one(struct db *db, const char *sql, size_t len, size_t base, const char *full, const char *origin)
+{
+	PGresult *res;
+	if (sql[len] == '\0') {
+		res = PQexec(db->conn, sql);
+	} else {
+		char *copy = xstrndup(sql, len);
+		res = PQexec(db->conn, copy);
+		free(copy);
+	}
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+		rc = report_error(db, res, sql, len, base, full, origin);
+	PQclear(res);
+	return rc;
+}
+
+int db_exec(struct db *db, const char *sql, const char *origin)
+{
+	if (!origin)
+		return exec_one(db, sql, strlen(sql), 0, sql, NULL);
+	/* statement by statement, so an error names the line of the statement that failed */
+	PgQuerySplitResult split = pg_query_split_with_parser(sql);
+	if (split.error) {
+		pg_query_free_split_result(split);
+		split = pg_query_split_with_scanner(sql);
+	}
+	int rc = 0;
+	if (split.error) {
+		rc = exec_one(db, sql, strlen(sql), 0, sql, origin);
+	} else {
+		for (int i = 0; i < split.n_stmts && rc == 0; i++) {
+			const PgQuerySplitStmt *s = split.stmts[i];
+			rc = exec_one(db, sql + s->stmt_location, (size_t)s->stmt_len, (size_t)s->stmt_location, sql,
+				      origin);
+		}
+	}
+	pg_query_free_split_result(split);
+	return rc;
+}
+
+int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **out)
+{
+	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		report_error(db, res, sql, strlen(sql), 0, sql, NULL);
+		PQclear(res);
+		*out = NULL;
+		return -1;
+	}
+	*out = res;
+	return 0;
+}
+
+int db_query_value(struct db *db, const char *sql, int nparams, const char *const *params, char **value)
+{
+	PGresult *res;
+	*value = NULL;
+	if (db_query(db, sql, nparams, params, &res))
+		return -1;
+	if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+		*value = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	PQfinish(db->conn);
+	free(db->label);
+	free(db);
+}

@@ -1,0 +1,48 @@
+/* db: libpq connections to a target, with passwords resolved from the
+ * environment, a pgpass file or a command (never from YAML, never logged). */
+#ifndef PADCTL_DB_H
+#define PADCTL_DB_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+
+struct db {
+	PGconn *conn;
+	char *label;       /* "target 'qa' (db.qa.internal:5432/backoffice_db)" for messages */
+	int read_only;
+};
+
+struct db_params {
+	const char *host;
+	int port;
+	const char *dbname;
+	const char *user;
+	const char *password;   /* NULL: libpq's own look-up (pgpass) */
+	const char *passfile;
+	const char *sslmode;
+	int connect_timeout;
+	const char *application_name;
+	int read_only;          /* default_transaction_read_only=on for the session */
+};
+
+/* db_connect opens a connection; label names the target in errors. */
+int db_connect(const struct db_params *p, const char *label, struct db **out);
+/* db_connect_target resolves the target's settings (starting the managed
+ * cluster and creating its database when needed) and connects. */
+int db_connect_target(const struct cfg_project *p, const struct cfg_target *t,
+		      const char *application_name, int read_only, struct db **out);
+/* db_resolve_password runs password_env / password_command; *password is NULL
+ * when libpq should look it up itself (passfile, ~/.pgpass). */
+int db_resolve_password(const struct cfg_target *t, char **password);
+/* db_exec runs one or more statements discarding rows; origin (a file or
+ * NULL) is named with the line of the failing statement. */
+int db_exec(struct db *db, const char *sql, const char *origin);
+/* db_query runs one statement with text parameters; *res is the caller's (PQclear). */
+int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
+/* db_query_value runs a one-value query; *value is newly allocated (NULL for SQL NULL). */
+int db_query_value(struct db *db, const char *sql, int nparams, const char *const *params, char **value);
+/* db_close closes and frees (NULL is fine). */
+void db_close(struct db *db);
+
+#endif

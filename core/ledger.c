@@ -1,0 +1,296 @@
+#include "ledger.h"
+
+#include <openssl/rand.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* the lock's two keys: 'padc' and 1, per database */
+#define LOCK_K1 "1885430883"
+#define LOCK_K2 "1"
+#define LEDGER_VERSION "1"
+
+static const char ledger_ddl[] =
+	"CREATE SCHEMA IF NOT EXISTS padctl;\n"
+	"CREATE TABLE IF NOT EXISTS padctl.meta (key text PRIMARY KEY, value text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS padctl.migrations (\n"
+	"  version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,\n"
+	"  status text NOT NULL CHECK (status IN ('applied', 'skipped', 'baselined')),\n"
+	"  reason text, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  applied_by text NOT NULL, run_id text, duration_ms double precision);\n"
+	"CREATE TABLE IF NOT EXISTS padctl.runs (\n"
+	"  id text PRIMARY KEY, env text NOT NULL, target text NOT NULL, command text NOT NULL,\n"
+	"  pipeline text, dry_run boolean NOT NULL DEFAULT false,\n"
+	"  started_at timestamptz NOT NULL DEFAULT clock_timestamp(), finished_at timestamptz,\n"
+	"  status text NOT NULL DEFAULT 'running', error text, run_by text NOT NULL, padctl_version text);\n"
+	"CREATE TABLE IF NOT EXISTS padctl.run_steps (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), seq integer NOT NULL, step text NOT NULL,\n"
+	"  phase text, started_at timestamptz NOT NULL DEFAULT clock_timestamp(), finished_at timestamptz,\n"
+	"  status text NOT NULL DEFAULT 'running', error text, PRIMARY KEY (run_id, seq));\n"
+	"CREATE TABLE IF NOT EXISTS padctl.plans (\n"
+	"  id text PRIMARY KEY, env text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  created_by text NOT NULL, hash text NOT NULL, body text NOT NULL);\n"
+	"INSERT INTO padctl.meta VALUES ('ledger_version', '" LEDGER_VERSION "')\n"
+	"  ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n";
+
+int ledger_exists(struct db *db, int *exists)
+{
+	char *v = NULL;
+	if (db_query_value(db, "SELECT to_regclass('padctl.migrations') IS NOT NULL", 0, NULL, &v))
+		return -1;
+	*exists = v && strcmp(v, "t") == 0;
+	free(v);
+	return 0;
+}
+
+int ledger_ensure(struct db *db)
+{
+	char *v = NULL;
+	if (db_query_value(db, "SELECT to_regclass('padctl.meta') IS NOT NULL", 0, NULL, &v))
+		return -1;
+	if (v && strcmp(v, "t") == 0) {
+		free(v);
+		v = NULL;
+		if (db_query_value(db, "SELECT value FROM padctl.meta WHERE key = 'ledger_version'", 0, NULL, &v))
+			return -1;
+	}
+	int current = v && strcmp(v, LEDGER_VERSION) == 0;
+	free(v);
+	if (current)
+		return 0;
+	struct buf sql = BUF_INIT;
+	buf_adds(&sql, "BEGIN;\n");
+	buf_adds(&sql, ledger_ddl);
+	buf_adds(&sql, "COMMIT;");
+	int rc = db_exec(db, buf_str(&sql), NULL);
+	buf_release(&sql);
+	if (rc) {
+		db_exec(db, "ROLLBACK", NULL);
+		fail_hint("padctl keeps its records in the schema \"padctl\": the user needs CREATE on the database, "
+			  "or a DBA can create the schema and grant it");
+	}
+	return rc;
+}
+
+int ledger_lock_holder(struct db *db, char **holder)
+{
+	PGresult *res;
+	*holder = NULL;
+	if (db_query(db,
+		     "SELECT a.application_name, a.usename, coalesce(host(a.client_addr), 'local socket'), a.pid, "
+		     "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') "
+		     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+		     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LOCK_K1 "::oid "
+		     "AND l.objid = " LOCK_K2 "::oid AND l.objsubid = 2 "
+		     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+		     0, NULL, &res))
+		return -1;
+	if (PQntuples(res) == 0)
+		*holder = xstrdup("");
+	else
+		*holder = xstrfmt("%s (database user %s from %s, backend pid %s, connected %s)",
+				  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+				  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+	PQclear(res);
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int ledger_lock(struct db *db, const char *target, long timeout_ms)
+{
+	long start = now_ms();
+	int announced = 0;
+	for (;;) {
+		char *v = NULL;
+		if (db_query_value(db, "SELECT pg_try_advisory_lock(" LOCK_K1 ", " LOCK_K2 ")", 0, NULL, &v))
+			return -1;
+		int got = v && strcmp(v, "t") == 0;
+		free(v);
+		if (got)
+			return 0;
+		char *holder = NULL;
+		if (ledger_lock_holder(db, &holder))
+			return -1;
+		long waited = now_ms() - start;
+		if (waited >= timeout_ms) {
+			fail("target \"%s\" is locked by another padctl run", target);
+			fail_detail("held by %s", *holder ? holder : "a session that just ended");
+			fail_hint("wait for that run to finish (or use --lock-timeout SECONDS to wait longer); "
+				  "a killed padctl releases the lock when its connection closes");
+			free(holder);
+			return fail_status(EXIT_LOCKED);
+		}
+		if (!announced) {
+			log_info("target \"%s\" is locked by %s; waiting up to %.1f s", target,
+				 *holder ? holder : "another run", timeout_ms / 1000.0);
+			announced = 1;
+		}
+		free(holder);
+		long left = timeout_ms - waited;
+		struct timespec ts = { 0, (left < 200 ? left : 200) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int ledger_unlock(struct db *db)
+{
+	return db_exec(db, "SELECT pg_advisory_unlock(" LOCK_K1 ", " LOCK_K2 ")", NULL);
+}
+
+static char *dup_or_null(PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? NULL : xstrdup(PQgetvalue(res, r, c));
+}
+
+int ledger_history(struct db *db, struct history *h)
+{
+	memset(h, 0, sizeof *h);
+	if (ledger_exists(db, &h->exists))
+		return -1;
+	if (!h->exists)
+		return 0;
+	PGresult *res;
+	if (db_query(db,
+		     "SELECT version, name, checksum, status, reason, "
+		     "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by, run_id, "
+		     "coalesce(duration_ms, 0) FROM padctl.migrations",
+		     0, NULL, &res))
+		return -1;
+	int n = PQntuples(res);
+	h->v = xcalloc(n ? (size_t)n : 1, sizeof *h->v);
+	for (int i = 0; i < n; i++) {
+		struct history_row *r = &h->v[i];
+		r->version = dup_or_null(res, i, 0);
+		r->name = dup_or_null(res, i, 1);
+		r->checksum = dup_or_null(res, i, 2);
+		r->status = dup_or_null(res, i, 3);
+		r->reason = dup_or_null(res, i, 4);
+		r->applied_at = dup_or_null(res, i, 5);
+		r->applied_by = dup_or_null(res, i, 6);
+		r->run_id = dup_or_null(res, i, 7);
+		r->duration_ms = strtod(PQgetvalue(res, i, 8), NULL);
+	}
+	h->n = (size_t)n;
+	PQclear(res);
+	return 0;
+}
+
+static int exec_params(struct db *db, const char *sql, int n, const char *const *params)
+{
+	PGresult *res;
+	if (db_query(db, sql, n, params, &res))
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
+		       const char *status, const char *reason, const char *run_id, double duration_ms)
+{
+	char dur[32];
+	snprintf(dur, sizeof dur, "%.3f", duration_ms);
+	const char *p[] = { version, name, checksum, status, reason, ledger_actor(), run_id, dur };
+	return exec_params(db,
+			   "INSERT INTO padctl.migrations (version, name, checksum, status, reason, applied_by, "
+			   "run_id, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			   8, p);
+}
+
+int ledger_run_start(struct db *db, const char *run_id, const char *env, const char *target, const char *command,
+		     const char *pipeline, int dry_run)
+{
+	const char *p[] = { run_id, env, target, command, pipeline, dry_run ? "t" : "f", ledger_actor(),
+			    PADCTL_VERSION };
+	return exec_params(db,
+			   "INSERT INTO padctl.runs (id, env, target, command, pipeline, dry_run, run_by, "
+			   "padctl_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			   8, p);
+}
+
+int ledger_run_finish(struct db *db, const char *run_id, const char *status, const char *error)
+{
+	const char *p[] = { run_id, status, error };
+	return exec_params(db,
+			   "UPDATE padctl.runs SET finished_at = clock_timestamp(), status = $2, error = $3 "
+			   "WHERE id = $1",
+			   3, p);
+}
+
+int ledger_step_start(struct db *db, const char *run_id, int seq, const char *step, const char *phase)
+{
+	char s[16];
+	snprintf(s, sizeof s, "%d", seq);
+	const char *p[] = { run_id, s, step, phase };
+	return exec_params(db, "INSERT INTO padctl.run_steps (run_id, seq, step, phase) VALUES ($1, $2, $3, $4)", 4,
+			   p);
+}
+
+int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *status, const char *error)
+{
+	char s[16];
+	snprintf(s, sizeof s, "%d", seq);
+	const char *p[] = { run_id, s, status, error };
+	return exec_params(db,
+			   "UPDATE padctl.run_steps SET finished_at = clock_timestamp(), status = $3, error = $4 "
+			   "WHERE run_id = $1 AND seq = $2",
+			   4, p);
+}
+
+int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body)
+{
+	const char *p[] = { id, env, ledger_actor(), hash, body };
+	return exec_params(db, "INSERT INTO padctl.plans (id, env, created_by, hash, body) VALUES ($1, $2, $3, $4, $5)",
+			   5, p);
+}
+
+char *ledger_new_run_id(void)
+{
+	unsigned char r[2] = { 0, 0 };
+	if (RAND_bytes(r, sizeof r) != 1) {
+		r[0] = (unsigned char)getpid();
+		r[1] = (unsigned char)(getpid() >> 8);
+	}
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char ts[32];
+	strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
+	return xstrfmt("%s-%02x%02x", ts, r[0], r[1]);
+}
+
+const char *ledger_actor(void)
+{
+	static char actor[256];
+	if (!actor[0]) {
+		const char *user = getenv("USER");
+		struct passwd *pw = getpwuid(getuid());
+		if (pw && pw->pw_name)
+			user = pw->pw_name;
+		char host[128] = "localhost";
+		gethostname(host, sizeof host - 1);
+		host[sizeof host - 1] = '\0';
+		snprintf(actor, sizeof actor, "%s@%s", user ? user : "unknown", host);
+	}
+	return actor;
+}
+
+char *ledger_app_name(const char *command, const char *run_id)
+{
+	/* application_name keeps 63 bytes: the run id first, the actor after */
+	char *s = xstrfmt("padctl %s %s %s", command, run_id, ledger_actor());
+	if (strlen(s) > 63)
+		s[63] = '\0';
+	return s;
+}

@@ -1,0 +1,44 @@
+/* ledger: what padctl keeps in each target's `padctl` schema: migration
+ * history, runs and their steps, plans. Also the per-target advisory lock. */
+#ifndef PADCTL_LEDGER_H
+#define PADCTL_LEDGER_H
+
+#include "db.h"
+#include "migrations.h"
+
+/* ledger_exists sets *exists when the target has a padctl ledger. */
+int ledger_exists(struct db *db, int *exists);
+/* ledger_ensure creates or upgrades the ledger schema (call it holding the lock). */
+int ledger_ensure(struct db *db);
+/* ledger_lock takes the target's session-level advisory lock, polling for up
+ * to timeout_ms; on time-out it fails with EXIT_LOCKED naming the holder. A
+ * session lock on an idle connection never blocks CREATE INDEX CONCURRENTLY,
+ * and the poll holds no snapshot while it waits, so neither side deadlocks. */
+int ledger_lock(struct db *db, const char *target, long timeout_ms);
+/* ledger_unlock releases the lock (closing the connection does too). */
+int ledger_unlock(struct db *db);
+/* ledger_lock_holder describes who holds the lock ("" when nobody); newly allocated. */
+int ledger_lock_holder(struct db *db, char **holder);
+/* ledger_history reads padctl.migrations (an empty history when there is no ledger). */
+int ledger_history(struct db *db, struct history *h);
+/* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
+int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
+		       const char *status, const char *reason, const char *run_id, double duration_ms);
+/* ledger_run_start records a run on this target. */
+int ledger_run_start(struct db *db, const char *run_id, const char *env, const char *target, const char *command,
+		     const char *pipeline, int dry_run);
+/* ledger_run_finish sets a run's end, status and error (NULL when none). */
+int ledger_run_finish(struct db *db, const char *run_id, const char *status, const char *error);
+int ledger_step_start(struct db *db, const char *run_id, int seq, const char *step, const char *phase);
+int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *status, const char *error);
+/* ledger_plan_add records a plan (id, env, hash, body). */
+int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body);
+
+/* ledger_new_run_id returns a new sortable run id like 20261121-131500-3f2a. */
+char *ledger_new_run_id(void);
+/* ledger_actor returns "user@host" of whoever runs padctl (static storage). */
+const char *ledger_actor(void);
+/* ledger_app_name builds the application_name that shows a lock's holder. */
+char *ledger_app_name(const char *command, const char *run_id);
+
+#endif

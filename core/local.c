@@ -1,0 +1,1183 @@
+#include "local.h"
+#include "buf.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pg_query.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOCAL_HOST "127.0.0.1"
+#define LOCAL_SUPERUSER "padctl"
+#define SERVER_USER "postgres"
+#define RELOCATE_DIR "/var/lib/padctl/clusters"
+#define LOG_TAIL_LINES 20
+#define MAX_GROUPS 64
+/* sun_path is 108 bytes; the server adds "/.s.PGSQL.NNNNN.lock" */
+#define SOCKET_PATH_MAX 107
+
+/* Where a project's cluster lives. meta (<root>/.padctl/pg) always holds the
+ * password, port and location files; base holds data/, sock/ and log, and is
+ * meta itself unless the server user cannot reach the project. */
+struct cluster {
+	char *root;
+	char *meta;
+	char *base;
+	char *data;
+	char *sock;
+	char *log;
+	int relocated;
+};
+
+/* the unprivileged user the server runs as when padctl runs as root */
+struct runas {
+	int active;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
+};
+
+static void cluster_set_base(struct cluster *cl, char *base)
+{
+	free(cl->base);
+	free(cl->data);
+	free(cl->sock);
+	free(cl->log);
+	cl->base = base;
+	cl->data = xstrfmt("%s/data", base);
+	cl->sock = xstrfmt("%s/sock", base);
+	cl->log = xstrfmt("%s/log", base);
+}
+
+static char *file_first_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char line[4096];
+	char *res = NULL;
+	if (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		res = xstrdup(line);
+	}
+	fclose(f);
+	return res;
+}
+
+/* cluster_init only computes paths: it runs on the fast path of every status. */
+static void cluster_init(const struct cfg_project *p, struct cluster *cl)
+{
+	memset(cl, 0, sizeof *cl);
+	cl->root = xstrdup(p->root);
+	cl->meta = xstrfmt("%s/.padctl/pg", p->root);
+	char *locfile = xstrfmt("%s/location", cl->meta);
+	char *loc = file_first_line(locfile);
+	free(locfile);
+	if (loc && *loc) {
+		cl->relocated = 1;
+		cluster_set_base(cl, loc);
+	} else {
+		free(loc);
+		cluster_set_base(cl, xstrdup(cl->meta));
+	}
+}
+
+static void cluster_release(struct cluster *cl)
+{
+	free(cl->root);
+	free(cl->meta);
+	free(cl->base);
+	free(cl->data);
+	free(cl->sock);
+	free(cl->log);
+	memset(cl, 0, sizeof *cl);
+}
+
+static int cluster_exists(const struct cluster *cl)
+{
+	char *v = xstrfmt("%s/PG_VERSION", cl->data);
+	struct stat st;
+	int ok = stat(v, &st) == 0;
+	free(v);
+	return ok;
+}
+
+/* cluster_running reads postmaster.pid (line 1 pid, line 4 port) without
+ * spawning anything; a pid that no longer exists means a stale file. */
+static int cluster_running(const struct cluster *cl, long *pid_out, int *port_out)
+{
+	char *path = xstrfmt("%s/postmaster.pid", cl->data);
+	FILE *f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return 0;
+	char line[1024];
+	long pid = 0, port = 0;
+	for (int n = 1; n <= 4 && fgets(line, sizeof line, f); n++) {
+		if (n == 1)
+			pid = strtol(line, NULL, 10);
+		else if (n == 4)
+			port = strtol(line, NULL, 10);
+	}
+	fclose(f);
+	if (pid <= 0 || port <= 0 || port > 65535)
+		return 0;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return 0;
+	if (pid_out)
+		*pid_out = pid;
+	if (port_out)
+		*port_out = (int)port;
+	return 1;
+}
+
+static int read_password(const struct cluster *cl, char **password)
+{
+	char *path = xstrfmt("%s/password", cl->meta);
+	*password = file_first_line(path);
+	if (!*password || !**password) {
+		int e = errno;
+		free(*password);
+		*password = NULL;
+		fail("could not read the local cluster's password file \"%s\": %s", path,
+		     e ? strerror(e) : "empty file");
+		fail_hint("if the cluster was created by another tool, remove \"%s\" and run \"padctl local start\" to create a fresh one",
+			  cl->base);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+static void conn_fill(struct local_conn *c, int port, char *password)
+{
+	c->host = xstrdup(LOCAL_HOST);
+	c->port = port;
+	c->user = xstrdup(LOCAL_SUPERUSER);
+	c->password = password;
+}
+
+/* --- the server binaries ---------------------------------------------- */
+
+static int bindir_usable(const char *dir)
+{
+	char *a = xstrfmt("%s/initdb", dir);
+	char *b = xstrfmt("%s/pg_ctl", dir);
+	int ok = access(a, X_OK) == 0 && access(b, X_OK) == 0;
+	free(a);
+	free(b);
+	return ok;
+}
+
+int local_bindir(char **dir)
+{
+	const char *env = getenv("PADCTL_PG_BINDIR");
+	if (env && *env) {
+		if (!bindir_usable(env)) {
+			fail("PADCTL_PG_BINDIR \"%s\" does not hold initdb and pg_ctl", env);
+			return fail_hint("point PADCTL_PG_BINDIR at a PostgreSQL bin directory (e.g. /usr/lib/postgresql/15/bin) or unset it");
+		}
+		*dir = xstrdup(env);
+		return 0;
+	}
+	const char *top = "/usr/lib/postgresql";
+	DIR *d = opendir(top);
+	long best = -1;
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			char *end;
+			long v = strtol(de->d_name, &end, 10);
+			if (end == de->d_name || *end || v <= best)
+				continue;
+			char *bin = xstrfmt("%s/%s/bin", top, de->d_name);
+			if (bindir_usable(bin))
+				best = v;
+			free(bin);
+		}
+		closedir(d);
+	}
+	if (best < 0) {
+		fail("no PostgreSQL server binaries found (looked for initdb and pg_ctl in %s/*/bin)", top);
+		fail_detail("the managed local cluster needs the PostgreSQL server installed on this machine");
+		return fail_hint("apt-get install postgresql (or set PADCTL_PG_BINDIR to the directory holding initdb and pg_ctl)");
+	}
+	*dir = xstrfmt("%s/%ld/bin", top, best);
+	return 0;
+}
+
+/* --- running the server user's commands ---------------------------------- */
+
+static int runas_resolve(struct runas *ra)
+{
+	static int told;
+	memset(ra, 0, sizeof *ra);
+	if (geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(SERVER_USER);
+	if (!pw || pw->pw_uid == 0) {
+		fail("padctl runs as root and there is no unprivileged \"%s\" user to run the local cluster as",
+		     SERVER_USER);
+		fail_detail("PostgreSQL refuses to run as root");
+		return fail_hint("apt-get install postgresql (it creates the \"%s\" user), or run padctl as an ordinary user",
+				 SERVER_USER);
+	}
+	ra->active = 1;
+	ra->uid = pw->pw_uid;
+	ra->gid = pw->pw_gid;
+	ra->ngroups = MAX_GROUPS;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, ra->groups, &ra->ngroups) < 0) {
+		ra->groups[0] = pw->pw_gid;
+		ra->ngroups = 1;
+	}
+	if (!told) {
+		log_info("the local cluster runs as user \"%s\" because padctl runs as root", SERVER_USER);
+		told = 1;
+	}
+	return 0;
+}
+
+/* child_become drops to the server user; only async-signal-safe calls, as we
+ * are between fork and exec. */
+static int child_become(const struct runas *ra)
+{
+	if (!ra || !ra->active)
+		return 0;
+	if (setgroups((size_t)ra->ngroups, ra->groups) || setgid(ra->gid) || setuid(ra->uid))
+		return -1;
+	return 0;
+}
+
+static void child_close_fds(void)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+#endif
+	for (int fd = 3; fd < 4096; fd++)
+		close(fd);
+}
+
+static void cmdline_format(struct buf *b, char *const argv[])
+{
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			buf_addch(b, ' ');
+		if (argv[i][strcspn(argv[i], " \t\n'\"\\$`*?;&|<>()")])
+			buf_shell_quote(b, argv[i]);
+		else
+			buf_adds(b, argv[i]);
+	}
+}
+
+/* run_cmd runs argv (no shell) as ra's user with stdout and stderr captured in
+ * out; *status is the exit status (128+signal when killed). */
+static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, int *status)
+{
+	int fds[2];
+	if (pipe(fds))
+		return fail("could not create a pipe to run \"%s\": %s", argv[0], strerror(errno));
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return fail("could not start \"%s\": %s", argv[0], strerror(errno));
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		if (in >= 0 && in != STDIN_FILENO)
+			dup2(in, STDIN_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		child_close_fds();
+		static const char msg[] = "padctl: could not switch to the server user\n";
+		if (child_become(ra)) {
+			if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		/* the server user may not be allowed into padctl's working directory */
+		if (chdir("/") != 0)
+			_exit(127);
+		execv(argv[0], argv);
+		static const char emsg[] = "padctl: exec failed\n";
+		if (write(STDERR_FILENO, emsg, sizeof emsg - 1) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(fds[1]);
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(fds[0], chunk, sizeof chunk);
+		if (n > 0) {
+			buf_add(out, chunk, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	close(fds[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return fail("could not wait for \"%s\": %s", argv[0], strerror(errno));
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return 0;
+}
+
+/* server_user_can_reach tells whether the server user can search dir (and
+ * so every directory above it). */
+static int server_user_can_reach(const struct runas *ra, const char *dir)
+{
+	if (!ra->active)
+		return 1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		if (child_become(ra))
+			_exit(2);
+		_exit(access(dir, X_OK) == 0 ? 0 : 1);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* --- files ---------------------------------------------------------------- */
+
+static int make_dir(const char *path, mode_t mode, const struct runas *owner)
+{
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		return fail("could not create directory \"%s\": %s", path, strerror(errno));
+	if (owner && owner->active && chown(path, owner->uid, owner->gid) != 0)
+		return fail("could not give directory \"%s\" to user \"%s\": %s", path, SERVER_USER, strerror(errno));
+	return 0;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode, int excl)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), mode);
+	if (fd < 0)
+		return fail("could not write \"%s\": %s", path, strerror(errno));
+	size_t len = strlen(text), off = 0;
+	int rc = fchmod(fd, mode);
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = -1;
+		else
+			off += (size_t)n;
+	}
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc)
+		return fail("could not write \"%s\": %s", path, strerror(errno));
+	return 0;
+}
+
+static int ensure_meta(const struct cluster *cl)
+{
+	char *dot = xstrfmt("%s/.padctl", cl->root);
+	int rc = make_dir(dot, 0755, NULL);
+	if (!rc) {
+		/* the cluster, its password and its log never belong in git */
+		char *gi = xstrfmt("%s/.gitignore", dot);
+		if (access(gi, F_OK) != 0)
+			rc = write_file(gi, "*\n", 0644, 0);
+		free(gi);
+	}
+	free(dot);
+	if (!rc)
+		rc = make_dir(cl->meta, 0755, NULL);
+	return rc;
+}
+
+/* log_tail_detail adds the end of the server log (from offset on, when that
+ * holds anything) to the recorded error. */
+static void log_tail_detail(const struct cluster *cl, long offset)
+{
+	FILE *f = fopen(cl->log, "r");
+	if (!f)
+		return;
+	struct buf all = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&all, chunk, n);
+	fclose(f);
+	const char *s = buf_str(&all);
+	size_t len = all.len;
+	if (offset > 0 && (size_t)offset < len) {
+		s += offset;
+		len -= (size_t)offset;
+	}
+	while (len && s[len - 1] == '\n')
+		len--;
+	size_t start = len;
+	int lines = 0;
+	while (start > 0) {
+		if (s[start - 1] == '\n' && ++lines == LOG_TAIL_LINES)
+			break;
+		start--;
+	}
+	if (len > start)
+		fail_detail("server log \"%s\" ends with:\n%.*s", cl->log, (int)(len - start), s + start);
+	buf_release(&all);
+}
+
+static void output_detail(const struct buf *out)
+{
+	size_t len = out->len;
+	while (len && (out->s[len - 1] == '\n' || out->s[len - 1] == ' '))
+		len--;
+	if (len)
+		fail_detail("%.*s", (int)len, out->s);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* --- creating the cluster ------------------------------------------------- */
+
+static int random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[64];
+	static const char hex[] = "0123456789abcdef";
+	if (nbytes > sizeof raw || RAND_bytes(raw, (int)nbytes) != 1)
+		return fail("could not generate a password for the local cluster (OpenSSL RAND_bytes failed)");
+	for (size_t i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	return 0;
+}
+
+/* relocate moves the cluster's base out of a project the server user cannot
+ * reach (e.g. a checkout under /root, mode 700). */
+static int relocate(struct cluster *cl, const struct runas *ra)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (EVP_Digest(cl->root, strlen(cl->root), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
+		return fail("could not hash the project path \"%s\"", cl->root);
+	char id[17];
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 8; i++) {
+		id[2 * i] = hex[md[i] >> 4];
+		id[2 * i + 1] = hex[md[i] & 15];
+	}
+	id[16] = '\0';
+	if (make_dir("/var/lib/padctl", 0755, NULL) || make_dir(RELOCATE_DIR, 0755, NULL))
+		return fail_hint("the local cluster of a project the \"%s\" user cannot reach is kept under %s",
+				 SERVER_USER, RELOCATE_DIR);
+	char *base = xstrfmt("%s/%s", RELOCATE_DIR, id);
+	if (make_dir(base, 0700, ra)) {
+		free(base);
+		return -1;
+	}
+	cluster_set_base(cl, base);
+	cl->relocated = 1;
+	char *locfile = xstrfmt("%s/location", cl->meta);
+	char *text = xstrfmt("%s\n", base);
+	int rc = write_file(locfile, text, 0644, 0);
+	free(text);
+	free(locfile);
+	if (rc)
+		return -1;
+	log_info("user \"%s\" cannot reach \"%s\" (a parent directory denies it), so the local cluster's data lives in \"%s\"",
+		 SERVER_USER, cl->root, base);
+	return 0;
+}
+
+static int cluster_create(struct cluster *cl, const struct runas *ra, const char *bindir)
+{
+	if (!cl->relocated && ra->active && !server_user_can_reach(ra, cl->meta)) {
+		if (relocate(cl, ra))
+			return -1;
+		if (cluster_exists(cl)) {
+			fail("found an old local cluster in \"%s\" but \"%s/password\" is missing", cl->data, cl->meta);
+			return fail_hint("remove \"%s\" (this deletes that cluster's databases) and run padctl again", cl->base);
+		}
+	}
+	if (make_dir(cl->data, 0700, ra) || make_dir(cl->sock, 0700, ra))
+		return -1;
+	DIR *d = opendir(cl->data);
+	int nonempty = 0;
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				nonempty = 1;
+		closedir(d);
+	}
+	if (nonempty) {
+		fail("the local cluster's data directory \"%s\" is not empty but holds no cluster", cl->data);
+		return fail_hint("remove \"%s\" (an earlier initdb was probably interrupted) and run padctl again", cl->data);
+	}
+
+	char password[65];
+	if (random_hex(password, 32))
+		return -1;
+	char *pwpath = xstrfmt("%s/password", cl->meta);
+	char *pwtext = xstrfmt("%s\n", password);
+	int rc = write_file(pwpath, pwtext, 0600, 0);
+
+	/* initdb reads the password as the server user, so the temporary copy
+	 * sits in the base directory that user owns or can reach */
+	char *tmp = xstrfmt("%s/.pwfile-XXXXXX", cl->base);
+	int fd = rc ? -1 : mkstemp(tmp);
+	if (!rc && fd < 0)
+		rc = fail("could not create a temporary password file in \"%s\": %s", cl->base, strerror(errno));
+	if (fd >= 0) {
+		size_t len = strlen(pwtext);
+		if (write(fd, pwtext, len) != (ssize_t)len ||
+		    (ra->active && fchown(fd, ra->uid, ra->gid) != 0))
+			rc = fail("could not write the temporary password file \"%s\": %s", tmp, strerror(errno));
+		close(fd);
+	}
+	free(pwtext);
+	memset(password, 0, sizeof password);
+
+	if (!rc) {
+		char *initdb = xstrfmt("%s/initdb", bindir);
+		char *pwopt = xstrfmt("--pwfile=%s", tmp);
+		char *argv[] = { initdb, "-D", cl->data, "-U", LOCAL_SUPERUSER, "--auth=scram-sha-256", pwopt,
+				 "-E", "UTF8", "--locale=C.UTF-8", NULL };
+		struct buf out = BUF_INIT;
+		int status = 0;
+		log_info("creating the local cluster in \"%s\"", cl->data);
+		rc = run_cmd(ra, argv, &out, &status);
+		unlink(tmp);
+		if (!rc && status != 0) {
+			struct buf cmd = BUF_INIT;
+			cmdline_format(&cmd, argv);
+			fail("could not create the local cluster in \"%s\": initdb exited with status %d", cl->data, status);
+			fail_detail("command: %s", buf_str(&cmd));
+			output_detail(&out);
+			fail_hint("check the output above; remove \"%s\" if it is left over and try again", cl->data);
+			buf_release(&cmd);
+			rc = -1;
+		}
+		buf_release(&out);
+		free(initdb);
+		free(pwopt);
+	}
+	if (fd >= 0)
+		unlink(tmp);
+	free(tmp);
+	if (rc) {
+		/* initdb empties the directory it failed in; leave nothing half-made */
+		unlink(pwpath);
+		rmdir(cl->data);
+	}
+	free(pwpath);
+	return rc;
+}
+
+/* --- starting it -------------------------------------------------------- */
+
+static int port_free(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 0;
+	int one = 1;
+	/* the server sets SO_REUSEADDR too, so TIME_WAIT leftovers do not count */
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int ok = bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+	close(s);
+	return ok;
+}
+
+static int pick_port(const struct cluster *cl, int avoid, int *port)
+{
+	char *pf = xstrfmt("%s/port", cl->meta);
+	char *saved = file_first_line(pf);
+	long want = saved ? strtol(saved, NULL, 10) : 0;
+	free(saved);
+	if (want > 1024 && want < 65536 && want != avoid && port_free((int)want)) {
+		*port = (int)want;
+		free(pf);
+		return 0;
+	}
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)clock();
+	for (int i = 0; i < 200; i++) {
+		int p = 20000 + (int)(rand_r(&seed) % 40000);
+		if (p != avoid && port_free(p)) {
+			*port = p;
+			char *text = xstrfmt("%d\n", p);
+			int rc = write_file(pf, text, 0644, 0);
+			free(text);
+			free(pf);
+			return rc;
+		}
+	}
+	free(pf);
+	fail("could not find a free loopback port for the local cluster");
+	return fail_hint("free some ports on 127.0.0.1 in the range 20000-59999");
+}
+
+static int log_says_port_taken(const struct cluster *cl, long offset)
+{
+	FILE *f = fopen(cl->log, "r");
+	if (!f)
+		return 0;
+	if (offset > 0)
+		fseek(f, offset, SEEK_SET);
+	char line[2048];
+	int taken = 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, "could not bind") || strstr(line, "already in use"))
+			taken = 1;
+	fclose(f);
+	return taken;
+}
+
+static int cluster_start(const struct cluster *cl, const struct runas *ra, const char *bindir, int *port_out)
+{
+	/* the server appends to the log as its own user; padctl reads it for errors */
+	int fd = open(cl->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail("could not create the server log \"%s\": %s", cl->log, strerror(errno));
+	if (ra->active && fchown(fd, ra->uid, ra->gid) != 0) {
+		close(fd);
+		return fail("could not give the server log \"%s\" to user \"%s\": %s", cl->log, SERVER_USER,
+			    strerror(errno));
+	}
+	close(fd);
+	if (make_dir(cl->sock, 0700, ra))
+		return -1;
+
+	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
+	int rc = -1, avoid = 0;
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		int port;
+		if (pick_port(cl, avoid, &port))
+			break;
+		struct buf opts = BUF_INIT;
+		buf_addf(&opts, "-p %d -c listen_addresses=%s -k ", port, LOCAL_HOST);
+		/* a project path too deep for a unix socket just gets no socket:
+		 * padctl connects over TCP anyway */
+		if (strlen(cl->sock) + sizeof "/.s.PGSQL.65535.lock" > SOCKET_PATH_MAX)
+			buf_adds(&opts, "''");
+		else
+			buf_shell_quote(&opts, cl->sock);
+		char *argv[] = { pg_ctl, "-D", cl->data, "-w", "-t", "60", "-l", cl->log, "-o", opts.s, "start", NULL };
+		struct buf out = BUF_INIT;
+		int status = 0;
+		long offset = file_size(cl->log);
+		log_info("starting the local cluster on %s:%d", LOCAL_HOST, port);
+		rc = run_cmd(ra, argv, &out, &status);
+		if (!rc && status == 0) {
+			*port_out = port;
+			buf_release(&out);
+			buf_release(&opts);
+			break;
+		}
+		if (!rc && attempt < 3 && log_says_port_taken(cl, offset)) {
+			log_info("port %d was taken meanwhile, trying another one", port);
+			avoid = port;
+			buf_release(&out);
+			buf_release(&opts);
+			continue;
+		}
+		if (!rc) {
+			struct buf cmd = BUF_INIT;
+			cmdline_format(&cmd, argv);
+			fail("could not start the local cluster in \"%s\": pg_ctl exited with status %d", cl->data, status);
+			fail_detail("command: %s", buf_str(&cmd));
+			output_detail(&out);
+			log_tail_detail(cl, offset);
+			fail_hint("fix the problem the server log names, then run \"padctl local start\"");
+			buf_release(&cmd);
+			rc = -1;
+		}
+		buf_release(&out);
+		buf_release(&opts);
+		break;
+	}
+	free(pg_ctl);
+	return rc;
+}
+
+/* lock_meta serialises padctl processes that create or start the same cluster. */
+static int lock_meta(const struct cluster *cl, int *fd)
+{
+	char *path = xstrfmt("%s/lock", cl->meta);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		fail("could not open \"%s\": %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while (flock(*fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			fail("could not lock \"%s\": %s", path, strerror(errno));
+			free(path);
+			close(*fd);
+			*fd = -1;
+			return -1;
+		}
+	}
+	free(path);
+	return 0;
+}
+
+static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
+{
+	struct cluster cl;
+	struct runas ra;
+	char *bindir = NULL, *password = NULL;
+	int lockfd = -1, port = 0, rc = -1;
+	cluster_init(p, &cl);
+	if (ensure_meta(&cl) || lock_meta(&cl, &lockfd))
+		goto out;
+	/* another padctl may have created or started it while we waited */
+	cluster_release(&cl);
+	cluster_init(p, &cl);
+	if (cluster_exists(&cl) && cluster_running(&cl, NULL, &port)) {
+		rc = read_password(&cl, &password);
+		goto out;
+	}
+	if (local_bindir(&bindir) || runas_resolve(&ra))
+		goto out;
+	char *pwpath = xstrfmt("%s/password", cl.meta);
+	int have_pw = access(pwpath, F_OK) == 0;
+	free(pwpath);
+	if (!cluster_exists(&cl)) {
+		if (cluster_create(&cl, &ra, bindir))
+			goto out;
+	} else if (!have_pw) {
+		fail("the local cluster in \"%s\" has no password file \"%s/password\"", cl.data, cl.meta);
+		fail_hint("remove \"%s\" (this deletes the local databases) and run padctl again to create a fresh cluster",
+			  cl.base);
+		goto out;
+	}
+	if (read_password(&cl, &password) || cluster_start(&cl, &ra, bindir, &port))
+		goto out;
+	rc = 0;
+out:
+	if (rc == 0)
+		conn_fill(c, port, password);
+	else
+		free(password);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(bindir);
+	cluster_release(&cl);
+	return rc;
+}
+
+int local_ensure(const struct cfg_project *p, struct local_conn *c)
+{
+	memset(c, 0, sizeof *c);
+	struct cluster cl;
+	int port = 0, rc = 1;
+	char *password = NULL;
+	cluster_init(p, &cl);
+	/* the common case (it runs already) spawns nothing: status runs it every time */
+	if (cluster_running(&cl, NULL, &port)) {
+		rc = read_password(&cl, &password);
+		if (rc == 0)
+			conn_fill(c, port, password);
+	}
+	cluster_release(&cl);
+	if (rc <= 0)
+		return rc;
+	return ensure_slow(p, c);
+}
+
+int local_status(const struct cfg_project *p, int *exists, int *running, int *port)
+{
+	struct cluster cl;
+	cluster_init(p, &cl);
+	*port = 0;
+	*exists = cluster_exists(&cl);
+	*running = cluster_running(&cl, NULL, port);
+	if (!*running)
+		*port = 0;
+	cluster_release(&cl);
+	return 0;
+}
+
+int local_stop(const struct cfg_project *p)
+{
+	struct cluster cl;
+	struct runas ra;
+	char *bindir = NULL;
+	int lockfd = -1, rc = -1;
+	cluster_init(p, &cl);
+	long pid = 0;
+	if (!cluster_running(&cl, &pid, NULL)) {
+		log_verbose("the local cluster in \"%s\" is not running", cl.data);
+		rc = 0;
+		goto out;
+	}
+	if (lock_meta(&cl, &lockfd) || local_bindir(&bindir) || runas_resolve(&ra))
+		goto out;
+	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
+	char *argv[] = { pg_ctl, "-D", cl.data, "-m", "fast", "-w", "-t", "60", "stop", NULL };
+	struct buf out = BUF_INIT;
+	int status = 0;
+	long offset = file_size(cl.log);
+	rc = run_cmd(&ra, argv, &out, &status);
+	if (!rc && status != 0) {
+		struct buf cmd = BUF_INIT;
+		cmdline_format(&cmd, argv);
+		fail("could not stop the local cluster in \"%s\" (pid %ld): pg_ctl exited with status %d", cl.data, pid,
+		     status);
+		fail_detail("command: %s", buf_str(&cmd));
+		output_detail(&out);
+		log_tail_detail(&cl, offset);
+		fail_hint("stop it by hand with: %s", buf_str(&cmd));
+		buf_release(&cmd);
+		rc = -1;
+	} else if (!rc) {
+		log_info("stopped the local cluster in \"%s\"", cl.data);
+	}
+	buf_release(&out);
+	free(pg_ctl);
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	free(bindir);
+	cluster_release(&cl);
+	return rc;
+}
+
+void local_conn_release(struct local_conn *c)
+{
+	if (!c)
+		return;
+	free(c->host);
+	free(c->user);
+	if (c->password) {
+		memset(c->password, 0, strlen(c->password));
+		free(c->password);
+	}
+	memset(c, 0, sizeof *c);
+}
+
+/* --- databases and fixtures ----------------------------------------------- */
+
+static void notice_to_verbose(void *arg, const char *message)
+{
+	(void)arg;
+	size_t len = strlen(message);
+	while (len && message[len - 1] == '\n')
+		len--;
+	log_verbose("%.*s", (int)len, message);
+}
+
+static void trimmed_detail(const char *label, const char *msg)
+{
+	if (!msg)
+		return;
+	size_t len = strlen(msg);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	if (len)
+		fail_detail("%s%.*s", label, (int)len, msg);
+}
+
+static PGconn *local_connect(const struct local_conn *c, const char *dbname)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%d", c->port);
+	const char *kw[] = { "host", "port", "user", "password", "dbname", "connect_timeout",
+			     "application_name", "client_encoding", NULL };
+	const char *val[] = { c->host, port, c->user, c->password, dbname, "10", "padctl", "UTF8", NULL };
+	PGconn *conn = PQconnectdbParams(kw, val, 0);
+	if (!conn || PQstatus(conn) != CONNECTION_OK) {
+		fail("could not connect to database \"%s\" of the local cluster at %s:%d", dbname, c->host, c->port);
+		trimmed_detail("", conn ? PQerrorMessage(conn) : "out of memory");
+		fail_hint("run \"padctl local status\" and \"padctl local start\"; the server log is .padctl/pg/log");
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, notice_to_verbose, NULL);
+	return conn;
+}
+
+static int read_text(const char *path, char **text)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		buf_release(&b);
+		errno = EIO;
+		return -1;
+	}
+	*text = buf_detach(&b);
+	return 0;
+}
+
+static int line_at(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* skip_blank steps over whitespace and comments, so a statement's line is
+ * the line of its first word. */
+static size_t skip_blank(const char *s, size_t off, size_t end)
+{
+	while (off < end) {
+		if (s[off] == ' ' || s[off] == '\t' || s[off] == '\n' || s[off] == '\r') {
+			off++;
+		} else if (s[off] == '-' && off + 1 < end && s[off + 1] == '-') {
+			while (off < end && s[off] != '\n')
+				off++;
+		} else if (s[off] == '/' && off + 1 < end && s[off + 1] == '*') {
+			const char *e = strstr(s + off + 2, "*/");
+			off = e ? (size_t)(e - s) + 2 : end;
+		} else {
+			break;
+		}
+	}
+	return off;
+}
+
+/* char_offset turns the server's 1-based character position into a byte
+ * offset within the UTF-8 text. */
+static size_t char_offset(const char *s, size_t len, long pos)
+{
+	size_t i = 0;
+	for (long chars = 1; i < len && chars < pos; chars++) {
+		i++;
+		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+			i++;
+	}
+	return i;
+}
+
+static int fixture_error(const char *path, const char *text, size_t stmt_off, size_t stmt_len, PGresult *res,
+			 PGconn *conn)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	size_t off = skip_blank(text, stmt_off, stmt_off + stmt_len);
+	if (pos) {
+		long p = strtol(pos, NULL, 10);
+		if (p > 0)
+			off = stmt_off + char_offset(text + stmt_off, stmt_len, p);
+	}
+	if (!msg) {
+		const char *e = PQerrorMessage(conn);
+		size_t len = strlen(e);
+		while (len && e[len - 1] == '\n')
+			len--;
+		fail("%s:%d: loading the fixture failed: %.*s", path, line_at(text, off), (int)len, e);
+		return -1;
+	}
+	fail("%s:%d: loading the fixture failed: %s", path, line_at(text, off), msg);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	trimmed_detail("", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	if (state)
+		fail_detail("SQLSTATE %s", state);
+	trimmed_detail("server hint: ", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+	return -1;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, PGresult **res)
+{
+	*res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(*res);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
+}
+
+/* load_fixture runs a file statement by statement when libpg_query can split
+ * it, so any error (not only syntax errors) names its line; otherwise the
+ * server's syntax error position does. */
+static int load_fixture(PGconn *conn, const char *path, const char *text)
+{
+	PgQuerySplitResult split = pg_query_split_with_parser(text);
+	PGresult *res = NULL;
+	int rc = 0;
+	if (split.error) {
+		if (!exec_ok(conn, text, &res))
+			rc = fixture_error(path, text, 0, strlen(text), res, conn);
+		PQclear(res);
+		pg_query_free_split_result(split);
+		return rc;
+	}
+	for (int i = 0; i < split.n_stmts && !rc; i++) {
+		size_t off = (size_t)split.stmts[i]->stmt_location;
+		size_t len = (size_t)split.stmts[i]->stmt_len;
+		if (len == 0)
+			len = strlen(text + off);
+		char *stmt = xstrndup(text + off, len);
+		if (!exec_ok(conn, stmt, &res))
+			rc = fixture_error(path, text, off, len, res, conn);
+		PQclear(res);
+		free(stmt);
+	}
+	pg_query_free_split_result(split);
+	return rc;
+}
+
+static void drop_database(PGconn *admin, const char *quoted, const char *dbname)
+{
+	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", quoted);
+	PGresult *res = PQexec(admin, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("could not drop the half-created database \"%s\": %s", dbname, PQerrorMessage(admin));
+	else
+		log_info("dropped database \"%s\" again so the next run starts clean", dbname);
+	PQclear(res);
+	free(sql);
+}
+
+int local_ensure_database(const struct local_conn *c, const char *dbname, char *const *fixtures, size_t nfixtures)
+{
+	PGconn *admin = local_connect(c, "postgres");
+	if (!admin)
+		return -1;
+	int rc = -1;
+	char *quoted = NULL;
+	char **texts = xcalloc(nfixtures ? nfixtures : 1, sizeof *texts);
+	PGconn *conn = NULL;
+	const char *params[] = { dbname };
+	PGresult *res = PQexecParams(admin, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL,
+				     NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fail("could not look up database \"%s\" in the local cluster", dbname);
+		trimmed_detail("", PQerrorMessage(admin));
+		PQclear(res);
+		goto out;
+	}
+	int found = PQntuples(res) > 0;
+	PQclear(res);
+	if (found) {
+		rc = 0;
+		goto out;
+	}
+	/* read every fixture first: a missing one must not leave a database behind */
+	for (size_t i = 0; i < nfixtures; i++) {
+		if (read_text(fixtures[i], &texts[i])) {
+			fail("could not read fixture \"%s\" for database \"%s\": %s", fixtures[i], dbname, strerror(errno));
+			fail_hint("fix the fixtures list of the local target or create the file");
+			goto out;
+		}
+	}
+	quoted = PQescapeIdentifier(admin, dbname, strlen(dbname));
+	if (!quoted) {
+		fail("could not quote database name \"%s\": %s", dbname, PQerrorMessage(admin));
+		goto out;
+	}
+	char *sql = xstrfmt("CREATE DATABASE %s", quoted);
+	int created = exec_ok(admin, sql, &res);
+	free(sql);
+	if (!created) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* another padctl created it meanwhile */
+		if (state && strcmp(state, "42P04") == 0) {
+			PQclear(res);
+			rc = 0;
+			goto out;
+		}
+		fail("could not create database \"%s\" in the local cluster", dbname);
+		trimmed_detail("", PQerrorMessage(admin));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	log_info("created database \"%s\" in the local cluster", dbname);
+	if (nfixtures == 0) {
+		rc = 0;
+		goto out;
+	}
+	conn = local_connect(c, dbname);
+	int ok = conn != NULL;
+	if (ok) {
+		if (!exec_ok(conn, "BEGIN", &res)) {
+			fail("could not begin loading the fixtures of database \"%s\"", dbname);
+			trimmed_detail("", PQerrorMessage(conn));
+			ok = 0;
+		}
+		PQclear(res);
+	}
+	for (size_t i = 0; ok && i < nfixtures; i++) {
+		if (load_fixture(conn, fixtures[i], texts[i])) {
+			fail_hint("fix the fixture; database \"%s\" was dropped again, so the next run creates and loads it afresh",
+				  dbname);
+			ok = 0;
+		} else {
+			log_verbose("loaded fixture \"%s\" into database \"%s\"", fixtures[i], dbname);
+		}
+	}
+	if (ok) {
+		if (!exec_ok(conn, "COMMIT", &res)) {
+			fail("could not commit the fixtures of database \"%s\"", dbname);
+			trimmed_detail("", PQerrorMessage(conn));
+			ok = 0;
+		}
+		PQclear(res);
+	}
+	if (ok) {
+		log_info("loaded %zu fixture file%s into database \"%s\"", nfixtures, nfixtures == 1 ? "" : "s", dbname);
+		rc = 0;
+	} else {
+		/* close ours first, or DROP DATABASE waits for this session */
+		PQfinish(conn);
+		conn = NULL;
+		drop_database(admin, quoted, dbname);
+	}
+out:
+	for (size_t i = 0; i < nfixtures; i++)
+		free(texts[i]);
+	free(texts);
+	if (quoted)
+		PQfreemem(quoted);
+	PQfinish(conn);
+	PQfinish(admin);
+	return rc;
+}

@@ -1,0 +1,408 @@
+#include "migrations.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pg_query.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "buf.h"
+#include "log.h"
+
+int read_text_file(const char *path, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("cannot read \"%s\": %s", path, strerror(errno));
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		buf_add(&b, chunk, (size_t)n);
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		buf_release(&b);
+		return fail("cannot read \"%s\": %s", path, strerror(saved));
+	}
+	if (memchr(buf_str(&b), '\0', b.len)) {
+		buf_release(&b);
+		fail("\"%s\" is not a text file (it holds a NUL byte)", path);
+		return fail_status(EXIT_USAGE);
+	}
+	if (len)
+		*len = b.len;
+	*text = buf_detach(&b);
+	return 0;
+}
+
+int version_valid(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int version_cmp(const char *a, const char *b)
+{
+	while (*a == '0' && a[1])
+		a++;
+	while (*b == '0' && b[1])
+		b++;
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+void migration_checksum(const char *text, size_t len, char out[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\r')
+			continue;
+		EVP_DigestUpdate(ctx, text + start, i - start);
+		EVP_DigestUpdate(ctx, "\n", 1);
+		if (i + 1 < len && text[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+	EVP_DigestUpdate(ctx, text + start, len - start);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	static const char hex[] = "0123456789abcdef";
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int meta_bool(const char *s, int *v)
+{
+	static const struct { const char *word; int value; } words[] = {
+		{ "true", 1 }, { "yes", 1 }, { "on", 1 }, { "false", 0 }, { "no", 0 }, { "off", 0 },
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(s, words[i].word) == 0) {
+			*v = words[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+/* meta.yml is a flat mapping of scalars; anything else is an error naming path:line:col */
+static int load_meta(const char *path, struct migration *m)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fail("cannot read \"%s\": %s", path, strerror(errno));
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	int rc = 0;
+	if (!yaml_parser_load(&parser, &doc)) {
+		fail("%s:%zu:%zu: not valid YAML: %s", path, parser.problem_mark.line + 1,
+		     parser.problem_mark.column + 1, parser.problem ? parser.problem : "parse error");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return fail_status(EXIT_USAGE);
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && root->type != YAML_MAPPING_NODE) {
+		fail("%s:%zu:%zu: expected a mapping such as `transactional: false`", path,
+		     root->start_mark.line + 1, root->start_mark.column + 1);
+		rc = fail_status(EXIT_USAGE);
+	}
+	for (yaml_node_pair_t *pair = root && !rc ? root->data.mapping.pairs.start : NULL;
+	     pair && pair < root->data.mapping.pairs.top && !rc; pair++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+		if (strcmp(key, "transactional") == 0) {
+			if (v->type != YAML_SCALAR_NODE || meta_bool((const char *)v->data.scalar.value,
+								     &m->transactional)) {
+				fail("%s:%zu:%zu: \"transactional\" must be true or false", path,
+				     v->start_mark.line + 1, v->start_mark.column + 1);
+				rc = fail_status(EXIT_USAGE);
+			}
+		} else {
+			fail("%s:%zu:%zu: unknown key \"%s\" in meta.yml", path, k->start_mark.line + 1,
+			     k->start_mark.column + 1, key);
+			fail_hint("meta.yml knows: transactional");
+			rc = fail_status(EXIT_USAGE);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}
+
+static char *existing(const char *dir, const char *file)
+{
+	char *p = xstrfmt("%s/%s", dir, file);
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+static int load_one(const char *root, const char *entry, struct migration *m)
+{
+	const char *us = strchr(entry, '_');
+	size_t vlen = us ? (size_t)(us - entry) : strlen(entry);
+	memset(m, 0, sizeof *m);
+	m->version = xstrndup(entry, vlen);
+	m->name = xstrdup(us ? us + 1 : "");
+	m->dir = xstrfmt("%s/%s", root, entry);
+	m->transactional = 1;
+	if (!version_valid(m->version) || !*m->name) {
+		fail("migration directory \"%s\" is not named <version>_<name>", m->dir);
+		fail_hint("name it like 0001_create_pad_request (digits, an underscore, a name); `padctl new NAME` does it");
+		return fail_status(EXIT_USAGE);
+	}
+	m->up_path = xstrfmt("%s/up.sql", m->dir);
+	size_t len = 0;
+	if (access(m->up_path, F_OK) != 0) {
+		fail("migration \"%s\" has no up.sql", m->dir);
+		fail_hint("add %s with the migration's SQL", m->up_path);
+		return fail_status(EXIT_USAGE);
+	}
+	if (read_text_file(m->up_path, &m->up_sql, &len))
+		return fail_status(EXIT_USAGE);
+	/* comments alone are as empty as nothing: applying them would record a change that never happened */
+	PgQuerySplitResult split = pg_query_split_with_scanner(m->up_sql);
+	int blank = !split.error && split.n_stmts == 0;
+	pg_query_free_split_result(split);
+	if (blank) {
+		fail("\"%s\" is empty (no SQL statement)", m->up_path);
+		fail_hint("write the migration's SQL into it, or remove the directory");
+		return fail_status(EXIT_USAGE);
+	}
+	migration_checksum(m->up_sql, len, m->checksum);
+	m->down_path = existing(m->dir, "down.sql");
+	m->verify_path = existing(m->dir, "verify.sql");
+	char *meta = existing(m->dir, "meta.yml");
+	int rc = meta ? load_meta(meta, m) : 0;
+	free(meta);
+	return rc;
+}
+
+static void migration_free(struct migration *m)
+{
+	free(m->version);
+	free(m->name);
+	free(m->dir);
+	free(m->up_path);
+	free(m->up_sql);
+	free(m->down_path);
+	free(m->verify_path);
+}
+
+static int cmp_migration(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+	return version_cmp(x->version, y->version);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int migrations_load(const char *dir, struct migration_set *set)
+{
+	set->v = NULL;
+	set->n = 0;
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return fail("cannot read the migrations directory \"%s\": %s", dir, strerror(errno));
+	}
+	char **names = NULL;
+	size_t nnames = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int isdir = de->d_type == DT_DIR;
+		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) {
+			struct stat st;
+			char *p = xstrfmt("%s/%s", dir, de->d_name);
+			isdir = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+			free(p);
+		}
+		if (!isdir)
+			continue;
+		if (nnames == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xrealloc(names, cap * sizeof *names);
+		}
+		names[nnames++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, nnames, sizeof *names, cmp_name);
+	int rc = 0;
+	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
+	for (size_t i = 0; i < nnames; i++) {
+		if (!rc) {
+			rc = load_one(dir, names[i], &set->v[set->n]);
+			set->n++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (rc)
+		return rc;
+	qsort(set->v, set->n, sizeof *set->v, cmp_migration);
+	for (size_t i = 1; i < set->n; i++) {
+		if (version_cmp(set->v[i - 1].version, set->v[i].version) == 0) {
+			fail("duplicate migration version %s", set->v[i].version);
+			fail_detail("\"%s\" and \"%s\" have the same version", set->v[i - 1].dir, set->v[i].dir);
+			fail_hint("renumber one of them (`padctl new NAME` picks the next free version)");
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	return 0;
+}
+
+void migrations_release(struct migration_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		migration_free(&set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+const struct migration *migrations_find(const struct migration_set *set, const char *version)
+{
+	size_t lo = 0, hi = set->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = version_cmp(set->v[mid].version, version);
+		if (c == 0)
+			return &set->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *const state_names[] = {
+	[MIG_APPLIED] = "applied", [MIG_BASELINED] = "baselined", [MIG_SKIPPED] = "skipped",
+	[MIG_PENDING] = "pending", [MIG_TO_SKIP] = "to skip",     [MIG_OUT_OF_ORDER] = "out of order",
+	[MIG_MISMATCH] = "checksum mismatch",
+};
+
+const char *mig_state_name(int state)
+{
+	return state >= 0 && state <= MIG_MISMATCH ? state_names[state] : "?";
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct history_row *const *x = a, *const *y = b;
+	return version_cmp((*x)->version, (*y)->version);
+}
+
+void mig_plan_build(const struct migration_set *set, const struct history *h, const struct cfg_env *env,
+		    struct mig_plan *plan)
+{
+	memset(plan, 0, sizeof *plan);
+	plan->v = xcalloc(set->n ? set->n : 1, sizeof *plan->v);
+	plan->n = set->n;
+	/* history sorted by version, so each file finds its row by binary search */
+	const struct history_row **rows = xcalloc(h->n ? h->n : 1, sizeof *rows);
+	for (size_t i = 0; i < h->n; i++)
+		rows[i] = &h->v[i];
+	qsort(rows, h->n, sizeof *rows, cmp_row);
+	const char *newest = NULL;
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(rows[i]->status, "skipped") != 0)
+			newest = rows[i]->version;
+	for (size_t i = 0; i < set->n; i++) {
+		struct mig_status *s = &plan->v[i];
+		s->m = &set->v[i];
+		size_t lo = 0, hi = h->n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = version_cmp(rows[mid]->version, s->m->version);
+			if (c == 0) {
+				s->h = rows[mid];
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		const struct cfg_skip *skip = env ? config_env_skip(env, s->m->version) : NULL;
+		if (s->h) {
+			if (strcmp(s->h->status, "skipped") == 0)
+				s->state = MIG_SKIPPED;
+			else if (strcmp(s->h->checksum, s->m->checksum) != 0)
+				s->state = MIG_MISMATCH;
+			else if (strcmp(s->h->status, "baselined") == 0)
+				s->state = MIG_BASELINED;
+			else
+				s->state = MIG_APPLIED;
+		} else if (skip) {
+			s->state = MIG_TO_SKIP;
+			s->skip_reason = skip->reason;
+		} else if (newest && version_cmp(s->m->version, newest) < 0) {
+			s->state = MIG_OUT_OF_ORDER;
+		} else {
+			s->state = MIG_PENDING;
+		}
+		plan->counts[s->state]++;
+	}
+	plan->orphans = xcalloc(h->n ? h->n : 1, sizeof *plan->orphans);
+	for (size_t i = 0; i < h->n; i++)
+		if (!migrations_find(set, rows[i]->version))
+			plan->orphans[plan->norphans++] = rows[i];
+	free(rows);
+}
+
+void mig_plan_release(struct mig_plan *plan)
+{
+	free(plan->v);
+	free(plan->orphans);
+	memset(plan, 0, sizeof *plan);
+}
+
+void history_release(struct history *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct history_row *r = &h->v[i];
+		free(r->version);
+		free(r->name);
+		free(r->checksum);
+		free(r->status);
+		free(r->reason);
+		free(r->applied_at);
+		free(r->applied_by);
+		free(r->run_id);
+	}
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}

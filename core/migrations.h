@@ -1,0 +1,101 @@
+/* migrations: the migration files of a project and their state on a target.
+ *
+ * A migration is a directory migrations/<version>_<name>/ with up.sql
+ * (required, non-empty), down.sql, verify.sql and an optional meta.yml
+ * (`transactional: false`). Versions are digit strings compared by numeric
+ * value, so "0017" and "17" are the same version (a duplicate).
+ */
+#ifndef PADCTL_MIGRATIONS_H
+#define PADCTL_MIGRATIONS_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct migration {
+	char *version;
+	char *name;
+	char *dir;
+	char *up_path;
+	char *up_sql;
+	char *down_path;    /* NULL when missing */
+	char *verify_path;  /* NULL when missing */
+	char checksum[65];  /* hex SHA-256 of up.sql, line endings normalised */
+	int transactional;
+};
+
+struct migration_set {
+	struct migration *v;
+	size_t n;
+};
+
+/* One row of a target's padctl.migrations history. */
+struct history_row {
+	char *version;
+	char *name;
+	char *checksum;
+	char *status;       /* applied, skipped, baselined */
+	char *reason;
+	char *applied_at;
+	char *applied_by;
+	char *run_id;
+	double duration_ms;
+};
+
+struct history {
+	struct history_row *v;
+	size_t n;
+	int exists;         /* the target has a padctl ledger at all */
+};
+
+enum mig_state {
+	MIG_APPLIED,        /* in history as applied (checksum matches) */
+	MIG_BASELINED,      /* in history as baselined */
+	MIG_SKIPPED,        /* in history as skipped */
+	MIG_PENDING,        /* to apply */
+	MIG_TO_SKIP,        /* the env skips it; deploy records it as skipped */
+	MIG_OUT_OF_ORDER,   /* pending but older than the newest applied one */
+	MIG_MISMATCH,       /* applied, but up.sql changed since */
+};
+
+struct mig_status {
+	const struct migration *m;
+	const struct history_row *h;   /* NULL when not in history */
+	const char *skip_reason;       /* from the env, for MIG_TO_SKIP */
+	int state;
+};
+
+/* A migration set compared with one target's history. */
+struct mig_plan {
+	struct mig_status *v;
+	size_t n;
+	const struct history_row **orphans;  /* in history, no file (applied elsewhere, or deleted) */
+	size_t norphans;
+	size_t counts[MIG_MISMATCH + 1];
+};
+
+/* migrations_load reads every migration directory under dir (a missing dir is an empty set). */
+int migrations_load(const char *dir, struct migration_set *set);
+void migrations_release(struct migration_set *set);
+/* migrations_find returns the migration of that version (numeric compare) or NULL. */
+const struct migration *migrations_find(const struct migration_set *set, const char *version);
+/* migration_checksum writes the hex SHA-256 of text with CRLF and CR turned into LF. */
+void migration_checksum(const char *text, size_t len, char out[65]);
+/* version_cmp compares two digit strings by numeric value. */
+int version_cmp(const char *a, const char *b);
+/* version_valid tells whether s is a non-empty string of digits. */
+int version_valid(const char *s);
+
+/* mig_plan_build compares set with history and the env's skip list. */
+void mig_plan_build(const struct migration_set *set, const struct history *h, const struct cfg_env *env,
+		    struct mig_plan *plan);
+void mig_plan_release(struct mig_plan *plan);
+/* mig_state_name returns "applied", "pending", ... for a state. */
+const char *mig_state_name(int state);
+
+void history_release(struct history *h);
+
+/* read_text_file reads a whole file into a newly allocated string; fails naming the path. */
+int read_text_file(const char *path, char **text, size_t *len);
+
+#endif

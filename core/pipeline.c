@@ -1,0 +1,628 @@
+#include "pipeline.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "db.h"
+#include "identity.h"
+#include "ledger.h"
+#include "log.h"
+
+/* What one target's run needs across its steps. */
+struct target_run {
+	const struct cfg_project *p;
+	const struct cfg_env *env;
+	const struct cfg_pipeline *pl;
+	const struct cfg_target *t;
+	const struct run_opts *o;
+	const char *run_id;
+	struct db *db;
+	struct padctl_migration *todo;   /* what the migrate step applies */
+	size_t ntodo;
+	struct padctl_migration *applied;/* what the migrate step applied, in order */
+	size_t napplied;
+};
+
+/* The host side of one step on one target: what struct padctl_step is. */
+struct padctl_step {
+	const struct cfg_project *project;
+	const struct cfg_env *env;
+	const struct cfg_target *target;
+	const struct cfg_step *cfg;
+	const char *run_id;
+	int dry_run;
+	struct db *db;
+	const struct padctl_migration *migs; /* migrate: to apply; others: applied by this run so far */
+	size_t nmigs;
+	struct target_run *tr;               /* the migrate step adds to tr->applied */
+	struct buf scratch;                  /* config() answers live here until the next call */
+	int progress_shown;
+};
+
+struct padctl_rows {
+	PGresult *res;
+};
+
+static const char *h_env(struct padctl_step *st)
+{
+	return st->env->name;
+}
+
+static const char *h_target(struct padctl_step *st)
+{
+	return st->target->name;
+}
+
+static const char *h_phase(struct padctl_step *st)
+{
+	return st->cfg->phase;
+}
+
+static const char *h_run_id(struct padctl_step *st)
+{
+	return st->run_id;
+}
+
+static int h_dry_run(struct padctl_step *st)
+{
+	return st->dry_run;
+}
+
+static void end_progress(struct padctl_step *st)
+{
+	if (st->progress_shown) {
+		fputs("\r\033[K", stderr);
+		st->progress_shown = 0;
+	}
+}
+
+static void h_log(struct padctl_step *st, int level, const char *fmt, ...)
+{
+	static const int levels[] = { LOG_QUIET, LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
+	if (level < 0 || level > PADCTL_LOG_DEBUG)
+		level = PADCTL_LOG_INFO;
+	if (levels[level] > log_level_get())
+		return;
+	end_progress(st);
+	struct buf prefix = BUF_INIT;
+	buf_addf(&prefix, "%s%s[%s %s] ", level == PADCTL_LOG_ERROR ? "error: " : "",
+		 level == PADCTL_LOG_WARN ? "warning: " : "", st->target->name, st->cfg->plugin);
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(levels[level], buf_str(&prefix), fmt, ap);
+	va_end(ap);
+	buf_release(&prefix);
+}
+
+static void h_progress(struct padctl_step *st, uint64_t done, uint64_t total, const char *label)
+{
+	if (!isatty(STDERR_FILENO) || log_level_get() < LOG_NORMAL)
+		return;
+	if (total)
+		fprintf(stderr, "\r\033[K[%s %s] %llu of %llu %s", st->target->name, st->cfg->plugin,
+			(unsigned long long)done, (unsigned long long)total, label ? label : "");
+	else
+		fprintf(stderr, "\r\033[K[%s %s] %llu %s", st->target->name, st->cfg->plugin,
+			(unsigned long long)done, label ? label : "");
+	st->progress_shown = 1;
+	if (total && done >= total)
+		end_progress(st);
+}
+
+static int h_fail(struct padctl_step *st, const char *hint, const char *fmt, ...)
+{
+	end_progress(st);
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	fail("step \"%s\" failed on target \"%s\": %s", st->cfg->plugin, st->target->name, buf_str(&b));
+	if (hint)
+		fail_hint("%s", hint);
+	buf_release(&b);
+	return -1;
+}
+
+static const char *h_option(struct padctl_step *st, const char *name)
+{
+	for (size_t i = 0; i < st->cfg->nopts; i++)
+		if (strcmp(st->cfg->opts[i].key, name) == 0)
+			return st->cfg->opts[i].value;
+	return NULL;
+}
+
+static const char *join(struct buf *b, char *const *v, size_t n)
+{
+	buf_reset(b);
+	for (size_t i = 0; i < n; i++)
+		buf_addf(b, "%s%s", i ? "," : "", v[i]);
+	return buf_str(b);
+}
+
+static const char *h_config(struct padctl_step *st, const char *key)
+{
+	struct buf *b = &st->scratch;
+	if (strcmp(key, "project") == 0)
+		return st->project->name;
+	if (strcmp(key, "project.root") == 0)
+		return st->project->root;
+	if (strcmp(key, "env") == 0)
+		return st->env->name;
+	if (strcmp(key, "env.tier") == 0)
+		return st->env->tier;
+	if (strcmp(key, "schemas.owned") == 0)
+		return join(b, st->project->owned, st->project->nowned);
+	if (strcmp(key, "schemas.protected") == 0)
+		return join(b, st->project->protected_schemas, st->project->nprotected);
+	if (strcmp(key, "target") == 0)
+		return st->target->name;
+	if (strcmp(key, "target.dbname") == 0)
+		return st->target->db.dbname;
+	return NULL;
+}
+
+static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
+{
+	if (db_exec(st->db, sql, origin))
+		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	return 0;
+}
+
+static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, const char *const *params,
+		       struct padctl_rows **rows)
+{
+	PGresult *res;
+	*rows = NULL;
+	if (db_query(st->db, sql, nparams, params, &res))
+		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = res;
+	return 0;
+}
+
+static int h_rows_count(const struct padctl_rows *rows)
+{
+	return rows ? PQntuples(rows->res) : 0;
+}
+
+static const char *h_rows_value(const struct padctl_rows *rows, int r, int c)
+{
+	if (!rows || r < 0 || c < 0 || r >= PQntuples(rows->res) || c >= PQnfields(rows->res) ||
+	    PQgetisnull(rows->res, r, c))
+		return NULL;
+	return PQgetvalue(rows->res, r, c);
+}
+
+static void h_rows_free(struct padctl_rows *rows)
+{
+	if (rows) {
+		PQclear(rows->res);
+		free(rows);
+	}
+}
+
+static size_t h_migration_count(struct padctl_step *st)
+{
+	return st->nmigs;
+}
+
+static const struct padctl_migration *h_migration_at(struct padctl_step *st, size_t i)
+{
+	return i < st->nmigs ? &st->migs[i] : NULL;
+}
+
+static int h_history_record(struct padctl_step *st, const struct padctl_migration *m, const char *status,
+			    const char *reason, double duration_ms)
+{
+	if (st->dry_run)
+		return fail("history_record called in a dry run by step \"%s\"", st->cfg->plugin);
+	if (strcmp(status, "applied") != 0 && strcmp(status, "skipped") != 0)
+		return fail("step \"%s\" recorded migration %s with unknown status \"%s\"", st->cfg->plugin,
+			    m->version, status);
+	if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id, duration_ms))
+		return -1;
+	if (st->tr && strcmp(status, "applied") == 0)
+		st->tr->applied[st->tr->napplied++] = *m;
+	return 0;
+}
+
+static int h_read_file(struct padctl_step *st, const char *path, char **text)
+{
+	(void)st;
+	return read_text_file(path, text, NULL);
+}
+
+static void h_free_text(char *text)
+{
+	free(text);
+}
+
+static const struct padctl_host host = {
+	.abi = PADCTL_PLUGIN_ABI,
+	.size = sizeof(struct padctl_host),
+	.env = h_env,
+	.target = h_target,
+	.phase = h_phase,
+	.run_id = h_run_id,
+	.dry_run = h_dry_run,
+	.log = h_log,
+	.progress = h_progress,
+	.fail = h_fail,
+	.option = h_option,
+	.config = h_config,
+	.sql_exec = h_sql_exec,
+	.sql_query = h_sql_query,
+	.rows_count = h_rows_count,
+	.rows_value = h_rows_value,
+	.rows_free = h_rows_free,
+	.migration_count = h_migration_count,
+	.migration_at = h_migration_at,
+	.history_record = h_history_record,
+	.read_file = h_read_file,
+	.free_text = h_free_text,
+};
+
+static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_option *o, const struct padctl_option *d)
+{
+	static const char *const bools[] = { "true", "false", "yes", "no", "on", "off" };
+	if (d->type == PADCTL_OPT_BOOL) {
+		for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+			if (strcasecmp(o->value, bools[i]) == 0)
+				return 0;
+		fail("%s:%d:%d: option \"%s\" must be true or false, not \"%s\"", pl->file, o->line, o->col, o->key,
+		     o->value);
+		return fail_status(EXIT_USAGE);
+	}
+	if (d->type == PADCTL_OPT_INT) {
+		char *end;
+		strtoll(o->value, &end, 10);
+		if (!*o->value || *end) {
+			fail("%s:%d:%d: option \"%s\" must be a whole number, not \"%s\"", pl->file, o->line, o->col,
+			     o->key, o->value);
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	return 0;
+}
+
+static int check_step(const struct cfg_pipeline *pl, const struct cfg_step *s, const struct padctl_plugin *d)
+{
+	if (s->phase) {
+		int ok = 0;
+		for (const char *const *ph = d->phases; ph && *ph && !ok; ph++)
+			ok = strcmp(*ph, s->phase) == 0;
+		if (!ok) {
+			struct buf known = BUF_INIT;
+			for (const char *const *ph = d->phases; ph && *ph; ph++)
+				buf_addf(&known, "%s%s", known.len ? ", " : "", *ph);
+			fail("%s:%d:%d: step \"%s\" has no phase \"%s\"", pl->file, s->line, s->col, s->plugin,
+			     s->phase);
+			fail_hint(known.len ? "its phases are: %s" : "%s takes no phase", known.len ? buf_str(&known)
+											     : s->plugin);
+			buf_release(&known);
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	for (size_t i = 0; i < s->nopts; i++) {
+		const struct padctl_option *decl = NULL;
+		for (const struct padctl_option *o = d->options; o && o->name && !decl; o++)
+			if (strcmp(o->name, s->opts[i].key) == 0)
+				decl = o;
+		if (!decl) {
+			struct buf known = BUF_INIT;
+			for (const struct padctl_option *o = d->options; o && o->name; o++)
+				buf_addf(&known, "%s%s", known.len ? ", " : "", o->name);
+			fail("%s:%d:%d: step \"%s\" has no option \"%s\"", pl->file, s->opts[i].line, s->opts[i].col,
+			     s->plugin, s->opts[i].key);
+			fail_hint("the options of \"%s\" are: %s", s->plugin, known.len ? buf_str(&known) : "none");
+			buf_release(&known);
+			return fail_status(EXIT_USAGE);
+		}
+		if (check_option_value(pl, &s->opts[i], decl))
+			return -1;
+	}
+	for (const struct padctl_option *o = d->options; o && o->name; o++) {
+		int given = 0;
+		for (size_t i = 0; i < s->nopts && !given; i++)
+			given = strcmp(s->opts[i].key, o->name) == 0;
+		if (o->required && !given) {
+			fail("%s:%d:%d: step \"%s\" needs the option \"%s\"", pl->file, s->line, s->col, s->plugin,
+			     o->name);
+			if (o->help)
+				fail_hint("%s: %s", o->name, o->help);
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	return 0;
+}
+
+int pipeline_resolve(const struct cfg_pipeline *pl, const struct cfg_env *env, const struct plugin_registry *reg,
+		     struct resolved_step **steps)
+{
+	*steps = xcalloc(pl->nsteps ? pl->nsteps : 1, sizeof **steps);
+	for (size_t i = 0; i < pl->nsteps; i++) {
+		const struct cfg_step *s = &pl->steps[i];
+		(*steps)[i].cfg = s;
+		const struct plugin_entry *e = plugin_find(reg, s->plugin);
+		(*steps)[i].plugin = e;
+		if (!e) {
+			if (strcmp(env->tier, "prod") == 0) {
+				fail("%s:%d:%d: step \"%s\" needs a plugin named \"%s\", which is not installed",
+				     pl->file, s->line, s->col, s->plugin, s->plugin);
+				fail_hint("a prod-tier env never runs with a step missing; `padctl plugins` lists what "
+					  "is installed");
+				return fail_status(EXIT_USAGE);
+			}
+			log_warn("%s:%d:%d: no plugin named \"%s\" is installed: the step is skipped in env \"%s\"",
+				 pl->file, s->line, s->col, s->plugin, env->name);
+			continue;
+		}
+		if (check_step(pl, s, e->desc))
+			return -1;
+	}
+	return 0;
+}
+
+int pipeline_targets(const struct cfg_env *env, const struct cfg_pipeline *pl, const char *only,
+		     const struct cfg_target ***out, size_t *n)
+{
+	*out = xcalloc(env->ntargets ? env->ntargets : 1, sizeof **out);
+	*n = 0;
+	if (pl && pl->nstages) {
+		for (size_t s = 0; s < pl->nstages; s++)
+			for (size_t t = 0; t < pl->stages[s].ntargets; t++) {
+				const struct cfg_target *tg = config_env_target(env, pl->stages[s].targets[t]);
+				if (tg && (!only || strcmp(only, tg->name) == 0))
+					(*out)[(*n)++] = tg;
+			}
+	} else {
+		for (size_t t = 0; t < env->ntargets; t++)
+			if (!only || strcmp(only, env->targets[t].name) == 0)
+				(*out)[(*n)++] = &env->targets[t];
+	}
+	if (only && *n == 0) {
+		struct buf known = BUF_INIT;
+		for (size_t t = 0; t < env->ntargets; t++)
+			buf_addf(&known, "%s%s", t ? ", " : "", env->targets[t].name);
+		fail("env \"%s\" has no target \"%s\"", env->name, only);
+		fail_hint("its targets are: %s (%s)", buf_str(&known), env->file);
+		buf_release(&known);
+		free(*out);
+		*out = NULL;
+		return fail_status(EXIT_USAGE);
+	}
+	return 0;
+}
+
+int pipeline_check_migrations(const struct mig_plan *plan, const char *target, int allow_out_of_order)
+{
+	if (plan->counts[MIG_MISMATCH]) {
+		fail("target \"%s\": %zu applied migration%s changed since %s applied", target,
+		     plan->counts[MIG_MISMATCH], plan->counts[MIG_MISMATCH] == 1 ? "" : "s",
+		     plan->counts[MIG_MISMATCH] == 1 ? "it was" : "they were");
+		for (size_t i = 0; i < plan->n; i++)
+			if (plan->v[i].state == MIG_MISMATCH)
+				fail_detail("%s: checksum %.12s when applied, %.12s now", plan->v[i].m->up_path,
+					    plan->v[i].h->checksum, plan->v[i].m->checksum);
+		fail_hint("an applied migration must not change: restore its up.sql (git checkout) and put the change "
+			  "into a new migration (`padctl new NAME`)");
+		return -1;
+	}
+	if (plan->counts[MIG_OUT_OF_ORDER] && !allow_out_of_order) {
+		fail("target \"%s\": %zu pending migration%s older than the newest applied one", target,
+		     plan->counts[MIG_OUT_OF_ORDER], plan->counts[MIG_OUT_OF_ORDER] == 1 ? " is" : "s are");
+		for (size_t i = 0; i < plan->n; i++)
+			if (plan->v[i].state == MIG_OUT_OF_ORDER)
+				fail_detail("%s_%s is out of order", plan->v[i].m->version, plan->v[i].m->name);
+		fail_hint("apply them with `padctl deploy ENV --allow-out-of-order` once you have checked they do not "
+			  "depend on newer ones, or skip them in the env file (migrations.skip)");
+		return -1;
+	}
+	return 0;
+}
+
+static double elapsed_ms(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1000.0 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static void build_todo(struct target_run *tr, const struct mig_plan *plan)
+{
+	tr->todo = xcalloc(plan->n ? plan->n : 1, sizeof *tr->todo);
+	tr->applied = xcalloc(plan->n ? plan->n : 1, sizeof *tr->applied);
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct mig_status *s = &plan->v[i];
+		if (s->state != MIG_PENDING && s->state != MIG_TO_SKIP &&
+		    !(s->state == MIG_OUT_OF_ORDER && tr->o->allow_out_of_order))
+			continue;
+		struct padctl_migration *m = &tr->todo[tr->ntodo++];
+		m->version = s->m->version;
+		m->name = s->m->name;
+		m->dir = s->m->dir;
+		m->up_path = s->m->up_path;
+		m->up_sql = s->m->up_sql;
+		m->checksum = s->m->checksum;
+		m->transactional = s->m->transactional;
+		m->skip_reason = s->state == MIG_TO_SKIP ? s->skip_reason : NULL;
+		m->down_path = s->m->down_path;
+		m->verify_path = s->m->verify_path;
+	}
+}
+
+static int run_step(struct target_run *tr, const struct resolved_step *rs, int seq)
+{
+	const struct padctl_plugin *d = rs->plugin->desc;
+	struct padctl_step st;
+	memset(&st, 0, sizeof st);
+	st.project = tr->p;
+	st.env = tr->env;
+	st.target = tr->t;
+	st.cfg = rs->cfg;
+	st.run_id = tr->run_id;
+	st.dry_run = tr->o->dry_run;
+	st.db = tr->db;
+	if (d->kind == PADCTL_KIND_MIGRATE) {
+		st.migs = tr->todo;
+		st.nmigs = tr->ntodo;
+		st.tr = tr;
+	} else {
+		st.migs = tr->applied;
+		st.nmigs = tr->napplied;
+	}
+	const char *label = rs->cfg->phase ? rs->cfg->phase : "";
+	log_info("[%s] step %d: %s%s%s", tr->t->name, seq, rs->cfg->plugin, *label ? " " : "", label);
+	if (!st.dry_run && ledger_step_start(tr->db, tr->run_id, seq, rs->cfg->plugin, rs->cfg->phase))
+		return -1;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	void *state = NULL;
+	int rc = d->open ? d->open(&host, &st, &state) : 0;
+	if (rc == 0) {
+		rc = d->run(&host, &st, state);
+		if (d->close)
+			d->close(&host, &st, state);
+	}
+	end_progress(&st);
+	buf_release(&st.scratch);
+	if (rc && !err_pending())
+		fail("step \"%s\" failed on target \"%s\" without saying why", rs->cfg->plugin, tr->t->name);
+	/* a plugin that failed inside a transaction must not leave it open for the ledger writes */
+	PGTransactionStatusType ts = PQtransactionStatus(tr->db->conn);
+	if (ts == PQTRANS_INERROR || ts == PQTRANS_INTRANS) {
+		PGresult *r = PQexec(tr->db->conn, "ROLLBACK");
+		PQclear(r);
+		if (!rc)
+			rc = fail("step \"%s\" left a transaction open on target \"%s\"; it was rolled back",
+				  rs->cfg->plugin, tr->t->name);
+	}
+	if (!st.dry_run) {
+		/* record even when the step failed; the step's error stays the reported one */
+		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
+		ledger_step_finish(tr->db, tr->run_id, seq, rc ? "failed" : "ok", msg);
+		free(msg);
+	}
+	log_verbose("[%s] step %d: %s %s in %.0f ms", tr->t->name, seq, rs->cfg->plugin, rc ? "failed" : "done",
+		    elapsed_ms(&t0));
+	return rc;
+}
+
+/* on_failure: rollback calls the installed rollback strategies; none yet is a clear message */
+static void apply_failure_policy(struct target_run *tr, const struct plugin_registry *reg)
+{
+	if (strcmp(tr->pl->on_failure, "rollback") != 0) {
+		fail_detail("on_failure is \"%s\": target \"%s\" was left as the failed step left it",
+			    tr->pl->on_failure, tr->t->name);
+		return;
+	}
+	int have = 0;
+	for (size_t i = 0; i < reg->nplugins; i++)
+		have |= reg->plugins[i].desc->kind == PADCTL_KIND_ROLLBACK;
+	if (!have) {
+		fail_detail("no rollback strategy is installed, so nothing was rolled back; this run applied %zu "
+			    "migration%s on target \"%s\" before the failure (each migration is atomic: the failed "
+			    "one left nothing behind)",
+			    tr->napplied, tr->napplied == 1 ? "" : "s", tr->t->name);
+		log_warn("no rollback strategy is installed: target \"%s\" keeps the %zu migration%s this run applied",
+			 tr->t->name, tr->napplied, tr->napplied == 1 ? "" : "s");
+		return;
+	}
+	fail_detail("rollback strategies are installed but this padctl cannot call them yet");
+}
+
+static int run_target(struct target_run *tr, const struct resolved_step *steps, const struct migration_set *set,
+		      const struct plugin_registry *reg)
+{
+	char *app = ledger_app_name(tr->o->command, tr->run_id);
+	int rc = db_connect_target(tr->p, tr->t, app, tr->o->dry_run, &tr->db);
+	free(app);
+	if (rc)
+		return -1;
+	if (identity_check(tr->p, tr->env->name, tr->t, tr->db, !tr->o->dry_run))
+		return -1;
+	if (!tr->o->dry_run) {
+		if (ledger_lock(tr->db, tr->t->name, tr->o->lock_timeout_ms) || ledger_ensure(tr->db))
+			return -1;
+	}
+	struct history h;
+	if (ledger_history(tr->db, &h))
+		return -1;
+	struct mig_plan plan;
+	mig_plan_build(set, &h, tr->env, &plan);
+	rc = pipeline_check_migrations(&plan, tr->t->name, tr->o->allow_out_of_order);
+	if (!rc)
+		build_todo(tr, &plan);
+	mig_plan_release(&plan);
+	if (!rc && !tr->o->dry_run)
+		rc = ledger_run_start(tr->db, tr->run_id, tr->env->name, tr->t->name, tr->o->command, tr->pl->name, 0);
+	int started = !rc && !tr->o->dry_run;
+	int seq = 0;
+	for (size_t i = 0; !rc && i < tr->pl->nsteps; i++) {
+		if (!steps[i].plugin)
+			continue;
+		rc = run_step(tr, &steps[i], ++seq);
+	}
+	if (rc && started)
+		apply_failure_policy(tr, reg);
+	if (started) {
+		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
+		ledger_run_finish(tr->db, tr->run_id, rc ? "failed" : "ok", msg);
+		free(msg);
+	}
+	history_release(&h);
+	return rc;
+}
+
+int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+		 const struct plugin_registry *reg, const struct run_opts *o)
+{
+	struct resolved_step *steps = NULL;
+	const struct cfg_target **targets = NULL;
+	size_t ntargets = 0;
+	struct migration_set set = { NULL, 0 };
+	int rc = pipeline_resolve(pl, env, reg, &steps);
+	if (!rc)
+		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);
+	if (!rc && migrations_load(p->migrations_dir, &set))
+		rc = -1;
+	char *run_id = ledger_new_run_id();
+	if (!rc)
+		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
+			 ntargets, ntargets == 1 ? "" : "s", o->dry_run ? " (dry run: nothing will change)" : "");
+	for (size_t i = 0; !rc && i < ntargets; i++) {
+		struct target_run tr;
+		memset(&tr, 0, sizeof tr);
+		tr.p = p;
+		tr.env = env;
+		tr.pl = pl;
+		tr.t = targets[i];
+		tr.o = o;
+		tr.run_id = run_id;
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = run_target(&tr, steps, &set, reg);
+		if (!rc)
+			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr.t->name,
+				 o->dry_run ? "dry run done" : "done", tr.napplied, tr.napplied == 1 ? "" : "s",
+				 elapsed_ms(&t0) / 1000.0);
+		if (rc && i + 1 < ntargets)
+			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr.t->name);
+		db_close(tr.db);
+		free(tr.todo);
+		free(tr.applied);
+	}
+	if (!rc)
+		log_info("%s %s: run %s succeeded", o->command, env->name, run_id);
+	free(run_id);
+	free(steps);
+	free(targets);
+	migrations_release(&set);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/* pipeline: the engine. Runs an env's pipeline, step by step, on each of the
+ * env's targets (stage by stage), with the host services table plugins use,
+ * the per-target lock, the ledger records and the failure policy. */
+#ifndef PADCTL_PIPELINE_H
+#define PADCTL_PIPELINE_H
+
+#include "config.h"
+#include "migrations.h"
+#include "plugin.h"
+
+struct run_opts {
+	const char *command;       /* "deploy" */
+	int dry_run;
+	const char *only_target;   /* --target, or NULL */
+	long lock_timeout_ms;
+	int allow_out_of_order;
+};
+
+/* A resolved step: its config and the plugin that runs it (NULL when not installed). */
+struct resolved_step {
+	const struct cfg_step *cfg;
+	const struct plugin_entry *plugin;
+};
+
+/* pipeline_resolve finds each step's plugin and checks its phase and options
+ * against what the plugin declares, before any database is touched. A step
+ * whose plugin is not installed is an error in a prod-tier env and a warning
+ * (the step is skipped) elsewhere. *steps is the caller's (free()). */
+int pipeline_resolve(const struct cfg_pipeline *pl, const struct cfg_env *env, const struct plugin_registry *reg,
+		     struct resolved_step **steps);
+
+/* pipeline_targets lists the env's targets in rollout order (stage by stage),
+ * restricted to only (when non-NULL); *out is the caller's (free()). */
+int pipeline_targets(const struct cfg_env *env, const struct cfg_pipeline *pl, const char *only,
+		     const struct cfg_target ***out, size_t *n);
+
+/* pipeline_run runs the pipeline on every target in order and stops at the
+ * first failure, after applying the on_failure policy. */
+int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+		 const struct plugin_registry *reg, const struct run_opts *o);
+
+/* pipeline_check_migrations refuses checksum mismatches and (unless allowed)
+ * out-of-order migrations of a target's plan, listing each. */
+int pipeline_check_migrations(const struct mig_plan *plan, const char *target, int allow_out_of_order);
+
+#endif

@@ -1,0 +1,3 @@
+ALTER TABLE padealing.chatbot_session DROP CONSTRAINT chatbot_session_request_id_fkey;
+ALTER TABLE padealing.pad_breach DROP CONSTRAINT pad_breach_request_id_fkey;
+ALTER TABLE padealing.audit_log DROP CONSTRAINT audit_log_request_id_fkey;

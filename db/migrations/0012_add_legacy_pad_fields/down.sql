@@ -1,0 +1,12 @@
+ALTER TABLE padealing.pad_request
+	DROP COLUMN executed_within_two_days,
+	DROP COLUMN deleted_by_id,
+	DROP COLUMN deleted_at,
+	DROP COLUMN updated_by_id,
+	DROP COLUMN signed_declaration,
+	DROP COLUMN related_party_name,
+	DROP COLUMN is_leveraged,
+	DROP COLUMN is_derivative,
+	DROP COLUMN broker_reporting,
+	DROP COLUMN other_comments,
+	DROP COLUMN conflict_comments;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian 12 packages padctl needs to build, test and run.
+# Installs only what is missing; uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libpq-dev libssh2-1-dev libyaml-dev libpg-query-dev libssl-dev libjansson-dev libcunit1-dev
+  postgresql postgresql-client openssh-server openssh-client
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# the postgresql package starts a system cluster on 5432; padctl does not need it
+if [ -z "${PADCTL_KEEP_SYSTEM_PG:-}" ] && command -v pg_lsclusters >/dev/null 2>&1; then
+  $SUDO pg_ctlcluster 15 main stop 2>/dev/null || true
+fi
