@@ -100,7 +100,7 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	struct migration_set set;
 	const struct cfg_target **targets = NULL;
 	size_t n = 0;
-	if (migrations_load(p->migrations_dir, &set)) {
+	if (migrations_load_brief(p->migrations_dir, &set)) {
 		cmd_env_release(&env, NULL);
 		return -1;
 	}

@@ -410,7 +410,7 @@ static int scalar(struct yfile *f, const yaml_node_t *n, const char *what, const
 
 static int get_str(struct yfile *f, const yaml_node_t *n, const char *what, char **out)
 {
-	const char *v;
+	const char *v = NULL;
 	if (scalar(f, n, what, &v))
 		return -1;
 	free(*out);
@@ -420,7 +420,7 @@ static int get_str(struct yfile *f, const yaml_node_t *n, const char *what, char
 
 static int get_path(struct yfile *f, const yaml_node_t *n, const char *what, const char *root, char **out)
 {
-	const char *v;
+	const char *v = NULL;
 	if (scalar(f, n, what, &v))
 		return -1;
 	free(*out);
@@ -476,7 +476,7 @@ static int get_bool(struct yfile *f, const yaml_node_t *n, const char *what, int
 static int get_enum(struct yfile *f, const yaml_node_t *n, const char *what, const char *const *choices,
 		    char **out)
 {
-	const char *v;
+	const char *v = NULL;
 	if (scalar(f, n, what, &v))
 		return -1;
 	size_t i;
@@ -721,7 +721,7 @@ static const char *const paths_keys[] = { "migrations", "seeds", "contracts", "b
 
 static int project_parse(struct yfile *f, struct cfg_project *p)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&f->doc), *n, *k;
+	yaml_node_t *root = yaml_document_get_root_node(&f->doc), *n, *k = NULL;
 	if (map_check(f, root, "padctl.yml", "key", project_keys))
 		return -1;
 	if (!(n = map_get(f, root, "project", NULL))) {
@@ -892,7 +892,7 @@ struct env_ctx {
 
 static int get_env_var(struct yfile *f, const yaml_node_t *n, const char *what, char **out)
 {
-	const char *v;
+	const char *v = NULL;
 	if (scalar(f, n, what, &v))
 		return -1;
 	if (!ident_ok(v)) {
@@ -908,7 +908,7 @@ static int get_env_var(struct yfile *f, const yaml_node_t *n, const char *what, 
 static int refuse_secret(struct yfile *f, const yaml_node_t *map, const char *key, const char *where,
 			 const char *hint)
 {
-	yaml_node_t *k;
+	yaml_node_t *k = NULL;
 	if (!map_get(f, map, key, &k))
 		return 0;
 	yerr(f, k, "plaintext secret \"%s\" in %s refused", key, where);
@@ -990,7 +990,7 @@ static int db_parse(struct env_ctx *c, const yaml_node_t *map, struct cfg_target
 	struct cfg_database *d = &t->db;
 	d->line = (int)map->start_mark.line + 1;
 	char *where = xstrfmt("the database of target \"%s\"", t->name);
-	yaml_node_t *n, *k;
+	yaml_node_t *n = NULL, *k = NULL;
 	int rc = -1, have_managed = 0;
 	if (map->type == YAML_MAPPING_NODE &&
 	    refuse_secret(f, map, "password", where,
@@ -1374,7 +1374,7 @@ static int step_parse(struct yfile *f, const yaml_node_t *item, struct cfg_step 
 	if (!val)
 		return 0;
 	if (val->type == YAML_SCALAR_NODE) {
-		const char *v;
+		const char *v = NULL;
 		if (scalar(f, val, "the step's phase", &v))
 			return -1;
 		s->phase = xstrdup(v);
@@ -1423,7 +1423,7 @@ static int stages_parse(struct yfile *f, const yaml_node_t *list, const struct c
 	}
 	pl->stages = xcalloc(cnt, sizeof *pl->stages);
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *item = ynode(f, list->data.sequence.items.start[i]), *n, *k;
+		yaml_node_t *item = ynode(f, list->data.sequence.items.start[i]), *n = NULL, *k = NULL;
 		struct cfg_stage *st = &pl->stages[pl->nstages++];
 		st->line = (int)item->start_mark.line + 1;
 		if (map_check(f, item, "a stage", "key", stage_keys))

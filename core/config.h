@@ -1,6 +1,8 @@
 /* config: the project, environment and pipeline YAML files, loaded with libyaml
  * into validated structs. Every error names file:line:col and what was expected.
  * All paths in the structs are absolute; all strings are owned by the struct.
+ * Errors are config errors (exit status 2). YAML anchors and aliases work; an
+ * error inside an aliased node names the line where the anchor is.
  */
 #ifndef PADCTL_CONFIG_H
 #define PADCTL_CONFIG_H
@@ -24,7 +26,7 @@ struct cfg_project {
 struct cfg_ssh {
 	char *host;
 	int port;              /* default 22 */
-	char *user;
+	char *user;            /* NULL: the local user name */
 	char *identity;        /* ~ expanded; NULL: use the agent */
 	char *passphrase_env;  /* env var holding the identity's passphrase */
 	char *known_hosts;     /* ~ expanded; default ~/.ssh/known_hosts */
@@ -35,8 +37,8 @@ struct cfg_ssh {
 
 struct cfg_database {
 	int managed;           /* padctl runs a private cluster under .padctl/ */
-	char *host;            /* default 127.0.0.1 (unmanaged) */
-	int port;              /* default 5432 */
+	char *host;            /* default 127.0.0.1 (unmanaged); NULL when managed */
+	int port;              /* default 5432; 0 when managed (the cluster picks it) */
 	char *dbname;          /* default: project name */
 	char *user;            /* default: $USER */
 	char *password_env;    /* name of the env var holding the password */
@@ -44,7 +46,8 @@ struct cfg_database {
 	char *passfile;        /* a pgpass file (~ expanded) */
 	char *sslmode;         /* default "prefer" */
 	int connect_timeout;   /* seconds, default 10 */
-	char **fixtures;       /* managed only: SQL files (absolute) loaded once when the database is created */
+	char **fixtures;       /* managed only: SQL files (absolute) loaded once when the database is created;
+				* not checked for existence here (the managed-cluster code reports a missing one) */
 	size_t nfixtures;
 	int line;
 };
@@ -67,14 +70,14 @@ struct cfg_env {
 	char *file;            /* absolute path of envs/<name>.yml */
 	char *tier;            /* "nonprod" (default) or "prod" */
 	char *pipeline;        /* default "standard" ("prod" when tier is prod) */
-	int pipeline_line;
+	int pipeline_line;     /* line of `pipeline:`; 0 when defaulted */
 	struct cfg_target *targets;
 	size_t ntargets;
 	struct cfg_skip *skips;
 	size_t nskips;
 	char **seeds;
 	size_t nseeds;
-	char *ledger;          /* target holding env-wide records; default the first target */
+	char *ledger;          /* target holding env-wide records; default the first target (always set) */
 };
 
 struct cfg_option {
@@ -126,17 +129,21 @@ void config_project_release(struct cfg_project *p);
 /* config_list_envs sets *names to the sorted env names found in envs/ (caller frees each and the array). */
 int config_list_envs(const struct cfg_project *p, char ***names, size_t *n);
 
-/* config_load_env reads envs/<name>.yml; an unknown env is an error listing the known ones. */
+/* config_load_env reads envs/<name>.yml; an unknown env is an error listing the
+ * known ones, and so is a pipeline that pipelines/ does not have. */
 int config_load_env(const struct cfg_project *p, const char *name, struct cfg_env *e);
+/* config_env_release frees what config_load_env allocated. */
 void config_env_release(struct cfg_env *e);
 /* config_env_target returns the named target or NULL. */
 const struct cfg_target *config_env_target(const struct cfg_env *e, const char *name);
-/* config_env_skip returns the skip entry for a version or NULL. */
+/* config_env_skip returns the skip entry for a version or NULL; versions compare
+ * by number, so "17" matches a skip written as "0017". */
 const struct cfg_skip *config_env_skip(const struct cfg_env *e, const char *version);
 
 /* config_load_pipeline reads pipelines/<name>.yml and checks stage targets against env (may be NULL). */
 int config_load_pipeline(const struct cfg_project *p, const char *name, const struct cfg_env *env,
 			 struct cfg_pipeline *pl);
+/* config_pipeline_release frees what config_load_pipeline allocated. */
 void config_pipeline_release(struct cfg_pipeline *pl);
 
 /* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */

@@ -190,13 +190,12 @@ static size_t byte_offset(const char *text, size_t len, long chars)
 	return i;
 }
 
-static int report_error(struct db *db, PGresult *res, const char *sql, size_t len, size_t base, const char *full,
-			const char *origin)
+static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t len, size_t base,
+			   const char *full, const char *origin, long position)
 {
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (!msg)
 		msg = PQerrorMessage(db->conn);
-	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -207,8 +206,8 @@ static int report_error(struct db *db, PGresult *res, const char *sql, size_t le
 		size_t off = base;
 		while (off < base + len && (full[off] == ' ' || full[off] == '\n' || full[off] == '\t' || full[off] == '\r'))
 			off++;
-		if (pos)
-			off = base + byte_offset(sql, len, strtol(pos, NULL, 10));
+		if (position > 0)
+			off = base + byte_offset(sql, len, position);
 		fail("%s:%d: %.*s", origin, line_of(full, off), (int)mlen, msg);
 	} else {
 		fail("%.*s", (int)mlen, msg);
@@ -223,20 +222,41 @@ static int report_error(struct db *db, PGresult *res, const char *sql, size_t le
 	return -1;
 }
 
+static int report_error(struct db *db, PGresult *res, const char *sql, size_t len, size_t base, const char *full,
+			const char *origin)
+{
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	return report_error_at(db, res, sql, len, base, full, origin, pos ? strtol(pos, NULL, 10) : 0);
+}
+
 static int exec_one(struct db *db, const char *sql, size_t len, size_t base, const char *full, const char *origin)
 {
 	PGresult *res;
-	if (sql[len] == '\0') {
+	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
+	for (size_t i = 0; i < db->deferred.len; i++)
+		pre += ((unsigned char)db->deferred.s[i] & 0xC0) != 0x80;
+	if (pre == 0 && sql[len] == '\0') {
 		res = PQexec(db->conn, sql);
 	} else {
-		char *copy = xstrndup(sql, len);
-		res = PQexec(db->conn, copy);
-		free(copy);
+		buf_add(&db->deferred, sql, len);
+		res = PQexec(db->conn, db->deferred.s);
+		buf_reset(&db->deferred);
 	}
+	/* a multi-statement message hands back the last result; an error stops it, so that one is the error */
 	ExecStatusType st = PQresultStatus(res);
 	int rc = 0;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
-		rc = report_error(db, res, sql, len, base, full, origin);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+		long p = pos ? strtol(pos, NULL, 10) : 0;
+		if (pre && p && (size_t)p <= pre)
+			rc = report_error(db, res, sql, len, base, full, NULL);
+		else if (pre && p) {
+			/* the position counts from the start of the message: skip the deferred prefix */
+			rc = report_error_at(db, res, sql, len, base, full, origin, p - (long)pre);
+		} else {
+			rc = report_error(db, res, sql, len, base, full, origin);
+		}
+	}
 	PQclear(res);
 	return rc;
 }
@@ -265,8 +285,36 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	return rc;
 }
 
+void db_defer(struct db *db, const char *sql)
+{
+	buf_adds(&db->deferred, sql);
+	buf_adds(&db->deferred, ";\n");
+}
+
+int db_flush(struct db *db)
+{
+	if (!db->deferred.len)
+		return 0;
+	char *sql = buf_detach(&db->deferred);
+	int rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
+	free(sql);
+	return rc;
+}
+
+char *db_literal(struct db *db, const char *s)
+{
+	char *q = PQescapeLiteral(db->conn, s, strlen(s));
+	char *r = xstrdup(q ? q : "NULL");
+	PQfreemem(q);
+	return r;
+}
+
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **out)
 {
+	if (db_flush(db)) {
+		*out = NULL;
+		return -1;
+	}
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -296,6 +344,7 @@ void db_close(struct db *db)
 	if (!db)
 		return;
 	PQfinish(db->conn);
+	buf_release(&db->deferred);
 	free(db->label);
 	free(db);
 }

@@ -5,12 +5,14 @@
 
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "config.h"
 
 struct db {
 	PGconn *conn;
 	char *label;       /* "target 'qa' (db.qa.internal:5432/backoffice_db)" for messages */
 	int read_only;
+	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
 };
 
 struct db_params {
@@ -42,6 +44,14 @@ int db_exec(struct db *db, const char *sql, const char *origin);
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
 /* db_query_value runs a one-value query; *value is newly allocated (NULL for SQL NULL). */
 int db_query_value(struct db *db, const char *sql, int nparams, const char *const *params, char **value);
+/* db_defer queues statements (no rows, errors unlikely: BEGIN, a history
+ * INSERT) to travel in front of the next statement, in the same message.
+ * An error in them is reported by that next call. */
+void db_defer(struct db *db, const char *sql);
+/* db_flush sends what db_defer queued, if anything. */
+int db_flush(struct db *db);
+/* db_literal returns s quoted as an SQL literal (newly allocated). */
+char *db_literal(struct db *db, const char *s);
 /* db_close closes and frees (NULL is fine). */
 void db_close(struct db *db);
 

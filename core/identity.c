@@ -24,9 +24,16 @@ int identity_check(const struct cfg_project *p, const char *env, const struct cf
 	if (db_query(db, "SELECT system_identifier::text, current_database() FROM pg_control_system()", 0, NULL,
 		     &res))
 		return fail_hint("padctl reads pg_control_system() to make sure it talks to the right server");
-	char *sysid = xstrdup(PQgetvalue(res, 0, 0));
-	char *dbname = xstrdup(PQgetvalue(res, 0, 1));
+	int rc = identity_check_known(p, env, t, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), record);
 	PQclear(res);
+	return rc;
+}
+
+int identity_check_known(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			 const char *sysid, const char *dbname, int record)
+{
+	if (t->db.managed)
+		return 0;
 
 	char *path = xstrfmt("%s/known_targets", p->root);
 	char *key = xstrfmt("%s/%s", env, t->name);
@@ -82,7 +89,5 @@ out:
 	free(text);
 	free(path);
 	free(key);
-	free(sysid);
-	free(dbname);
 	return rc;
 }

@@ -14,4 +14,9 @@
 int identity_check(const struct cfg_project *p, const char *env, const struct cfg_target *t, struct db *db,
 		   int record);
 
+/* identity_check_known is identity_check with the server's system identifier
+ * and database name already read (status reads them with other facts). */
+int identity_check_known(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			 const char *sysid, const char *dbname, int record);
+
 #endif

@@ -34,15 +34,23 @@ int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const
 		return 0;
 	}
 	ins->reachable = 1;
-	if (identity_check(p, env->name, t, ins->db, 0))
-		ins->identity_error = take_error();
-	if (db_query_value(ins->db, "SELECT current_setting('server_version')", 0, NULL, &ins->server_version) ||
-	    ledger_lock_holder(ins->db, &ins->lock_holder) || ledger_history(ins->db, &ins->history)) {
+	/* every fact in one round trip, the history in a second: status is run often */
+	PGresult *res = NULL;
+	if (db_query(ins->db,
+		     "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "
+		     "current_setting('server_version'), " LEDGER_LOCK_HOLDER_SQL,
+		     0, NULL, &res) ||
+	    ledger_history(ins->db, &ins->history)) {
 		ins->reachable = 0;
 		ins->error = take_error();
 	} else {
+		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
+		ins->lock_holder = xstrdup(PQgetvalue(res, 0, 3));
+		if (identity_check_known(p, env->name, t, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), 0))
+			ins->identity_error = take_error();
 		mig_plan_build(set, &ins->history, env, &ins->plan);
 	}
+	PQclear(res);
 	if (!keep_db) {
 		db_close(ins->db);
 		ins->db = NULL;

@@ -11,9 +11,8 @@
 #include "buf.h"
 #include "log.h"
 
-/* the lock's two keys: 'padc' and 1, per database */
-#define LOCK_K1 "1885430883"
-#define LOCK_K2 "1"
+#define LOCK_K1 LEDGER_LOCK_K1
+#define LOCK_K2 LEDGER_LOCK_K2
 #define LEDGER_VERSION "1"
 
 static const char ledger_ddl[] =
@@ -80,24 +79,10 @@ int ledger_ensure(struct db *db)
 
 int ledger_lock_holder(struct db *db, char **holder)
 {
-	PGresult *res;
-	*holder = NULL;
-	if (db_query(db,
-		     "SELECT a.application_name, a.usename, coalesce(host(a.client_addr), 'local socket'), a.pid, "
-		     "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') "
-		     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-		     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LOCK_K1 "::oid "
-		     "AND l.objid = " LOCK_K2 "::oid AND l.objsubid = 2 "
-		     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-		     0, NULL, &res))
+	if (db_query_value(db, "SELECT " LEDGER_LOCK_HOLDER_SQL, 0, NULL, holder))
 		return -1;
-	if (PQntuples(res) == 0)
+	if (!*holder)
 		*holder = xstrdup("");
-	else
-		*holder = xstrfmt("%s (database user %s from %s, backend pid %s, connected %s)",
-				  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-				  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
-	PQclear(res);
 	return 0;
 }
 
@@ -157,17 +142,23 @@ static char *dup_or_null(PGresult *res, int r, int c)
 int ledger_history(struct db *db, struct history *h)
 {
 	memset(h, 0, sizeof *h);
-	if (ledger_exists(db, &h->exists))
+	if (db_flush(db))
 		return -1;
-	if (!h->exists)
-		return 0;
-	PGresult *res;
-	if (db_query(db,
-		     "SELECT version, name, checksum, status, reason, "
-		     "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by, run_id, "
-		     "coalesce(duration_ms, 0) FROM padctl.migrations",
-		     0, NULL, &res))
-		return -1;
+	/* one round trip: a target without a ledger answers undefined_table (42P01) */
+	PGresult *res = PQexecParams(db->conn,
+				     "SELECT version, name, checksum, status, reason, "
+				     "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+				     "applied_by, run_id, coalesce(duration_ms, 0) FROM padctl.migrations",
+				     0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		int missing = code && (strcmp(code, "42P01") == 0 || strcmp(code, "3F000") == 0);
+		PQclear(res);
+		if (missing && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+			return 0;
+		return ledger_exists(db, &h->exists) ? -1 : fail("cannot read the migration history on %s", db->label);
+	}
+	h->exists = 1;
 	int n = PQntuples(res);
 	h->v = xcalloc(n ? (size_t)n : 1, sizeof *h->v);
 	for (int i = 0; i < n; i++) {
@@ -206,6 +197,22 @@ int ledger_history_add(struct db *db, const char *version, const char *name, con
 			   "INSERT INTO padctl.migrations (version, name, checksum, status, reason, applied_by, "
 			   "run_id, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 			   8, p);
+}
+
+char *ledger_history_sql(struct db *db, const char *version, const char *name, const char *checksum,
+			 const char *status, const char *reason, const char *run_id, double duration_ms)
+{
+	const char *v[] = { version, name, checksum, status, reason, ledger_actor(), run_id };
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "INSERT INTO padctl.migrations (version, name, checksum, status, reason, applied_by, run_id, "
+		     "duration_ms) VALUES (");
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char *lit = v[i] ? db_literal(db, v[i]) : xstrdup("NULL");
+		buf_addf(&b, "%s, ", lit);
+		free(lit);
+	}
+	buf_addf(&b, "%.3f)", duration_ms);
+	return buf_detach(&b);
 }
 
 int ledger_run_start(struct db *db, const char *run_id, const char *env, const char *target, const char *command,

@@ -6,6 +6,19 @@
 #include "db.h"
 #include "migrations.h"
 
+/* the lock's two keys: 'padc' and 1, per database */
+#define LEDGER_LOCK_K1 "1885430883"
+#define LEDGER_LOCK_K2 "1"
+/* LEDGER_LOCK_HOLDER_SQL is a scalar subquery describing the lock's holder (NULL when free). */
+#define LEDGER_LOCK_HOLDER_SQL \
+	"(SELECT format('%s (database user %s from %s, backend pid %s, connected %s)', a.application_name, " \
+	"a.usename, coalesce(host(a.client_addr), 'local socket'), a.pid, " \
+	"to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')) " \
+	"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " \
+	"WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 "::oid " \
+	"AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 " \
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
+
 /* ledger_exists sets *exists when the target has a padctl ledger. */
 int ledger_exists(struct db *db, int *exists);
 /* ledger_ensure creates or upgrades the ledger schema (call it holding the lock). */
@@ -24,6 +37,10 @@ int ledger_history(struct db *db, struct history *h);
 /* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
 		       const char *status, const char *reason, const char *run_id, double duration_ms);
+/* ledger_history_sql returns the INSERT of one history row with its values
+ * quoted in, for sending together with other statements (newly allocated). */
+char *ledger_history_sql(struct db *db, const char *version, const char *name, const char *checksum,
+			 const char *status, const char *reason, const char *run_id, double duration_ms);
 /* ledger_run_start records a run on this target. */
 int ledger_run_start(struct db *db, const char *run_id, const char *env, const char *target, const char *command,
 		     const char *pipeline, int dry_run);

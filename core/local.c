@@ -228,13 +228,21 @@ int local_bindir(char **dir)
 
 /* --- running the server user's commands ---------------------------------- */
 
-static int runas_resolve(struct runas *ra)
+/* runas_resolve picks the user initdb and pg_ctl run as when padctl is root:
+ * the owner of an existing data directory (so a cluster made by someone else
+ * is stopped by its owner), else `postgres`. */
+static int runas_resolve(struct runas *ra, const char *data)
 {
 	static int told;
 	memset(ra, 0, sizeof *ra);
 	if (geteuid() != 0)
 		return 0;
-	struct passwd *pw = getpwnam(SERVER_USER);
+	struct stat st;
+	struct passwd *pw = NULL;
+	if (data && stat(data, &st) == 0 && st.st_uid != 0)
+		pw = getpwuid(st.st_uid);
+	if (!pw)
+		pw = getpwnam(SERVER_USER);
 	if (!pw || pw->pw_uid == 0) {
 		fail("padctl runs as root and there is no unprivileged \"%s\" user to run the local cluster as",
 		     SERVER_USER);
@@ -251,7 +259,7 @@ static int runas_resolve(struct runas *ra)
 		ra->ngroups = 1;
 	}
 	if (!told) {
-		log_info("the local cluster runs as user \"%s\" because padctl runs as root", SERVER_USER);
+		log_info("the local cluster runs as user \"%s\" because padctl runs as root", pw->pw_name);
 		told = 1;
 	}
 	return 0;
@@ -523,7 +531,11 @@ static int relocate(struct cluster *cl, const struct runas *ra)
 
 static int cluster_create(struct cluster *cl, const struct runas *ra, const char *bindir)
 {
-	if (!cl->relocated && ra->active && !server_user_can_reach(ra, cl->meta)) {
+	if (cl->relocated && access(cl->base, F_OK) != 0) {
+		/* the relocated directory was removed: make it again */
+		if (relocate(cl, ra))
+			return -1;
+	} else if (!cl->relocated && ra->active && !server_user_can_reach(ra, cl->meta)) {
 		if (relocate(cl, ra))
 			return -1;
 		if (cluster_exists(cl)) {
@@ -688,7 +700,7 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
 	int rc = -1, avoid = 0;
 	for (int attempt = 1; attempt <= 3; attempt++) {
-		int port;
+		int port = 0;
 		if (pick_port(cl, avoid, &port))
 			break;
 		struct buf opts = BUF_INIT;
@@ -776,7 +788,7 @@ static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
 		rc = read_password(&cl, &password);
 		goto out;
 	}
-	if (local_bindir(&bindir) || runas_resolve(&ra))
+	if (local_bindir(&bindir) || runas_resolve(&ra, cluster_exists(&cl) ? cl.data : NULL))
 		goto out;
 	char *pwpath = xstrfmt("%s/password", cl.meta);
 	int have_pw = access(pwpath, F_OK) == 0;
@@ -850,7 +862,7 @@ int local_stop(const struct cfg_project *p)
 		rc = 0;
 		goto out;
 	}
-	if (lock_meta(&cl, &lockfd) || local_bindir(&bindir) || runas_resolve(&ra))
+	if (lock_meta(&cl, &lockfd) || local_bindir(&bindir) || runas_resolve(&ra, cl.data))
 		goto out;
 	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
 	char *argv[] = { pg_ctl, "-D", cl.data, "-m", "fast", "-w", "-t", "60", "stop", NULL };

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,17 @@
 
 int read_text_file(const char *path, char **text, size_t *len)
 {
+	int rc = read_text_file_if(path, text, len);
+	if (rc == 1)
+		return fail("cannot read \"%s\": %s", path, strerror(ENOENT));
+	return rc;
+}
+
+int read_text_file_if(const char *path, char **text, size_t *len)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
 	if (fd < 0)
 		return fail("cannot read \"%s\": %s", path, strerror(errno));
 	struct buf b = BUF_INIT;
@@ -66,10 +75,16 @@ int version_cmp(const char *a, const char *b)
 
 void migration_checksum(const char *text, size_t len, char out[65])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* status checksums every migration: fetch the digest once, not once per file */
+	static EVP_MD *sha256;
+	static EVP_MD_CTX *ctx;
+	if (!sha256) {
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		ctx = EVP_MD_CTX_new();
+	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex2(ctx, sha256, NULL);
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] != '\r')
@@ -82,7 +97,6 @@ void migration_checksum(const char *text, size_t len, char out[65])
 	}
 	EVP_DigestUpdate(ctx, text + start, len - start);
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
 	static const char hex[] = "0123456789abcdef";
 	for (unsigned i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -162,7 +176,40 @@ static char *existing(const char *dir, const char *file)
 	return NULL;
 }
 
-static int load_one(const char *root, const char *entry, struct migration *m)
+int sql_is_blank(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		char c = s[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			i++;
+		} else if (c == '-' && i + 1 < len && s[i + 1] == '-') {
+			while (i < len && s[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < len && s[i + 1] == '*') {
+			/* PostgreSQL's block comments nest */
+			int depth = 0;
+			do {
+				if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else if (s[i] == '*' && i + 1 < len && s[i + 1] == '/') {
+					depth--;
+					i += 2;
+				} else {
+					i++;
+				}
+			} while (depth > 0 && i < len);
+			if (depth > 0)
+				return 0; /* unterminated: let the server say what is wrong */
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int load_one(const char *root, const char *entry, struct migration *m, int brief)
 {
 	const char *us = strchr(entry, '_');
 	size_t vlen = us ? (size_t)(us - entry) : strlen(entry);
@@ -178,23 +225,22 @@ static int load_one(const char *root, const char *entry, struct migration *m)
 	}
 	m->up_path = xstrfmt("%s/up.sql", m->dir);
 	size_t len = 0;
-	if (access(m->up_path, F_OK) != 0) {
+	int got = read_text_file_if(m->up_path, &m->up_sql, &len);
+	if (got == 1) {
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
-		return fail_status(EXIT_USAGE);
 	}
-	if (read_text_file(m->up_path, &m->up_sql, &len))
+	if (got)
 		return fail_status(EXIT_USAGE);
 	/* comments alone are as empty as nothing: applying them would record a change that never happened */
-	PgQuerySplitResult split = pg_query_split_with_scanner(m->up_sql);
-	int blank = !split.error && split.n_stmts == 0;
-	pg_query_free_split_result(split);
-	if (blank) {
+	if (sql_is_blank(m->up_sql, len)) {
 		fail("\"%s\" is empty (no SQL statement)", m->up_path);
 		fail_hint("write the migration's SQL into it, or remove the directory");
 		return fail_status(EXIT_USAGE);
 	}
 	migration_checksum(m->up_sql, len, m->checksum);
+	if (brief)
+		return 0;
 	m->down_path = existing(m->dir, "down.sql");
 	m->verify_path = existing(m->dir, "verify.sql");
 	char *meta = existing(m->dir, "meta.yml");
@@ -225,7 +271,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int migrations_load(const char *dir, struct migration_set *set)
+static int load_set(const char *dir, struct migration_set *set, int brief)
 {
 	set->v = NULL;
 	set->n = 0;
@@ -262,7 +308,7 @@ int migrations_load(const char *dir, struct migration_set *set)
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
 		if (!rc) {
-			rc = load_one(dir, names[i], &set->v[set->n]);
+			rc = load_one(dir, names[i], &set->v[set->n], brief);
 			set->n++;
 		}
 		free(names[i]);
@@ -280,6 +326,16 @@ int migrations_load(const char *dir, struct migration_set *set)
 		}
 	}
 	return 0;
+}
+
+int migrations_load(const char *dir, struct migration_set *set)
+{
+	return load_set(dir, set, 0);
+}
+
+int migrations_load_brief(const char *dir, struct migration_set *set)
+{
+	return load_set(dir, set, 1);
 }
 
 void migrations_release(struct migration_set *set)

@@ -76,6 +76,11 @@ struct mig_plan {
 
 /* migrations_load reads every migration directory under dir (a missing dir is an empty set). */
 int migrations_load(const char *dir, struct migration_set *set);
+/* migrations_load_brief reads only what status needs (versions, names, up.sql
+ * and its checksum): down_path and verify_path stay NULL, meta.yml is not read. */
+int migrations_load_brief(const char *dir, struct migration_set *set);
+/* sql_is_blank tells whether text holds nothing but white space and comments. */
+int sql_is_blank(const char *text, size_t len);
 void migrations_release(struct migration_set *set);
 /* migrations_find returns the migration of that version (numeric compare) or NULL. */
 const struct migration *migrations_find(const struct migration_set *set, const char *version);
@@ -97,5 +102,7 @@ void history_release(struct history *h);
 
 /* read_text_file reads a whole file into a newly allocated string; fails naming the path. */
 int read_text_file(const char *path, char **text, size_t *len);
+/* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
+int read_text_file_if(const char *path, char **text, size_t *len);
 
 #endif

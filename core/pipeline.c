@@ -42,6 +42,8 @@ struct padctl_step {
 	struct target_run *tr;               /* the migrate step adds to tr->applied */
 	struct buf scratch;                  /* config() answers live here until the next call */
 	int progress_shown;
+	int tty;                             /* stderr is a terminal: show progress */
+	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 };
 
 struct padctl_rows {
@@ -101,7 +103,7 @@ static void h_log(struct padctl_step *st, int level, const char *fmt, ...)
 
 static void h_progress(struct padctl_step *st, uint64_t done, uint64_t total, const char *label)
 {
-	if (!isatty(STDERR_FILENO) || log_level_get() < LOG_NORMAL)
+	if (!st->tty || log_level_get() < LOG_NORMAL)
 		return;
 	if (total)
 		fprintf(stderr, "\r\033[K[%s %s] %llu of %llu %s", st->target->name, st->cfg->plugin,
@@ -225,8 +227,15 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 	if (strcmp(status, "applied") != 0 && strcmp(status, "skipped") != 0)
 		return fail("step \"%s\" recorded migration %s with unknown status \"%s\"", st->cfg->plugin,
 			    m->version, status);
-	if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id, duration_ms))
+	if (st->in_tx) {
+		char *sql = ledger_history_sql(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
+					       duration_ms);
+		db_defer(st->db, sql);
+		free(sql);
+	} else if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
+				      duration_ms)) {
 		return -1;
+	}
 	if (st->tr && strcmp(status, "applied") == 0)
 		st->tr->applied[st->tr->napplied++] = *m;
 	return 0;
@@ -241,6 +250,35 @@ static int h_read_file(struct padctl_step *st, const char *path, char **text)
 static void h_free_text(char *text)
 {
 	free(text);
+}
+
+static int h_tx_begin(struct padctl_step *st)
+{
+	if (st->in_tx)
+		return fail("step \"%s\" began a transaction inside another", st->cfg->plugin);
+	db_defer(st->db, "BEGIN");
+	st->in_tx = 1;
+	return 0;
+}
+
+static int h_tx_commit(struct padctl_step *st)
+{
+	if (!st->in_tx)
+		return fail("step \"%s\" committed without a transaction", st->cfg->plugin);
+	st->in_tx = 0;
+	if (db_exec(st->db, "COMMIT", NULL))
+		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	return 0;
+}
+
+static void h_tx_rollback(struct padctl_step *st)
+{
+	buf_reset(&st->db->deferred);
+	st->in_tx = 0;
+	if (PQtransactionStatus(st->db->conn) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(st->db->conn, "ROLLBACK");
+		PQclear(r);
+	}
 }
 
 static const struct padctl_host host = {
@@ -266,6 +304,9 @@ static const struct padctl_host host = {
 	.history_record = h_history_record,
 	.read_file = h_read_file,
 	.free_text = h_free_text,
+	.tx_begin = h_tx_begin,
+	.tx_commit = h_tx_commit,
+	.tx_rollback = h_tx_rollback,
 };
 
 static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_option *o, const struct padctl_option *d)
@@ -469,6 +510,7 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	st.run_id = tr->run_id;
 	st.dry_run = tr->o->dry_run;
 	st.db = tr->db;
+	st.tty = isatty(STDERR_FILENO);
 	if (d->kind == PADCTL_KIND_MIGRATE) {
 		st.migs = tr->todo;
 		st.nmigs = tr->ntodo;
@@ -492,6 +534,14 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	}
 	end_progress(&st);
 	buf_release(&st.scratch);
+	if (st.in_tx || rc) {
+		if (st.in_tx && !rc)
+			rc = fail("step \"%s\" left a transaction open on target \"%s\"; it was rolled back",
+				  rs->cfg->plugin, tr->t->name);
+		h_tx_rollback(&st);
+	} else if (db_flush(tr->db)) {
+		rc = -1;
+	}
 	if (rc && !err_pending())
 		fail("step \"%s\" failed on target \"%s\" without saying why", rs->cfg->plugin, tr->t->name);
 	/* a plugin that failed inside a transaction must not leave it open for the ledger writes */

@@ -57,9 +57,9 @@ static void drop_new_invalid(const struct padctl_host *h, struct padctl_step *st
 static int apply_transactional(const struct padctl_host *h, struct padctl_step *st, const struct padctl_migration *m,
 			       double t0)
 {
-	if (h->sql_exec(st, "BEGIN", NULL) || h->sql_exec(st, m->up_sql, m->up_path) ||
-	    h->history_record(st, m, "applied", NULL, now_ms() - t0) || h->sql_exec(st, "COMMIT", NULL)) {
-		h->sql_exec(st, "ROLLBACK", NULL);
+	if (h->tx_begin(st) || h->sql_exec(st, m->up_sql, m->up_path) ||
+	    h->history_record(st, m, "applied", NULL, now_ms() - t0) || h->tx_commit(st)) {
+		h->tx_rollback(st);
 		return -1;
 	}
 	return 0;

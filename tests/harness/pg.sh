@@ -47,9 +47,11 @@ as_server() {
 }
 
 find_bindir() {
-	local best= best_ver=0 d v
+	local best='' best_ver=0 d v
 	for d in /usr/lib/postgresql/*/bin; do
-		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] || continue
+		if [ ! -x "$d/initdb" ] || [ ! -x "$d/pg_ctl" ]; then
+			continue
+		fi
 		v=${d%/bin}
 		v=${v##*/}
 		case $v in
@@ -81,7 +83,10 @@ except OSError:
 EOF
 	else
 		# nothing answers a connect: good enough, start retries on a race
-		! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 1
+		fi
+		return 0
 	fi
 }
 
@@ -107,7 +112,7 @@ safe_base() {
 }
 
 do_stop() {
-	local base= bindir=
+	local base='' bindir=''
 	if [ ! -e "$DIR" ]; then
 		say "nothing to stop: $DIR does not exist"
 		return 0

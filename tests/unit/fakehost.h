@@ -217,8 +217,25 @@ static inline void fakehost_free_text(char *text)
 	free(text);
 }
 
+static inline int fakehost_tx_begin(struct padctl_step *st)
+{
+	buf_adds(&fakehost_of(st)->history, "BEGIN\n");
+	return 0;
+}
+
+static inline int fakehost_tx_commit(struct padctl_step *st)
+{
+	buf_adds(&fakehost_of(st)->history, "COMMIT\n");
+	return 0;
+}
+
+static inline void fakehost_tx_rollback(struct padctl_step *st)
+{
+	buf_adds(&fakehost_of(st)->history, "ROLLBACK\n");
+}
+
 /* A member appended to struct padctl_host must be implemented here too. */
-_Static_assert(offsetof(struct padctl_host, free_text) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
+_Static_assert(offsetof(struct padctl_host, tx_rollback) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
 	       "struct padctl_host grew: implement the new members in tests/unit/fakehost.h");
 
 /* fakehost_init fills fh->host and clears what is captured; set the inputs
@@ -249,6 +266,9 @@ static inline void fakehost_init(struct fakehost *fh)
 	h->history_record = fakehost_history_record;
 	h->read_file = fakehost_read_file;
 	h->free_text = fakehost_free_text;
+	h->tx_begin = fakehost_tx_begin;
+	h->tx_commit = fakehost_tx_commit;
+	h->tx_rollback = fakehost_tx_rollback;
 	buf_init(&fh->log);
 	buf_init(&fh->history);
 	fh->error = fh->hint = NULL;

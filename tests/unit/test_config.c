@@ -207,13 +207,13 @@ static void test_project_errors(void)
 	PROJECT_ERR("schemas:\n  owned: [a]\n", "1:1", "missing key \"project\"", "project: NAME");
 	PROJECT_ERR("project: x\nschema:\n  owned: [a]\n", "2:1", "unknown key \"schema\"",
 		    "valid keys: project, schemas, paths");
-	PROJECT_ERR("project: x\nschemas:\n  owned: [a, b]\n  protected: [c, b]\n", "4:17",
+	PROJECT_ERR("project: x\nschemas:\n  owned: [a, b]\n  protected: [c, b]\n", "4:18",
 		    "schema \"b\" is both owned and protected", "not both");
 	PROJECT_ERR("project: x\nschemas:\n  owned: [padéaling]\n", "3:11", "invalid schema name", "identifier");
 	PROJECT_ERR("project: x\nschemas:\n  owned: [1abc]\n", "3:11", "invalid schema name", NULL);
 	PROJECT_ERR("project: x\nschemas:\n  owned: padealing\n", "3:10", "expected a list for \"schemas.owned\"",
 		    NULL);
-	PROJECT_ERR("project: x\nschemas:\n  owned: [a, a]\n", "3:15", "duplicate schema name \"a\"", NULL);
+	PROJECT_ERR("project: x\nschemas:\n  owned: [a, a]\n", "3:14", "duplicate schema name \"a\"", NULL);
 	PROJECT_ERR("project: [x]\n", "1:10", "expected a string for \"project\", found a list", NULL);
 	PROJECT_ERR("project:\n", "1:9", "expected a string for \"project\", found an empty value", NULL);
 	PROJECT_ERR("project: x\npaths:\n  migration: m\n", "3:3", "unknown key \"migration\"",
@@ -224,13 +224,14 @@ static void test_project_errors(void)
 	PROJECT_ERR("project: x\n---\nproject: y\n", "2:1", "second YAML document", NULL);
 	PROJECT_ERR("project: x\nproject: y\n", "2:1", "duplicate key \"project\"", NULL);
 	/* 63 characters is PostgreSQL's limit for a name */
-	char *ok63 = xstrfmt("project: x\nschemas:\n  owned: [%063d]\n", 0);
-	ok63[32] = 'a'; /* first character of the name must not be a digit */
+	char *ok63 = xstrfmt("project: x\nschemas:\n  owned: [s%062d]\n", 0);
 	char *dir = project(ok63);
 	struct cfg_project p;
 	CU_ASSERT_EQUAL(load_project(dir, &p), 0);
-	if (!err_pending())
+	if (!err_pending()) {
+		CU_ASSERT_EQUAL(strlen(p.owned[0]), 63);
 		config_project_release(&p);
+	}
 	err_clear();
 	unit_rmrf(dir);
 	free(dir);
@@ -485,15 +486,15 @@ static void test_env_errors(void)
 	ENV_ERR("targets: {qa: {}}\nseeds: [common, [x]]\n", "2:17", "expected a string for \"seeds\"", NULL);
 	ENV_ERR("targets: {qa: {}}\nseeds: [../etc]\n", "2:9", "invalid seed set \"../etc\"", NULL);
 	ENV_ERR("targets: {qa: {}}\ntier: production\n", "2:7", "invalid \"tier\" \"production\"", "nonprod, prod");
-	ENV_ERR("targets: {qa: {database: {sslmode: strict}}}\n", "1:37", "invalid \"sslmode\"", "verify-full");
-	ENV_ERR("targets: {qa: {ssh: {host: b, tools: both}}}\n", "1:39", "invalid \"ssh.tools\"", "local, remote");
-	ENV_ERR("targets: {qa: {ssh: {host: b, tunnel: 2}}}\n", "1:40", "expected a boolean for \"ssh.tunnel\"", NULL);
-	ENV_ERR("targets: {qa: {ssh: {user: b}}}\n", "1:22", "missing key \"host\" in the ssh of target \"qa\"", NULL);
+	ENV_ERR("targets: {qa: {database: {sslmode: strict}}}\n", "1:36", "invalid \"sslmode\"", "verify-full");
+	ENV_ERR("targets: {qa: {ssh: {host: b, tools: both}}}\n", "1:38", "invalid \"ssh.tools\"", "local, remote");
+	ENV_ERR("targets: {qa: {ssh: {host: b, tunnel: 2}}}\n", "1:39", "expected a boolean for \"ssh.tunnel\"", NULL);
+	ENV_ERR("targets: {qa: {ssh: {user: b}}}\n", "1:21", "missing key \"host\" in the ssh of target \"qa\"", NULL);
 	/* tabs and garbage: libyaml's own problem text, at its position */
 	ENV_ERR("targets:\n\tqa: {}\n", "2:1", "invalid YAML", "tabs");
 	ENV_ERR("targets: {qa: [}\n", "1:16", "invalid YAML", NULL);
 	ENV_ERR("\x01\x02 binary\n", "1:1", "invalid YAML", NULL);
-	ENV_ERR("targets:\n  qa: {database: {host: \"a\xff\"}}\n", "2:", "invalid YAML", NULL);
+	ENV_ERR("targets:\n  qa: {database: {host: \"a\xff\"}}\n", "2:27", "invalid YAML", NULL);
 	ENV_ERR("", "1:1", "empty file", "targets");
 	ENV_ERR("  \n# nothing\n", "1:1", "empty file", NULL);
 	ENV_ERR("just a string\n", "1:1", "expected a mapping at the top of the file", NULL);
@@ -512,26 +513,26 @@ static void test_env_errors(void)
 		"prod, standard");
 	ENV_ERR("pipeline: ../../x\ntargets: {qa: {}}\n", "1:11", "invalid pipeline name", NULL);
 	/* ports and integers */
-	ENV_ERR("targets: {qa: {database: {port: 0}}}\n", "1:34", "\"port\" 0 is out of range", "1 to 65535");
-	ENV_ERR("targets: {qa: {database: {port: 70000}}}\n", "1:34", "out of range", NULL);
-	ENV_ERR("targets: {qa: {database: {port: 5432x}}}\n", "1:34", "expected an integer for \"port\", found \"5432x\"",
+	ENV_ERR("targets: {qa: {database: {port: 0}}}\n", "1:33", "\"port\" 0 is out of range", "1 to 65535");
+	ENV_ERR("targets: {qa: {database: {port: 70000}}}\n", "1:33", "out of range", NULL);
+	ENV_ERR("targets: {qa: {database: {port: 5432x}}}\n", "1:33", "expected an integer for \"port\", found \"5432x\"",
 		NULL);
-	ENV_ERR("targets: {qa: {database: {port: \" 5432\"}}}\n", "1:34", "expected an integer", NULL);
-	ENV_ERR("targets: {qa: {database: {port: 99999999999999999999}}}\n", "1:34", "expected an integer", NULL);
-	ENV_ERR("targets: {qa: {database: {port: 0x10}}}\n", "1:34", "expected an integer", NULL);
-	ENV_ERR("targets: {qa: {database: {port: {a: 1}}}}\n", "1:34", "expected an integer for \"port\", found a mapping",
+	ENV_ERR("targets: {qa: {database: {port: \" 5432\"}}}\n", "1:33", "expected an integer", NULL);
+	ENV_ERR("targets: {qa: {database: {port: 99999999999999999999}}}\n", "1:33", "expected an integer", NULL);
+	ENV_ERR("targets: {qa: {database: {port: 0x10}}}\n", "1:33", "expected an integer", NULL);
+	ENV_ERR("targets: {qa: {database: {port: {a: 1}}}}\n", "1:33", "expected an integer for \"port\", found a mapping",
 		NULL);
-	ENV_ERR("targets: {qa: {database: {connect_timeout: -1}}}\n", "1:45", "out of range", NULL);
+	ENV_ERR("targets: {qa: {database: {connect_timeout: -1}}}\n", "1:44", "out of range", NULL);
 	ENV_ERR("targets: {qa: {ssh: {host: h, port: 65536}}}\n", "1:37", "\"ssh.port\" 65536 is out of range", NULL);
 	/* ledger, names */
 	ENV_ERR("ledger: qa3\ntargets: {qa: {}, qa2: {}}\n", "1:9", "ledger \"qa3\" is not a target", "qa, qa2");
 	ENV_ERR("targets:\n  прод: {}\n", "2:3", "invalid target name", "ASCII");
 	ENV_ERR("targets:\n  \"qa one\": {}\n", "2:3", "invalid target name \"qa one\"", NULL);
 	ENV_ERR("targets:\n  [a]: {}\n", "2:3", "expected a string as a key", NULL);
-	ENV_ERR("targets: {qa: {database: {password_env: PADCTL_QA_PASSWORD, password_command: cat x}}}\n", "1:62",
+	ENV_ERR("targets: {qa: {database: {password_env: PADCTL_QA_PASSWORD, password_command: cat x}}}\n", "1:61",
 		"both password_env and password_command", NULL);
-	ENV_ERR("targets: {qa: {database: {host: \"a\\0b\"}}}\n", "1:34", "contains a NUL character", NULL);
-	ENV_ERR("targets: {qa: {database: {host: \"\"}}}\n", "1:34", "expected a non-empty string", NULL);
+	ENV_ERR("targets: {qa: {database: {host: \"a\\0b\"}}}\n", "1:33", "contains a NUL character", NULL);
+	ENV_ERR("targets: {qa: {database: {host: \"\"}}}\n", "1:33", "expected a non-empty string", NULL);
 }
 
 static void test_env_secrets(void)
@@ -564,15 +565,15 @@ static void test_env_secrets(void)
 
 	/* a secret pasted where a variable name belongs is not echoed either */
 	forbid = "s3cr3t";
-	ENV_ERR("targets: {qa: {database: {password_env: \"s3cr3t p@ss\"}}}\n", "1:42",
+	ENV_ERR("targets: {qa: {database: {password_env: \"s3cr3t p@ss\"}}}\n", "1:41",
 		"\"password_env\" must name an environment variable", "not its value");
 	forbid = "opensesame";
-	ENV_ERR("targets: {qa: {ssh: {host: b, passphrase: opensesame}}}\n", "1:32", "plaintext secret \"passphrase\"",
+	ENV_ERR("targets: {qa: {ssh: {host: b, passphrase: opensesame}}}\n", "1:31", "plaintext secret \"passphrase\"",
 		"passphrase_env");
 	/* even a duplicated password key names the key, never the value */
 	forbid = "abc123";
-	ENV_ERR("targets: {qa: {database: {password: abc123, host: h, password: abc123}}}\n", "1:52",
-		"duplicate key \"password\"", NULL);
+	ENV_ERR("targets: {qa: {database: {password: abc123, host: h, password: abc123}}}\n", "1:27",
+		"plaintext secret \"password\"", NULL);
 	forbid = NULL;
 }
 
@@ -698,7 +699,7 @@ static void test_pipeline_full(void)
 	CU_ASSERT_STRING_EQUAL(pl.steps[2].opts[0].key, "allow_out_of_order");
 	CU_ASSERT_STRING_EQUAL(pl.steps[2].opts[0].value, "true");
 	CU_ASSERT_EQUAL(pl.steps[2].opts[0].line, 13);
-	CU_ASSERT_EQUAL(pl.steps[2].opts[0].col, 16);
+	CU_ASSERT_EQUAL(pl.steps[2].opts[0].col, 15);
 	CU_ASSERT_STRING_EQUAL(pl.steps[2].opts[1].key, "batch");
 	CU_ASSERT_STRING_EQUAL(pl.steps[2].opts[1].value, "10");
 	CU_ASSERT_STRING_EQUAL(pl.steps[3].plugin, "validate");
@@ -747,7 +748,7 @@ static void test_pipeline_errors(void)
 		     "one key, found 2 keys", NULL);
 	PIPELINE_ERR("steps:\n  - migrate\n  - [backup]\n", NULL, "3:5", "expected a step", NULL);
 	PIPELINE_ERR("steps:\n  - migrate: {a: [1]}\n", NULL, "2:18", "expected a scalar for option \"a\"", NULL);
-	PIPELINE_ERR("steps:\n  - migrate: {a: 1, a: 2}\n", NULL, "2:20", "duplicate option \"a\"", NULL);
+	PIPELINE_ERR("steps:\n  - migrate: {a: 1, a: 2}\n", NULL, "2:21", "duplicate option \"a\"", NULL);
 	PIPELINE_ERR("steps:\n  - mi grate\n", NULL, "2:5", "invalid plugin name", NULL);
 	PIPELINE_ERR("steps: [migrate]\non_failure: retry\n", NULL, "2:13", "invalid \"on_failure\" \"retry\"",
 		     "rollback, stop");
@@ -762,8 +763,8 @@ static void test_pipeline_errors(void)
 		     NULL, "5:11", "duplicate stage \"a\" (also at line 3)", NULL);
 	PIPELINE_ERR("steps: [migrate]\nstages:\n  - name: a\n    targets: [prod-eu]\n  - name: b\n"
 		     "    targets: [prod-us, prod-eu]\n",
-		     NULL, "6:25", "target \"prod-eu\" is in stage \"a\" and in stage \"b\"", NULL);
-	PIPELINE_ERR("steps: [migrate]\nstages:\n  - name: a\n    targets: [prod-eu, prod-asia]\n", prod_env, "4:25",
+		     NULL, "6:24", "target \"prod-eu\" is in stage \"a\" and in stage \"b\"", NULL);
+	PIPELINE_ERR("steps: [migrate]\nstages:\n  - name: a\n    targets: [prod-eu, prod-asia]\n", prod_env, "4:24",
 		     "stage \"a\" names target \"prod-asia\", which env \"prod\" does not have",
 		     "prod-canary, prod-eu, prod-us");
 	PIPELINE_ERR("steps: [migrate]\nstages:\n  - name: a\n    targets: [prod-eu, prod-us]\n", prod_env, "3:3",
@@ -801,12 +802,15 @@ static void test_long_strings(void)
 
 	/* a very long invalid name: refused, and the message stays short */
 	buf_reset(&yml);
-	buf_addf(&yml, "targets:\n  %s\u00e9: {}\n", buf_str(&host));
+	/* (libyaml limits a plain key to 1024 characters) */
+	buf_addf(&yml, "targets:\n  %.1000s\u00e9: {}\n", buf_str(&host));
 	dir = project(NULL);
 	unit_write(dir, "envs/qa.yml", buf_str(&yml));
 	CU_ASSERT_EQUAL_FATAL(load_project(dir, &p), 0);
 	CU_ASSERT_EQUAL(config_load_env(&p, "qa", &e), -1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(err_message());
+	if (!strstr(err_message(), "envs/qa.yml:2:3: invalid target name") || !strstr(err_message(), "..."))
+		fprintf(stderr, "\n  got: %.400s\n", err_message());
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "envs/qa.yml:2:3: invalid target name"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "..."));
 	CU_ASSERT_TRUE(strlen(err_message()) < strlen(p.root) + 300);
@@ -848,7 +852,7 @@ static void test_aliases(void)
 	ENV_ERR("targets: {qa: *nowhere}\n", "1:15", "invalid YAML", NULL);
 	/* a node that refers to itself stops at the first wrong type */
 	ENV_ERR("targets: {qa: {}}\nseeds: &s [*s]\n", "2:8", "expected a string for \"seeds\", found a list", NULL);
-	ENV_ERR("targets: &t {qa: *t}\n", "1:10", "unknown key \"qa\" in target \"qa\"", NULL);
+	ENV_ERR("targets: &t {qa: *t}\n", "1:14", "unknown key \"qa\" in target \"qa\"", NULL);
 
 	/* billion laughs: nine levels of nine aliases each (387M leaves if expanded) */
 	struct buf y = BUF_INIT;
@@ -867,7 +871,8 @@ static void test_aliases(void)
 	buf_adds(&y, "steps:\n  - migrate: &a {a: lol, b: lol, c: lol}\n");
 	for (char c = 'b'; c <= 'i'; c++)
 		buf_addf(&y, "  - validate: &%c {x: *%c, y: *%c, z: *%c}\n", c, c - 1, c - 1, c - 1);
-	PIPELINE_ERR(buf_str(&y), NULL, "3:21", "expected a scalar for option \"x\" of step \"validate\", found a mapping",
+	/* an error inside an aliased node points at where the node is defined (its anchor) */
+	PIPELINE_ERR(buf_str(&y), NULL, "2:14", "expected a scalar for option \"x\" of step \"validate\", found a mapping",
 		     NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

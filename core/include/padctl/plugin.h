@@ -149,6 +149,14 @@ struct padctl_host {
 	 * say); free the text with free_text. */
 	int (*read_file)(struct padctl_step *st, const char *path, char **text);
 	void (*free_text)(char *text);
+
+	/* tx_begin, tx_commit and tx_rollback bracket a transaction on the
+	 * step's connection. The host sends BEGIN and the history row together
+	 * with the neighbouring statements, so a migration costs no extra
+	 * round trips; an error in them is reported by the call that sent them. */
+	int (*tx_begin)(struct padctl_step *st);
+	int (*tx_commit)(struct padctl_step *st);
+	void (*tx_rollback)(struct padctl_step *st);
 };
 
 /* The descriptor a plugin's entry function returns. */
