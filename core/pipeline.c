@@ -43,6 +43,7 @@ struct padctl_step {
 	struct buf scratch;                  /* config() answers live here until the next call */
 	int progress_shown;
 	int tty;                             /* stderr is a terminal: show progress */
+	struct timespec t0;                  /* when the step started, for the elapsed time */
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 };
 
@@ -105,12 +106,15 @@ static void h_progress(struct padctl_step *st, uint64_t done, uint64_t total, co
 {
 	if (!st->tty || log_level_get() < LOG_NORMAL)
 		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double secs = (double)(now.tv_sec - st->t0.tv_sec) + (double)(now.tv_nsec - st->t0.tv_nsec) / 1e9;
 	if (total)
-		fprintf(stderr, "\r\033[K[%s %s] %llu of %llu %s", st->target->name, st->cfg->plugin,
-			(unsigned long long)done, (unsigned long long)total, label ? label : "");
+		fprintf(stderr, "\r\033[K[%s %s] %llu of %llu  %s  %.1f s", st->target->name, st->cfg->plugin,
+			(unsigned long long)done + (done < total), (unsigned long long)total, label ? label : "", secs);
 	else
-		fprintf(stderr, "\r\033[K[%s %s] %llu %s", st->target->name, st->cfg->plugin,
-			(unsigned long long)done, label ? label : "");
+		fprintf(stderr, "\r\033[K[%s %s] %llu  %s  %.1f s", st->target->name, st->cfg->plugin,
+			(unsigned long long)done, label ? label : "", secs);
 	st->progress_shown = 1;
 	if (total && done >= total)
 		end_progress(st);
@@ -511,6 +515,7 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	st.dry_run = tr->o->dry_run;
 	st.db = tr->db;
 	st.tty = isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &st.t0);
 	if (d->kind == PADCTL_KIND_MIGRATE) {
 		st.migs = tr->todo;
 		st.nmigs = tr->ntodo;
