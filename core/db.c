@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "local.h"
+#include "migrations.h"
 #include "log.h"
 
 static void notice_to_log(void *arg, const char *message)
@@ -203,9 +204,7 @@ static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t
 	while (mlen && msg[mlen - 1] == '\n')
 		mlen--;
 	if (origin) {
-		size_t off = base;
-		while (off < base + len && (full[off] == ' ' || full[off] == '\n' || full[off] == '\t' || full[off] == '\r'))
-			off++;
+		size_t off = base + sql_skip_blank(full + base, len);
 		if (position > 0)
 			off = base + byte_offset(sql, len, position);
 		fail("%s:%d: %.*s", origin, line_of(full, off), (int)mlen, msg);
@@ -267,12 +266,11 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		return exec_one(db, sql, strlen(sql), 0, sql, NULL);
 	/* statement by statement, so an error names the line of the statement that failed */
 	PgQuerySplitResult split = pg_query_split_with_parser(sql);
-	if (split.error) {
-		pg_query_free_split_result(split);
-		split = pg_query_split_with_scanner(sql);
-	}
 	int rc = 0;
 	if (split.error) {
+		/* the server parses a whole message before running any of it, so a syntax error runs
+		 * nothing and its position names the line (libpg_query's scanner split would drop the
+		 * bad statement instead) */
 		rc = exec_one(db, sql, strlen(sql), 0, sql, origin);
 	} else {
 		for (int i = 0; i < split.n_stmts && rc == 0; i++) {

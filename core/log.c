@@ -134,6 +134,12 @@ int fail_status(int status)
 	return -1;
 }
 
+void err_hint_if_none(const char *hint)
+{
+	if (err.message && !err.hint && hint)
+		err.hint = xstrdup(hint);
+}
+
 int err_pending(void)
 {
 	return err.message != NULL;

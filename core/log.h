@@ -45,6 +45,9 @@ int fail_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fail_status sets the exit status of the error the last fail() recorded; returns -1. */
 int fail_status(int status);
+/* err_hint_if_none gives the recorded error a HINT line when it has none yet
+ * (a step's advice for an error a lower layer recorded first). */
+void err_hint_if_none(const char *hint);
 /* err_pending tells whether an error is recorded. */
 int err_pending(void);
 /* err_message returns the recorded message (NULL when none); borrowed. */

@@ -176,7 +176,7 @@ static char *existing(const char *dir, const char *file)
 	return NULL;
 }
 
-int sql_is_blank(const char *s, size_t len)
+size_t sql_skip_blank(const char *s, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -187,7 +187,8 @@ int sql_is_blank(const char *s, size_t len)
 			while (i < len && s[i] != '\n')
 				i++;
 		} else if (c == '/' && i + 1 < len && s[i + 1] == '*') {
-			/* PostgreSQL's block comments nest */
+			/* PostgreSQL's block comments nest; an unterminated one is not blank */
+			size_t start = i;
 			int depth = 0;
 			do {
 				if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
@@ -201,12 +202,17 @@ int sql_is_blank(const char *s, size_t len)
 				}
 			} while (depth > 0 && i < len);
 			if (depth > 0)
-				return 0; /* unterminated: let the server say what is wrong */
+				return start;
 		} else {
-			return 0;
+			break;
 		}
 	}
-	return 1;
+	return i;
+}
+
+int sql_is_blank(const char *s, size_t len)
+{
+	return sql_skip_blank(s, len) == len;
 }
 
 static int load_one(const char *root, const char *entry, struct migration *m, int brief)

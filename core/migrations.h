@@ -79,6 +79,8 @@ int migrations_load(const char *dir, struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
  * and its checksum): down_path and verify_path stay NULL, meta.yml is not read. */
 int migrations_load_brief(const char *dir, struct migration_set *set);
+/* sql_skip_blank returns how many leading bytes of text are white space and comments. */
+size_t sql_skip_blank(const char *text, size_t len);
 /* sql_is_blank tells whether text holds nothing but white space and comments. */
 int sql_is_blank(const char *text, size_t len);
 void migrations_release(struct migration_set *set);

@@ -128,9 +128,14 @@ static int h_fail(struct padctl_step *st, const char *hint, const char *fmt, ...
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	fail("step \"%s\" failed on target \"%s\": %s", st->cfg->plugin, st->target->name, buf_str(&b));
-	if (hint)
-		fail_hint("%s", hint);
+	if (err_pending()) {
+		/* a lower layer said what failed; the step still knows what to do about it */
+		err_hint_if_none(hint);
+	} else {
+		fail("step \"%s\" failed on target \"%s\": %s", st->cfg->plugin, st->target->name, buf_str(&b));
+		if (hint)
+			fail_hint("%s", hint);
+	}
 	buf_release(&b);
 	return -1;
 }

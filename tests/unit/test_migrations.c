@@ -234,6 +234,17 @@ static void test_read_text_file_rejects_binary(void)
 	free(dir);
 }
 
+static void test_sql_blank(void)
+{
+	const char *a = "  -- c\n/* x /* nested */ y */\n\tSELECT 1;";
+	CU_ASSERT_EQUAL(sql_skip_blank(a, strlen(a)), strlen(a) - strlen("SELECT 1;"));
+	CU_ASSERT_TRUE(sql_is_blank("", 0));
+	CU_ASSERT_TRUE(sql_is_blank("-- only\n-- comments", 20));
+	CU_ASSERT_FALSE(sql_is_blank("/* unterminated", 15));
+	CU_ASSERT_FALSE(sql_is_blank("- 1", 3));
+	CU_ASSERT_FALSE(sql_is_blank("/", 1));
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -246,6 +257,7 @@ int main(void)
 		{ "skipped rows do not make out of order", test_plan_skipped_rows_do_not_make_out_of_order },
 		{ "plan of nothing", test_plan_empty },
 		{ "read_text_file rejects binary", test_read_text_file_rejects_binary },
+		{ "white space and comments", test_sql_blank },
 		{ NULL, NULL },
 	};
 	return unit_run("migrations", tests);

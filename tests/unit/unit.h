@@ -21,7 +21,7 @@ void unit_write(const char *dir, const char *rel, const char *text);
 /* unit_rmrf removes a directory tree. */
 void unit_rmrf(const char *dir);
 /* unit_pg_env returns a value from the test cluster's env file
- * (PGHOST, PGPORT, PGUSER, PGDATABASE, PGBIN) or NULL when not running; borrowed. */
+ * (PGHOST, PGPORT, PGUSER, PGDATABASE, PGBIN) or NULL when not running; borrowed until the next call. */
 const char *unit_pg_env(const char *key);
 
 #endif
