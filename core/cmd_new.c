@@ -45,7 +45,7 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_project(ctx, &p))
 		return -1;
 	struct migration_set set;
-	if (migrations_load(p->migrations_dir, &set))
+	if (migrations_load_names(p->migrations_dir, &set))
 		return -1;
 	/* next version: one past the newest, padded like the existing ones (4 digits to start) */
 	int width = 4;

@@ -11,6 +11,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
+#include "plugin.h"
 
 static char *sha256_hex(const char *data, size_t len)
 {
@@ -147,7 +148,17 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	struct migration_set set = { NULL, 0 };
 	const struct cfg_target **targets = NULL;
 	size_t n = 0;
-	int rc = migrations_load(p->migrations_dir, &set);
+	/* the pipeline's steps are checked against the plugins' declared phases and options first */
+	struct plugin_registry reg;
+	struct resolved_step *steps = NULL;
+	memset(&reg, 0, sizeof reg);
+	int rc = plugin_registry_load(&reg);
+	if (!rc)
+		rc = pipeline_resolve(&pl, &env, &reg, &steps);
+	free(steps);
+	plugin_registry_release(&reg);
+	if (!rc)
+		rc = migrations_load(p->migrations_dir, &set);
 	if (!rc)
 		rc = pipeline_targets(&env, &pl, target, &targets, &n);
 	char *id = ledger_new_run_id();

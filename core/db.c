@@ -131,6 +131,13 @@ int db_connect_target(const struct cfg_project *p, const struct cfg_target *t, c
 	dp.connect_timeout = t->db.connect_timeout;
 	dp.dbname = t->db.dbname;
 	int rc;
+	if (t->ssh) {
+		fail("target \"%s\" is reached over SSH (%s), which this version of padctl cannot do yet", t->name,
+		     t->ssh->host);
+		fail_detail("padctl never connects to database.host directly when the env file says to go through SSH");
+		return fail_hint("run padctl on a host that reaches the database and remove the ssh section there, or "
+				 "wait for SSH support");
+	}
 	if (t->db.managed) {
 		struct local_conn lc;
 		memset(&lc, 0, sizeof lc);

@@ -264,17 +264,18 @@ int ledger_plan_add(struct db *db, const char *id, const char *env, const char *
 
 char *ledger_new_run_id(void)
 {
-	unsigned char r[2] = { 0, 0 };
+	unsigned char r[4] = { 0, 0, 0, 0 };
 	if (RAND_bytes(r, sizeof r) != 1) {
-		r[0] = (unsigned char)getpid();
-		r[1] = (unsigned char)(getpid() >> 8);
+		unsigned pid = (unsigned)getpid();
+		for (int i = 0; i < 4; i++)
+			r[i] = (unsigned char)(pid >> (8 * i));
 	}
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char ts[32];
 	strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
-	return xstrfmt("%s-%02x%02x", ts, r[0], r[1]);
+	return xstrfmt("%s-%02x%02x%02x%02x", ts, r[0], r[1], r[2], r[3]);
 }
 
 const char *ledger_actor(void)

@@ -215,6 +215,8 @@ int sql_is_blank(const char *s, size_t len)
 	return sql_skip_blank(s, len) == len;
 }
 
+enum { LOAD_FULL, LOAD_BRIEF, LOAD_NAMES };
+
 static int load_one(const char *root, const char *entry, struct migration *m, int brief)
 {
 	const char *us = strchr(entry, '_');
@@ -230,6 +232,8 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 		return fail_status(EXIT_USAGE);
 	}
 	m->up_path = xstrfmt("%s/up.sql", m->dir);
+	if (brief == LOAD_NAMES)
+		return 0;
 	size_t len = 0;
 	int got = read_text_file_if(m->up_path, &m->up_sql, &len);
 	if (got == 1) {
@@ -245,7 +249,7 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 		return fail_status(EXIT_USAGE);
 	}
 	migration_checksum(m->up_sql, len, m->checksum);
-	if (brief)
+	if (brief == LOAD_BRIEF)
 		return 0;
 	m->down_path = existing(m->dir, "down.sql");
 	m->verify_path = existing(m->dir, "verify.sql");
@@ -309,7 +313,8 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 		names[nnames++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, nnames, sizeof *names, cmp_name);
+	if (nnames)
+		qsort(names, nnames, sizeof *names, cmp_name);
 	int rc = 0;
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
@@ -320,15 +325,20 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 		free(names[i]);
 	}
 	free(names);
-	if (rc)
+	if (rc) {
+		migrations_release(set);
 		return rc;
-	qsort(set->v, set->n, sizeof *set->v, cmp_migration);
+	}
+	if (set->n)
+		qsort(set->v, set->n, sizeof *set->v, cmp_migration);
 	for (size_t i = 1; i < set->n; i++) {
 		if (version_cmp(set->v[i - 1].version, set->v[i].version) == 0) {
 			fail("duplicate migration version %s", set->v[i].version);
 			fail_detail("\"%s\" and \"%s\" have the same version", set->v[i - 1].dir, set->v[i].dir);
 			fail_hint("renumber one of them (`padctl new NAME` picks the next free version)");
-			return fail_status(EXIT_USAGE);
+			fail_status(EXIT_USAGE);
+			migrations_release(set);
+			return -1;
 		}
 	}
 	return 0;
@@ -336,12 +346,17 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 
 int migrations_load(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, 0);
+	return load_set(dir, set, LOAD_FULL);
 }
 
 int migrations_load_brief(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, 1);
+	return load_set(dir, set, LOAD_BRIEF);
+}
+
+int migrations_load_names(const char *dir, struct migration_set *set)
+{
+	return load_set(dir, set, LOAD_NAMES);
 }
 
 void migrations_release(struct migration_set *set)
@@ -396,7 +411,8 @@ void mig_plan_build(const struct migration_set *set, const struct history *h, co
 	const struct history_row **rows = xcalloc(h->n ? h->n : 1, sizeof *rows);
 	for (size_t i = 0; i < h->n; i++)
 		rows[i] = &h->v[i];
-	qsort(rows, h->n, sizeof *rows, cmp_row);
+	if (h->n)
+		qsort(rows, h->n, sizeof *rows, cmp_row);
 	const char *newest = NULL;
 	for (size_t i = 0; i < h->n; i++)
 		if (strcmp(rows[i]->status, "skipped") != 0)

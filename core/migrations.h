@@ -74,11 +74,15 @@ struct mig_plan {
 	size_t counts[MIG_MISMATCH + 1];
 };
 
-/* migrations_load reads every migration directory under dir (a missing dir is an empty set). */
+/* migrations_load reads every migration directory under dir (a missing dir is
+ * an empty set). On error the set is left empty. */
 int migrations_load(const char *dir, struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
  * and its checksum): down_path and verify_path stay NULL, meta.yml is not read. */
 int migrations_load_brief(const char *dir, struct migration_set *set);
+/* migrations_load_names reads only the directory names (versions and names):
+ * enough to pick the next version. */
+int migrations_load_names(const char *dir, struct migration_set *set);
 /* sql_skip_blank returns how many leading bytes of text are white space and comments. */
 size_t sql_skip_blank(const char *text, size_t len);
 /* sql_is_blank tells whether text holds nothing but white space and comments. */

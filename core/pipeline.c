@@ -129,7 +129,8 @@ static int h_fail(struct padctl_step *st, const char *hint, const char *fmt, ...
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	if (err_pending()) {
-		/* a lower layer said what failed; the step still knows what to do about it */
+		/* a lower layer said what failed; the step still knows where and what to do about it */
+		fail_detail("%s", buf_str(&b));
 		err_hint_if_none(hint);
 	} else {
 		fail("step \"%s\" failed on target \"%s\": %s", st->cfg->plugin, st->target->name, buf_str(&b));

@@ -8,8 +8,18 @@ new_project cic
 add_migration 0001 create_app "CREATE SCHEMA app;
 CREATE TABLE app.item (id bigint PRIMARY KEY, code text NOT NULL, qty int NOT NULL);
 INSERT INTO app.item SELECT g, 'code' || (g % 500), g FROM generate_series(1, 2000) g;"
-add_migration 0002 qty_index "CREATE INDEX CONCURRENTLY item_qty_idx ON app.item (qty);"
+# two concurrent builds with a pause between them (only while public.slow_flag
+# exists) so the test can look at the locks in the middle of the migration
+add_migration 0002 qty_index "CREATE INDEX CONCURRENTLY item_qty_idx ON app.item (qty);
+SELECT pg_sleep(CASE WHEN to_regclass('public.slow_flag') IS NOT NULL THEN 2 ELSE 0 END);
+CREATE INDEX CONCURRENTLY item_code_idx ON app.item (code);"
 printf 'transactional: false\n' >"$PROJECT/migrations/0002_qty_index/meta.yml"
+psql_q "CREATE TABLE public.slow_flag ()" >/dev/null
+
+sleeping_backend() {
+	psql_q "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND wait_event = 'PgSleep'"
+}
+has_sleeper() { [ -n "$(sleeping_backend)" ]; }
 
 invalid_indexes() {
 	psql_q "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid ORDER BY 1"
@@ -22,19 +32,25 @@ assert_err_contains "0002_qty_index would run outside a transaction (transaction
 ok "dry run: 0002 would run outside a transaction"
 
 group "CREATE INDEX CONCURRENTLY applies under the deploy lock"
-CLI_LAST_CMD="timeout 60 padctl deploy test"
-timeout 60 "$PADCTL_BIN" -C "$PROJECT" deploy test >"$PROJECT/d1.out" 2>"$PROJECT/d1.err" </dev/null
-RC=$? OUT=$(cat "$PROJECT/d1.out") ERR=$(cat "$PROJECT/d1.err")
-sanitizer_check
-[ "$RC" != 124 ] || fail_now "deploy with CREATE INDEX CONCURRENTLY did not finish in 60 s (deadlock?)"
+pc_bg "$PROJECT/d1" deploy test
+pid=$BG_PID
+wait_for 30 has_sleeper || { bg_wait "$pid" "$PROJECT/d1" 1; fail_now "0002 never reached its pause"; }
+backend=$(sleeping_backend)
+assert_eq "$backend" "$(psql_q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+	AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")" \
+	"the backend running 0002 holds the deploy's advisory lock"
+assert_eq "t" "$(psql_q "SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.item_qty_idx'::regclass")" \
+	"item_qty_idx built (valid) while the lock is held"
+bg_wait "$pid" "$PROJECT/d1" 60
 assert_rc 0
 assert_err_contains "applied 0002_qty_index"
-assert_eq "t" "$(psql_q "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = 'app.item_qty_idx'::regclass")" \
-	"item_qty_idx is valid"
+assert_eq "t|t" "$(psql_q "SELECT bool_and(indisvalid), count(*) = 2 FROM pg_index
+	WHERE indexrelid IN ('app.item_qty_idx'::regclass, 'app.item_code_idx'::regclass)")" "both indexes valid"
 assert_eq "0001|applied
 0002|applied" "$(psql_q "SELECT version, status FROM padctl.migrations ORDER BY version")" "history"
 assert_eq "" "$(invalid_indexes)" "invalid indexes"
-ok "0002 (CREATE INDEX CONCURRENTLY) applied in one deploy, index valid"
+psql_q "DROP TABLE public.slow_flag" >/dev/null
+ok "0002 (two CREATE INDEX CONCURRENTLY) applied within 60 s while its session held the lock"
 
 group "a failing concurrent build is cleaned up"
 add_migration 0003 unique_code "CREATE UNIQUE INDEX CONCURRENTLY item_code_uq ON app.item (code);"

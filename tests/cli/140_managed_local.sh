@@ -29,7 +29,6 @@ cleanup_local() {
 on_exit cleanup_local
 
 local_port() { sed -nE 's/^status: +running on 127\.0\.0\.1:([0-9]+)$/\1/p' <<<"$OUT"; }
-is_running() { pc local status && [ -n "$(local_port)" ]; }
 
 group "before first use"
 pc local status

@@ -33,7 +33,7 @@ die() {
 [ -r "$PADCTL_TEST_PG_ENV" ] || die "cannot read \"$PADCTL_TEST_PG_ENV\" (did the pg/start fixture run?)"
 
 # The env file is read line by line, never sourced: it is data, not code.
-TPG_HOST= TPG_PORT= TPG_USER= TPG_BIN= TPG_DATADIR=
+TPG_HOST='' TPG_PORT='' TPG_USER='' TPG_BIN='' TPG_DATADIR=''
 while IFS='=' read -r k v; do
 	case $k in
 	PGHOST) TPG_HOST=$v ;;
@@ -43,7 +43,7 @@ while IFS='=' read -r k v; do
 	DATADIR) TPG_DATADIR=$v ;;
 	esac
 done <"$PADCTL_TEST_PG_ENV"
-[ -n "$TPG_HOST" ] && [ -n "$TPG_PORT" ] && [ -n "$TPG_USER" ] || die "$PADCTL_TEST_PG_ENV lacks PGHOST/PGPORT/PGUSER"
+if [ -z "$TPG_HOST" ] || [ -z "$TPG_PORT" ] || [ -z "$TPG_USER" ]; then die "$PADCTL_TEST_PG_ENV lacks PGHOST/PGPORT/PGUSER"; fi
 [ -n "$TPG_BIN" ] && [ -x "$TPG_BIN/psql" ] || TPG_BIN=$(dirname "$(command -v psql)")
 PSQL=$TPG_BIN/psql
 
@@ -198,7 +198,7 @@ steps:
   - validate: postflight
 on_failure: stop
 EOF
-	write_env
+	write_env "$DB"
 }
 
 # add_migration VERSION NAME UP_SQL [DOWN_SQL] [VERIFY_SQL]: migrations/VERSION_NAME/.
@@ -340,7 +340,7 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1" 2>&1); then
 # port (as the postgres user when we are root); sets CL_PORT and CL_BASE and
 # stops and removes it at exit. Superuser is $TPG_USER, trust auth.
 start_cluster() {
-	local shm=/dev/shm runas=() port attempt
+	local shm=/dev/shm runas=() port
 	[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
 	CL_BASE=$(mktemp -d "$shm/padctl-test-cli-XXXXXX") || die "mktemp failed"
 	on_exit "rm -rf -- '$CL_BASE'"
@@ -353,7 +353,7 @@ start_cluster() {
 	(cd / && "${runas[@]}" "$TPG_BIN/initdb" -D "$CL_BASE/data" -U "$TPG_USER" -A trust -E UTF8 \
 		--locale=C.UTF-8 --no-sync >"$CL_BASE/initdb.log" 2>&1) || die "initdb failed: $(cat "$CL_BASE/initdb.log")"
 	on_exit "(cd / && ${runas[*]} '$TPG_BIN/pg_ctl' -D '$CL_BASE/data' -m immediate -w -t 30 stop)"
-	for attempt in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		if (cd / && "${runas[@]}" "$TPG_BIN/pg_ctl" -D "$CL_BASE/data" -l "$CL_BASE/log" -w -t 60 \
 			-o "-p $port -k '$CL_BASE/sock' -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1); then
