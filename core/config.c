@@ -1,4 +1,5 @@
 #include "config.h"
+#include "migrations.h"
 #include "buf.h"
 #include "log.h"
 
@@ -848,19 +849,6 @@ const struct cfg_target *config_env_target(const struct cfg_env *e, const char *
 		if (!strcmp(e->targets[i].name, name))
 			return &e->targets[i];
 	return NULL;
-}
-
-/* version_cmp compares migration versions by number, so "17" is "0017". */
-static int version_cmp(const char *a, const char *b)
-{
-	while (*a == '0' && a[1])
-		a++;
-	while (*b == '0' && b[1])
-		b++;
-	size_t la = strlen(a), lb = strlen(b);
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
 }
 
 const struct cfg_skip *config_env_skip(const struct cfg_env *e, const char *version)

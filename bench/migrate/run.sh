@@ -37,10 +37,10 @@ case $N$REPEATS in
 	exit 2
 	;;
 esac
-[ "$N" -ge 1 ] && [ "$REPEATS" -ge 1 ] || {
+if [ "$N" -lt 1 ] || [ "$REPEATS" -lt 1 ]; then
 	printf '%s: N and REPEATS must be at least 1\n' "$PROG" >&2
 	exit 2
-}
+fi
 
 PADCTL_BIN=${PADCTL_BIN:-$ROOT/build/padctl}
 case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
@@ -59,8 +59,9 @@ die() {
 for t in psql hyperfine python3; do
 	command -v "$t" >/dev/null || die "\"$t\" not found (apt-get install postgresql-client hyperfine python3)"
 done
-[ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] ||
+if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
 	die "no PostgreSQL server binaries in \"$PGBIN\" (apt-get install postgresql-15, or set PGBIN)"
+fi
 
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
@@ -428,7 +429,9 @@ done
 		ratio=
 		[ -z "$floor" ] || ratio=$(awk -v a="$med" -v b="$floor" 'BEGIN { printf "%.2fx", a / b }')
 		runs=$(printf '%s' "${TIMES[$t]}" | sed 's/^ //; s/ /, /g')
-		printf '| %s | %s | %s | %s | %s |\n' "$t" "$med" "$runs" "$ratio" "${STATUS_MS[$t]:-}"
+		label=$t
+		[ "$t" != psql ] || label='psql (floor)'
+		printf '| %s | %s | %s | %s | %s |\n' "$label" "$med" "$runs" "$ratio" "${STATUS_MS[$t]:-}"
 	done
 	printf '\nReproduce: bench/migrate/run.sh %s %s   (logs and hyperfine JSON in %s)\n' "$N" "$REPEATS" "${LOGS#"$ROOT"/}"
 } | tee "$W/results.md"

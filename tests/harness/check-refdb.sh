@@ -334,8 +334,9 @@ done
 [ "${counts[1]}" = "${counts[2]}" ] ||
 	die "seeds are not idempotent: row counts after pass 1 \"${counts[1]}\", after pass 2 \"${counts[2]}\""
 read -r n_cfg n_roles n_restricted <<<"${counts[1]}"
-[ "$n_cfg" -gt 0 ] && [ "$n_roles" -gt 0 ] && [ "$n_restricted" -gt 0 ] ||
+if [ "$n_cfg" -eq 0 ] || [ "$n_roles" -eq 0 ] || [ "$n_restricted" -eq 0 ]; then
 	die "seeds inserted too little (compliance_config/employee_role/restricted_security rows: ${counts[1]})"
+fi
 # every seeded employee exists in the reference data
 orphans=$(psql_db -At -c "SELECT string_agg(DISTINCT r.employee_id::text, ', ')
 	FROM padealing.employee_role r
