@@ -23,7 +23,3 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# the postgresql package starts a system cluster on 5432; padctl does not need it
-if [ -z "${PADCTL_KEEP_SYSTEM_PG:-}" ] && command -v pg_lsclusters >/dev/null 2>&1; then
-  $SUDO pg_ctlcluster 15 main stop 2>/dev/null || true
-fi
