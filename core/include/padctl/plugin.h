@@ -9,7 +9,7 @@
  * the file and the reason.
  *
  * For each step of a pipeline on each target the host calls open (optional),
- * then run, then close (optional). plan and lint call check (optional, no side
+ * then run, then close (optional). plan and lint are to call check (optional, no side
  * effects) instead of run. Everything a plugin needs it asks the host for
  * through struct padctl_host; memory the host hands out is freed by the host
  * (rows_free), memory the plugin allocates is freed by the plugin.
