@@ -11,7 +11,7 @@ INSERT INTO public.apply_log VALUES ('0001');"
 slow_sql() {
 	printf "INSERT INTO public.apply_log VALUES ('%s');
 CREATE TABLE app.t%s (id int);
-SELECT pg_sleep(CASE WHEN to_regclass('public.slow_flag') IS NOT NULL THEN 3 ELSE 0 END);" "$1" "$1"
+SELECT pg_sleep(CASE WHEN to_regclass('public.slow_flag') IS NOT NULL THEN 6 ELSE 0 END);" "$1" "$1"
 }
 add_migration 0002 slow_one "$(slow_sql 0002)"
 
