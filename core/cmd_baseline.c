@@ -35,8 +35,9 @@ static int baseline_target(const struct cfg_project *p, const struct cfg_env *en
 		rc = fail_status(EXIT_USAGE);
 	}
 	size_t marked = 0;
+	int started = 0;
 	if (!rc)
-		rc = ledger_run_start(db, run_id, env->name, t->name, "baseline", NULL, 0);
+		started = (rc = ledger_run_start(db, run_id, env->name, t->name, "baseline", NULL, 0)) == 0;
 	if (!rc)
 		rc = db_exec(db, "BEGIN", NULL);
 	for (size_t i = 0; !rc && i < set->n && version_cmp(set->v[i].version, version) <= 0; i++) {
@@ -50,10 +51,9 @@ static int baseline_target(const struct cfg_project *p, const struct cfg_env *en
 		rc = db_exec(db, "COMMIT", NULL);
 	else if (db)
 		db_exec(db, "ROLLBACK", NULL);
-	if (db) {
+	if (started) {
 		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
-		if (!rc || marked)
-			ledger_run_finish(db, run_id, rc ? "failed" : "ok", msg);
+		ledger_run_finish(db, run_id, rc ? "failed" : "ok", msg);
 		free(msg);
 	}
 	if (!rc)

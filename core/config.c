@@ -452,7 +452,7 @@ static int get_int(struct yfile *f, const yaml_node_t *n, const char *what, long
 	return 0;
 }
 
-static int get_bool(struct yfile *f, const yaml_node_t *n, const char *what, int *out)
+int config_bool(const char *text, int *value)
 {
 	static const struct {
 		const char *word;
@@ -460,13 +460,20 @@ static int get_bool(struct yfile *f, const yaml_node_t *n, const char *what, int
 	} words[] = {
 		{ "true", 1 }, { "yes", 1 }, { "on", 1 }, { "false", 0 }, { "no", 0 }, { "off", 0 },
 	};
-	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-			if (!strcasecmp((const char *)n->data.scalar.value, words[i].word)) {
-				*out = words[i].value;
-				return 0;
-			}
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (!strcasecmp(text, words[i].word)) {
+			*value = words[i].value;
+			return 0;
 		}
+	}
+	return -1;
+}
+
+static int get_bool(struct yfile *f, const yaml_node_t *n, const char *what, int *out)
+{
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		if (config_bool((const char *)n->data.scalar.value, out) == 0)
+			return 0;
 		yerr(f, n, "expected a boolean for %s, found \"%s\"", what, show((const char *)n->data.scalar.value));
 	} else {
 		yerr(f, n, "expected a boolean for %s, found %s", what, kind(n));

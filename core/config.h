@@ -146,6 +146,10 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 /* config_pipeline_release frees what config_load_pipeline allocated. */
 void config_pipeline_release(struct cfg_pipeline *pl);
 
+/* config_bool reads a YAML-style boolean (true/false, yes/no, on/off, any
+ * case) into *value; returns -1 for anything else. */
+int config_bool(const char *text, int *value);
+
 /* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */
 char *config_expand_home(const char *path);
 

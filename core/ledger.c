@@ -152,11 +152,16 @@ int ledger_history(struct db *db, struct history *h)
 				     0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		int missing = code && (strcmp(code, "42P01") == 0 || strcmp(code, "3F000") == 0);
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		int missing = code && (strcmp(code, "42P01") == 0 || strcmp(code, "3F000") == 0) &&
+			      PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+		if (!missing) {
+			fail("cannot read the migration history (padctl.migrations) on %s", db->label);
+			fail_detail("%s", msg ? msg : PQerrorMessage(db->conn));
+			fail_hint("the database user needs SELECT on the padctl schema's tables");
+		}
 		PQclear(res);
-		if (missing && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
-			return 0;
-		return ledger_exists(db, &h->exists) ? -1 : fail("cannot read the migration history on %s", db->label);
+		return missing ? 0 : -1;
 	}
 	h->exists = 1;
 	int n = PQntuples(res);

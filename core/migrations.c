@@ -105,19 +105,6 @@ void migration_checksum(const char *text, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-static int meta_bool(const char *s, int *v)
-{
-	static const struct { const char *word; int value; } words[] = {
-		{ "true", 1 }, { "yes", 1 }, { "on", 1 }, { "false", 0 }, { "no", 0 }, { "off", 0 },
-	};
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcasecmp(s, words[i].word) == 0) {
-			*v = words[i].value;
-			return 0;
-		}
-	return -1;
-}
-
 /* meta.yml is a flat mapping of scalars; anything else is an error naming path:line:col */
 static int load_meta(const char *path, struct migration *m)
 {
@@ -148,8 +135,8 @@ static int load_meta(const char *path, struct migration *m)
 		yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
 		const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
 		if (strcmp(key, "transactional") == 0) {
-			if (v->type != YAML_SCALAR_NODE || meta_bool((const char *)v->data.scalar.value,
-								     &m->transactional)) {
+			if (v->type != YAML_SCALAR_NODE || config_bool((const char *)v->data.scalar.value,
+								       &m->transactional)) {
 				fail("%s:%zu:%zu: \"transactional\" must be true or false", path,
 				     v->start_mark.line + 1, v->start_mark.column + 1);
 				rc = fail_status(EXIT_USAGE);

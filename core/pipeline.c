@@ -45,6 +45,8 @@ struct padctl_step {
 	int tty;                             /* stderr is a terminal: show progress */
 	struct timespec t0;                  /* when the step started, for the elapsed time */
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
+	struct padctl_migration tx_applied;  /* recorded inside the open transaction: counts once committed */
+	int have_tx_applied;
 };
 
 struct padctl_rows {
@@ -237,16 +239,21 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 	if (strcmp(status, "applied") != 0 && strcmp(status, "skipped") != 0)
 		return fail("step \"%s\" recorded migration %s with unknown status \"%s\"", st->cfg->plugin,
 			    m->version, status);
+	int applied = st->tr && strcmp(status, "applied") == 0;
 	if (st->in_tx) {
 		char *sql = ledger_history_sql(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
 					       duration_ms);
 		db_defer(st->db, sql);
 		free(sql);
-	} else if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
-				      duration_ms)) {
-		return -1;
+		if (applied) {
+			st->tx_applied = *m;
+			st->have_tx_applied = 1;
+		}
+		return 0;
 	}
-	if (st->tr && strcmp(status, "applied") == 0)
+	if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id, duration_ms))
+		return -1;
+	if (applied)
 		st->tr->applied[st->tr->napplied++] = *m;
 	return 0;
 }
@@ -276,7 +283,11 @@ static int h_tx_commit(struct padctl_step *st)
 	if (!st->in_tx)
 		return fail("step \"%s\" committed without a transaction", st->cfg->plugin);
 	st->in_tx = 0;
-	if (db_exec(st->db, "COMMIT", NULL))
+	int committed = db_exec(st->db, "COMMIT", NULL) == 0;
+	if (committed && st->have_tx_applied)
+		st->tr->applied[st->tr->napplied++] = st->tx_applied;
+	st->have_tx_applied = 0;
+	if (!committed)
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	return 0;
 }
@@ -285,6 +296,7 @@ static void h_tx_rollback(struct padctl_step *st)
 {
 	buf_reset(&st->db->deferred);
 	st->in_tx = 0;
+	st->have_tx_applied = 0;
 	if (PQtransactionStatus(st->db->conn) != PQTRANS_IDLE) {
 		PGresult *r = PQexec(st->db->conn, "ROLLBACK");
 		PQclear(r);
@@ -321,11 +333,10 @@ static const struct padctl_host host = {
 
 static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_option *o, const struct padctl_option *d)
 {
-	static const char *const bools[] = { "true", "false", "yes", "no", "on", "off" };
+	int b;
 	if (d->type == PADCTL_OPT_BOOL) {
-		for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
-			if (strcasecmp(o->value, bools[i]) == 0)
-				return 0;
+		if (config_bool(o->value, &b) == 0)
+			return 0;
 		fail("%s:%d:%d: option \"%s\" must be true or false, not \"%s\"", pl->file, o->line, o->col, o->key,
 		     o->value);
 		return fail_status(EXIT_USAGE);

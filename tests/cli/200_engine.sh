@@ -54,12 +54,25 @@ pc history test
 assert_out_contains "failed"
 ok "failed run and step recorded with the error; the failed migration left nothing"
 
+group "a migration that fails only at COMMIT (a deferred constraint) is neither recorded nor counted"
+rm -rf "$PROJECT/migrations/0002_broken" "$PROJECT/migrations/0002_deferred_fk"
+add_migration 0002 deferred_fk "CREATE TABLE app.parent (id int PRIMARY KEY);
+CREATE TABLE app.child (parent_id int REFERENCES app.parent DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO app.child VALUES (42);"
+pc deploy test
+assert_rc 1
+assert_err_contains "violates foreign key constraint"
+assert_err_contains "this run applied 0 migrations"
+assert_no_table app.child
+assert_eq "" "$(psql_q "SELECT version FROM padctl.migrations WHERE version = '0002'")" "no history row for 0002"
+ok "commit-time failure: nothing applied, nothing recorded, nothing counted"
+
 group "the rollback command says no strategy is installed"
 pc rollback test
 assert_rc 1
 assert_err_contains "no rollback strategy is installed"
 ok "rollback: clear message, exit 1"
-rm -rf "$PROJECT/migrations/0002_broken"
+rm -rf "$PROJECT/migrations/0002_broken" "$PROJECT/migrations/0002_deferred_fk"
 
 group "steps are checked against the plugins before any database is touched"
 cat >"$PROJECT/pipelines/standard.yml" <<'P'
