@@ -11,6 +11,7 @@
 #include "local.h"
 #include "migrations.h"
 #include "log.h"
+#include "sql.h"
 
 static void notice_to_log(void *arg, const char *message)
 {
@@ -267,9 +268,38 @@ static int exec_one(struct db *db, const char *sql, size_t len, size_t base, con
 	return rc;
 }
 
+/* guard_refuses checks every statement of a split against db->guard before
+ * any is sent, so a refused statement leaves nothing half done. */
+static int guard_refuses(struct db *db, const char *sql, const PgQuerySplitResult *split, const char *origin)
+{
+	for (int i = 0; i < split->n_stmts; i++) {
+		const PgQuerySplitStmt *s = split->stmts[i];
+		int kind = sql_stmt_kind(sql + s->stmt_location, (size_t)s->stmt_len);
+		int refused = kind == SQL_KIND_TX_CONTROL ||
+			      (kind == SQL_KIND_SET_READ_ONLY && (db->guard & DB_GUARD_READ_ONLY));
+		if (!refused)
+			continue;
+		size_t off = (size_t)s->stmt_location;
+		off += sql_skip_blank(sql + off, (size_t)s->stmt_len);
+		const char *why = db->guard & DB_GUARD_READ_ONLY
+					  ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
+					  : "the host holds a transaction here; it commits or rolls it back itself";
+		if (origin)
+			fail("%s:%d: %s is not allowed here", origin, line_of(sql, off), sql_kind_name(kind));
+		else
+			fail("%s is not allowed here: %.*s", sql_kind_name(kind), (int)(s->stmt_len > 80 ? 80 : s->stmt_len),
+			     sql + off);
+		fail_detail("on %s; %s", db->label, why);
+		fail_hint("remove the statement; a migration that must run outside a transaction says "
+			  "`transactional: false` in its meta.yml");
+		return 1;
+	}
+	return 0;
+}
+
 int db_exec(struct db *db, const char *sql, const char *origin)
 {
-	if (!origin)
+	if (!origin && !db->guard)
 		return exec_one(db, sql, strlen(sql), 0, sql, NULL);
 	/* statement by statement, so an error names the line of the statement that failed */
 	PgQuerySplitResult split = pg_query_split_with_parser(sql);
@@ -279,6 +309,10 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		 * nothing and its position names the line (libpg_query's scanner split would drop the
 		 * bad statement instead) */
 		rc = exec_one(db, sql, strlen(sql), 0, sql, origin);
+	} else if (db->guard && guard_refuses(db, sql, &split, origin)) {
+		rc = -1;
+	} else if (!origin) {
+		rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
 	} else {
 		for (int i = 0; i < split.n_stmts && rc == 0; i++) {
 			const PgQuerySplitStmt *s = split.stmts[i];

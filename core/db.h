@@ -13,7 +13,13 @@ struct db {
 	char *label;       /* "target 'qa' (db.qa.internal:5432/backoffice_db)" for messages */
 	int read_only;
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
+	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
 };
+
+/* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */
+#define DB_GUARD_TX_CONTROL 1u
+/* a dry run: no change of the read-only settings (and no transaction control) */
+#define DB_GUARD_READ_ONLY 2u
 
 struct db_params {
 	const char *host;
@@ -38,7 +44,9 @@ int db_connect_target(const struct cfg_project *p, const struct cfg_target *t,
  * when libpq should look it up itself (passfile, ~/.pgpass). */
 int db_resolve_password(const struct cfg_target *t, char **password);
 /* db_exec runs one or more statements discarding rows; origin (a file or
- * NULL) is named with the line of the failing statement. */
+ * NULL) is named with the line of the failing statement. With db->guard set,
+ * every statement is classified first (sql.h) and a refused one fails the
+ * call before any statement of sql is sent. */
 int db_exec(struct db *db, const char *sql, const char *origin);
 /* db_query runs one statement with text parameters; *res is the caller's (PQclear). */
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **res);

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "log.h"
 
 int read_text_file(const char *path, char **text, size_t *len)
@@ -24,30 +25,18 @@ int read_text_file(const char *path, char **text, size_t *len)
 
 int read_text_file_if(const char *path, char **text, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 1;
-	if (fd < 0)
-		return fail("cannot read \"%s\": %s", path, strerror(errno));
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		buf_add(&b, chunk, (size_t)n);
-	int saved = errno;
-	close(fd);
-	if (n < 0) {
-		buf_release(&b);
-		return fail("cannot read \"%s\": %s", path, strerror(saved));
-	}
-	if (memchr(buf_str(&b), '\0', b.len)) {
-		buf_release(&b);
+	size_t n = 0;
+	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
+	if (rc)
+		return rc;
+	if (memchr(*text, '\0', n)) {
+		free(*text);
+		*text = NULL;
 		fail("\"%s\" is not a text file (it holds a NUL byte)", path);
 		return fail_status(EXIT_USAGE);
 	}
 	if (len)
-		*len = b.len;
-	*text = buf_detach(&b);
+		*len = n;
 	return 0;
 }
 

@@ -1,0 +1,29 @@
+/* fs: reading and writing the files padctl owns, safely.
+ *
+ * Reads accept regular files only (a FIFO, a device such as /dev/zero or a
+ * directory is refused, naming the path) and at most a cap of bytes, so no
+ * input can hang padctl or exhaust its memory. Writes go through a temporary
+ * file created with O_EXCL|O_NOFOLLOW in the destination's directory and are
+ * renamed over the destination: a symlink planted at the destination is
+ * replaced, never followed. */
+#ifndef PADCTL_FS_H
+#define PADCTL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* FS_TEXT_CAP is the largest text file padctl reads (migrations included). */
+#define FS_TEXT_CAP ((size_t)1 << 30)
+
+/* fs_read_file reads the regular file at path (at most cap bytes) into a newly
+ * allocated NUL-terminated string; *len (if non-NULL) gets its length. Returns
+ * 1 without recording an error when the file does not exist, 0 on success,
+ * -1 after fail() naming the path. NUL bytes are the caller's to judge. */
+int fs_read_file(const char *path, size_t cap, char **text, size_t *len);
+
+/* fs_write_atomic replaces path with len bytes of data, mode mode, through a
+ * temporary file in the same directory that is fsynced and renamed. Returns 0,
+ * or -1 after fail() naming the path (the temporary file is removed). */
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+
+#endif
