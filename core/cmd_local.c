@@ -1,5 +1,6 @@
 #include "buf.h"
 #include "cmd.h"
+#include "fs.h"
 #include "local.h"
 #include "log.h"
 
@@ -19,18 +20,20 @@ struct local_sub {
 static char *cluster_data_dir(const struct cfg_project *p)
 {
 	char *locfile = xstrfmt("%s/.padctl/pg/location", p->root);
-	FILE *f = fopen(locfile, "r");
+	char *text = NULL;
+	/* regular files only: a FIFO planted there must not hang status */
+	int r = fs_read_file(locfile, 4096, &text, NULL);
 	free(locfile);
-	char line[4096];
-	if (f && fgets(line, sizeof line, f)) {
-		fclose(f);
-		line[strcspn(line, "\r\n")] = '\0';
-		if (*line)
-			return xstrfmt("%s/data", line);
-	} else if (f) {
-		fclose(f);
+	if (r)
+		err_clear();
+	char *res = NULL;
+	if (r == 0) {
+		text[strcspn(text, "\r\n")] = '\0';
+		if (*text)
+			res = xstrfmt("%s/data", text);
 	}
-	return xstrfmt("%s/.padctl/pg/data", p->root);
+	free(text);
+	return res ? res : xstrfmt("%s/.padctl/pg/data", p->root);
 }
 
 static char *conn_string(int port)

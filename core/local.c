@@ -1,5 +1,6 @@
 #include "local.h"
 #include "buf.h"
+#include "fs.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -33,6 +34,12 @@
 #define MAX_GROUPS 64
 /* sun_path is 108 bytes; the server adds "/.s.PGSQL.NNNNN.lock" */
 #define SOCKET_PATH_MAX 107
+/* the most of the server log padctl reads back for an error message */
+#define LOG_READ_CAP 65536
+/* the few variables initdb and the server get; everything else of padctl's
+ * environment (PGPASSWORD, cloud keys, ...) stays on this side */
+#define CHILD_PATH "/usr/local/bin:/usr/bin:/bin"
+static const char *const child_env_keep[] = { "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", NULL };
 
 /* Where a project's cluster lives. meta (<root>/.padctl/pg) always holds the
  * password, port and location files; base holds data/, sock/ and log, and is
@@ -68,29 +75,95 @@ static void cluster_set_base(struct cluster *cl, char *base)
 	cl->log = xstrfmt("%s/log", base);
 }
 
+/* open_regular opens path for reading without following a symbolic link in
+ * its last component and without blocking on a FIFO; it returns -1 (errno
+ * set) unless it is a regular file with one link and, when owner is not
+ * (uid_t)-1, owned by owner. The cluster's directory may belong to the
+ * server user, so root must never read through a link planted there. */
+static int open_regular(const char *path, uid_t owner, struct stat *st_out)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (owner != (uid_t)-1 && st.st_uid != owner)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	if (st_out)
+		*st_out = st;
+	return fd;
+}
+
 static char *file_first_line(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
+	int fd = open_regular(path, (uid_t)-1, NULL);
+	if (fd < 0)
 		return NULL;
 	char line[4096];
-	char *res = NULL;
-	if (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		res = xstrdup(line);
+	size_t len = 0;
+	while (len < sizeof line - 1) {
+		ssize_t n = read(fd, line + len, sizeof line - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
 	}
-	fclose(f);
-	return res;
+	close(fd);
+	line[len] = '\0';
+	if (len == 0)
+		return NULL;
+	line[strcspn(line, "\r\n")] = '\0';
+	return xstrdup(line);
+}
+
+/* shell_safe tells whether s can sit inside double quotes of a sh command
+ * line unchanged: pg_ctl hands the data directory and the log path to
+ * `sh -c "exec postgres -D \"DIR\" ... >> \"LOG\""`, where $ ` \ and "
+ * would be interpreted; control characters are refused as well. */
+static int shell_safe(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '`' || c == '$' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* location_valid accepts only what relocate() writes: RELOCATE_DIR/<16 hex>.
+ * The file sits in the project, so anything else is not ours. */
+static int location_valid(const char *loc)
+{
+	size_t n = strlen(RELOCATE_DIR);
+	if (strncmp(loc, RELOCATE_DIR "/", n + 1) != 0 || strlen(loc + n + 1) != 16)
+		return 0;
+	for (const char *c = loc + n + 1; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return 0;
+	return 1;
 }
 
 /* cluster_init only computes paths: it runs on the fast path of every status. */
-static void cluster_init(const struct cfg_project *p, struct cluster *cl)
+static int cluster_init(const struct cfg_project *p, struct cluster *cl)
 {
 	memset(cl, 0, sizeof *cl);
 	cl->root = xstrdup(p->root);
 	cl->meta = xstrfmt("%s/.padctl/pg", p->root);
 	char *locfile = xstrfmt("%s/location", cl->meta);
 	char *loc = file_first_line(locfile);
+	int rc = 0;
+	if (loc && *loc && !location_valid(loc)) {
+		fail("\"%s\" names \"%s\", which is not a directory padctl relocates clusters to", locfile, loc);
+		fail_detail("padctl writes only %s/<16 hex digits> there", RELOCATE_DIR);
+		fail_hint("remove \"%s\" (padctl then keeps the cluster in the project, or relocates it again)", locfile);
+		free(loc);
+		loc = NULL;
+		rc = -1;
+	}
 	free(locfile);
 	if (loc && *loc) {
 		cl->relocated = 1;
@@ -99,6 +172,7 @@ static void cluster_init(const struct cfg_project *p, struct cluster *cl)
 		free(loc);
 		cluster_set_base(cl, xstrdup(cl->meta));
 	}
+	return rc;
 }
 
 static void cluster_release(struct cluster *cl)
@@ -126,10 +200,14 @@ static int cluster_exists(const struct cluster *cl)
 static int cluster_running(const struct cluster *cl, long *pid_out, int *port_out)
 {
 	char *path = xstrfmt("%s/postmaster.pid", cl->data);
-	FILE *f = fopen(path, "r");
+	int fd = open_regular(path, (uid_t)-1, NULL);
 	free(path);
-	if (!f)
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	char line[1024];
 	long pid = 0, port = 0;
 	for (int n = 1; n <= 4 && fgets(line, sizeof line, f); n++) {
@@ -169,8 +247,9 @@ static int read_password(const struct cluster *cl, char **password)
 	return 0;
 }
 
-static void conn_fill(struct local_conn *c, int port, char *password)
+static void conn_fill(struct local_conn *c, const struct cluster *cl, int port, char *password)
 {
+	c->lockfile = xstrfmt("%s/lock", cl->meta);
 	c->host = xstrdup(LOCAL_HOST);
 	c->port = port;
 	c->user = xstrdup(LOCAL_SUPERUSER);
@@ -265,6 +344,35 @@ static int runas_resolve(struct runas *ra, const char *data)
 	return 0;
 }
 
+/* child_env builds the whole environment of initdb and pg_ctl (and so of the
+ * server and of every COPY ... PROGRAM it runs): a fixed PATH, the server
+ * user's HOME and the locale and time zone variables, nothing else. */
+static char **child_env(const struct runas *ra)
+{
+	size_t n = 0, cap = 4 + sizeof child_env_keep / sizeof child_env_keep[0];
+	char **env = xcalloc(cap, sizeof *env);
+	env[n++] = xstrdup("PATH=" CHILD_PATH);
+	struct passwd *pw = getpwuid(ra && ra->active ? ra->uid : geteuid());
+	if (pw && pw->pw_dir && *pw->pw_dir) {
+		env[n++] = xstrfmt("HOME=%s", pw->pw_dir);
+		env[n++] = xstrfmt("USER=%s", pw->pw_name);
+	}
+	for (size_t i = 0; child_env_keep[i]; i++) {
+		const char *v = getenv(child_env_keep[i]);
+		if (v)
+			env[n++] = xstrfmt("%s=%s", child_env_keep[i], v);
+	}
+	env[n] = NULL;
+	return env;
+}
+
+static void child_env_free(char **env)
+{
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
 /* child_become drops to the server user; only async-signal-safe calls, as we
  * are between fork and exec. */
 static int child_become(const struct runas *ra)
@@ -306,12 +414,15 @@ static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, 
 	if (pipe(fds))
 		return fail("could not create a pipe to run \"%s\": %s", argv[0], strerror(errno));
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	char **envp = child_env(ra);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
+		int e = errno;
 		close(fds[0]);
 		close(fds[1]);
-		return fail("could not start \"%s\": %s", argv[0], strerror(errno));
+		child_env_free(envp);
+		return fail("could not start \"%s\": %s", argv[0], strerror(e));
 	}
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY);
@@ -329,13 +440,14 @@ static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, 
 		/* the server user may not be allowed into padctl's working directory */
 		if (chdir("/") != 0)
 			_exit(127);
-		execv(argv[0], argv);
+		execve(argv[0], argv, envp);
 		static const char emsg[] = "padctl: exec failed\n";
 		if (write(STDERR_FILENO, emsg, sizeof emsg - 1) < 0)
 			_exit(127);
 		_exit(127);
 	}
 	close(fds[1]);
+	child_env_free(envp);
 	char chunk[4096];
 	for (;;) {
 		ssize_t n = read(fds[0], chunk, sizeof chunk);
@@ -379,35 +491,53 @@ static int server_user_can_reach(const struct runas *ra, const char *dir)
 
 /* --- files ---------------------------------------------------------------- */
 
+/* make_dir creates path if needed and gives it to owner, working on a
+ * descriptor opened without following a link: the directory above may belong
+ * to the server user, who must not turn a chown by root into one of any file. */
 static int make_dir(const char *path, mode_t mode, const struct runas *owner)
 {
 	if (mkdir(path, mode) != 0 && errno != EEXIST)
 		return fail("could not create directory \"%s\": %s", path, strerror(errno));
-	if (owner && owner->active && chown(path, owner->uid, owner->gid) != 0)
-		return fail("could not give directory \"%s\" to user \"%s\": %s", path, SERVER_USER, strerror(errno));
-	return 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP || e == ENOTDIR) {
+			fail("could not use \"%s\": it is not a directory (a symbolic link or a file is in its place)", path);
+			return fail_hint("padctl never follows links in the cluster's directories; remove \"%s\" and run padctl again",
+					 path);
+		}
+		return fail("could not open directory \"%s\": %s", path, strerror(e));
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) != 0)
+		rc = fail("could not stat directory \"%s\": %s", path, strerror(errno));
+	else if (owner && owner->active && (st.st_uid != owner->uid || st.st_gid != owner->gid) &&
+		 fchown(fd, owner->uid, owner->gid) != 0)
+		rc = fail("could not give directory \"%s\" to user \"%s\": %s", path, SERVER_USER, strerror(errno));
+	close(fd);
+	return rc;
 }
 
-static int write_file(const char *path, const char *text, mode_t mode, int excl)
+/* write_file replaces path atomically: a link planted in its place is
+ * replaced, never followed. */
+static int write_file(const char *path, const char *text, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), mode);
-	if (fd < 0)
-		return fail("could not write \"%s\": %s", path, strerror(errno));
-	size_t len = strlen(text), off = 0;
-	int rc = fchmod(fd, mode);
-	while (rc == 0 && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = -1;
-		else
-			off += (size_t)n;
+	return fs_write_atomic(path, text, strlen(text), mode);
+}
+
+/* real_dir refuses a symbolic link where padctl expects its own directory in
+ * the project (.padctl, .padctl/pg), so no file is written through it. */
+static int real_dir(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return fail("could not stat \"%s\": %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		fail("\"%s\" is not a directory (a symbolic link or a file is in its place)", path);
+		return fail_hint("padctl keeps the local cluster's files there and does not follow links; remove \"%s\"",
+				 path);
 	}
-	if (close(fd) != 0)
-		rc = -1;
-	if (rc)
-		return fail("could not write \"%s\": %s", path, strerror(errno));
 	return 0;
 }
 
@@ -415,38 +545,73 @@ static int ensure_meta(const struct cluster *cl)
 {
 	char *dot = xstrfmt("%s/.padctl", cl->root);
 	int rc = make_dir(dot, 0755, NULL);
+	if (!rc)
+		rc = real_dir(dot);
 	if (!rc) {
-		/* the cluster, its password and its log never belong in git */
+		/* the cluster, its password and its log never belong in git; a
+		 * link in its place is replaced, not followed */
 		char *gi = xstrfmt("%s/.gitignore", dot);
-		if (access(gi, F_OK) != 0)
-			rc = write_file(gi, "*\n", 0644, 0);
+		struct stat st;
+		if (lstat(gi, &st) != 0 || !S_ISREG(st.st_mode))
+			rc = write_file(gi, "*\n", 0644);
 		free(gi);
 	}
 	free(dot);
 	if (!rc)
 		rc = make_dir(cl->meta, 0755, NULL);
+	if (!rc)
+		rc = real_dir(cl->meta);
 	return rc;
 }
 
 /* log_tail_detail adds the end of the server log (from offset on, when that
  * holds anything) to the recorded error. */
-static void log_tail_detail(const struct cluster *cl, long offset)
+/* log_owner is who must own the server log for padctl to read it back: the
+ * user the server runs as. */
+static uid_t log_owner(const struct runas *ra)
 {
-	FILE *f = fopen(cl->log, "r");
-	if (!f)
-		return;
-	struct buf all = BUF_INIT;
+	return ra->active ? ra->uid : geteuid();
+}
+
+/* log_read reads the server log from offset on (at most its last
+ * LOG_READ_CAP bytes) through a descriptor opened without following a link,
+ * and only if it is a regular file of the server user with one link: padctl
+ * prints what it reads, so it must never be some other file. */
+static int log_read(const struct cluster *cl, const struct runas *ra, long offset, struct buf *out)
+{
+	struct stat st;
+	int fd = open_regular(cl->log, log_owner(ra), &st);
+	if (fd < 0)
+		return -1;
+	off_t from = offset > 0 ? (off_t)offset : 0;
+	if (st.st_size - from > LOG_READ_CAP)
+		from = st.st_size - LOG_READ_CAP;
+	if (from > 0 && lseek(fd, from, SEEK_SET) < 0) {
+		close(fd);
+		return -1;
+	}
 	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&all, chunk, n);
-	fclose(f);
+	while (out->len < LOG_READ_CAP) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_add(out, chunk, (size_t)n);
+	}
+	close(fd);
+	return 0;
+}
+
+static void log_tail_detail(const struct cluster *cl, const struct runas *ra, long offset)
+{
+	struct buf all = BUF_INIT;
+	if (log_read(cl, ra, offset, &all)) {
+		buf_release(&all);
+		return;
+	}
 	const char *s = buf_str(&all);
 	size_t len = all.len;
-	if (offset > 0 && (size_t)offset < len) {
-		s += offset;
-		len -= (size_t)offset;
-	}
 	while (len && s[len - 1] == '\n')
 		len--;
 	size_t start = len;
@@ -470,10 +635,14 @@ static void output_detail(const struct buf *out)
 		fail_detail("%.*s", (int)len, out->s);
 }
 
-static long file_size(const char *path)
+static long log_size(const struct cluster *cl, const struct runas *ra)
 {
 	struct stat st;
-	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+	int fd = open_regular(cl->log, log_owner(ra), &st);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return (long)st.st_size;
 }
 
 /* --- creating the cluster ------------------------------------------------- */
@@ -494,7 +663,7 @@ static int random_hex(char *out, size_t nbytes)
 
 /* relocate moves the cluster's base out of a project the server user cannot
  * reach (e.g. a checkout under /root, mode 700). */
-static int relocate(struct cluster *cl, const struct runas *ra)
+static int relocate(struct cluster *cl, const struct runas *ra, const char *why)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -519,24 +688,40 @@ static int relocate(struct cluster *cl, const struct runas *ra)
 	cl->relocated = 1;
 	char *locfile = xstrfmt("%s/location", cl->meta);
 	char *text = xstrfmt("%s\n", base);
-	int rc = write_file(locfile, text, 0644, 0);
+	int rc = write_file(locfile, text, 0644);
 	free(text);
 	free(locfile);
 	if (rc)
 		return -1;
-	log_info("user \"%s\" cannot reach \"%s\" (a parent directory denies it), so the local cluster's data lives in \"%s\"",
-		 SERVER_USER, cl->root, base);
+	log_info("%s, so the local cluster's data lives in \"%s\"", why, base);
 	return 0;
 }
 
 static int cluster_create(struct cluster *cl, const struct runas *ra, const char *bindir)
 {
+	struct buf why = BUF_INIT;
+	if (!cl->relocated && !shell_safe(cl->meta)) {
+		if (!ra->active) {
+			fail("could not create the local cluster in \"%s\": the project path holds a character the shell would interpret ($, `, \\, \" or a control character)",
+			     cl->meta);
+			fail_detail("pg_ctl starts the server through sh -c with the data directory in double quotes, so such a path would run commands");
+			return fail_hint("rename the project directory (or a directory above it) so its path has none of these characters, or run padctl as root (it then keeps the cluster under %s)",
+					 RELOCATE_DIR);
+		}
+		buf_addf(&why, "the path of \"%s\" holds a character the shell would interpret", cl->root);
+	} else if (!cl->relocated && ra->active && !server_user_can_reach(ra, cl->meta)) {
+		buf_addf(&why, "user \"%s\" cannot reach \"%s\" (a parent directory denies it)", SERVER_USER, cl->root);
+	}
 	if (cl->relocated && access(cl->base, F_OK) != 0) {
 		/* the relocated directory was removed: make it again */
-		if (relocate(cl, ra))
+		if (relocate(cl, ra, "the relocated cluster directory is gone")) {
+			buf_release(&why);
 			return -1;
-	} else if (!cl->relocated && ra->active && !server_user_can_reach(ra, cl->meta)) {
-		if (relocate(cl, ra))
+		}
+	} else if (why.len) {
+		int r = relocate(cl, ra, buf_str(&why));
+		buf_release(&why);
+		if (r)
 			return -1;
 		if (cluster_exists(cl)) {
 			fail("found an old local cluster in \"%s\" but \"%s/password\" is missing", cl->data, cl->meta);
@@ -564,7 +749,7 @@ static int cluster_create(struct cluster *cl, const struct runas *ra, const char
 		return -1;
 	char *pwpath = xstrfmt("%s/password", cl->meta);
 	char *pwtext = xstrfmt("%s\n", password);
-	int rc = write_file(pwpath, pwtext, 0600, 0);
+	int rc = write_file(pwpath, pwtext, 0600);
 
 	/* initdb reads the password as the server user, so the temporary copy
 	 * sits in the base directory that user owns or can reach */
@@ -655,7 +840,7 @@ static int pick_port(const struct cluster *cl, int avoid, int *port)
 		if (p != avoid && port_free(p)) {
 			*port = p;
 			char *text = xstrfmt("%d\n", p);
-			int rc = write_file(pf, text, 0644, 0);
+			int rc = write_file(pf, text, 0644);
 			free(text);
 			free(pf);
 			return rc;
@@ -666,38 +851,78 @@ static int pick_port(const struct cluster *cl, int avoid, int *port)
 	return fail_hint("free some ports on 127.0.0.1 in the range 20000-59999");
 }
 
-static int log_says_port_taken(const struct cluster *cl, long offset)
+static int log_says_port_taken(const struct cluster *cl, const struct runas *ra, long offset)
 {
-	FILE *f = fopen(cl->log, "r");
-	if (!f)
-		return 0;
-	if (offset > 0)
-		fseek(f, offset, SEEK_SET);
-	char line[2048];
+	struct buf all = BUF_INIT;
 	int taken = 0;
-	while (fgets(line, sizeof line, f))
-		if (strstr(line, "could not bind") || strstr(line, "already in use"))
-			taken = 1;
-	fclose(f);
+	if (log_read(cl, ra, offset, &all) == 0)
+		taken = strstr(buf_str(&all), "could not bind") || strstr(buf_str(&all), "already in use");
+	buf_release(&all);
 	return taken;
+}
+
+/* prepare_log makes sure the server can append to its log. In a directory
+ * the server user owns (a relocated cluster, or padctl not root) pg_ctl
+ * creates the log itself, as that user; padctl only refuses anything but a
+ * regular file in its place. In the project's .padctl/pg, which the server
+ * user cannot write, root creates the log and hands it over, on a
+ * descriptor opened without following a link. */
+static int prepare_log(const struct cluster *cl, const struct runas *ra)
+{
+	struct stat st;
+	if (lstat(cl->log, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		fail("the server log \"%s\" is not a regular file (a symbolic link, a hard link or something else is in its place)",
+		     cl->log);
+		return fail_hint("padctl neither follows nor reads it; remove \"%s\" and run padctl again", cl->log);
+	}
+	if (!ra->active)
+		return 0;
+	if (lstat(cl->base, &st) != 0)
+		return fail("could not stat \"%s\": %s", cl->base, strerror(errno));
+	if (st.st_uid == ra->uid)
+		return 0;
+	int fd = open(cl->log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail("could not create the server log \"%s\": %s", cl->log, strerror(errno));
+	int rc = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		rc = fail("the server log \"%s\" is not a regular file with one link", cl->log);
+	else if (st.st_uid != ra->uid && fchown(fd, ra->uid, ra->gid) != 0)
+		rc = fail("could not give the server log \"%s\" to user \"%s\": %s", cl->log, SERVER_USER,
+			  strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* pg_ctl_paths_safe refuses what pg_ctl would hand to sh: see shell_safe. */
+static int pg_ctl_paths_safe(const struct cluster *cl, const char *pg_ctl)
+{
+	const char *paths[] = { cl->data, cl->log, pg_ctl };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		if (shell_safe(paths[i]))
+			continue;
+		fail("could not run pg_ctl for \"%s\": the path holds a character the shell would interpret ($, `, \\, \" or a control character)",
+		     paths[i]);
+		fail_detail("pg_ctl starts the server through sh -c with the path in double quotes, so such a path would run commands");
+		if (i < 2 && !cl->relocated)
+			return fail_hint(geteuid() == 0 ?
+						 "remove \"%s\" and run padctl again: a new cluster is kept under " RELOCATE_DIR :
+						 "rename the project directory (or a directory above it) so its path has none of these characters; the cluster (\"%s\") moves with it",
+					 cl->base);
+		return fail_hint("use a directory whose path has none of these characters");
+	}
+	return 0;
 }
 
 static int cluster_start(const struct cluster *cl, const struct runas *ra, const char *bindir, int *port_out)
 {
-	/* the server appends to the log as its own user; padctl reads it for errors */
-	int fd = open(cl->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail("could not create the server log \"%s\": %s", cl->log, strerror(errno));
-	if (ra->active && fchown(fd, ra->uid, ra->gid) != 0) {
-		close(fd);
-		return fail("could not give the server log \"%s\" to user \"%s\": %s", cl->log, SERVER_USER,
-			    strerror(errno));
-	}
-	close(fd);
-	if (make_dir(cl->sock, 0700, ra))
-		return -1;
-
 	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
+	/* the server appends to the log as its own user; padctl reads it for errors */
+	if (pg_ctl_paths_safe(cl, pg_ctl) || prepare_log(cl, ra) || make_dir(cl->sock, 0700, ra)) {
+		free(pg_ctl);
+		return -1;
+	}
+
 	int rc = -1, avoid = 0;
 	for (int attempt = 1; attempt <= 3; attempt++) {
 		int port = 0;
@@ -714,7 +939,7 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 		char *argv[] = { pg_ctl, "-D", cl->data, "-w", "-t", "60", "-l", cl->log, "-o", opts.s, "start", NULL };
 		struct buf out = BUF_INIT;
 		int status = 0;
-		long offset = file_size(cl->log);
+		long offset = log_size(cl, ra);
 		log_info("starting the local cluster on %s:%d", LOCAL_HOST, port);
 		rc = run_cmd(ra, argv, &out, &status);
 		if (!rc && status == 0) {
@@ -723,7 +948,7 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 			buf_release(&opts);
 			break;
 		}
-		if (!rc && attempt < 3 && log_says_port_taken(cl, offset)) {
+		if (!rc && attempt < 3 && log_says_port_taken(cl, ra, offset)) {
 			log_info("port %d was taken meanwhile, trying another one", port);
 			avoid = port;
 			buf_release(&out);
@@ -736,7 +961,7 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 			fail("could not start the local cluster in \"%s\": pg_ctl exited with status %d", cl->data, status);
 			fail_detail("command: %s", buf_str(&cmd));
 			output_detail(&out);
-			log_tail_detail(cl, offset);
+			log_tail_detail(cl, ra, offset);
 			fail_hint("fix the problem the server log names, then run \"padctl local start\"");
 			buf_release(&cmd);
 			rc = -1;
@@ -749,27 +974,43 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 	return rc;
 }
 
-/* lock_meta serialises padctl processes that create or start the same cluster. */
-static int lock_meta(const struct cluster *cl, int *fd)
+/* lock_path takes the flock on path, creating it as a regular file; a link
+ * in its place is refused, never followed. */
+static int lock_path(const char *path, int *fd)
 {
-	char *path = xstrfmt("%s/lock", cl->meta);
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	struct stat st;
+	if (*fd >= 0 && (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(*fd);
+		*fd = -1;
+		errno = EINVAL;
+	}
 	if (*fd < 0) {
-		fail("could not open \"%s\": %s", path, strerror(errno));
-		free(path);
-		return -1;
+		int e = errno;
+		if (e == ELOOP || e == EINVAL) {
+			fail("could not use the lock file \"%s\": it is not a regular file (a symbolic link?)", path);
+			return fail_hint("padctl does not follow links there; remove \"%s\" and run padctl again", path);
+		}
+		return fail("could not open \"%s\": %s", path, strerror(e));
 	}
 	while (flock(*fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			fail("could not lock \"%s\": %s", path, strerror(errno));
-			free(path);
 			close(*fd);
 			*fd = -1;
 			return -1;
 		}
 	}
-	free(path);
 	return 0;
+}
+
+/* lock_meta serialises padctl processes that create or start the same cluster. */
+static int lock_meta(const struct cluster *cl, int *fd)
+{
+	char *path = xstrfmt("%s/lock", cl->meta);
+	int rc = lock_path(path, fd);
+	free(path);
+	return rc;
 }
 
 static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
@@ -778,12 +1019,12 @@ static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
 	struct runas ra;
 	char *bindir = NULL, *password = NULL;
 	int lockfd = -1, port = 0, rc = -1;
-	cluster_init(p, &cl);
-	if (ensure_meta(&cl) || lock_meta(&cl, &lockfd))
+	if (cluster_init(p, &cl) || ensure_meta(&cl) || lock_meta(&cl, &lockfd))
 		goto out;
 	/* another padctl may have created or started it while we waited */
 	cluster_release(&cl);
-	cluster_init(p, &cl);
+	if (cluster_init(p, &cl))
+		goto out;
 	if (cluster_exists(&cl) && cluster_running(&cl, NULL, &port)) {
 		rc = read_password(&cl, &password);
 		goto out;
@@ -791,7 +1032,8 @@ static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
 	if (local_bindir(&bindir) || runas_resolve(&ra, cluster_exists(&cl) ? cl.data : NULL))
 		goto out;
 	char *pwpath = xstrfmt("%s/password", cl.meta);
-	int have_pw = access(pwpath, F_OK) == 0;
+	struct stat pwst;
+	int have_pw = lstat(pwpath, &pwst) == 0;
 	free(pwpath);
 	if (!cluster_exists(&cl)) {
 		if (cluster_create(&cl, &ra, bindir))
@@ -807,7 +1049,7 @@ static int ensure_slow(const struct cfg_project *p, struct local_conn *c)
 	rc = 0;
 out:
 	if (rc == 0)
-		conn_fill(c, port, password);
+		conn_fill(c, &cl, port, password);
 	else
 		free(password);
 	if (lockfd >= 0)
@@ -823,12 +1065,15 @@ int local_ensure(const struct cfg_project *p, struct local_conn *c)
 	struct cluster cl;
 	int port = 0, rc = 1;
 	char *password = NULL;
-	cluster_init(p, &cl);
+	if (cluster_init(p, &cl)) {
+		cluster_release(&cl);
+		return -1;
+	}
 	/* the common case (it runs already) spawns nothing: status runs it every time */
 	if (cluster_running(&cl, NULL, &port)) {
 		rc = read_password(&cl, &password);
 		if (rc == 0)
-			conn_fill(c, port, password);
+			conn_fill(c, &cl, port, password);
 	}
 	cluster_release(&cl);
 	if (rc <= 0)
@@ -839,8 +1084,12 @@ int local_ensure(const struct cfg_project *p, struct local_conn *c)
 int local_status(const struct cfg_project *p, int *exists, int *running, int *port)
 {
 	struct cluster cl;
-	cluster_init(p, &cl);
 	*port = 0;
+	*exists = *running = 0;
+	if (cluster_init(p, &cl)) {
+		cluster_release(&cl);
+		return -1;
+	}
 	*exists = cluster_exists(&cl);
 	*running = cluster_running(&cl, NULL, port);
 	if (!*running)
@@ -855,8 +1104,9 @@ int local_stop(const struct cfg_project *p)
 	struct runas ra;
 	char *bindir = NULL;
 	int lockfd = -1, rc = -1;
-	cluster_init(p, &cl);
 	long pid = 0;
+	if (cluster_init(p, &cl))
+		goto out;
 	if (!cluster_running(&cl, &pid, NULL)) {
 		log_verbose("the local cluster in \"%s\" is not running", cl.data);
 		rc = 0;
@@ -865,10 +1115,14 @@ int local_stop(const struct cfg_project *p)
 	if (lock_meta(&cl, &lockfd) || local_bindir(&bindir) || runas_resolve(&ra, cl.data))
 		goto out;
 	char *pg_ctl = xstrfmt("%s/pg_ctl", bindir);
+	if (pg_ctl_paths_safe(&cl, pg_ctl)) {
+		free(pg_ctl);
+		goto out;
+	}
 	char *argv[] = { pg_ctl, "-D", cl.data, "-m", "fast", "-w", "-t", "60", "stop", NULL };
 	struct buf out = BUF_INIT;
 	int status = 0;
-	long offset = file_size(cl.log);
+	long offset = log_size(&cl, &ra);
 	rc = run_cmd(&ra, argv, &out, &status);
 	if (!rc && status != 0) {
 		struct buf cmd = BUF_INIT;
@@ -877,7 +1131,7 @@ int local_stop(const struct cfg_project *p)
 		     status);
 		fail_detail("command: %s", buf_str(&cmd));
 		output_detail(&out);
-		log_tail_detail(&cl, offset);
+		log_tail_detail(&cl, &ra, offset);
 		fail_hint("stop it by hand with: %s", buf_str(&cmd));
 		buf_release(&cmd);
 		rc = -1;
@@ -900,6 +1154,7 @@ void local_conn_release(struct local_conn *c)
 		return;
 	free(c->host);
 	free(c->user);
+	free(c->lockfile);
 	if (c->password) {
 		memset(c->password, 0, strlen(c->password));
 		free(c->password);
@@ -946,27 +1201,6 @@ static PGconn *local_connect(const struct local_conn *c, const char *dbname)
 	}
 	PQsetNoticeProcessor(conn, notice_to_verbose, NULL);
 	return conn;
-}
-
-static int read_text(const char *path, char **text)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		buf_release(&b);
-		errno = EIO;
-		return -1;
-	}
-	*text = buf_detach(&b);
-	return 0;
 }
 
 static int line_at(const char *text, size_t off)
@@ -1090,9 +1324,17 @@ static void drop_database(PGconn *admin, const char *quoted, const char *dbname)
 
 int local_ensure_database(const struct local_conn *c, const char *dbname, char *const *fixtures, size_t nfixtures)
 {
-	PGconn *admin = local_connect(c, "postgres");
-	if (!admin)
+	/* taken before the existence check: a database another padctl is still
+	 * loading fixtures into is not there yet for us */
+	int lockfd = -1;
+	if (c->lockfile && lock_path(c->lockfile, &lockfd))
 		return -1;
+	PGconn *admin = local_connect(c, "postgres");
+	if (!admin) {
+		if (lockfd >= 0)
+			close(lockfd);
+		return -1;
+	}
 	int rc = -1;
 	char *quoted = NULL;
 	char **texts = xcalloc(nfixtures ? nfixtures : 1, sizeof *texts);
@@ -1114,8 +1356,13 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 	}
 	/* read every fixture first: a missing one must not leave a database behind */
 	for (size_t i = 0; i < nfixtures; i++) {
-		if (read_text(fixtures[i], &texts[i])) {
-			fail("could not read fixture \"%s\" for database \"%s\": %s", fixtures[i], dbname, strerror(errno));
+		int r = fs_read_file(fixtures[i], FS_TEXT_CAP, &texts[i], NULL);
+		if (r) {
+			if (r > 0)
+				fail("could not read fixture \"%s\" for database \"%s\": %s", fixtures[i], dbname,
+				     strerror(ENOENT));
+			else
+				fail_detail("it is a fixture of database \"%s\"", dbname);
 			fail_hint("fix the fixtures list of the local target or create the file");
 			goto out;
 		}
@@ -1130,8 +1377,9 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 	free(sql);
 	if (!created) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		/* another padctl created it meanwhile */
-		if (state && strcmp(state, "42P04") == 0) {
+		/* a client other than padctl created it meanwhile (42P04, or 23505
+		 * when both inserted into pg_database at once) */
+		if (state && (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0)) {
 			PQclear(res);
 			rc = 0;
 			goto out;
@@ -1191,5 +1439,7 @@ out:
 		PQfreemem(quoted);
 	PQfinish(conn);
 	PQfinish(admin);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }

@@ -17,13 +17,16 @@ struct local_conn {
 	int port;
 	char *user;      /* the cluster's superuser, "padctl" */
 	char *password;
+	char *lockfile;  /* .padctl/pg/lock: serialises creating the cluster and its databases */
 };
 
 /* local_ensure makes sure the project's cluster exists and runs, and fills c. */
 int local_ensure(const struct cfg_project *p, struct local_conn *c);
 /* local_ensure_database creates dbname in the cluster if it does not exist and
  * then loads the fixture files in order, in one transaction; an existing
- * database is left as it is. */
+ * database is left as it is. The check, the creation and the fixtures run
+ * under c->lockfile's lock, so concurrent padctl processes create a database
+ * once and none sees it before its fixtures are loaded. */
 int local_ensure_database(const struct local_conn *c, const char *dbname,
 			  char *const *fixtures, size_t nfixtures);
 /* local_status reports whether the cluster exists and runs, and its port (0 when stopped). */
