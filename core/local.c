@@ -276,6 +276,12 @@ int local_bindir(char **dir)
 			fail("PADCTL_PG_BINDIR \"%s\" does not hold initdb and pg_ctl", env);
 			return fail_hint("point PADCTL_PG_BINDIR at a PostgreSQL bin directory (e.g. /usr/lib/postgresql/15/bin) or unset it");
 		}
+		if (!shell_safe(env)) {
+			/* initdb and pg_ctl run the server binary next to them through sh */
+			fail("PADCTL_PG_BINDIR \"%s\" holds a character the shell would interpret ($, `, \\, \" or a control character)",
+			     env);
+			return fail_hint("point PADCTL_PG_BINDIR at a directory whose path has none of these characters");
+		}
 		*dir = xstrdup(env);
 		return 0;
 	}

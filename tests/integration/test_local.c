@@ -504,7 +504,34 @@ static void test_bindir(void)
 	CU_ASSERT_PTR_NOT_NULL(err_message() ? strstr(err_message(), "/nonexistent/bin") : NULL);
 	CU_ASSERT_PTR_NOT_NULL(err_hint());
 	err_clear();
+
+	/* a usable bindir whose path the shell would interpret is refused:
+	 * initdb and pg_ctl run the server binary next to them through sh */
+	char *real = NULL;
 	unsetenv("PADCTL_PG_BINDIR");
+	CU_ASSERT_EQUAL(local_bindir(&real), 0);
+	char *t = unit_tmpdir();
+	char *odd = xstrfmt("%s/bin$(touch ran)`id`", t);
+	CU_ASSERT_EQUAL(mkdir(odd, 0755), 0);
+	const char *tools[] = { "initdb", "pg_ctl" };
+	for (size_t i = 0; real && i < 2; i++) {
+		char *from = xstrfmt("%s/%s", real, tools[i]);
+		char *to = xstrfmt("%s/%s", odd, tools[i]);
+		CU_ASSERT_EQUAL(symlink(from, to), 0);
+		free(from);
+		free(to);
+	}
+	setenv("PADCTL_PG_BINDIR", odd, 1);
+	dir = NULL;
+	CU_ASSERT_EQUAL(local_bindir(&dir), -1);
+	CU_ASSERT_PTR_NULL(dir);
+	CU_ASSERT_PTR_NOT_NULL(err_message() ? strstr(err_message(), "the shell would interpret") : NULL);
+	err_clear();
+	unsetenv("PADCTL_PG_BINDIR");
+	unit_rmrf(t);
+	free(t);
+	free(odd);
+	free(real);
 }
 
 int main(void)
