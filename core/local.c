@@ -231,13 +231,19 @@ static int cluster_running(const struct cluster *cl, long *pid_out, int *port_ou
 static int read_password(const struct cluster *cl, char **password)
 {
 	char *path = xstrfmt("%s/password", cl->meta);
+	errno = 0;
 	*password = file_first_line(path);
 	if (!*password || !**password) {
 		int e = errno;
 		free(*password);
 		*password = NULL;
-		fail("could not read the local cluster's password file \"%s\": %s", path,
-		     e ? strerror(e) : "empty file");
+		struct stat st;
+		if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			fail("could not read the local cluster's password file \"%s\": not a regular file (a symbolic link?)",
+			     path);
+		else
+			fail("could not read the local cluster's password file \"%s\": %s", path,
+			     e ? strerror(e) : "empty file");
 		fail_hint("if the cluster was created by another tool, remove \"%s\" and run \"padctl local start\" to create a fresh one",
 			  cl->base);
 		free(path);
