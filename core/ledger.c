@@ -142,15 +142,14 @@ int ledger_ensure(struct db *db)
 int ledger_close_interrupted(struct db *db, const char *target)
 {
 	/* the caller holds the lock, and every padctl run holds it for its whole
-	 * life: a run still `running` belongs to a padctl that is gone */
+	 * life: a run still `running` belongs to a padctl that is gone. When it
+	 * ended is unknown, so finished_at stays empty (history shows no duration). */
 	PGresult *res;
 	if (db_query(db,
 		     "WITH dead AS (UPDATE padctl.runs SET status = 'interrupted', "
-		     "finished_at = coalesce(finished_at, clock_timestamp()), "
 		     "error = coalesce(error, 'padctl ended without finishing the run (killed, or its connection was "
 		     "lost)') WHERE status = 'running' RETURNING id, target), "
-		     "steps AS (UPDATE padctl.run_steps SET status = 'interrupted', "
-		     "finished_at = coalesce(finished_at, clock_timestamp()) WHERE status = 'running' RETURNING 1) "
+		     "steps AS (UPDATE padctl.run_steps SET status = 'interrupted' WHERE status = 'running' RETURNING 1) "
 		     "SELECT id, target FROM dead ORDER BY id",
 		     0, NULL, &res))
 		return -1;

@@ -41,8 +41,8 @@ pc deploy test
 assert_rc 0
 assert_err_contains "run $killed (target t1) was left running by a padctl that is gone; marked interrupted"
 assert_eq "interrupted" "$(psql_q "SELECT status FROM padctl.runs WHERE id = '$killed'")" "status of $killed"
-assert_eq t "$(psql_q "SELECT finished_at IS NOT NULL AND error LIKE 'padctl ended without finishing%' FROM padctl.runs WHERE id = '$killed'")" \
-	"finished_at and error of $killed"
+assert_eq t "$(psql_q "SELECT finished_at IS NULL AND error LIKE 'padctl ended without finishing%' FROM padctl.runs WHERE id = '$killed'")" \
+	"no finished_at (unknown), and the error of $killed"
 assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.run_steps WHERE status = 'running'")" "running steps left"
 assert_eq "migrate|interrupted" "$(psql_q "SELECT step, status FROM padctl.run_steps WHERE run_id = '$killed' AND step = 'migrate'")" \
 	"the killed run's migrate step"

@@ -47,7 +47,6 @@ applied() {
 }
 
 group "SIGKILL storm, $ROUNDS rounds"
-killed=0 resets=0 running_total=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	pc_bg "$PROJECT/round" deploy test --lock-timeout 60
 	pid=$BG_PID
@@ -60,7 +59,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	bad=$(partial)
 	[ -z "$bad" ] || fail_now "round $r: partially applied migrations: $bad"
 	if [ "$(applied)" -gt $N ]; then
-		running_total=$((running_total + $(psql_q "SELECT count(*) FROM padctl.runs WHERE status = 'running'")))
 		psql_q "DROP SCHEMA app CASCADE; DROP SCHEMA padctl CASCADE" >/dev/null
 		resets=$((resets + 1))
 	fi
