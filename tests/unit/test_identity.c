@@ -1,6 +1,9 @@
 /* known_targets: the %-escaped field format, the first format still read,
  * and the rewrite that adds a pin. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "buf.h"
@@ -95,6 +98,45 @@ static void test_pins_with_spaces(void)
 	free(dir);
 }
 
+/* Processes pinning different targets of one project at the same time all
+ * keep their pin: each re-reads the file under the flock and renames a new one. */
+static void test_concurrent_pins(void)
+{
+	char *dir = unit_tmpdir();
+	struct cfg_project p;
+	memset(&p, 0, sizeof p);
+	p.root = dir;
+	enum { NPROC = 8 };
+	pid_t pids[NPROC];
+	for (int i = 0; i < NPROC; i++) {
+		pids[i] = fork();
+		CU_ASSERT_FATAL(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char name[16], sysid[16];
+			snprintf(name, sizeof name, "t%d", i);
+			snprintf(sysid, sizeof sysid, "%d", 9000 + i);
+			struct cfg_target t;
+			memset(&t, 0, sizeof t);
+			t.name = name;
+			_exit(identity_check_known(&p, "env", &t, sysid, "db x", 1) == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < NPROC; i++) {
+		int st = 0;
+		CU_ASSERT_EQUAL(waitpid(pids[i], &st, 0), pids[i]);
+		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	char *text = slurp(dir, "known_targets");
+	for (int i = 0; i < NPROC; i++) {
+		char line[64];
+		snprintf(line, sizeof line, "\nenv/t%d %d db%%20x\n", i, 9000 + i);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, line));
+	}
+	free(text);
+	unit_rmrf(dir);
+	free(dir);
+}
+
 static void test_ledger_steps(void)
 {
 	int n = ledger_schema_version();
@@ -135,6 +177,7 @@ int main(void)
 		{ "known_targets escaping round-trips", test_escape_round_trip },
 		{ "malformed escapes are refused", test_unescape_rejects },
 		{ "pins with spaces, old and new format", test_pins_with_spaces },
+		{ "concurrent pins are all kept", test_concurrent_pins },
 		{ "ledger schema steps in order", test_ledger_steps },
 		{ NULL, NULL },
 	};
