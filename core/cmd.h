@@ -49,6 +49,7 @@ int cmd_plan(struct cmd_ctx *, int, char **);
 int cmd_deploy(struct cmd_ctx *, int, char **);
 int cmd_history(struct cmd_ctx *, int, char **);
 int cmd_baseline(struct cmd_ctx *, int, char **);
+int cmd_repair(struct cmd_ctx *, int, char **);
 int cmd_rollback(struct cmd_ctx *, int, char **);
 int cmd_plugins(struct cmd_ctx *, int, char **);
 int cmd_doctor(struct cmd_ctx *, int, char **);

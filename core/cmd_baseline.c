@@ -5,26 +5,18 @@
 #include "buf.h"
 #include "cmd.h"
 #include "db.h"
-#include "identity.h"
 #include "ledger.h"
 #include "log.h"
 #include "migrations.h"
 #include "pipeline.h"
+#include "target.h"
 
 static int baseline_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			   const struct migration_set *set, const char *version, long lock_ms)
 {
 	char *run_id = ledger_new_run_id();
-	char *app = ledger_app_name("baseline", run_id);
 	struct db *db = NULL;
-	int rc = db_connect_target(p, t, app, 0, &db);
-	free(app);
-	if (!rc)
-		rc = identity_check(p, env->name, t, db, 1);
-	if (!rc)
-		rc = ledger_lock(db, t->name, lock_ms);
-	if (!rc)
-		rc = ledger_ensure(db);
+	int rc = target_open_write(p, env->name, t, "baseline", run_id, lock_ms, &db);
 	struct history h = { NULL, 0, 0 };
 	if (!rc)
 		rc = ledger_history(db, &h);

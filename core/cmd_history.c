@@ -10,13 +10,38 @@
 #include "log.h"
 #include "pipeline.h"
 
-static const char runs_sql[] =
-	"SELECT r.id, r.command, r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	"round(extract(epoch FROM (r.finished_at - r.started_at)) * 1000)::bigint, r.run_by, r.pipeline, r.error, "
-	"(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id AND m.status = 'applied'), "
-	"(SELECT string_agg(s.step || coalesce(' ' || s.phase, '') || '=' || s.status, ', ' ORDER BY s.seq) "
-	" FROM padctl.run_steps s WHERE s.run_id = r.id) "
-	"FROM padctl.runs r ORDER BY r.started_at DESC, r.id DESC LIMIT $1";
+/* runs_sql takes the repairs column's expression: padctl.repairs exists from
+ * ledger version 2 on, and history never upgrades a ledger (it only reads). */
+#define RUNS_SQL(repairs) \
+	"SELECT r.id, r.command, r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
+	"round(extract(epoch FROM (r.finished_at - r.started_at)) * 1000)::bigint, r.run_by, r.pipeline, r.error, " \
+	"(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id AND m.status = 'applied'), " \
+	"(SELECT string_agg(s.step || coalesce(' ' || s.phase, '') || '=' || s.status, ', ' ORDER BY s.seq) " \
+	" FROM padctl.run_steps s WHERE s.run_id = r.id), " repairs " " \
+	"FROM padctl.runs r ORDER BY r.started_at DESC, r.id DESC LIMIT $1"
+
+static const char runs_sql[] = RUNS_SQL("(SELECT json_agg(json_build_object('version', x.version, "
+					"'old_checksum', x.old_checksum, 'new_checksum', x.new_checksum, 'reason', "
+					"x.reason, 'repaired_by', x.repaired_by) ORDER BY x.version)::text "
+					"FROM padctl.repairs x WHERE x.run_id = r.id)");
+static const char runs_sql_v1[] = RUNS_SQL("NULL::text");
+
+/* print_repairs prints a run's accepted checksums (a JSON array from runs_sql). */
+static void print_repairs(const char *text)
+{
+	json_t *a = json_loads(text, 0, NULL);
+	size_t i;
+	json_t *x;
+	json_array_foreach(a, i, x) {
+		printf("      repaired %s: checksum %.12s... -> %.12s... by %s: %s\n",
+		       json_string_value(json_object_get(x, "version")),
+		       json_string_value(json_object_get(x, "old_checksum")),
+		       json_string_value(json_object_get(x, "new_checksum")),
+		       json_string_value(json_object_get(x, "repaired_by")),
+		       json_string_value(json_object_get(x, "reason")));
+	}
+	json_decref(a);
+}
 
 static int target_history(const struct cfg_project *p, const struct cfg_target *t, const char *limit, json_t *arr)
 {
@@ -26,9 +51,16 @@ static int target_history(const struct cfg_project *p, const struct cfg_target *
 	int exists = 0;
 	int rc = ledger_exists(db, &exists);
 	PGresult *res = NULL;
+	int have_repairs = 0;
+	if (!rc && exists) {
+		char *v = NULL;
+		rc = db_query_value(db, "SELECT to_regclass('padctl.repairs') IS NOT NULL", 0, NULL, &v);
+		have_repairs = v && strcmp(v, "t") == 0;
+		free(v);
+	}
 	if (!rc && exists) {
 		const char *params[] = { limit };
-		rc = db_query(db, runs_sql, 1, params, &res);
+		rc = db_query(db, have_repairs ? runs_sql : runs_sql_v1, 1, params, &res);
 	}
 	if (!rc && !arr)
 		printf("target %s:%s\n", t->name, exists && PQntuples(res) ? "" : " no runs recorded");
@@ -47,14 +79,18 @@ static int target_history(const struct cfg_project *p, const struct cfg_target *
 									      : json_string(PQgetvalue(res, i, 7)));
 			json_object_set_new(o, "steps", PQgetisnull(res, i, 9) ? json_null()
 									      : json_string(PQgetvalue(res, i, 9)));
+			if (!PQgetisnull(res, i, 10))
+				json_object_set_new(o, "repairs", json_loads(PQgetvalue(res, i, 10), 0, NULL));
 			json_array_append_new(arr, o);
 			continue;
 		}
-		printf("  %s  %-8s %-8s %s  %6s ms  %s  migrations applied: %s\n", PQgetvalue(res, i, 0),
+		printf("  %s  %-8s %-11s %s  %6s ms  %s  migrations applied: %s\n", PQgetvalue(res, i, 0),
 		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), dur ? dur : "-",
 		       PQgetvalue(res, i, 5), PQgetvalue(res, i, 8));
 		if (!PQgetisnull(res, i, 9))
 			printf("      steps: %s\n", PQgetvalue(res, i, 9));
+		if (!PQgetisnull(res, i, 10))
+			print_repairs(PQgetvalue(res, i, 10));
 		if (!PQgetisnull(res, i, 7))
 			printf("      error: %s\n", PQgetvalue(res, i, 7));
 	}

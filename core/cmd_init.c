@@ -45,7 +45,7 @@ static const struct scaffold files[] = {
 	  "  - validate: postflight\n"
 	  "  - seed\n"
 	  "on_failure: rollback\n" },
-	{ ".gitignore", ".padctl/\n" },
+	{ ".gitignore", ".padctl/\nknown_targets.lock\n" },
 };
 
 static int valid_name(const char *s)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
+#include "target.h"
 
 static char *sha256_hex(const char *data, size_t len)
 {
@@ -111,13 +112,9 @@ static int record_plan(const struct cfg_project *p, const struct cfg_env *env, c
 {
 	const struct cfg_target *lt = env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
 	struct db *db = NULL;
-	char *app = ledger_app_name("plan", id);
-	int rc = db_connect_target(p, lt, app, 0, &db);
-	free(app);
-	if (!rc)
-		rc = ledger_lock(db, lt->name, 10000);
+	int rc = target_open_write(p, env->name, lt, "plan", id, 10000, &db);
 	if (!rc) {
-		rc = ledger_ensure(db) || ledger_plan_add(db, id, env->name, hash, body) ? -1 : 0;
+		rc = ledger_plan_add(db, id, env->name, hash, body);
 		ledger_unlock(db);
 	}
 	db_close(db);

@@ -22,13 +22,45 @@ static void notice_to_log(void *arg, const char *message)
 	log_verbose("server: %.*s", (int)n, message);
 }
 
-int db_connect(const struct db_params *p, const char *label, struct db **out)
+/* A partition must not hang padctl nor leave the target locked. The client
+ * side gives up on a silent peer after about 25 s (keepalives) or 30 s of
+ * unacknowledged data (tcp_user_timeout); the same settings, sent as startup
+ * options so that no RESET in the session undoes them, make the server probe
+ * padctl, and a writing session's server checks every 10 s during a long
+ * statement that padctl is still there, ending it and releasing its locks. */
+#define DB_KEEPALIVES_IDLE "10"
+#define DB_KEEPALIVES_INTERVAL "5"
+#define DB_KEEPALIVES_COUNT "3"
+#define DB_TCP_USER_TIMEOUT_MS "30000"
+#define DB_CHECK_INTERVAL_MS "10000"
+
+static char *startup_options(const struct db_params *p, int server_side)
 {
-	const char *keys[16], *vals[16];
+	struct buf b = BUF_INIT;
+	const char *env = getenv("PGOPTIONS");
+	buf_adds(&b, env ? env : "");
+	if (server_side) {
+		buf_adds(&b, " -c tcp_keepalives_idle=" DB_KEEPALIVES_IDLE
+			     " -c tcp_keepalives_interval=" DB_KEEPALIVES_INTERVAL
+			     " -c tcp_keepalives_count=" DB_KEEPALIVES_COUNT
+			     " -c tcp_user_timeout=" DB_TCP_USER_TIMEOUT_MS);
+		if (!p->read_only)
+			buf_adds(&b, " -c client_connection_check_interval=" DB_CHECK_INTERVAL_MS);
+	}
+	/* the host, not the plugin, makes a dry run harmless (last, so it wins) */
+	if (p->read_only)
+		buf_adds(&b, " -c default_transaction_read_only=on");
+	return buf_detach(&b);
+}
+
+static PGconn *connect_once(const struct db_params *p, int server_side)
+{
+	const char *keys[24], *vals[24];
 	int n = 0;
 	char port[16], timeout[16];
 	snprintf(port, sizeof port, "%d", p->port);
 	snprintf(timeout, sizeof timeout, "%d", p->connect_timeout > 0 ? p->connect_timeout : 10);
+	char *options = startup_options(p, server_side);
 #define KV(k, v) do { const char *v_ = (v); if (v_) { keys[n] = (k); vals[n] = v_; n++; } } while (0)
 	KV("host", p->host);
 	KV("port", p->port > 0 ? port : NULL);
@@ -39,12 +71,29 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	KV("sslmode", p->sslmode);
 	KV("connect_timeout", timeout);
 	KV("application_name", p->application_name);
-	/* the host, not the plugin, makes a dry run harmless */
-	KV("options", p->read_only ? "-c default_transaction_read_only=on" : NULL);
+	KV("keepalives", "1");
+	KV("keepalives_idle", DB_KEEPALIVES_IDLE);
+	KV("keepalives_interval", DB_KEEPALIVES_INTERVAL);
+	KV("keepalives_count", DB_KEEPALIVES_COUNT);
+	KV("tcp_user_timeout", DB_TCP_USER_TIMEOUT_MS);
+	KV("options", *options ? options : NULL);
 #undef KV
 	keys[n] = vals[n] = NULL;
-
 	PGconn *conn = PQconnectdbParams(keys, vals, 0);
+	free(options);
+	return conn;
+}
+
+int db_connect(const struct db_params *p, const char *label, struct db **out)
+{
+	PGconn *conn = connect_once(p, 1);
+	/* a server older than 14 lacks client_connection_check_interval (older
+	 * than 12, tcp_user_timeout): connect without the server-side settings */
+	if (conn && PQstatus(conn) != CONNECTION_OK &&
+	    strstr(PQerrorMessage(conn), "unrecognized configuration parameter")) {
+		PQfinish(conn);
+		conn = connect_once(p, 0);
+	}
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
 		const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
 		size_t len = strlen(msg);

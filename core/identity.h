@@ -1,7 +1,12 @@
 /* identity: the project's known_targets file, which pins each target to the
  * server it was first deployed to (system identifier and database name), like
  * an SSH known_hosts file. Managed local targets are not pinned: each
- * developer's private cluster is different by design. */
+ * developer's private cluster is different by design.
+ *
+ * The file is read without a lock (it is only ever replaced by a rename) and
+ * a pin is added under an flock of known_targets.lock, re-reading it first.
+ * Fields are %-escaped (format 2); the first format, without escapes, is
+ * still read and is rewritten in format 2 when a pin is added. */
 #ifndef PADCTL_IDENTITY_H
 #define PADCTL_IDENTITY_H
 
@@ -18,5 +23,12 @@ int identity_check(const struct cfg_project *p, const char *env, const struct cf
  * and database name already read (status reads them with other facts). */
 int identity_check_known(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 			 const char *sysid, const char *dbname, int record);
+
+/* identity_escape returns s with space, '%', '#' and control bytes written as
+ * %XX (upper-case hex), the field format of known_targets (newly allocated). */
+char *identity_escape(const char *s);
+/* identity_unescape undoes identity_escape into *out (newly allocated); -1 for
+ * a '%' not followed by two hex digits, or %00. */
+int identity_unescape(const char *s, char **out);
 
 #endif

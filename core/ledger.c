@@ -13,9 +13,13 @@
 
 #define LOCK_K1 LEDGER_LOCK_K1
 #define LOCK_K2 LEDGER_LOCK_K2
-#define LEDGER_VERSION "1"
-
-static const char ledger_ddl[] =
+/* The ledger's schema as numbered steps, applied in order, each exactly once:
+ * padctl.meta's ledger_version is the number of steps a ledger has had. A
+ * step is only ever appended, never edited (a released padctl may have run
+ * it), and is idempotent, so a ledger stamped back by an older padctl heals.
+ * Version 1 is the schema padctl had before steps existed. */
+static const char *const ledger_steps[] = {
+	/* 1: history, runs and their steps, plans */
 	"CREATE SCHEMA IF NOT EXISTS padctl;\n"
 	"CREATE TABLE IF NOT EXISTS padctl.meta (key text PRIMARY KEY, value text NOT NULL);\n"
 	"CREATE TABLE IF NOT EXISTS padctl.migrations (\n"
@@ -34,9 +38,47 @@ static const char ledger_ddl[] =
 	"  status text NOT NULL DEFAULT 'running', error text, PRIMARY KEY (run_id, seq));\n"
 	"CREATE TABLE IF NOT EXISTS padctl.plans (\n"
 	"  id text PRIMARY KEY, env text NOT NULL, created_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
-	"  created_by text NOT NULL, hash text NOT NULL, body text NOT NULL);\n"
-	"INSERT INTO padctl.meta VALUES ('ledger_version', '" LEDGER_VERSION "')\n"
-	"  ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n";
+	"  created_by text NOT NULL, hash text NOT NULL, body text NOT NULL);\n",
+	/* 2: accepted checksums of applied migrations (padctl repair) */
+	"CREATE TABLE IF NOT EXISTS padctl.repairs (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), version text NOT NULL,\n"
+	"  old_checksum text NOT NULL, new_checksum text NOT NULL, reason text NOT NULL,\n"
+	"  repaired_at timestamptz NOT NULL DEFAULT clock_timestamp(), repaired_by text NOT NULL,\n"
+	"  PRIMARY KEY (run_id, version));\n",
+};
+
+#define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))
+
+int ledger_schema_version(void)
+{
+	return NSTEPS;
+}
+
+int ledger_version_parse(const char *stored, int *version)
+{
+	if (!stored || !*stored || *stored < '0' || *stored > '9')
+		return -1;
+	char *end;
+	long v = strtol(stored, &end, 10);
+	if (*end || v < 0 || v > 1000000)
+		return -1;
+	*version = (int)v;
+	return 0;
+}
+
+char *ledger_upgrade_sql(int from)
+{
+	if (from < 0 || from >= NSTEPS)
+		return NULL;
+	struct buf b = BUF_INIT;
+	for (int i = from; i < NSTEPS; i++)
+		buf_adds(&b, ledger_steps[i]);
+	buf_addf(&b,
+		 "INSERT INTO padctl.meta VALUES ('ledger_version', '%d')\n"
+		 "  ON CONFLICT (key) DO UPDATE SET value = excluded.value;\n",
+		 NSTEPS);
+	return buf_detach(&b);
+}
 
 int ledger_exists(struct db *db, int *exists)
 {
@@ -53,28 +95,69 @@ int ledger_ensure(struct db *db)
 	char *v = NULL;
 	if (db_query_value(db, "SELECT to_regclass('padctl.meta') IS NOT NULL", 0, NULL, &v))
 		return -1;
-	if (v && strcmp(v, "t") == 0) {
-		free(v);
-		v = NULL;
-		if (db_query_value(db, "SELECT value FROM padctl.meta WHERE key = 'ledger_version'", 0, NULL, &v))
-			return -1;
-	}
-	int current = v && strcmp(v, LEDGER_VERSION) == 0;
+	int have_meta = v && strcmp(v, "t") == 0;
 	free(v);
-	if (current)
+	v = NULL;
+	if (have_meta &&
+	    db_query_value(db, "SELECT value FROM padctl.meta WHERE key = 'ledger_version'", 0, NULL, &v))
+		return -1;
+	int from = 0;
+	if (v && *v && ledger_version_parse(v, &from)) {
+		fail("the ledger on %s has version \"%s\", which this padctl does not understand", db->label, v);
+		fail_detail("padctl.meta's ledger_version should be a number of schema steps; this padctl knows %d",
+			    NSTEPS);
+		fail_hint("nothing was changed; check who edited padctl.meta, or upgrade padctl");
+		free(v);
+		return fail_status(EXIT_USAGE);
+	}
+	free(v);
+	if (from > NSTEPS) {
+		fail("the ledger on %s is version %d, newer than this padctl (%s) knows: upgrade padctl", db->label,
+		     from, PADCTL_VERSION);
+		fail_detail("this padctl writes ledger version %d; a newer padctl upgraded the ledger to %d", NSTEPS,
+			    from);
+		fail_hint("nothing was changed; install the padctl version the rest of the team uses");
+		return fail_status(EXIT_USAGE);
+	}
+	if (from == NSTEPS)
 		return 0;
+	char *steps = ledger_upgrade_sql(from);
 	struct buf sql = BUF_INIT;
 	buf_adds(&sql, "BEGIN;\n");
-	buf_adds(&sql, ledger_ddl);
+	buf_adds(&sql, steps);
 	buf_adds(&sql, "COMMIT;");
+	free(steps);
 	int rc = db_exec(db, buf_str(&sql), NULL);
 	buf_release(&sql);
 	if (rc) {
 		db_exec(db, "ROLLBACK", NULL);
 		fail_hint("padctl keeps its records in the schema \"padctl\": the user needs CREATE on the database, "
 			  "or a DBA can create the schema and grant it");
+	} else if (from) {
+		log_info("upgraded the ledger on %s from version %d to %d", db->label, from, NSTEPS);
 	}
 	return rc;
+}
+
+int ledger_close_interrupted(struct db *db, const char *target)
+{
+	/* the caller holds the lock, and every padctl run holds it for its whole
+	 * life: a run still `running` belongs to a padctl that is gone. When it
+	 * ended is unknown, so finished_at stays empty (history shows no duration). */
+	PGresult *res;
+	if (db_query(db,
+		     "WITH dead AS (UPDATE padctl.runs SET status = 'interrupted', "
+		     "error = coalesce(error, 'padctl ended without finishing the run (killed, or its connection was "
+		     "lost)') WHERE status = 'running' RETURNING id, target), "
+		     "steps AS (UPDATE padctl.run_steps SET status = 'interrupted' WHERE status = 'running' RETURNING 1) "
+		     "SELECT id, target FROM dead ORDER BY id",
+		     0, NULL, &res))
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		log_info("[%s] run %s (target %s) was left running by a padctl that is gone; marked interrupted",
+			 target, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	PQclear(res);
+	return 0;
 }
 
 int ledger_lock_holder(struct db *db, char **holder)
@@ -265,6 +348,18 @@ int ledger_plan_add(struct db *db, const char *id, const char *env, const char *
 	const char *p[] = { id, env, ledger_actor(), hash, body };
 	return exec_params(db, "INSERT INTO padctl.plans (id, env, created_by, hash, body) VALUES ($1, $2, $3, $4, $5)",
 			   5, p);
+}
+
+int ledger_repair_add(struct db *db, const char *run_id, const char *version, const char *old_checksum,
+		      const char *new_checksum, const char *reason)
+{
+	const char *p[] = { run_id, version, old_checksum, new_checksum, reason, ledger_actor() };
+	return exec_params(db,
+			   "WITH m AS (UPDATE padctl.migrations SET checksum = $4 WHERE version = $2 AND checksum = $3 "
+			   "RETURNING version) "
+			   "INSERT INTO padctl.repairs (run_id, version, old_checksum, new_checksum, reason, repaired_by) "
+			   "SELECT $1, version, $3, $4, $5, $6 FROM m",
+			   6, p);
 }
 
 char *ledger_new_run_id(void)

@@ -21,8 +21,30 @@
 
 /* ledger_exists sets *exists when the target has a padctl ledger. */
 int ledger_exists(struct db *db, int *exists);
-/* ledger_ensure creates or upgrades the ledger schema (call it holding the lock). */
+/* ledger_ensure creates or upgrades the ledger schema (call it holding the
+ * lock): the schema steps the ledger has not had run in order, in one
+ * transaction, and ledger_version becomes their count. A ledger newer than
+ * this padctl, or with a version it cannot read, fails with EXIT_USAGE
+ * ("upgrade padctl") before anything is written. */
 int ledger_ensure(struct db *db);
+/* ledger_schema_version is the number of schema steps this padctl knows. */
+int ledger_schema_version(void);
+/* ledger_version_parse reads a stored ledger_version (a decimal count of
+ * steps); -1 when it is not one. */
+int ledger_version_parse(const char *stored, int *version);
+/* ledger_upgrade_sql returns the SQL of steps from+1 .. the newest, in order,
+ * then the stamp of the new version (newly allocated; NULL when from is
+ * already the newest or out of range). No BEGIN/COMMIT: the caller wraps it. */
+char *ledger_upgrade_sql(int from);
+/* ledger_close_interrupted marks runs (and their steps) still `running` as
+ * `interrupted`; call it holding the lock, which every live run holds, so
+ * such a run's padctl is gone. target only names the log lines. */
+int ledger_close_interrupted(struct db *db, const char *target);
+/* ledger_repair_add accepts new_checksum for an applied migration whose
+ * ledger checksum is old_checksum and records who, why and the run in
+ * padctl.repairs. */
+int ledger_repair_add(struct db *db, const char *run_id, const char *version, const char *old_checksum,
+		      const char *new_checksum, const char *reason);
 /* ledger_lock takes the target's session-level advisory lock, polling for up
  * to timeout_ms; on time-out it fails with EXIT_LOCKED naming the holder. A
  * session lock on an idle connection never blocks CREATE INDEX CONCURRENTLY,

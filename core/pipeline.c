@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "target.h"
 
 /* What one target's run needs across its steps. */
 struct target_run {
@@ -612,17 +613,11 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 static int run_target(struct target_run *tr, const struct resolved_step *steps, const struct migration_set *set,
 		      const struct plugin_registry *reg)
 {
-	char *app = ledger_app_name(tr->o->command, tr->run_id);
-	int rc = db_connect_target(tr->p, tr->t, app, tr->o->dry_run, &tr->db);
-	free(app);
+	int rc = tr->o->dry_run ? target_open_read(tr->p, tr->env->name, tr->t, tr->o->command, tr->run_id, &tr->db)
+				: target_open_write(tr->p, tr->env->name, tr->t, tr->o->command, tr->run_id,
+						    tr->o->lock_timeout_ms, &tr->db);
 	if (rc)
 		return -1;
-	if (identity_check(tr->p, tr->env->name, tr->t, tr->db, !tr->o->dry_run))
-		return -1;
-	if (!tr->o->dry_run) {
-		if (ledger_lock(tr->db, tr->t->name, tr->o->lock_timeout_ms) || ledger_ensure(tr->db))
-			return -1;
-	}
 	struct history h;
 	if (ledger_history(tr->db, &h))
 		return -1;

@@ -1,0 +1,27 @@
+/* target: opening a target's connection the one way every command does it.
+ * A writing command (deploy, baseline, plan recording, repair) gets a session
+ * that holds the target's advisory lock, talks to the pinned server and has a
+ * ledger at the schema version this padctl knows; runs left `running` by a
+ * padctl that died are closed as `interrupted` on the way in. */
+#ifndef PADCTL_TARGET_H
+#define PADCTL_TARGET_H
+
+#include "config.h"
+#include "db.h"
+
+/* target_open_write connects to t (application_name names command and
+ * run_id), takes the advisory lock (waiting up to lock_ms, EXIT_LOCKED after),
+ * checks the server's identity against known_targets (pinning it on a first
+ * write), creates or upgrades the ledger (refusing one newer than this padctl
+ * with EXIT_USAGE, before writing anything), and closes as `interrupted` the
+ * runs that a dead padctl left `running`. On failure nothing was written and
+ * *out is NULL; on success *out is the caller's (db_close releases the lock). */
+int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+		      const char *command, const char *run_id, long lock_ms, struct db **out);
+
+/* target_open_read connects read-only (default_transaction_read_only=on) and
+ * checks the server's identity without pinning: for dry runs. */
+int target_open_read(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+		     const char *command, const char *run_id, struct db **out);
+
+#endif
