@@ -150,7 +150,9 @@ void config_pipeline_release(struct cfg_pipeline *pl);
  * case) into *value; returns -1 for anything else. */
 int config_bool(const char *text, int *value);
 
-/* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */
+/* config_expand_home returns path (newly allocated) with a leading ~/ replaced
+ * by $HOME and a leading ~user/ by that user's home directory; NULL when
+ * ~user names no user (and for a NULL path). */
 char *config_expand_home(const char *path);
 
 #endif
