@@ -1,4 +1,5 @@
 /* padctl: command table and dispatch (git style). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nRun `padctl COMMAND --help` for a command's options. Docs: docs/<command>.md\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	struct cmd_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
@@ -98,4 +99,28 @@ int main(int argc, char **argv)
 		return status ? status : EXIT_STEP;
 	}
 	return 0;
+}
+
+/* stdout_check fails when what the command printed did not reach its
+ * destination (a full disk, /dev/full, a closed pipe): exiting 0 would claim
+ * output that does not exist. Checked once at exit, as git does. */
+static int stdout_check(int rc)
+{
+	errno = 0;
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int e = errno;
+	if (fclose(stdout) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (!bad)
+		return rc;
+	fprintf(stderr, "%serror:%s could not write to standard output: %s\n", log_color() ? "\033[1;31m" : "",
+		log_color() ? "\033[0m" : "", e ? strerror(e) : "write error");
+	return rc ? rc : EXIT_STEP;
+}
+
+int main(int argc, char **argv)
+{
+	return stdout_check(run(argc, argv));
 }
