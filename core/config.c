@@ -864,6 +864,8 @@ static void target_release(struct cfg_target *t)
 	free(t->db.user);
 	free(t->db.password_env);
 	free(t->db.password_command);
+	free(t->db.trust_root);
+	free(t->db.trust_env);
 	free(t->db.passfile);
 	free(t->db.sslmode);
 	strv_free(t->db.fixtures, t->db.nfixtures);
@@ -1061,6 +1063,12 @@ static int db_parse(struct env_ctx *c, const yaml_node_t *map, struct cfg_target
 	if ((n = map_get(f, map, "password_command", NULL)) &&
 	    get_str(f, n, "\"password_command\"", &d->password_command))
 		goto out;
+	if (d->password_command && !d->trust_root) {
+		/* what `padctl trust` and the check before running it need (trust.h) */
+		d->trust_root = xstrdup(c->p->root);
+		d->trust_env = xstrdup(c->e->name);
+		d->password_command_line = n ? (int)n->start_mark.line + 1 : 0;
+	}
 	if ((n = map_get(f, map, "passfile", NULL)) && get_path(f, n, "\"passfile\"", c->p->root, &d->passfile))
 		goto out;
 	if ((n = map_get(f, map, "sslmode", NULL)) && get_enum(f, n, "\"sslmode\"", sslmodes, &d->sslmode))

@@ -42,7 +42,10 @@ struct cfg_database {
 	char *dbname;          /* default: project name */
 	char *user;            /* default: $USER */
 	char *password_env;    /* name of the env var holding the password */
-	char *password_command;/* shell command printing the password */
+	char *password_command;/* shell command printing the password; runs only once trusted (trust.h) */
+	char *trust_root;      /* with password_command: the project root it came from */
+	char *trust_env;       /* with password_command: the env whose file holds it */
+	int password_command_line; /* with password_command: its line in that file */
 	char *passfile;        /* a pgpass file (~ expanded) */
 	char *sslmode;         /* default "prefer" */
 	int connect_timeout;   /* seconds, default 10 */

@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "plugins", cmd_plugins, "", "plugins found, with kind, version and ABI" },
 	{ "doctor", cmd_doctor, "[ENV]", "installation and connectivity check, with the fix for each problem" },
 	{ "local", cmd_local, "start|stop|status", "the managed local PostgreSQL cluster" },
+	{ "trust", cmd_trust, "ENV [--revoke]", "allow the env's password_command to run (it comes from the project)" },
 };
 
 static void usage(FILE *f)
