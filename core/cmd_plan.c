@@ -17,7 +17,11 @@ static char *sha256_hex(const char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		/* a plan's hash is how an approval names it: never record one made of garbage */
+		fprintf(stderr, "padctl: fatal: could not compute a SHA-256 digest (OpenSSL failed)\n");
+		exit(EXIT_STEP);
+	}
 	struct buf b = BUF_INIT;
 	for (unsigned i = 0; i < n; i++)
 		buf_addf(&b, "%02x", md[i]);
