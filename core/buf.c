@@ -184,12 +184,14 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-void buf_add_printable(struct buf *b, const char *s)
+static void add_printable(struct buf *b, const char *s, int keep_newlines)
 {
+	if (!s)
+		return;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
 	while (n) {
-		if (*p >= 0x20 && *p < 0x7f) {
+		if ((*p >= 0x20 && *p < 0x7f) || (keep_newlines && (*p == '\n' || *p == '\t'))) {
 			buf_addch(b, (char)*p);
 			p++;
 			n--;
@@ -206,6 +208,16 @@ void buf_add_printable(struct buf *b, const char *s)
 		p++;
 		n--;
 	}
+}
+
+void buf_add_printable(struct buf *b, const char *s)
+{
+	add_printable(b, s, 0);
+}
+
+void buf_add_printable_lines(struct buf *b, const char *s)
+{
+	add_printable(b, s, 1);
 }
 
 char *xstrprintable(const char *s)

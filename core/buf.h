@@ -38,6 +38,9 @@ void buf_release(struct buf *b);
  * become \xHH, so a name from the file system can never forge an output line
  * or drive the terminal. Every name padctl prints goes through it. */
 void buf_add_printable(struct buf *b, const char *s);
+/* buf_add_printable_lines is buf_add_printable keeping newlines and tabs, for
+ * text that has several lines by design (an error with its detail lines, SQL). */
+void buf_add_printable_lines(struct buf *b, const char *s);
 /* xstrprintable returns buf_add_printable's result for s (newly allocated; "" for NULL). */
 char *xstrprintable(const char *s);
 /* buf_shell_quote appends s single-quoted for a POSIX shell. */

@@ -7,6 +7,7 @@
 #include "buf.h"
 
 #include "cmd.h"
+#include "confine.h"
 #include "log.h"
 
 int cmd_env(struct cmd_ctx *ctx, const char *name, const struct cfg_project **p, struct cfg_env *env,
@@ -60,6 +61,7 @@ int cmd_project(struct cmd_ctx *ctx, const struct cfg_project **p)
 		if (rc)
 			return fail_status(EXIT_USAGE);
 		ctx->have_project = 1;
+		confine_set_root(ctx->project.root);
 	}
 	*p = &ctx->project;
 	return 0;

@@ -50,13 +50,18 @@ static int target_history(const struct cfg_project *p, const struct cfg_target *
 			json_array_append_new(arr, o);
 			continue;
 		}
-		printf("  %s  %-8s %-8s %s  %6s ms  %s  migrations applied: %s\n", PQgetvalue(res, i, 0),
-		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), dur ? dur : "-",
-		       PQgetvalue(res, i, 5), PQgetvalue(res, i, 8));
+		/* the ledger's text is escaped (buf_add_printable): a recorded name or error cannot forge a line */
+		char *f[10];
+		for (int c = 0; c < 10; c++)
+			f[c] = xstrprintable(PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
+		printf("  %s  %-8s %-8s %s  %6s ms  %s  migrations applied: %s\n", f[0], f[1], f[2], f[3],
+		       dur ? f[4] : "-", f[5], f[8]);
 		if (!PQgetisnull(res, i, 9))
-			printf("      steps: %s\n", PQgetvalue(res, i, 9));
+			printf("      steps: %s\n", f[9]);
 		if (!PQgetisnull(res, i, 7))
-			printf("      error: %s\n", PQgetvalue(res, i, 7));
+			printf("      error: %s\n", f[7]);
+		for (int c = 0; c < 10; c++)
+			free(f[c]);
 	}
 	PQclear(res);
 	db_close(db);

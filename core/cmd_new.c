@@ -93,8 +93,11 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 		if (!rc)
 			rc = write_new(verify, "-- verify: one query returning true when up.sql's effect is there.\n"
 					       "SELECT true AS ok;\n");
-		if (!rc)
-			printf("%s\n", dir);
+		if (!rc) {
+			char *shown = xstrprintable(dir);
+			printf("%s\n", shown);
+			free(shown);
+		}
 		free(up);
 		free(down);
 		free(verify);

@@ -1,5 +1,6 @@
 #include "local.h"
 #include "buf.h"
+#include "confine.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -1114,6 +1115,7 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 	}
 	/* read every fixture first: a missing one must not leave a database behind */
 	for (size_t i = 0; i < nfixtures; i++) {
+		confine_check(fixtures[i]);
 		if (read_text(fixtures[i], &texts[i])) {
 			fail("could not read fixture \"%s\" for database \"%s\": %s", fixtures[i], dbname, strerror(errno));
 			fail_hint("fix the fixtures list of the local target or create the file");

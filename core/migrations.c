@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "log.h"
 
@@ -30,6 +31,7 @@ int read_text_file_if(const char *path, char **text, size_t *len)
 	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
 	if (rc)
 		return rc;
+	confine_check(path);
 	if (memchr(*text, '\0', n)) {
 		free(*text);
 		*text = NULL;
@@ -220,6 +222,18 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 	m->name = xstrdup(us ? us + 1 : "");
 	m->dir = xstrfmt("%s/%s", root, entry);
 	m->transactional = 1;
+	for (const unsigned char *p = (const unsigned char *)entry; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			continue;
+		/* the name is printed (status, plan, errors) and recorded: a newline would forge lines */
+		char *shown = xstrprintable(m->dir);
+		fail("migration directory \"%s\" has a control character in its name", shown);
+		free(shown);
+		fail_detail("migration names are printed and recorded in the ledger; a newline or an escape in one "
+			    "could forge output lines");
+		fail_hint("rename the directory to <version>_<name> with printable characters");
+		return fail_status(EXIT_USAGE);
+	}
 	if (!version_valid(m->version) || !*m->name) {
 		fail("migration directory \"%s\" is not named <version>_<name>", m->dir);
 		fail_hint("name it like 0001_create_pad_request (digits, an underscore, a name); `padctl new NAME` does it");
