@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -105,8 +106,11 @@ static int run(int argc, char **argv)
 /* stdout_check fails when what the command printed did not reach its
  * destination (a full disk, /dev/full, a closed pipe): exiting 0 would claim
  * output that does not exist. Checked once at exit, as git does. */
+static int stdout_checked;
+
 static int stdout_check(int rc)
 {
+	stdout_checked = 1;
 	errno = 0;
 	int bad = fflush(stdout) != 0 || ferror(stdout);
 	int e = errno;
@@ -121,7 +125,15 @@ static int stdout_check(int rc)
 	return rc ? rc : EXIT_STEP;
 }
 
+/* stdout_at_exit covers the paths that call exit() themselves (`--help` of a command) */
+static void stdout_at_exit(void)
+{
+	if (!stdout_checked && stdout_check(0))
+		_exit(EXIT_STEP);
+}
+
 int main(int argc, char **argv)
 {
+	atexit(stdout_at_exit);
 	return stdout_check(run(argc, argv));
 }

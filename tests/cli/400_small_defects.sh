@@ -17,6 +17,9 @@ assert_err_contains "could not write to standard output"
 "$PADCTL_BIN" -C "$PROJECT" envs >/dev/full 2>"$PROJECT/full.err"
 RC=$?
 assert_rc 1
+"$PADCTL_BIN" -C "$PROJECT" status --help >/dev/full 2>"$PROJECT/full.err"
+RC=$?
+assert_rc 1
 pc --json envs
 assert_rc 0
 ok "envs > /dev/full exits 1 and says why"
