@@ -151,3 +151,78 @@ void buf_shell_quote(struct buf *b, const char *s)
 	}
 	buf_addch(b, '\'');
 }
+
+/* utf8_len returns the length of the valid UTF-8 sequence at p (at most n
+ * bytes available) that is not a C1 control, or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned int cp;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		len = 2;
+		cp = p[0] & 0x1Fu;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		len = 3;
+		cp = p[0] & 0x0Fu;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		len = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3Fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	if (cp >= 0x80 && cp <= 0x9F)
+		return 0;
+	return len;
+}
+
+static void add_printable(struct buf *b, const char *s, int keep_newlines)
+{
+	if (!s)
+		return;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	while (n) {
+		if ((*p >= 0x20 && *p < 0x7f) || (keep_newlines && (*p == '\n' || *p == '\t'))) {
+			buf_addch(b, (char)*p);
+			p++;
+			n--;
+			continue;
+		}
+		size_t l = *p >= 0x80 ? utf8_len(p, n) : 0;
+		if (l) {
+			buf_add(b, (const char *)p, l);
+			p += l;
+			n -= l;
+			continue;
+		}
+		buf_addf(b, "\\x%02x", *p);
+		p++;
+		n--;
+	}
+}
+
+void buf_add_printable(struct buf *b, const char *s)
+{
+	add_printable(b, s, 0);
+}
+
+void buf_add_printable_lines(struct buf *b, const char *s)
+{
+	add_printable(b, s, 1);
+}
+
+char *xstrprintable(const char *s)
+{
+	struct buf b = BUF_INIT;
+	buf_add_printable(&b, s ? s : "");
+	return buf_detach(&b);
+}

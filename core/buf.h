@@ -33,6 +33,16 @@ char *buf_detach(struct buf *b);
 void buf_reset(struct buf *b);
 /* buf_release frees b's memory and leaves it empty. */
 void buf_release(struct buf *b);
+/* buf_add_printable appends s for a terminal or a line-based output: control
+ * characters (a newline, ESC, C1 controls) and bytes that are not valid UTF-8
+ * become \xHH, so a name from the file system can never forge an output line
+ * or drive the terminal. Every name padctl prints goes through it. */
+void buf_add_printable(struct buf *b, const char *s);
+/* buf_add_printable_lines is buf_add_printable keeping newlines and tabs, for
+ * text that has several lines by design (an error with its detail lines, SQL). */
+void buf_add_printable_lines(struct buf *b, const char *s);
+/* xstrprintable returns buf_add_printable's result for s (newly allocated; "" for NULL). */
+char *xstrprintable(const char *s);
 /* buf_shell_quote appends s single-quoted for a POSIX shell. */
 void buf_shell_quote(struct buf *b, const char *s);
 

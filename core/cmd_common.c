@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,6 +7,7 @@
 #include "buf.h"
 
 #include "cmd.h"
+#include "confine.h"
 #include "log.h"
 
 int cmd_env(struct cmd_ctx *ctx, const char *name, const struct cfg_project **p, struct cfg_env *env,
@@ -36,8 +39,10 @@ void cmd_env_release(struct cfg_env *env, struct cfg_pipeline *pl)
 int cmd_seconds(const char *opt, const char *value, long *ms)
 {
 	char *end;
+	errno = 0;
 	double s = strtod(value, &end);
-	if (!*value || *end || s < 0 || s > 86400) {
+	/* NaN compares false with everything, so test for the accepted range, not against it */
+	if (!*value || *end || errno == ERANGE || !isfinite(s) || !(s >= 0 && s <= 86400)) {
 		fail("option \"--%s\" takes seconds (0 to 86400), not \"%s\"", opt, value);
 		return fail_status(EXIT_USAGE);
 	}
@@ -56,6 +61,7 @@ int cmd_project(struct cmd_ctx *ctx, const struct cfg_project **p)
 		if (rc)
 			return fail_status(EXIT_USAGE);
 		ctx->have_project = 1;
+		confine_set_root(ctx->project.root);
 	}
 	*p = &ctx->project;
 	return 0;

@@ -82,7 +82,8 @@ static void check_plugins(struct doctor *d)
 		return;
 	}
 	for (size_t i = 0; i < reg.nplugins; i++)
-		ok("plugin %s %s (%s)", reg.plugins[i].desc->name, reg.plugins[i].desc->version, reg.plugins[i].path);
+		ok("plugin %s %s (%s)", reg.plugins[i].desc->name,
+		   reg.plugins[i].desc->version ? reg.plugins[i].desc->version : "(no version)", reg.plugins[i].path);
 	for (size_t i = 0; i < reg.nrefused; i++)
 		problem(d, "rebuild or remove the file", "plugin %s refused: %s", reg.refused[i].path,
 			reg.refused[i].reason);

@@ -33,12 +33,15 @@ static void print_repairs(const char *text)
 	size_t i;
 	json_t *x;
 	json_array_foreach(a, i, x) {
+		/* who and why are free text: escaped like every other ledger field */
+		char *by = xstrprintable(json_string_value(json_object_get(x, "repaired_by")));
+		char *why = xstrprintable(json_string_value(json_object_get(x, "reason")));
 		printf("      repaired %s: checksum %.12s... -> %.12s... by %s: %s\n",
 		       json_string_value(json_object_get(x, "version")),
 		       json_string_value(json_object_get(x, "old_checksum")),
-		       json_string_value(json_object_get(x, "new_checksum")),
-		       json_string_value(json_object_get(x, "repaired_by")),
-		       json_string_value(json_object_get(x, "reason")));
+		       json_string_value(json_object_get(x, "new_checksum")), by, why);
+		free(by);
+		free(why);
 	}
 	json_decref(a);
 }
@@ -84,15 +87,20 @@ static int target_history(const struct cfg_project *p, const struct cfg_target *
 			json_array_append_new(arr, o);
 			continue;
 		}
-		printf("  %s  %-8s %-11s %s  %6s ms  %s  migrations applied: %s\n", PQgetvalue(res, i, 0),
-		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), dur ? dur : "-",
-		       PQgetvalue(res, i, 5), PQgetvalue(res, i, 8));
+		/* the ledger's text is escaped (buf_add_printable): a recorded name or error cannot forge a line */
+		char *f[10];
+		for (int c = 0; c < 10; c++)
+			f[c] = xstrprintable(PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
+		printf("  %s  %-8s %-11s %s  %6s ms  %s  migrations applied: %s\n", f[0], f[1], f[2], f[3],
+		       dur ? f[4] : "-", f[5], f[8]);
 		if (!PQgetisnull(res, i, 9))
-			printf("      steps: %s\n", PQgetvalue(res, i, 9));
+			printf("      steps: %s\n", f[9]);
 		if (!PQgetisnull(res, i, 10))
 			print_repairs(PQgetvalue(res, i, 10));
 		if (!PQgetisnull(res, i, 7))
-			printf("      error: %s\n", PQgetvalue(res, i, 7));
+			printf("      error: %s\n", f[7]);
+		for (int c = 0; c < 10; c++)
+			free(f[c]);
 	}
 	PQclear(res);
 	db_close(db);

@@ -20,6 +20,27 @@ static int write_new(const char *path, const char *text)
 	return 0;
 }
 
+/* version_next returns the decimal string one past v (digits only), as wide
+ * as v unless every digit was 9 ("0009" -> "0010", "99" -> "100"). */
+static char *version_next(const char *v)
+{
+	size_t n = strlen(v);
+	char *out = xmalloc(n + 2);
+	memcpy(out + 1, v, n + 1);
+	out[0] = '0';
+	size_t i = n + 1;
+	while (i-- > 0) {
+		if (out[i] != '9') {
+			out[i]++;
+			break;
+		}
+		out[i] = '0';
+	}
+	if (out[0] == '0')
+		memmove(out, out + 1, n + 1);
+	return out;
+}
+
 static int name_valid(const char *s)
 {
 	if (!*s || strlen(s) > 100)
@@ -47,17 +68,17 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 	struct migration_set set;
 	if (migrations_load_names(p->migrations_dir, &set))
 		return -1;
-	/* next version: one past the newest, padded like the existing ones (4 digits to start) */
-	int width = 4;
-	long long next = 1;
+	/* next version: one past the newest, padded like the existing ones (4 digits to start);
+	 * counted in decimal text, so a version of any length cannot overflow */
+	char *next = xstrdup("0001");
 	if (set.n) {
-		const char *last = set.v[set.n - 1].version;
-		width = (int)strlen(last);
-		next = strtoll(last, NULL, 10) + 1;
+		free(next);
+		next = version_next(set.v[set.n - 1].version);
 	}
 	migrations_release(&set);
 	mkdir(p->migrations_dir, 0755);
-	char *dir = xstrfmt("%s/%0*lld_%s", p->migrations_dir, width, next, pos[0]);
+	char *dir = xstrfmt("%s/%s_%s", p->migrations_dir, next, pos[0]);
+	free(next);
 	int rc = 0;
 	if (mkdir(dir, 0755) != 0) {
 		rc = fail("cannot create \"%s\": %s", dir, strerror(errno));
@@ -72,8 +93,11 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 		if (!rc)
 			rc = write_new(verify, "-- verify: one query returning true when up.sql's effect is there.\n"
 					       "SELECT true AS ok;\n");
-		if (!rc)
-			printf("%s\n", dir);
+		if (!rc) {
+			char *shown = xstrprintable(dir);
+			printf("%s\n", shown);
+			free(shown);
+		}
 		free(up);
 		free(down);
 		free(verify);

@@ -18,7 +18,11 @@ static char *sha256_hex(const char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		/* a plan's hash is how an approval names it: never record one made of garbage */
+		fprintf(stderr, "padctl: fatal: could not compute a SHA-256 digest (OpenSSL failed)\n");
+		exit(EXIT_STEP);
+	}
 	struct buf b = BUF_INIT;
 	for (unsigned i = 0; i < n; i++)
 		buf_addf(&b, "%02x", md[i]);
@@ -92,14 +96,22 @@ static void print_text(const json_t *body, const char *id, const char *hash)
 		       json_array_size(migs), json_array_size(migs) == 1 ? "" : "s");
 		json_array_foreach(migs, k, m) {
 			const char *action = json_string_value(json_object_get(m, "action"));
-			printf("-- %s %s_%s", action, json_string_value(json_object_get(m, "version")),
-			       json_string_value(json_object_get(m, "name")));
+			/* names and paths are escaped (buf_add_printable): one cannot forge a line of the plan */
+			char *version = xstrprintable(json_string_value(json_object_get(m, "version")));
+			char *name = xstrprintable(json_string_value(json_object_get(m, "name")));
+			printf("-- %s %s_%s", action, version, name);
+			free(version);
+			free(name);
 			if (strcmp(action, "skip") == 0) {
-				printf(" (%s)\n", json_string_value(json_object_get(m, "reason")));
+				char *reason = xstrprintable(json_string_value(json_object_get(m, "reason")));
+				printf(" (%s)\n", reason);
+				free(reason);
 				continue;
 			}
+			char *path = xstrprintable(json_string_value(json_object_get(m, "path")));
 			printf("%s  [%s]\n", json_is_true(json_object_get(m, "transactional")) ? "" : " (no transaction)",
-			       json_string_value(json_object_get(m, "path")));
+			       path);
+			free(path);
 			const char *sql = json_string_value(json_object_get(m, "sql"));
 			size_t len = strlen(sql);
 			printf("%s%s", sql, len && sql[len - 1] == '\n' ? "" : "\n");

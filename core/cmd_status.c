@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cmd.h"
 #include "inspect.h"
 #include "log.h"
@@ -56,33 +57,60 @@ static json_t *target_json(const struct inspection *ins)
 	return o;
 }
 
+/* target_text prints one target; every name and text from the file system or
+ * the server goes through buf_add_printable, so none can forge a line. */
 static void target_text(const struct inspection *ins, int verbose)
 {
+	struct buf b = BUF_INIT;
 	if (!ins->reachable) {
-		printf("target %s: UNREACHABLE\n  %s\n", ins->t->name, ins->error);
+		buf_addf(&b, "target %s: UNREACHABLE\n  ", ins->t->name);
+		buf_add_printable_lines(&b, ins->error);
+		buf_addch(&b, '\n');
+		fputs(buf_str(&b), stdout);
+		buf_release(&b);
 		return;
 	}
 	const size_t *c = ins->plan.counts;
-	printf("target %s: reachable, PostgreSQL %s%s\n", ins->t->name, ins->server_version,
-	       ins->history.exists ? "" : " (no padctl ledger yet)");
-	if (ins->identity_error)
-		printf("  IDENTITY MISMATCH: %s\n", ins->identity_error);
-	printf("  applied %zu, baselined %zu, skipped %zu, pending %zu, to skip %zu, out of order %zu, "
-	       "checksum mismatch %zu\n",
-	       c[MIG_APPLIED], c[MIG_BASELINED], c[MIG_SKIPPED], c[MIG_PENDING], c[MIG_TO_SKIP], c[MIG_OUT_OF_ORDER],
-	       c[MIG_MISMATCH]);
-	printf("  lock: %s\n", *ins->lock_holder ? ins->lock_holder : "free");
+	buf_addf(&b, "target %s: reachable, PostgreSQL ", ins->t->name);
+	buf_add_printable(&b, ins->server_version);
+	buf_addf(&b, "%s\n", ins->history.exists ? "" : " (no padctl ledger yet)");
+	if (ins->identity_error) {
+		buf_adds(&b, "  IDENTITY MISMATCH: ");
+		buf_add_printable_lines(&b, ins->identity_error);
+		buf_addch(&b, '\n');
+	}
+	buf_addf(&b, "  applied %zu, baselined %zu, skipped %zu, pending %zu, to skip %zu, out of order %zu, "
+		     "checksum mismatch %zu\n",
+		 c[MIG_APPLIED], c[MIG_BASELINED], c[MIG_SKIPPED], c[MIG_PENDING], c[MIG_TO_SKIP], c[MIG_OUT_OF_ORDER],
+		 c[MIG_MISMATCH]);
+	buf_adds(&b, "  lock: ");
+	buf_add_printable(&b, *ins->lock_holder ? ins->lock_holder : "free");
+	buf_addch(&b, '\n');
 	for (size_t i = 0; i < ins->plan.n; i++) {
 		const struct mig_status *s = &ins->plan.v[i];
 		if (!verbose && (s->state == MIG_APPLIED || s->state == MIG_BASELINED))
 			continue;
 		const char *reason = s->h && s->h->reason ? s->h->reason : s->skip_reason;
-		printf("  %-17s %s_%s%s%s%s\n", mig_state_name(s->state), s->m->version, s->m->name,
-		       reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+		buf_addf(&b, "  %-17s ", mig_state_name(s->state));
+		buf_add_printable(&b, s->m->version);
+		buf_addch(&b, '_');
+		buf_add_printable(&b, s->m->name);
+		if (reason) {
+			buf_adds(&b, " (");
+			buf_add_printable(&b, reason);
+			buf_addch(&b, ')');
+		}
+		buf_addch(&b, '\n');
 	}
-	for (size_t i = 0; i < ins->plan.norphans; i++)
-		printf("  %-17s %s_%s (in the target's history, no migration file)\n", "unknown",
-		       ins->plan.orphans[i]->version, ins->plan.orphans[i]->name);
+	for (size_t i = 0; i < ins->plan.norphans; i++) {
+		buf_addf(&b, "  %-17s ", "unknown");
+		buf_add_printable(&b, ins->plan.orphans[i]->version);
+		buf_addch(&b, '_');
+		buf_add_printable(&b, ins->plan.orphans[i]->name);
+		buf_adds(&b, " (in the target's history, no migration file)\n");
+	}
+	fputs(buf_str(&b), stdout);
+	buf_release(&b);
 }
 
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
@@ -107,9 +135,12 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
 	int problems = 0;
 	json_t *out = ctx->json ? json_object() : NULL, *arr = ctx->json ? json_array() : NULL;
-	if (!rc && !ctx->json)
+	if (!rc && !ctx->json) {
+		char *dir = xstrprintable(p->migrations_dir);
 		printf("env %s (tier %s, pipeline %s): %zu migration%s in %s\n", env.name, env.tier, env.pipeline,
-		       set.n, set.n == 1 ? "" : "s", p->migrations_dir);
+		       set.n, set.n == 1 ? "" : "s", dir);
+		free(dir);
+	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct inspection ins;
 		inspect_target(p, &env, targets[i], &set, "status", 0, &ins);

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "fs.h"
 #include "migrations.h"
 #include "buf.h"
 #include "log.h"
@@ -17,6 +18,8 @@
 
 /* A config file is a few kilobytes; anything far larger is a mistake or hostile. */
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
+/* Lists and mappings nest a few levels in any real file. */
+#define CONFIG_MAX_DEPTH 64
 /* PostgreSQL's NAMEDATALEN - 1; also used for target, stage and env names. */
 #define NAME_MAX_LEN 63
 
@@ -150,20 +153,34 @@ char *config_expand_home(const char *path)
 {
 	if (!path)
 		return NULL;
-	if (path[0] != '~' || (path[1] != '/' && path[1] != '\0'))
+	if (path[0] != '~')
 		return xstrdup(path);
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
+	const char *slash = strchr(path, '/');
+	size_t ulen = slash ? (size_t)(slash - path - 1) : strlen(path + 1);
+	const char *home;
+	if (!ulen) {
+		home = getenv("HOME");
+		if (!home || !*home) {
+			struct passwd *pw = getpwuid(getuid());
+			home = pw ? pw->pw_dir : "/";
+		}
+	} else {
+		/* ~user/..., as the shell expands it */
+		char *user = xstrndup(path + 1, ulen);
+		struct passwd *pw = getpwnam(user);
+		free(user);
+		if (!pw || !pw->pw_dir || !*pw->pw_dir)
+			return NULL;
+		home = pw->pw_dir;
 	}
-	if (!path[1])
+	if (!slash || !slash[1])
 		return xstrdup(home);
-	return path_join(home, path + 2);
+	return path_join(home, slash + 1);
 }
 
 /* path_resolve makes a configured path absolute: ~/ is the home directory,
- * relative paths are relative to the project root. */
+ * ~user/ that user's, relative paths are relative to the project root.
+ * NULL when ~user names no user. */
 static char *path_resolve(const char *root, const char *v)
 {
 	if (v[0] == '~')
@@ -273,34 +290,54 @@ static void yfile_release(struct yfile *f)
 
 static int read_file(const char *path, char **text, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		fail("cannot read \"%s\": %s", path, strerror(errno));
+	/* regular files only, capped: a FIFO, /dev/zero or a huge file is refused, never read */
+	int rc = fs_read_file(path, CONFIG_MAX_BYTES, text, len);
+	if (rc > 0)
+		fail("could not read \"%s\": %s", path, strerror(ENOENT));
+	if (rc) {
+		fail_hint("a padctl configuration file is a small regular file; check that this is the right file");
 		return fail_status(EXIT_USAGE);
 	}
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-		buf_add(&b, chunk, n);
-		if (b.len > CONFIG_MAX_BYTES) {
-			fclose(fp);
-			buf_release(&b);
-			fail("%s: file is larger than %d bytes", path, CONFIG_MAX_BYTES);
-			fail_hint("a padctl configuration file is a few kilobytes; check that this is the right file");
-			return fail_status(EXIT_USAGE);
-		}
-	}
-	int bad = ferror(fp);
-	fclose(fp);
-	if (bad) {
-		buf_release(&b);
-		fail("cannot read \"%s\"", path);
-		return fail_status(EXIT_USAGE);
-	}
-	*len = b.len;
-	*text = buf_detach(&b);
 	return 0;
+}
+
+/* depth_check walks the event stream and refuses nesting deeper than
+ * CONFIG_MAX_DEPTH before the document is composed: libyaml's cost grows with
+ * the square of the depth, so a file of 80,000 `[` would take minutes. The
+ * walk stops at the first level too deep, so its own cost stays bounded. */
+static int depth_check(struct yfile *f, const char *text, size_t len)
+{
+	yaml_parser_t ps;
+	if (!yaml_parser_initialize(&ps))
+		return fail("could not initialise the YAML parser (out of memory)");
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	int depth = 0, rc = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&ps, &ev)) {
+			rc = yfail_parser(f, &ps, text);
+			break;
+		}
+		yaml_event_type_t type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > CONFIG_MAX_DEPTH) {
+				struct buf b = BUF_INIT;
+				buf_addf(&b, "%s:%d:%d", f->path, (int)ev.start_mark.line + 1,
+					 (int)ev.start_mark.column + 1);
+				fail("%s: lists and mappings nested deeper than %d levels", buf_str(&b), CONFIG_MAX_DEPTH);
+				buf_release(&b);
+				fail_hint("a padctl configuration file nests a few levels; check that this is the right file");
+				rc = fail_status(EXIT_USAGE);
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		if (rc || type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&ps);
+	return rc;
 }
 
 /* yfile_load parses path into one document whose root is a mapping. */
@@ -312,10 +349,14 @@ static int yfile_load(struct yfile *f, const char *path, const char *expected_ke
 	size_t len;
 	if (read_file(path, &text, &len))
 		return -1;
+	if (depth_check(f, text, len)) {
+		free(text);
+		return -1;
+	}
 	yaml_parser_t ps;
 	if (!yaml_parser_initialize(&ps)) {
 		free(text);
-		return fail("cannot initialise the YAML parser");
+		return fail("could not initialise the YAML parser (out of memory)");
 	}
 	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
 	int rc = 0;
@@ -424,8 +465,14 @@ static int get_path(struct yfile *f, const yaml_node_t *n, const char *what, con
 	const char *v = NULL;
 	if (scalar(f, n, what, &v))
 		return -1;
+	char *path = path_resolve(root, v);
+	if (!path) {
+		yerr(f, n, "%s: the path \"%s\" names no user of this machine", what, show(v));
+		return fail_hint("write ~/ for your home directory, ~USER/ for an existing user's, or an absolute "
+				 "path");
+	}
 	free(*out);
-	*out = path_resolve(root, v);
+	*out = path;
 	return 0;
 }
 
@@ -817,6 +864,8 @@ static void target_release(struct cfg_target *t)
 	free(t->db.user);
 	free(t->db.password_env);
 	free(t->db.password_command);
+	free(t->db.trust_root);
+	free(t->db.trust_env);
 	free(t->db.passfile);
 	free(t->db.sslmode);
 	strv_free(t->db.fixtures, t->db.nfixtures);
@@ -1014,6 +1063,12 @@ static int db_parse(struct env_ctx *c, const yaml_node_t *map, struct cfg_target
 	if ((n = map_get(f, map, "password_command", NULL)) &&
 	    get_str(f, n, "\"password_command\"", &d->password_command))
 		goto out;
+	if (d->password_command && !d->trust_root) {
+		/* what `padctl trust` and the check before running it need (trust.h) */
+		d->trust_root = xstrdup(c->p->root);
+		d->trust_env = xstrdup(c->e->name);
+		d->password_command_line = n ? (int)n->start_mark.line + 1 : 0;
+	}
 	if ((n = map_get(f, map, "passfile", NULL)) && get_path(f, n, "\"passfile\"", c->p->root, &d->passfile))
 		goto out;
 	if ((n = map_get(f, map, "sslmode", NULL)) && get_enum(f, n, "\"sslmode\"", sslmodes, &d->sslmode))

@@ -42,7 +42,10 @@ struct cfg_database {
 	char *dbname;          /* default: project name */
 	char *user;            /* default: $USER */
 	char *password_env;    /* name of the env var holding the password */
-	char *password_command;/* shell command printing the password */
+	char *password_command;/* shell command printing the password; runs only once trusted (trust.h) */
+	char *trust_root;      /* with password_command: the project root it came from */
+	char *trust_env;       /* with password_command: the env whose file holds it */
+	int password_command_line; /* with password_command: its line in that file */
 	char *passfile;        /* a pgpass file (~ expanded) */
 	char *sslmode;         /* default "prefer" */
 	int connect_timeout;   /* seconds, default 10 */
@@ -150,7 +153,9 @@ void config_pipeline_release(struct cfg_pipeline *pl);
  * case) into *value; returns -1 for anything else. */
 int config_bool(const char *text, int *value);
 
-/* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */
+/* config_expand_home returns path (newly allocated) with a leading ~/ replaced
+ * by $HOME and a leading ~user/ by that user's home directory; NULL when
+ * ~user names no user (and for a NULL path). */
 char *config_expand_home(const char *path);
 
 #endif

@@ -12,6 +12,7 @@
 #include "migrations.h"
 #include "log.h"
 #include "sql.h"
+#include "trust.h"
 
 static void notice_to_log(void *arg, const char *message)
 {
@@ -156,8 +157,25 @@ int db_resolve_password(const struct cfg_target *t, char **password)
 		*password = xstrdup(v);
 		return 0;
 	}
-	if (t->db.password_command)
+	if (t->db.password_command) {
+		/* the command comes from a committed project file: run it only once the user trusted it */
+		int trusted = t->db.trust_root ? trust_check(t->db.trust_root, t->db.password_command) : 0;
+		if (trusted < 0)
+			return -1;
+		if (!trusted) {
+			char *file = trust_file();
+			fail("refusing to run the password_command of target \"%s\": it is not trusted", t->name);
+			fail_detail("it comes from the project's file envs/%s.yml (line %d) and could be anyone's; "
+				    "padctl runs a project's command only after you trust it, and again after it changes",
+				    t->db.trust_env ? t->db.trust_env : "?", t->db.password_command_line);
+			fail_detail("trusted commands are recorded in %s", file);
+			fail_hint("read the command in envs/%s.yml; if it is yours, run `padctl trust %s`",
+				  t->db.trust_env ? t->db.trust_env : "ENV", t->db.trust_env ? t->db.trust_env : "ENV");
+			free(file);
+			return fail_status(EXIT_USAGE);
+		}
 		return run_password_command(t->name, t->db.password_command, password);
+	}
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "local.h"
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "log.h"
 
@@ -1368,6 +1369,7 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 	}
 	/* read every fixture first: a missing one must not leave a database behind */
 	for (size_t i = 0; i < nfixtures; i++) {
+		confine_check(fixtures[i]);
 		int r = fs_read_file(fixtures[i], FS_TEXT_CAP, &texts[i], NULL);
 		if (r) {
 			if (r > 0)

@@ -39,11 +39,14 @@ void log_vmsg(int lvl, const char *prefix, const char *fmt, va_list ap)
 {
 	if (lvl > level)
 		return;
-	struct buf b = BUF_INIT;
+	struct buf text = BUF_INIT, b = BUF_INIT;
+	buf_vaddf(&text, fmt, ap);
 	buf_adds(&b, prefix);
-	buf_vaddf(&b, fmt, ap);
+	/* names in messages come from files and servers: no escape sequence reaches the terminal */
+	buf_add_printable_lines(&b, buf_str(&text));
 	buf_addch(&b, '\n');
 	fputs(buf_str(&b), stderr);
+	buf_release(&text);
 	buf_release(&b);
 }
 
@@ -165,8 +168,12 @@ int err_exit_status(void)
 	return err.message ? err.status : EXIT_OK;
 }
 
-static void print_lines(const char *label, const char *text)
+static void print_lines(const char *label, const char *raw)
 {
+	char *text = NULL;
+	struct buf b = BUF_INIT;
+	buf_add_printable_lines(&b, raw);
+	text = buf_detach(&b);
 	const char *p = text;
 	while (*p) {
 		const char *nl = p;
@@ -175,13 +182,17 @@ static void print_lines(const char *label, const char *text)
 		fprintf(stderr, "%s: %.*s\n", label, (int)(nl - p), p);
 		p = *nl ? nl + 1 : nl;
 	}
+	free(text);
 }
 
 void err_print(void)
 {
 	if (!err.message)
 		return;
-	fprintf(stderr, "%serror:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "", err.message);
+	struct buf msg = BUF_INIT;
+	buf_add_printable_lines(&msg, err.message);
+	fprintf(stderr, "%serror:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "", buf_str(&msg));
+	buf_release(&msg);
 	if (err.detail)
 		print_lines("DETAIL", err.detail);
 	if (err.hint)

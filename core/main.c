@@ -1,7 +1,9 @@
 /* padctl: command table and dispatch (git style). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -29,6 +31,7 @@ static const struct command commands[] = {
 	{ "plugins", cmd_plugins, "", "plugins found, with kind, version and ABI" },
 	{ "doctor", cmd_doctor, "[ENV]", "installation and connectivity check, with the fix for each problem" },
 	{ "local", cmd_local, "start|stop|status", "the managed local PostgreSQL cluster" },
+	{ "trust", cmd_trust, "ENV [--revoke]", "allow the env's password_command to run (it comes from the project)" },
 };
 
 static void usage(FILE *f)
@@ -39,7 +42,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nRun `padctl COMMAND --help` for a command's options. Docs: docs/<command>.md\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	struct cmd_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
@@ -100,4 +103,39 @@ int main(int argc, char **argv)
 		return status ? status : EXIT_STEP;
 	}
 	return 0;
+}
+
+/* stdout_check fails when what the command printed did not reach its
+ * destination (a full disk, /dev/full, a closed pipe): exiting 0 would claim
+ * output that does not exist. Checked once at exit, as git does. */
+static int stdout_checked;
+
+static int stdout_check(int rc)
+{
+	stdout_checked = 1;
+	errno = 0;
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int e = errno;
+	if (fclose(stdout) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (!bad)
+		return rc;
+	fprintf(stderr, "%serror:%s could not write to standard output: %s\n", log_color() ? "\033[1;31m" : "",
+		log_color() ? "\033[0m" : "", e ? strerror(e) : "write error");
+	return rc ? rc : EXIT_STEP;
+}
+
+/* stdout_at_exit covers the paths that call exit() themselves (`--help` of a command) */
+static void stdout_at_exit(void)
+{
+	if (!stdout_checked && stdout_check(0))
+		_exit(EXIT_STEP);
+}
+
+int main(int argc, char **argv)
+{
+	atexit(stdout_at_exit);
+	return stdout_check(run(argc, argv));
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "log.h"
 
@@ -29,6 +31,7 @@ int read_text_file_if(const char *path, char **text, size_t *len)
 	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
 	if (rc)
 		return rc;
+	confine_check(path);
 	if (memchr(*text, '\0', n)) {
 		free(*text);
 		*text = NULL;
@@ -62,30 +65,47 @@ int version_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+/* crypto_die ends padctl when OpenSSL cannot hash (no SHA-256 provider, out
+ * of memory): a checksum made of garbage would be compared and recorded. */
+static void crypto_die(const char *call)
+{
+	unsigned long e = ERR_get_error();
+	const char *why = e ? ERR_reason_error_string(e) : NULL;
+	fprintf(stderr, "padctl: fatal: could not compute a SHA-256 checksum: %s failed%s%s\n", call, why ? ": " : "",
+		why ? why : "");
+	fprintf(stderr, "HINT: check the OpenSSL installation and OPENSSL_CONF (the default provider must be available)\n");
+	exit(EXIT_STEP);
+}
+
 void migration_checksum(const char *text, size_t len, char out[65])
 {
 	/* status checksums every migration: fetch the digest once, not once per file */
 	static EVP_MD *sha256;
 	static EVP_MD_CTX *ctx;
-	if (!sha256) {
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-		ctx = EVP_MD_CTX_new();
-	}
+	if (!sha256 && !(sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		crypto_die("EVP_MD_fetch(SHA256)");
+	if (!ctx && !(ctx = EVP_MD_CTX_new()))
+		crypto_die("EVP_MD_CTX_new");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_DigestInit_ex2(ctx, sha256, NULL);
+	if (EVP_DigestInit_ex2(ctx, sha256, NULL) != 1)
+		crypto_die("EVP_DigestInit_ex2");
+	int ok = 1;
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] != '\r')
 			continue;
-		EVP_DigestUpdate(ctx, text + start, i - start);
-		EVP_DigestUpdate(ctx, "\n", 1);
+		ok &= EVP_DigestUpdate(ctx, text + start, i - start) == 1;
+		ok &= EVP_DigestUpdate(ctx, "\n", 1) == 1;
 		if (i + 1 < len && text[i + 1] == '\n')
 			i++;
 		start = i + 1;
 	}
-	EVP_DigestUpdate(ctx, text + start, len - start);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	ok &= EVP_DigestUpdate(ctx, text + start, len - start) == 1;
+	if (!ok)
+		crypto_die("EVP_DigestUpdate");
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		crypto_die("EVP_DigestFinal_ex");
 	static const char hex[] = "0123456789abcdef";
 	for (unsigned i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -202,6 +222,18 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 	m->name = xstrdup(us ? us + 1 : "");
 	m->dir = xstrfmt("%s/%s", root, entry);
 	m->transactional = 1;
+	for (const unsigned char *p = (const unsigned char *)entry; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			continue;
+		/* the name is printed (status, plan, errors) and recorded: a newline would forge lines */
+		char *shown = xstrprintable(m->dir);
+		fail("migration directory \"%s\" has a control character in its name", shown);
+		free(shown);
+		fail_detail("migration names are printed and recorded in the ledger; a newline or an escape in one "
+			    "could forge output lines");
+		fail_hint("rename the directory to <version>_<name> with printable characters");
+		return fail_status(EXIT_USAGE);
+	}
 	if (!version_valid(m->version) || !*m->name) {
 		fail("migration directory \"%s\" is not named <version>_<name>", m->dir);
 		fail_hint("name it like 0001_create_pad_request (digits, an underscore, a name); `padctl new NAME` does it");

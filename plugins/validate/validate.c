@@ -114,13 +114,22 @@ static int verify_one(const struct padctl_host *h, struct padctl_step *st, const
 	char *sql = NULL;
 	if (h->read_file(st, m->verify_path, &sql))
 		return -1;
+	/* verify.sql checks, it must not change anything: it runs in a READ ONLY
+	 * transaction that is always rolled back (a write, or turning read-write
+	 * mode back on, fails in it); a dry run's connection is read-only already */
 	struct padctl_rows *rows = NULL;
-	if (h->sql_query(st, sql, 0, NULL, &rows)) {
-		h->free_text(sql);
-		return h->fail(st, "the migration's effect is missing, or verify.sql is wrong",
-			       "verify.sql of migration %s_%s failed (%s)", m->version, m->name, m->verify_path);
-	}
+	int rc = h->tx_begin(st);
+	if (!rc && !h->dry_run(st))
+		rc = h->sql_exec(st, "SET TRANSACTION READ ONLY", NULL);
+	if (!rc)
+		rc = h->sql_query(st, sql, 0, NULL, &rows);
+	h->tx_rollback(st);
 	h->free_text(sql);
+	if (rc)
+		return h->fail(st, "the migration's effect is missing, or verify.sql is wrong (it runs read-only)",
+			       "verify.sql of migration %s_%s failed (%s)", m->version, m->name, m->verify_path);
+	if (h->rows_count(rows) == 0)
+		note(f, "%s returned no rows (it must return one row whose first column is true)", m->verify_path);
 	for (int r = 0; r < h->rows_count(rows); r++) {
 		const char *v = h->rows_value(rows, r, 0);
 		if (!v || strcmp(v, "f") == 0 || strcmp(v, "false") == 0) {

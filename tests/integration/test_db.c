@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "trust.h"
 #include "unit.h"
 
 static struct db *connect_test(int read_only)
@@ -149,7 +150,19 @@ static void test_password_sources(void)
 	free(pw);
 	unsetenv("PADCTL_TEST_UNSET_PASSWORD_VAR");
 	t.db.password_env = NULL;
+	/* a project's command runs only once trusted (trust.h), in a trust file of this test's own */
+	char *conf = unit_tmpdir();
+	setenv("XDG_CONFIG_HOME", conf, 1);
+	t.db.trust_root = conf;
+	t.db.trust_env = (char *)"qa";
 	t.db.password_command = (char *)"printf 'from-command\\n'";
+	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "it is not trusted"));
+	CU_ASSERT_PTR_NOT_NULL(err_hint() ? strstr(err_hint(), "padctl trust qa") : NULL);
+	CU_ASSERT_PTR_NULL(pw);
+	err_clear();
+	CU_ASSERT_EQUAL(trust_set(conf, t.db.password_command, 1), 0);
+	CU_ASSERT_EQUAL(trust_set(conf, "echo leaked-secret; exit 3", 1), 0);
 	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), 0);
 	CU_ASSERT_STRING_EQUAL(pw, "from-command");
 	free(pw);
@@ -163,6 +176,9 @@ static void test_password_sources(void)
 	t.db.password_command = NULL;
 	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), 0);
 	CU_ASSERT_PTR_NULL(pw);
+	unsetenv("XDG_CONFIG_HOME");
+	unit_rmrf(conf);
+	free(conf);
 }
 
 int main(void)

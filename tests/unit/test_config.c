@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -879,7 +880,7 @@ static void test_aliases(void)
 	CU_ASSERT_TRUE(secs < 5.0);
 	buf_release(&y);
 
-	/* deep nesting is parsed without blowing the stack, then refused by type */
+	/* deep nesting is refused before it is composed (the 64th level, counting the root mapping) */
 	buf_reset(&y);
 	buf_adds(&y, "targets: {qa: {}}\nseeds: ");
 	for (int i = 0; i < 10000; i++)
@@ -887,7 +888,7 @@ static void test_aliases(void)
 	for (int i = 0; i < 10000; i++)
 		buf_addch(&y, ']');
 	buf_addch(&y, '\n');
-	ENV_ERR(buf_str(&y), "2:9", "expected a string for \"seeds\"", NULL);
+	ENV_ERR(buf_str(&y), "2:71", "nested deeper than 64 levels", NULL);
 	buf_release(&y);
 }
 
@@ -976,9 +977,18 @@ static void test_expand_home(void)
 	s = config_expand_home("~");
 	CU_ASSERT_STRING_EQUAL(s, "/home/u");
 	free(s);
-	s = config_expand_home("~bob/x");
-	CU_ASSERT_STRING_EQUAL(s, "~bob/x");
+	/* ~user/ is that user's home, as the shell expands it (it used to stay relative) */
+	struct passwd *pw = getpwnam("root");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pw);
+	char *want = xstrfmt("%s%sx", pw->pw_dir, pw->pw_dir[strlen(pw->pw_dir) - 1] == '/' ? "" : "/");
+	s = config_expand_home("~root/x");
+	CU_ASSERT_STRING_EQUAL(s, want);
 	free(s);
+	free(want);
+	s = config_expand_home("~root");
+	CU_ASSERT_STRING_EQUAL(s, pw->pw_dir);
+	free(s);
+	CU_ASSERT_PTR_NULL(config_expand_home("~no_such_user_padctl/x"));
 	s = config_expand_home("/etc/x");
 	CU_ASSERT_STRING_EQUAL(s, "/etc/x");
 	free(s);
@@ -989,6 +999,75 @@ static void test_expand_home(void)
 	if (old)
 		setenv("HOME", old, 1);
 	free(old);
+}
+
+/* a configured ~user/ path names the user's home; an unknown user is an error at file:line:col */
+static void test_tilde_user_paths(void)
+{
+	struct passwd *pw = getpwnam("root");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pw);
+	char *dir = project("project: p\npaths:\n  seeds: ~root/seeds\n");
+	struct cfg_project p;
+	CU_ASSERT_EQUAL_FATAL(load_project(dir, &p), 0);
+	CU_ASSERT_EQUAL(strncmp(p.seeds_dir, pw->pw_dir, strlen(pw->pw_dir)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.seeds_dir, "/seeds"));
+	CU_ASSERT_EQUAL(p.seeds_dir[0], '/');
+	config_project_release(&p);
+	unit_write(dir, "padctl.yml", "project: p\npaths:\n  seeds: ~no_such_user_padctl/seeds\n");
+	CU_ASSERT_EQUAL(load_project(dir, &p), -1);
+	EXPECT_ERR("padctl.yml:3:10:", "names no user", "~USER/");
+	unit_rmrf(dir);
+	free(dir);
+}
+
+/* nesting is capped before libyaml composes the document (whose cost is
+ * quadratic in the depth): 80,000 `[` fail at once, naming where */
+static void test_deep_nesting(void)
+{
+	char *dir = project(NULL);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "project: p\nschemas:\n  owned: ");
+	for (int i = 0; i < 80000; i++)
+		buf_addch(&b, '[');
+	buf_addch(&b, '\n');
+	unit_write(dir, "padctl.yml", buf_str(&b));
+	struct cfg_project p;
+	CU_ASSERT_EQUAL(load_project(dir, &p), -1);
+	/* the root mapping, `schemas`, then 63 lists: the 64th `[` is one too deep */
+	EXPECT_ERR("padctl.yml:3:72:", "nested deeper than 64", NULL);
+	buf_reset(&b);
+	buf_adds(&b, "project: p\nschemas:\n  owned: ");
+	for (int i = 0; i < 62; i++)
+		buf_addch(&b, '[');
+	for (int i = 0; i < 62; i++)
+		buf_addch(&b, ']');
+	buf_addch(&b, '\n');
+	unit_write(dir, "padctl.yml", buf_str(&b));
+	CU_ASSERT_EQUAL(load_project(dir, &p), -1);
+	EXPECT_ERR("padctl.yml:3:11:", "expected a string", NULL); /* within the cap: the schema's own error */
+	buf_release(&b);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+/* a FIFO or a device in place of a config file is refused, never read (a FIFO used to hang) */
+static void test_special_files(void)
+{
+	char *dir = project(NULL);
+	char *path = xstrfmt("%s/padctl.yml", dir);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	struct cfg_project p;
+	CU_ASSERT_EQUAL(load_project(dir, &p), -1);
+	EXPECT_ERR("padctl.yml", "not a regular file", "regular file");
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(symlink("/dev/zero", path), 0);
+	CU_ASSERT_EQUAL(load_project(dir, &p), -1);
+	EXPECT_ERR("padctl.yml", "not a regular file", NULL);
+	unlink(path);
+	free(path);
+	unit_rmrf(dir);
+	free(dir);
 }
 
 /* ---------------------------------------------------------------- reference */
@@ -1091,6 +1170,9 @@ int main(void)
 		{ "hostile: anchors, aliases, bombs", test_aliases },
 		{ "root: discovery, -C, PADCTL_PROJECT", test_find_root },
 		{ "config_expand_home", test_expand_home },
+		{ "paths: ~user/ is that user's home", test_tilde_user_paths },
+		{ "hostile: nesting depth is capped", test_deep_nesting },
+		{ "hostile: FIFOs and devices are refused", test_special_files },
 		{ "reference project parses", test_reference_project },
 		{ NULL, NULL },
 	};

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# build.sh OUTDIR: build the libFuzzer targets (fuzz_*.c here) with clang,
+# -fsanitize=fuzzer,address,undefined, against padctl's core sources.
+# Exit 77 (ctest's "skipped") when clang or its libFuzzer runtime is missing.
+# Rebuilds only when a core or fuzz source is newer than the last build.
+set -euo pipefail
+
+out=${1:?usage: build.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+CLANG=${CLANG:-clang}
+
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+	echo "fuzz: $CLANG not found: the fuzz targets are skipped (apt-get install clang)"
+	exit 77
+fi
+mkdir -p "$out/obj"
+probe=$out/probe.c
+printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe"
+if ! "$CLANG" -fsanitize=fuzzer,address,undefined "$probe" -o "$out/probe" >/dev/null 2>&1; then
+	echo "fuzz: $CLANG cannot link -fsanitize=fuzzer (no libFuzzer runtime): the fuzz targets are skipped"
+	exit 77
+fi
+
+stamp=$out/.built
+if [ -f "$stamp" ] && [ -z "$(find "$src/core" "$here" -name '*.[ch]' -newer "$stamp" -print -quit)" ]; then
+	echo "fuzz: up to date"
+	exit 0
+fi
+
+deps="libpq yaml-0.1 libssh2 jansson libcrypto"
+read -r -a cflags <<<"$(pkg-config --cflags $deps)"
+read -r -a libs <<<"$(pkg-config --libs $deps) -lpg_query -ldl"
+common=(-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DPADCTL_VERSION=\"fuzz\"
+	-DPADCTL_PLUGIN_DIR=\"/nonexistent\" -DPADCTL_BUILD_PLUGIN_DIR=\"/nonexistent\"
+	-I"$src/core" -I"$src/core/include" -I"$here" "${cflags[@]}")
+
+objs=()
+for c in "$src"/core/*.c "$here/fuzz_common.c"; do
+	[ "$(basename "$c")" = main.c ] && continue
+	objs+=("$out/obj/$(basename "$c" .c).o")
+done
+# two compilers at a time: the machine is shared
+for c in "$src"/core/*.c "$here/fuzz_common.c"; do
+	[ "$(basename "$c")" = main.c ] && continue
+	"$CLANG" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$out/obj/$(basename "$c" .c).o" &
+	if [ "$(jobs -rp | wc -l)" -ge 2 ]; then wait -n; fi
+done
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done
+for t in "$here"/fuzz_*.c; do
+	name=$(basename "$t" .c)
+	[ "$name" = fuzz_common ] && continue
+	"$CLANG" "${common[@]}" -Werror -fsanitize=fuzzer,address,undefined "$t" "${objs[@]}" "${libs[@]}" -o "$out/$name"
+	echo "fuzz: built $out/$name"
+done
+touch "$stamp"

@@ -1,0 +1,8 @@
+SET default_transaction_read_only = off;
+SET TRANSACTION READ WRITE;
+SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE;
+RESET ALL;
+SET ROLE app;
+RESET SESSION AUTHORIZATION;
+SET search_path TO app, public;
+set local lock_timeout = 1000;
