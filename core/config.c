@@ -1586,3 +1586,21 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 	}
 	return 0;
 }
+
+/* ---------------------------------------------------------------- meta.yml */
+
+static const char *const meta_keys[] = { "transactional", NULL };
+
+int config_load_meta(const char *path, int *transactional)
+{
+	struct yfile f;
+	int rc = yfile_load(&f, path, "transactional");
+	if (!rc) {
+		yaml_node_t *root = yaml_document_get_root_node(&f.doc), *n;
+		rc = map_check(&f, root, "meta.yml", "key", meta_keys);
+		if (!rc && (n = map_get(&f, root, "transactional", NULL)))
+			rc = get_bool(&f, n, "\"transactional\"", transactional);
+	}
+	yfile_release(&f);
+	return rc ? fail_status(EXIT_USAGE) : 0;
+}

@@ -150,6 +150,11 @@ void config_pipeline_release(struct cfg_pipeline *pl);
  * case) into *value; returns -1 for anything else. */
 int config_bool(const char *text, int *value);
 
+/* config_load_meta reads a migration's meta.yml with the rules of every other
+ * config file (one document, a mapping, no duplicate keys, size cap,
+ * file:line:col errors); sets *transactional when the file says. */
+int config_load_meta(const char *path, int *transactional);
+
 /* config_expand_home returns path with a leading ~/ replaced by $HOME (newly allocated). */
 char *config_expand_home(const char *path);
 
