@@ -21,6 +21,7 @@ struct cfg_project {
 	char *seeds_dir;
 	char *contracts_dir;
 	char *backfills_dir;
+	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
 };
 
 struct cfg_ssh {
@@ -78,6 +79,7 @@ struct cfg_env {
 	char **seeds;
 	size_t nseeds;
 	char *ledger;          /* target holding env-wide records; default the first target (always set) */
+	int lock_timeout;      /* migrations.lock_timeout in seconds; the project's unless the env sets it */
 };
 
 struct cfg_option {
