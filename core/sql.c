@@ -107,7 +107,20 @@ int sql_find_kind(const char *text, size_t len, int kind, int *line)
 	/* the parser wants a NUL-terminated string */
 	char *copy = xstrndup(text, len);
 	const char *s = copy;
-	PgQuerySplitResult split = pg_query_split_with_parser(s);
+	/* the scanner's split is cheap but cuts inside BEGIN ATOMIC bodies, so it only
+	 * decides whether the parser's split (a full parse of the file) is needed */
+	PgQuerySplitResult split = pg_query_split_with_scanner(s);
+	int suspect = split.error != NULL;
+	for (int i = 0; !split.error && i < split.n_stmts && !suspect; i++) {
+		const PgQuerySplitStmt *st = split.stmts[i];
+		suspect = sql_stmt_kind(s + st->stmt_location, (size_t)st->stmt_len) == kind;
+	}
+	pg_query_free_split_result(split);
+	if (!suspect) {
+		free(copy);
+		return 0;
+	}
+	split = pg_query_split_with_parser(s);
 	int found = 0;
 	for (int i = 0; !split.error && i < split.n_stmts && !found; i++) {
 		const PgQuerySplitStmt *st = split.stmts[i];

@@ -91,6 +91,8 @@ static void test_find_kind(void)
 			   "DO $$ BEGIN PERFORM 1; END $$;\nCREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; "
 			   "END $$;\nSELECT 'commit';\nCREATE TABLE begin_log (i int);\n";
 	CU_ASSERT_EQUAL(sql_find_kind(body, strlen(body), SQL_KIND_TX_CONTROL, &line), 0);
+	const char *atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\nSET search_path = app;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(atomic, strlen(atomic), SQL_KIND_TX_CONTROL, &line), 0);
 	const char *syntax = "COMMIT; SELEC 1;";
 	CU_ASSERT_EQUAL(sql_find_kind(syntax, strlen(syntax), SQL_KIND_TX_CONTROL, &line), 0);
 }
