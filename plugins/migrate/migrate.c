@@ -206,9 +206,12 @@ static void name_blockers(struct ctx *c)
 	struct padctl_rows *r = NULL;
 	if (h->sql_query(c->st, blockers_sql, 0, NULL, &r))
 		return;
+	if (h->rows_count(r) > 0)
+		h->fail(c->st, NULL, "sessions holding locks in the database when the last try gave up, strongest "
+				     "lock first (the blocker is most likely among them):");
 	for (int i = 0; i < h->rows_count(r); i++)
 		h->fail(c->st, NULL,
-			"blocking session? pid %s (user %s, application_name \"%s\", state %s, query started %s) "
+			"lock holder: pid %s (user %s, application_name \"%s\", state %s, query started %s) "
 			"holds %s on %s",
 			h->rows_value(r, i, 0), h->rows_value(r, i, 1), h->rows_value(r, i, 2), h->rows_value(r, i, 3),
 			h->rows_value(r, i, 4), h->rows_value(r, i, 5), h->rows_value(r, i, 6));
