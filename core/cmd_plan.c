@@ -42,7 +42,16 @@ static json_t *str(const char *s, int *err)
 {
 	json_t *v = s ? json_string(s) : json_null();
 	if (!v && !*err) {
-		fail("cannot put \"%.*s\" into the plan: it is not valid UTF-8", (int)strcspn(s, "\n"), s);
+		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
+		struct buf b = BUF_INIT;
+		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
+			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+				buf_addf(&b, "\\x%02x", *p);
+			else
+				buf_add(&b, (const char *)p, 1);
+		}
+		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
+		buf_release(&b);
 		fail_hint("rename the file or directory, or save its text as UTF-8");
 		fail_status(EXIT_USAGE);
 	}

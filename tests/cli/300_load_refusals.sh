@@ -53,6 +53,16 @@ assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.plans")" "no plan recorded"
 rm -r "$PROJECT/migrations/0003_latin1"
 ok "plan, deploy and status exit 2 naming the byte offset; no plan recorded"
 
+group "plan with a migration directory name that is not UTF-8 fails cleanly"
+mkdir "$PROJECT/migrations/0003_caf$(printf '\xe9')"
+printf 'SELECT 1;\n' >"$PROJECT/migrations/0003_caf$(printf '\xe9')/up.sql"
+pc plan test
+assert_rc 2
+assert_err_contains "cannot put \"caf\\xe9\" into the plan: it is not valid UTF-8"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.plans")" "no plan recorded"
+rm -r "$PROJECT/migrations/0003_caf$(printf '\xe9')"
+ok "plan exits 2 (no crash, no plan recorded)"
+
 group "meta.yml: duplicate keys and a second document are refused"
 add_migration 0004 meta "SELECT 1;"
 printf 'transactional: true\ntransactional: false\n' >"$PROJECT/migrations/0004_meta/meta.yml"
