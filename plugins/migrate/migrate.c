@@ -102,6 +102,11 @@ static int indexes(struct ctx *c, const struct padctl_migration *m, const char *
 	for (int i = 0; i < h->rows_count(named) && rc == 0; i++) {
 		const char *p[3] = { h->rows_value(named, i, 0), h->rows_value(named, i, 1), h->rows_value(named, i, 2) };
 		int concurrent = strcmp(h->rows_value(named, i, 3), "t") == 0;
+		if (!p[2] && what == FIX_FAILED && concurrent)
+			h->log(c->st, PADCTL_LOG_WARN,
+			       "the CREATE INDEX CONCURRENTLY at %s:%s names no index: an invalid index its build may "
+			       "have left is not dropped (name the index so padctl can tell it is this migration's)",
+			       m->up_path, h->rows_value(named, i, 5));
 		if (!p[2] || (what == FIX_FAILED && !concurrent))
 			continue;
 		struct padctl_rows *found = NULL;
@@ -141,6 +146,9 @@ static int indexes(struct ctx *c, const struct padctl_migration *m, const char *
 						h->log(c->st, PADCTL_LOG_INFO, "dropped invalid index %s", idx);
 					else if (what == FIX_BEFORE)
 						rc = -1;
+					else
+						h->log(c->st, PADCTL_LOG_WARN, "could not drop invalid index %s: drop it with "
+						       "DROP INDEX CONCURRENTLY before the next deploy", idx);
 					free(sql);
 				}
 			}
