@@ -147,8 +147,8 @@ static int indexes(struct ctx *c, const struct padctl_migration *m, const char *
 					else if (what == FIX_BEFORE)
 						rc = -1;
 					else
-						h->log(c->st, PADCTL_LOG_WARN, "could not drop invalid index %s: drop it with "
-						       "DROP INDEX CONCURRENTLY before the next deploy", idx);
+						h->log(c->st, PADCTL_LOG_WARN, "could not drop invalid index %s; the next deploy "
+						       "drops it before it runs the migration again", idx);
 					free(sql);
 				}
 			}
