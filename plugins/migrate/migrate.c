@@ -55,16 +55,19 @@ static const char resolve_sql[] =
 	"JOIN pg_class c ON c.relnamespace = tc.relnamespace AND c.relname = $3 "
 	"JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace";
 
-/* sessions holding relation locks in this database, strongest lock first:
- * after a lock timeout the session padctl waited for is among them */
+/* sessions holding relation locks in this database: once the lock wait has
+ * timed out nobody is waiting any more, so pg_blocking_pids cannot say; the
+ * holders of locks on relations the migration's text mentions ($1) come
+ * first, then the strongest locks */
 static const char blockers_sql[] =
 	"SELECT a.pid::text, coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), "
 	"coalesce(a.state, '?'), coalesce(to_char(a.query_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?'), l.mode, "
 	"coalesce(l.relation::regclass::text, '?') "
-	"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+	"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid LEFT JOIN pg_class c ON c.oid = l.relation "
 	"WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
 	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-	"ORDER BY array_position(ARRAY['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', "
+	"ORDER BY coalesce(strpos(lower($1), lower(c.relname)) > 0, false) DESC, "
+	"array_position(ARRAY['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', "
 	"'ShareLock', 'ShareUpdateExclusiveLock', 'RowExclusiveLock', 'RowShareLock', 'AccessShareLock'], "
 	"l.mode::text), a.query_start LIMIT 3";
 
@@ -208,15 +211,17 @@ static int lock_timed_out(const struct ctx *c)
 }
 
 /* name_blockers adds the sessions holding locks to the recorded error */
-static void name_blockers(struct ctx *c)
+static void name_blockers(struct ctx *c, const struct padctl_migration *m)
 {
 	const struct padctl_host *h = c->h;
 	struct padctl_rows *r = NULL;
-	if (h->sql_query(c->st, blockers_sql, 0, NULL, &r))
+	/* a huge data migration is not worth sending back for a hint */
+	const char *text[1] = { strlen(m->up_sql) < 1024 * 1024 ? m->up_sql : "" };
+	if (h->sql_query(c->st, blockers_sql, 1, text, &r))
 		return;
 	if (h->rows_count(r) > 0)
-		h->fail(c->st, NULL, "sessions holding locks in the database when the last try gave up, strongest "
-				     "lock first (the blocker is most likely among them):");
+		h->fail(c->st, NULL, "sessions holding locks in the database when the last try gave up, those on "
+				     "relations the migration mentions first (the blocker is most likely among them):");
 	for (int i = 0; i < h->rows_count(r); i++)
 		h->fail(c->st, NULL,
 			"lock holder: pid %s (user %s, application_name \"%s\", state %s, query started %s) "
@@ -242,7 +247,7 @@ static int apply(struct ctx *c, const struct padctl_migration *m, const char *la
 			return -1;
 		long ms = h->lock_timeout_ms(c->st);
 		if (attempt == LOCK_TRIES) {
-			name_blockers(c);
+			name_blockers(c, m);
 			h->fail(c->st, NULL, "migration %s waited %d times for a lock, %ld ms each (migrations.lock_timeout)",
 				label, LOCK_TRIES, ms);
 			return -1;

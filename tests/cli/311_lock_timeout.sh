@@ -11,7 +11,8 @@ migrations:
   lock_timeout: 1
 EOF2
 add_migration 0001 create_app "CREATE SCHEMA app;
-CREATE TABLE app.t (id int PRIMARY KEY);"
+CREATE TABLE app.t (id int PRIMARY KEY);
+CREATE TABLE app.unrelated (id int PRIMARY KEY);"
 pc deploy test
 assert_rc 0
 
@@ -30,6 +31,19 @@ blocker_pid() {
 has_blocker() { [ -n "$(blocker_pid)" ]; }
 column_x() { psql_q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'app.t'::regclass AND attname = 'x'"; }
 
+# another session, longer in its transaction, holds as strong a lock on a table the migration does not name
+mkfifo "$PROJECT/other.fifo"
+PGAPPNAME=cli_other "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
+	<"$PROJECT/other.fifo" >"$PROJECT/other.out" 2>&1 &
+track_pid $!
+exec {OTHER}>"$PROJECT/other.fifo"
+printf 'BEGIN;\nLOCK TABLE app.unrelated IN ACCESS EXCLUSIVE MODE;\n' >&"$OTHER"
+has_other() {
+	[ -n "$(psql_q "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE a.application_name = 'cli_other' AND l.granted AND l.mode = 'AccessExclusiveLock'")" ]
+}
+wait_for 30 has_other || fail_now "the other session never took its lock"
+
 group "a migration behind an ACCESS EXCLUSIVE lock is retried, then fails naming the holder"
 block
 wait_for 30 has_blocker || fail_now "the blocker never took its lock"
@@ -47,6 +61,8 @@ assert_err_contains "(attempt 2 of 3); retrying"
 assert_err_not_contains "(attempt 3 of 3)"
 assert_err_contains "pid $bpid (user $TPG_USER, application_name \"cli_blocker\", state idle in transaction, query started"
 assert_err_contains "holds AccessExclusiveLock on app.t"
+first=$(grep -m1 "lock holder:" <<<"$ERR")
+assert_contains "$first" "pid $bpid (user" "the first lock holder named (the one on the table the migration names)"
 assert_err_contains "migration 0002_add_x waited 3 times for a lock, 1000 ms each (migrations.lock_timeout)"
 assert_err_contains "raise migrations.lock_timeout"
 assert_eq 0 "$(column_x)" "column x not added"
