@@ -29,12 +29,59 @@ static char *sha256_hex(const char *data, size_t len)
 	return buf_detach(&b);
 }
 
+/* put sets obj[key] = value and remembers in *err when a constructor failed
+ * (jansson returns NULL for a string that is not valid UTF-8, and on memory
+ * exhaustion): a plan must never be recorded or printed with a hole in it. */
+static void put(json_t *obj, const char *key, json_t *value, int *err)
+{
+	if (!obj) {
+		json_decref(value);
+		*err = 1;
+	} else if (!value || json_object_set_new(obj, key, value) != 0) {
+		*err = 1;
+	}
+}
+
+/* str is json_string that names what it could not encode */
+static json_t *str(const char *s, int *err)
+{
+	json_t *v = s ? json_string(s) : json_null();
+	if (!v && !*err) {
+		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
+		struct buf b = BUF_INIT;
+		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
+			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+				buf_addf(&b, "\\x%02x", *p);
+			else
+				buf_add(&b, (const char *)p, 1);
+		}
+		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
+		buf_release(&b);
+		fail_hint("rename the file or directory, or save its text as UTF-8");
+		fail_status(EXIT_USAGE);
+	}
+	if (!v)
+		*err = 1;
+	return v;
+}
+
+static void append(json_t *arr, json_t *value, int *err)
+{
+	if (!arr) {
+		json_decref(value);
+		*err = 1;
+	} else if (!value || json_array_append_new(arr, value) != 0) {
+		*err = 1;
+	}
+}
+
 /* file_digest adds {path: sha256} of a file the plan covers; a missing file is null */
 static int file_digest(json_t *obj, const char *key, const char *path)
 {
+	int err = 0;
 	if (!path) {
-		json_object_set_new(obj, key, json_null());
-		return 0;
+		put(obj, key, json_null(), &err);
+		return err ? -1 : 0;
 	}
 	char *text = NULL;
 	size_t len = 0;
@@ -42,46 +89,50 @@ static int file_digest(json_t *obj, const char *key, const char *path)
 		return -1;
 	char hex[65];
 	migration_checksum(text, len, hex);
-	json_object_set_new(obj, key, json_string(hex));
+	put(obj, key, json_string(hex), &err);
 	free(text);
-	return 0;
+	return err ? -1 : 0;
 }
 
 static json_t *migration_json(const struct mig_status *s, int *err)
 {
 	json_t *m = json_object();
-	json_object_set_new(m, "version", json_string(s->m->version));
-	json_object_set_new(m, "name", json_string(s->m->name));
-	json_object_set_new(m, "action", json_string(s->state == MIG_TO_SKIP ? "skip" : "apply"));
-	json_object_set_new(m, "transactional", json_boolean(s->m->transactional));
-	json_object_set_new(m, "up_sha256", json_string(s->m->checksum));
-	if (file_digest(m, "down_sha256", s->m->down_path) || file_digest(m, "verify_sha256", s->m->verify_path))
+	put(m, "version", str(s->m->version, err), err);
+	put(m, "name", str(s->m->name, err), err);
+	put(m, "action", str(s->state == MIG_TO_SKIP ? "skip" : "apply", err), err);
+	put(m, "transactional", json_boolean(s->m->transactional), err);
+	put(m, "up_sha256", str(s->m->checksum, err), err);
+	if (!m || file_digest(m, "down_sha256", s->m->down_path) ||
+	    file_digest(m, "verify_sha256", s->m->verify_path))
 		*err = 1;
 	if (s->skip_reason)
-		json_object_set_new(m, "reason", json_string(s->skip_reason));
-	json_object_set_new(m, "path", json_string(s->m->up_path));
-	json_object_set_new(m, "sql", json_string(s->state == MIG_TO_SKIP ? "" : s->m->up_sql));
+		put(m, "reason", str(s->skip_reason, err), err);
+	put(m, "path", str(s->m->up_path, err), err);
+	put(m, "sql", str(s->state == MIG_TO_SKIP ? "" : s->m->up_sql, err), err);
 	return m;
 }
 
 static json_t *target_json(const struct inspection *ins, int allow_ooo, int *err)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "target", json_string(ins->t->name));
+	put(o, "target", str(ins->t->name, err), err);
 	json_t *hist = json_array();
 	for (size_t i = 0; i < ins->history.n; i++) {
 		const struct history_row *r = &ins->history.v[i];
-		json_array_append_new(hist, json_pack("{s:s, s:s, s:s}", "version", r->version, "checksum", r->checksum,
-						      "status", r->status));
+		json_t *row = json_object();
+		put(row, "version", str(r->version, err), err);
+		put(row, "checksum", str(r->checksum, err), err);
+		put(row, "status", str(r->status, err), err);
+		append(hist, row, err);
 	}
-	json_object_set_new(o, "history", hist);
+	put(o, "history", hist, err);
 	json_t *todo = json_array();
 	for (size_t i = 0; i < ins->plan.n; i++) {
 		const struct mig_status *s = &ins->plan.v[i];
 		if (s->state == MIG_PENDING || s->state == MIG_TO_SKIP || (s->state == MIG_OUT_OF_ORDER && allow_ooo))
-			json_array_append_new(todo, migration_json(s, err));
+			append(todo, migration_json(s, err), err);
 	}
-	json_object_set_new(o, "migrations", todo);
+	put(o, "migrations", todo, err);
 	return o;
 }
 
@@ -172,15 +223,15 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = pipeline_targets(&env, &pl, target, &targets, &n);
 	char *id = ledger_new_run_id();
 	json_t *body = json_object();
-	json_object_set_new(body, "padctl_plan", json_integer(1));
-	json_object_set_new(body, "project", json_string(p->name));
-	json_object_set_new(body, "env", json_string(env.name));
-	json_object_set_new(body, "pipeline", json_string(pl.name));
 	int err = 0;
-	if (!rc && (file_digest(body, "env_sha256", env.file) || file_digest(body, "pipeline_sha256", pl.file)))
+	put(body, "padctl_plan", json_integer(1), &err);
+	put(body, "project", str(p->name, &err), &err);
+	put(body, "env", str(env.name, &err), &err);
+	put(body, "pipeline", str(pl.name, &err), &err);
+	if (!rc && (err || file_digest(body, "env_sha256", env.file) || file_digest(body, "pipeline_sha256", pl.file)))
 		rc = -1;
 	json_t *tarr = json_array();
-	json_object_set_new(body, "targets", tarr);
+	put(body, "targets", json_incref(tarr), &err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct inspection ins;
 		inspect_target(p, &env, targets[i], &set, "plan", 0, &ins);
@@ -194,21 +245,31 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = -1;
 		} else {
 			rc = pipeline_check_migrations(&ins.plan, targets[i]->name, allow_ooo);
-			json_array_append_new(tarr, target_json(&ins, allow_ooo, &err));
+			append(tarr, target_json(&ins, allow_ooo, &err), &err);
 		}
 		inspect_release(&ins);
 	}
-	if (err)
+	json_decref(tarr);
+	if (err) {
+		if (!err_pending())
+			fail("cannot build the plan (out of memory?)");
 		rc = -1;
+	}
 	char *hash = NULL, *canon = NULL;
 	if (!rc) {
 		/* the hash covers everything in the body; the id and hash themselves stay outside it */
 		canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-		hash = sha256_hex(canon, strlen(canon));
-		rc = record_plan(p, &env, id, hash, canon);
+		if (!canon)
+			rc = fail("cannot serialise the plan (out of memory?)");
+		else {
+			hash = sha256_hex(canon, strlen(canon));
+			rc = record_plan(p, &env, id, hash, canon);
+		}
 	}
+	json_t *doc = NULL;
+	if (!rc && !(doc = json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body)))
+		rc = fail("cannot build the plan document (out of memory?)");
 	if (!rc) {
-		json_t *doc = json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body);
 		if (out) {
 			if (json_dump_file(doc, out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 				fail("cannot write the plan to \"%s\"", out);
@@ -217,15 +278,18 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 		if (ctx->json) {
 			char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-			puts(s);
+			if (s)
+				puts(s);
+			else
+				rc = fail("cannot serialise the plan (out of memory?)");
 			free(s);
 		} else {
 			print_text(body, id, hash);
 			printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
 			       out ? out : "");
 		}
-		json_decref(doc);
 	}
+	json_decref(doc);
 	free(canon);
 	free(hash);
 	free(id);

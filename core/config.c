@@ -770,7 +770,8 @@ void config_project_release(struct cfg_project *p)
 	memset(p, 0, sizeof *p);
 }
 
-static const char *const project_keys[] = { "project", "schemas", "paths", NULL };
+static const char *const project_keys[] = { "project", "schemas", "paths", "migrations", NULL };
+static const char *const project_migrations_keys[] = { "lock_timeout", NULL };
 static const char *const schemas_keys[] = { "owned", "protected", NULL };
 static const char *const paths_keys[] = { "migrations", "seeds", "contracts", "backfills", NULL };
 
@@ -806,6 +807,12 @@ static int project_parse(struct yfile *f, struct cfg_project *p)
 			}
 		}
 	}
+	p->lock_timeout = 5;
+	if ((n = map_get(f, root, "migrations", NULL)) &&
+	    (map_check(f, n, "\"migrations\"", "key", project_migrations_keys) ||
+	     ((n = map_get(f, n, "lock_timeout", NULL)) &&
+	      get_int(f, n, "\"migrations.lock_timeout\" (seconds)", 0, 86400, &p->lock_timeout))))
+		return -1;
 	const char *defaults[] = { "migrations", "seeds", "contracts", "backfills" };
 	char **dirs[] = { &p->migrations_dir, &p->seeds_dir, &p->contracts_dir, &p->backfills_dir };
 	yaml_node_t *paths = map_get(f, root, "paths", NULL);
@@ -922,7 +929,7 @@ static const char *const db_keys[] = { "managed",     "host",	"port",		   "dbnam
 				       "sslmode",     "connect_timeout", "fixtures",	   NULL };
 static const char *const ssh_keys[] = { "host",		 "port",       "user",	 "identity", "passphrase_env",
 					"known_hosts", "tunnel", "tools", NULL };
-static const char *const migrations_keys[] = { "skip", NULL };
+static const char *const migrations_keys[] = { "skip", "lock_timeout", NULL };
 static const char *const tiers[] = { "nonprod", "prod", NULL };
 static const char *const sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
 static const char *const ssh_tools[] = { "local", "remote", NULL };
@@ -1213,6 +1220,9 @@ static int skips_parse(struct env_ctx *c, const yaml_node_t *mig)
 	struct cfg_env *e = c->e;
 	if (map_check(f, mig, "\"migrations\"", "key", migrations_keys))
 		return -1;
+	yaml_node_t *lt = map_get(f, mig, "lock_timeout", NULL);
+	if (lt && get_int(f, lt, "\"migrations.lock_timeout\" (seconds)", 0, 86400, &e->lock_timeout))
+		return -1;
 	yaml_node_t *skip = map_get(f, mig, "skip", NULL);
 	if (!skip)
 		return 0;
@@ -1350,6 +1360,7 @@ int config_load_env(const struct cfg_project *p, const char *name, struct cfg_en
 	}
 	e->name = xstrdup(name);
 	e->file = file;
+	e->lock_timeout = p->lock_timeout;
 	struct yfile f;
 	struct env_ctx c = { &f, p, e, !strcmp(name, "local") };
 	int rc = yfile_load(&f, file, "tier, pipeline, ledger, targets, migrations, seeds");
@@ -1640,4 +1651,22 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 		return fail_status(EXIT_USAGE);
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- meta.yml */
+
+static const char *const meta_keys[] = { "transactional", NULL };
+
+int config_load_meta(const char *path, int *transactional)
+{
+	struct yfile f;
+	int rc = yfile_load(&f, path, "transactional");
+	if (!rc) {
+		yaml_node_t *root = yaml_document_get_root_node(&f.doc), *n;
+		rc = map_check(&f, root, "meta.yml", "key", meta_keys);
+		if (!rc && (n = map_get(&f, root, "transactional", NULL)))
+			rc = get_bool(&f, n, "\"transactional\"", transactional);
+	}
+	yfile_release(&f);
+	return rc ? fail_status(EXIT_USAGE) : 0;
 }

@@ -21,6 +21,7 @@ struct cfg_project {
 	char *seeds_dir;
 	char *contracts_dir;
 	char *backfills_dir;
+	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
 };
 
 struct cfg_ssh {
@@ -81,6 +82,7 @@ struct cfg_env {
 	char **seeds;
 	size_t nseeds;
 	char *ledger;          /* target holding env-wide records; default the first target (always set) */
+	int lock_timeout;      /* migrations.lock_timeout in seconds; the project's unless the env sets it */
 };
 
 struct cfg_option {
@@ -152,6 +154,11 @@ void config_pipeline_release(struct cfg_pipeline *pl);
 /* config_bool reads a YAML-style boolean (true/false, yes/no, on/off, any
  * case) into *value; returns -1 for anything else. */
 int config_bool(const char *text, int *value);
+
+/* config_load_meta reads a migration's meta.yml with the rules of every other
+ * config file (one document, a mapping, no duplicate keys, size cap,
+ * file:line:col errors); sets *transactional when the file says. */
+int config_load_meta(const char *path, int *transactional);
 
 /* config_expand_home returns path (newly allocated) with a leading ~/ replaced
  * by $HOME and a leading ~user/ by that user's home directory; NULL when

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "buf.h"
 #include "confine.h"
 #include "fs.h"
 #include "log.h"
+#include "sql.h"
 
 int read_text_file(const char *path, char **text, size_t *len)
 {
@@ -114,53 +114,12 @@ void migration_checksum(const char *text, size_t len, char out[65])
 	out[64] = '\0';
 }
 
-/* meta.yml is a flat mapping of scalars; anything else is an error naming path:line:col */
-static int load_meta(const char *path, struct migration *m)
+static int line_of_offset(const char *text, size_t off)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fail("cannot read \"%s\": %s", path, strerror(errno));
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	int rc = 0;
-	if (!yaml_parser_load(&parser, &doc)) {
-		fail("%s:%zu:%zu: not valid YAML: %s", path, parser.problem_mark.line + 1,
-		     parser.problem_mark.column + 1, parser.problem ? parser.problem : "parse error");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return fail_status(EXIT_USAGE);
-	}
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (root && root->type != YAML_MAPPING_NODE) {
-		fail("%s:%zu:%zu: expected a mapping such as `transactional: false`", path,
-		     root->start_mark.line + 1, root->start_mark.column + 1);
-		rc = fail_status(EXIT_USAGE);
-	}
-	for (yaml_node_pair_t *pair = root && !rc ? root->data.mapping.pairs.start : NULL;
-	     pair && pair < root->data.mapping.pairs.top && !rc; pair++) {
-		yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-		if (strcmp(key, "transactional") == 0) {
-			if (v->type != YAML_SCALAR_NODE || config_bool((const char *)v->data.scalar.value,
-								       &m->transactional)) {
-				fail("%s:%zu:%zu: \"transactional\" must be true or false", path,
-				     v->start_mark.line + 1, v->start_mark.column + 1);
-				rc = fail_status(EXIT_USAGE);
-			}
-		} else {
-			fail("%s:%zu:%zu: unknown key \"%s\" in meta.yml", path, k->start_mark.line + 1,
-			     k->start_mark.column + 1, key);
-			fail_hint("meta.yml knows: transactional");
-			rc = fail_status(EXIT_USAGE);
-		}
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return rc;
+	int line = 1;
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
 }
 
 static char *existing(const char *dir, const char *file)
@@ -256,14 +215,35 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 		fail_hint("write the migration's SQL into it, or remove the directory");
 		return fail_status(EXIT_USAGE);
 	}
+	/* the server, the ledger and plan's JSON all want UTF-8; say where it breaks, not later in a crash */
+	size_t bad = utf8_invalid_at(m->up_sql, len);
+	if (bad < len) {
+		fail("\"%s\" is not valid UTF-8 at byte offset %zu (line %d)", m->up_path, bad,
+		     line_of_offset(m->up_sql, bad));
+		fail_hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
+		return fail_status(EXIT_USAGE);
+	}
 	migration_checksum(m->up_sql, len, m->checksum);
 	if (brief == LOAD_BRIEF)
 		return 0;
 	m->down_path = existing(m->dir, "down.sql");
 	m->verify_path = existing(m->dir, "verify.sql");
 	char *meta = existing(m->dir, "meta.yml");
-	int rc = meta ? load_meta(meta, m) : 0;
+	int rc = meta ? config_load_meta(meta, &m->transactional) : 0;
 	free(meta);
+	int line;
+	/* padctl runs a transactional migration in its own transaction together with the history row:
+	 * a COMMIT inside would make the statements before it permanent without that row */
+	if (!rc && m->transactional && sql_find_kind(m->up_sql, len, SQL_KIND_TX_CONTROL, &line)) {
+		fail("%s:%d: transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...) in a transactional migration",
+		     m->up_path, line);
+		fail_detail("padctl runs the migration and its history row in one transaction; a statement "
+			    "that ends or nests it would break that");
+		fail_hint("remove the transaction statements, or, if the migration must commit in parts, put "
+			  "`transactional: false` into %s/meta.yml and make it safe to run again",
+			  m->dir);
+		rc = fail_status(EXIT_USAGE);
+	}
 	return rc;
 }
 

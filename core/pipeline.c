@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "sql.h"
 #include "target.h"
 
 /* What one target's run needs across its steps. */
@@ -48,6 +49,7 @@ struct padctl_step {
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 	struct padctl_migration tx_applied;  /* recorded inside the open transaction: counts once committed */
 	int have_tx_applied;
+	char sqlstate[6];                    /* error_sqlstate's answer */
 };
 
 struct padctl_rows {
@@ -304,6 +306,70 @@ static void h_tx_rollback(struct padctl_step *st)
 	}
 }
 
+/* ---- host functions for migrate's index handling and lock_timeout retries */
+
+static int h_sql_indexes(struct padctl_step *st, const char *sql, struct padctl_rows **rows)
+{
+	(void)st;
+	*rows = NULL;
+	struct sql_index *v;
+	size_t n;
+	sql_created_indexes(sql, strlen(sql), &v, &n);
+	/* a result built on the client, so the plugin reads it like any query's rows */
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	static const char *const cols[] = { "table_schema", "table_name", "index_name", "concurrent", "if_not_exists",
+					    "line" };
+	PGresAttDesc attrs[6];
+	memset(attrs, 0, sizeof attrs);
+	for (int c = 0; c < 6; c++) {
+		attrs[c].name = (char *)cols[c];
+		attrs[c].format = 0;
+		attrs[c].typid = 25; /* text */
+		attrs[c].typlen = -1;
+		attrs[c].atttypmod = -1;
+	}
+	int ok = res && PQsetResultAttrs(res, 6, attrs);
+	for (size_t i = 0; ok && i < n; i++) {
+		char line[16];
+		snprintf(line, sizeof line, "%d", v[i].line);
+		const char *vals[6] = { v[i].table_schema, v[i].table, v[i].name, v[i].concurrent ? "t" : "f",
+					v[i].if_not_exists ? "t" : "f", line };
+		for (int c = 0; ok && c < 6; c++)
+			ok = PQsetvalue(res, (int)i, c, (char *)vals[c], vals[c] ? (int)strlen(vals[c]) : -1);
+	}
+	sql_indexes_free(v, n);
+	if (!ok) {
+		PQclear(res);
+		return fail("could not list the indexes of a migration: out of memory");
+	}
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = res;
+	return 0;
+}
+
+static const char *h_error_sqlstate(struct padctl_step *st)
+{
+	/* db.c names the SQLSTATE in the first detail line ("on target ..., SQLSTATE 55P03") */
+	const char *d = err_pending() ? err_detail() : NULL;
+	const char *p = d ? strstr(d, "SQLSTATE ") : NULL;
+	if (!p || strspn(p + 9, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") < 5)
+		return NULL;
+	memcpy(st->sqlstate, p + 9, 5);
+	st->sqlstate[5] = '\0';
+	return st->sqlstate;
+}
+
+static void h_error_clear(struct padctl_step *st)
+{
+	(void)st;
+	err_clear();
+}
+
+static long h_lock_timeout_ms(struct padctl_step *st)
+{
+	return st->env->lock_timeout > 0 ? st->env->lock_timeout * 1000L : 0;
+}
+
 static const struct padctl_host host = {
 	.abi = PADCTL_PLUGIN_ABI,
 	.size = sizeof(struct padctl_host),
@@ -330,6 +396,10 @@ static const struct padctl_host host = {
 	.tx_begin = h_tx_begin,
 	.tx_commit = h_tx_commit,
 	.tx_rollback = h_tx_rollback,
+	.sql_indexes = h_sql_indexes,
+	.error_sqlstate = h_error_sqlstate,
+	.error_clear = h_error_clear,
+	.lock_timeout_ms = h_lock_timeout_ms,
 };
 
 static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_option *o, const struct padctl_option *d)

@@ -77,3 +77,173 @@ const char *sql_kind_name(int kind)
 		return "a statement";
 	}
 }
+
+/* starts_candidate tells whether some statement of text may begin with a
+ * word of interest: one at the start or right after a semicolon. Quoting is
+ * ignored, so this only ever says yes too often; the parser decides. */
+static int starts_candidate(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && text[i - 1] != ';')
+			continue;
+		if (candidate(text + i, len - i))
+			return 1;
+	}
+	return 0;
+}
+
+static int line_at(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+int sql_find_kind(const char *text, size_t len, int kind, int *line)
+{
+	if (!starts_candidate(text, len))
+		return 0;
+	/* the parser wants a NUL-terminated string */
+	char *copy = xstrndup(text, len);
+	const char *s = copy;
+	/* the scanner's split is cheap but cuts inside BEGIN ATOMIC bodies, so it only
+	 * decides whether the parser's split (a full parse of the file) is needed */
+	PgQuerySplitResult split = pg_query_split_with_scanner(s);
+	int suspect = split.error != NULL;
+	for (int i = 0; !split.error && i < split.n_stmts && !suspect; i++) {
+		const PgQuerySplitStmt *st = split.stmts[i];
+		suspect = sql_stmt_kind(s + st->stmt_location, (size_t)st->stmt_len) == kind;
+	}
+	pg_query_free_split_result(split);
+	if (!suspect) {
+		free(copy);
+		return 0;
+	}
+	split = pg_query_split_with_parser(s);
+	int found = 0;
+	for (int i = 0; !split.error && i < split.n_stmts && !found; i++) {
+		const PgQuerySplitStmt *st = split.stmts[i];
+		size_t off = (size_t)st->stmt_location, n = (size_t)st->stmt_len;
+		if (sql_stmt_kind(s + off, n) == kind) {
+			found = 1;
+			*line = line_at(s, off + sql_skip_blank(s + off, n));
+		}
+	}
+	pg_query_free_split_result(split);
+	free(copy);
+	return found;
+}
+
+static int word_is(const char *s, size_t len, const char *word)
+{
+	size_t i = sql_skip_blank(s, len), w = strlen(word);
+	return len - i >= w && strncasecmp(s + i, word, w) == 0 &&
+	       (len - i == w || !((s[i + w] >= 'a' && s[i + w] <= 'z') || (s[i + w] >= 'A' && s[i + w] <= 'Z')));
+}
+
+/* has_word tells whether word (lower case) occurs in text in any case */
+static int has_word(const char *text, size_t len, const char *word)
+{
+	size_t w = strlen(word);
+	for (size_t i = 0; i + w <= len; i++)
+		if ((text[i] | 0x20) == word[0] && strncasecmp(text + i, word, w) == 0)
+			return 1;
+	return 0;
+}
+
+static char *json_strdup(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+void sql_created_indexes(const char *text, size_t len, struct sql_index **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	/* most migrations create no index: do not split those at all */
+	if (!has_word(text, len, "index"))
+		return;
+	char *copy = xstrndup(text, len);
+	PgQuerySplitResult split = pg_query_split_with_parser(copy);
+	size_t cap = 0;
+	for (int i = 0; !split.error && i < split.n_stmts; i++) {
+		const PgQuerySplitStmt *st = split.stmts[i];
+		size_t off = (size_t)st->stmt_location, sl = (size_t)st->stmt_len;
+		if (!word_is(copy + off, sl, "create"))
+			continue;
+		char *one = xstrndup(copy + off, sl);
+		PgQueryParseResult r = pg_query_parse(one);
+		free(one);
+		json_t *tree = !r.error && r.parse_tree ? json_loads(r.parse_tree, 0, NULL) : NULL;
+		json_t *node = json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"),
+					       "IndexStmt");
+		json_t *rel = json_object_get(node, "relation");
+		if (node && json_string_value(json_object_get(rel, "relname"))) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 4;
+				*out = xrealloc(*out, cap * sizeof **out);
+			}
+			struct sql_index *x = &(*out)[(*n)++];
+			x->table_schema = json_strdup(rel, "schemaname");
+			x->table = json_strdup(rel, "relname");
+			x->name = json_strdup(node, "idxname");
+			x->concurrent = json_is_true(json_object_get(node, "concurrent"));
+			x->if_not_exists = json_is_true(json_object_get(node, "if_not_exists"));
+			x->line = line_at(copy, off + sql_skip_blank(copy + off, sl));
+		}
+		json_decref(tree);
+		pg_query_free_parse_result(r);
+	}
+	pg_query_free_split_result(split);
+	free(copy);
+}
+
+void sql_indexes_free(struct sql_index *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].table_schema);
+		free(v[i].table);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+size_t utf8_invalid_at(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i];
+		size_t need;
+		unsigned min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			need = 1;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			need = 2;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			need = 3;
+			min = 0x10000;
+		} else {
+			return i;
+		}
+		if (len - i <= need)
+			return i;
+		unsigned cp = c & (0x3Fu >> need);
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += need + 1;
+	}
+	return len;
+}

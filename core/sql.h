@@ -34,4 +34,35 @@ int sql_stmt_kind(const char *stmt, size_t len);
  * settings", ... for messages. */
 const char *sql_kind_name(int kind);
 
+/* sql_find_kind looks for a statement of the given kind in text (a whole
+ * file, split with PostgreSQL's parser) and returns 1 with *line set to the
+ * 1-based line where the first one starts, or 0 when there is none. Text the
+ * parser cannot split returns 0: the server rejects it whole, before running
+ * any of it. Texts where no statement can start with a word of interest are
+ * answered without running the parser. */
+int sql_find_kind(const char *text, size_t len, int kind, int *line);
+
+/* One CREATE INDEX statement of a migration, as the parser read it. An
+ * index always lives in its table's schema; table_schema is NULL when the
+ * statement leaves the table unqualified (the server's search_path decides). */
+struct sql_index {
+	char *table_schema;  /* NULL: unqualified */
+	char *table;
+	char *name;          /* NULL: the statement names no index (the server picks one) */
+	int concurrent;      /* CREATE INDEX CONCURRENTLY */
+	int if_not_exists;
+	int line;            /* 1-based line of the statement in text */
+};
+
+/* sql_created_indexes lists the CREATE INDEX statements of text, in order
+ * (*out is NULL and *n 0 when there are none, or when the parser cannot
+ * split the text). Free with sql_indexes_free. */
+void sql_created_indexes(const char *text, size_t len, struct sql_index **out, size_t *n);
+void sql_indexes_free(struct sql_index *v, size_t n);
+
+/* utf8_invalid_at returns the byte offset of the first byte of text that
+ * does not start a well-formed UTF-8 sequence (overlong forms, surrogates
+ * and code points past U+10FFFF included), or len when all of it is valid. */
+size_t utf8_invalid_at(const char *text, size_t len);
+
 #endif

@@ -63,7 +63,7 @@ sanitizer_check
 assert_rc 1
 assert_err_contains "$PROJECT/migrations/0003_unique_code/up.sql:1: could not create unique index"
 assert_err_contains "is duplicated"
-assert_err_contains "index app.item_code_uq was left invalid by the failed migration; dropping it"
+assert_err_contains "index app.item_code_uq named at $PROJECT/migrations/0003_unique_code/up.sql:1 is invalid (left by this failure); dropping it"
 assert_err_contains "dropped invalid index app.item_code_uq"
 assert_eq "" "$(invalid_indexes)" "invalid indexes after the failed build"
 assert_eq f "$(psql_q "SELECT to_regclass('app.item_code_uq') IS NOT NULL")" "item_code_uq gone"

@@ -123,7 +123,7 @@ assert_err_contains "$MIG/0001_create_app/meta.yml:1:1: unknown key \"transactio
 printf 'transactional: maybe\n' >"$MIG/0001_create_app/meta.yml"
 pc deploy test
 assert_rc 2
-assert_err_contains "$MIG/0001_create_app/meta.yml:1:16: \"transactional\" must be true or false"
+assert_err_contains "$MIG/0001_create_app/meta.yml:1:16: expected a boolean for \"transactional\""
 untouched
 rm "$MIG/0001_create_app/meta.yml"
 ok "malformed meta.yml: exit 2 naming the file"

@@ -234,8 +234,35 @@ static inline void fakehost_tx_rollback(struct padctl_step *st)
 	buf_adds(&fakehost_of(st)->history, "ROLLBACK\n");
 }
 
+static inline int fakehost_sql_indexes(struct padctl_step *st, const char *sql, struct padctl_rows **rows)
+{
+	(void)sql;
+	*rows = NULL;
+	return fakehost_fail(st, "test index handling against the test cluster", "no parser in the fake host");
+}
+
+static inline const char *fakehost_error_sqlstate(struct padctl_step *st)
+{
+	(void)st;
+	return NULL;
+}
+
+static inline void fakehost_error_clear(struct padctl_step *st)
+{
+	struct fakehost *fh = fakehost_of(st);
+	free(fh->error);
+	free(fh->hint);
+	fh->error = fh->hint = NULL;
+}
+
+static inline long fakehost_lock_timeout_ms(struct padctl_step *st)
+{
+	(void)st;
+	return 5000;
+}
+
 /* A member appended to struct padctl_host must be implemented here too. */
-_Static_assert(offsetof(struct padctl_host, tx_rollback) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
+_Static_assert(offsetof(struct padctl_host, lock_timeout_ms) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
 	       "struct padctl_host grew: implement the new members in tests/unit/fakehost.h");
 
 /* fakehost_init fills fh->host and clears what is captured; set the inputs
@@ -269,6 +296,10 @@ static inline void fakehost_init(struct fakehost *fh)
 	h->tx_begin = fakehost_tx_begin;
 	h->tx_commit = fakehost_tx_commit;
 	h->tx_rollback = fakehost_tx_rollback;
+	h->sql_indexes = fakehost_sql_indexes;
+	h->error_sqlstate = fakehost_error_sqlstate;
+	h->error_clear = fakehost_error_clear;
+	h->lock_timeout_ms = fakehost_lock_timeout_ms;
 	buf_init(&fh->log);
 	buf_init(&fh->history);
 	fh->error = fh->hint = NULL;

@@ -110,16 +110,54 @@ static void test_load_errors(void)
 	const char *noname[] = { "0001_/up.sql", "SELECT 1;", NULL };
 	expect_load_error(noname, "not named <version>_<name>", NULL);
 	const char *badmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", "transactional: maybe\n", NULL };
-	expect_load_error(badmeta, "meta.yml:1:16", "true or false");
+	expect_load_error(badmeta, "meta.yml:1:16", "expected a boolean");
 	const char *unkmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", "transactional: true\nfoo: 1\n",
 				  NULL };
 	expect_load_error(unkmeta, "meta.yml:2:1", "unknown key \"foo\"");
 	const char *notyaml[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", "transactional: [\n", NULL };
-	expect_load_error(notyaml, "meta.yml:", "not valid YAML");
+	expect_load_error(notyaml, "meta.yml:", "invalid YAML");
 	const char *listmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", "- a\n- b\n", NULL };
 	expect_load_error(listmeta, "expected a mapping", NULL);
+	const char *dupmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml",
+				  "transactional: false\ntransactional: true\n", NULL };
+	expect_load_error(dupmeta, "meta.yml:2:1", "duplicate key \"transactional\"");
+	const char *twodocs[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml",
+				  "transactional: false\n---\ntransactional: true\n", NULL };
+	expect_load_error(twodocs, "meta.yml:2:1", "a second YAML document");
+	const char *aliasmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml",
+				    "a: &a [x, x, x]\nb: &b [*a, *a, *a]\ntransactional: *b\n", NULL };
+	expect_load_error(aliasmeta, "meta.yml:1:1", "unknown key \"a\"");
+	const char *txctl[] = { "0001_a/up.sql", "CREATE TABLE app.half (i int); COMMIT; SELECT no_such_fn();\n",
+				NULL };
+	expect_load_error(txctl, "0001_a/up.sql:1: transaction control", NULL);
+	const char *txctl2[] = { "0001_a/up.sql", "CREATE TABLE t (i int);\n\nSAVEPOINT s;\n", NULL };
+	expect_load_error(txctl2, "0001_a/up.sql:3: transaction control", NULL);
+	const char *latin1[] = { "0001_a/up.sql", "SELECT 1;\nSELECT 'caf\xe9';\n", NULL };
+	expect_load_error(latin1, "0001_a/up.sql\" is not valid UTF-8 at byte offset 21 (line 2)", NULL);
 	const char *nul[] = { "0001_a/up.sql", "SELECT 1;", NULL };
 	(void)nul;
+}
+
+static void test_load_meta_limits(void)
+{
+	/* outside a transaction, transaction control is the author's business */
+	char *dir = unit_tmpdir();
+	unit_write(dir, "0001_a/up.sql", "CREATE TABLE t (i int);\nCOMMIT;\n");
+	unit_write(dir, "0001_a/meta.yml", "# built in parts\ntransactional: false\n");
+	struct migration_set set;
+	CU_ASSERT_EQUAL(migrations_load(dir, &set), 0);
+	CU_ASSERT_EQUAL(set.n, 1);
+	migrations_release(&set);
+	unit_rmrf(dir);
+	free(dir);
+	/* a meta.yml is a few bytes: a huge one is refused before it is parsed */
+	struct buf big = BUF_INIT;
+	buf_adds(&big, "transactional: false\n");
+	while (big.len < 5 * 1024 * 1024)
+		buf_adds(&big, "# padding padding padding padding padding padding padding padding\n");
+	const char *huge[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", buf_str(&big), NULL };
+	expect_load_error(huge, "meta.yml", "larger than");
+	buf_release(&big);
 }
 
 static void test_missing_dir_is_empty(void)
@@ -253,6 +291,7 @@ int main(void)
 		{ "load sorts numerically, reads meta.yml", test_load_sorted },
 		{ "load errors name the path", test_load_errors },
 		{ "missing migrations dir is empty", test_missing_dir_is_empty },
+		{ "meta.yml: size cap; transaction control outside a transaction", test_load_meta_limits },
 		{ "plan states", test_plan_states },
 		{ "skipped rows do not make out of order", test_plan_skipped_rows_do_not_make_out_of_order },
 		{ "plan of nothing", test_plan_empty },

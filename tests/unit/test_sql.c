@@ -74,12 +74,82 @@ static void test_fs_read_refuses(void)
 	free(dir);
 }
 
+static void test_find_kind(void)
+{
+	int line = 0;
+	const char *half = "CREATE TABLE app.half (i int);\nCOMMIT;\nSELECT no_such_fn();\n";
+	CU_ASSERT_EQUAL(sql_find_kind(half, strlen(half), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 2);
+	const char *sp = "-- head\nCREATE TABLE t (i int);\n\n  /* c */ savepoint a;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(sp, strlen(sp), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 4);
+	const char *begin = "BEGIN;\nCREATE TABLE t (i int);\n";
+	CU_ASSERT_EQUAL(sql_find_kind(begin, strlen(begin), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 1);
+	/* PL/pgSQL bodies say BEGIN, END and COMMIT; they are not statements of the file */
+	const char *body = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM 1;\nEND;\n$$;\n"
+			   "DO $$ BEGIN PERFORM 1; END $$;\nCREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; "
+			   "END $$;\nSELECT 'commit';\nCREATE TABLE begin_log (i int);\n";
+	CU_ASSERT_EQUAL(sql_find_kind(body, strlen(body), SQL_KIND_TX_CONTROL, &line), 0);
+	const char *atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\nSET search_path = app;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(atomic, strlen(atomic), SQL_KIND_TX_CONTROL, &line), 0);
+	const char *syntax = "COMMIT; SELEC 1;";
+	CU_ASSERT_EQUAL(sql_find_kind(syntax, strlen(syntax), SQL_KIND_TX_CONTROL, &line), 0);
+}
+
+static void test_created_indexes(void)
+{
+	const char *sql = "CREATE TABLE app.t (i int);\n"
+			  "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_i_idx ON app.t (i);\n"
+			  "-- an index\ncreate unique index u_idx on t (i);\n"
+			  "CREATE INDEX ON app.t (i);\n"
+			  "SELECT 'CREATE INDEX x ON y (z)';\n"
+			  "CREATE INDEX CONCURRENTLY \"Odd Name\" ON \"My Schema\".\"T\" (i);\n";
+	struct sql_index *v;
+	size_t n;
+	sql_created_indexes(sql, strlen(sql), &v, &n);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(v[0].table_schema, "app");
+	CU_ASSERT_STRING_EQUAL(v[0].table, "t");
+	CU_ASSERT_STRING_EQUAL(v[0].name, "t_i_idx");
+	CU_ASSERT_TRUE(v[0].concurrent);
+	CU_ASSERT_TRUE(v[0].if_not_exists);
+	CU_ASSERT_EQUAL(v[0].line, 2);
+	CU_ASSERT_PTR_NULL(v[1].table_schema);
+	CU_ASSERT_STRING_EQUAL(v[1].name, "u_idx");
+	CU_ASSERT_FALSE(v[1].concurrent);
+	CU_ASSERT_EQUAL(v[1].line, 4);
+	CU_ASSERT_PTR_NULL(v[2].name);
+	CU_ASSERT_STRING_EQUAL(v[3].table_schema, "My Schema");
+	CU_ASSERT_STRING_EQUAL(v[3].table, "T");
+	CU_ASSERT_STRING_EQUAL(v[3].name, "Odd Name");
+	sql_indexes_free(v, n);
+	sql_created_indexes("SELECT 1;", 9, &v, &n);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(v);
+}
+
+static void test_utf8(void)
+{
+	const char ok[] = "SELECT 'h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80';";
+	CU_ASSERT_EQUAL(utf8_invalid_at(ok, strlen(ok)), strlen(ok));
+	CU_ASSERT_EQUAL(utf8_invalid_at("ab\xe9" "cd", 5), 2);          /* latin-1 */
+	CU_ASSERT_EQUAL(utf8_invalid_at("a\xc0\xaf" "b", 4), 1);        /* overlong */
+	CU_ASSERT_EQUAL(utf8_invalid_at("a\xed\xa0\x80", 4), 1);    /* surrogate */
+	CU_ASSERT_EQUAL(utf8_invalid_at("a\xf4\x90\x80\x80", 5), 1); /* past U+10FFFF */
+	CU_ASSERT_EQUAL(utf8_invalid_at("ab\xe2\x82", 4), 2);        /* cut short */
+	CU_ASSERT_EQUAL(utf8_invalid_at("\x80", 1), 0);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "transaction control is found by the parser", test_tx_control },
 		{ "settings and roles are told apart", test_settings },
 		{ "fs reads regular files only, within a cap", test_fs_read_refuses },
+		{ "transaction control is found in a file, with its line", test_find_kind },
+		{ "CREATE INDEX statements are listed", test_created_indexes },
+		{ "UTF-8 validation", test_utf8 },
 		{ NULL, NULL },
 	};
 	return unit_run("sql", tests);

@@ -157,6 +157,23 @@ struct padctl_host {
 	int (*tx_begin)(struct padctl_step *st);
 	int (*tx_commit)(struct padctl_step *st);
 	void (*tx_rollback)(struct padctl_step *st);
+
+	/* sql_indexes lists the CREATE INDEX statements of sql as PostgreSQL's
+	 * parser reads them, one row each, in order: 0 the table's schema (NULL
+	 * when the statement leaves it unqualified: an index lives in its
+	 * table's schema, so resolve it on the server), 1 the table, 2 the index
+	 * name (NULL when the statement names none), 3 "t" for CONCURRENTLY
+	 * else "f", 4 "t" for IF NOT EXISTS else "f", 5 the statement's line.
+	 * Free with rows_free. */
+	int (*sql_indexes)(struct padctl_step *st, const char *sql, struct padctl_rows **rows);
+	/* error_sqlstate returns the SQLSTATE of the recorded error when a
+	 * statement failed on the server ("55P03"), else NULL. */
+	const char *(*error_sqlstate)(struct padctl_step *st);
+	/* error_clear forgets the recorded error, for a plugin that retries. */
+	void (*error_clear)(struct padctl_step *st);
+	/* lock_timeout_ms is how long a migration statement may wait for a
+	 * lock (migrations.lock_timeout of the env or project); 0: no limit. */
+	long (*lock_timeout_ms)(struct padctl_step *st);
 };
 
 /* The descriptor a plugin's entry function returns. */
