@@ -652,6 +652,44 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	return rc;
 }
 
+int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, int dry_run)
+{
+	const char *what = NULL;
+	int line = 0;
+	struct buf b = BUF_INIT;
+	if (pl->approvals_required) {
+		buf_addf(&b, "approvals (%d required)", pl->approvals_required);
+		what = buf_str(&b);
+	} else {
+		for (size_t i = 0; i < pl->nstages && !what; i++)
+			if (pl->stages[i].approval) {
+				buf_addf(&b, "an approval gate before stage \"%s\"", pl->stages[i].name);
+				what = buf_str(&b);
+				line = pl->stages[i].line;
+			}
+	}
+	if (!what)
+		return 0;
+	if (dry_run) {
+		log_warn("pipeline \"%s\" asks for %s, which this padctl cannot check yet: a deploy of env \"%s\" "
+			 "that is not a dry run is refused", pl->name, what, env->name);
+		buf_release(&b);
+		return 0;
+	}
+	if (line)
+		fail("%s:%d: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, line,
+		     pl->name, what);
+	else
+		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
+		     what);
+	fail_detail("approvals and stage gates are not implemented yet, so the deploy of env \"%s\" is refused, "
+		    "not run without them; nothing was changed", env->name);
+	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env, or `--dry-run` to see "
+		  "what a deploy would do");
+	buf_release(&b);
+	return fail_status(EXIT_APPROVAL);
+}
+
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
 		 const struct plugin_registry *reg, const struct run_opts *o)
 {
@@ -659,6 +697,8 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	const struct cfg_target **targets = NULL;
 	size_t ntargets = 0;
 	struct migration_set set = { NULL, 0 };
+	if (pipeline_check_gates(pl, env, o->dry_run))
+		return -1;
 	int rc = pipeline_resolve(pl, env, reg, &steps);
 	if (!rc)
 		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);
