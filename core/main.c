@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "log.h"
+#include "sig.h"
 
 struct command {
 	const char *name;
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 	struct cmd_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.verbosity = LOG_NORMAL;
+	sig_init();
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

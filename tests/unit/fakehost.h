@@ -30,6 +30,7 @@ struct fakehost {
 	const char *phase;               /* NULL: none */
 	const char *run_id;              /* default "run-1" */
 	int dry_run;
+	int cancelled;                   /* what host->cancelled() answers */
 	const char *const *options;      /* name, value, name, value, ..., NULL */
 	const char *const *config;       /* key, value, ..., NULL */
 	const struct padctl_migration *migrations;
@@ -234,8 +235,13 @@ static inline void fakehost_tx_rollback(struct padctl_step *st)
 	buf_adds(&fakehost_of(st)->history, "ROLLBACK\n");
 }
 
+static inline int fakehost_cancelled(struct padctl_step *st)
+{
+	return fakehost_of(st)->cancelled;
+}
+
 /* A member appended to struct padctl_host must be implemented here too. */
-_Static_assert(offsetof(struct padctl_host, tx_rollback) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
+_Static_assert(offsetof(struct padctl_host, cancelled) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
 	       "struct padctl_host grew: implement the new members in tests/unit/fakehost.h");
 
 /* fakehost_init fills fh->host and clears what is captured; set the inputs
@@ -269,6 +275,7 @@ static inline void fakehost_init(struct fakehost *fh)
 	h->tx_begin = fakehost_tx_begin;
 	h->tx_commit = fakehost_tx_commit;
 	h->tx_rollback = fakehost_tx_rollback;
+	h->cancelled = fakehost_cancelled;
 	buf_init(&fh->log);
 	buf_init(&fh->history);
 	fh->error = fh->hint = NULL;

@@ -157,6 +157,13 @@ struct padctl_host {
 	int (*tx_begin)(struct padctl_step *st);
 	int (*tx_commit)(struct padctl_step *st);
 	void (*tx_rollback)(struct padctl_step *st);
+
+	/* cancelled is non-zero once padctl was told to stop (SIGINT, SIGTERM):
+	 * stop at the next safe point (between migrations, between batches)
+	 * and return a failure. The host already cancelled the statement in
+	 * flight; from then on it refuses tx_begin, tx_commit (the transaction
+	 * is rolled back) and sql_exec of a file (origin set). */
+	int (*cancelled)(struct padctl_step *st);
 };
 
 /* The descriptor a plugin's entry function returns. */
