@@ -875,6 +875,9 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 			continue;
 		rc = run_step(tr, &steps[i], ++seq);
 	}
+	if (rc && sig_cancelled())
+		fail_detail("%s: padctl was told to stop; the migration in flight was rolled back and the run is "
+			    "recorded as cancelled; deploy again to apply the rest", sig_cancelled_name());
 	if (rc && started)
 		apply_failure_policy(tr, reg);
 	if (started) {

@@ -64,4 +64,21 @@ assert_err_contains "recorded migration 0001_create_app twice"
 assert_eq "0001|skipped|probe" "$(psql_q "SELECT version, status, reason FROM padctl.migrations")" "one history row, the first"
 ok "second record refused"
 
+group "transaction control inside a transactional migration never commits half of it"
+cat >"$PROJECT/pipelines/standard.yml" <<'P'
+steps:
+  - migrate
+on_failure: stop
+P
+psql_q "CREATE SCHEMA IF NOT EXISTS app" >/dev/null
+add_migration 0002 half "CREATE TABLE app.half (i int);
+COMMIT;
+SELECT no_such_function_in_half();"
+pc deploy test
+assert_rc 1
+assert_err_contains "transaction control"
+assert_no_table app.half
+assert_eq "" "$(psql_q "SELECT version FROM padctl.migrations WHERE version = '0002'")" "no history row for 0002"
+ok "COMMIT inside the host's transaction refused, nothing of 0002 left"
+
 finish
