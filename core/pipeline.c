@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pg_query.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "sig.h"
+#include "sql.h"
 
 /* What one target's run needs across its steps. */
 struct target_run {
@@ -262,11 +264,35 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 	return 0;
 }
 
+/* query_refused applies db_exec's guards to sql_query too: a query is one
+ * more way to send COMMIT or a change of the read-only settings. */
+static int query_refused(struct padctl_step *st, const char *sql)
+{
+	PgQuerySplitResult split = pg_query_split_with_parser(sql);
+	int refused = 0;
+	for (int i = 0; !split.error && i < split.n_stmts && !refused; i++) {
+		int kind = sql_stmt_kind(sql + split.stmts[i]->stmt_location, (size_t)split.stmts[i]->stmt_len);
+		refused = kind == SQL_KIND_TX_CONTROL ||
+			  (kind == SQL_KIND_SET_READ_ONLY && (st->db->guard & DB_GUARD_READ_ONLY));
+		if (refused) {
+			fail("%s is not allowed here: step \"%s\" on target \"%s\" sent it with sql_query",
+			     sql_kind_name(kind), st->cfg->plugin, st->target->name);
+			fail_detail(st->db->guard & DB_GUARD_READ_ONLY
+					    ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
+					    : "the host holds a transaction here; it commits or rolls it back itself");
+		}
+	}
+	pg_query_free_split_result(split);
+	return refused;
+}
+
 static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, const char *const *params,
 		       struct padctl_rows **rows)
 {
 	PGresult *res;
 	*rows = NULL;
+	if (st->db->guard && query_refused(st, sql))
+		return -1;
 	st->run->session_dirty = 1;
 	if (db_query(st->db, sql, nparams, params, &res))
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);

@@ -41,6 +41,32 @@ P
 	ok "dry run held against: $sql"
 done
 
+for sql in "COMMIT" "SET default_transaction_read_only = off" "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"; do
+	group "a plugin's \"$sql\" through sql_query does not make the dry run write"
+	cat >"$PROJECT/pipelines/standard.yml" <<P
+steps:
+  - host_probe: {mode: dry_escape, via: query, sql: "$sql"}
+on_failure: stop
+P
+	pc deploy test --dry-run
+	assert_rc 1
+	assert_no_table public.escaped
+	assert_eq f "$(psql_q "SELECT to_regnamespace('padctl') IS NOT NULL")" "no ledger after a dry run"
+	ok "dry run held against sql_query: $sql"
+done
+
+# the escape a query could make: end the read-only transaction, then turn the setting off, then write
+group "COMMIT, then SET default_transaction_read_only = off, then a write, all through sql_query"
+cat >"$PROJECT/pipelines/standard.yml" <<P
+steps:
+  - host_probe: {mode: dry_escape, via: query, sql: "COMMIT"}
+  - host_probe: {mode: dry_escape, via: query, sql: "SET default_transaction_read_only = off"}
+on_failure: stop
+P
+pc deploy test --dry-run
+assert_no_table public.escaped
+ok "no way out through sql_query"
+
 group "transaction control is refused by name before it reaches the server"
 cat >"$PROJECT/pipelines/standard.yml" <<P
 steps:

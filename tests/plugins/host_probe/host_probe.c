@@ -17,6 +17,7 @@
 static const struct padctl_option options[] = {
 	{ "mode", PADCTL_OPT_STRING, 1, "what to try" },
 	{ "sql", PADCTL_OPT_STRING, 0, "the escape attempt of dry_escape" },
+	{ "via", PADCTL_OPT_STRING, 0, "dry_escape: exec (default) or query" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -65,11 +66,21 @@ static int twice(const struct padctl_host *h, struct padctl_step *st)
 static int dry_escape(const struct padctl_host *h, struct padctl_step *st)
 {
 	const char *sql = h->option(st, "sql");
+	const char *via = h->option(st, "via");
+	int query = via && strcmp(via, "query") == 0;
 	h->log(st, PADCTL_LOG_INFO, "trying to leave the read-only transaction with: %s", sql ? sql : "-");
-	if (sql)
-		(void)h->sql_exec(st, sql, NULL);
-	(void)h->sql_exec(st, "CREATE TABLE public.escaped (i int)", NULL);
-	(void)h->sql_exec(st, "COMMIT", NULL);
+	const char *const attempt[] = { sql, "CREATE TABLE public.escaped (i int)", "COMMIT" };
+	for (size_t i = 0; i < sizeof attempt / sizeof attempt[0]; i++) {
+		if (!attempt[i])
+			continue;
+		if (query) {
+			struct padctl_rows *rows = NULL;
+			if (h->sql_query(st, attempt[i], 0, NULL, &rows) == 0)
+				h->rows_free(rows);
+		} else {
+			(void)h->sql_exec(st, attempt[i], NULL);
+		}
+	}
 	return 0;
 }
 
