@@ -69,7 +69,7 @@ static int dry_escape(const struct padctl_host *h, struct padctl_step *st)
 	const char *via = h->option(st, "via");
 	int query = via && strcmp(via, "query") == 0;
 	h->log(st, PADCTL_LOG_INFO, "trying to leave the read-only transaction with: %s", sql ? sql : "-");
-	const char *const attempt[] = { sql, "CREATE TABLE public.escaped (i int)", "COMMIT" };
+	const char *const attempt[] = { sql, "COMMIT", "CREATE TABLE public.escaped (i int)", "COMMIT" };
 	for (size_t i = 0; i < sizeof attempt / sizeof attempt[0]; i++) {
 		if (!attempt[i])
 			continue;
