@@ -55,7 +55,8 @@ static void on_signal(int sig)
 		raise(sig);
 		return;
 	}
-	if (progress_shown && isatty(STDERR_FILENO))
+	/* progress is only ever shown on a terminal */
+	if (progress_shown)
 		say("\r\033[K");
 	progress_shown = 0;
 	if (!cancelled) {
