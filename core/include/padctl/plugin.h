@@ -103,8 +103,10 @@ struct padctl_host {
 	const char *(*target)(struct padctl_step *st);
 	const char *(*phase)(struct padctl_step *st);
 	const char *(*run_id)(struct padctl_step *st);
-	/* dry_run is non-zero in a dry run: the connection is read-only and
-	 * remote execution is refused, whatever the plugin does. */
+	/* dry_run is non-zero in a dry run: the step runs inside a read-only
+	 * transaction the host always rolls back, transaction control and
+	 * changes of the read-only settings are refused, and remote execution
+	 * is refused, whatever the plugin does. */
 	int (*dry_run)(struct padctl_step *st);
 
 	/* log prints a line attributed to the step. */
