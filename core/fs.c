@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "sig.h"
 
 int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 {
@@ -87,6 +88,7 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 		free(tmp);
 		return fail("could not write \"%s\": %s", path, strerror(e));
 	}
+	sig_tempfile_register(tmp);
 	int rc = fchmod(fd, mode);
 	size_t off = 0;
 	while (rc == 0 && off < len) {
@@ -109,11 +111,11 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 		rc = -1;
 		e = errno;
 	}
-	if (rc) {
+	if (rc)
 		unlink(tmp);
-		free(tmp);
-		return fail("could not write \"%s\": %s", path, strerror(e));
-	}
+	sig_tempfile_unregister(tmp);
 	free(tmp);
+	if (rc)
+		return fail("could not write \"%s\": %s", path, strerror(e));
 	return 0;
 }

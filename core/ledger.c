@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "sig.h"
 
 #define LOCK_K1 LEDGER_LOCK_K1
 #define LOCK_K2 LEDGER_LOCK_K2
@@ -192,6 +193,11 @@ int ledger_lock(struct db *db, const char *target, long timeout_ms)
 		if (ledger_lock_holder(db, &holder))
 			return -1;
 		long waited = now_ms() - start;
+		if (sig_cancelled()) {
+			free(holder);
+			fail("%s: stopped waiting for the lock of target \"%s\"", sig_cancelled_name(), target);
+			return fail_detail("nothing was changed");
+		}
 		if (waited >= timeout_ms) {
 			fail("target \"%s\" is locked by another padctl run", target);
 			fail_detail("held by %s", *holder ? holder : "a session that just ended");

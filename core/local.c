@@ -3,6 +3,7 @@
 #include "confine.h"
 #include "fs.h"
 #include "log.h"
+#include "sig.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -461,6 +462,7 @@ static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, 
 	}
 	close(fds[1]);
 	child_env_free(envp);
+	sig_child_register(pid);
 	char chunk[4096];
 	for (;;) {
 		ssize_t n = read(fds[0], chunk, sizeof chunk);
@@ -475,9 +477,12 @@ static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, 
 	close(fds[0]);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			sig_child_unregister(pid);
 			return fail("could not wait for \"%s\": %s", argv[0], strerror(errno));
+		}
 	}
+	sig_child_unregister(pid);
 	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return 0;
 }
@@ -768,6 +773,8 @@ static int cluster_create(struct cluster *cl, const struct runas *ra, const char
 	 * sits in the base directory that user owns or can reach */
 	char *tmp = xstrfmt("%s/.pwfile-XXXXXX", cl->base);
 	int fd = rc ? -1 : mkstemp(tmp);
+	if (fd >= 0)
+		sig_tempfile_register(tmp);
 	if (!rc && fd < 0)
 		rc = fail("could not create a temporary password file in \"%s\": %s", cl->base, strerror(errno));
 	if (fd >= 0) {
@@ -804,8 +811,10 @@ static int cluster_create(struct cluster *cl, const struct runas *ra, const char
 		free(initdb);
 		free(pwopt);
 	}
-	if (fd >= 0)
+	if (fd >= 0) {
 		unlink(tmp);
+		sig_tempfile_unregister(tmp);
+	}
 	free(tmp);
 	if (rc) {
 		/* initdb empties the directory it failed in; leave nothing half-made */

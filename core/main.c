@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "log.h"
+#include "sig.h"
 
 struct command {
 	const char *name;
@@ -47,6 +48,7 @@ static int run(int argc, char **argv)
 	struct cmd_ctx ctx;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.verbosity = LOG_NORMAL;
+	sig_init();
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pg_query.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "sig.h"
 #include "sql.h"
 #include "target.h"
 
@@ -28,6 +30,7 @@ struct target_run {
 	size_t ntodo;
 	struct padctl_migration *applied;/* what the migrate step applied, in order */
 	size_t napplied;
+	int session_dirty;               /* a plugin ran SQL since the session state was last reset */
 };
 
 /* The host side of one step on one target: what struct padctl_step is. */
@@ -41,16 +44,84 @@ struct padctl_step {
 	struct db *db;
 	const struct padctl_migration *migs; /* migrate: to apply; others: applied by this run so far */
 	size_t nmigs;
-	struct target_run *tr;               /* the migrate step adds to tr->applied */
-	struct buf scratch;                  /* config() answers live here until the next call */
+	struct target_run *tr;               /* the migrate step adds to tr->applied; NULL for other steps */
+	struct target_run *run;              /* the target's run, for every step */
+	char **strs;                         /* strings handed to the plugin, valid until the step ends */
+	size_t nstrs, astrs;
+	unsigned char *recorded;             /* per migs[i]: enum rec_state */
+	char *last_origin;                   /* origin of the last sql_exec: a new one starts a migration */
 	int progress_shown;
 	int tty;                             /* stderr is a terminal: show progress */
 	struct timespec t0;                  /* when the step started, for the elapsed time */
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
-	struct padctl_migration tx_applied;  /* recorded inside the open transaction: counts once committed */
-	int have_tx_applied;
 	char sqlstate[6];                    /* error_sqlstate's answer */
 };
+
+/* What history_record did with each migration the step was handed. */
+enum rec_state {
+	REC_NONE = 0,
+	REC_TX_APPLIED,   /* recorded as applied inside the open transaction: counts once committed */
+	REC_TX_OTHER,     /* recorded otherwise inside the open transaction */
+	REC_DONE,         /* recorded for good */
+};
+
+/* Session state a migration may leave behind (settings, role, session
+ * authorization): reset before each migration and each ledger write so the
+ * outcome never depends on how migrations are grouped into runs. Not DISCARD
+ * ALL: that would release the run's advisory lock. RESET ALL leaves the role
+ * alone, hence the two RESETs before it. */
+static const char reset_session_sql[] = "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL";
+
+/* host_exec runs the host's own statements (sent with the deferred ones),
+ * which the guards meant for the plugin's SQL must not refuse. */
+static int host_exec(struct db *db, const char *sql)
+{
+	unsigned guard = db->guard;
+	db->guard = 0;
+	int rc = db_exec(db, sql, NULL);
+	db->guard = guard;
+	return rc;
+}
+
+/* session_reset queues the reset in front of the next statement (no round
+ * trip of its own) when that statement opens or is inside a transaction;
+ * otherwise it runs it now: statements sent together form one implicit
+ * transaction, which CREATE INDEX CONCURRENTLY refuses. */
+static int session_reset(struct target_run *tr, int defer)
+{
+	tr->session_dirty = 0;
+	/* the baseline a migration starts from includes migrations.lock_timeout: a non-transactional
+	 * migration's own SET would be undone by this very reset */
+	char *sql = tr->env->lock_timeout > 0
+			    ? xstrfmt("%s; SET lock_timeout = %ld", reset_session_sql, tr->env->lock_timeout * 1000L)
+			    : xstrdup(reset_session_sql);
+	int rc = 0;
+	if (defer)
+		db_defer(tr->db, sql);
+	else
+		rc = host_exec(tr->db, sql);
+	free(sql);
+	return rc;
+}
+
+/* keep hands s (newly allocated) to the plugin: freed when the step ends. */
+static const char *keep(struct padctl_step *st, char *s)
+{
+	if (st->nstrs == st->astrs) {
+		st->astrs = st->astrs ? 2 * st->astrs : 8;
+		st->strs = xrealloc(st->strs, st->astrs * sizeof *st->strs);
+	}
+	st->strs[st->nstrs++] = s;
+	return s;
+}
+
+static int cancelled_fail(struct padctl_step *st)
+{
+	fail("%s: step \"%s\" on target \"%s\" was stopped", sig_cancelled_name(), st->cfg->plugin,
+	     st->target->name);
+	return fail_detail("padctl was told to stop; the statement in flight was cancelled and its transaction "
+			   "rolled back");
+}
 
 struct padctl_rows {
 	PGresult *res;
@@ -84,6 +155,7 @@ static int h_dry_run(struct padctl_step *st)
 static void end_progress(struct padctl_step *st)
 {
 	if (st->progress_shown) {
+		sig_progress_shown(0);
 		fputs("\r\033[K", stderr);
 		st->progress_shown = 0;
 	}
@@ -121,6 +193,7 @@ static void h_progress(struct padctl_step *st, uint64_t done, uint64_t total, co
 		fprintf(stderr, "\r\033[K[%s %s] %llu  %s  %.1f s", st->target->name, st->cfg->plugin,
 			(unsigned long long)done, label ? label : "", secs);
 	st->progress_shown = 1;
+	sig_progress_shown(1);
 	if (total && done >= total)
 		end_progress(st);
 }
@@ -154,17 +227,16 @@ static const char *h_option(struct padctl_step *st, const char *name)
 	return NULL;
 }
 
-static const char *join(struct buf *b, char *const *v, size_t n)
+static const char *join(struct padctl_step *st, char *const *v, size_t n)
 {
-	buf_reset(b);
+	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++)
-		buf_addf(b, "%s%s", i ? "," : "", v[i]);
-	return buf_str(b);
+		buf_addf(&b, "%s%s", i ? "," : "", v[i]);
+	return keep(st, buf_detach(&b));
 }
 
 static const char *h_config(struct padctl_step *st, const char *key)
 {
-	struct buf *b = &st->scratch;
 	if (strcmp(key, "project") == 0)
 		return st->project->name;
 	if (strcmp(key, "project.root") == 0)
@@ -174,9 +246,9 @@ static const char *h_config(struct padctl_step *st, const char *key)
 	if (strcmp(key, "env.tier") == 0)
 		return st->env->tier;
 	if (strcmp(key, "schemas.owned") == 0)
-		return join(b, st->project->owned, st->project->nowned);
+		return join(st, st->project->owned, st->project->nowned);
 	if (strcmp(key, "schemas.protected") == 0)
-		return join(b, st->project->protected_schemas, st->project->nprotected);
+		return join(st, st->project->protected_schemas, st->project->nprotected);
 	if (strcmp(key, "target") == 0)
 		return st->target->name;
 	if (strcmp(key, "target.dbname") == 0)
@@ -186,9 +258,41 @@ static const char *h_config(struct padctl_step *st, const char *key)
 
 static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
 {
+	if (origin && sig_cancelled())
+		return cancelled_fail(st);
+	/* outside a transaction, SQL from a new file starts a migration: its own transaction is reset at tx_begin */
+	if (origin && (!st->last_origin || strcmp(st->last_origin, origin) != 0)) {
+		if (!st->in_tx && session_reset(st->run, 0))
+			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+		free(st->last_origin);
+		st->last_origin = xstrdup(origin);
+	}
+	st->run->session_dirty = 1;
 	if (db_exec(st->db, sql, origin))
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	return 0;
+}
+
+/* query_refused applies db_exec's guards to sql_query too: a query is one
+ * more way to send COMMIT or a change of the read-only settings. */
+static int query_refused(struct padctl_step *st, const char *sql)
+{
+	PgQuerySplitResult split = pg_query_split_with_parser(sql);
+	int refused = 0;
+	for (int i = 0; !split.error && i < split.n_stmts && !refused; i++) {
+		int kind = sql_stmt_kind(sql + split.stmts[i]->stmt_location, (size_t)split.stmts[i]->stmt_len);
+		refused = kind == SQL_KIND_TX_CONTROL ||
+			  (kind == SQL_KIND_SET_READ_ONLY && (st->db->guard & DB_GUARD_READ_ONLY));
+		if (refused) {
+			fail("%s is not allowed here: step \"%s\" on target \"%s\" sent it with sql_query",
+			     sql_kind_name(kind), st->cfg->plugin, st->target->name);
+			fail_detail(st->db->guard & DB_GUARD_READ_ONLY
+					    ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
+					    : "the host holds a transaction here; it commits or rolls it back itself");
+		}
+	}
+	pg_query_free_split_result(split);
+	return refused;
 }
 
 static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, const char *const *params,
@@ -196,6 +300,9 @@ static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, con
 {
 	PGresult *res;
 	*rows = NULL;
+	if (st->db->guard && query_refused(st, sql))
+		return -1;
+	st->run->session_dirty = 1;
 	if (db_query(st->db, sql, nparams, params, &res))
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	*rows = xmalloc(sizeof **rows);
@@ -239,23 +346,41 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 {
 	if (st->dry_run)
 		return fail("history_record called in a dry run by step \"%s\"", st->cfg->plugin);
-	if (strcmp(status, "applied") != 0 && strcmp(status, "skipped") != 0)
+	/* only the migrations the host handed to this migrate step, each once: a pointer the plugin made up
+	 * would write any row it likes and grow the applied list past its end */
+	size_t i = st->nmigs;
+	if (st->tr && m) {
+		for (size_t k = 0; k < st->nmigs && i == st->nmigs; k++)
+			if (m == &st->migs[k])
+				i = k;
+	}
+	if (!st->tr)
+		return fail("step \"%s\" on target \"%s\" recorded a migration, which only a migrate step may do",
+			    st->cfg->plugin, st->target->name);
+	if (i == st->nmigs)
+		return fail("step \"%s\" on target \"%s\" recorded a migration the host did not hand it",
+			    st->cfg->plugin, st->target->name);
+	if (st->recorded[i] != REC_NONE)
+		return fail("step \"%s\" recorded migration %s_%s twice on target \"%s\"", st->cfg->plugin, m->version,
+			    m->name, st->target->name);
+	if (!status || (strcmp(status, "applied") != 0 && strcmp(status, "skipped") != 0))
 		return fail("step \"%s\" recorded migration %s with unknown status \"%s\"", st->cfg->plugin,
-			    m->version, status);
-	int applied = st->tr && strcmp(status, "applied") == 0;
+			    m->version, status ? status : "(null)");
+	int applied = strcmp(status, "applied") == 0;
+	/* the history row is written as the role padctl connected as, with no setting of the migration */
+	if (session_reset(st->run, st->in_tx))
+		return -1;
 	if (st->in_tx) {
 		char *sql = ledger_history_sql(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
 					       duration_ms);
 		db_defer(st->db, sql);
 		free(sql);
-		if (applied) {
-			st->tx_applied = *m;
-			st->have_tx_applied = 1;
-		}
+		st->recorded[i] = applied ? REC_TX_APPLIED : REC_TX_OTHER;
 		return 0;
 	}
 	if (ledger_history_add(st->db, m->version, m->name, m->checksum, status, reason, st->run_id, duration_ms))
 		return -1;
+	st->recorded[i] = REC_DONE;
 	if (applied)
 		st->tr->applied[st->tr->napplied++] = *m;
 	return 0;
@@ -276,34 +401,114 @@ static int h_tx_begin(struct padctl_step *st)
 {
 	if (st->in_tx)
 		return fail("step \"%s\" began a transaction inside another", st->cfg->plugin);
-	db_defer(st->db, "BEGIN");
+	if (sig_cancelled())
+		return cancelled_fail(st);
+	/* a transaction starts a migration: nothing an earlier one set may leak into it */
+	session_reset(st->run, !st->dry_run);
+	st->run->session_dirty = 1;
+	if (st->dry_run) {
+		/* the step's read-only transaction is the host's: a savepoint inside it */
+		if (host_exec(st->db, "SAVEPOINT padctl_tx"))
+			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	} else {
+		db_defer(st->db, "BEGIN");
+	}
 	st->in_tx = 1;
+	st->db->guard |= DB_GUARD_TX_CONTROL;
+	free(st->last_origin);
+	st->last_origin = NULL;
 	return 0;
+}
+
+/* end_tx forgets the transaction; committed says whether what it recorded counts */
+static void end_tx(struct padctl_step *st, int committed)
+{
+	st->in_tx = 0;
+	if (!st->dry_run)
+		st->db->guard &= ~DB_GUARD_TX_CONTROL;
+	for (size_t i = 0; st->recorded && i < st->nmigs; i++) {
+		if (st->recorded[i] == REC_TX_APPLIED && committed)
+			st->tr->applied[st->tr->napplied++] = st->migs[i];
+		if (st->recorded[i] == REC_TX_APPLIED || st->recorded[i] == REC_TX_OTHER)
+			st->recorded[i] = committed ? REC_DONE : REC_NONE;
+	}
+}
+
+static void h_tx_rollback(struct padctl_step *st)
+{
+	buf_reset(&st->db->deferred);
+	int was = st->in_tx;
+	end_tx(st, 0);
+	/* in a dry run the step's read-only transaction stays open (the host rolls it back at the end) */
+	if (PQtransactionStatus(st->db->conn) == PQTRANS_IDLE || (st->dry_run && !was))
+		return;
+	PGresult *r = PQexec(st->db->conn, st->dry_run ? "ROLLBACK TO SAVEPOINT padctl_tx; RELEASE SAVEPOINT padctl_tx"
+						       : "ROLLBACK");
+	PQclear(r);
+}
+
+/* commit_failed records why the server did not commit, with its own words when it gave some. */
+static int commit_failed(struct padctl_step *st, PGresult *res)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	if (msg) {
+		fail("%s", msg);
+		fail_detail("on %s%s%s", st->db->label, code ? ", SQLSTATE " : "", code ? code : "");
+		if (detail)
+			fail_detail("%s", detail);
+	} else {
+		fail("could not commit the transaction of step \"%s\" on target \"%s\"", st->cfg->plugin,
+		     st->target->name);
+		fail_detail("the server answered \"%s\" to COMMIT: it rolled the transaction back",
+			    res && *PQcmdStatus(res) ? PQcmdStatus(res) : PQerrorMessage(st->db->conn));
+	}
+	return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 }
 
 static int h_tx_commit(struct padctl_step *st)
 {
 	if (!st->in_tx)
 		return fail("step \"%s\" committed without a transaction", st->cfg->plugin);
-	st->in_tx = 0;
-	int committed = db_exec(st->db, "COMMIT", NULL) == 0;
-	if (committed && st->have_tx_applied)
-		st->tr->applied[st->tr->napplied++] = st->tx_applied;
-	st->have_tx_applied = 0;
-	if (!committed)
-		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	if (sig_cancelled()) {
+		cancelled_fail(st);
+		h_tx_rollback(st);
+		return -1;
+	}
+	if (PQtransactionStatus(st->db->conn) == PQTRANS_INERROR) {
+		/* a statement failed and the plugin went on: COMMIT would answer ROLLBACK */
+		h_tx_rollback(st);
+		if (err_pending())
+			fail_detail("step \"%s\" went on after this error and committed: the server had aborted the "
+				    "transaction, so it was rolled back and nothing of it was recorded", st->cfg->plugin);
+		fail("step \"%s\" committed a transaction in which a statement had failed, on target \"%s\"",
+		     st->cfg->plugin, st->target->name);
+		fail_detail("the server had already aborted the transaction; it was rolled back and nothing of it "
+			    "was recorded");
+		return fail_hint("a plugin must roll back (tx_rollback) when a call inside its transaction fails");
+	}
+	/* the deferred statements (BEGIN, the history row) travel in front of COMMIT: one round trip */
+	const char *want = st->dry_run ? "RELEASE" : "COMMIT";
+	buf_adds(&st->db->deferred, st->dry_run ? "RELEASE SAVEPOINT padctl_tx" : "COMMIT");
+	PGresult *res = PQexec(st->db->conn, st->db->deferred.s);
+	buf_reset(&st->db->deferred);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), want) == 0;
+	if (!ok) {
+		commit_failed(st, res);
+		PQclear(res);
+		h_tx_rollback(st);
+		return -1;
+	}
+	PQclear(res);
+	end_tx(st, 1);
 	return 0;
 }
 
-static void h_tx_rollback(struct padctl_step *st)
+static int h_cancelled(struct padctl_step *st)
 {
-	buf_reset(&st->db->deferred);
-	st->in_tx = 0;
-	st->have_tx_applied = 0;
-	if (PQtransactionStatus(st->db->conn) != PQTRANS_IDLE) {
-		PGresult *r = PQexec(st->db->conn, "ROLLBACK");
-		PQclear(r);
-	}
+	(void)st;
+	return sig_cancelled() != 0;
 }
 
 /* ---- host functions for migrate's index handling and lock_timeout retries */
@@ -396,6 +601,7 @@ static const struct padctl_host host = {
 	.tx_begin = h_tx_begin,
 	.tx_commit = h_tx_commit,
 	.tx_rollback = h_tx_rollback,
+	.cancelled = h_cancelled,
 	.sql_indexes = h_sql_indexes,
 	.error_sqlstate = h_error_sqlstate,
 	.error_clear = h_error_clear,
@@ -590,9 +796,41 @@ static void build_todo(struct target_run *tr, const struct mig_plan *plan)
 	}
 }
 
+/* ledger_reset makes the session clean for a ledger write, when a plugin may have changed it. */
+static void ledger_reset(struct target_run *tr)
+{
+	if (tr->session_dirty)
+		session_reset(tr, 0);
+}
+
+/* dry_begin opens the step's read-only transaction and takes its snapshot at
+ * once (the SELECT), after which the server refuses `SET transaction_read_only
+ * = off`; the guards refuse transaction control and read-only changes before
+ * they reach the server. The transaction is always rolled back (dry_end). */
+static int dry_begin(struct target_run *tr)
+{
+	if (host_exec(tr->db, "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; BEGIN READ ONLY; SELECT 1"))
+		return -1;
+	tr->db->guard = DB_GUARD_TX_CONTROL | DB_GUARD_READ_ONLY;
+	return 0;
+}
+
+static void dry_end(struct target_run *tr)
+{
+	tr->db->guard = 0;
+	buf_reset(&tr->db->deferred);
+	PGresult *r = PQexec(tr->db->conn, "ROLLBACK");
+	PQclear(r);
+}
+
 static int run_step(struct target_run *tr, const struct resolved_step *rs, int seq)
 {
 	const struct padctl_plugin *d = rs->plugin->desc;
+	if (sig_cancelled()) {
+		fail("%s: the run on target \"%s\" stopped before step %d (%s)", sig_cancelled_name(), tr->t->name, seq,
+		     rs->cfg->plugin);
+		return fail_detail("padctl was told to stop; the steps before it completed");
+	}
 	struct padctl_step st;
 	memset(&st, 0, sizeof st);
 	st.project = tr->p;
@@ -602,6 +840,7 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	st.run_id = tr->run_id;
 	st.dry_run = tr->o->dry_run;
 	st.db = tr->db;
+	st.run = tr;
 	st.tty = isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &st.t0);
 	if (d->kind == PADCTL_KIND_MIGRATE) {
@@ -612,13 +851,25 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 		st.migs = tr->applied;
 		st.nmigs = tr->napplied;
 	}
+	st.recorded = xcalloc(st.nmigs ? st.nmigs : 1, 1);
 	const char *label = rs->cfg->phase ? rs->cfg->phase : "";
 	log_info("[%s] step %d: %s%s%s", tr->t->name, seq, rs->cfg->plugin, *label ? " " : "", label);
-	if (!st.dry_run && ledger_step_start(tr->db, tr->run_id, seq, rs->cfg->plugin, rs->cfg->phase))
+	ledger_reset(tr);
+	if (!st.dry_run && ledger_step_start(tr->db, tr->run_id, seq, rs->cfg->plugin, rs->cfg->phase)) {
+		free(st.recorded);
 		return -1;
+	}
+	/* each step starts with the session as padctl connected (a dry run's begins with the reset) */
+	if (!st.dry_run)
+		ledger_reset(tr);
+	if (st.dry_run && dry_begin(tr)) {
+		free(st.recorded);
+		return -1;
+	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	void *state = NULL;
+	int had_error = err_pending();
 	int rc = d->open ? d->open(&host, &st, &state) : 0;
 	if (rc == 0) {
 		rc = d->run(&host, &st, state);
@@ -626,15 +877,23 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 			d->close(&host, &st, state);
 	}
 	end_progress(&st);
-	buf_release(&st.scratch);
+	if (!rc && !had_error && err_pending()) {
+		/* a host call failed and the plugin went on: that is the step's failure */
+		fail_detail("step \"%s\" went on after this error and returned success; the step failed",
+			    rs->cfg->plugin);
+		rc = -1;
+	}
 	if (st.in_tx || rc) {
 		if (st.in_tx && !rc)
 			rc = fail("step \"%s\" left a transaction open on target \"%s\"; it was rolled back",
 				  rs->cfg->plugin, tr->t->name);
 		h_tx_rollback(&st);
-	} else if (db_flush(tr->db)) {
+	} else if (!st.dry_run && db_flush(tr->db)) {
 		rc = -1;
 	}
+	if (st.dry_run)
+		dry_end(tr);
+	tr->db->guard = 0;
 	if (rc && !err_pending())
 		fail("step \"%s\" failed on target \"%s\" without saying why", rs->cfg->plugin, tr->t->name);
 	/* a plugin that failed inside a transaction must not leave it open for the ledger writes */
@@ -646,9 +905,15 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 			rc = fail("step \"%s\" left a transaction open on target \"%s\"; it was rolled back",
 				  rs->cfg->plugin, tr->t->name);
 	}
+	for (size_t i = 0; i < st.nstrs; i++)
+		free(st.strs[i]);
+	free(st.strs);
+	free(st.recorded);
+	free(st.last_origin);
 	if (!st.dry_run) {
 		/* record even when the step failed; the step's error stays the reported one */
 		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
+		ledger_reset(tr);
 		ledger_step_finish(tr->db, tr->run_id, seq, rc ? "failed" : "ok", msg);
 		free(msg);
 	}
@@ -688,6 +953,7 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 						    tr->o->lock_timeout_ms, &tr->db);
 	if (rc)
 		return -1;
+	sig_watch_conn(tr->db->conn);
 	struct history h;
 	if (ledger_history(tr->db, &h))
 		return -1;
@@ -706,15 +972,64 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 			continue;
 		rc = run_step(tr, &steps[i], ++seq);
 	}
+	if (rc && sig_cancelled())
+		fail_detail("%s: padctl was told to stop; the migration in flight was rolled back and the run is "
+			    "recorded as cancelled; deploy again to apply the rest", sig_cancelled_name());
 	if (rc && started)
 		apply_failure_policy(tr, reg);
 	if (started) {
 		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
-		ledger_run_finish(tr->db, tr->run_id, rc ? "failed" : "ok", msg);
+		const char *status = sig_cancelled() ? "cancelled" : rc ? "failed" : "ok";
+		/* the cancel request may land on this very statement: one more try records the run */
+		for (int tries = 0; tries < 2; tries++) {
+			if (tr->session_dirty)
+				session_reset(tr, 1);
+			if (ledger_run_finish(tr->db, tr->run_id, status, msg) == 0 || !sig_cancelled())
+				break;
+			tr->session_dirty = 1;
+		}
 		free(msg);
 	}
 	history_release(&h);
 	return rc;
+}
+
+int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, int dry_run)
+{
+	const char *what = NULL;
+	int line = 0;
+	struct buf b = BUF_INIT;
+	if (pl->approvals_required) {
+		buf_addf(&b, "approvals (%d required)", pl->approvals_required);
+		what = buf_str(&b);
+	} else {
+		for (size_t i = 0; i < pl->nstages && !what; i++)
+			if (pl->stages[i].approval) {
+				buf_addf(&b, "an approval gate before stage \"%s\"", pl->stages[i].name);
+				what = buf_str(&b);
+				line = pl->stages[i].line;
+			}
+	}
+	if (!what)
+		return 0;
+	if (dry_run) {
+		log_warn("pipeline \"%s\" asks for %s, which this padctl cannot check yet: a deploy of env \"%s\" "
+			 "that is not a dry run is refused", pl->name, what, env->name);
+		buf_release(&b);
+		return 0;
+	}
+	if (line)
+		fail("%s:%d: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, line,
+		     pl->name, what);
+	else
+		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
+		     what);
+	fail_detail("approvals and stage gates are not implemented yet, so the deploy of env \"%s\" is refused, "
+		    "not run without them; nothing was changed", env->name);
+	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env, or `--dry-run` to see "
+		  "what a deploy would do");
+	buf_release(&b);
+	return fail_status(EXIT_APPROVAL);
 }
 
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
@@ -724,6 +1039,8 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	const struct cfg_target **targets = NULL;
 	size_t ntargets = 0;
 	struct migration_set set = { NULL, 0 };
+	if (pipeline_check_gates(pl, env, o->dry_run))
+		return -1;
 	int rc = pipeline_resolve(pl, env, reg, &steps);
 	if (!rc)
 		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);
@@ -751,6 +1068,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 				 elapsed_ms(&t0) / 1000.0);
 		if (rc && i + 1 < ntargets)
 			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr.t->name);
+		sig_watch_conn(NULL);
 		db_close(tr.db);
 		free(tr.todo);
 		free(tr.applied);

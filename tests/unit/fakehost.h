@@ -30,6 +30,7 @@ struct fakehost {
 	const char *phase;               /* NULL: none */
 	const char *run_id;              /* default "run-1" */
 	int dry_run;
+	int cancelled;                   /* what host->cancelled() answers */
 	const char *const *options;      /* name, value, name, value, ..., NULL */
 	const char *const *config;       /* key, value, ..., NULL */
 	const struct padctl_migration *migrations;
@@ -234,6 +235,11 @@ static inline void fakehost_tx_rollback(struct padctl_step *st)
 	buf_adds(&fakehost_of(st)->history, "ROLLBACK\n");
 }
 
+static inline int fakehost_cancelled(struct padctl_step *st)
+{
+	return fakehost_of(st)->cancelled;
+}
+
 static inline int fakehost_sql_indexes(struct padctl_step *st, const char *sql, struct padctl_rows **rows)
 {
 	(void)sql;
@@ -296,6 +302,7 @@ static inline void fakehost_init(struct fakehost *fh)
 	h->tx_begin = fakehost_tx_begin;
 	h->tx_commit = fakehost_tx_commit;
 	h->tx_rollback = fakehost_tx_rollback;
+	h->cancelled = fakehost_cancelled;
 	h->sql_indexes = fakehost_sql_indexes;
 	h->error_sqlstate = fakehost_error_sqlstate;
 	h->error_clear = fakehost_error_clear;

@@ -103,8 +103,10 @@ struct padctl_host {
 	const char *(*target)(struct padctl_step *st);
 	const char *(*phase)(struct padctl_step *st);
 	const char *(*run_id)(struct padctl_step *st);
-	/* dry_run is non-zero in a dry run: the connection is read-only and
-	 * remote execution is refused, whatever the plugin does. */
+	/* dry_run is non-zero in a dry run: the step runs inside a read-only
+	 * transaction the host always rolls back, transaction control and
+	 * changes of the read-only settings are refused, and remote execution
+	 * is refused, whatever the plugin does. */
 	int (*dry_run)(struct padctl_step *st);
 
 	/* log prints a line attributed to the step. */
@@ -118,12 +120,22 @@ struct padctl_host {
 	/* option returns a declared option's value as written, or NULL. */
 	const char *(*option)(struct padctl_step *st, const char *name);
 	/* config looks up a project or env setting: "project", "env.tier",
-	 * "schemas.owned" and "schemas.protected" (comma-separated), "target.dbname". */
+	 * "schemas.owned" and "schemas.protected" (comma-separated), "target.dbname".
+	 * Every string the host hands a plugin (env, target, phase, run_id,
+	 * option, config, the members of a migration) stays valid and unchanged
+	 * until the step ends; no two answers share storage. */
 	const char *(*config)(struct padctl_step *st, const char *key);
 
 	/* sql_exec runs one or more statements on the step's target. origin
 	 * names the file the SQL came from (or NULL): an error then names
-	 * origin:line of the failing statement. */
+	 * origin:line of the failing statement. Outside a transaction, an
+	 * origin other than the previous call's starts a migration: the host
+	 * first resets the session (RESET SESSION AUTHORIZATION, RESET ROLE,
+	 * RESET ALL), as it does at tx_begin, before each step and before every
+	 * ledger write. While the host holds a transaction (and in a dry run)
+	 * transaction control is refused before anything is sent; in a dry run
+	 * changes of the read-only settings too. Any error a host call records
+	 * fails the step, even if the plugin then returns 0. */
 	int (*sql_exec)(struct padctl_step *st, const char *sql, const char *origin);
 	/* sql_query runs one statement with text parameters $1..$n and hands
 	 * back its rows; free them with rows_free. */
@@ -141,8 +153,10 @@ struct padctl_host {
 	const struct padctl_migration *(*migration_at)(struct padctl_step *st, size_t i);
 	/* history_record writes the migration's history row on the step's
 	 * connection, inside the transaction the plugin has open (if any), so
-	 * the row commits or rolls back with the migration. status is
-	 * "applied" or "skipped"; reason may be NULL. */
+	 * the row commits or rolls back with the migration, as the role padctl
+	 * connected as. status is "applied" or "skipped"; reason may be NULL.
+	 * m must be a pointer migration_at of this migrate step returned, each
+	 * recorded at most once (once committed); anything else fails. */
 	int (*history_record)(struct padctl_step *st, const struct padctl_migration *m,
 			      const char *status, const char *reason, double duration_ms);
 	/* read_file reads a file the project holds (a migration's verify.sql,
@@ -151,12 +165,23 @@ struct padctl_host {
 	void (*free_text)(char *text);
 
 	/* tx_begin, tx_commit and tx_rollback bracket a transaction on the
-	 * step's connection. The host sends BEGIN and the history row together
-	 * with the neighbouring statements, so a migration costs no extra
-	 * round trips; an error in them is reported by the call that sent them. */
+	 * step's connection; tx_begin starts a migration (the session is reset
+	 * first). The host sends BEGIN and the history row together with the
+	 * neighbouring statements, so a migration costs no extra round trips;
+	 * an error in them is reported by the call that sent them. tx_commit
+	 * fails (and rolls back) when a statement of the transaction failed
+	 * before it, or when the server does not answer COMMIT. In a dry run
+	 * the transaction is a savepoint inside the host's read-only one. */
 	int (*tx_begin)(struct padctl_step *st);
 	int (*tx_commit)(struct padctl_step *st);
 	void (*tx_rollback)(struct padctl_step *st);
+
+	/* cancelled is non-zero once padctl was told to stop (SIGINT, SIGTERM):
+	 * stop at the next safe point (between migrations, between batches)
+	 * and return a failure. The host already cancelled the statement in
+	 * flight; from then on it refuses tx_begin, tx_commit (the transaction
+	 * is rolled back) and sql_exec of a file (origin set). */
+	int (*cancelled)(struct padctl_step *st);
 
 	/* sql_indexes lists the CREATE INDEX statements of sql as PostgreSQL's
 	 * parser reads them, one row each, in order: 0 the table's schema (NULL
