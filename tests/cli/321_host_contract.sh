@@ -64,7 +64,7 @@ assert_err_contains "recorded migration 0001_create_app twice"
 assert_eq "0001|skipped|probe" "$(psql_q "SELECT version, status, reason FROM padctl.migrations")" "one history row, the first"
 ok "second record refused"
 
-group "transaction control inside a transactional migration never commits half of it"
+group "transaction control inside a transactional migration is refused before anything runs"
 cat >"$PROJECT/pipelines/standard.yml" <<'P'
 steps:
   - migrate
@@ -75,10 +75,23 @@ add_migration 0002 half "CREATE TABLE app.half (i int);
 COMMIT;
 SELECT no_such_function_in_half();"
 pc deploy test
-assert_rc 1
-assert_err_contains "transaction control"
+assert_rc 2
+assert_err_contains "0002_half/up.sql:2: transaction control"
 assert_no_table app.half
 assert_eq "" "$(psql_q "SELECT version FROM padctl.migrations WHERE version = '0002'")" "no history row for 0002"
-ok "COMMIT inside the host's transaction refused, nothing of 0002 left"
+ok "COMMIT in a transactional migration refused at load, nothing of 0002 left"
+
+group "a plugin's COMMIT inside the host's transaction is refused before it is sent"
+rm -rf "$PROJECT/migrations/0002_half"
+cat >"$PROJECT/pipelines/standard.yml" <<'P'
+steps:
+  - host_probe: {mode: tx_escape}
+on_failure: stop
+P
+pc deploy test
+assert_rc 1
+assert_err_contains "transaction control is not allowed here"
+assert_no_table public.tx_half
+ok "sql_exec refused COMMIT inside tx_begin; the plugin's table rolled back"
 
 finish

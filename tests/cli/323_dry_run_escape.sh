@@ -12,6 +12,8 @@ add_migration 0002 escape "SET default_transaction_read_only = off;
 BEGIN READ WRITE;
 CREATE TABLE public.escaped_by_migration (i int);
 COMMIT;"
+# non-transactional, so load accepts its transaction control (a transactional one is refused at load)
+printf 'transactional: false\n' >"$PROJECT/migrations/0002_escape/meta.yml"
 
 group "a migration that tries to leave the read-only session writes nothing in a dry run"
 pc deploy test --dry-run

@@ -156,7 +156,7 @@ static void test_load_meta_limits(void)
 	while (big.len < 5 * 1024 * 1024)
 		buf_adds(&big, "# padding padding padding padding padding padding padding padding\n");
 	const char *huge[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", buf_str(&big), NULL };
-	expect_load_error(huge, "meta.yml", "larger than");
+	expect_load_error(huge, "meta.yml", "more than the");
 	buf_release(&big);
 }
 

@@ -6,6 +6,7 @@
  *   config         two config() answers must not alias each other
  *   forge          history_record of a migration the host did not hand out
  *   twice          history_record of the same migration twice
+ *   tx_escape      sends COMMIT through sql_exec inside its own transaction
  *   dry_escape     runs option `sql` (an attempt to leave the dry run's read-only
  *                  transaction), ignores its failure, then tries to write
  *   wait_cancel    polls cancelled() in a loop of short statements until told to stop
@@ -84,6 +85,20 @@ static int dry_escape(const struct padctl_host *h, struct padctl_step *st)
 	return 0;
 }
 
+/* tx_escape: COMMIT through sql_exec while the host holds the plugin's
+ * transaction must be refused before it is sent, so the table rolls back */
+static int tx_escape(const struct padctl_host *h, struct padctl_step *st)
+{
+	if (h->tx_begin(st) || h->sql_exec(st, "CREATE TABLE public.tx_half (i int)", NULL))
+		return -1;
+	if (h->sql_exec(st, "COMMIT", NULL) == 0) {
+		(void)h->tx_commit(st);
+		return 0;
+	}
+	h->tx_rollback(st);
+	return -1;
+}
+
 static int wait_cancel(const struct padctl_host *h, struct padctl_step *st)
 {
 	h->log(st, PADCTL_LOG_INFO, "waiting to be cancelled");
@@ -112,6 +127,8 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 		return twice(h, st);
 	if (strcmp(mode, "dry_escape") == 0)
 		return dry_escape(h, st);
+	if (strcmp(mode, "tx_escape") == 0)
+		return tx_escape(h, st);
 	if (strcmp(mode, "wait_cancel") == 0)
 		return wait_cancel(h, st);
 	return h->fail(st, NULL, "unknown mode \"%s\"", mode);
