@@ -1,17 +1,22 @@
 #include "db.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "local.h"
 #include "migrations.h"
 #include "log.h"
 #include "sql.h"
+
+static void notice_receiver(void *arg, const PGresult *res);
 
 static void notice_to_log(void *arg, const char *message)
 {
@@ -61,6 +66,7 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	db->conn = conn;
 	db->label = xstrdup(label);
 	db->read_only = p->read_only;
+	PQsetNoticeReceiver(conn, notice_receiver, db);
 	*out = db;
 	return 0;
 }
@@ -177,6 +183,102 @@ int db_connect_target(const struct cfg_project *p, const struct cfg_target *t, c
 	return rc;
 }
 
+/* ---------------------------------------------------------------- lexing
+ *
+ * A light scanner of PostgreSQL's lexical rules (quotes, dollar quotes,
+ * comments, parentheses): enough to cut a big text at statement boundaries
+ * without parsing it, to find the COPY ... FROM STDIN data that follows a
+ * statement, and to find the literal that holds a DO block's or a function's
+ * body. It never decides what runs: every piece it cuts goes through
+ * libpg_query, and a wrong cut only makes a piece fail to parse and grow. */
+
+enum tok { TOK_BLANK, TOK_WORD, TOK_STRING, TOK_DOLLAR, TOK_OTHER };
+
+static int word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+	       c >= 0x80;
+}
+
+static int word_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static size_t skip_quoted(const char *t, size_t len, size_t i, char q, int backslash)
+{
+	for (i++; i < len; i++) {
+		if (backslash && t[i] == '\\' && i + 1 < len)
+			i++;
+		else if (t[i] == q && i + 1 < len && t[i + 1] == q)
+			i++;
+		else if (t[i] == q)
+			return i + 1;
+	}
+	return len;
+}
+
+/* dollar_tag returns the length of the delimiter ($$ or $tag$) at t + i, 0 when there is none */
+static size_t dollar_tag(const char *t, size_t len, size_t i)
+{
+	size_t j = i + 1;
+	if (j < len && word_start((unsigned char)t[j]))
+		while (j < len && word_char((unsigned char)t[j]) && t[j] != '$')
+			j++;
+	return j < len && t[j] == '$' ? j + 1 - i : 0;
+}
+
+/* lex returns the end of the token at t + i and its kind in *kind; *body
+ * gets the offset of a string's contents */
+static size_t lex(const char *t, size_t len, size_t i, int *kind, size_t *body)
+{
+	unsigned char c = (unsigned char)t[i];
+	*kind = TOK_OTHER;
+	if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+	    (c == '-' && i + 1 < len && t[i + 1] == '-') || (c == '/' && i + 1 < len && t[i + 1] == '*')) {
+		size_t n = sql_skip_blank(t + i, len - i);
+		*kind = TOK_BLANK;
+		return i + (n ? n : len - i); /* an unterminated comment runs to the end */
+	}
+	if (c == '\'') {
+		*kind = TOK_STRING;
+		*body = i + 1;
+		return skip_quoted(t, len, i, '\'', 0);
+	}
+	if (c == '"')
+		return skip_quoted(t, len, i, '"', 0);
+	if (c == '$') {
+		size_t n = dollar_tag(t, len, i);
+		if (!n)
+			return i + 1;
+		*kind = TOK_DOLLAR;
+		*body = i + n;
+		for (size_t j = i + n; j + n <= len; j++)
+			if (t[j] == '$' && memcmp(t + j, t + i, n) == 0)
+				return j + n;
+		return len;
+	}
+	if (word_start(c)) {
+		size_t j = i + 1;
+		while (j < len && word_char((unsigned char)t[j]))
+			j++;
+		if (j == i + 1 && (c == 'e' || c == 'E') && j < len && t[j] == '\'') {
+			*kind = TOK_OTHER; /* E'...': backslash escapes, not a body we map lines in */
+			return skip_quoted(t, len, j, '\'', 1);
+		}
+		*kind = TOK_WORD;
+		return j;
+	}
+	return i + 1;
+}
+
+static int word_is(const char *t, size_t a, size_t b, const char *w)
+{
+	return b - a == strlen(w) && strncasecmp(t + a, w, b - a) == 0;
+}
+
+/* ---------------------------------------------------------------- lines */
+
 /* line_of returns the 1-based line of byte offset off in text. */
 static int line_of(const char *text, size_t off)
 {
@@ -199,29 +301,293 @@ static size_t byte_offset(const char *text, size_t len, long chars)
 	return i;
 }
 
-static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t len, size_t base,
-			   const char *full, const char *origin, long position)
+/* a function body that a statement of the running text defined: the
+ * server's "PL/pgSQL function f(...) line N" maps into the file */
+struct fn_body {
+	char *name; /* last component, folded as the server folds it */
+	size_t body;
+};
+
+/* db_run: what db_exec is running, so errors and notices name the file and line */
+struct db_run {
+	const char *text; /* the whole text */
+	size_t len;
+	const char *origin;
+	size_t off, slen;     /* the statement running */
+	size_t copy_data;     /* offset of its inline COPY data, when it has some */
+	int has_copy_data;
+	size_t pre_chars;     /* deferred statements in front of it, in characters */
+	size_t cur_off;       /* line cursor: statements run in order, so counting lines is linear */
+	int cur_line;
+	struct fn_body *fns;
+	size_t nfns;
+};
+
+static int run_line(struct db_run *r, size_t off)
+{
+	if (off < r->cur_off) {
+		r->cur_off = 0;
+		r->cur_line = 1;
+	}
+	for (size_t i = r->cur_off; i < off && i < r->len; i++)
+		if (r->text[i] == '\n')
+			r->cur_line++;
+	r->cur_off = off;
+	return r->cur_line;
+}
+
+/* body_of finds the literal that holds the body of a DO block or a CREATE
+ * FUNCTION/PROCEDURE statement; 0 when s is neither (or the body is not a
+ * plain literal). *fn gets the function's name for CREATE. */
+static int body_of(const char *t, size_t s, size_t n, size_t *body, char **fn)
+{
+	size_t i = s, end = s + n, prev_word_a = 0, prev_word_b = 0;
+	int kind, words = 0, depth = 0, is_do = 0, is_create = 0, name_next = 0;
+	*fn = NULL;
+	while (i < end) {
+		size_t b = 0, j = lex(t, end, i, &kind, &b);
+		if (kind == TOK_BLANK) {
+			i = j;
+			continue;
+		}
+		if (kind == TOK_WORD && depth == 0) {
+			if (words == 0) {
+				is_do = word_is(t, i, j, "do");
+				is_create = word_is(t, i, j, "create");
+				if (!is_do && !is_create)
+					return 0;
+			} else if (is_create && words < 4 &&
+				   (word_is(t, i, j, "function") || word_is(t, i, j, "procedure"))) {
+				name_next = 1;
+			} else if (name_next) {
+				/* schema.name or name: keep the last part, folded to lower case */
+				free(*fn);
+				*fn = xstrndup(t + i, j - i);
+				for (char *p = *fn; *p; p++)
+					if (*p >= 'A' && *p <= 'Z')
+						*p = (char)(*p - 'A' + 'a');
+			}
+			prev_word_a = i;
+			prev_word_b = j;
+			words++;
+		} else if (name_next && kind == TOK_OTHER && t[i] == '"' && depth == 0) {
+			free(*fn);
+			*fn = xstrndup(t + i + 1, j - i >= 2 ? j - i - 2 : 0);
+		} else if (kind == TOK_OTHER && t[i] == '(') {
+			if (depth == 0 && name_next)
+				name_next = 0;
+			depth++;
+		} else if (kind == TOK_OTHER && t[i] == ')') {
+			depth--;
+		} else if ((kind == TOK_STRING || kind == TOK_DOLLAR) && depth == 0) {
+			if (is_do || (is_create && !name_next && prev_word_b && word_is(t, prev_word_a, prev_word_b, "as"))) {
+				*body = b;
+				return 1;
+			}
+		}
+		i = j;
+	}
+	free(*fn);
+	*fn = NULL;
+	return 0;
+}
+
+static void run_note_function(struct db_run *r)
+{
+	size_t body;
+	char *fn;
+	if (!body_of(r->text, r->off, r->slen, &body, &fn) || !fn) {
+		free(fn);
+		return;
+	}
+	r->fns = xrealloc(r->fns, (r->nfns + 1) * sizeof *r->fns);
+	r->fns[r->nfns].name = fn;
+	r->fns[r->nfns].body = body;
+	r->nfns++;
+}
+
+static void run_release(struct db_run *r)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		free(r->fns[i].name);
+	free(r->fns);
+}
+
+/* context_line maps the innermost frame of the server's CONTEXT that lies in
+ * the text to a line of the file: a DO block's or a function's body defined
+ * in the text ("PL/pgSQL function inline_code_block line 33"), or a row of
+ * the statement's inline COPY data ("COPY t, line 5"). 0: no frame maps. */
+static int context_line(struct db_run *r, const char *ctx)
+{
+	for (const char *l = ctx; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+		char frame[512];
+		snprintf(frame, sizeof frame, "%.*s", (int)(ll < sizeof frame - 1 ? ll : sizeof frame - 1), l);
+		l = nl ? nl + 1 : NULL;
+		const char *at, *name = NULL;
+		size_t namelen = 0;
+		long n = 0;
+		int is_copy = 0;
+		if ((at = strstr(frame, "PL/pgSQL function ")) == frame && strstr(frame, " line ")) {
+			name = frame + strlen("PL/pgSQL function ");
+			const char *paren = strchr(name, '(');
+			const char *sp = strstr(name, " line ");
+			namelen = (size_t)((paren && paren < sp ? paren : sp) - name);
+			n = strtol(sp + strlen(" line "), NULL, 10);
+		} else if ((at = strstr(frame, "compilation of PL/pgSQL function \"")) == frame &&
+			   (at = strstr(frame, "\" near line ")) != NULL) {
+			name = frame + strlen("compilation of PL/pgSQL function \"");
+			namelen = (size_t)(at - name);
+			n = strtol(at + strlen("\" near line "), NULL, 10);
+		} else if (strncmp(frame, "COPY ", 5) == 0 && (at = strstr(frame, ", line ")) != NULL) {
+			is_copy = 1;
+			n = strtol(at + strlen(", line "), NULL, 10);
+		} else {
+			continue;
+		}
+		if (n <= 0)
+			continue;
+		if (is_copy) {
+			if (r->has_copy_data)
+				return run_line(r, r->copy_data) + (int)n - 1;
+			continue;
+		}
+		if (namelen == strlen("inline_code_block") && strncmp(name, "inline_code_block", namelen) == 0) {
+			size_t body;
+			char *fn;
+			if (body_of(r->text, r->off, r->slen, &body, &fn) && !fn)
+				return line_of(r->text, body) + (int)n - 1;
+			free(fn);
+			continue;
+		}
+		/* "app.f" or "\"Odd\"": the last component, quotes removed */
+		const char *dot = NULL;
+		int inq = 0;
+		for (size_t k = 0; k < namelen; k++) {
+			if (name[k] == '"')
+				inq = !inq;
+			else if (name[k] == '.' && !inq)
+				dot = name + k;
+		}
+		if (dot) {
+			namelen -= (size_t)(dot + 1 - name);
+			name = dot + 1;
+		}
+		if (namelen >= 2 && name[0] == '"' && name[namelen - 1] == '"') {
+			name++;
+			namelen -= 2;
+		}
+		for (size_t k = r->nfns; k-- > 0;)
+			if (strlen(r->fns[k].name) == namelen && strncmp(r->fns[k].name, name, namelen) == 0)
+				return line_of(r->text, r->fns[k].body) + (int)n - 1;
+	}
+	return 0;
+}
+
+/* server_line is the line of the file a server message (error or notice) of
+ * the running statement belongs to: its position, else a frame of its
+ * CONTEXT, else the statement's first line. 0: it belongs to the deferred
+ * statements in front, not to the file. */
+static int server_line(struct db_run *r, const PGresult *res)
+{
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	long p = pos ? strtol(pos, NULL, 10) : 0;
+	if (p > 0) {
+		if ((size_t)p <= r->pre_chars)
+			return 0;
+		p -= (long)r->pre_chars;
+		return run_line(r, r->off + byte_offset(r->text + r->off, r->slen, p));
+	}
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	int line = ctx ? context_line(r, ctx) : 0;
+	if (line > 0)
+		return line;
+	return run_line(r, r->off + sql_skip_blank(r->text + r->off, r->slen));
+}
+
+static void add_lines(struct buf *b, const char *label, const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		buf_addf(b, "%s: %.*s\n", label, (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (!sev)
+		sev = "NOTICE";
+	if (!msg)
+		msg = PQresultErrorMessage(res);
+	if (!db->run || !db->run->origin) {
+		/* padctl's own statements (CREATE ... IF NOT EXISTS in the ledger) */
+		log_verbose("server: %s: %s", sev, msg);
+		return;
+	}
+	if (log_level_get() < LOG_NORMAL)
+		return;
+	struct buf b = BUF_INIT;
+	if (isatty(STDERR_FILENO))
+		buf_adds(&b, "\r\033[K"); /* a progress line may be showing */
+	int line = server_line(db->run, res);
+	if (line > 0)
+		buf_addf(&b, "%s:%d: %s: %s\n", db->run->origin, line, sev, msg);
+	else
+		buf_addf(&b, "%s: %s\n", sev, msg);
+	add_lines(&b, "DETAIL", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	add_lines(&b, "HINT", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+	fputs(buf_str(&b), stderr);
+	buf_release(&b);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* report_error records a failed result; r (NULL for text that is not a
+ * file) names the file and line. The message is never empty: without one
+ * from the server it names the SQLSTATE or the result status. */
+static int report_error(struct db *db, const PGresult *res, struct db_run *r)
 {
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	if (!msg)
-		msg = PQerrorMessage(db->conn);
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+	if (!msg || !*msg)
+		msg = PQerrorMessage(db->conn);
 	size_t mlen = strlen(msg);
-	while (mlen && msg[mlen - 1] == '\n')
+	while (mlen && (msg[mlen - 1] == '\n' || msg[mlen - 1] == ' '))
 		mlen--;
-	if (origin) {
-		size_t off = base + sql_skip_blank(full + base, len);
-		if (position > 0)
-			off = base + byte_offset(sql, len, position);
-		fail("%s:%d: %.*s", origin, line_of(full, off), (int)mlen, msg);
-	} else {
-		fail("%.*s", (int)mlen, msg);
+	char *fallback = NULL;
+	if (!mlen) {
+		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		fallback = code ? xstrfmt("the server failed the statement with SQLSTATE %s and no message", code)
+				: xstrfmt("the statement ended with %s and no message from the server", PQresStatus(st));
+		msg = fallback;
+		mlen = strlen(msg);
 	}
+	int line = r && res ? server_line(r, res) : 0;
+	if (r && !res)
+		line = run_line(r, r->off + sql_skip_blank(r->text + r->off, r->slen));
+	if (line > 0)
+		fail("%s:%d: %.*s", r->origin, line, (int)mlen, msg);
+	else
+		fail("%.*s", (int)mlen, msg);
+	free(fallback);
 	fail_detail("on %s%s%s", db->label, code ? ", SQLSTATE " : "", code ? code : "");
 	if (detail)
 		fail_detail("%s", detail);
+	for (const char *p = ctx; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		fail_detail("context: %.*s", (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
 	if (hint)
 		fail_hint("%s", hint);
 	if (code && strcmp(code, "25006") == 0 && db->read_only)
@@ -229,98 +595,384 @@ static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t
 	return -1;
 }
 
-static int report_error(struct db *db, PGresult *res, const char *sql, size_t len, size_t base, const char *full,
-			const char *origin)
+/* ---------------------------------------------------------------- statement stream
+ *
+ * A migration can be hundreds of megabytes. libpg_query's split holds the
+ * parse trees of everything it splits until it returns, so the text is cut at
+ * statement boundaries into chunks of about CHUNK_BYTES that are split one at
+ * a time: memory stays at the text plus one chunk's trees. COPY ... FROM
+ * STDIN ends a chunk; the data lines after it (up to a line "\." or the end)
+ * are a piece of their own. psql's \restrict and \unrestrict lines (pg_dump
+ * writes them around a dump) are skipped; any other backslash command is an
+ * error, since nothing here would run it. */
+
+#define CHUNK_BYTES ((size_t)1 << 20)
+
+enum cut { CUT_SIZE, CUT_END, CUT_COPY, CUT_META };
+
+struct piece {
+	size_t off, len;
+	int copy_data; /* inline data of the COPY statement before it */
+};
+
+struct stream {
+	const char *text;
+	size_t len;
+	size_t pos; /* where the next chunk starts */
+	struct buf chunk;
+	PgQuerySplitResult split;
+	int have_split, next;
+	size_t base;
+	int copy_pending;
+	struct piece copy;
+	/* a syntax error or a backslash command: message and offset */
+	char *err;
+	size_t err_off;
+};
+
+static int copy_from_stdin(const char *t, size_t n)
 {
-	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-	return report_error_at(db, res, sql, len, base, full, origin, pos ? strtol(pos, NULL, 10) : 0);
+	char *s = xstrndup(t, n);
+	PgQueryParseResult r = pg_query_parse(s);
+	free(s);
+	int yes = 0;
+	if (!r.error && r.parse_tree) {
+		json_t *tree = json_loads(r.parse_tree, 0, NULL);
+		json_t *c = json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"),
+					    "CopyStmt");
+		yes = c && json_is_true(json_object_get(c, "is_from")) && !json_object_get(c, "filename");
+		json_decref(tree);
+	}
+	pg_query_free_parse_result(r);
+	return yes;
 }
 
-static int exec_one(struct db *db, const char *sql, size_t len, size_t base, const char *full, const char *origin)
+/* scan_cut finds where the chunk that starts at from ends: at the first
+ * top-level ';' past want bytes, after a COPY ... FROM STDIN, before a
+ * backslash command, or at the end. */
+static size_t scan_cut(const char *t, size_t len, size_t from, size_t want, int *cut)
 {
-	PGresult *res;
-	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
-	for (size_t i = 0; i < db->deferred.len; i++)
-		pre += ((unsigned char)db->deferred.s[i] & 0xC0) != 0x80;
-	if (pre == 0 && sql[len] == '\0') {
-		res = PQexec(db->conn, sql);
-	} else {
-		buf_add(&db->deferred, sql, len);
-		res = PQexec(db->conn, db->deferred.s);
-		buf_reset(&db->deferred);
-	}
-	/* a multi-statement message hands back the last result; an error stops it, so that one is the error */
-	ExecStatusType st = PQresultStatus(res);
-	int rc = 0;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-		const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-		long p = pos ? strtol(pos, NULL, 10) : 0;
-		if (pre && p && (size_t)p <= pre)
-			rc = report_error(db, res, sql, len, base, full, NULL);
-		else if (pre && p) {
-			/* the position counts from the start of the message: skip the deferred prefix */
-			rc = report_error_at(db, res, sql, len, base, full, origin, p - (long)pre);
-		} else {
-			rc = report_error(db, res, sql, len, base, full, origin);
-		}
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* guard_refuses checks every statement of a split against db->guard before
- * any is sent, so a refused statement leaves nothing half done. */
-static int guard_refuses(struct db *db, const char *sql, const PgQuerySplitResult *split, const char *origin)
-{
-	for (int i = 0; i < split->n_stmts; i++) {
-		const PgQuerySplitStmt *s = split->stmts[i];
-		int kind = sql_stmt_kind(sql + s->stmt_location, (size_t)s->stmt_len);
-		int refused = kind == SQL_KIND_TX_CONTROL ||
-			      (kind == SQL_KIND_SET_READ_ONLY && (db->guard & DB_GUARD_READ_ONLY));
-		if (!refused)
+	size_t i = from, stmt = from;
+	int depth = 0, at_start = 1, is_copy = 0, kind;
+	while (i < len) {
+		size_t b, j = lex(t, len, i, &kind, &b);
+		if (kind == TOK_BLANK) {
+			i = j;
 			continue;
-		size_t off = (size_t)s->stmt_location;
-		off += sql_skip_blank(sql + off, (size_t)s->stmt_len);
-		const char *why = db->guard & DB_GUARD_READ_ONLY
-					  ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
-					  : "the host holds a transaction here; it commits or rolls it back itself";
-		if (origin)
-			fail("%s:%d: %s is not allowed here", origin, line_of(sql, off), sql_kind_name(kind));
-		else
-			fail("%s is not allowed here: %.*s", sql_kind_name(kind), (int)(s->stmt_len > 80 ? 80 : s->stmt_len),
-			     sql + off);
-		fail_detail("on %s; %s", db->label, why);
-		fail_hint("remove the statement; a migration that must run outside a transaction says "
-			  "`transactional: false` in its meta.yml");
-		return 1;
+		}
+		if (at_start && t[i] == '\\' && (i == 0 || t[i - 1] == '\n')) {
+			*cut = CUT_META;
+			return i;
+		}
+		if (at_start) {
+			stmt = i;
+			is_copy = kind == TOK_WORD && word_is(t, i, j, "copy");
+		}
+		at_start = 0;
+		if (t[i] == '(' && kind == TOK_OTHER)
+			depth++;
+		else if (t[i] == ')' && kind == TOK_OTHER)
+			depth--;
+		else if (t[i] == ';' && kind == TOK_OTHER && depth <= 0) {
+			depth = 0;
+			at_start = 1;
+			if (is_copy && copy_from_stdin(t + stmt, j - stmt)) {
+				*cut = CUT_COPY;
+				return j;
+			}
+			if (j - from >= want) {
+				*cut = CUT_SIZE;
+				return j;
+			}
+		}
+		i = j;
+	}
+	*cut = CUT_END;
+	return len;
+}
+
+static size_t next_line(const char *t, size_t len, size_t i)
+{
+	const char *nl = memchr(t + i, '\n', len - i);
+	return nl ? (size_t)(nl - t) + 1 : len;
+}
+
+static void stream_init(struct stream *s, const char *text, size_t len)
+{
+	memset(s, 0, sizeof *s);
+	s->text = text;
+	s->len = len;
+}
+
+static void stream_release(struct stream *s)
+{
+	if (s->have_split)
+		pg_query_free_split_result(s->split);
+	s->have_split = 0;
+	buf_release(&s->chunk);
+	free(s->err);
+	s->err = NULL;
+}
+
+static int stream_error(struct stream *s, size_t off, char *msg)
+{
+	s->err = msg;
+	s->err_off = off;
+	return -1;
+}
+
+/* stream_chunk splits the next chunk; -1 on a syntax error (s->err) */
+static int stream_chunk(struct stream *s)
+{
+	int cut;
+	size_t end = scan_cut(s->text, s->len, s->pos, CHUNK_BYTES, &cut);
+	size_t prev_err = (size_t)-1;
+	for (;;) {
+		buf_reset(&s->chunk);
+		buf_add(&s->chunk, s->text + s->pos, end - s->pos);
+		PgQuerySplitResult r = pg_query_split_with_parser(buf_str(&s->chunk));
+		if (!r.error) {
+			s->split = r;
+			s->have_split = 1;
+			s->next = 0;
+			s->base = s->pos;
+			break;
+		}
+		size_t e = s->pos + byte_offset(buf_str(&s->chunk), s->chunk.len, r.error->cursorpos);
+		/* a cut inside a construct the scanner does not know (BEGIN ATOMIC ... END) fails at the
+		 * end of the chunk: grow it; an error that stays put is the text's own */
+		if (cut != CUT_SIZE || e == prev_err) {
+			char *msg = xstrdup(r.error->message);
+			pg_query_free_split_result(r);
+			return stream_error(s, e, msg);
+		}
+		prev_err = e;
+		pg_query_free_split_result(r);
+		end = scan_cut(s->text, s->len, end, CHUNK_BYTES, &cut);
+	}
+	s->pos = end;
+	if (cut == CUT_COPY) {
+		size_t data = next_line(s->text, s->len, end), i = data;
+		while (i < s->len) {
+			size_t nx = next_line(s->text, s->len, i);
+			size_t n = nx - i;
+			while (n && (s->text[i + n - 1] == '\n' || s->text[i + n - 1] == '\r'))
+				n--;
+			if (n == 2 && s->text[i] == '\\' && s->text[i + 1] == '.')
+				break;
+			i = nx;
+		}
+		s->copy_pending = 1;
+		s->copy.off = data;
+		s->copy.len = i - data;
+		s->copy.copy_data = 1;
+		s->pos = i < s->len ? next_line(s->text, s->len, i) : s->len;
+	} else if (cut == CUT_META) {
+		size_t nx = next_line(s->text, s->len, end), w = end + 1;
+		while (w < nx && word_char((unsigned char)s->text[w]))
+			w++;
+		if (!word_is(s->text, end + 1, w, "restrict") && !word_is(s->text, end + 1, w, "unrestrict"))
+			return stream_error(s, end, xstrfmt("psql command \\%.*s is not supported", (int)(w - end - 1),
+							     s->text + end + 1));
+		s->pos = nx;
 	}
 	return 0;
 }
 
+/* stream_next hands out the next piece: 1, 0 at the end, -1 on an error (s->err) */
+static int stream_next(struct stream *s, struct piece *p)
+{
+	for (;;) {
+		if (s->have_split && s->next < s->split.n_stmts) {
+			const PgQuerySplitStmt *st = s->split.stmts[s->next++];
+			p->off = s->base + (size_t)st->stmt_location;
+			p->len = (size_t)st->stmt_len;
+			p->copy_data = 0;
+			return 1;
+		}
+		if (s->have_split)
+			pg_query_free_split_result(s->split);
+		s->have_split = 0;
+		if (s->copy_pending) {
+			s->copy_pending = 0;
+			*p = s->copy;
+			return 1;
+		}
+		if (s->pos >= s->len)
+			return 0;
+		if (stream_chunk(s))
+			return -1;
+	}
+}
+
+/* ---------------------------------------------------------------- execution */
+
+/* copy_in streams a COPY's inline data (none: the COPY fails with a message) */
+static int copy_in(struct db *db, const char *data, size_t len, int have)
+{
+	if (!have)
+		return PQputCopyEnd(db->conn, "COPY FROM STDIN has no inline data here (padctl runs no terminal input)") >
+				       0
+			       ? 0
+			       : -1;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < 65536 ? len - off : 65536;
+		if (PQputCopyData(db->conn, data + off, (int)n) != 1)
+			return -1;
+		off += n;
+	}
+	return PQputCopyEnd(db->conn, NULL) > 0 ? 0 : -1;
+}
+
+/* send_text sends sql (one statement of r, or any text when r is NULL)
+ * after what db_defer queued, and collects every result: COPY data is
+ * streamed (copy, when the statement has inline data) or drained; the first
+ * failure is reported. */
+static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const struct piece *copy)
+{
+	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
+	for (size_t i = 0; i < db->deferred.len; i++)
+		pre += ((unsigned char)db->deferred.s[i] & 0xC0) != 0x80;
+	int sent;
+	if (pre == 0 && sql[len] == '\0') {
+		sent = PQsendQuery(db->conn, sql);
+	} else {
+		buf_add(&db->deferred, sql, len);
+		sent = PQsendQuery(db->conn, db->deferred.s);
+		buf_reset(&db->deferred);
+	}
+	struct db_run whole;
+	if (!r) {
+		memset(&whole, 0, sizeof whole);
+		whole.text = sql;
+		whole.len = whole.slen = len;
+	}
+	struct db_run *where = r ? r : &whole;
+	where->pre_chars = pre;
+	if (!sent)
+		return report_error(db, NULL, NULL);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COPY_IN) {
+			if (copy_in(db, copy ? where->text + copy->off : NULL, copy ? copy->len : 0, copy != NULL) &&
+			    !rc)
+				rc = report_error(db, NULL, r);
+		} else if (st == PGRES_COPY_OUT) {
+			char *row;
+			while (PQgetCopyData(db->conn, &row, 0) > 0)
+				PQfreemem(row);
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY && !rc) {
+			/* an error in the deferred prefix names no line of the file */
+			rc = report_error(db, res, r);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* guard_refuses checks a statement against db->guard */
+static int guard_refuses(struct db *db, const char *sql, size_t off, size_t len, const char *origin, const char *full)
+{
+	int kind = sql_stmt_kind(sql + off, len);
+	int refused = kind == SQL_KIND_TX_CONTROL || (kind == SQL_KIND_SET_READ_ONLY && (db->guard & DB_GUARD_READ_ONLY));
+	if (!refused)
+		return 0;
+	off += sql_skip_blank(sql + off, len);
+	const char *why = db->guard & DB_GUARD_READ_ONLY
+				  ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
+				  : "the host holds a transaction here; it commits or rolls it back itself";
+	if (origin)
+		fail("%s:%d: %s is not allowed here", origin, line_of(full, off), sql_kind_name(kind));
+	else
+		fail("%s is not allowed here: %.*s", sql_kind_name(kind), (int)(len > 80 ? 80 : len), sql + off);
+	fail_detail("on %s; %s", db->label, why);
+	fail_hint("remove the statement; a migration that must run outside a transaction says "
+		  "`transactional: false` in its meta.yml");
+	return 1;
+}
+
+/* check_text reads the whole text once before anything is sent: every
+ * statement must parse and pass db->guard. 1: a syntax error (for the
+ * server to judge), -1: refused. */
+static int check_text(struct db *db, const char *sql, size_t len, const char *origin)
+{
+	struct stream s;
+	struct piece p;
+	int rc, got;
+	stream_init(&s, sql, len);
+	while ((got = stream_next(&s, &p)) > 0)
+		if (!p.copy_data && db->guard && guard_refuses(db, sql, p.off, p.len, origin, sql))
+			break;
+	if (got > 0)
+		rc = -1;
+	else if (got < 0 && s.err && strncmp(s.err, "psql command", 12) == 0) {
+		if (origin)
+			fail("%s:%d: %s", origin, line_of(sql, s.err_off), s.err);
+		else
+			fail("%s", s.err);
+		fail_hint("padctl sends SQL to the server and runs no psql commands: remove the line");
+		rc = -1;
+	} else {
+		rc = got < 0 ? 1 : 0;
+	}
+	stream_release(&s);
+	return rc;
+}
+
 int db_exec(struct db *db, const char *sql, const char *origin)
 {
+	size_t len = strlen(sql);
 	if (!origin && !db->guard)
-		return exec_one(db, sql, strlen(sql), 0, sql, NULL);
-	/* statement by statement, so an error names the line of the statement that failed */
-	PgQuerySplitResult split = pg_query_split_with_parser(sql);
-	int rc = 0;
-	if (split.error) {
+		return send_text(db, sql, len, NULL, NULL);
+	int rc = check_text(db, sql, len, origin);
+	if (rc < 0)
+		return -1;
+	struct db_run run;
+	memset(&run, 0, sizeof run);
+	run.text = sql;
+	run.len = len;
+	run.origin = origin;
+	run.cur_line = 1;
+	if (rc > 0 || !origin) {
 		/* the server parses a whole message before running any of it, so a syntax error runs
-		 * nothing and its position names the line (libpg_query's scanner split would drop the
-		 * bad statement instead) */
-		rc = exec_one(db, sql, strlen(sql), 0, sql, origin);
-	} else if (db->guard && guard_refuses(db, sql, &split, origin)) {
-		rc = -1;
-	} else if (!origin) {
-		rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
-	} else {
-		for (int i = 0; i < split.n_stmts && rc == 0; i++) {
-			const PgQuerySplitStmt *s = split.stmts[i];
-			rc = exec_one(db, sql + s->stmt_location, (size_t)s->stmt_len, (size_t)s->stmt_location, sql,
-				      origin);
-		}
+		 * nothing and its position names the line; and a statement newer than libpg_query
+		 * still runs. Text that is not a file goes as one message too. */
+		run.slen = len;
+		db->run = &run;
+		rc = send_text(db, sql, len, origin ? &run : NULL, NULL);
+		db->run = NULL;
+		return rc;
 	}
-	pg_query_free_split_result(split);
+	/* statement by statement, so an error or notice names the line of the statement */
+	struct stream s;
+	struct piece p, data;
+	struct buf one = BUF_INIT;
+	stream_init(&s, sql, len);
+	db->run = &run;
+	while (rc == 0 && stream_next(&s, &p) > 0) {
+		if (p.copy_data)
+			continue; /* data of a COPY that failed to start */
+		run.off = p.off;
+		run.slen = p.len;
+		run.has_copy_data = 0;
+		const struct piece *copy = NULL;
+		if (s.copy_pending && s.have_split && s.next >= s.split.n_stmts) {
+			data = s.copy;
+			copy = &data;
+			run.copy_data = data.off;
+			run.has_copy_data = 1;
+		}
+		buf_reset(&one);
+		buf_add(&one, sql + p.off, p.len);
+		rc = send_text(db, buf_str(&one), p.len, origin ? &run : NULL, copy);
+		run_note_function(&run);
+	}
+	db->run = NULL;
+	buf_release(&one);
+	stream_release(&s);
+	run_release(&run);
 	return rc;
 }
 
@@ -335,7 +987,7 @@ int db_flush(struct db *db)
 	if (!db->deferred.len)
 		return 0;
 	char *sql = buf_detach(&db->deferred);
-	int rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
+	int rc = send_text(db, sql, strlen(sql), NULL, NULL);
 	free(sql);
 	return rc;
 }
@@ -343,7 +995,17 @@ int db_flush(struct db *db)
 char *db_literal(struct db *db, const char *s)
 {
 	char *q = PQescapeLiteral(db->conn, s, strlen(s));
-	char *r = xstrdup(q ? q : "NULL");
+	if (!q) {
+		const char *why = PQerrorMessage(db->conn);
+		size_t n = strlen(why);
+		while (n && why[n - 1] == '\n')
+			n--;
+		fail("could not quote a value as an SQL literal for %s", db->label);
+		fail_detail("%.*s", (int)n, why);
+		fail_hint("the value is not valid text in the connection's encoding (UTF-8)");
+		return NULL;
+	}
+	char *r = xstrdup(q);
 	PQfreemem(q);
 	return r;
 }
@@ -357,7 +1019,7 @@ int db_query(struct db *db, const char *sql, int nparams, const char *const *par
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		report_error(db, res, sql, strlen(sql), 0, sql, NULL);
+		report_error(db, res, NULL);
 		PQclear(res);
 		*out = NULL;
 		return -1;

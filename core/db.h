@@ -14,6 +14,7 @@ struct db {
 	int read_only;
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
+	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */
@@ -58,7 +59,9 @@ int db_query_value(struct db *db, const char *sql, int nparams, const char *cons
 void db_defer(struct db *db, const char *sql);
 /* db_flush sends what db_defer queued, if anything. */
 int db_flush(struct db *db);
-/* db_literal returns s quoted as an SQL literal (newly allocated). */
+/* db_literal returns s quoted as an SQL literal (newly allocated), or NULL
+ * after fail() when libpq cannot quote it (text invalid in the client
+ * encoding): never a silent SQL NULL. */
 char *db_literal(struct db *db, const char *s);
 /* db_close closes and frees (NULL is fine). */
 void db_close(struct db *db);
