@@ -628,6 +628,8 @@ struct stream {
 	/* a syntax error or a backslash command: message and offset */
 	char *err;
 	size_t err_off;
+	int err_meta; /* the error is a backslash command */
+	int saw_copy; /* inline COPY data came before */
 };
 
 static int copy_from_stdin(const char *t, size_t n)
@@ -763,6 +765,7 @@ static int stream_chunk(struct stream *s)
 			i = nx;
 		}
 		s->copy_pending = 1;
+		s->saw_copy = 1;
 		s->copy.off = data;
 		s->copy.len = i - data;
 		s->copy.copy_data = 1;
@@ -771,9 +774,11 @@ static int stream_chunk(struct stream *s)
 		size_t nx = next_line(s->text, s->len, end), w = end + 1;
 		while (w < nx && word_char((unsigned char)s->text[w]))
 			w++;
+		s->err_meta = 1;
 		if (!word_is(s->text, end + 1, w, "restrict") && !word_is(s->text, end + 1, w, "unrestrict"))
 			return stream_error(s, end, xstrfmt("psql command \\%.*s is not supported", (int)(w - end - 1),
 							     s->text + end + 1));
+		s->err_meta = 0;
 		s->pos = nx;
 	}
 	return 0;
@@ -826,9 +831,10 @@ static int copy_in(struct db *db, const char *data, size_t len, int have)
 
 /* send_text sends sql (one statement of r, or any text when r is NULL)
  * after what db_defer queued, and collects every result: COPY data is
- * streamed (copy, when the statement has inline data) or drained; the first
- * failure is reported. */
-static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const struct piece *copy)
+ * streamed (copy, the statement's inline data, when not NULL) or drained; the
+ * first failure is reported. */
+static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const char *copy,
+		     size_t copy_len)
 {
 	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
 	for (size_t i = 0; i < db->deferred.len; i++)
@@ -856,7 +862,7 @@ static int send_text(struct db *db, const char *sql, size_t len, struct db_run *
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_COPY_IN) {
-			if (copy_in(db, copy ? where->text + copy->off : NULL, copy ? copy->len : 0, copy != NULL) &&
+			if (copy_in(db, copy, copy_len, copy != NULL) &&
 			    !rc)
 				rc = report_error(db, NULL, r);
 		} else if (st == PGRES_COPY_OUT) {
@@ -907,12 +913,19 @@ static int check_text(struct db *db, const char *sql, size_t len, const char *or
 			break;
 	if (got > 0)
 		rc = -1;
-	else if (got < 0 && s.err && strncmp(s.err, "psql command", 12) == 0) {
+	else if (got < 0 && (s.err_meta || s.saw_copy)) {
+		/* COPY data before the error would be SQL to the server and confuse its
+		 * report: PostgreSQL's parser (libpg_query) has the say */
 		if (origin)
 			fail("%s:%d: %s", origin, line_of(sql, s.err_off), s.err);
 		else
 			fail("%s", s.err);
-		fail_hint("padctl sends SQL to the server and runs no psql commands: remove the line");
+		if (s.err_meta) {
+			fail_hint("padctl sends SQL to the server and runs no psql commands: remove the line");
+		} else {
+			fail_detail("on %s, SQLSTATE 42601 (found before anything was sent)", db->label);
+			fail_hint("fix the statement; nothing of the file ran");
+		}
 		rc = -1;
 	} else {
 		rc = got < 0 ? 1 : 0;
@@ -925,7 +938,7 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 {
 	size_t len = strlen(sql);
 	if (!origin && !db->guard)
-		return send_text(db, sql, len, NULL, NULL);
+		return send_text(db, sql, len, NULL, NULL, 0);
 	int rc = check_text(db, sql, len, origin);
 	if (rc < 0)
 		return -1;
@@ -941,7 +954,7 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		 * still runs. Text that is not a file goes as one message too. */
 		run.slen = len;
 		db->run = &run;
-		rc = send_text(db, sql, len, origin ? &run : NULL, NULL);
+		rc = send_text(db, sql, len, origin ? &run : NULL, NULL, 0);
 		db->run = NULL;
 		return rc;
 	}
@@ -966,7 +979,7 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		}
 		buf_reset(&one);
 		buf_add(&one, sql + p.off, p.len);
-		rc = send_text(db, buf_str(&one), p.len, origin ? &run : NULL, copy);
+		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
 		run_note_function(&run);
 	}
 	db->run = NULL;
@@ -987,7 +1000,7 @@ int db_flush(struct db *db)
 	if (!db->deferred.len)
 		return 0;
 	char *sql = buf_detach(&db->deferred);
-	int rc = send_text(db, sql, strlen(sql), NULL, NULL);
+	int rc = send_text(db, sql, strlen(sql), NULL, NULL, 0);
 	free(sql);
 	return rc;
 }

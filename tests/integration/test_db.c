@@ -275,6 +275,19 @@ static void test_copy_from_stdin_inline_data(void)
 	CU_ASSERT_STRING_EQUAL(v ? v : "", "3");
 	free(v);
 
+	/* a syntax error after COPY data: named at its line, nothing runs */
+	const char *late = "CREATE TEMP TABLE cp2 (i int);\nCOPY cp2 FROM stdin;\n1\n\\.\nSELEC 1;\n";
+	CU_ASSERT_EQUAL(db_exec(db, late, "late.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "late.sql:5: syntax error at or near \"SELEC\""));
+	err_clear();
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('pg_temp.cp2') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+	free(v);
+	/* psql commands other than pg_dump's \restrict are refused at their line */
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\n\\connect other\nSELECT 2;\n", "meta.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "meta.sql:2: psql command \\connect is not supported"));
+	err_clear();
+
 	/* COPY FROM STDIN without inline data (no file) fails with a message, never an empty one */
 	CU_ASSERT_EQUAL(db_exec(db, "COPY cp FROM stdin", NULL), -1);
 	CU_ASSERT(strlen(msg()) > 0);
