@@ -391,6 +391,11 @@ static void test_big_text_in_chunks(void)
 	CU_ASSERT_STRING_EQUAL(v ? v : "", n);
 	free(n);
 	free(v);
+	/* CRLF line ends, no final semicolon, a trailing comment */
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\r\nSELECT ';' AS \"a;b\", $x$;$x$ -- done;\r\n", "crlf.sql"), 0);
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\r\nSELECT 1/0 -- end", "crlf.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "crlf.sql:2: division by zero"));
+	err_clear();
 	/* a runtime error far into the text names its line */
 	buf_reset(&b);
 	for (int i = 0; i < 60000; i++)
