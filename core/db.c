@@ -342,7 +342,7 @@ static int run_line(struct db_run *r, size_t off)
 static int body_of(const char *t, size_t s, size_t n, size_t *body, char **fn)
 {
 	size_t i = s, end = s + n, prev_word_a = 0, prev_word_b = 0;
-	int kind, words = 0, depth = 0, is_do = 0, is_create = 0, name_next = 0;
+	int kind, words = 0, depth = 0, is_do = 0, is_create = 0, is_fn = 0, name_next = 0;
 	*fn = NULL;
 	while (i < end) {
 		size_t b = 0, j = lex(t, end, i, &kind, &b);
@@ -358,7 +358,9 @@ static int body_of(const char *t, size_t s, size_t n, size_t *body, char **fn)
 					return 0;
 			} else if (is_create && words < 4 &&
 				   (word_is(t, i, j, "function") || word_is(t, i, j, "procedure"))) {
-				name_next = 1;
+				name_next = is_fn = 1;
+			} else if (is_create && !is_fn && words >= 4) {
+				return 0; /* CREATE TABLE, VIEW, ...: no body */
 			} else if (name_next) {
 				/* schema.name or name: keep the last part, folded to lower case */
 				free(*fn);
@@ -380,7 +382,7 @@ static int body_of(const char *t, size_t s, size_t n, size_t *body, char **fn)
 		} else if (kind == TOK_OTHER && t[i] == ')') {
 			depth--;
 		} else if ((kind == TOK_STRING || kind == TOK_DOLLAR) && depth == 0) {
-			if (is_do || (is_create && !name_next && prev_word_b && word_is(t, prev_word_a, prev_word_b, "as"))) {
+			if (is_do || (is_fn && !name_next && prev_word_b && word_is(t, prev_word_a, prev_word_b, "as"))) {
 				*body = b;
 				return 1;
 			}
