@@ -123,7 +123,10 @@ struct padctl_host {
 
 	/* sql_exec runs one or more statements on the step's target. origin
 	 * names the file the SQL came from (or NULL): an error then names
-	 * origin:line of the failing statement. */
+	 * origin:line of the failing statement, the server's NOTICEs are shown
+	 * as origin:line (unless -q), and a COPY ... FROM STDIN takes the data
+	 * lines that follow it in sql, up to a line "\." (as psql reads a
+	 * file). Without an origin, sql goes to the server as one message. */
 	int (*sql_exec)(struct padctl_step *st, const char *sql, const char *origin);
 	/* sql_query runs one statement with text parameters $1..$n and hands
 	 * back its rows; free them with rows_free. */
