@@ -915,9 +915,10 @@ static int check_text(struct db *db, const char *sql, size_t len, const char *or
 			break;
 	if (got > 0)
 		rc = -1;
-	else if (got < 0 && (s.err_meta || s.saw_copy)) {
+	else if (got < 0 && (s.err_meta || s.saw_copy || len > CHUNK_BYTES)) {
 		/* COPY data before the error would be SQL to the server and confuse its
-		 * report: PostgreSQL's parser (libpg_query) has the say */
+		 * report, and a big text would make the server hold every parse tree of
+		 * it: PostgreSQL's parser (libpg_query) has the say */
 		if (origin)
 			fail("%s:%d: %s", origin, line_of(sql, s.err_off), s.err);
 		else
