@@ -409,6 +409,36 @@ static void test_big_text_in_chunks(void)
 	db_close(db);
 }
 
+static void test_guard_refuses_before_sending(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db->guard = DB_GUARD_TX_CONTROL;
+	/* a COMMIT past the first chunk: refused at its line, nothing before it ran */
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "CREATE TABLE public.h3_guard (i int);\n");
+	int lines = 1;
+	while (b.len < ((size_t)3 << 20)) {
+		buf_adds(&b, "INSERT INTO public.h3_guard VALUES (1);\n");
+		lines++;
+	}
+	buf_adds(&b, "COMMIT;\n");
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "g.sql"), -1);
+	char *want = xstrfmt("g.sql:%d: transaction control is not allowed here", lines + 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), want));
+	if (!strstr(msg(), want))
+		fprintf(stderr, "want %s, got: %s\n", want, msg());
+	free(want);
+	err_clear();
+	db->guard = 0;
+	char *v = NULL;
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('public.h3_guard') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+	free(v);
+	buf_release(&b);
+	db_close(db);
+}
+
 int main(void)
 {
 	if (!unit_pg_env("PGPORT")) {
@@ -426,6 +456,7 @@ int main(void)
 		{ "notices name the file and line", test_notices_name_file_and_line },
 		{ "db_literal fails on text it cannot quote", test_literal_fails_on_bad_text },
 		{ "big texts run chunk by chunk", test_big_text_in_chunks },
+		{ "the guard refuses before anything is sent", test_guard_refuses_before_sending },
 		{ NULL, NULL },
 	};
 	return unit_run("db", tests);
