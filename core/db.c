@@ -849,14 +849,8 @@ static int send_text(struct db *db, const char *sql, size_t len, struct db_run *
 		sent = PQsendQuery(db->conn, db->deferred.s);
 		buf_reset(&db->deferred);
 	}
-	struct db_run whole;
-	if (!r) {
-		memset(&whole, 0, sizeof whole);
-		whole.text = sql;
-		whole.len = whole.slen = len;
-	}
-	struct db_run *where = r ? r : &whole;
-	where->pre_chars = pre;
+	if (r)
+		r->pre_chars = pre;
 	if (!sent)
 		return report_error(db, NULL, NULL);
 	int rc = 0;
@@ -864,8 +858,7 @@ static int send_text(struct db *db, const char *sql, size_t len, struct db_run *
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_COPY_IN) {
-			if (copy_in(db, copy, copy_len, copy != NULL) &&
-			    !rc)
+			if (copy_in(db, copy, copy_len, copy != NULL) && !rc)
 				rc = report_error(db, NULL, r);
 		} else if (st == PGRES_COPY_OUT) {
 			char *row;
