@@ -6,13 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "local.h"
 #include "migrations.h"
 #include "log.h"
 #include "sql.h"
+#include "sqlstream.h"
 #include "trust.h"
+
+static void notice_receiver(void *arg, const PGresult *res);
 
 static void notice_to_log(void *arg, const char *message)
 {
@@ -111,6 +115,7 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	db->conn = conn;
 	db->label = xstrdup(label);
 	db->read_only = p->read_only;
+	PQsetNoticeReceiver(conn, notice_receiver, db);
 	*out = db;
 	return 0;
 }
@@ -244,6 +249,8 @@ int db_connect_target(const struct cfg_project *p, const struct cfg_target *t, c
 	return rc;
 }
 
+/* ---------------------------------------------------------------- lines */
+
 /* line_of returns the 1-based line of byte offset off in text. */
 static int line_of(const char *text, size_t off)
 {
@@ -254,41 +261,237 @@ static int line_of(const char *text, size_t off)
 	return line;
 }
 
-/* byte_offset converts PostgreSQL's 1-based character position to a byte offset. */
-static size_t byte_offset(const char *text, size_t len, long chars)
+/* a function body that a statement of the running text defined: the
+ * server's "PL/pgSQL function f(...) line N" maps into the file */
+struct fn_body {
+	char *name; /* last component, folded as the server folds it */
+	size_t body;
+};
+
+/* db_run: what db_exec is running, so errors and notices name the file and line */
+struct db_run {
+	const char *text; /* the whole text */
+	size_t len;
+	const char *origin;
+	size_t off, slen;     /* the statement running */
+	size_t copy_data;     /* offset of its inline COPY data, when it has some */
+	int has_copy_data;
+	size_t pre_chars;     /* deferred statements in front of it, in characters */
+	size_t cur_off;       /* line cursor: statements run in order, so counting lines is linear */
+	int cur_line;
+	struct fn_body *fns;
+	size_t nfns;
+};
+
+static int run_line(struct db_run *r, size_t off)
 {
-	size_t i = 0;
-	for (long c = 1; c < chars && i < len; c++) {
-		i++;
-		while (i < len && ((unsigned char)text[i] & 0xC0) == 0x80)
-			i++;
+	if (off < r->cur_off) {
+		r->cur_off = 0;
+		r->cur_line = 1;
 	}
-	return i;
+	for (size_t i = r->cur_off; i < off && i < r->len; i++)
+		if (r->text[i] == '\n')
+			r->cur_line++;
+	r->cur_off = off;
+	return r->cur_line;
 }
 
-static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t len, size_t base,
-			   const char *full, const char *origin, long position)
+static void run_note_function(struct db_run *r)
+{
+	size_t body;
+	char *fn;
+	if (!sql_body_of(r->text, r->off, r->slen, &body, &fn) || !fn) {
+		free(fn);
+		return;
+	}
+	r->fns = xrealloc(r->fns, (r->nfns + 1) * sizeof *r->fns);
+	r->fns[r->nfns].name = fn;
+	r->fns[r->nfns].body = body;
+	r->nfns++;
+}
+
+static void run_release(struct db_run *r)
+{
+	for (size_t i = 0; i < r->nfns; i++)
+		free(r->fns[i].name);
+	free(r->fns);
+}
+
+/* context_line maps the innermost frame of the server's CONTEXT that lies in
+ * the text to a line of the file: a DO block's or a function's body defined
+ * in the text ("PL/pgSQL function inline_code_block line 33"), or a row of
+ * the statement's inline COPY data ("COPY t, line 5"). 0: no frame maps. */
+static int context_line(struct db_run *r, const char *ctx)
+{
+	for (const char *l = ctx; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+		char frame[512];
+		snprintf(frame, sizeof frame, "%.*s", (int)(ll < sizeof frame - 1 ? ll : sizeof frame - 1), l);
+		l = nl ? nl + 1 : NULL;
+		const char *at, *name = NULL;
+		size_t namelen = 0;
+		long n = 0;
+		int is_copy = 0;
+		if ((at = strstr(frame, "PL/pgSQL function ")) == frame && strstr(frame, " line ")) {
+			name = frame + strlen("PL/pgSQL function ");
+			const char *paren = strchr(name, '(');
+			const char *sp = strstr(name, " line ");
+			namelen = (size_t)((paren && paren < sp ? paren : sp) - name);
+			n = strtol(sp + strlen(" line "), NULL, 10);
+		} else if ((at = strstr(frame, "compilation of PL/pgSQL function \"")) == frame &&
+			   (at = strstr(frame, "\" near line ")) != NULL) {
+			name = frame + strlen("compilation of PL/pgSQL function \"");
+			namelen = (size_t)(at - name);
+			n = strtol(at + strlen("\" near line "), NULL, 10);
+		} else if (strncmp(frame, "COPY ", 5) == 0 && (at = strstr(frame, ", line ")) != NULL) {
+			is_copy = 1;
+			n = strtol(at + strlen(", line "), NULL, 10);
+		} else {
+			continue;
+		}
+		if (n <= 0)
+			continue;
+		if (is_copy) {
+			if (r->has_copy_data)
+				return run_line(r, r->copy_data) + (int)n - 1;
+			continue;
+		}
+		if (namelen == strlen("inline_code_block") && strncmp(name, "inline_code_block", namelen) == 0) {
+			size_t body;
+			char *fn;
+			if (sql_body_of(r->text, r->off, r->slen, &body, &fn) && !fn)
+				return line_of(r->text, body) + (int)n - 1;
+			free(fn);
+			continue;
+		}
+		/* "app.f" or "\"Odd\"": the last component, quotes removed */
+		const char *dot = NULL;
+		int inq = 0;
+		for (size_t k = 0; k < namelen; k++) {
+			if (name[k] == '"')
+				inq = !inq;
+			else if (name[k] == '.' && !inq)
+				dot = name + k;
+		}
+		if (dot) {
+			namelen -= (size_t)(dot + 1 - name);
+			name = dot + 1;
+		}
+		if (namelen >= 2 && name[0] == '"' && name[namelen - 1] == '"') {
+			name++;
+			namelen -= 2;
+		}
+		for (size_t k = r->nfns; k-- > 0;)
+			if (strlen(r->fns[k].name) == namelen && strncmp(r->fns[k].name, name, namelen) == 0)
+				return line_of(r->text, r->fns[k].body) + (int)n - 1;
+	}
+	return 0;
+}
+
+/* server_line is the line of the file a server message (error or notice) of
+ * the running statement belongs to: its position, else a frame of its
+ * CONTEXT, else the statement's first line. 0: it belongs to the deferred
+ * statements in front, not to the file. */
+static int server_line(struct db_run *r, const PGresult *res)
+{
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	long p = pos ? strtol(pos, NULL, 10) : 0;
+	if (p > 0) {
+		if ((size_t)p <= r->pre_chars)
+			return 0;
+		p -= (long)r->pre_chars;
+		return run_line(r, r->off + sql_byte_offset(r->text + r->off, r->slen, p));
+	}
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	int line = ctx ? context_line(r, ctx) : 0;
+	if (line > 0)
+		return line;
+	return run_line(r, r->off + sql_skip_blank(r->text + r->off, r->slen));
+}
+
+static void add_lines(struct buf *b, const char *label, const char *text)
+{
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		buf_addf(b, "%s: %.*s\n", label, (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	struct db *db = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (!sev)
+		sev = "NOTICE";
+	if (!msg)
+		msg = PQresultErrorMessage(res);
+	if (!db->run || !db->run->origin) {
+		/* padctl's own statements (CREATE ... IF NOT EXISTS in the ledger) */
+		log_verbose("server: %s: %s", sev, msg);
+		return;
+	}
+	if (log_level_get() < LOG_NORMAL)
+		return;
+	struct buf b = BUF_INIT;
+	if (isatty(STDERR_FILENO))
+		buf_adds(&b, "\r\033[K"); /* a progress line may be showing */
+	int line = server_line(db->run, res);
+	if (line > 0)
+		buf_addf(&b, "%s:%d: %s: %s\n", db->run->origin, line, sev, msg);
+	else
+		buf_addf(&b, "%s: %s\n", sev, msg);
+	add_lines(&b, "DETAIL", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	add_lines(&b, "HINT", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+	fputs(buf_str(&b), stderr);
+	buf_release(&b);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* report_error records a failed result; r (NULL for text that is not a
+ * file) names the file and line. The message is never empty: without one
+ * from the server it names the SQLSTATE or the result status. */
+static int report_error(struct db *db, const PGresult *res, struct db_run *r)
 {
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	if (!msg)
-		msg = PQerrorMessage(db->conn);
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
 	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *ctx = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+	if (!msg || !*msg)
+		msg = PQerrorMessage(db->conn);
 	size_t mlen = strlen(msg);
-	while (mlen && msg[mlen - 1] == '\n')
+	while (mlen && (msg[mlen - 1] == '\n' || msg[mlen - 1] == ' '))
 		mlen--;
-	if (origin) {
-		size_t off = base + sql_skip_blank(full + base, len);
-		if (position > 0)
-			off = base + byte_offset(sql, len, position);
-		fail("%s:%d: %.*s", origin, line_of(full, off), (int)mlen, msg);
-	} else {
-		fail("%.*s", (int)mlen, msg);
+	char *fallback = NULL;
+	if (!mlen) {
+		ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		fallback = code ? xstrfmt("the server failed the statement with SQLSTATE %s and no message", code)
+				: xstrfmt("the statement ended with %s and no message from the server", PQresStatus(st));
+		msg = fallback;
+		mlen = strlen(msg);
 	}
+	int line = r && res ? server_line(r, res) : 0;
+	if (r && !res)
+		line = run_line(r, r->off + sql_skip_blank(r->text + r->off, r->slen));
+	if (line > 0)
+		fail("%s:%d: %.*s", r->origin, line, (int)mlen, msg);
+	else
+		fail("%.*s", (int)mlen, msg);
+	free(fallback);
 	fail_detail("on %s%s%s", db->label, code ? ", SQLSTATE " : "", code ? code : "");
 	if (detail)
 		fail_detail("%s", detail);
+	for (const char *p = ctx; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		fail_detail("context: %.*s", (int)n, p);
+		p = nl ? nl + 1 : NULL;
+	}
 	if (hint)
 		fail_hint("%s", hint);
 	if (code && strcmp(code, "25006") == 0 && db->read_only)
@@ -296,98 +499,175 @@ static int report_error_at(struct db *db, PGresult *res, const char *sql, size_t
 	return -1;
 }
 
-static int report_error(struct db *db, PGresult *res, const char *sql, size_t len, size_t base, const char *full,
-			const char *origin)
+/* ---------------------------------------------------------------- execution */
+
+/* copy_in streams a COPY's inline data (none: the COPY fails with a message) */
+static int copy_in(struct db *db, const char *data, size_t len, int have)
 {
-	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-	return report_error_at(db, res, sql, len, base, full, origin, pos ? strtol(pos, NULL, 10) : 0);
+	if (!have)
+		return PQputCopyEnd(db->conn, "COPY FROM STDIN has no inline data here (padctl runs no terminal input)") >
+				       0
+			       ? 0
+			       : -1;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < 65536 ? len - off : 65536;
+		if (PQputCopyData(db->conn, data + off, (int)n) != 1)
+			return -1;
+		off += n;
+	}
+	return PQputCopyEnd(db->conn, NULL) > 0 ? 0 : -1;
 }
 
-static int exec_one(struct db *db, const char *sql, size_t len, size_t base, const char *full, const char *origin)
+/* send_text sends sql (one statement of r, or any text when r is NULL)
+ * after what db_defer queued, and collects every result: COPY data is
+ * streamed (copy, the statement's inline data, when not NULL) or drained; the
+ * first failure is reported. */
+static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const char *copy,
+		     size_t copy_len)
 {
-	PGresult *res;
 	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
 	for (size_t i = 0; i < db->deferred.len; i++)
 		pre += ((unsigned char)db->deferred.s[i] & 0xC0) != 0x80;
+	int sent;
 	if (pre == 0 && sql[len] == '\0') {
-		res = PQexec(db->conn, sql);
+		sent = PQsendQuery(db->conn, sql);
 	} else {
 		buf_add(&db->deferred, sql, len);
-		res = PQexec(db->conn, db->deferred.s);
+		sent = PQsendQuery(db->conn, db->deferred.s);
 		buf_reset(&db->deferred);
 	}
-	/* a multi-statement message hands back the last result; an error stops it, so that one is the error */
-	ExecStatusType st = PQresultStatus(res);
+	if (r)
+		r->pre_chars = pre;
+	if (!sent)
+		return report_error(db, NULL, NULL);
 	int rc = 0;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-		const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-		long p = pos ? strtol(pos, NULL, 10) : 0;
-		if (pre && p && (size_t)p <= pre)
-			rc = report_error(db, res, sql, len, base, full, NULL);
-		else if (pre && p) {
-			/* the position counts from the start of the message: skip the deferred prefix */
-			rc = report_error_at(db, res, sql, len, base, full, origin, p - (long)pre);
-		} else {
-			rc = report_error(db, res, sql, len, base, full, origin);
+	PGresult *res;
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COPY_IN) {
+			if (copy_in(db, copy, copy_len, copy != NULL) && !rc)
+				rc = report_error(db, NULL, r);
+		} else if (st == PGRES_COPY_OUT) {
+			char *row;
+			while (PQgetCopyData(db->conn, &row, 0) > 0)
+				PQfreemem(row);
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY && !rc) {
+			/* an error in the deferred prefix names no line of the file */
+			rc = report_error(db, res, r);
 		}
+		PQclear(res);
 	}
-	PQclear(res);
 	return rc;
 }
 
-/* guard_refuses checks every statement of a split against db->guard before
- * any is sent, so a refused statement leaves nothing half done. */
-static int guard_refuses(struct db *db, const char *sql, const PgQuerySplitResult *split, const char *origin)
+/* guard_refuses checks a statement against db->guard */
+static int guard_refuses(struct db *db, const char *sql, size_t off, size_t len, const char *origin, const char *full)
 {
-	for (int i = 0; i < split->n_stmts; i++) {
-		const PgQuerySplitStmt *s = split->stmts[i];
-		int kind = sql_stmt_kind(sql + s->stmt_location, (size_t)s->stmt_len);
-		int refused = kind == SQL_KIND_TX_CONTROL ||
-			      (kind == SQL_KIND_SET_READ_ONLY && (db->guard & DB_GUARD_READ_ONLY));
-		if (!refused)
-			continue;
-		size_t off = (size_t)s->stmt_location;
-		off += sql_skip_blank(sql + off, (size_t)s->stmt_len);
-		const char *why = db->guard & DB_GUARD_READ_ONLY
-					  ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
-					  : "the host holds a transaction here; it commits or rolls it back itself";
+	int kind = sql_stmt_kind(sql + off, len);
+	int refused = kind == SQL_KIND_TX_CONTROL || (kind == SQL_KIND_SET_READ_ONLY && (db->guard & DB_GUARD_READ_ONLY));
+	if (!refused)
+		return 0;
+	off += sql_skip_blank(sql + off, len);
+	const char *why = db->guard & DB_GUARD_READ_ONLY
+				  ? "this is a dry run: it runs in a read-only transaction that is always rolled back"
+				  : "the host holds a transaction here; it commits or rolls it back itself";
+	if (origin)
+		fail("%s:%d: %s is not allowed here", origin, line_of(full, off), sql_kind_name(kind));
+	else
+		fail("%s is not allowed here: %.*s", sql_kind_name(kind), (int)(len > 80 ? 80 : len), sql + off);
+	fail_detail("on %s; %s", db->label, why);
+	fail_hint("remove the statement; a migration that must run outside a transaction says "
+		  "`transactional: false` in its meta.yml");
+	return 1;
+}
+
+/* check_text reads the whole text once before anything is sent: every
+ * statement must parse and pass db->guard. 1: a syntax error (for the
+ * server to judge), -1: refused. */
+static int check_text(struct db *db, const char *sql, size_t len, const char *origin)
+{
+	struct sql_stream s;
+	struct sql_piece p;
+	int rc, got;
+	sql_stream_init(&s, sql, len);
+	while ((got = sql_stream_next(&s, &p)) > 0)
+		if (!p.copy_data && db->guard && guard_refuses(db, sql, p.off, p.len, origin, sql))
+			break;
+	if (got > 0)
+		rc = -1;
+	else if (got < 0 && (s.err_meta || s.saw_copy || len > SQL_STREAM_CHUNK)) {
+		/* COPY data before the error would be SQL to the server and confuse its
+		 * report, and a big text would make the server hold every parse tree of
+		 * it: PostgreSQL's parser (libpg_query) has the say */
 		if (origin)
-			fail("%s:%d: %s is not allowed here", origin, line_of(sql, off), sql_kind_name(kind));
+			fail("%s:%d: %s", origin, line_of(sql, s.err_off), s.err);
 		else
-			fail("%s is not allowed here: %.*s", sql_kind_name(kind), (int)(s->stmt_len > 80 ? 80 : s->stmt_len),
-			     sql + off);
-		fail_detail("on %s; %s", db->label, why);
-		fail_hint("remove the statement; a migration that must run outside a transaction says "
-			  "`transactional: false` in its meta.yml");
-		return 1;
+			fail("%s", s.err);
+		if (s.err_meta) {
+			fail_hint("padctl sends SQL to the server and runs no psql commands: remove the line");
+		} else {
+			fail_detail("on %s, SQLSTATE 42601 (found before anything was sent)", db->label);
+			fail_hint("fix the statement; nothing of the file ran");
+		}
+		rc = -1;
+	} else {
+		rc = got < 0 ? 1 : 0;
 	}
-	return 0;
+	sql_stream_release(&s);
+	return rc;
 }
 
 int db_exec(struct db *db, const char *sql, const char *origin)
 {
+	size_t len = strlen(sql);
 	if (!origin && !db->guard)
-		return exec_one(db, sql, strlen(sql), 0, sql, NULL);
-	/* statement by statement, so an error names the line of the statement that failed */
-	PgQuerySplitResult split = pg_query_split_with_parser(sql);
-	int rc = 0;
-	if (split.error) {
+		return send_text(db, sql, len, NULL, NULL, 0);
+	int rc = check_text(db, sql, len, origin);
+	if (rc < 0)
+		return -1;
+	struct db_run run;
+	memset(&run, 0, sizeof run);
+	run.text = sql;
+	run.len = len;
+	run.origin = origin;
+	run.cur_line = 1;
+	if (rc > 0 || !origin) {
 		/* the server parses a whole message before running any of it, so a syntax error runs
-		 * nothing and its position names the line (libpg_query's scanner split would drop the
-		 * bad statement instead) */
-		rc = exec_one(db, sql, strlen(sql), 0, sql, origin);
-	} else if (db->guard && guard_refuses(db, sql, &split, origin)) {
-		rc = -1;
-	} else if (!origin) {
-		rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
-	} else {
-		for (int i = 0; i < split.n_stmts && rc == 0; i++) {
-			const PgQuerySplitStmt *s = split.stmts[i];
-			rc = exec_one(db, sql + s->stmt_location, (size_t)s->stmt_len, (size_t)s->stmt_location, sql,
-				      origin);
-		}
+		 * nothing and its position names the line; and a statement newer than libpg_query
+		 * still runs. Text that is not a file goes as one message too. */
+		run.slen = len;
+		db->run = &run;
+		rc = send_text(db, sql, len, origin ? &run : NULL, NULL, 0);
+		db->run = NULL;
+		return rc;
 	}
-	pg_query_free_split_result(split);
+	/* statement by statement, so an error or notice names the line of the statement */
+	struct sql_stream s;
+	struct sql_piece p, data;
+	struct buf one = BUF_INIT;
+	sql_stream_init(&s, sql, len);
+	db->run = &run;
+	while (rc == 0 && sql_stream_next(&s, &p) > 0) {
+		if (p.copy_data)
+			continue; /* data of a COPY that failed to start */
+		run.off = p.off;
+		run.slen = p.len;
+		run.has_copy_data = 0;
+		const struct sql_piece *copy = NULL;
+		if (sql_stream_copy_data(&s, &data)) {
+			copy = &data;
+			run.copy_data = data.off;
+			run.has_copy_data = 1;
+		}
+		buf_reset(&one);
+		buf_add(&one, sql + p.off, p.len);
+		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
+		run_note_function(&run);
+	}
+	db->run = NULL;
+	buf_release(&one);
+	sql_stream_release(&s);
+	run_release(&run);
 	return rc;
 }
 
@@ -402,7 +682,7 @@ int db_flush(struct db *db)
 	if (!db->deferred.len)
 		return 0;
 	char *sql = buf_detach(&db->deferred);
-	int rc = exec_one(db, sql, strlen(sql), 0, sql, NULL);
+	int rc = send_text(db, sql, strlen(sql), NULL, NULL, 0);
 	free(sql);
 	return rc;
 }
@@ -410,7 +690,17 @@ int db_flush(struct db *db)
 char *db_literal(struct db *db, const char *s)
 {
 	char *q = PQescapeLiteral(db->conn, s, strlen(s));
-	char *r = xstrdup(q ? q : "NULL");
+	if (!q) {
+		const char *why = PQerrorMessage(db->conn);
+		size_t n = strlen(why);
+		while (n && why[n - 1] == '\n')
+			n--;
+		fail("could not quote a value as an SQL literal for %s", db->label);
+		fail_detail("%.*s", (int)n, why);
+		fail_hint("the value is not valid text in the connection's encoding (UTF-8)");
+		return NULL;
+	}
+	char *r = xstrdup(q);
 	PQfreemem(q);
 	return r;
 }
@@ -424,7 +714,7 @@ int db_query(struct db *db, const char *sql, int nparams, const char *const *par
 	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		report_error(db, res, sql, strlen(sql), 0, sql, NULL);
+		report_error(db, res, NULL);
 		PQclear(res);
 		*out = NULL;
 		return -1;

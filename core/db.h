@@ -14,6 +14,7 @@ struct db {
 	int read_only;
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
+	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */
@@ -43,10 +44,16 @@ int db_connect_target(const struct cfg_project *p, const struct cfg_target *t,
 /* db_resolve_password runs password_env / password_command; *password is NULL
  * when libpq should look it up itself (passfile, ~/.pgpass). */
 int db_resolve_password(const struct cfg_target *t, char **password);
-/* db_exec runs one or more statements discarding rows; origin (a file or
- * NULL) is named with the line of the failing statement. With db->guard set,
- * every statement is classified first (sql.h) and a refused one fails the
- * call before any statement of sql is sent. */
+/* db_exec runs one or more statements discarding rows. With an origin (a
+ * file), the text is read in chunks of about 1 MiB cut at statement
+ * boundaries (memory stays near the text's size), parsed whole before
+ * anything is sent, then run statement by statement: an error names
+ * origin:line (inside a DO block or a function defined in the text, the
+ * body's line; in COPY data, the row's line), the server's NOTICEs and
+ * WARNINGs are printed as origin:line unless quiet, and COPY ... FROM STDIN
+ * streams the data lines after it up to "\.". Without an origin, sql is one
+ * message. With db->guard set, every statement is classified first (sql.h)
+ * and a refused one fails the call before any statement of sql is sent. */
 int db_exec(struct db *db, const char *sql, const char *origin);
 /* db_query runs one statement with text parameters; *res is the caller's (PQclear). */
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
@@ -58,7 +65,9 @@ int db_query_value(struct db *db, const char *sql, int nparams, const char *cons
 void db_defer(struct db *db, const char *sql);
 /* db_flush sends what db_defer queued, if anything. */
 int db_flush(struct db *db);
-/* db_literal returns s quoted as an SQL literal (newly allocated). */
+/* db_literal returns s quoted as an SQL literal (newly allocated), or NULL
+ * after fail() when libpq cannot quote it (text invalid in the client
+ * encoding): never a silent SQL NULL. */
 char *db_literal(struct db *db, const char *s);
 /* db_close closes and frees (NULL is fine). */
 void db_close(struct db *db);

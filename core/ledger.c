@@ -302,6 +302,10 @@ char *ledger_history_sql(struct db *db, const char *version, const char *name, c
 		     "duration_ms) VALUES (");
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		char *lit = v[i] ? db_literal(db, v[i]) : xstrdup("NULL");
+		if (!lit) {
+			buf_release(&b);
+			return NULL;
+		}
 		buf_addf(&b, "%s, ", lit);
 		free(lit);
 	}

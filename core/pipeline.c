@@ -373,6 +373,8 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 	if (st->in_tx) {
 		char *sql = ledger_history_sql(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
 					       duration_ms);
+		if (!sql)
+			return -1;
 		db_defer(st->db, sql);
 		free(sql);
 		st->recorded[i] = applied ? REC_TX_APPLIED : REC_TX_OTHER;

@@ -1,8 +1,10 @@
 /* db: libpq wrapper against the real test cluster: errors name file:line of
  * the failing statement, deferred statements travel with the next one, a
  * read-only (dry-run) connection refuses writes, password sources. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "db.h"
@@ -181,6 +183,278 @@ static void test_password_sources(void)
 	free(conf);
 }
 
+/* capture_start sends stderr to a temporary file until capture_end, which
+ * returns what was written (the caller frees it). */
+static int saved_stderr = -1;
+static FILE *capture_file;
+
+static void capture_start(void)
+{
+	fflush(stderr);
+	capture_file = tmpfile();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capture_file);
+	saved_stderr = dup(2);
+	dup2(fileno(capture_file), 2);
+}
+
+static char *capture_end(void)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	long n = ftell(capture_file);
+	char *s = xcalloc(1, (size_t)(n > 0 ? n : 0) + 1);
+	rewind(capture_file);
+	if (n > 0 && fread(s, 1, (size_t)n, capture_file) != (size_t)n)
+		s[0] = '\0';
+	fclose(capture_file);
+	return s;
+}
+
+static void test_plpgsql_error_maps_to_file_line(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	/* a DO block starting on line 9; the misspelled role is on line 41 (the body's line 33) */
+	struct buf b = BUF_INIT;
+	for (int i = 1; i <= 8; i++)
+		buf_addf(&b, "-- line %d\n", i);
+	buf_adds(&b, "DO $$\nBEGIN\n");
+	for (int i = 11; i <= 40; i++)
+		buf_addf(&b, "  PERFORM %d;\n", i);
+	buf_adds(&b, "  GRANT SELECT ON pg_class TO no_such_role_h3db;\nEND\n$$;\n");
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "up.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "up.sql:41: role \"no_such_role_h3db\" does not exist"));
+	CU_ASSERT_PTR_NOT_NULL(err_detail() ? strstr(err_detail(), "inline_code_block line 33") : NULL);
+	if (!strstr(msg(), "up.sql:41:"))
+		fprintf(stderr, "got: %s\n%s\n", msg(), err_detail() ? err_detail() : "");
+	err_clear();
+	buf_release(&b);
+
+	/* a function defined in the file (body from line 2) fails when a later statement calls it */
+	const char *fn = "CREATE FUNCTION pg_temp.h3f(x int) RETURNS int LANGUAGE plpgsql AS $body$\n"
+			 "BEGIN\n"
+			 "  IF x > 1 THEN\n"
+			 "    RETURN x / 0;\n"
+			 "  END IF;\n"
+			 "  RETURN x;\n"
+			 "END\n"
+			 "$body$;\n"
+			 "SELECT 1;\n"
+			 "SELECT pg_temp.h3f(5);\n";
+	CU_ASSERT_EQUAL(db_exec(db, fn, "f.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "f.sql:4: division by zero"));
+	if (!strstr(msg(), "f.sql:4:"))
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+
+	/* an error in a COPY data row names that row's line */
+	const char *cp = "CREATE TEMP TABLE cbad (id int);\nCOPY cbad FROM stdin;\n1\n2\nthree\n\\.\n";
+	CU_ASSERT_EQUAL(db_exec(db, cp, "c.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "c.sql:5: invalid input syntax for type integer"));
+	if (!strstr(msg(), "c.sql:5:"))
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+	db_close(db);
+}
+
+static void test_copy_from_stdin_inline_data(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	/* as pg_dump writes it: tabs, \N for NULL, escaped characters, then statements after \. */
+	const char *sql = "\\restrict abcDEF123\n"
+			  "SET client_encoding = 'UTF8';\n"
+			  "CREATE TEMP TABLE cp (id int, s text, n text);\n"
+			  "\n"
+			  "COPY cp (id, s, n) FROM stdin;\n"
+			  "1\ttab\\there\t\\N\n"
+			  "2\tback\\\\slash\\nnew line\t\xc3\xa9\xe2\x82\xac\n"
+			  "3\t\\\\N\t;\n"
+			  "\\.\n"
+			  "\n"
+			  "CREATE TEMP TABLE after_copy AS SELECT count(*) AS n FROM cp;\n"
+			  "COPY cp FROM STDIN;\n"
+			  "4\tx\ty\n"
+			  "\\.\n"
+			  "\\unrestrict abcDEF123\n";
+	int rc = db_exec(db, sql, "dump.sql");
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc)
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+	char *v = NULL;
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT string_agg(id || '=' || coalesce(s, 'NULL') || '|' || coalesce(n, 'NULL'), ',' ORDER BY id) FROM cp", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "1=tab\there|NULL,2=back\\slash\nnew line|\xc3\xa9\xe2\x82\xac,3=\\N|;,4=x|y");
+	free(v);
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT n FROM after_copy", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "3");
+	free(v);
+
+	/* a syntax error after COPY data: named at its line, nothing runs */
+	const char *late = "CREATE TEMP TABLE cp2 (i int);\nCOPY cp2 FROM stdin;\n1\n\\.\nSELEC 1;\n";
+	CU_ASSERT_EQUAL(db_exec(db, late, "late.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "late.sql:5: syntax error at or near \"SELEC\""));
+	err_clear();
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('pg_temp.cp2') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+	free(v);
+	/* psql commands other than pg_dump's \restrict are refused at their line */
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\n\\connect other\nSELECT 2;\n", "meta.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "meta.sql:2: psql command \\connect is not supported"));
+	err_clear();
+
+	/* COPY FROM STDIN without inline data (no file) fails with a message, never an empty one */
+	CU_ASSERT_EQUAL(db_exec(db, "COPY cp FROM stdin", NULL), -1);
+	CU_ASSERT(strlen(msg()) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "COPY"));
+	err_clear();
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT 1", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "1");
+	free(v);
+	/* COPY TO STDOUT is drained, not an error with no message */
+	CU_ASSERT_EQUAL(db_exec(db, "COPY cp TO STDOUT;\nSELECT 1;\n", "out.sql"), 0);
+	err_clear();
+	db_close(db);
+}
+
+static void test_notices_name_file_and_line(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	int level = log_level_get();
+	log_setup(LOG_NORMAL);
+	const char *sql = "SELECT 1;\n\nDO $$BEGIN RAISE NOTICE 'hello %', 42; END$$;\n"
+			  "DO $$\nBEGIN\n  RAISE WARNING 'careful';\nEND$$;\n";
+	capture_start();
+	int rc = db_exec(db, sql, "n.sql");
+	char *out = capture_end();
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:3: NOTICE: hello 42\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:6: WARNING: careful\n"));
+	if (!strstr(out, "n.sql:3: NOTICE: hello 42\n") || !strstr(out, "n.sql:6: WARNING: careful"))
+		fprintf(stderr, "got: %s\n", out);
+	free(out);
+	/* -q hides them */
+	log_setup(LOG_QUIET);
+	capture_start();
+	rc = db_exec(db, sql, "n.sql");
+	out = capture_end();
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NULL(strstr(out, "NOTICE"));
+	CU_ASSERT_PTR_NULL(strstr(out, "WARNING"));
+	free(out);
+	log_setup(level);
+	db_close(db);
+}
+
+static void test_literal_fails_on_bad_text(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	char *lit = db_literal(db, "bad \xff byte");
+	CU_ASSERT_PTR_NULL(lit);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "could not quote"));
+	free(lit);
+	err_clear();
+	db_close(db);
+}
+
+/* big texts are cut into chunks (about 1 MiB) that are parsed one at a time */
+static void test_big_text_in_chunks(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "CREATE TABLE public.h3_chunks (i int);\n");
+	int lines = 1;
+	while (b.len < ((size_t)1 << 20) - 3000) {
+		buf_addf(&b, "INSERT INTO public.h3_chunks VALUES (%d);\n", lines);
+		lines++;
+	}
+	/* a SQL-standard function body (semicolons inside) across the first cut */
+	buf_adds(&b, "CREATE FUNCTION pg_temp.h3_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC\n");
+	lines++;
+	for (int i = 0; i < 300; i++) {
+		buf_addf(&b, "  SELECT %d;\n", i);
+		lines++;
+	}
+	buf_adds(&b, "  SELECT 7;\nEND;\nSELECT pg_temp.h3_atomic();\n");
+	lines += 3;
+	const size_t good_len = b.len;
+	/* a syntax error near the end: nothing runs */
+	buf_adds(&b, "SELECT 1;\nSELEC 2;\n");
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "big.sql"), -1);
+	char *want = xstrfmt("big.sql:%d: syntax error", lines + 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), want));
+	if (!strstr(msg(), want))
+		fprintf(stderr, "want %s, got: %s\n", want, msg());
+	free(want);
+	err_clear();
+	char *v = NULL;
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('public.h3_chunks') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+	free(v);
+	/* without it, everything runs */
+	b.len = good_len;
+	b.s[b.len] = '\0';
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "big.sql"), 0);
+	if (err_pending())
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT count(*) FROM public.h3_chunks", 0, NULL, &v), 0);
+	char *n = xstrfmt("%d", lines - 305);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", n);
+	free(n);
+	free(v);
+	/* CRLF line ends, no final semicolon, a trailing comment */
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\r\nSELECT ';' AS \"a;b\", $x$;$x$ -- done;\r\n", "crlf.sql"), 0);
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1;\r\nSELECT 1/0 -- end", "crlf.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "crlf.sql:2: division by zero"));
+	err_clear();
+	/* a runtime error far into the text names its line */
+	buf_reset(&b);
+	for (int i = 0; i < 60000; i++)
+		buf_addf(&b, "SELECT %d;\n", i);
+	buf_adds(&b, "SELECT 1/0;\n");
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "far.sql"), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "far.sql:60001: division by zero"));
+	err_clear();
+	db_exec(db, "DROP TABLE public.h3_chunks", NULL);
+	buf_release(&b);
+	db_close(db);
+}
+
+static void test_guard_refuses_before_sending(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	db->guard = DB_GUARD_TX_CONTROL;
+	/* a COMMIT past the first chunk: refused at its line, nothing before it ran */
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "CREATE TABLE public.h3_guard (i int);\n");
+	int lines = 1;
+	while (b.len < ((size_t)3 << 20)) {
+		buf_adds(&b, "INSERT INTO public.h3_guard VALUES (1);\n");
+		lines++;
+	}
+	buf_adds(&b, "COMMIT;\n");
+	CU_ASSERT_EQUAL(db_exec(db, buf_str(&b), "g.sql"), -1);
+	char *want = xstrfmt("g.sql:%d: transaction control is not allowed here", lines + 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), want));
+	if (!strstr(msg(), want))
+		fprintf(stderr, "want %s, got: %s\n", want, msg());
+	free(want);
+	err_clear();
+	db->guard = 0;
+	char *v = NULL;
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('public.h3_guard') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v ? v : "", "t");
+	free(v);
+	buf_release(&b);
+	db_close(db);
+}
+
 int main(void)
 {
 	if (!unit_pg_env("PGPORT")) {
@@ -193,6 +467,12 @@ int main(void)
 		{ "a read-only connection refuses writes", test_read_only_refuses_writes },
 		{ "a failed connection names the target", test_connect_failure_names_target },
 		{ "password sources", test_password_sources },
+		{ "PL/pgSQL errors name the line in the file", test_plpgsql_error_maps_to_file_line },
+		{ "COPY FROM STDIN with inline data", test_copy_from_stdin_inline_data },
+		{ "notices name the file and line", test_notices_name_file_and_line },
+		{ "db_literal fails on text it cannot quote", test_literal_fails_on_bad_text },
+		{ "big texts run chunk by chunk", test_big_text_in_chunks },
+		{ "the guard refuses before anything is sent", test_guard_refuses_before_sending },
 		{ NULL, NULL },
 	};
 	return unit_run("db", tests);

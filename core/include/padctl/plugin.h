@@ -128,14 +128,18 @@ struct padctl_host {
 
 	/* sql_exec runs one or more statements on the step's target. origin
 	 * names the file the SQL came from (or NULL): an error then names
-	 * origin:line of the failing statement. Outside a transaction, an
-	 * origin other than the previous call's starts a migration: the host
-	 * first resets the session (RESET SESSION AUTHORIZATION, RESET ROLE,
-	 * RESET ALL), as it does at tx_begin, before each step and before every
-	 * ledger write. While the host holds a transaction (and in a dry run)
-	 * transaction control is refused before anything is sent; in a dry run
-	 * changes of the read-only settings too. Any error a host call records
-	 * fails the step, even if the plugin then returns 0. */
+	 * origin:line of the failing statement, the server's NOTICEs are shown
+	 * as origin:line (unless -q), and a COPY ... FROM STDIN takes the data
+	 * lines that follow it in sql, up to a line "\." (as psql reads a
+	 * file). Without an origin, sql goes to the server as one message.
+	 * Outside a transaction, an origin other than the previous call's
+	 * starts a migration: the host first resets the session (RESET SESSION
+	 * AUTHORIZATION, RESET ROLE, RESET ALL), as it does at tx_begin, before
+	 * each step and before every ledger write. While the host holds a
+	 * transaction (and in a dry run) transaction control is refused before
+	 * anything is sent; in a dry run changes of the read-only settings too.
+	 * Any error a host call records fails the step, even if the plugin then
+	 * returns 0. */
 	int (*sql_exec)(struct padctl_step *st, const char *sql, const char *origin);
 	/* sql_query runs one statement with text parameters $1..$n and hands
 	 * back its rows; free them with rows_free. */
