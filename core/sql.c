@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "migrations.h"
+#include "sqlstream.h"
 
 /* words that can start a statement sql_stmt_kind cares about */
 static const char *const first_words[] = {
@@ -100,39 +101,47 @@ static int line_at(const char *text, size_t off)
 	return line;
 }
 
+/* each_stmt hands fn every statement of text (NUL-terminated) in order, in
+ * bounded memory (sqlstream.h: one chunk's parse trees at a time; COPY data
+ * is skipped); it stops at the first non-zero answer and returns it. Text the
+ * parser rejects ends the walk with 0: the server rejects it before running it. */
+static int each_stmt(const char *text, size_t len, int (*fn)(void *arg, const char *text, size_t off, size_t n),
+		     void *arg)
+{
+	struct sql_stream s;
+	struct sql_piece p;
+	int rc = 0;
+	sql_stream_init(&s, text, len);
+	while (!rc && sql_stream_next(&s, &p) == 1)
+		if (!p.copy_data)
+			rc = fn(arg, text, p.off, p.len);
+	sql_stream_release(&s);
+	return rc;
+}
+
+struct find_kind {
+	int kind;
+	size_t off;
+};
+
+static int find_kind_one(void *arg, const char *text, size_t off, size_t n)
+{
+	struct find_kind *fk = arg;
+	if (sql_stmt_kind(text + off, n) != fk->kind)
+		return 0;
+	fk->off = off + sql_skip_blank(text + off, n);
+	return 1;
+}
+
 int sql_find_kind(const char *text, size_t len, int kind, int *line)
 {
 	if (!starts_candidate(text, len))
 		return 0;
-	/* the parser wants a NUL-terminated string */
-	char *copy = xstrndup(text, len);
-	const char *s = copy;
-	/* the scanner's split is cheap but cuts inside BEGIN ATOMIC bodies, so it only
-	 * decides whether the parser's split (a full parse of the file) is needed */
-	PgQuerySplitResult split = pg_query_split_with_scanner(s);
-	int suspect = split.error != NULL;
-	for (int i = 0; !split.error && i < split.n_stmts && !suspect; i++) {
-		const PgQuerySplitStmt *st = split.stmts[i];
-		suspect = sql_stmt_kind(s + st->stmt_location, (size_t)st->stmt_len) == kind;
-	}
-	pg_query_free_split_result(split);
-	if (!suspect) {
-		free(copy);
+	struct find_kind fk = { kind, 0 };
+	if (!each_stmt(text, len, find_kind_one, &fk))
 		return 0;
-	}
-	split = pg_query_split_with_parser(s);
-	int found = 0;
-	for (int i = 0; !split.error && i < split.n_stmts && !found; i++) {
-		const PgQuerySplitStmt *st = split.stmts[i];
-		size_t off = (size_t)st->stmt_location, n = (size_t)st->stmt_len;
-		if (sql_stmt_kind(s + off, n) == kind) {
-			found = 1;
-			*line = line_at(s, off + sql_skip_blank(s + off, n));
-		}
-	}
-	pg_query_free_split_result(split);
-	free(copy);
-	return found;
+	*line = line_at(text, fk.off);
+	return 1;
 }
 
 static int word_is(const char *s, size_t len, const char *word)
@@ -158,6 +167,46 @@ static char *json_strdup(json_t *o, const char *key)
 	return v && *v ? xstrdup(v) : NULL;
 }
 
+struct created_indexes {
+	struct sql_index *v;
+	size_t n, cap;
+	size_t line_off; /* lines are counted incrementally: line is the line of line_off */
+	int line;
+};
+
+static int created_index_one(void *arg, const char *text, size_t off, size_t sl)
+{
+	struct created_indexes *ci = arg;
+	if (!word_is(text + off, sl, "create"))
+		return 0;
+	char *one = xstrndup(text + off, sl);
+	PgQueryParseResult r = pg_query_parse(one);
+	free(one);
+	json_t *tree = !r.error && r.parse_tree ? json_loads(r.parse_tree, 0, NULL) : NULL;
+	json_t *node =
+		json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"), "IndexStmt");
+	json_t *rel = json_object_get(node, "relation");
+	if (node && json_string_value(json_object_get(rel, "relname"))) {
+		if (ci->n == ci->cap) {
+			ci->cap = ci->cap ? ci->cap * 2 : 4;
+			ci->v = xrealloc(ci->v, ci->cap * sizeof *ci->v);
+		}
+		struct sql_index *x = &ci->v[ci->n++];
+		x->table_schema = json_strdup(rel, "schemaname");
+		x->table = json_strdup(rel, "relname");
+		x->name = json_strdup(node, "idxname");
+		x->concurrent = json_is_true(json_object_get(node, "concurrent"));
+		x->if_not_exists = json_is_true(json_object_get(node, "if_not_exists"));
+		size_t at = off + sql_skip_blank(text + off, sl);
+		ci->line += line_at(text + ci->line_off, at - ci->line_off) - 1;
+		ci->line_off = at;
+		x->line = ci->line;
+	}
+	json_decref(tree);
+	pg_query_free_parse_result(r);
+	return 0;
+}
+
 void sql_created_indexes(const char *text, size_t len, struct sql_index **out, size_t *n)
 {
 	*out = NULL;
@@ -165,39 +214,10 @@ void sql_created_indexes(const char *text, size_t len, struct sql_index **out, s
 	/* most migrations create no index: do not split those at all */
 	if (!has_word(text, len, "index"))
 		return;
-	char *copy = xstrndup(text, len);
-	PgQuerySplitResult split = pg_query_split_with_parser(copy);
-	size_t cap = 0;
-	for (int i = 0; !split.error && i < split.n_stmts; i++) {
-		const PgQuerySplitStmt *st = split.stmts[i];
-		size_t off = (size_t)st->stmt_location, sl = (size_t)st->stmt_len;
-		if (!word_is(copy + off, sl, "create"))
-			continue;
-		char *one = xstrndup(copy + off, sl);
-		PgQueryParseResult r = pg_query_parse(one);
-		free(one);
-		json_t *tree = !r.error && r.parse_tree ? json_loads(r.parse_tree, 0, NULL) : NULL;
-		json_t *node = json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"),
-					       "IndexStmt");
-		json_t *rel = json_object_get(node, "relation");
-		if (node && json_string_value(json_object_get(rel, "relname"))) {
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 4;
-				*out = xrealloc(*out, cap * sizeof **out);
-			}
-			struct sql_index *x = &(*out)[(*n)++];
-			x->table_schema = json_strdup(rel, "schemaname");
-			x->table = json_strdup(rel, "relname");
-			x->name = json_strdup(node, "idxname");
-			x->concurrent = json_is_true(json_object_get(node, "concurrent"));
-			x->if_not_exists = json_is_true(json_object_get(node, "if_not_exists"));
-			x->line = line_at(copy, off + sql_skip_blank(copy + off, sl));
-		}
-		json_decref(tree);
-		pg_query_free_parse_result(r);
-	}
-	pg_query_free_split_result(split);
-	free(copy);
+	struct created_indexes ci = { NULL, 0, 0, 0, 1 };
+	each_stmt(text, len, created_index_one, &ci);
+	*out = ci.v;
+	*n = ci.n;
 }
 
 void sql_indexes_free(struct sql_index *v, size_t n)

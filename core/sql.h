@@ -35,7 +35,8 @@ int sql_stmt_kind(const char *stmt, size_t len);
 const char *sql_kind_name(int kind);
 
 /* sql_find_kind looks for a statement of the given kind in text (a whole
- * file, split with PostgreSQL's parser) and returns 1 with *line set to the
+ * NUL-terminated file, split with PostgreSQL's parser in bounded memory,
+ * COPY data skipped) and returns 1 with *line set to the
  * 1-based line where the first one starts, or 0 when there is none. Text the
  * parser cannot split returns 0: the server rejects it whole, before running
  * any of it. Texts where no statement can start with a word of interest are
@@ -54,7 +55,8 @@ struct sql_index {
 	int line;            /* 1-based line of the statement in text */
 };
 
-/* sql_created_indexes lists the CREATE INDEX statements of text, in order
+/* sql_created_indexes lists the CREATE INDEX statements of text (NUL-terminated;
+ * split as sql_find_kind does), in order
  * (*out is NULL and *n 0 when there are none, or when the parser cannot
  * split the text). Free with sql_indexes_free. */
 void sql_created_indexes(const char *text, size_t len, struct sql_index **out, size_t *n);

@@ -129,6 +129,32 @@ static void test_created_indexes(void)
 	CU_ASSERT_PTR_NULL(v);
 }
 
+/* a pg_dump file: COPY data is not SQL (a data line "COMMIT;" is a row), and
+ * what follows "\." is read as statements again, in bounded memory */
+static void test_copy_data_is_skipped(void)
+{
+	const char *dump = "SET statement_timeout = 0;\n"
+			   "COPY app.t (i, s) FROM stdin;\n"
+			   "1\tCOMMIT;\n"
+			   "2\tCREATE INDEX x ON y (z);\n"
+			   "\\.\n"
+			   "CREATE INDEX CONCURRENTLY t_s ON app.t (s);\n"
+			   "COMMIT;\n";
+	int line = 0;
+	CU_ASSERT_EQUAL(sql_find_kind(dump, strlen(dump), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 7);
+	struct sql_index *v = NULL;
+	size_t n = 0;
+	sql_created_indexes(dump, strlen(dump), &v, &n);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1) {
+		CU_ASSERT_STRING_EQUAL(v[0].name, "t_s");
+		CU_ASSERT_EQUAL(v[0].line, 6);
+		CU_ASSERT_TRUE(v[0].concurrent);
+	}
+	sql_indexes_free(v, n);
+}
+
 static void test_utf8(void)
 {
 	const char ok[] = "SELECT 'h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80';";
@@ -149,6 +175,7 @@ int main(void)
 		{ "fs reads regular files only, within a cap", test_fs_read_refuses },
 		{ "transaction control is found in a file, with its line", test_find_kind },
 		{ "CREATE INDEX statements are listed", test_created_indexes },
+		{ "COPY data is neither a statement nor an index", test_copy_data_is_skipped },
 		{ "UTF-8 validation", test_utf8 },
 		{ NULL, NULL },
 	};
