@@ -21,40 +21,75 @@ static char *take_error(void)
 	return buf_detach(&b);
 }
 
-int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+/* the backend pid holding the deploy lock, NULL when it is free */
+#define LOCK_HELD_SQL                                                                                        \
+	"(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 \
+	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                        \
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
+
+void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+		   const char *command, struct inspection *ins)
 {
 	memset(ins, 0, sizeof *ins);
 	ins->t = t;
+	ins->p = p;
+	ins->env = env;
 	char *app = xstrfmt("padctl %s", command);
 	int rc = db_connect_target(p, t, app, 1, &ins->db);
 	free(app);
 	if (rc) {
 		ins->error = take_error();
-		return 0;
+		return;
 	}
 	ins->reachable = 1;
-	/* every fact in one round trip, the history in a second: status is run often */
+	/* the facts in one round trip. The lock is looked up in pg_locks alone;
+	 * its holder is described (pg_stat_activity, costly to open in a new
+	 * session) only when it is held. Then the history is asked for without
+	 * waiting: the server reads it while the caller reads the files. */
 	PGresult *res = NULL;
 	if (db_query(ins->db,
 		     "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "
-		     "current_setting('server_version'), " LEDGER_LOCK_HOLDER_SQL,
+		     "current_setting('server_version'), " LOCK_HELD_SQL,
 		     0, NULL, &res) ||
-	    ledger_history(ins->db, &ins->history)) {
+	    (!PQgetisnull(res, 0, 3) && ledger_lock_holder(ins->db, &ins->lock_holder)) ||
+	    ledger_history_send(ins->db)) {
 		ins->reachable = 0;
 		ins->error = take_error();
 	} else {
 		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
-		ins->lock_holder = xstrdup(PQgetvalue(res, 0, 3));
-		if (identity_check_known(p, env->name, t, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), 0))
-			ins->identity_error = take_error();
-		mig_plan_build(set, &ins->history, env, &ins->plan);
+		ins->system_id = xstrdup(PQgetvalue(res, 0, 0));
+		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
+		if (!ins->lock_holder)
+			ins->lock_holder = xstrdup("");
+		ins->pending = 1;
 	}
 	PQclear(res);
+}
+
+void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db)
+{
+	if (ins->pending) {
+		ins->pending = 0;
+		if (ledger_history_recv(ins->db, &ins->history)) {
+			ins->reachable = 0;
+			ins->error = take_error();
+		} else {
+			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
+				ins->identity_error = take_error();
+			mig_plan_build(set, &ins->history, ins->env, &ins->plan);
+		}
+	}
 	if (!keep_db) {
 		db_close(ins->db);
 		ins->db = NULL;
 	}
+}
+
+int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+{
+	inspect_start(p, env, t, command, ins);
+	inspect_finish(ins, set, keep_db);
 	return 0;
 }
 
@@ -62,6 +97,8 @@ void inspect_release(struct inspection *ins)
 {
 	free(ins->error);
 	free(ins->server_version);
+	free(ins->system_id);
+	free(ins->dbname);
 	free(ins->identity_error);
 	free(ins->lock_holder);
 	history_release(&ins->history);

@@ -34,6 +34,11 @@ int ledger_unlock(struct db *db);
 int ledger_lock_holder(struct db *db, char **holder);
 /* ledger_history reads padctl.migrations (an empty history when there is no ledger). */
 int ledger_history(struct db *db, struct history *h);
+/* ledger_history_send sends the same query without waiting for the answer,
+ * so the caller can work while the server does; ledger_history_recv then
+ * reads it. Nothing else may use the connection in between. */
+int ledger_history_send(struct db *db);
+int ledger_history_recv(struct db *db, struct history *h);
 /* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
 		       const char *status, const char *reason, const char *run_id, double duration_ms);
