@@ -21,10 +21,15 @@ static char *take_error(void)
 	return buf_detach(&b);
 }
 
-/* the backend pid holding the deploy lock, NULL when it is free */
-#define LOCK_HELD_SQL                                                                                        \
+/* the facts status needs, in one statement: the server's identity and
+ * version, and the backend pid holding the deploy lock (NULL when free). The
+ * lock is looked up in pg_locks alone; pg_stat_activity, costly to open in a
+ * new session, describes the holder only when there is one. */
+#define FACTS_SQL                                                                                           \
+	"SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "             \
+	"current_setting('server_version'), "                                                                \
 	"(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 \
-	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                        \
+	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                    \
 	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
 
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
@@ -42,38 +47,51 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 		return;
 	}
 	ins->reachable = 1;
-	/* the facts in one round trip. The lock is looked up in pg_locks alone;
-	 * its holder is described (pg_stat_activity, costly to open in a new
-	 * session) only when it is held. Then the history is asked for without
-	 * waiting: the server reads it while the caller reads the files. */
-	PGresult *res = NULL;
-	if (db_query(ins->db,
-		     "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "
-		     "current_setting('server_version'), " LOCK_HELD_SQL,
-		     0, NULL, &res) ||
-	    (!PQgetisnull(res, 0, 3) && ledger_lock_holder(ins->db, &ins->lock_holder)) ||
-	    ledger_history_send(ins->db)) {
+	/* the facts and the history in one message, not waited for: the server
+	 * answers while the caller reads the migration files */
+	if (ledger_history_send(ins->db, FACTS_SQL)) {
 		ins->reachable = 0;
 		ins->error = take_error();
+		return;
+	}
+	ins->pending = 1;
+}
+
+static int read_facts(struct inspection *ins)
+{
+	PGresult *res = PQgetResult(ins->db->conn);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(ins->db->conn);
+		size_t len = strlen(msg);
+		while (len && msg[len - 1] == '\n')
+			len--;
+		fail("could not read the server's identity on %s", ins->db->label);
+		fail_detail("%.*s", (int)len, *msg ? msg : "no answer");
+		for (PGresult *more; (more = PQgetResult(ins->db->conn));)
+			PQclear(more);
+		rc = -1;
 	} else {
-		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
 		ins->system_id = xstrdup(PQgetvalue(res, 0, 0));
 		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
-		if (!ins->lock_holder)
-			ins->lock_holder = xstrdup("");
-		ins->pending = 1;
+		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
+		ins->lock_held = !PQgetisnull(res, 0, 3);
 	}
 	PQclear(res);
+	return rc;
 }
 
 void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db)
 {
 	if (ins->pending) {
 		ins->pending = 0;
-		if (ledger_history_recv(ins->db, &ins->history)) {
+		if (read_facts(ins) || ledger_history_recv(ins->db, &ins->history) ||
+		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
 			ins->reachable = 0;
 			ins->error = take_error();
 		} else {
+			if (!ins->lock_holder)
+				ins->lock_holder = xstrdup("");
 			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
 				ins->identity_error = take_error();
 			mig_plan_build(set, &ins->history, ins->env, &ins->plan);

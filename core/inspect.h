@@ -14,6 +14,7 @@ struct inspection {
 	int pending;          /* the history is asked for, not read yet */
 	char *system_id;      /* the server's identity, for known_targets */
 	char *dbname;
+	int lock_held;
 	int reachable;
 	char *error;          /* why it is not reachable, or the identity problem */
 	char *server_version;

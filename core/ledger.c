@@ -177,16 +177,25 @@ static int history_failed(struct db *db, const char *msg)
 	return fail_hint("the database user needs SELECT on the padctl schema's tables");
 }
 
-int ledger_history_send(struct db *db)
+#define HISTORY_SQL                                                                      \
+	"SELECT version, name, checksum, status, reason, "                               \
+	"floor(date_part('epoch', applied_at))::bigint, "                                \
+	"applied_by, run_id, coalesce(duration_ms, 0) FROM padctl.migrations"
+
+int ledger_history_send(struct db *db, const char *first)
 {
 	if (db_flush(db))
 		return -1;
 	/* one round trip: a target without a ledger answers undefined_table (42P01) */
-	if (!PQsendQueryParams(db->conn,
-			       "SELECT version, name, checksum, status, reason, "
-			       "floor(date_part('epoch', applied_at))::bigint, "
-			       "applied_by, run_id, coalesce(duration_ms, 0) FROM padctl.migrations",
-			       0, NULL, NULL, NULL, NULL, 0))
+	int sent;
+	if (first) {
+		char *sql = xstrfmt("%s;\n" HISTORY_SQL, first);
+		sent = PQsendQuery(db->conn, sql);
+		free(sql);
+	} else {
+		sent = PQsendQueryParams(db->conn, HISTORY_SQL, 0, NULL, NULL, NULL, NULL, 0);
+	}
+	if (!sent)
 		return history_failed(db, PQerrorMessage(db->conn));
 	return 0;
 }
@@ -194,7 +203,7 @@ int ledger_history_send(struct db *db)
 int ledger_history(struct db *db, struct history *h)
 {
 	memset(h, 0, sizeof *h);
-	return ledger_history_send(db) ? -1 : ledger_history_recv(db, h);
+	return ledger_history_send(db, NULL) ? -1 : ledger_history_recv(db, h);
 }
 
 int ledger_history_recv(struct db *db, struct history *h)

@@ -36,8 +36,11 @@ int ledger_lock_holder(struct db *db, char **holder);
 int ledger_history(struct db *db, struct history *h);
 /* ledger_history_send sends the same query without waiting for the answer,
  * so the caller can work while the server does; ledger_history_recv then
- * reads it. Nothing else may use the connection in between. */
-int ledger_history_send(struct db *db);
+ * reads it. Nothing else may use the connection in between. first, when not
+ * NULL, is one statement without parameters sent in the same message ahead
+ * of the history: the caller takes its result with PQgetResult before
+ * calling ledger_history_recv. */
+int ledger_history_send(struct db *db, const char *first);
 int ledger_history_recv(struct db *db, struct history *h);
 /* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,

@@ -59,12 +59,22 @@ static void test_no_ledger(void)
 	struct db *db = fresh_db();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	struct history h;
-	CU_ASSERT_EQUAL(ledger_history_send(db), 0);
+	CU_ASSERT_EQUAL(ledger_history_send(db, NULL), 0);
 	CU_ASSERT_EQUAL(ledger_history_recv(db, &h), 0);
 	CU_ASSERT_FALSE(h.exists);
 	CU_ASSERT_EQUAL(h.n, 0);
 	CU_ASSERT_FALSE(err_pending());
 	/* the connection is idle again and usable */
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1", NULL), 0);
+	/* a statement in front, in the same message: its result comes first */
+	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 41 + 1"), 0);
+	PGresult *first = PQgetResult(db->conn);
+	CU_ASSERT_EQUAL(PQresultStatus(first), PGRES_TUPLES_OK);
+	CU_ASSERT_STRING_EQUAL(PQgetvalue(first, 0, 0), "42");
+	PQclear(first);
+	CU_ASSERT_EQUAL(ledger_history_recv(db, &h), 0);
+	CU_ASSERT_FALSE(h.exists);
+	CU_ASSERT_FALSE(err_pending());
 	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1", NULL), 0);
 	history_release(&h);
 	db_close(db);
@@ -86,7 +96,8 @@ static void test_rows_as_the_server_formats_them(void)
 				NULL),
 			0);
 	struct history h;
-	CU_ASSERT_EQUAL(ledger_history_send(db), 0);
+	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 1"), 0);
+	PQclear(PQgetResult(db->conn));
 	CU_ASSERT_EQUAL_FATAL(ledger_history_recv(db, &h), 0);
 	CU_ASSERT_TRUE(h.exists);
 	CU_ASSERT_EQUAL_FATAL(h.n, 3);
