@@ -102,10 +102,11 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
 	/* connect to every target and ask for its history first: the servers
-	 * answer while the migration files are read and checksummed */
+	 * answer while the migration files are read and checksummed. Only the
+	 * JSON shows when and by whom each migration was applied. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start(p, &env, targets[i], "status", &ins[i]);
+		inspect_start(p, &env, targets[i], "status", !ctx->json, &ins[i]);
 	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
 		for (size_t i = 0; i < n; i++)
 			inspect_release(&ins[i]);

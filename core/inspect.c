@@ -33,7 +33,7 @@ static char *take_error(void)
 	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
 
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const char *command, struct inspection *ins)
+		   const char *command, int brief, struct inspection *ins)
 {
 	memset(ins, 0, sizeof *ins);
 	ins->t = t;
@@ -49,7 +49,7 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 	ins->reachable = 1;
 	/* the facts and the history in one message, not waited for: the server
 	 * answers while the caller reads the migration files */
-	if (ledger_history_send(ins->db, FACTS_SQL)) {
+	if (ledger_history_send(ins->db, FACTS_SQL, brief)) {
 		ins->reachable = 0;
 		ins->error = take_error();
 		return;
@@ -106,7 +106,7 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
 {
-	inspect_start(p, env, t, command, ins);
+	inspect_start(p, env, t, command, 0, ins);
 	inspect_finish(ins, set, keep_db);
 	return 0;
 }

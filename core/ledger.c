@@ -177,23 +177,26 @@ static int history_failed(struct db *db, const char *msg)
 	return fail_hint("the database user needs SELECT on the padctl schema's tables");
 }
 
-#define HISTORY_SQL                                                                      \
-	"SELECT version, name, checksum, status, reason, "                               \
-	"floor(date_part('epoch', applied_at))::bigint, "                                \
-	"applied_by, run_id, coalesce(duration_ms, 0) FROM padctl.migrations"
+#define HISTORY_COLUMNS "SELECT version, name, checksum, status, reason, "
+#define HISTORY_FROM " FROM padctl.migrations"
+/* the full rows, and the columns a plan needs (the others NULL, in place) */
+static const char history_full[] = HISTORY_COLUMNS
+	"floor(date_part('epoch', applied_at))::bigint, applied_by, run_id, coalesce(duration_ms, 0)" HISTORY_FROM;
+static const char history_brief[] = HISTORY_COLUMNS "NULL, NULL, NULL, 0" HISTORY_FROM;
 
-int ledger_history_send(struct db *db, const char *first)
+int ledger_history_send(struct db *db, const char *first, int brief)
 {
 	if (db_flush(db))
 		return -1;
 	/* one round trip: a target without a ledger answers undefined_table (42P01) */
+	const char *sql = brief ? history_brief : history_full;
 	int sent;
 	if (first) {
-		char *sql = xstrfmt("%s;\n" HISTORY_SQL, first);
-		sent = PQsendQuery(db->conn, sql);
-		free(sql);
+		char *both = xstrfmt("%s;\n%s", first, sql);
+		sent = PQsendQuery(db->conn, both);
+		free(both);
 	} else {
-		sent = PQsendQueryParams(db->conn, HISTORY_SQL, 0, NULL, NULL, NULL, NULL, 0);
+		sent = PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	}
 	if (!sent)
 		return history_failed(db, PQerrorMessage(db->conn));
@@ -203,7 +206,7 @@ int ledger_history_send(struct db *db, const char *first)
 int ledger_history(struct db *db, struct history *h)
 {
 	memset(h, 0, sizeof *h);
-	return ledger_history_send(db, NULL) ? -1 : ledger_history_recv(db, h);
+	return ledger_history_send(db, NULL, 0) ? -1 : ledger_history_recv(db, h);
 }
 
 int ledger_history_recv(struct db *db, struct history *h)

@@ -40,7 +40,9 @@ int ledger_history(struct db *db, struct history *h);
  * NULL, is one statement without parameters sent in the same message ahead
  * of the history: the caller takes its result with PQgetResult before
  * calling ledger_history_recv. */
-int ledger_history_send(struct db *db, const char *first);
+/* brief leaves applied_at, applied_by and run_id NULL (and duration_ms 0):
+ * enough for a plan, and a third of the server's work for a long history. */
+int ledger_history_send(struct db *db, const char *first, int brief);
 int ledger_history_recv(struct db *db, struct history *h);
 /* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,

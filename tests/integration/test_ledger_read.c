@@ -59,7 +59,7 @@ static void test_no_ledger(void)
 	struct db *db = fresh_db();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	struct history h;
-	CU_ASSERT_EQUAL(ledger_history_send(db, NULL), 0);
+	CU_ASSERT_EQUAL(ledger_history_send(db, NULL, 0), 0);
 	CU_ASSERT_EQUAL(ledger_history_recv(db, &h), 0);
 	CU_ASSERT_FALSE(h.exists);
 	CU_ASSERT_EQUAL(h.n, 0);
@@ -67,7 +67,7 @@ static void test_no_ledger(void)
 	/* the connection is idle again and usable */
 	CU_ASSERT_EQUAL(db_exec(db, "SELECT 1", NULL), 0);
 	/* a statement in front, in the same message: its result comes first */
-	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 41 + 1"), 0);
+	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 41 + 1", 1), 0);
 	PGresult *first = PQgetResult(db->conn);
 	CU_ASSERT_EQUAL(PQresultStatus(first), PGRES_TUPLES_OK);
 	CU_ASSERT_STRING_EQUAL(PQgetvalue(first, 0, 0), "42");
@@ -96,7 +96,7 @@ static void test_rows_as_the_server_formats_them(void)
 				NULL),
 			0);
 	struct history h;
-	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 1"), 0);
+	CU_ASSERT_EQUAL(ledger_history_send(db, "SELECT 1", 0), 0);
 	PQclear(PQgetResult(db->conn));
 	CU_ASSERT_EQUAL_FATAL(ledger_history_recv(db, &h), 0);
 	CU_ASSERT_TRUE(h.exists);
@@ -125,6 +125,20 @@ static void test_rows_as_the_server_formats_them(void)
 			CU_ASSERT_PTR_NULL(r->run_id);
 		}
 		free(want);
+	}
+	history_release(&h);
+	/* brief: the same rows without when, by whom and in which run */
+	CU_ASSERT_EQUAL(ledger_history_send(db, NULL, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(ledger_history_recv(db, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(h.n, 3);
+	for (size_t i = 0; i < h.n; i++) {
+		CU_ASSERT_PTR_NULL(h.v[i].applied_at);
+		CU_ASSERT_PTR_NULL(h.v[i].applied_by);
+		CU_ASSERT_PTR_NULL(h.v[i].run_id);
+		CU_ASSERT_PTR_NOT_NULL(h.v[i].checksum);
+		CU_ASSERT_PTR_NOT_NULL(h.v[i].status);
+		if (strcmp(h.v[i].version, "2") == 0)
+			CU_ASSERT_STRING_EQUAL(h.v[i].reason, "not here");
 	}
 	history_release(&h);
 	/* the one-call form reads the same */
