@@ -15,7 +15,8 @@
 #   PADCTL_BIN      padctl binary (default build-rel/padctl of this checkout);
 #                   skipped with a message when missing or failing
 #   BENCH_WORK      scratch directory (default bench/work, gitignored)
-#   STATUS_RUNS     hyperfine runs per status command (default 10)
+#   STATUS_RUNS     hyperfine runs per status command and round (default 10)
+#   STATUS_ROUNDS   rounds of status runs, the tools taking turns (default 3)
 #   BENCH_TOOLS     subset to run, e.g. "psql dbmate" (default: all four)
 #   PGBIN           PostgreSQL binaries of one major version, server and
 #                   client (default: the newest /usr/lib/postgresql/<major>/bin).
@@ -50,6 +51,7 @@ PADCTL_BIN=${PADCTL_BIN:-$ROOT/build-rel/padctl}
 case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work}
 STATUS_RUNS=${STATUS_RUNS:-10}
+STATUS_ROUNDS=${STATUS_ROUNDS:-3}
 BENCH_TOOLS=${BENCH_TOOLS:-psql padctl dbmate sqitch}
 SUPERUSER=bench_runner # not "bench": "$user" in search_path would resolve to the bench schema
 
@@ -321,27 +323,40 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (
 # --- status with all N applied -----------------------------------------------------
 
 declare -A STATUS_MS=()
+STATUS_TOOLS=()
 for t in "${TOOLS[@]}"; do
 	[ -z "${SKIP[$t]-}" ] || continue
-	cmd=$(status_cmd "$t")
 	# one plain run first: a failing status would make hyperfine's numbers meaningless
-	if ! bash -c "$cmd" >"$LOGS/status-$t.log" 2>&1; then
+	if ! bash -c "$(status_cmd "$t")" >"$LOGS/status-$t.log" 2>&1; then
 		say "$t status FAILED; last lines of $LOGS/status-$t.log:"
 		tail -n 15 "$LOGS/status-$t.log" | sed 's/^/    /' >&2
 		STATUS_MS[$t]=failed
 		continue
 	fi
-	runs=$STATUS_RUNS
-	[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
-	hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t.json" \
-		--command-name "$t status" "$cmd" >"$LOGS/status-$t.hyperfine" 2>&1 ||
-		{
-			say "$t status: hyperfine failed (see $LOGS/status-$t.hyperfine)"
-			STATUS_MS[$t]=failed
-			continue
-		}
-	STATUS_MS[$t]=$(jq -r '.results[0].median * 1000 | . * 10 | round / 10' "$LOGS/status-$t.json")
-	say "$t status: median ${STATUS_MS[$t]} ms over $runs runs"
+	STATUS_TOOLS+=("$t")
+	: >"$LOGS/status-$t.times"
+done
+# STATUS_ROUNDS rounds of STATUS_RUNS runs, the tools taking turns, so that a
+# busy phase of the machine does not land on one tool only
+for ((r = 1; r <= STATUS_ROUNDS; r++)); do
+	for t in "${STATUS_TOOLS[@]}"; do
+		[ "${STATUS_MS[$t]-}" != failed ] || continue
+		runs=$STATUS_RUNS
+		[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
+		hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t-$r.json" \
+			--command-name "$t status" "$(status_cmd "$t")" >"$LOGS/status-$t-$r.hyperfine" 2>&1 ||
+			{
+				say "$t status: hyperfine failed (see $LOGS/status-$t-$r.hyperfine)"
+				STATUS_MS[$t]=failed
+				continue
+			}
+		jq -r '.results[0].times[] * 1000' "$LOGS/status-$t-$r.json" >>"$LOGS/status-$t.times"
+	done
+done
+for t in "${STATUS_TOOLS[@]}"; do
+	[ "${STATUS_MS[$t]-}" != failed ] || continue
+	STATUS_MS[$t]=$(sort -g "$LOGS/status-$t.times" | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f\n", m }')
+	say "$t status: median ${STATUS_MS[$t]} ms over $(wc -l <"$LOGS/status-$t.times") runs"
 done
 
 # --- report -------------------------------------------------------------------------
