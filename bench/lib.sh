@@ -48,10 +48,16 @@ PY
 }
 
 # bench_cluster_stop: stop the cluster bench_cluster_start started (for the
-# EXIT trap); it stops nothing else.
+# EXIT trap); it stops nothing else. BENCH_KEEP=1 leaves it running (to
+# profile against it) and says how to stop it.
 PGBASE=
 PG_STARTED=
 bench_cluster_stop() {
+	if [ -n "$PG_STARTED" ] && [ "${BENCH_KEEP-}" = 1 ]; then
+		say "BENCH_KEEP=1: the cluster stays up (PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=$SUPERUSER);" \
+			"stop it with: ${RUNAS:+runuser -u $RUNAS -- }$PGBIN/pg_ctl -D $PGBASE/data stop && rm -rf $PGBASE"
+		return
+	fi
 	if [ -n "$PG_STARTED" ]; then
 		as_server "$PGBIN/pg_ctl" -D "$PGBASE/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
 			say "warning: could not stop the cluster in $PGBASE/data"

@@ -17,6 +17,7 @@
 #   BENCH_WORK   scratch directory (default bench/work, gitignored)
 #   PGBIN        PostgreSQL binaries (default: the newest
 #                /usr/lib/postgresql/<major>/bin); psql is $PGBIN/psql
+#   BENCH_KEEP   1: leave the cluster running at the end (says how to stop it)
 #   BIG_TIMEOUT  seconds after which a run is stopped and reported as such
 #                (default 3600)
 #   BENCH_PGHOST, BENCH_PGPORT, BENCH_PGUSER

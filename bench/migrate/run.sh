@@ -18,6 +18,7 @@
 #   STATUS_RUNS     hyperfine runs per status command and round (default 10)
 #   STATUS_ROUNDS   rounds of status runs, the tools taking turns (default 3)
 #   BENCH_TOOLS     subset to run, e.g. "psql dbmate" (default: all four)
+#   BENCH_KEEP      1: leave the cluster running at the end (says how to stop it)
 #   PGBIN           PostgreSQL binaries of one major version, server and
 #                   client (default: the newest /usr/lib/postgresql/<major>/bin).
 #                   Every psql the script runs, the floor's and the one Sqitch
