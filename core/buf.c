@@ -96,14 +96,21 @@ void buf_addch(struct buf *b, char c)
 
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* format into the room there is, and a second time only when it did not
+	 * fit: most strings are short, and status builds thousands of paths */
+	buf_grow(b, 63);
 	va_list cp;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, cp);
 	va_end(cp);
-	if (n < 0)
+	if (n < 0) {
+		b->s[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -128,11 +128,21 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	struct migration_set set;
 	const struct cfg_target **targets = NULL;
 	size_t n = 0;
-	if (migrations_load_brief(p->migrations_dir, &set)) {
+	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
+	/* connect to every target and ask for its history first: the servers
+	 * answer while the migration files are read and checksummed. Only the
+	 * JSON shows when and by whom each migration was applied. */
+	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
+	for (size_t i = 0; !rc && i < n; i++)
+		inspect_start(p, &env, targets[i], "status", !ctx->json, &ins[i]);
+	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
+		for (size_t i = 0; i < n; i++)
+			inspect_release(&ins[i]);
+		free(ins);
+		free(targets);
 		cmd_env_release(&env, NULL);
 		return -1;
 	}
-	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
 	int problems = 0;
 	json_t *out = ctx->json ? json_object() : NULL, *arr = ctx->json ? json_array() : NULL;
 	if (!rc && !ctx->json) {
@@ -142,15 +152,15 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		free(dir);
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
-		struct inspection ins;
-		inspect_target(p, &env, targets[i], &set, "status", 0, &ins);
-		problems += !ins.reachable || ins.identity_error || ins.plan.counts[MIG_MISMATCH];
+		inspect_finish(&ins[i], &set, 0);
+		problems += !ins[i].reachable || ins[i].identity_error || ins[i].plan.counts[MIG_MISMATCH];
 		if (ctx->json)
-			json_array_append_new(arr, target_json(&ins));
+			json_array_append_new(arr, target_json(&ins[i]));
 		else
-			target_text(&ins, ctx->verbosity >= LOG_VERBOSE);
-		inspect_release(&ins);
+			target_text(&ins[i], ctx->verbosity >= LOG_VERBOSE);
+		inspect_release(&ins[i]);
 	}
+	free(ins);
 	if (out && !rc) {
 		json_object_set_new(out, "env", json_string(env.name));
 		json_object_set_new(out, "tier", json_string(env.tier));

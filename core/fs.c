@@ -42,37 +42,44 @@ int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 		     (long long)st.st_size, cap);
 		return fail_status(EXIT_USAGE);
 	}
-	int flags = fcntl(fd, F_GETFL);
-	if (flags >= 0)
-		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	struct buf b = BUF_INIT;
-	buf_add(&b, "", 0);
-	char chunk[65536];
+	/* O_NONBLOCK stays: it has no effect on a regular file. The file is read
+	 * into a buffer with room for one byte more than fstat counted, so a file
+	 * that did not change takes a single read(): status reads a thousand of
+	 * them, and each system call counts. (A file whose size fstat does not
+	 * know, as in /proc, is read to the end as usual.) */
+	size_t size = (size_t)st.st_size, used = 0, alloc = size + 2;
+	char *s = xmalloc(alloc);
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
+		size_t room = alloc - 1 - used;
+		ssize_t n = read(fd, s + used, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
 			close(fd);
-			buf_release(&b);
+			free(s);
 			return fail("could not read \"%s\": %s", path, strerror(e));
 		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > cap) {
+		used += (size_t)n;
+		if (used > cap) {
 			/* it grew while we read it */
 			close(fd);
-			buf_release(&b);
+			free(s);
 			fail("could not read \"%s\": it grew past the %zu bytes padctl reads", path, cap);
 			return fail_status(EXIT_USAGE);
 		}
-		buf_add(&b, chunk, (size_t)n);
+		if (n == 0 || ((size_t)n < room && used == size))
+			break;
+		if (used == alloc - 1) {
+			alloc = alloc < 65536 ? 65536 : alloc * 2;
+			s = xrealloc(s, alloc);
+		}
 	}
+	s[used] = '\0';
 	close(fd);
 	if (len)
-		*len = b.len;
-	*text = buf_detach(&b);
+		*len = used;
+	*text = s;
 	return 0;
 }
 

@@ -21,40 +21,93 @@ static char *take_error(void)
 	return buf_detach(&b);
 }
 
-int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+/* the facts status needs, in one statement: the server's identity and
+ * version, and the backend pid holding the deploy lock (NULL when free). The
+ * lock is looked up in pg_locks alone; pg_stat_activity, costly to open in a
+ * new session, describes the holder only when there is one. */
+#define FACTS_SQL                                                                                           \
+	"SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "             \
+	"current_setting('server_version'), "                                                                \
+	"(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 \
+	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                    \
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
+
+void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+		   const char *command, int brief, struct inspection *ins)
 {
 	memset(ins, 0, sizeof *ins);
 	ins->t = t;
+	ins->p = p;
+	ins->env = env;
 	char *app = xstrfmt("padctl %s", command);
 	int rc = db_connect_target(p, t, app, 1, &ins->db);
 	free(app);
 	if (rc) {
 		ins->error = take_error();
-		return 0;
+		return;
 	}
 	ins->reachable = 1;
-	/* every fact in one round trip, the history in a second: status is run often */
-	PGresult *res = NULL;
-	if (db_query(ins->db,
-		     "SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "
-		     "current_setting('server_version'), " LEDGER_LOCK_HOLDER_SQL,
-		     0, NULL, &res) ||
-	    ledger_history(ins->db, &ins->history)) {
+	/* the facts and the history in one message, not waited for: the server
+	 * answers while the caller reads the migration files */
+	if (ledger_history_send(ins->db, FACTS_SQL, brief)) {
 		ins->reachable = 0;
 		ins->error = take_error();
+		return;
+	}
+	ins->pending = 1;
+}
+
+static int read_facts(struct inspection *ins)
+{
+	PGresult *res = PQgetResult(ins->db->conn);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(ins->db->conn);
+		size_t len = strlen(msg);
+		while (len && msg[len - 1] == '\n')
+			len--;
+		fail("could not read the server's identity on %s", ins->db->label);
+		fail_detail("%.*s", (int)len, *msg ? msg : "no answer");
+		for (PGresult *more; (more = PQgetResult(ins->db->conn));)
+			PQclear(more);
+		rc = -1;
 	} else {
+		ins->system_id = xstrdup(PQgetvalue(res, 0, 0));
+		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
 		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
-		ins->lock_holder = xstrdup(PQgetvalue(res, 0, 3));
-		if (identity_check_known(p, env->name, t, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), 0))
-			ins->identity_error = take_error();
-		mig_plan_build(set, &ins->history, env, &ins->plan);
+		ins->lock_held = !PQgetisnull(res, 0, 3);
 	}
 	PQclear(res);
+	return rc;
+}
+
+void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db)
+{
+	if (ins->pending) {
+		ins->pending = 0;
+		if (read_facts(ins) || ledger_history_recv(ins->db, &ins->history) ||
+		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
+			ins->reachable = 0;
+			ins->error = take_error();
+		} else {
+			if (!ins->lock_holder)
+				ins->lock_holder = xstrdup("");
+			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
+				ins->identity_error = take_error();
+			mig_plan_build(set, &ins->history, ins->env, &ins->plan);
+		}
+	}
 	if (!keep_db) {
 		db_close(ins->db);
 		ins->db = NULL;
 	}
+}
+
+int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+{
+	inspect_start(p, env, t, command, 0, ins);
+	inspect_finish(ins, set, keep_db);
 	return 0;
 }
 
@@ -62,6 +115,8 @@ void inspect_release(struct inspection *ins)
 {
 	free(ins->error);
 	free(ins->server_version);
+	free(ins->system_id);
+	free(ins->dbname);
 	free(ins->identity_error);
 	free(ins->lock_holder);
 	history_release(&ins->history);

@@ -9,6 +9,12 @@
 
 struct inspection {
 	const struct cfg_target *t;
+	const struct cfg_project *p; /* borrowed from inspect_start */
+	const struct cfg_env *env;
+	int pending;          /* the history is asked for, not read yet */
+	char *system_id;      /* the server's identity, for known_targets */
+	char *dbname;
+	int lock_held;
 	int reachable;
 	char *error;          /* why it is not reachable, or the identity problem */
 	char *server_version;
@@ -23,6 +29,15 @@ struct inspection {
  * (ins->reachable is 0 and ins->error says why). */
 int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins);
+/* inspect_start and inspect_finish are inspect_target in two halves: start
+ * connects and sends the queries, finish reads the answers and compares them
+ * with set, so the caller can read the migration files while the server
+ * works. p, env and t must outlive inspect_finish; inspect_release without
+ * inspect_finish simply drops the connection. brief reads the history
+ * without applied_at, applied_by and run_id (ledger_history_send). */
+void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+		   const char *command, int brief, struct inspection *ins);
+void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db);
 void inspect_release(struct inspection *ins);
 
 #endif

@@ -1,5 +1,6 @@
 #include "ledger.h"
 
+#include <errno.h>
 #include <openssl/rand.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -228,27 +229,89 @@ static char *dup_or_null(PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? NULL : xstrdup(PQgetvalue(res, r, c));
 }
 
-int ledger_history(struct db *db, struct history *h)
+static void put_digits(char *p, int v, int n)
 {
-	memset(h, 0, sizeof *h);
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* seconds since the epoch as 2026-11-21T13:15:00Z, formatted here because
+ * to_char(... AT TIME ZONE 'UTC') costs the server a time zone load and a
+ * few milliseconds per thousand rows, and status reads every row */
+static char *utc_stamp(const char *epoch)
+{
+	char *end;
+	errno = 0;
+	long long secs = strtoll(epoch, &end, 10);
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (errno || end == epoch || *end || !gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return xstrdup(epoch);
+	char *s = xstrdup("YYYY-MM-DDTHH:MI:SSZ");
+	put_digits(s, tm.tm_year + 1900, 4);
+	put_digits(s + 5, tm.tm_mon + 1, 2);
+	put_digits(s + 8, tm.tm_mday, 2);
+	put_digits(s + 11, tm.tm_hour, 2);
+	put_digits(s + 14, tm.tm_min, 2);
+	put_digits(s + 17, tm.tm_sec, 2);
+	return s;
+}
+
+static int history_failed(struct db *db, const char *msg)
+{
+	fail("cannot read the migration history (padctl.migrations) on %s", db->label);
+	fail_detail("%s", msg);
+	return fail_hint("the database user needs SELECT on the padctl schema's tables");
+}
+
+#define HISTORY_COLUMNS "SELECT version, name, checksum, status, reason, "
+#define HISTORY_FROM " FROM padctl.migrations"
+/* the full rows, and the columns a plan needs (the others NULL, in place) */
+static const char history_full[] = HISTORY_COLUMNS
+	"floor(date_part('epoch', applied_at))::bigint, applied_by, run_id, coalesce(duration_ms, 0)" HISTORY_FROM;
+static const char history_brief[] = HISTORY_COLUMNS "NULL, NULL, NULL, 0" HISTORY_FROM;
+
+int ledger_history_send(struct db *db, const char *first, int brief)
+{
 	if (db_flush(db))
 		return -1;
 	/* one round trip: a target without a ledger answers undefined_table (42P01) */
-	PGresult *res = PQexecParams(db->conn,
-				     "SELECT version, name, checksum, status, reason, "
-				     "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-				     "applied_by, run_id, coalesce(duration_ms, 0) FROM padctl.migrations",
-				     0, NULL, NULL, NULL, NULL, 0);
+	const char *sql = brief ? history_brief : history_full;
+	int sent;
+	if (first) {
+		char *both = xstrfmt("%s;\n%s", first, sql);
+		sent = PQsendQuery(db->conn, both);
+		free(both);
+	} else {
+		sent = PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	}
+	if (!sent)
+		return history_failed(db, PQerrorMessage(db->conn));
+	return 0;
+}
+
+int ledger_history(struct db *db, struct history *h)
+{
+	memset(h, 0, sizeof *h);
+	return ledger_history_send(db, NULL, 0) ? -1 : ledger_history_recv(db, h);
+}
+
+int ledger_history_recv(struct db *db, struct history *h)
+{
+	memset(h, 0, sizeof *h);
+	PGresult *res = PQgetResult(db->conn);
+	/* read up to the end of the answer, so the connection is idle again */
+	for (PGresult *more; (more = PQgetResult(db->conn));)
+		PQclear(more);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 		int missing = code && (strcmp(code, "42P01") == 0 || strcmp(code, "3F000") == 0) &&
 			      PQtransactionStatus(db->conn) == PQTRANS_IDLE;
-		if (!missing) {
-			fail("cannot read the migration history (padctl.migrations) on %s", db->label);
-			fail_detail("%s", msg ? msg : PQerrorMessage(db->conn));
-			fail_hint("the database user needs SELECT on the padctl schema's tables");
-		}
+		if (!missing)
+			history_failed(db, msg ? msg : PQerrorMessage(db->conn));
 		PQclear(res);
 		return missing ? 0 : -1;
 	}
@@ -262,7 +325,7 @@ int ledger_history(struct db *db, struct history *h)
 		r->checksum = dup_or_null(res, i, 2);
 		r->status = dup_or_null(res, i, 3);
 		r->reason = dup_or_null(res, i, 4);
-		r->applied_at = dup_or_null(res, i, 5);
+		r->applied_at = PQgetisnull(res, i, 5) ? NULL : utc_stamp(PQgetvalue(res, i, 5));
 		r->applied_by = dup_or_null(res, i, 6);
 		r->run_id = dup_or_null(res, i, 7);
 		r->duration_ms = strtod(PQgetvalue(res, i, 8), NULL);

@@ -56,6 +56,16 @@ int ledger_unlock(struct db *db);
 int ledger_lock_holder(struct db *db, char **holder);
 /* ledger_history reads padctl.migrations (an empty history when there is no ledger). */
 int ledger_history(struct db *db, struct history *h);
+/* ledger_history_send sends the same query without waiting for the answer,
+ * so the caller can work while the server does; ledger_history_recv then
+ * reads it. Nothing else may use the connection in between. first, when not
+ * NULL, is one statement without parameters sent in the same message ahead
+ * of the history: the caller takes its result with PQgetResult before
+ * calling ledger_history_recv. */
+/* brief leaves applied_at, applied_by and run_id NULL (and duration_ms 0):
+ * enough for a plan, and a third of the server's work for a long history. */
+int ledger_history_send(struct db *db, const char *first, int brief);
+int ledger_history_recv(struct db *db, struct history *h);
 /* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
 		       const char *status, const char *reason, const char *run_id, double duration_ms);

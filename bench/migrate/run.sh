@@ -12,12 +12,18 @@
 #            phase of the machine hits all of them alike
 #
 # Environment:
-#   PADCTL_BIN      padctl binary (default build/padctl of this checkout);
+#   PADCTL_BIN      padctl binary (default build-rel/padctl of this checkout);
 #                   skipped with a message when missing or failing
 #   BENCH_WORK      scratch directory (default bench/work, gitignored)
-#   STATUS_RUNS     hyperfine runs per status command (default 10)
+#   STATUS_RUNS     hyperfine runs per status command and round (default 10)
+#   STATUS_ROUNDS   rounds of status runs, the tools taking turns (default 3)
 #   BENCH_TOOLS     subset to run, e.g. "psql dbmate" (default: all four)
-#   PGBIN           PostgreSQL server binaries (default /usr/lib/postgresql/15/bin)
+#   BENCH_KEEP      1: leave the cluster running at the end (says how to stop it)
+#   PGBIN           PostgreSQL binaries of one major version, server and
+#                   client (default: the newest /usr/lib/postgresql/<major>/bin).
+#                   Every psql the script runs, the floor's and the one Sqitch
+#                   spawns per change, is $PGBIN/psql: /usr/bin/psql on Debian
+#                   is a Perl wrapper (pg_wrapper) that costs ~37 ms per start
 #
 # The script starts its own PostgreSQL cluster on a free loopback port (as the
 # `postgres` user when run as root), with the data directory on disk and
@@ -42,12 +48,12 @@ if [ "$N" -lt 1 ] || [ "$REPEATS" -lt 1 ]; then
 	exit 2
 fi
 
-PADCTL_BIN=${PADCTL_BIN:-$ROOT/build/padctl}
+PADCTL_BIN=${PADCTL_BIN:-$ROOT/build-rel/padctl}
 case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work}
 STATUS_RUNS=${STATUS_RUNS:-10}
+STATUS_ROUNDS=${STATUS_ROUNDS:-3}
 BENCH_TOOLS=${BENCH_TOOLS:-psql padctl dbmate sqitch}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 SUPERUSER=bench_runner # not "bench": "$user" in search_path would resolve to the bench schema
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -56,12 +62,12 @@ die() {
 	exit 1
 }
 
-for t in psql hyperfine python3; do
-	command -v "$t" >/dev/null || die "\"$t\" not found (apt-get install postgresql-client hyperfine python3)"
+for t in hyperfine python3 jq; do
+	command -v "$t" >/dev/null || die "\"$t\" not found (apt-get install hyperfine python3 jq)"
 done
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-	die "no PostgreSQL server binaries in \"$PGBIN\" (apt-get install postgresql-15, or set PGBIN)"
-fi
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh"
+bench_pgbin
 
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
@@ -71,91 +77,30 @@ mkdir -p "$LOGS"
 
 # --- the cluster -----------------------------------------------------------------
 
-RUNAS=
-if [ "$(id -u)" -eq 0 ]; then
-	id postgres >/dev/null 2>&1 || die "running as root but there is no \"postgres\" user"
-	RUNAS=postgres
-fi
-as_server() {
-	if [ -n "$RUNAS" ]; then
-		(cd / && runuser -u "$RUNAS" -- "$@")
-	else
-		"$@"
-	fi
-}
-
-# On disk, not tmpfs: fsync must cost what it costs.
-PGBASE=$(mktemp -d /var/tmp/padctl-bench-XXXXXX)
-PG_STARTED=
 cleanup() {
 	local rc=$?
 	set +e
-	if [ -n "$PG_STARTED" ]; then
-		as_server "$PGBIN/pg_ctl" -D "$PGBASE/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
-			say "warning: could not stop the cluster in $PGBASE/data"
-	fi
-	case $PGBASE in
-	/var/tmp/padctl-bench-*) rm -rf -- "$PGBASE" ;;
-	esac
+	bench_cluster_stop
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() {
-	python3 - "$1" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-}
-
-chmod 755 "$PGBASE"
-mkdir "$PGBASE/data" "$PGBASE/sock"
-chmod 700 "$PGBASE/data"
-[ -z "$RUNAS" ] || chown "$RUNAS" "$PGBASE" "$PGBASE/data" "$PGBASE/sock"
-as_server "$PGBIN/initdb" -D "$PGBASE/data" -U "$SUPERUSER" -A trust -E UTF8 --locale=C.UTF-8 \
-	>"$LOGS/initdb.log" 2>&1 || die "initdb failed (see $LOGS/initdb.log)"
-PORT=
-for attempt in 1 2 3 4 5; do
-	p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-	port_free "$p" || continue
-	if as_server "$PGBIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/log" -w -t 60 \
-		-o "-p $p -k $PGBASE/sock -c listen_addresses=127.0.0.1 -c max_connections=50" \
-		start >/dev/null 2>&1; then
-		PORT=$p
-		PG_STARTED=1
-		break
-	fi
-	PG_STARTED=1 # pg_ctl may have left a server behind: make the trap try
-	tail -n 5 "$PGBASE/log" >&2 || true
-	say "start attempt $attempt on port $p failed; retrying"
-done
-[ -n "$PORT" ] || die "could not start PostgreSQL (log: $PGBASE/log)"
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=$SUPERUSER PGDATABASE=postgres
-# Plain TCP for every libpq client (psql, Sqitch's psql, padctl), as dbmate's
-# sslmode=disable: no SSL or GSSAPI negotiation in anybody's numbers. (dbmate's
-# Go driver rejects PGGSSENCMODE, so its commands run without it.)
-export PGSSLMODE=disable PGGSSENCMODE=disable
-unset PGPASSWORD PGSERVICE
-PGVER=$("$PGBIN/postgres" -V | awk '{print $3}')
-say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk in $PGBASE/data, fsync=$(psql -XAtc 'SHOW fsync'), synchronous_commit=$(psql -XAtc 'SHOW synchronous_commit')"
+bench_cluster_start max_connections=50
+# (dbmate's Go driver rejects PGGSSENCMODE, so its commands run without it.)
+say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk in $PGBASE/data, fsync=$("$PSQL" -XAtc 'SHOW fsync'), synchronous_commit=$("$PSQL" -XAtc 'SHOW synchronous_commit')"
 
 # fresh_db NAME: drop and recreate a database with an empty `bench` schema.
 fresh_db() {
-	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
-	psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE SCHEMA bench" >/dev/null
+	PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$1" -c "CREATE SCHEMA bench" >/dev/null
 	# flush now, so no checkpoint of the previous run's writes lands in the timed one
-	psql -X -q -c CHECKPOINT >/dev/null
+	"$PSQL" -X -q -c CHECKPOINT >/dev/null
 }
 
 # count_tables DB: tables in schema bench.
 count_tables() {
-	psql -XAt -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench'" 2>/dev/null || echo 0
+	"$PSQL" -XAt -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench'" 2>/dev/null || echo 0
 }
 
 # --- generate the same N migrations for every tool ---------------------------------
@@ -207,7 +152,7 @@ EOF
 	top_dir = .
 [engine "pg"]
 	target = db:pg://$SUPERUSER@127.0.0.1:$PORT/sqitch_bench
-	client = $(command -v psql)
+	client = $PSQL
 [user]
 	name = Bench
 	email = bench@example.com
@@ -284,7 +229,7 @@ DBMATE_URL="postgres://$SUPERUSER@127.0.0.1:$PORT/dbmate_bench?sslmode=disable"
 # of applying migrations (and needs a pg_dump of the server's version).
 deploy_cmd() {
 	case $1 in
-	psql) printf 'psql -X -q -v ON_ERROR_STOP=1 -d psql_bench -f %q' "$W/psql/floor.sql" ;;
+	psql) printf '%q -X -q -v ON_ERROR_STOP=1 -d psql_bench -f %q' "$PSQL" "$W/psql/floor.sql" ;;
 	padctl) printf '%q -C %q deploy bench' "$PADCTL_BIN" "$W/padctl" ;;
 	dbmate) printf 'env -u PGGSSENCMODE %q --url %q --migrations-dir %q --no-dump-schema migrate' "$DBMATE" "$DBMATE_URL" "$W/dbmate/db/migrations" ;;
 	sqitch) printf 'cd %q && sqitch deploy' "$W/sqitch" ;;
@@ -292,7 +237,7 @@ deploy_cmd() {
 }
 status_cmd() {
 	case $1 in
-	psql) printf "psql -X -At -d psql_bench -c 'SELECT count(*), max(version) FROM public.tracking'" ;;
+	psql) printf "%q -X -At -d psql_bench -c 'SELECT count(*), max(version) FROM public.tracking'" "$PSQL" ;;
 	padctl) printf '%q -C %q status bench' "$PADCTL_BIN" "$W/padctl" ;;
 	dbmate) printf 'env -u PGGSSENCMODE %q --url %q --migrations-dir %q status' "$DBMATE" "$DBMATE_URL" "$W/dbmate/db/migrations" ;;
 	sqitch) printf 'cd %q && sqitch status' "$W/sqitch" ;;
@@ -305,9 +250,9 @@ applied() {
 	local db
 	db=$(db_of "$1")
 	case $1 in
-	psql) psql -XAt -d "$db" -c 'SELECT count(*) FROM public.tracking' 2>/dev/null ;;
-	dbmate) psql -XAt -d "$db" -c 'SELECT count(*) FROM public.schema_migrations' 2>/dev/null ;;
-	sqitch) psql -XAt -d "$db" -c 'SELECT count(*) FROM sqitch.changes' 2>/dev/null ;;
+	psql) "$PSQL" -XAt -d "$db" -c 'SELECT count(*) FROM public.tracking' 2>/dev/null ;;
+	dbmate) "$PSQL" -XAt -d "$db" -c 'SELECT count(*) FROM public.schema_migrations' 2>/dev/null ;;
+	sqitch) "$PSQL" -XAt -d "$db" -c 'SELECT count(*) FROM sqitch.changes' 2>/dev/null ;;
 	padctl) count_tables "$db" ;; # padctl's history layout is its own business
 	esac
 }
@@ -345,9 +290,9 @@ generate
 # One untimed floor run first: a new cluster must still create its WAL
 # segments, which would otherwise be charged to whichever tool runs first.
 fresh_db warmup_bench
-psql -X -q -v ON_ERROR_STOP=1 -d warmup_bench -f "$W/psql/floor.sql" >/dev/null ||
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d warmup_bench -f "$W/psql/floor.sql" >/dev/null ||
 	die "the warm-up run of the psql floor failed"
-psql -X -q -c 'DROP DATABASE warmup_bench' -c 'CHECKPOINT' >/dev/null
+"$PSQL" -X -q -c 'DROP DATABASE warmup_bench' -c 'CHECKPOINT' >/dev/null
 
 declare -A TIMES=()
 for ((r = 1; r <= REPEATS; r++)); do
@@ -379,34 +324,47 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (
 # --- status with all N applied -----------------------------------------------------
 
 declare -A STATUS_MS=()
+STATUS_TOOLS=()
 for t in "${TOOLS[@]}"; do
 	[ -z "${SKIP[$t]-}" ] || continue
-	cmd=$(status_cmd "$t")
 	# one plain run first: a failing status would make hyperfine's numbers meaningless
-	if ! bash -c "$cmd" >"$LOGS/status-$t.log" 2>&1; then
+	if ! bash -c "$(status_cmd "$t")" >"$LOGS/status-$t.log" 2>&1; then
 		say "$t status FAILED; last lines of $LOGS/status-$t.log:"
 		tail -n 15 "$LOGS/status-$t.log" | sed 's/^/    /' >&2
 		STATUS_MS[$t]=failed
 		continue
 	fi
-	runs=$STATUS_RUNS
-	[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
-	hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t.json" \
-		--command-name "$t status" "$cmd" >"$LOGS/status-$t.hyperfine" 2>&1 ||
-		{
-			say "$t status: hyperfine failed (see $LOGS/status-$t.hyperfine)"
-			STATUS_MS[$t]=failed
-			continue
-		}
-	STATUS_MS[$t]=$(jq -r '.results[0].median * 1000 | . * 10 | round / 10' "$LOGS/status-$t.json")
-	say "$t status: median ${STATUS_MS[$t]} ms over $runs runs"
+	STATUS_TOOLS+=("$t")
+	: >"$LOGS/status-$t.times"
+done
+# STATUS_ROUNDS rounds of STATUS_RUNS runs, the tools taking turns, so that a
+# busy phase of the machine does not land on one tool only
+for ((r = 1; r <= STATUS_ROUNDS; r++)); do
+	for t in "${STATUS_TOOLS[@]}"; do
+		[ "${STATUS_MS[$t]-}" != failed ] || continue
+		runs=$STATUS_RUNS
+		[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
+		hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t-$r.json" \
+			--command-name "$t status" "$(status_cmd "$t")" >"$LOGS/status-$t-$r.hyperfine" 2>&1 ||
+			{
+				say "$t status: hyperfine failed (see $LOGS/status-$t-$r.hyperfine)"
+				STATUS_MS[$t]=failed
+				continue
+			}
+		jq -r '.results[0].times[] * 1000' "$LOGS/status-$t-$r.json" >>"$LOGS/status-$t.times"
+	done
+done
+for t in "${STATUS_TOOLS[@]}"; do
+	[ "${STATUS_MS[$t]-}" != failed ] || continue
+	STATUS_MS[$t]=$(sort -g "$LOGS/status-$t.times" | awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f\n", m }')
+	say "$t status: median ${STATUS_MS[$t]} ms over $(wc -l <"$LOGS/status-$t.times") runs"
 done
 
 # --- report -------------------------------------------------------------------------
 
 floor=$(printf '%s' "${TIMES[psql]-}" | median || true)
 host_cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-versions="psql $(psql --version | awk '{print $3}')"
+versions="psql $("$PSQL" --version | awk '{print $3}') ($PSQL)"
 for t in "${TOOLS[@]}"; do
 	case $t in
 	padctl) [ -n "${TIMES[padctl]-}" ] && versions+=", padctl $("$PADCTL_BIN" --version 2>/dev/null | head -n 1 | awk '{print $NF}')" ;;
@@ -418,12 +376,12 @@ done
 	printf '\nN=%s migrations, %s deploy(s) per tool, PostgreSQL %s (fsync on, data on disk), %s cores (%s), %s\n\n' \
 		"$N" "$REPEATS" "$PGVER" "$(nproc)" "$host_cpu" "$(date -u +%Y-%m-%d)"
 	printf 'Versions: %s\n\n' "$versions"
-	printf '| tool | deploy median (s) | deploy runs (s) | vs psql floor | status median (ms) |\n'
-	printf '|---|---:|---|---:|---:|\n'
+	printf '| tool | deploy median (s) | deploy runs (s) | vs psql floor | status median (ms) | status vs floor |\n'
+	printf '|---|---:|---|---:|---:|---:|\n'
 	for t in "${TOOLS[@]}"; do
 		med=$(printf '%s' "${TIMES[$t]-}" | median || true)
 		if [ -z "$med" ]; then
-			printf '| %s | skipped | %s | | |\n' "$t" "${SKIP[$t]:-no successful run}"
+			printf '| %s | skipped | %s | | | |\n' "$t" "${SKIP[$t]:-no successful run}"
 			continue
 		fi
 		ratio=
@@ -431,7 +389,12 @@ done
 		runs=$(printf '%s' "${TIMES[$t]}" | sed 's/^ //; s/ /, /g')
 		label=$t
 		[ "$t" != psql ] || label='psql (floor)'
-		printf '| %s | %s | %s | %s | %s |\n' "$label" "$med" "$runs" "$ratio" "${STATUS_MS[$t]:-}"
+		sratio=
+		case ${STATUS_MS[psql]-}/${STATUS_MS[$t]-} in
+		*failed* | /* | */) ;;
+		*) sratio=$(awk -v a="${STATUS_MS[$t]}" -v b="${STATUS_MS[psql]}" 'BEGIN { printf "%.2fx", a / b }') ;;
+		esac
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$med" "$runs" "$ratio" "${STATUS_MS[$t]:-}" "$sratio"
 	done
 	printf '\nReproduce: bench/migrate/run.sh %s %s   (logs and hyperfine JSON in %s)\n' "$N" "$REPEATS" "${LOGS#"$ROOT"/}"
 } | tee "$W/results.md"

@@ -27,6 +27,26 @@ static void test_buf_grows(void)
 	buf_release(&b);
 }
 
+static void test_addf_long_and_appended(void)
+{
+	/* buf_vaddf formats into the room it has and again when that was too small */
+	char want[301];
+	memset(want, 'x', 300);
+	want[300] = '\0';
+	char *s = xstrfmt("%s", want);
+	CU_ASSERT_STRING_EQUAL(s, want);
+	free(s);
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%.60s", want);
+	buf_addf(&b, "%s|%d", want, 42);
+	CU_ASSERT_EQUAL(b.len, 60 + 300 + 3);
+	CU_ASSERT_EQUAL(strlen(b.s), b.len);
+	CU_ASSERT_STRING_EQUAL(b.s + 360, "|42");
+	buf_addf(&b, "%s", "");
+	CU_ASSERT_EQUAL(b.len, 363);
+	buf_release(&b);
+}
+
 static void test_shell_quote(void)
 {
 	struct buf b = BUF_INIT;
@@ -67,6 +87,7 @@ static void test_first_error_wins(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
+		{ "addf formats long strings and appends", test_addf_long_and_appended },
 		{ "buf grows and detaches", test_buf_grows },
 		{ "shell quoting", test_shell_quote },
 		{ "first error wins", test_first_error_wins },
