@@ -28,23 +28,34 @@ if [ -f "$stamp" ] && [ -z "$(find "$src/core" "$here" -name '*.[ch]' -newer "$s
 	exit 0
 fi
 
+# The library's sources, as CMakeLists.txt takes them: every folder of core/
+# but cmd/ (commands) and include/ (the SDK) is a subsystem.
+subs=()
+srcs=()
+for d in "$src"/core/*/; do
+	d=${d%/}
+	case $(basename "$d") in cmd | include) continue ;; esac
+	subs+=(-I"$d")
+	srcs+=("$d"/*.c)
+done
+
 deps="libpq yaml-0.1 libssh2 jansson libcrypto"
 read -r -a cflags <<<"$(pkg-config --cflags $deps)"
 read -r -a libs <<<"$(pkg-config --libs $deps) -lpg_query -ldl"
 common=(-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 	-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DPADCTL_VERSION=\"fuzz\"
 	-DPADCTL_PLUGIN_DIR=\"/nonexistent\" -DPADCTL_BUILD_PLUGIN_DIR=\"/nonexistent\"
-	-I"$src/core" -I"$src/core/include" -I"$here" "${cflags[@]}")
+	"${subs[@]}" -I"$src/core/include" -I"$here" "${cflags[@]}")
 
+# objects are named folder_file.o: two subsystems may each have a file of one name
+obj_of() { printf '%s/obj/%s_%s.o' "$out" "$(basename "$(dirname "$1")")" "$(basename "$1" .c)"; }
 objs=()
-for c in "$src"/core/*.c "$here/fuzz_common.c"; do
-	[ "$(basename "$c")" = main.c ] && continue
-	objs+=("$out/obj/$(basename "$c" .c).o")
+for c in "${srcs[@]}" "$here/fuzz_common.c"; do
+	objs+=("$(obj_of "$c")")
 done
 # two compilers at a time: the machine is shared
-for c in "$src"/core/*.c "$here/fuzz_common.c"; do
-	[ "$(basename "$c")" = main.c ] && continue
-	"$CLANG" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$out/obj/$(basename "$c" .c).o" &
+for c in "${srcs[@]}" "$here/fuzz_common.c"; do
+	"$CLANG" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$(obj_of "$c")" &
 	if [ "$(jobs -rp | wc -l)" -ge 2 ]; then wait -n; fi
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done

@@ -1,4 +1,4 @@
-/* Unit tests of the plugin loader (core/plugin.c) with the deliberately broken
+/* Unit tests of the plugin loader (core/engine/plugin.c) with the deliberately broken
  * plugins of tests/plugins/, and of a good plugin run through the fake host. */
 #include "unit.h"
 #include "fakehost.h"

@@ -1,5 +1,7 @@
 /* cmd: what every command gets, and the helpers they share. Each command lives
- * in cmd_<name>.c and is listed in main.c's command table. */
+ * in core/cmd/<name>.c and is listed in main.c's command table. Commands are
+ * not part of the library: only main.c, core/cmd/ and the unit tests of these
+ * helpers include this header (docs/internals.md). */
 #ifndef PADCTL_CMD_H
 #define PADCTL_CMD_H
 
