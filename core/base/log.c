@@ -9,13 +9,9 @@
 static int level = LOG_NORMAL;
 static int color;
 
-static struct {
-	char *message;
-	char *detail;
-	char *hint;
-	int status;
-	int accepting; /* the last fail() call is the recorded one */
-} err;
+/* the command's scope, always open, and the innermost open scope */
+static struct err_scope root;
+static struct err_scope *top = &root;
 
 void log_setup(int lvl)
 {
@@ -74,17 +70,61 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void scope_free(struct err_scope *s)
+{
+	free(s->message);
+	free(s->detail);
+	free(s->hint);
+	s->message = s->detail = s->hint = NULL;
+	s->status = EXIT_OK;
+	s->accepting = 0;
+}
+
+void err_scope_push(struct err_scope *s)
+{
+	memset(s, 0, sizeof *s);
+	s->outer = top;
+	top = s;
+}
+
+void err_scope_pop(struct err_scope *s, enum err_pop how)
+{
+	if (s != top || s == &root) {
+		/* a scope left open or closed twice would send errors to a dead frame */
+		fputs("padctl: internal error: error scopes popped out of order\n", stderr);
+		abort();
+	}
+	struct err_scope *outer = s->outer;
+	top = outer;
+	if (how == ERR_PROPAGATE && s->message) {
+		if (!outer->message) {
+			/* the strings move; the scope frees nothing of them */
+			outer->message = s->message;
+			outer->detail = s->detail;
+			outer->hint = s->hint;
+			outer->status = s->status;
+			outer->accepting = s->accepting;
+			s->message = s->detail = s->hint = NULL;
+		} else {
+			/* what a fail() in the enclosing scope would have met: the first error wins */
+			outer->accepting = 0;
+		}
+	}
+	scope_free(s);
+	s->outer = NULL;
+}
+
 int vfail(const char *fmt, va_list ap)
 {
-	if (err.message) {
-		err.accepting = 0;
+	if (top->message) {
+		top->accepting = 0;
 		return -1;
 	}
 	struct buf b = BUF_INIT;
 	buf_vaddf(&b, fmt, ap);
-	err.message = buf_detach(&b);
-	err.status = EXIT_STEP;
-	err.accepting = 1;
+	top->message = buf_detach(&b);
+	top->status = EXIT_STEP;
+	top->accepting = 1;
 	return -1;
 }
 
@@ -99,7 +139,7 @@ int fail(const char *fmt, ...)
 
 static int add_line(char **slot, const char *fmt, va_list ap)
 {
-	if (!err.accepting)
+	if (!top->accepting)
 		return -1;
 	struct buf b = BUF_INIT;
 	if (*slot) {
@@ -116,7 +156,7 @@ int fail_detail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	add_line(&err.detail, fmt, ap);
+	add_line(&top->detail, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -125,47 +165,47 @@ int fail_hint(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	add_line(&err.hint, fmt, ap);
+	add_line(&top->hint, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
 int fail_status(int status)
 {
-	if (err.accepting)
-		err.status = status;
+	if (top->accepting)
+		top->status = status;
 	return -1;
 }
 
 void err_hint_if_none(const char *hint)
 {
-	if (err.message && !err.hint && hint)
-		err.hint = xstrdup(hint);
+	if (top->message && !top->hint && hint)
+		top->hint = xstrdup(hint);
 }
 
 int err_pending(void)
 {
-	return err.message != NULL;
+	return top->message != NULL;
 }
 
 const char *err_message(void)
 {
-	return err.message;
+	return top->message;
 }
 
 const char *err_detail(void)
 {
-	return err.detail;
+	return top->detail;
 }
 
 const char *err_hint(void)
 {
-	return err.hint;
+	return top->hint;
 }
 
 int err_exit_status(void)
 {
-	return err.message ? err.status : EXIT_OK;
+	return top->message ? top->status : EXIT_OK;
 }
 
 static void print_lines(const char *label, const char *raw)
@@ -187,24 +227,19 @@ static void print_lines(const char *label, const char *raw)
 
 void err_print(void)
 {
-	if (!err.message)
+	if (!top->message)
 		return;
 	struct buf msg = BUF_INIT;
-	buf_add_printable_lines(&msg, err.message);
+	buf_add_printable_lines(&msg, top->message);
 	fprintf(stderr, "%serror:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "", buf_str(&msg));
 	buf_release(&msg);
-	if (err.detail)
-		print_lines("DETAIL", err.detail);
-	if (err.hint)
-		print_lines("HINT", err.hint);
+	if (top->detail)
+		print_lines("DETAIL", top->detail);
+	if (top->hint)
+		print_lines("HINT", top->hint);
 }
 
 void err_clear(void)
 {
-	free(err.message);
-	free(err.detail);
-	free(err.hint);
-	err.message = err.detail = err.hint = NULL;
-	err.status = EXIT_OK;
-	err.accepting = 0;
+	scope_free(top);
 }
