@@ -41,25 +41,34 @@ static void problem(struct doctor *d, const char *fix, const char *fmt, ...)
 	d->problems++;
 }
 
-/* the recorded error, as one problem, then forgotten so the checks go on */
-static void problem_from_error(struct doctor *d, const char *what)
+/* Each check runs in an error scope of its own (err_scope_push, then
+ * check_end), so one failed check neither hides nor blocks the next: the
+ * failure becomes one PROBLEM line and is not passed on to the command's
+ * error. check_end reports the check's error when rc says it failed and
+ * closes s; an error recorded by a check that still returned 0 is passed on,
+ * as before scopes, and main() prints it. */
+static void check_end(struct doctor *d, struct err_scope *s, int rc, const char *what)
 {
-	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s: %s", what, err_message() ? err_message() : "failed");
-	if (err_detail())
-		buf_addf(&b, "\n         %s", err_detail());
-	problem(d, err_hint(), "%s", buf_str(&b));
-	buf_release(&b);
-	err_clear();
+	if (rc) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "%s: %s", what, err_message() ? err_message() : "failed");
+		if (err_detail())
+			buf_addf(&b, "\n         %s", err_detail());
+		problem(d, err_hint(), "%s", buf_str(&b));
+		buf_release(&b);
+	}
+	err_scope_pop(s, rc ? ERR_DISCARD : ERR_PROPAGATE);
 }
 
 static void check_tools(struct doctor *d)
 {
 	char *bindir = NULL;
-	if (local_bindir(&bindir)) {
-		problem_from_error(d, "PostgreSQL server tools");
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = local_bindir(&bindir);
+	check_end(d, &scope, rc, "PostgreSQL server tools");
+	if (rc)
 		return;
-	}
 	static const char *const tools[] = { "initdb", "pg_ctl", "pg_dump", "pg_restore", "psql" };
 	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
 		char *path = xstrfmt("%s/%s", bindir, tools[i]);
@@ -76,8 +85,11 @@ static void check_plugins(struct doctor *d)
 {
 	struct plugin_registry reg;
 	memset(&reg, 0, sizeof reg);
-	if (plugin_registry_load(&reg)) {
-		problem_from_error(d, "plugins");
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = plugin_registry_load(&reg);
+	check_end(d, &scope, rc, "plugins");
+	if (rc) {
 		plugin_registry_release(&reg);
 		return;
 	}
@@ -98,14 +110,17 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 	struct cfg_pipeline pl;
 	memset(&env, 0, sizeof env);
 	memset(&pl, 0, sizeof pl);
-	if (config_load_env(p, name, &env)) {
-		problem_from_error(d, "env file");
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = config_load_env(p, name, &env);
+	check_end(d, &scope, rc, "env file");
+	if (rc)
 		return;
-	}
 	ok("env %s parses (%s)", name, env.file);
-	if (config_load_pipeline(p, env.pipeline, &env, &pl))
-		problem_from_error(d, "pipeline");
-	else
+	err_scope_push(&scope);
+	rc = config_load_pipeline(p, env.pipeline, &env, &pl);
+	check_end(d, &scope, rc, "pipeline");
+	if (!rc)
 		ok("pipeline %s parses (%s)", pl.name, pl.file);
 	for (size_t i = 0; connect && i < env.ntargets; i++) {
 		const struct cfg_target *t = &env.targets[i];
@@ -113,13 +128,14 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 		char *what = xstrfmt("target %s/%s", name, t->name);
 		if (t->ssh) {
 			printf("skip     %s: reached over SSH (%s), which this padctl cannot do yet\n", what, t->ssh->host);
-		} else if (db_connect_target(p, t, "padctl doctor", 1, &db)) {
-			problem_from_error(d, what);
 		} else {
+			/* one scope per target: an unreachable target is reported and the next one is still checked */
 			char *v = NULL;
-			if (db_query_value(db, "SELECT current_setting('server_version')", 0, NULL, &v))
-				problem_from_error(d, what);
-			else
+			err_scope_push(&scope);
+			rc = db_connect_target(p, t, "padctl doctor", 1, &db) ||
+			     db_query_value(db, "SELECT current_setting('server_version')", 0, NULL, &v);
+			check_end(d, &scope, rc, what);
+			if (!rc)
 				ok("%s answers (PostgreSQL %s)", what, v);
 			free(v);
 		}
@@ -140,14 +156,17 @@ int cmd_doctor(struct cmd_ctx *ctx, int argc, char **argv)
 	check_tools(&d);
 	check_plugins(&d);
 	const struct cfg_project *p;
-	if (cmd_project(ctx, &p)) {
-		problem_from_error(&d, "project");
-	} else {
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = cmd_project(ctx, &p);
+	check_end(&d, &scope, rc, "project");
+	if (!rc) {
 		ok("project %s (%s)", p->name, p->file);
 		char **names = NULL;
 		size_t n = 0;
-		if (config_list_envs(p, &names, &n))
-			problem_from_error(&d, "envs");
+		err_scope_push(&scope);
+		rc = config_list_envs(p, &names, &n);
+		check_end(&d, &scope, rc, "envs");
 		for (size_t i = 0; i < n; i++) {
 			if (!npos || strcmp(pos[0], names[i]) == 0)
 				check_env(&d, p, names[i], npos == 1);

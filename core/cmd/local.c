@@ -21,11 +21,14 @@ static char *cluster_data_dir(const struct cfg_project *p)
 {
 	char *locfile = xstrfmt("%s/.padctl/pg/location", p->root);
 	char *text = NULL;
-	/* regular files only: a FIFO planted there must not hang status */
+	/* regular files only: a FIFO planted there must not hang status. A file
+	 * that cannot be read means the default place: its error is not the
+	 * command's, so it is read in a scope that is dropped. */
+	struct err_scope scope;
+	err_scope_push(&scope);
 	int r = fs_read_file(locfile, 4096, &text, NULL);
+	err_scope_pop(&scope, ERR_DISCARD);
 	free(locfile);
-	if (r)
-		err_clear();
 	char *res = NULL;
 	if (r == 0) {
 		text[strcspn(text, "\r\n")] = '\0';

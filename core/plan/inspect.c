@@ -8,8 +8,10 @@
 #include "ledger.h"
 #include "log.h"
 
-/* take the recorded error as text and forget it, so one bad target does not hide the others */
-static char *take_error(void)
+/* the error of the target's scope as the text the report shows. The caller
+ * opened that scope and drops it afterwards: the error belongs to this
+ * target's report, and one bad target must not hide the others. */
+static char *scope_error_text(void)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, err_message() ? err_message() : "unknown error");
@@ -17,7 +19,6 @@ static char *take_error(void)
 		buf_addf(&b, "\n%s", err_detail());
 	if (err_hint())
 		buf_addf(&b, "\nhint: %s", err_hint());
-	err_clear();
 	return buf_detach(&b);
 }
 
@@ -39,22 +40,22 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 	ins->t = t;
 	ins->p = p;
 	ins->env = env;
+	struct err_scope scope;
+	err_scope_push(&scope);
 	char *app = xstrfmt("padctl %s", command);
 	int rc = db_connect_target(p, t, app, 1, &ins->db);
 	free(app);
 	if (rc) {
-		ins->error = take_error();
-		return;
+		ins->error = scope_error_text();
+	} else if (ledger_history_send(ins->db, FACTS_SQL, brief)) {
+		/* the facts and the history in one message, not waited for: the
+		 * server answers while the caller reads the migration files */
+		ins->error = scope_error_text();
+	} else {
+		ins->reachable = 1;
+		ins->pending = 1;
 	}
-	ins->reachable = 1;
-	/* the facts and the history in one message, not waited for: the server
-	 * answers while the caller reads the migration files */
-	if (ledger_history_send(ins->db, FACTS_SQL, brief)) {
-		ins->reachable = 0;
-		ins->error = take_error();
-		return;
-	}
-	ins->pending = 1;
+	err_scope_pop(&scope, ERR_DISCARD);
 }
 
 static int read_facts(struct inspection *ins)
@@ -85,17 +86,20 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 {
 	if (ins->pending) {
 		ins->pending = 0;
+		struct err_scope scope;
+		err_scope_push(&scope);
 		if (read_facts(ins) || ledger_history_recv(ins->db, &ins->history) ||
 		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
 			ins->reachable = 0;
-			ins->error = take_error();
+			ins->error = scope_error_text();
 		} else {
 			if (!ins->lock_holder)
 				ins->lock_holder = xstrdup("");
 			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
-				ins->identity_error = take_error();
+				ins->identity_error = scope_error_text();
 			mig_plan_build(set, &ins->history, ins->env, &ins->plan);
 		}
+		err_scope_pop(&scope, ERR_DISCARD);
 	}
 	if (!keep_db) {
 		db_close(ins->db);
