@@ -207,7 +207,8 @@ static int h_fail(struct padctl_step *st, const char *hint, const char *fmt, ...
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	if (err_pending()) {
-		/* a lower layer said what failed; the step still knows where and what to do about it */
+		/* a lower layer said what failed in this step (run_step gives each step
+		 * its own error scope); the step still knows where and what to do about it */
 		fail_detail("%s", buf_str(&b));
 		err_hint_if_none(hint);
 	} else {
@@ -871,7 +872,11 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	void *state = NULL;
-	int had_error = err_pending();
+	/* the step's own error scope: the plugin's failure, what the host adds to
+	 * it and the "went on after an error" check see this step only; the error
+	 * is recorded for the step and then passed on as the run's error */
+	struct err_scope step_err;
+	err_scope_push(&step_err);
 	int rc = d->open ? d->open(&host, &st, &state) : 0;
 	if (rc == 0) {
 		rc = d->run(&host, &st, state);
@@ -879,7 +884,7 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 			d->close(&host, &st, state);
 	}
 	end_progress(&st);
-	if (!rc && !had_error && err_pending()) {
+	if (!rc && err_pending()) {
 		/* a host call failed and the plugin went on: that is the step's failure */
 		fail_detail("step \"%s\" went on after this error and returned success; the step failed",
 			    rs->cfg->plugin);
@@ -913,12 +918,14 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	free(st.recorded);
 	free(st.last_origin);
 	if (!st.dry_run) {
-		/* record even when the step failed; the step's error stays the reported one */
+		/* record even when the step failed; the step's error stays the
+		 * reported one (a ledger error after it loses, first error wins) */
 		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
 		ledger_reset(tr);
 		ledger_step_finish(tr->db, tr->run_id, seq, rc ? "failed" : "ok", msg);
 		free(msg);
 	}
+	err_scope_pop(&step_err, ERR_PROPAGATE);
 	log_verbose("[%s] step %d: %s %s in %.0f ms", tr->t->name, seq, rs->cfg->plugin, rc ? "failed" : "done",
 		    elapsed_ms(&t0));
 	return rc;
@@ -1063,7 +1070,12 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		tr.run_id = run_id;
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* the target's own error scope: what ledger_run_finish records is
+		 * this target's error; it is then the run's error */
+		struct err_scope target_err;
+		err_scope_push(&target_err);
 		rc = run_target(&tr, steps, &set, reg);
+		err_scope_pop(&target_err, ERR_PROPAGATE);
 		if (!rc)
 			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr.t->name,
 				 o->dry_run ? "dry run done" : "done", tr.napplied, tr.napplied == 1 ? "" : "s",
