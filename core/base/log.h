@@ -58,8 +58,8 @@ struct err_scope {
 	char *detail;
 	char *hint;
 	int status;
-	int accepting;            /* the last fail() in this scope is the recorded one */
-	struct err_scope *outer;  /* the enclosing scope; NULL for the command's scope */
+	int accepting; /* the last fail() in this scope is the recorded one */
+	struct err_scope *outer; /* the enclosing scope; NULL for the command's scope */
 };
 
 /* what err_scope_pop does with the scope's error */
