@@ -20,8 +20,7 @@ static void strv_free(char **v, size_t n)
 
 /* ---------------------------------------------------------------- messages */
 
-/* show returns s made safe for a message: control bytes escaped, long values
- * cut. A small ring of buffers lets one message quote several values. */
+/* a small ring of buffers lets one message quote several values */
 const char *yw_show(const char *s)
 {
 	static char ring[4][160];
@@ -68,8 +67,6 @@ static int mark_fail(const char *path, int line, int col, const char *fmt, va_li
 	return fail_status(EXIT_USAGE);
 }
 
-/* yerr fails with the position of node n (1-based) in front of the message. */
-
 int yw_err(struct yw_doc *f, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
@@ -79,7 +76,6 @@ int yw_err(struct yw_doc *f, const yaml_node_t *n, const char *fmt, ...)
 	return -1;
 }
 
-/* hint_list adds a hint line "prefix a, b, c" (or none_text when n is 0). */
 int yw_hint_list(const char *prefix, const char *const *items, size_t n, const char *none_text)
 {
 	if (!n)
@@ -329,7 +325,6 @@ const char *yw_kind(const yaml_node_t *n)
 	}
 }
 
-/* expect checks n's type; what names the value in the message ("\"port\""). */
 int yw_expect(struct yw_doc *f, const yaml_node_t *n, yaml_node_type_t t, const char *what)
 {
 	if (n->type == t && !(t == YAML_SCALAR_NODE && yw_is_null(n)))
@@ -338,7 +333,6 @@ int yw_expect(struct yw_doc *f, const yaml_node_t *n, yaml_node_type_t t, const 
 	return yw_err(f, n, "expected %s for %s, found %s", want, what, yw_kind(n));
 }
 
-/* scalar gives a non-empty scalar's text (borrowed from the document). */
 int yw_scalar(struct yw_doc *f, const yaml_node_t *n, const char *what, const char **out)
 {
 	if (yw_expect(f, n, YAML_SCALAR_NODE, what))
