@@ -1,10 +1,12 @@
 #include "config.h"
+#include "yamlwalk.h"
 #include "fs.h"
 #include "migrations.h"
 #include "buf.h"
 #include "log.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -16,98 +18,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-/* A config file is a few kilobytes; anything far larger is a mistake or hostile. */
-#define CONFIG_MAX_BYTES (4 * 1024 * 1024)
-/* Lists and mappings nest a few levels in any real file. */
-#define CONFIG_MAX_DEPTH 64
 /* PostgreSQL's NAMEDATALEN - 1; also used for target, stage and env names. */
 #define NAME_MAX_LEN 63
-
-/* One loaded YAML file. Aliases are supported as libyaml composes them: an
- * alias is a second reference to the anchored node, never a copy, so a
- * "billion laughs" document stays small, and every walk below is bounded by
- * the schema (a node of the wrong type stops it), so cycles cannot loop. */
-struct yfile {
-	char *path;
-	yaml_document_t doc;
-	int loaded;
-};
-
-/* ---------------------------------------------------------------- messages */
-
-/* show returns s made safe for a message: control bytes escaped, long values
- * cut. A small ring of buffers lets one message quote several values. */
-static const char *show(const char *s)
-{
-	static char ring[4][160];
-	static int next;
-	char *out = ring[next];
-	next = (next + 1) % 4;
-	size_t o = 0, max = sizeof ring[0] - 8;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (o >= max - 4) {
-			/* do not cut a UTF-8 sequence in half */
-			while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
-				o--;
-			if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
-				o--;
-			memcpy(out + o, "...", 4);
-			return out;
-		}
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') {
-			if (*p == '"' || *p == '\\') {
-				out[o++] = '\\';
-				out[o++] = (char)*p;
-			} else {
-				snprintf(out + o, 5, "\\x%02x", *p);
-				o += 4;
-			}
-		} else {
-			out[o++] = (char)*p;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int mark_fail(const char *path, int line, int col, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
-
-static int mark_fail(const char *path, int line, int col, const char *fmt, va_list ap)
-{
-	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s:%d:%d: ", path, line, col);
-	buf_vaddf(&b, fmt, ap);
-	fail("%s", buf_str(&b));
-	buf_release(&b);
-	return fail_status(EXIT_USAGE);
-}
-
-/* yerr fails with the position of node n (1-based) in front of the message. */
-static int yerr(struct yfile *f, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int yerr(struct yfile *f, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	mark_fail(f->path, n ? (int)n->start_mark.line + 1 : 1, n ? (int)n->start_mark.column + 1 : 1, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* hint_list adds a hint line "prefix a, b, c" (or none_text when n is 0). */
-static int hint_list(const char *prefix, const char *const *items, size_t n, const char *none_text)
-{
-	if (!n)
-		return fail_hint("%s", none_text);
-	struct buf b = BUF_INIT;
-	buf_adds(&b, prefix);
-	for (size_t i = 0; i < n; i++)
-		buf_addf(&b, "%s%s", i ? ", " : "", items[i]);
-	fail_hint("%s", buf_str(&b));
-	buf_release(&b);
-	return -1;
-}
 
 /* ---------------------------------------------------------------- strings */
 
@@ -229,456 +141,20 @@ static void list_names(const char *dir, const char *ext, char ***names, size_t *
 		qsort(*names, *n, sizeof **names, cmp_str);
 }
 
-/* ---------------------------------------------------------------- yaml */
-
-static void mark_of_offset(const char *text, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-static int line_has_tab(const char *text, int line)
-{
-	const char *p = text;
-	for (int l = 1; l < line && p; l++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return 0;
-	const char *nl = strchr(p, '\n');
-	size_t len = nl ? (size_t)(nl - p) : strlen(p);
-	return memchr(p, '\t', len) != NULL;
-}
-
-static int yfail_parser(struct yfile *f, yaml_parser_t *ps, const char *text)
-{
-	int line = (int)ps->problem_mark.line + 1, col = (int)ps->problem_mark.column + 1;
-	if (ps->error == YAML_READER_ERROR)
-		mark_of_offset(text, ps->problem_offset, &line, &col);
-	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s:%d:%d: ", f->path, line, col);
-	fail("%sinvalid YAML: %s", buf_str(&b), ps->problem ? ps->problem : "unknown parser error");
-	buf_release(&b);
-	if (ps->context)
-		fail_detail("%s at line %d, column %d", ps->context, (int)ps->context_mark.line + 1,
-			    (int)ps->context_mark.column + 1);
-	if (line_has_tab(text, line))
-		fail_hint("YAML indents with spaces only; replace tabs with spaces");
-	else
-		fail_hint("fix the YAML syntax at that position");
-	return fail_status(EXIT_USAGE);
-}
-
-static void yfile_release(struct yfile *f)
-{
-	if (f->loaded)
-		yaml_document_delete(&f->doc);
-	f->loaded = 0;
-	free(f->path);
-	f->path = NULL;
-}
-
-static int read_file(const char *path, char **text, size_t *len)
-{
-	/* regular files only, capped: a FIFO, /dev/zero or a huge file is refused, never read */
-	int rc = fs_read_file(path, CONFIG_MAX_BYTES, text, len);
-	if (rc > 0)
-		fail("could not read \"%s\": %s", path, strerror(ENOENT));
-	if (rc) {
-		fail_hint("a padctl configuration file is a small regular file; check that this is the right file");
-		return fail_status(EXIT_USAGE);
-	}
-	return 0;
-}
-
-/* depth_check walks the event stream and refuses nesting deeper than
- * CONFIG_MAX_DEPTH before the document is composed: libyaml's cost grows with
- * the square of the depth, so a file of 80,000 `[` would take minutes. The
- * walk stops at the first level too deep, so its own cost stays bounded. */
-static int depth_check(struct yfile *f, const char *text, size_t len)
-{
-	yaml_parser_t ps;
-	if (!yaml_parser_initialize(&ps))
-		return fail("could not initialise the YAML parser (out of memory)");
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	int depth = 0, rc = 0;
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&ps, &ev)) {
-			rc = yfail_parser(f, &ps, text);
-			break;
-		}
-		yaml_event_type_t type = ev.type;
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-			if (++depth > CONFIG_MAX_DEPTH) {
-				struct buf b = BUF_INIT;
-				buf_addf(&b, "%s:%d:%d", f->path, (int)ev.start_mark.line + 1,
-					 (int)ev.start_mark.column + 1);
-				fail("%s: lists and mappings nested deeper than %d levels", buf_str(&b), CONFIG_MAX_DEPTH);
-				buf_release(&b);
-				fail_hint("a padctl configuration file nests a few levels; check that this is the right file");
-				rc = fail_status(EXIT_USAGE);
-			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-			depth--;
-		}
-		yaml_event_delete(&ev);
-		if (rc || type == YAML_STREAM_END_EVENT)
-			break;
-	}
-	yaml_parser_delete(&ps);
-	return rc;
-}
-
-/* yfile_load parses path into one document whose root is a mapping. */
-static int yfile_load(struct yfile *f, const char *path, const char *expected_keys)
-{
-	memset(f, 0, sizeof *f);
-	f->path = xstrdup(path);
-	char *text;
-	size_t len;
-	if (read_file(path, &text, &len))
-		return -1;
-	if (depth_check(f, text, len)) {
-		free(text);
-		return -1;
-	}
-	yaml_parser_t ps;
-	if (!yaml_parser_initialize(&ps)) {
-		free(text);
-		return fail("could not initialise the YAML parser (out of memory)");
-	}
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	int rc = 0;
-	if (!yaml_parser_load(&ps, &f->doc)) {
-		rc = yfail_parser(f, &ps, text);
-		goto out;
-	}
-	f->loaded = 1;
-	yaml_node_t *root = yaml_document_get_root_node(&f->doc);
-	if (!root) {
-		fail("%s:1:1: empty file", path);
-		fail_hint("expected a mapping with the keys %s", expected_keys);
-		rc = fail_status(EXIT_USAGE);
-		goto out;
-	}
-	yaml_document_t extra;
-	if (!yaml_parser_load(&ps, &extra)) {
-		rc = yfail_parser(f, &ps, text);
-		goto out;
-	}
-	int more = yaml_document_get_root_node(&extra) != NULL;
-	int line = (int)extra.start_mark.line + 1, col = (int)extra.start_mark.column + 1;
-	yaml_document_delete(&extra);
-	if (more) {
-		struct buf b = BUF_INIT;
-		buf_addf(&b, "%s:%d:%d", path, line, col);
-		fail("%s: a second YAML document in the file", buf_str(&b));
-		buf_release(&b);
-		fail_hint("a padctl configuration file holds one document; remove the extra `---` section");
-		rc = fail_status(EXIT_USAGE);
-		goto out;
-	}
-	if (root->type != YAML_MAPPING_NODE) {
-		yerr(f, root, "expected a mapping at the top of the file, found %s",
-		     root->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar");
-		rc = fail_hint("expected the keys %s", expected_keys);
-	}
-out:
-	yaml_parser_delete(&ps);
-	free(text);
-	return rc;
-}
-
-static yaml_node_t *ynode(struct yfile *f, int id)
-{
-	return yaml_document_get_node(&f->doc, id);
-}
-
-static int is_null(const yaml_node_t *n)
-{
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	const char *v = (const char *)n->data.scalar.value;
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-static const char *kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_SCALAR_NODE:
-		return is_null(n) ? "an empty value" : "a string";
-	default:
-		return "nothing";
-	}
-}
-
-/* expect checks n's type; what names the value in the message ("\"port\""). */
-static int expect(struct yfile *f, const yaml_node_t *n, yaml_node_type_t t, const char *what)
-{
-	if (n->type == t && !(t == YAML_SCALAR_NODE && is_null(n)))
-		return 0;
-	const char *want = t == YAML_MAPPING_NODE ? "a mapping" : t == YAML_SEQUENCE_NODE ? "a list" : "a string";
-	return yerr(f, n, "expected %s for %s, found %s", want, what, kind(n));
-}
-
-/* scalar gives a non-empty scalar's text (borrowed from the document). */
-static int scalar(struct yfile *f, const yaml_node_t *n, const char *what, const char **out)
-{
-	if (expect(f, n, YAML_SCALAR_NODE, what))
-		return -1;
-	const char *v = (const char *)n->data.scalar.value;
-	if (strlen(v) != n->data.scalar.length)
-		return yerr(f, n, "%s contains a NUL character", what);
-	if (!*v)
-		return yerr(f, n, "expected a non-empty string for %s", what);
-	*out = v;
-	return 0;
-}
-
-static int get_str(struct yfile *f, const yaml_node_t *n, const char *what, char **out)
+static int get_path(struct yw_doc *f, const yaml_node_t *n, const char *what, const char *root, char **out)
 {
 	const char *v = NULL;
-	if (scalar(f, n, what, &v))
-		return -1;
-	free(*out);
-	*out = xstrdup(v);
-	return 0;
-}
-
-static int get_path(struct yfile *f, const yaml_node_t *n, const char *what, const char *root, char **out)
-{
-	const char *v = NULL;
-	if (scalar(f, n, what, &v))
+	if (yw_scalar(f, n, what, &v))
 		return -1;
 	char *path = path_resolve(root, v);
 	if (!path) {
-		yerr(f, n, "%s: the path \"%s\" names no user of this machine", what, show(v));
+		yw_err(f, n, "%s: the path \"%s\" names no user of this machine", what, yw_show(v));
 		return fail_hint("write ~/ for your home directory, ~USER/ for an existing user's, or an absolute "
 				 "path");
 	}
 	free(*out);
 	*out = path;
 	return 0;
-}
-
-static int get_int(struct yfile *f, const yaml_node_t *n, const char *what, long lo, long hi, int *out)
-{
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
-		return yerr(f, n, "expected an integer for %s, found %s", what, kind(n));
-	const char *v = (const char *)n->data.scalar.value;
-	const char *p = v[0] == '-' ? v + 1 : v;
-	int digits = *p != '\0';
-	for (; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			digits = 0;
-	errno = 0;
-	char *end = NULL;
-	long x = digits ? strtol(v, &end, 10) : 0;
-	if (!digits || errno || *end)
-		return yerr(f, n, "expected an integer for %s, found \"%s\"", what, show(v));
-	if (x < lo || x > hi) {
-		yerr(f, n, "%s %s is out of range", what, show(v));
-		return fail_hint("use an integer from %ld to %ld", lo, hi);
-	}
-	*out = (int)x;
-	return 0;
-}
-
-int config_bool(const char *text, int *value)
-{
-	static const struct {
-		const char *word;
-		int value;
-	} words[] = {
-		{ "true", 1 }, { "yes", 1 }, { "on", 1 }, { "false", 0 }, { "no", 0 }, { "off", 0 },
-	};
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-		if (!strcasecmp(text, words[i].word)) {
-			*value = words[i].value;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static int get_bool(struct yfile *f, const yaml_node_t *n, const char *what, int *out)
-{
-	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-		if (config_bool((const char *)n->data.scalar.value, out) == 0)
-			return 0;
-		yerr(f, n, "expected a boolean for %s, found \"%s\"", what, show((const char *)n->data.scalar.value));
-	} else {
-		yerr(f, n, "expected a boolean for %s, found %s", what, kind(n));
-	}
-	return fail_hint("use true or false (yes/no and on/off work too)");
-}
-
-static int get_enum(struct yfile *f, const yaml_node_t *n, const char *what, const char *const *choices,
-		    char **out)
-{
-	const char *v = NULL;
-	if (scalar(f, n, what, &v))
-		return -1;
-	size_t i;
-	for (i = 0; choices[i]; i++) {
-		if (!strcmp(v, choices[i])) {
-			free(*out);
-			*out = xstrdup(v);
-			return 0;
-		}
-	}
-	yerr(f, n, "invalid %s \"%s\"", what, show(v));
-	return hint_list("expected one of: ", choices, i, "");
-}
-
-/* ---------------------------------------------------------------- mappings */
-
-struct keyref {
-	const char *key;
-	const yaml_node_t *node;
-	size_t pos;
-};
-
-static int cmp_keyref(const void *a, const void *b)
-{
-	const struct keyref *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	if (c)
-		return c;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-/* map_check validates a mapping: scalar keys, no duplicate keys (reported at
- * the later one), and when keys is not NULL no key outside that list. noun
- * names the keys in messages ("key", "target"); where says which mapping. */
-static int map_check(struct yfile *f, const yaml_node_t *map, const char *where, const char *noun,
-		     const char *const *keys)
-{
-	if (expect(f, map, YAML_MAPPING_NODE, where))
-		return -1;
-	yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
-	size_t n = (size_t)(top - start);
-	if (!n)
-		return 0;
-	struct keyref *refs = xcalloc(n, sizeof *refs);
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		yaml_node_t *k = ynode(f, start[i].key);
-		const char *s;
-		if (k->type != YAML_SCALAR_NODE) {
-			rc = yerr(f, k, "expected a string as a key in %s, found %s", where, kind(k));
-			break;
-		}
-		if (scalar(f, k, "a key", &s)) {
-			rc = -1;
-			break;
-		}
-		refs[i] = (struct keyref){ s, k, i };
-	}
-	if (!rc) {
-		qsort(refs, n, sizeof *refs, cmp_keyref);
-		const struct keyref *dup = NULL, *first = NULL;
-		for (size_t i = 1; i < n; i++) {
-			if (strcmp(refs[i].key, refs[i - 1].key))
-				continue;
-			if (!dup || refs[i].pos < dup->pos) {
-				dup = &refs[i];
-				first = &refs[i - 1];
-				while (first > refs && !strcmp((first - 1)->key, dup->key))
-					first--;
-			}
-		}
-		if (dup) {
-			yerr(f, dup->node, "duplicate %s \"%s\" in %s", noun, show(dup->key), where);
-			fail_detail("first defined at line %d", (int)first->node->start_mark.line + 1);
-			rc = fail_hint("remove or rename one of them");
-		}
-	}
-	if (!rc && keys) {
-		for (size_t i = 0; i < n && !rc; i++) {
-			yaml_node_t *k = ynode(f, start[i].key);
-			const char *s = (const char *)k->data.scalar.value;
-			size_t j;
-			for (j = 0; keys[j] && strcmp(keys[j], s); j++)
-				;
-			if (!keys[j]) {
-				yerr(f, k, "unknown key \"%s\" in %s", show(s), where);
-				rc = hint_list("valid keys: ", keys, j, "");
-			}
-		}
-	}
-	free(refs);
-	return rc;
-}
-
-/* map_get returns the value of key in a checked mapping, or NULL. */
-static yaml_node_t *map_get(struct yfile *f, const yaml_node_t *map, const char *key, yaml_node_t **keynode)
-{
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = ynode(f, p->key);
-		if (k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key)) {
-			if (keynode)
-				*keynode = k;
-			return ynode(f, p->value);
-		}
-	}
-	return NULL;
-}
-
-static size_t seq_len(const yaml_node_t *n)
-{
-	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-/* get_names reads a list of names; check says which names are valid
- * (kind_text names them in the error), and duplicates are refused. */
-static int get_names(struct yfile *f, const yaml_node_t *n, const char *what, int (*check)(const char *),
-		     const char *kind_text, const char *hint, char ***out, size_t *nout)
-{
-	if (expect(f, n, YAML_SEQUENCE_NODE, what))
-		return -1;
-	size_t cnt = seq_len(n);
-	char **v = cnt ? xcalloc(cnt, sizeof *v) : NULL;
-	size_t got = 0;
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *item = ynode(f, n->data.sequence.items.start[i]);
-		const char *s;
-		if (scalar(f, item, what, &s))
-			goto bad;
-		if (!check(s)) {
-			yerr(f, item, "invalid %s \"%s\" in %s", kind_text, show(s), what);
-			fail_hint("%s", hint);
-			goto bad;
-		}
-		for (size_t j = 0; j < got; j++) {
-			if (!strcmp(v[j], s)) {
-				yerr(f, item, "duplicate %s \"%s\" in %s", kind_text, show(s), what);
-				goto bad;
-			}
-		}
-		v[got++] = xstrdup(s);
-	}
-	*out = v;
-	*nout = got;
-	return 0;
-bad:
-	strv_free(v, got);
-	return -1;
 }
 
 static int check_ident(const char *s)
@@ -694,6 +170,60 @@ static int check_name(const char *s)
 static const char ident_hint[] =
 	"a schema name is an unquoted SQL identifier: ASCII letters, digits and _, not starting with a digit, at most 63 characters";
 static const char name_hint[] = "names use ASCII letters, digits, _ and -, at most 63 characters";
+
+/* The context of one walk over a config file, for the setters below. */
+struct cfg_ctx {
+	const char *root;          /* the project root: relative paths start there */
+	const struct cfg_project *p;
+	struct cfg_env *e;         /* env files: the env being read */
+	int is_local;              /* env files: env "local" (managed targets by default) */
+	struct cfg_target *t;      /* env files: the target being walked */
+	const yaml_node_t *ssh;    /* env files: that target's ssh: node, or NULL */
+	int have_managed;          /* env files: its database says managed: */
+	const struct cfg_env *env; /* pipeline files: the env whose targets stages name, or NULL */
+	struct cfg_pipeline *pl;   /* pipeline files: the pipeline being read */
+};
+
+#define FIELD_AT(obj, fl, type) ((type)((char *)(obj) + (fl)->off))
+
+/* set_path: a path relative to the project root (~ expanded). */
+static int set_path(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		    const yaml_node_t *v, void *obj)
+{
+	const struct cfg_ctx *c = w->ctx;
+	(void)map;
+	(void)k;
+	return v ? get_path(w->doc, v, fl->what, c->root, FIELD_AT(obj, fl, char **)) : 0;
+}
+
+static int get_env_var(struct yw_doc *f, const yaml_node_t *n, const char *what, char **out)
+{
+	const char *v = NULL;
+	if (yw_scalar(f, n, what, &v))
+		return -1;
+	if (!ident_ok(v)) {
+		/* the value may be a pasted secret: never repeat it */
+		yw_err(f, n, "%s must name an environment variable", what);
+		return fail_hint("write the variable's name (e.g. PADCTL_QA_PASSWORD), not its value");
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 0;
+}
+
+/* set_env_var: the name of an environment variable, never its value. */
+static int set_env_var(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map,
+		       const yaml_node_t *k, const yaml_node_t *v, void *obj)
+{
+	(void)map;
+	(void)k;
+	return v ? get_env_var(w->doc, v, fl->what, FIELD_AT(obj, fl, char **)) : 0;
+}
+
+int config_bool(const char *text, int *value)
+{
+	return yw_bool_text(text, value);
+}
 
 /* ---------------------------------------------------------------- root */
 
@@ -722,9 +252,9 @@ int config_find_root(const char *dir_opt, char **root)
 		if (!rc)
 			return 0;
 		if (rc < 0)
-			fail("cannot use project directory \"%s\" (%s): %s", show(given), source, strerror(errno));
+			fail("cannot use project directory \"%s\" (%s): %s", yw_show(given), source, strerror(errno));
 		else
-			fail("no padctl.yml in \"%s\" (%s)", show(given), source);
+			fail("no padctl.yml in \"%s\" (%s)", yw_show(given), source);
 		fail_hint("run `padctl init` there, or point %s at the directory holding padctl.yml", source);
 		return fail_status(EXIT_USAGE);
 	}
@@ -749,7 +279,7 @@ int config_find_root(const char *dir_opt, char **root)
 		*slash = '\0';
 	}
 	free(dir);
-	fail("no padctl project found: no padctl.yml in \"%s\" or any parent directory", show(cwd));
+	fail("no padctl project found: no padctl.yml in \"%s\" or any parent directory", yw_show(cwd));
 	fail_hint("run `padctl init` to create a project here, or use -C DIR (or PADCTL_PROJECT) to name one");
 	return fail_status(EXIT_USAGE);
 }
@@ -770,84 +300,101 @@ void config_project_release(struct cfg_project *p)
 	memset(p, 0, sizeof *p);
 }
 
-static const char *const project_keys[] = { "project", "schemas", "paths", "migrations", NULL };
-static const char *const project_migrations_keys[] = { "lock_timeout", NULL };
-static const char *const schemas_keys[] = { "owned", "protected", NULL };
-static const char *const paths_keys[] = { "migrations", "seeds", "contracts", "backfills", NULL };
-
-static int project_parse(struct yfile *f, struct cfg_project *p)
+static int schemas_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&f->doc), *n, *k = NULL;
-	if (map_check(f, root, "padctl.yml", "key", project_keys))
-		return -1;
-	if (!(n = map_get(f, root, "project", NULL))) {
-		yerr(f, root, "missing key \"project\" in padctl.yml");
-		return fail_hint("add `project: NAME` (the application's name; the default database name)");
-	}
-	if (get_str(f, n, "\"project\"", &p->name))
-		return -1;
-	if ((n = map_get(f, root, "schemas", NULL))) {
-		if (map_check(f, n, "\"schemas\"", "key", schemas_keys))
-			return -1;
-		yaml_node_t *o = map_get(f, n, "owned", NULL), *pr = map_get(f, n, "protected", NULL);
-		if (o && get_names(f, o, "\"schemas.owned\"", check_ident, "schema name", ident_hint, &p->owned,
-				   &p->nowned))
-			return -1;
-		if (pr && get_names(f, pr, "\"schemas.protected\"", check_ident, "schema name", ident_hint,
-				    &p->protected_schemas, &p->nprotected))
-			return -1;
-		for (size_t i = 0; i < p->nprotected; i++) {
-			for (size_t j = 0; j < p->nowned; j++) {
-				if (strcmp(p->protected_schemas[i], p->owned[j]))
-					continue;
-				yaml_node_t *item = ynode(f, pr->data.sequence.items.start[i]);
-				yerr(f, item, "schema \"%s\" is both owned and protected", p->owned[j]);
-				return fail_hint("list it under owned (migrations may change it) or under protected "
-						 "(read-only), not both");
-			}
-		}
-	}
-	p->lock_timeout = 5;
-	if ((n = map_get(f, root, "migrations", NULL)) &&
-	    (map_check(f, n, "\"migrations\"", "key", project_migrations_keys) ||
-	     ((n = map_get(f, n, "lock_timeout", NULL)) &&
-	      get_int(f, n, "\"migrations.lock_timeout\" (seconds)", 0, 86400, &p->lock_timeout))))
-		return -1;
-	const char *defaults[] = { "migrations", "seeds", "contracts", "backfills" };
-	char **dirs[] = { &p->migrations_dir, &p->seeds_dir, &p->contracts_dir, &p->backfills_dir };
-	yaml_node_t *paths = map_get(f, root, "paths", NULL);
-	if (paths && map_check(f, paths, "\"paths\"", "key", paths_keys))
-		return -1;
-	for (size_t i = 0; i < 4; i++) {
-		n = paths ? map_get(f, paths, defaults[i], &k) : NULL;
-		if (n) {
-			char *what = xstrfmt("\"paths.%s\"", defaults[i]);
-			int rc = get_path(f, n, what, p->root, dirs[i]);
-			free(what);
-			if (rc)
-				return -1;
-		} else {
-			*dirs[i] = path_join(p->root, defaults[i]);
+	struct cfg_project *p = obj;
+	const yaml_node_t *pr = yw_map_get(w->doc, map, "protected", NULL);
+	for (size_t i = 0; i < p->nprotected; i++) {
+		for (size_t j = 0; j < p->nowned; j++) {
+			if (strcmp(p->protected_schemas[i], p->owned[j]))
+				continue;
+			yaml_node_t *item = yw_node(w->doc, pr->data.sequence.items.start[i]);
+			yw_err(w->doc, item, "schema \"%s\" is both owned and protected", p->owned[j]);
+			return fail_hint("list it under owned (migrations may change it) or under protected "
+					 "(read-only), not both");
 		}
 	}
 	return 0;
 }
+
+static const struct yw_field schemas_fields[] = {
+	{ .key = "owned", .type = YW_NAMES, .off = offsetof(struct cfg_project, owned),
+	  .off_n = offsetof(struct cfg_project, nowned), .check = check_ident, .item = "schema name",
+	  .hint = ident_hint, .what = "\"schemas.owned\"", .doc_type = "list of schema names", .doc_default = "`[]`",
+	  .help = "schemas the migrations may change. The `validate` preflight checks USAGE and CREATE on each." },
+	{ .key = "protected", .type = YW_NAMES, .off = offsetof(struct cfg_project, protected_schemas),
+	  .off_n = offsetof(struct cfg_project, nprotected), .check = check_ident, .item = "schema name",
+	  .hint = ident_hint, .what = "\"schemas.protected\"", .doc_type = "list of schema names",
+	  .doc_default = "`[]`", .help = "read-only schemas. A schema may not be both owned and protected." },
+};
+static const struct yw_table schemas_table = YW_TABLE(schemas_fields, schemas_done);
+
+/* paths: each default is the directory of the key's name under the root (project_done) */
+static const struct yw_field paths_fields[] = {
+	{ .key = "migrations", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, migrations_dir),
+	  .dflt = "migrations", .what = "\"paths.migrations\"", .doc_type = "path", .doc_default = "`migrations`",
+	  .help = "the migration directories" },
+	{ .key = "seeds", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, seeds_dir),
+	  .dflt = "seeds", .what = "\"paths.seeds\"", .doc_type = "path", .doc_default = "`seeds`",
+	  .help = "seed sets (not used yet)" },
+	{ .key = "contracts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, contracts_dir),
+	  .dflt = "contracts", .what = "\"paths.contracts\"", .doc_type = "path", .doc_default = "`contracts`",
+	  .help = "contracts (not used yet)" },
+	{ .key = "backfills", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, backfills_dir),
+	  .dflt = "backfills", .what = "\"paths.backfills\"", .doc_type = "path", .doc_default = "`backfills`",
+	  .help = "backfills (not used yet)" },
+};
+static const struct yw_table paths_table = YW_TABLE(paths_fields, NULL);
+
+static const struct yw_field project_migrations_fields[] = {
+	{ .key = "lock_timeout", .type = YW_INT, .lo = 0, .hi = 86400, .off = offsetof(struct cfg_project, lock_timeout),
+	  .what = "\"migrations.lock_timeout\" (seconds)", .doc_type = "integer seconds, 0-86400", .doc_default = "`5`",
+	  .help = "how long a migration statement may wait for a lock; `0` waits without limit. An env file may set "
+		  "its own. See [lock_timeout](#migrationslock_timeout)." },
+};
+static const struct yw_table project_migrations_table = YW_TABLE(project_migrations_fields, NULL);
+
+static int project_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
+{
+	struct cfg_project *p = obj;
+	(void)w;
+	(void)map;
+	for (size_t i = 0; i < paths_table.nfields; i++) {
+		char **dir = FIELD_AT(p, &paths_table.fields[i], char **);
+		if (!*dir)
+			*dir = path_join(p->root, paths_table.fields[i].dflt);
+	}
+	return 0;
+}
+
+static const struct yw_field project_fields[] = {
+	{ .key = "project", .type = YW_STRING, .required = 1, .off = offsetof(struct cfg_project, name),
+	  .hint = "add `project: NAME` (the application's name; the default database name)", .doc_type = "string",
+	  .help = "the application's name; also the default `dbname` of every target" },
+	{ .key = "schemas", .type = YW_MAP, .sub = &schemas_table },
+	{ .key = "paths", .type = YW_MAP, .sub = &paths_table },
+	{ .key = "migrations", .type = YW_MAP, .sub = &project_migrations_table },
+};
+static const struct yw_table project_table = YW_TABLE(project_fields, project_done);
 
 int config_load_project(const char *root, struct cfg_project *p)
 {
 	memset(p, 0, sizeof *p);
 	char real[PATH_MAX];
 	if (!realpath(root, real)) {
-		fail("cannot use project directory \"%s\": %s", show(root), strerror(errno));
+		fail("cannot use project directory \"%s\": %s", yw_show(root), strerror(errno));
 		return fail_status(EXIT_USAGE);
 	}
 	p->root = xstrdup(real);
 	p->file = path_join(real, "padctl.yml");
-	struct yfile f;
-	int rc = yfile_load(&f, p->file, "project, schemas, paths");
+	p->lock_timeout = 5;
+	struct yw_doc f;
+	struct cfg_ctx c = { .root = p->root };
+	struct yw_walk w = { &f, &c };
+	int rc = yw_load(&f, p->file, &project_table);
 	if (!rc)
-		rc = project_parse(&f, p);
-	yfile_release(&f);
+		rc = yw_walk_map(&w, yw_root(&f), &project_table, "padctl.yml", p);
+	yw_release(&f);
 	if (rc)
 		config_project_release(p);
 	return rc ? fail_status(EXIT_USAGE) : 0;
@@ -922,105 +469,62 @@ const struct cfg_skip *config_env_skip(const struct cfg_env *e, const char *vers
 	return NULL;
 }
 
-static const char *const env_keys[] = { "tier", "pipeline", "ledger", "targets", "migrations", "seeds", NULL };
-static const char *const target_keys[] = { "database", "ssh", NULL };
-static const char *const db_keys[] = { "managed",     "host",	"port",		   "dbname",
-				       "user",	      "password_env", "password_command", "passfile",
-				       "sslmode",     "connect_timeout", "fixtures",	   NULL };
-static const char *const ssh_keys[] = { "host",		 "port",       "user",	 "identity", "passphrase_env",
-					"known_hosts", "tunnel", "tools", NULL };
-static const char *const migrations_keys[] = { "skip", "lock_timeout", NULL };
 static const char *const tiers[] = { "nonprod", "prod", NULL };
 static const char *const sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL };
 static const char *const ssh_tools[] = { "local", "remote", NULL };
 
-struct env_ctx {
-	struct yfile *f;
-	const struct cfg_project *p;
-	struct cfg_env *e;
-	int is_local;
-};
-
-static int get_env_var(struct yfile *f, const yaml_node_t *n, const char *what, char **out)
+static int ssh_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
-	const char *v = NULL;
-	if (scalar(f, n, what, &v))
-		return -1;
-	if (!ident_ok(v)) {
-		/* the value may be a pasted secret: never repeat it */
-		yerr(f, n, "%s must name an environment variable", what);
-		return fail_hint("write the variable's name (e.g. PADCTL_QA_PASSWORD), not its value");
-	}
-	free(*out);
-	*out = xstrdup(v);
+	struct cfg_ssh *s = obj;
+	(void)w;
+	(void)map;
+	if (!s->known_hosts)
+		s->known_hosts = config_expand_home("~/.ssh/known_hosts");
 	return 0;
 }
 
-static int refuse_secret(struct yfile *f, const yaml_node_t *map, const char *key, const char *where,
-			 const char *hint)
-{
-	yaml_node_t *k = NULL;
-	if (!map_get(f, map, key, &k))
-		return 0;
-	yerr(f, k, "plaintext secret \"%s\" in %s refused", key, where);
-	fail_detail("secrets never go in the YAML, which is committed and shown in plans; the value was not read");
-	return fail_hint("%s", hint);
-}
+static const struct yw_field ssh_fields[] = {
+	{ .key = "password", .type = YW_SECRET,
+	  .hint = "use an ssh agent or an identity file, with passphrase_env for its passphrase" },
+	{ .key = "passphrase", .type = YW_SECRET,
+	  .hint = "set passphrase_env to the name of an environment variable holding the passphrase" },
+	{ .key = "host", .type = YW_STRING, .required = 1, .off = offsetof(struct cfg_ssh, host), .what = "\"ssh.host\"",
+	  .hint = "add `host: NAME` (the SSH host), or remove the ssh section", .doc_type = "string",
+	  .help = "the SSH host" },
+	{ .key = "port", .type = YW_INT, .lo = 1, .hi = 65535, .off = offsetof(struct cfg_ssh, port),
+	  .what = "\"ssh.port\"", .doc_type = "integer 1-65535", .doc_default = "`22`", .help = "the SSH port" },
+	{ .key = "user", .type = YW_STRING, .off = offsetof(struct cfg_ssh, user), .what = "\"ssh.user\"",
+	  .doc_type = "string", .doc_default = "the local user", .help = "the SSH user" },
+	{ .key = "identity", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_ssh, identity),
+	  .what = "\"ssh.identity\"", .doc_type = "path", .doc_default = "none (the ssh agent)",
+	  .help = "a private key file" },
+	{ .key = "passphrase_env", .type = YW_FN, .fn = set_env_var, .off = offsetof(struct cfg_ssh, passphrase_env),
+	  .what = "\"ssh.passphrase_env\"", .doc_type = "environment variable name", .doc_default = "none",
+	  .help = "the variable holding the identity's passphrase" },
+	{ .key = "known_hosts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_ssh, known_hosts),
+	  .what = "\"ssh.known_hosts\"", .doc_type = "path", .doc_default = "`~/.ssh/known_hosts`",
+	  .help = "the host keys the SSH host is checked against" },
+	{ .key = "tunnel", .type = YW_BOOL, .off = offsetof(struct cfg_ssh, tunnel), .what = "\"ssh.tunnel\"",
+	  .doc_type = "bool", .doc_default = "`false`", .help = "reach the database through a tunnel over SSH" },
+	{ .key = "tools", .type = YW_ENUM, .choices = ssh_tools, .dflt = "local", .off = offsetof(struct cfg_ssh, tools),
+	  .what = "\"ssh.tools\"", .doc_type = "`local` or `remote`", .doc_default = "`local`",
+	  .help = "where client tools such as pg_dump run" },
+};
+static const struct yw_table ssh_table = YW_TABLE(ssh_fields, ssh_done);
 
-static int ssh_parse(struct env_ctx *c, const yaml_node_t *map, struct cfg_target *t)
+static int ssh_parse(struct yw_walk *w, const yaml_node_t *map, struct cfg_target *t)
 {
-	struct yfile *f = c->f;
 	char *where = xstrfmt("the ssh of target \"%s\"", t->name);
 	struct cfg_ssh *s = xcalloc(1, sizeof *s);
 	t->ssh = s;
 	s->port = 22;
 	s->line = (int)map->start_mark.line + 1;
-	yaml_node_t *n;
-	int rc = -1;
-	if (map->type == YAML_MAPPING_NODE &&
-	    (refuse_secret(f, map, "password", where,
-			   "use an ssh agent or an identity file, with passphrase_env for its passphrase") ||
-	     refuse_secret(f, map, "passphrase", where,
-			   "set passphrase_env to the name of an environment variable holding the passphrase")))
-		goto out;
-	if (map_check(f, map, where, "key", ssh_keys))
-		goto out;
-	if (!(n = map_get(f, map, "host", NULL))) {
-		yerr(f, map, "missing key \"host\" in %s", where);
-		fail_hint("add `host: NAME` (the SSH host), or remove the ssh section");
-		goto out;
-	}
-	if (get_str(f, n, "\"ssh.host\"", &s->host))
-		goto out;
-	if ((n = map_get(f, map, "port", NULL)) && get_int(f, n, "\"ssh.port\"", 1, 65535, &s->port))
-		goto out;
-	if ((n = map_get(f, map, "user", NULL)) && get_str(f, n, "\"ssh.user\"", &s->user))
-		goto out;
-	if ((n = map_get(f, map, "identity", NULL)) && get_path(f, n, "\"ssh.identity\"", c->p->root, &s->identity))
-		goto out;
-	if ((n = map_get(f, map, "passphrase_env", NULL)) && get_env_var(f, n, "\"ssh.passphrase_env\"", &s->passphrase_env))
-		goto out;
-	if ((n = map_get(f, map, "known_hosts", NULL))) {
-		if (get_path(f, n, "\"ssh.known_hosts\"", c->p->root, &s->known_hosts))
-			goto out;
-	} else {
-		s->known_hosts = config_expand_home("~/.ssh/known_hosts");
-	}
-	if ((n = map_get(f, map, "tunnel", NULL)) && get_bool(f, n, "\"ssh.tunnel\"", &s->tunnel))
-		goto out;
-	if ((n = map_get(f, map, "tools", NULL))) {
-		if (get_enum(f, n, "\"ssh.tools\"", ssh_tools, &s->tools))
-			goto out;
-	} else {
-		s->tools = xstrdup("local");
-	}
-	rc = 0;
-out:
+	int rc = yw_walk_map(w, map, &ssh_table, where, s);
 	free(where);
 	return rc;
 }
 
-static void db_defaults(struct env_ctx *c, struct cfg_database *d)
+static void db_defaults(struct cfg_ctx *c, struct cfg_database *d)
 {
 	const char *user = getenv("USER");
 	if (!d->dbname)
@@ -1035,147 +539,216 @@ static void db_defaults(struct env_ctx *c, struct cfg_database *d)
 		d->port = 5432;
 }
 
-static int db_parse(struct env_ctx *c, const yaml_node_t *map, struct cfg_target *t, const yaml_node_t *ssh)
+static int set_managed(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		       const yaml_node_t *v, void *obj)
 {
-	struct yfile *f = c->f;
-	struct cfg_database *d = &t->db;
-	d->line = (int)map->start_mark.line + 1;
-	char *where = xstrfmt("the database of target \"%s\"", t->name);
-	yaml_node_t *n = NULL, *k = NULL;
-	int rc = -1, have_managed = 0;
-	if (map->type == YAML_MAPPING_NODE &&
-	    refuse_secret(f, map, "password", where,
-			  "use password_env (an environment variable's name), password_command (a command "
-			  "printing the password) or passfile (a pgpass file)"))
-		goto out;
-	if (map_check(f, map, where, "key", db_keys))
-		goto out;
-	if ((n = map_get(f, map, "managed", NULL))) {
-		if (get_bool(f, n, "\"managed\"", &d->managed))
-			goto out;
-		have_managed = 1;
-	}
-	if ((n = map_get(f, map, "host", NULL)) && get_str(f, n, "\"host\"", &d->host))
-		goto out;
-	if (!have_managed)
-		d->managed = c->is_local && !d->host && !ssh;
-	if ((n = map_get(f, map, "port", NULL)) && get_int(f, n, "\"port\"", 1, 65535, &d->port))
-		goto out;
-	if ((n = map_get(f, map, "dbname", NULL)) && get_str(f, n, "\"dbname\"", &d->dbname))
-		goto out;
-	if ((n = map_get(f, map, "user", NULL)) && get_str(f, n, "\"user\"", &d->user))
-		goto out;
-	if ((n = map_get(f, map, "password_env", NULL)) && get_env_var(f, n, "\"password_env\"", &d->password_env))
-		goto out;
-	if ((n = map_get(f, map, "password_command", NULL)) &&
-	    get_str(f, n, "\"password_command\"", &d->password_command))
-		goto out;
+	struct cfg_ctx *c = w->ctx;
+	(void)map;
+	(void)k;
+	if (!v)
+		return 0;
+	c->have_managed = 1;
+	return yw_bool(w->doc, v, "\"managed\"", FIELD_AT(obj, fl, int *));
+}
+
+static int set_password_command(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map,
+				const yaml_node_t *k, const yaml_node_t *v, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct cfg_database *d = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (v && yw_str(w->doc, v, "\"password_command\"", &d->password_command))
+		return -1;
 	if (d->password_command && !d->trust_root) {
 		/* what `padctl trust` and the check before running it need (trust.h) */
 		d->trust_root = xstrdup(c->p->root);
 		d->trust_env = xstrdup(c->e->name);
-		d->password_command_line = n ? (int)n->start_mark.line + 1 : 0;
+		d->password_command_line = v ? (int)v->start_mark.line + 1 : 0;
 	}
-	if ((n = map_get(f, map, "passfile", NULL)) && get_path(f, n, "\"passfile\"", c->p->root, &d->passfile))
-		goto out;
-	if ((n = map_get(f, map, "sslmode", NULL)) && get_enum(f, n, "\"sslmode\"", sslmodes, &d->sslmode))
-		goto out;
-	d->connect_timeout = 10;
-	if ((n = map_get(f, map, "connect_timeout", NULL)) &&
-	    get_int(f, n, "\"connect_timeout\"", 0, 3600, &d->connect_timeout))
-		goto out;
+	return 0;
+}
+
+/* db_done: what depends on several keys, and fixtures (only for a managed database). */
+static int db_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_database *d = obj;
+	const struct cfg_target *t = c->t;
+	yaml_node_t *n = NULL, *k = NULL;
+	if (!c->have_managed)
+		d->managed = c->is_local && !d->host && !c->ssh;
 	if (d->password_env && d->password_command) {
-		map_get(f, map, "password_command", &k);
-		yerr(f, k, "both password_env and password_command in %s", where);
-		fail_hint("keep one of them");
-		goto out;
+		yw_map_get(f, map, "password_command", &k);
+		yw_err(f, k, "both password_env and password_command in the database of target \"%s\"", t->name);
+		return fail_hint("keep one of them");
 	}
 	if (d->managed) {
 		static const char *const remote_only[] = { "host", "port", "password_env", "password_command",
 							   "passfile", NULL };
 		for (size_t i = 0; remote_only[i]; i++) {
-			if (!map_get(f, map, remote_only[i], &k))
+			if (!yw_map_get(f, map, remote_only[i], &k))
 				continue;
-			yerr(f, k, "\"%s\" set for the managed database of target \"%s\"", remote_only[i], t->name);
+			yw_err(f, k, "\"%s\" set for the managed database of target \"%s\"", remote_only[i], t->name);
 			fail_detail("a managed database is the private cluster padctl runs under .padctl/; it has no "
 				    "host, port or password to configure");
-			fail_hint(have_managed ? "remove \"%s\", or set managed: false to use an existing server"
-					       : "remove \"%s\", or set managed: false and a host to use an existing server",
-				  remote_only[i]);
-			goto out;
+			return fail_hint(c->have_managed
+						 ? "remove \"%s\", or set managed: false to use an existing server"
+						 : "remove \"%s\", or set managed: false and a host to use an existing server",
+					 remote_only[i]);
 		}
-		if (ssh) {
-			yerr(f, ssh, "ssh set for the managed database of target \"%s\"", t->name);
-			fail_hint("remove the ssh section, or set managed: false and a host");
-			goto out;
+		if (c->ssh) {
+			yw_err(f, c->ssh, "ssh set for the managed database of target \"%s\"", t->name);
+			return fail_hint("remove the ssh section, or set managed: false and a host");
 		}
 	}
-	if ((n = map_get(f, map, "fixtures", &k))) {
+	if ((n = yw_map_get(f, map, "fixtures", &k))) {
 		if (!d->managed) {
-			yerr(f, k, "\"fixtures\" set for the database of target \"%s\", which is not managed", t->name);
-			fail_hint("fixtures are loaded only into the managed local cluster; remove them here");
-			goto out;
+			yw_err(f, k, "\"fixtures\" set for the database of target \"%s\", which is not managed", t->name);
+			return fail_hint("fixtures are loaded only into the managed local cluster; remove them here");
 		}
-		if (expect(f, n, YAML_SEQUENCE_NODE, "\"fixtures\""))
-			goto out;
-		size_t cnt = seq_len(n);
+		if (yw_expect(f, n, YAML_SEQUENCE_NODE, "\"fixtures\""))
+			return -1;
+		size_t cnt = yw_seq_len(n);
 		d->fixtures = cnt ? xcalloc(cnt, sizeof *d->fixtures) : NULL;
 		for (size_t i = 0; i < cnt; i++) {
-			if (get_path(f, ynode(f, n->data.sequence.items.start[i]), "\"fixtures\"", c->p->root,
+			if (get_path(f, yw_node(f, n->data.sequence.items.start[i]), "\"fixtures\"", c->root,
 				     &d->fixtures[i]))
-				goto out;
+				return -1;
 			d->nfixtures++;
 		}
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+static const struct yw_field db_fields[] = {
+	{ .key = "password", .type = YW_SECRET,
+	  .hint = "use password_env (an environment variable's name), password_command (a command printing the "
+		  "password) or passfile (a pgpass file)" },
+	{ .key = "managed", .type = YW_FN, .fn = set_managed, .off = offsetof(struct cfg_database, managed),
+	  .doc_type = "bool", .doc_default = "`true` in env `local` when there is no `host` and no `ssh`, else `false`",
+	  .help = "the database lives in the managed local cluster (see below)" },
+	{ .key = "host", .type = YW_STRING, .off = offsetof(struct cfg_database, host), .doc_type = "string",
+	  .doc_default = "`127.0.0.1`", .help = "server host name or address (not for managed targets)" },
+	{ .key = "port", .type = YW_INT, .lo = 1, .hi = 65535, .off = offsetof(struct cfg_database, port),
+	  .doc_type = "integer 1-65535", .doc_default = "`5432`", .help = "server port (not for managed targets)" },
+	{ .key = "dbname", .type = YW_STRING, .off = offsetof(struct cfg_database, dbname), .doc_type = "string",
+	  .doc_default = "the `project` name", .help = "database name" },
+	{ .key = "user", .type = YW_STRING, .off = offsetof(struct cfg_database, user), .doc_type = "string",
+	  .doc_default = "`$USER` (or `postgres` when USER is unset)",
+	  .help = "database user; managed targets always connect as the cluster's superuser `padctl`" },
+	{ .key = "password_env", .type = YW_FN, .fn = set_env_var, .off = offsetof(struct cfg_database, password_env),
+	  .what = "\"password_env\"", .doc_type = "environment variable name",
+	  .help = "take the password from this variable" },
+	{ .key = "password_command", .type = YW_FN, .fn = set_password_command, .doc_type = "string",
+	  .help = "run this command with `/bin/sh`; its standard output (trailing newlines removed) is the password. "
+		  "Runs only after `padctl trust ENV` (see \"Trusting a password_command\")" },
+	{ .key = "passfile", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_database, passfile),
+	  .what = "\"passfile\"", .doc_type = "path", .doc_default = "libpq's default (`~/.pgpass`)",
+	  .help = "a pgpass file" },
+	{ .key = "sslmode", .type = YW_ENUM, .choices = sslmodes, .off = offsetof(struct cfg_database, sslmode),
+	  .doc_type = "`disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full`", .doc_default = "`prefer`",
+	  .help = "libpq's sslmode (managed targets always use `disable`; they listen on 127.0.0.1 only)" },
+	{ .key = "connect_timeout", .type = YW_INT, .lo = 0, .hi = 3600,
+	  .off = offsetof(struct cfg_database, connect_timeout), .doc_type = "integer 0-3600 (seconds)",
+	  .doc_default = "`10`", .help = "libpq's connect_timeout" },
+	{ .key = "fixtures", .type = YW_LATER, .doc_type = "list of paths",
+	  .help = "managed targets only: SQL files loaded once, when padctl creates the database" },
+};
+static const struct yw_table db_table = YW_TABLE(db_fields, db_done);
+
+static int db_parse(struct yw_walk *w, const yaml_node_t *map, struct cfg_target *t)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct cfg_database *d = &t->db;
+	d->line = (int)map->start_mark.line + 1;
+	d->connect_timeout = 10;
+	c->have_managed = 0;
+	char *where = xstrfmt("the database of target \"%s\"", t->name);
+	int rc = yw_walk_map(w, map, &db_table, where, d);
 	free(where);
 	return rc;
 }
 
-static int target_parse(struct env_ctx *c, const yaml_node_t *keynode, const yaml_node_t *map,
-			struct cfg_target *t)
+static int set_database(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map,
+			const yaml_node_t *k, const yaml_node_t *v, void *obj)
 {
-	struct yfile *f = c->f;
-	const char *name = (const char *)keynode->data.scalar.value;
-	t->line = (int)keynode->start_mark.line + 1;
-	if (!name_ok(name, 1)) {
-		yerr(f, keynode, "invalid target name \"%s\"", show(name));
-		return fail_hint("%s", name_hint);
-	}
-	t->name = xstrdup(name);
-	yaml_node_t *db = NULL, *ssh = NULL;
-	if (map) {
-		char *where = xstrfmt("target \"%s\"", name);
-		int rc = map_check(f, map, where, "key", target_keys);
-		free(where);
-		if (rc)
-			return -1;
-		db = map_get(f, map, "database", NULL);
-		ssh = map_get(f, map, "ssh", NULL);
-	}
-	if (db) {
-		if (db_parse(c, db, t, ssh))
-			return -1;
-	} else {
-		t->db.managed = c->is_local && !ssh;
-		t->db.connect_timeout = 10;
-		t->db.line = t->line;
-	}
-	if (ssh && ssh_parse(c, ssh, t))
-		return -1;
-	db_defaults(c, &t->db);
+	struct cfg_ctx *c = w->ctx;
+	struct cfg_target *t = obj;
+	(void)fl;
+	(void)k;
+	c->ssh = map ? yw_map_get(w->doc, map, "ssh", NULL) : NULL;
+	if (v)
+		return db_parse(w, v, t);
+	t->db.managed = c->is_local && !c->ssh;
+	t->db.connect_timeout = 10;
+	t->db.line = t->line;
 	return 0;
 }
 
-static int targets_parse(struct env_ctx *c, const yaml_node_t *root)
+static int set_ssh(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		   const yaml_node_t *v, void *obj)
 {
-	struct yfile *f = c->f;
-	struct cfg_env *e = c->e;
-	yaml_node_t *n = map_get(f, root, "targets", NULL);
+	(void)fl;
+	(void)map;
+	(void)k;
+	return v ? ssh_parse(w, v, obj) : 0;
+}
+
+static int target_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
+{
+	struct cfg_target *t = obj;
+	(void)map;
+	db_defaults(w->ctx, &t->db);
+	return 0;
+}
+
+static const struct yw_field target_fields[] = {
+	{ .key = "database", .type = YW_FN, .fn = set_database, .doc_type = "mapping (below)",
+	  .doc_default = "every default", .help = "the database" },
+	{ .key = "ssh", .type = YW_FN, .fn = set_ssh, .doc_type = "mapping (below)",
+	  .help = "reach the database through this SSH host (not used yet)" },
+};
+static const struct yw_table target_table = YW_TABLE(target_fields, target_done);
+
+static int target_parse(struct yw_walk *w, const yaml_node_t *keynode, const yaml_node_t *map,
+			struct cfg_target *t)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	const char *name = (const char *)keynode->data.scalar.value;
+	t->line = (int)keynode->start_mark.line + 1;
+	if (!name_ok(name, 1)) {
+		yw_err(f, keynode, "invalid target name \"%s\"", yw_show(name));
+		return fail_hint("%s", name_hint);
+	}
+	t->name = xstrdup(name);
+	c->t = t;
+	if (map) {
+		char *where = xstrfmt("target \"%s\"", name);
+		int rc = yw_walk_map(w, map, &target_table, where, t);
+		free(where);
+		return rc;
+	}
+	/* `name:` alone: a target with every default */
+	if (set_database(w, NULL, NULL, NULL, NULL, t))
+		return -1;
+	return target_done(w, NULL, t);
+}
+
+static int set_targets(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *root,
+		       const yaml_node_t *key, const yaml_node_t *n, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_env *e = obj;
+	(void)fl;
+	(void)key;
 	if (!n) {
 		if (!c->is_local) {
-			yerr(f, root, "missing key \"targets\" in env \"%s\"", e->name);
+			yw_err(f, root, "missing key \"targets\" in env \"%s\"", e->name);
 			return fail_hint("add `targets:` with one or more databases, e.g. "
 					 "`targets: {%s: {database: {host: HOST}}}`",
 					 e->name);
@@ -1189,71 +762,62 @@ static int targets_parse(struct env_ctx *c, const yaml_node_t *root)
 		db_defaults(c, &t->db);
 		return 0;
 	}
-	if (map_check(f, n, "\"targets\"", "target", NULL))
+	if (yw_map_check(f, n, "\"targets\"", "target"))
 		return -1;
 	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 	if (!cnt) {
-		yerr(f, n, "no targets in env \"%s\"", e->name);
+		yw_err(f, n, "no targets in env \"%s\"", e->name);
 		return fail_hint("add at least one target under `targets:`");
 	}
 	e->targets = xcalloc(cnt, sizeof *e->targets);
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_pair_t *pair = &n->data.mapping.pairs.start[i];
-		yaml_node_t *v = ynode(f, pair->value);
+		yaml_node_t *v = yw_node(f, pair->value);
 		e->ntargets++;
-		if (is_null(v)) {
-			/* `name:` alone: a target with every default */
-			yaml_node_t *k = ynode(f, pair->key);
-			if (target_parse(c, k, NULL, &e->targets[i]))
-				return -1;
-			continue;
-		}
-		if (target_parse(c, ynode(f, pair->key), v, &e->targets[i]))
+		if (target_parse(w, yw_node(f, pair->key), yw_is_null(v) ? NULL : v, &e->targets[i]))
 			return -1;
 	}
 	return 0;
 }
 
-static int skips_parse(struct env_ctx *c, const yaml_node_t *mig)
+static int set_skips(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *key,
+		     const yaml_node_t *skip, void *obj)
 {
-	struct yfile *f = c->f;
-	struct cfg_env *e = c->e;
-	if (map_check(f, mig, "\"migrations\"", "key", migrations_keys))
-		return -1;
-	yaml_node_t *lt = map_get(f, mig, "lock_timeout", NULL);
-	if (lt && get_int(f, lt, "\"migrations.lock_timeout\" (seconds)", 0, 86400, &e->lock_timeout))
-		return -1;
-	yaml_node_t *skip = map_get(f, mig, "skip", NULL);
+	struct yw_doc *f = w->doc;
+	struct cfg_env *e = obj;
+	(void)fl;
+	(void)map;
+	(void)key;
 	if (!skip)
 		return 0;
-	if (map_check(f, skip, "\"migrations.skip\"", "version", NULL))
+	if (yw_map_check(f, skip, "\"migrations.skip\"", "version"))
 		return -1;
 	size_t cnt = (size_t)(skip->data.mapping.pairs.top - skip->data.mapping.pairs.start);
 	e->skips = cnt ? xcalloc(cnt, sizeof *e->skips) : NULL;
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_pair_t *pair = &skip->data.mapping.pairs.start[i];
-		yaml_node_t *k = ynode(f, pair->key), *v = ynode(f, pair->value);
+		yaml_node_t *k = yw_node(f, pair->key), *v = yw_node(f, pair->value);
 		const char *ver = (const char *)k->data.scalar.value;
 		size_t len = strspn(ver, "0123456789");
 		if (!len || ver[len] || len > 32) {
-			yerr(f, k, "invalid migration version \"%s\" in \"migrations.skip\"", show(ver));
+			yw_err(f, k, "invalid migration version \"%s\" in \"migrations.skip\"", yw_show(ver));
 			return fail_hint("a version is the digits that start a migration directory's name, e.g. "
 					 "\"0017\" for migrations/0017_add_index");
 		}
 		for (size_t j = 0; j < e->nskips; j++) {
 			if (!version_cmp(e->skips[j].version, ver)) {
-				yerr(f, k, "migration version \"%s\" is skipped twice (also at line %d)", ver,
+				yw_err(f, k, "migration version \"%s\" is skipped twice (also at line %d)", ver,
 				     e->skips[j].line);
 				return fail_hint("keep one entry per version");
 			}
 		}
 		const char *reason;
-		if (v->type != YAML_SCALAR_NODE || is_null(v)) {
-			yerr(f, v, "expected a reason (a string) for skipping version \"%s\", found %s", ver, kind(v));
+		if (v->type != YAML_SCALAR_NODE || yw_is_null(v)) {
+			yw_err(f, v, "expected a reason (a string) for skipping version \"%s\", found %s", ver, yw_kind(v));
 			return fail_hint("write why it is skipped: `\"%s\": schemas already exist in this environment`",
 					 ver);
 		}
-		if (scalar(f, v, "the skip reason", &reason))
+		if (yw_scalar(f, v, "the skip reason", &reason))
 			return -1;
 		struct cfg_skip *s = &e->skips[e->nskips++];
 		s->version = xstrdup(ver);
@@ -1263,85 +827,108 @@ static int skips_parse(struct env_ctx *c, const yaml_node_t *mig)
 	return 0;
 }
 
-static int env_parse(struct env_ctx *c)
+static const struct yw_field env_migrations_fields[] = {
+	{ .key = "skip", .type = YW_FN, .fn = set_skips, .doc_type = "mapping of version to reason",
+	  .help = "migrations intentionally not applied in this env: deploy records them as `skipped` with the reason" },
+	{ .key = "lock_timeout", .type = YW_INT, .lo = 0, .hi = 86400, .off = offsetof(struct cfg_env, lock_timeout),
+	  .what = "\"migrations.lock_timeout\" (seconds)", .doc_type = "integer seconds, 0-86400",
+	  .doc_default = "`padctl.yml`'s (default `5`)", .help = "this env's lock wait limit for migration statements" },
+};
+static const struct yw_table env_migrations_table = YW_TABLE(env_migrations_fields, NULL);
+
+static int set_pipeline(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+			const yaml_node_t *pl, void *obj)
 {
-	struct yfile *f = c->f;
-	struct cfg_env *e = c->e;
-	yaml_node_t *root = yaml_document_get_root_node(&f->doc), *n;
-	char *where = xstrfmt("env \"%s\"", e->name);
-	int rc = map_check(f, root, where, "key", env_keys);
-	free(where);
-	if (rc)
-		return -1;
-	if ((n = map_get(f, root, "tier", NULL))) {
-		if (get_enum(f, n, "\"tier\"", tiers, &e->tier))
-			return -1;
-	} else {
-		e->tier = xstrdup("nonprod");
-	}
-	yaml_node_t *pl = map_get(f, root, "pipeline", NULL);
-	if (pl) {
-		if (get_str(f, pl, "\"pipeline\"", &e->pipeline))
-			return -1;
-		e->pipeline_line = (int)pl->start_mark.line + 1;
-		if (!name_ok(e->pipeline, 1)) {
-			yerr(f, pl, "invalid pipeline name \"%s\"", show(e->pipeline));
-			return fail_hint("%s; the pipeline is the file pipelines/NAME.yml", name_hint);
-		}
-	} else {
+	struct yw_doc *f = w->doc;
+	struct cfg_env *e = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (!pl) {
 		e->pipeline = xstrdup(strcmp(e->tier, "prod") ? "standard" : "prod");
+		return 0;
 	}
-	if (targets_parse(c, root))
+	if (yw_str(f, pl, "\"pipeline\"", &e->pipeline))
 		return -1;
-	if ((n = map_get(f, root, "ledger", NULL))) {
-		if (get_str(f, n, "\"ledger\"", &e->ledger))
+	e->pipeline_line = (int)pl->start_mark.line + 1;
+	if (!name_ok(e->pipeline, 1)) {
+		yw_err(f, pl, "invalid pipeline name \"%s\"", yw_show(e->pipeline));
+		return fail_hint("%s; the pipeline is the file pipelines/NAME.yml", name_hint);
+	}
+	return 0;
+}
+
+/* env_done: the ledger names a target, and the pipeline exists (said at the line that names it). */
+static int env_done(struct yw_walk *w, const yaml_node_t *root, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_env *e = obj;
+	yaml_node_t *n;
+	if ((n = yw_map_get(f, root, "ledger", NULL))) {
+		if (yw_str(f, n, "\"ledger\"", &e->ledger))
 			return -1;
 		if (!config_env_target(e, e->ledger)) {
-			yerr(f, n, "ledger \"%s\" is not a target of env \"%s\"", show(e->ledger), e->name);
+			yw_err(f, n, "ledger \"%s\" is not a target of env \"%s\"", yw_show(e->ledger), e->name);
 			char **names = xcalloc(e->ntargets, sizeof *names);
 			for (size_t i = 0; i < e->ntargets; i++)
 				names[i] = e->targets[i].name;
-			hint_list("name one of the targets: ", (const char *const *)names, e->ntargets, "");
+			yw_hint_list("name one of the targets: ", (const char *const *)names, e->ntargets, "");
 			free(names);
 			return -1;
 		}
 	} else {
 		e->ledger = xstrdup(e->targets[0].name);
 	}
-	if ((n = map_get(f, root, "migrations", NULL)) && skips_parse(c, n))
-		return -1;
-	if ((n = map_get(f, root, "seeds", NULL)) &&
-	    get_names(f, n, "\"seeds\"", check_name, "seed set", "a seed set is a directory name under seeds/",
-		      &e->seeds, &e->nseeds))
-		return -1;
-	/* the pipeline must exist: say so here, at the line that names it */
 	char *plfile = xstrfmt("%s/pipelines/%s.yml", c->p->root, e->pipeline);
 	int exists = file_exists(plfile);
 	if (!exists) {
+		yaml_node_t *pl = yw_map_get(f, root, "pipeline", NULL);
 		char *dir = path_join(c->p->root, "pipelines");
 		char **known;
 		size_t nknown;
 		list_names(dir, ".yml", &known, &nknown);
 		free(dir);
 		if (pl)
-			yerr(f, pl, "pipeline \"%s\" does not exist", e->pipeline);
+			yw_err(f, pl, "pipeline \"%s\" does not exist", e->pipeline);
 		else
-			yerr(f, NULL, "env \"%s\" uses the default pipeline \"%s\", which does not exist", e->name,
-			     e->pipeline);
+			yw_err(f, NULL, "env \"%s\" uses the default pipeline \"%s\", which does not exist", e->name,
+			       e->pipeline);
 		fail_detail("no file \"%s\"", plfile);
-		hint_list("create it, or name one of the pipelines: ", (const char *const *)known, nknown,
-			  "create it (see `padctl init` for a standard pipeline)");
+		yw_hint_list("create it, or name one of the pipelines: ", (const char *const *)known, nknown,
+			     "create it (see `padctl init` for a standard pipeline)");
 		strv_free(known, nknown);
 	}
 	free(plfile);
 	return exists ? 0 : -1;
 }
 
+static const struct yw_field env_fields[] = {
+	{ .key = "tier", .type = YW_ENUM, .choices = tiers, .dflt = "nonprod", .off = offsetof(struct cfg_env, tier),
+	  .doc_type = "`nonprod` or `prod`", .doc_default = "`nonprod`",
+	  .help = "`prod` refuses deploys without `--dry-run` (approvals are not implemented yet) and refuses to run "
+		  "with a pipeline step whose plugin is not installed" },
+	{ .key = "pipeline", .type = YW_FN, .fn = set_pipeline, .doc_type = "name",
+	  .doc_default = "`standard`, or `prod` when `tier: prod`",
+	  .help = "the file `pipelines/<name>.yml`; it must exist" },
+	{ .key = "ledger", .type = YW_LATER, .doc_type = "target name", .doc_default = "the first target",
+	  .help = "where env-wide records (plans) are written" },
+	{ .key = "targets", .type = YW_FN, .fn = set_targets, .doc_type = "mapping of target name to target",
+	  .doc_default = "required, except in env `local`",
+	  .help = "the databases deployed as this env, in this order (unless the pipeline has `stages`)" },
+	{ .key = "migrations", .type = YW_MAP, .sub = &env_migrations_table },
+	{ .key = "seeds", .type = YW_NAMES, .check = check_name, .item = "seed set",
+	  .hint = "a seed set is a directory name under seeds/", .off = offsetof(struct cfg_env, seeds),
+	  .off_n = offsetof(struct cfg_env, nseeds), .doc_type = "list of seed set names", .doc_default = "`[]`",
+	  .help = "parsed, not used yet" },
+};
+static const struct yw_table env_table = YW_TABLE(env_fields, env_done);
+
 int config_load_env(const struct cfg_project *p, const char *name, struct cfg_env *e)
 {
 	memset(e, 0, sizeof *e);
 	if (!name_ok(name, 1)) {
-		fail("invalid env name \"%s\"", show(name));
+		fail("invalid env name \"%s\"", yw_show(name));
 		fail_hint("%s; the env is the file envs/NAME.yml", name_hint);
 		return fail_status(EXIT_USAGE);
 	}
@@ -1352,7 +939,7 @@ int config_load_env(const struct cfg_project *p, const char *name, struct cfg_en
 		config_list_envs(p, &names, &n);
 		fail("unknown env \"%s\"", name);
 		fail_detail("no file \"%s\"", file);
-		hint_list("known envs: ", (const char *const *)names, n,
+		yw_hint_list("known envs: ", (const char *const *)names, n,
 			  "this project has no envs yet: create envs/NAME.yml");
 		strv_free(names, n);
 		free(file);
@@ -1361,12 +948,16 @@ int config_load_env(const struct cfg_project *p, const char *name, struct cfg_en
 	e->name = xstrdup(name);
 	e->file = file;
 	e->lock_timeout = p->lock_timeout;
-	struct yfile f;
-	struct env_ctx c = { &f, p, e, !strcmp(name, "local") };
-	int rc = yfile_load(&f, file, "tier, pipeline, ledger, targets, migrations, seeds");
-	if (!rc)
-		rc = env_parse(&c);
-	yfile_release(&f);
+	struct yw_doc f;
+	struct cfg_ctx c = { .root = p->root, .p = p, .e = e, .is_local = !strcmp(name, "local") };
+	struct yw_walk w = { &f, &c };
+	int rc = yw_load(&f, file, &env_table);
+	if (!rc) {
+		char *where = xstrfmt("env \"%s\"", e->name);
+		rc = yw_walk_map(&w, yw_root(&f), &env_table, where, e);
+		free(where);
+	}
+	yw_release(&f);
 	if (rc) {
 		config_env_release(e);
 		return fail_status(EXIT_USAGE);
@@ -1404,12 +995,9 @@ void config_pipeline_release(struct cfg_pipeline *pl)
 	memset(pl, 0, sizeof *pl);
 }
 
-static const char *const pipeline_keys[] = { "steps", "on_failure", "approvals", "stages", NULL };
-static const char *const approvals_keys[] = { "required", "signers", NULL };
-static const char *const stage_keys[] = { "name", "targets", "approval", NULL };
 static const char *const failure_modes[] = { "rollback", "stop", NULL };
 
-static int step_parse(struct yfile *f, const yaml_node_t *item, struct cfg_step *s)
+static int step_parse(struct yw_doc *f, const yaml_node_t *item, struct cfg_step *s)
 {
 	s->line = (int)item->start_mark.line + 1;
 	s->col = (int)item->start_mark.column + 1;
@@ -1417,45 +1005,45 @@ static int step_parse(struct yfile *f, const yaml_node_t *item, struct cfg_step 
 	if (item->type == YAML_MAPPING_NODE) {
 		size_t n = (size_t)(item->data.mapping.pairs.top - item->data.mapping.pairs.start);
 		if (n != 1) {
-			yerr(f, item, "a step with options is a mapping of one key, found %zu keys", n);
+			yw_err(f, item, "a step with options is a mapping of one key, found %zu keys", n);
 			return fail_hint("write `- PLUGIN`, `- PLUGIN: PHASE` or `- PLUGIN: {OPTION: VALUE, ...}`");
 		}
-		namenode = ynode(f, item->data.mapping.pairs.start[0].key);
-		val = ynode(f, item->data.mapping.pairs.start[0].value);
-	} else if (item->type != YAML_SCALAR_NODE || is_null(item)) {
-		yerr(f, item, "expected a step (a plugin name or a one-key mapping), found %s", kind(item));
+		namenode = yw_node(f, item->data.mapping.pairs.start[0].key);
+		val = yw_node(f, item->data.mapping.pairs.start[0].value);
+	} else if (item->type != YAML_SCALAR_NODE || yw_is_null(item)) {
+		yw_err(f, item, "expected a step (a plugin name or a one-key mapping), found %s", yw_kind(item));
 		return fail_hint("write `- PLUGIN`, `- PLUGIN: PHASE` or `- PLUGIN: {OPTION: VALUE, ...}`");
 	}
-	if (get_str(f, namenode, "a step's plugin name", &s->plugin))
+	if (yw_str(f, namenode, "a step's plugin name", &s->plugin))
 		return -1;
 	if (!name_ok(s->plugin, 1)) {
-		yerr(f, namenode, "invalid plugin name \"%s\"", show(s->plugin));
+		yw_err(f, namenode, "invalid plugin name \"%s\"", yw_show(s->plugin));
 		return fail_hint("%s", name_hint);
 	}
 	if (!val)
 		return 0;
 	if (val->type == YAML_SCALAR_NODE) {
 		const char *v = NULL;
-		if (scalar(f, val, "the step's phase", &v))
+		if (yw_scalar(f, val, "the step's phase", &v))
 			return -1;
 		s->phase = xstrdup(v);
 		return 0;
 	}
 	char *where = xstrfmt("the options of step \"%s\"", s->plugin);
-	int rc = map_check(f, val, where, "option", NULL);
+	int rc = yw_map_check(f, val, where, "option");
 	free(where);
 	if (rc)
 		return -1;
 	size_t n = (size_t)(val->data.mapping.pairs.top - val->data.mapping.pairs.start);
 	s->opts = n ? xcalloc(n, sizeof *s->opts) : NULL;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *k = ynode(f, val->data.mapping.pairs.start[i].key);
-		yaml_node_t *v = ynode(f, val->data.mapping.pairs.start[i].value);
+		yaml_node_t *k = yw_node(f, val->data.mapping.pairs.start[i].key);
+		yaml_node_t *v = yw_node(f, val->data.mapping.pairs.start[i].value);
 		const char *key = (const char *)k->data.scalar.value, *value;
-		char *what = xstrfmt("option \"%s\" of step \"%s\"", show(key), s->plugin);
-		rc = v->type == YAML_SCALAR_NODE && !is_null(v) ? scalar(f, v, what, &value)
-								 : yerr(f, v, "expected a scalar for %s, found %s", what,
-									kind(v));
+		char *what = xstrfmt("option \"%s\" of step \"%s\"", yw_show(key), s->plugin);
+		rc = v->type == YAML_SCALAR_NODE && !yw_is_null(v) ? yw_scalar(f, v, what, &value)
+								 : yw_err(f, v, "expected a scalar for %s, found %s", what,
+									yw_kind(v));
 		free(what);
 		if (rc)
 			return -1;
@@ -1472,76 +1060,118 @@ static int step_parse(struct yfile *f, const yaml_node_t *item, struct cfg_step 
 	return 0;
 }
 
-static int stages_parse(struct yfile *f, const yaml_node_t *list, const struct cfg_env *env,
-			struct cfg_pipeline *pl)
+static int set_stage_name(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map,
+			  const yaml_node_t *k, const yaml_node_t *n, void *obj)
 {
-	if (expect(f, list, YAML_SEQUENCE_NODE, "\"stages\""))
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_stage *st = obj;
+	struct cfg_pipeline *pl = c->pl;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (yw_str(f, n, "the stage's \"name\"", &st->name))
 		return -1;
-	size_t cnt = seq_len(list);
+	if (!name_ok(st->name, 1)) {
+		yw_err(f, n, "invalid stage name \"%s\"", yw_show(st->name));
+		return fail_hint("%s", name_hint);
+	}
+	for (size_t j = 0; j + 1 < pl->nstages; j++) {
+		if (!strcmp(pl->stages[j].name, st->name)) {
+			yw_err(f, n, "duplicate stage \"%s\" (also at line %d)", st->name, pl->stages[j].line);
+			return fail_hint("give each stage its own name");
+		}
+	}
+	return 0;
+}
+
+static int set_stage_targets(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *item,
+			     const yaml_node_t *k, const yaml_node_t *n, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_stage *st = obj;
+	struct cfg_pipeline *pl = c->pl;
+	const struct cfg_env *env = c->env;
+	(void)fl;
+	(void)k;
+	if (!n) {
+		yw_err(f, item, "missing key \"targets\" in stage \"%s\"", st->name);
+		return fail_hint("list the env's targets this stage deploys: `targets: [NAME, ...]`");
+	}
+	char *what = xstrfmt("the targets of stage \"%s\"", st->name);
+	int rc = yw_names(f, n, what, check_name, "target name", name_hint, &st->targets, &st->ntargets);
+	free(what);
+	if (rc)
+		return -1;
+	if (!st->ntargets) {
+		yw_err(f, n, "stage \"%s\" has no targets", st->name);
+		return fail_hint("list at least one target, or remove the stage");
+	}
+	for (size_t t = 0; t < st->ntargets; t++) {
+		yaml_node_t *tn = yw_node(f, n->data.sequence.items.start[t]);
+		for (size_t j = 0; j + 1 < pl->nstages; j++) {
+			for (size_t u = 0; u < pl->stages[j].ntargets; u++) {
+				if (strcmp(pl->stages[j].targets[u], st->targets[t]))
+					continue;
+				yw_err(f, tn, "target \"%s\" is in stage \"%s\" and in stage \"%s\"", st->targets[t],
+				       pl->stages[j].name, st->name);
+				return fail_hint("deploy each target in one stage only");
+			}
+		}
+		if (env && !config_env_target(env, st->targets[t])) {
+			yw_err(f, tn, "stage \"%s\" names target \"%s\", which env \"%s\" does not have", st->name,
+			       st->targets[t], env->name);
+			char **names = xcalloc(env->ntargets ? env->ntargets : 1, sizeof *names);
+			for (size_t j = 0; j < env->ntargets; j++)
+				names[j] = env->targets[j].name;
+			yw_hint_list("the targets of the env are: ", (const char *const *)names, env->ntargets,
+				     "the env has no targets");
+			free(names);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct yw_field stage_fields[] = {
+	{ .key = "name", .type = YW_FN, .fn = set_stage_name, .required = 1,
+	  .hint = "give every stage a name, e.g. `name: canary`", .doc_type = "name",
+	  .help = "unique within the pipeline" },
+	{ .key = "targets", .type = YW_FN, .fn = set_stage_targets, .doc_type = "list of target names",
+	  .doc_default = "required", .help = "targets of the env, each in one stage only" },
+	{ .key = "approval", .type = YW_BOOL, .off = offsetof(struct cfg_stage, approval), .doc_type = "bool",
+	  .doc_default = "`false`",
+	  .help = "approval gates are not implemented yet: `true` makes every deploy (not a dry run) of the pipeline "
+		  "refused with exit 3, whatever the tier" },
+};
+static const struct yw_table stage_table = YW_TABLE(stage_fields, NULL);
+
+static int set_stages(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		      const yaml_node_t *list, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_pipeline *pl = obj;
+	const struct cfg_env *env = c->env;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (!list)
+		return 0;
+	if (yw_expect(f, list, YAML_SEQUENCE_NODE, "\"stages\""))
+		return -1;
+	size_t cnt = yw_seq_len(list);
 	if (!cnt) {
-		yerr(f, list, "\"stages\" is an empty list");
+		yw_err(f, list, "\"stages\" is an empty list");
 		return fail_hint("list at least one stage, or remove `stages:` to deploy every target in one stage");
 	}
 	pl->stages = xcalloc(cnt, sizeof *pl->stages);
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *item = ynode(f, list->data.sequence.items.start[i]), *n = NULL, *k = NULL;
+		yaml_node_t *item = yw_node(f, list->data.sequence.items.start[i]);
 		struct cfg_stage *st = &pl->stages[pl->nstages++];
 		st->line = (int)item->start_mark.line + 1;
-		if (map_check(f, item, "a stage", "key", stage_keys))
-			return -1;
-		if (!(n = map_get(f, item, "name", NULL))) {
-			yerr(f, item, "missing key \"name\" in a stage");
-			return fail_hint("give every stage a name, e.g. `name: canary`");
-		}
-		if (get_str(f, n, "the stage's \"name\"", &st->name))
-			return -1;
-		if (!name_ok(st->name, 1)) {
-			yerr(f, n, "invalid stage name \"%s\"", show(st->name));
-			return fail_hint("%s", name_hint);
-		}
-		for (size_t j = 0; j + 1 < pl->nstages; j++) {
-			if (!strcmp(pl->stages[j].name, st->name)) {
-				yerr(f, n, "duplicate stage \"%s\" (also at line %d)", st->name, pl->stages[j].line);
-				return fail_hint("give each stage its own name");
-			}
-		}
-		if (!(n = map_get(f, item, "targets", &k))) {
-			yerr(f, item, "missing key \"targets\" in stage \"%s\"", st->name);
-			return fail_hint("list the env's targets this stage deploys: `targets: [NAME, ...]`");
-		}
-		char *what = xstrfmt("the targets of stage \"%s\"", st->name);
-		int rc = get_names(f, n, what, check_name, "target name", name_hint, &st->targets, &st->ntargets);
-		free(what);
-		if (rc)
-			return -1;
-		if (!st->ntargets) {
-			yerr(f, n, "stage \"%s\" has no targets", st->name);
-			return fail_hint("list at least one target, or remove the stage");
-		}
-		for (size_t t = 0; t < st->ntargets; t++) {
-			yaml_node_t *tn = ynode(f, n->data.sequence.items.start[t]);
-			for (size_t j = 0; j + 1 < pl->nstages; j++) {
-				for (size_t u = 0; u < pl->stages[j].ntargets; u++) {
-					if (strcmp(pl->stages[j].targets[u], st->targets[t]))
-						continue;
-					yerr(f, tn, "target \"%s\" is in stage \"%s\" and in stage \"%s\"",
-					     st->targets[t], pl->stages[j].name, st->name);
-					return fail_hint("deploy each target in one stage only");
-				}
-			}
-			if (env && !config_env_target(env, st->targets[t])) {
-				yerr(f, tn, "stage \"%s\" names target \"%s\", which env \"%s\" does not have", st->name,
-				     st->targets[t], env->name);
-				char **names = xcalloc(env->ntargets ? env->ntargets : 1, sizeof *names);
-				for (size_t j = 0; j < env->ntargets; j++)
-					names[j] = env->targets[j].name;
-				hint_list("the targets of the env are: ", (const char *const *)names, env->ntargets,
-					  "the env has no targets");
-				free(names);
-				return -1;
-			}
-		}
-		if ((n = map_get(f, item, "approval", NULL)) && get_bool(f, n, "\"approval\"", &st->approval))
+		if (yw_walk_map(w, item, &stage_table, "a stage", st))
 			return -1;
 	}
 	if (env) {
@@ -1552,8 +1182,8 @@ static int stages_parse(struct yfile *f, const yaml_node_t *list, const struct c
 				for (size_t u = 0; u < pl->stages[j].ntargets && !found; u++)
 					found = !strcmp(pl->stages[j].targets[u], env->targets[i].name);
 			if (!found) {
-				yerr(f, list, "target \"%s\" of env \"%s\" is in no stage", env->targets[i].name,
-				     env->name);
+				yw_err(f, list, "target \"%s\" of env \"%s\" is in no stage", env->targets[i].name,
+				       env->name);
 				return fail_hint("add it to one of the stages");
 			}
 		}
@@ -1561,66 +1191,63 @@ static int stages_parse(struct yfile *f, const yaml_node_t *list, const struct c
 	return 0;
 }
 
-static int pipeline_parse(struct yfile *f, const struct cfg_project *p, const struct cfg_env *env,
-			  struct cfg_pipeline *pl)
+static int set_steps(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		     const yaml_node_t *n, void *obj)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&f->doc), *n;
-	char *where = xstrfmt("pipeline \"%s\"", pl->name);
-	int rc = map_check(f, root, where, "key", pipeline_keys);
-	free(where);
-	if (rc)
+	struct yw_doc *f = w->doc;
+	struct cfg_pipeline *pl = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (yw_expect(f, n, YAML_SEQUENCE_NODE, "\"steps\""))
 		return -1;
-	if (!(n = map_get(f, root, "steps", NULL))) {
-		yerr(f, root, "missing key \"steps\" in pipeline \"%s\"", pl->name);
-		return fail_hint("list the steps to run, e.g. `steps: [{validate: preflight}, backup, migrate]`");
-	}
-	if (expect(f, n, YAML_SEQUENCE_NODE, "\"steps\""))
-		return -1;
-	size_t cnt = seq_len(n);
+	size_t cnt = yw_seq_len(n);
 	if (!cnt) {
-		yerr(f, n, "\"steps\" is an empty list");
+		yw_err(f, n, "\"steps\" is an empty list");
 		return fail_hint("list at least one step, e.g. `- migrate`");
 	}
 	pl->steps = xcalloc(cnt, sizeof *pl->steps);
 	for (size_t i = 0; i < cnt; i++) {
 		pl->nsteps++;
-		if (step_parse(f, ynode(f, n->data.sequence.items.start[i]), &pl->steps[i]))
+		if (step_parse(f, yw_node(f, n->data.sequence.items.start[i]), &pl->steps[i]))
 			return -1;
 	}
-	if ((n = map_get(f, root, "on_failure", NULL))) {
-		if (get_enum(f, n, "\"on_failure\"", failure_modes, &pl->on_failure))
-			return -1;
-	} else {
-		pl->on_failure = xstrdup("rollback");
-	}
-	if ((n = map_get(f, root, "approvals", NULL))) {
-		yaml_node_t *v;
-		if (map_check(f, n, "\"approvals\"", "key", approvals_keys))
-			return -1;
-		if (!(v = map_get(f, n, "required", NULL))) {
-			yerr(f, n, "missing key \"required\" in \"approvals\"");
-			return fail_hint("say how many distinct approvers a plan needs: `required: 2`");
-		}
-		if (get_int(f, v, "\"approvals.required\"", 1, 100, &pl->approvals_required))
-			return -1;
-		if (!(v = map_get(f, n, "signers", NULL))) {
-			yerr(f, n, "missing key \"signers\" in \"approvals\"");
-			return fail_hint("name the OpenSSH allowed_signers file, relative to the project root");
-		}
-		if (get_path(f, v, "\"approvals.signers\"", p->root, &pl->signers))
-			return -1;
-	}
-	if ((n = map_get(f, root, "stages", NULL)) && stages_parse(f, n, env, pl))
-		return -1;
 	return 0;
 }
 
+static const struct yw_field approvals_fields[] = {
+	{ .key = "required", .type = YW_INT, .required = 1, .lo = 1, .hi = 100,
+	  .off = offsetof(struct cfg_pipeline, approvals_required), .what = "\"approvals.required\"",
+	  .hint = "say how many distinct approvers a plan needs: `required: 2`", .doc_type = "integer 1-100",
+	  .doc_default = "required with `approvals`",
+	  .help = "approvals are not implemented yet: a deploy (not a dry run) of a pipeline with this section is "
+		  "refused with exit 3 in every env" },
+	{ .key = "signers", .type = YW_FN, .fn = set_path, .required = 1, .off = offsetof(struct cfg_pipeline, signers),
+	  .what = "\"approvals.signers\"",
+	  .hint = "name the OpenSSH allowed_signers file, relative to the project root", .doc_type = "path",
+	  .doc_default = "required with `approvals`",
+	  .help = "an OpenSSH allowed_signers file; parsed, not used yet" },
+};
+static const struct yw_table approvals_table = YW_TABLE(approvals_fields, NULL);
+
+static const struct yw_field pipeline_fields[] = {
+	{ .key = "steps", .type = YW_FN, .fn = set_steps, .required = 1,
+	  .hint = "list the steps to run, e.g. `steps: [{validate: preflight}, backup, migrate]`",
+	  .doc_type = "non-empty list", .help = "the steps, run in order on each target" },
+	{ .key = "on_failure", .type = YW_ENUM, .choices = failure_modes, .dflt = "rollback",
+	  .off = offsetof(struct cfg_pipeline, on_failure), .doc_type = "`rollback` or `stop`",
+	  .doc_default = "`rollback`", .help = "what happens when a step fails (see below)" },
+	{ .key = "approvals", .type = YW_MAP, .sub = &approvals_table },
+	{ .key = "stages", .type = YW_FN, .fn = set_stages, .doc_type = "list of stages",
+	  .doc_default = "one stage with every target", .help = "the order targets are deployed in" },
+};
+static const struct yw_table pipeline_table = YW_TABLE(pipeline_fields, NULL);
 int config_load_pipeline(const struct cfg_project *p, const char *name, const struct cfg_env *env,
 			 struct cfg_pipeline *pl)
 {
 	memset(pl, 0, sizeof *pl);
 	if (!name_ok(name, 1)) {
-		fail("invalid pipeline name \"%s\"", show(name));
+		fail("invalid pipeline name \"%s\"", yw_show(name));
 		fail_hint("%s; the pipeline is the file pipelines/NAME.yml", name_hint);
 		return fail_status(EXIT_USAGE);
 	}
@@ -1633,7 +1260,7 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 		free(dir);
 		fail("unknown pipeline \"%s\"", name);
 		fail_detail("no file \"%s\"", file);
-		hint_list("known pipelines: ", (const char *const *)known, n,
+		yw_hint_list("known pipelines: ", (const char *const *)known, n,
 			  "this project has no pipelines yet: create pipelines/NAME.yml");
 		strv_free(known, n);
 		free(file);
@@ -1641,11 +1268,16 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 	}
 	pl->name = xstrdup(name);
 	pl->file = file;
-	struct yfile f;
-	int rc = yfile_load(&f, file, "steps, on_failure, approvals, stages");
-	if (!rc)
-		rc = pipeline_parse(&f, p, env, pl);
-	yfile_release(&f);
+	struct yw_doc f;
+	struct cfg_ctx c = { .root = p->root, .p = p, .env = env, .pl = pl };
+	struct yw_walk w = { &f, &c };
+	int rc = yw_load(&f, file, &pipeline_table);
+	if (!rc) {
+		char *where = xstrfmt("pipeline \"%s\"", pl->name);
+		rc = yw_walk_map(&w, yw_root(&f), &pipeline_table, where, pl);
+		free(where);
+	}
+	yw_release(&f);
 	if (rc) {
 		config_pipeline_release(pl);
 		return fail_status(EXIT_USAGE);
@@ -1655,18 +1287,54 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 
 /* ---------------------------------------------------------------- meta.yml */
 
-static const char *const meta_keys[] = { "transactional", NULL };
+struct meta {
+	int transactional;
+};
+
+static const struct yw_field meta_fields[] = {
+	{ .key = "transactional", .type = YW_BOOL, .off = offsetof(struct meta, transactional), .doc_type = "bool",
+	  .doc_default = "`true`",
+	  .help = "`false` runs `up.sql` outside a transaction, for statements such as `CREATE INDEX CONCURRENTLY`" },
+};
+static const struct yw_table meta_table = YW_TABLE(meta_fields, NULL);
 
 int config_load_meta(const char *path, int *transactional)
 {
-	struct yfile f;
-	int rc = yfile_load(&f, path, "transactional");
-	if (!rc) {
-		yaml_node_t *root = yaml_document_get_root_node(&f.doc), *n;
-		rc = map_check(&f, root, "meta.yml", "key", meta_keys);
-		if (!rc && (n = map_get(&f, root, "transactional", NULL)))
-			rc = get_bool(&f, n, "\"transactional\"", transactional);
-	}
-	yfile_release(&f);
+	struct yw_doc f;
+	struct yw_walk w = { &f, NULL };
+	struct meta m = { *transactional };
+	int rc = yw_load(&f, path, &meta_table);
+	if (!rc)
+		rc = yw_walk_map(&w, yw_root(&f), &meta_table, "meta.yml", &m);
+	yw_release(&f);
+	if (!rc)
+		*transactional = m.transactional;
 	return rc ? fail_status(EXIT_USAGE) : 0;
+}
+
+/* ---------------------------------------------------------------- key reference */
+
+static const struct {
+	const char *name;
+	const struct yw_table *table;
+} key_tables[] = {
+	{ "padctl.yml", &project_table }, { "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
+	{ "ssh", &ssh_table },		  { "pipeline", &pipeline_table }, { "stage", &stage_table },
+	{ "meta.yml", &meta_table },
+};
+
+const char *config_key_table_name(size_t i)
+{
+	return i < sizeof key_tables / sizeof key_tables[0] ? key_tables[i].name : NULL;
+}
+
+int config_key_table_markdown(const char *name, struct buf *out)
+{
+	for (size_t i = 0; i < sizeof key_tables / sizeof key_tables[0]; i++) {
+		if (!strcmp(key_tables[i].name, name)) {
+			yw_table_markdown(key_tables[i].table, out);
+			return 0;
+		}
+	}
+	return -1;
 }

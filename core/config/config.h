@@ -160,6 +160,15 @@ int config_bool(const char *text, int *value);
  * file:line:col errors); sets *transactional when the file says. */
 int config_load_meta(const char *path, int *transactional);
 
+/* config_key_table_name returns the name of the i-th key table (from 0:
+ * "padctl.yml", "env", "target", "database", "ssh", "pipeline", "stage", "meta.yml"),
+ * NULL past the last. config_key_table_markdown appends the named table's key
+ * reference, as docs/config.md shows it (-1 for an unknown name). The tables
+ * are the ones the loaders walk, so the reference cannot drift from them. */
+struct buf;
+const char *config_key_table_name(size_t i);
+int config_key_table_markdown(const char *name, struct buf *out);
+
 /* config_expand_home returns path (newly allocated) with a leading ~/ replaced
  * by $HOME and a leading ~user/ by that user's home directory; NULL when
  * ~user names no user (and for a NULL path). */

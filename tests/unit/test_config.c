@@ -1,6 +1,7 @@
 #include "unit.h"
 #include "buf.h"
 #include "config.h"
+#include "fs.h"
 #include "log.h"
 
 #include <limits.h>
@@ -1151,6 +1152,60 @@ static void test_reference_project(void)
 	config_project_release(&p);
 }
 
+/* docs/config.md's key tables are generated from the tables the loaders walk:
+ * each sits between "<!-- keys NAME: ..." and "<!-- end keys -->". With
+ * PADCTL_UPDATE_DOCS=1 this test rewrites them instead of failing. */
+static void test_docs_key_tables(void)
+{
+	const char *src = getenv("PADCTL_SOURCE_DIR");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	char *path = xstrfmt("%s/docs/config.md", src);
+	char *text = NULL;
+	size_t len = 0;
+	CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &text, &len), 0);
+	struct buf out = BUF_INIT;
+	const char *p = text;
+	int ndiff = 0;
+	for (size_t i = 0; config_key_table_name(i); i++) {
+		const char *name = config_key_table_name(i);
+		char *open = xstrfmt("<!-- keys %s:", name);
+		const char *at = strstr(p, open);
+		if (!at)
+			fprintf(stderr, "\n  docs/config.md has no \"%s\" (after the previous table)\n", open);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+		const char *body = strchr(at, '\n');
+		CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+		body++;
+		const char *end = strstr(body, "<!-- end keys -->");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+		struct buf want = BUF_INIT;
+		CU_ASSERT_EQUAL(config_key_table_markdown(name, &want), 0);
+		if (strlen(buf_str(&want)) != (size_t)(end - body) || memcmp(buf_str(&want), body, (size_t)(end - body))) {
+			fprintf(stderr, "\n  docs/config.md: the \"%s\" key table differs from core/config/config.c; "
+					"it should be:\n%s", name, buf_str(&want));
+			ndiff++;
+		}
+		buf_add(&out, p, (size_t)(body - p));
+		buf_adds(&out, buf_str(&want));
+		p = end;
+		buf_release(&want);
+		free(open);
+	}
+	buf_adds(&out, p);
+	const char *update = getenv("PADCTL_UPDATE_DOCS");
+	if (ndiff && update && !strcmp(update, "1")) {
+		CU_ASSERT_EQUAL(fs_write_atomic(path, buf_str(&out), out.len, 0644), 0);
+		fprintf(stderr, "\n  rewrote %d key table(s) in %s\n", ndiff, path);
+	} else if (ndiff) {
+		fprintf(stderr, "  run `PADCTL_UPDATE_DOCS=1 PADCTL_SOURCE_DIR=%s build/tests/unit_test_config` "
+				"to rewrite them\n", src);
+	}
+	CU_ASSERT_EQUAL(ndiff, 0);
+	buf_release(&out);
+	free(text);
+	free(path);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -1174,6 +1229,7 @@ int main(void)
 		{ "hostile: nesting depth is capped", test_deep_nesting },
 		{ "hostile: FIFOs and devices are refused", test_special_files },
 		{ "reference project parses", test_reference_project },
+		{ "docs/config.md key tables come from the tables", test_docs_key_tables },
 		{ NULL, NULL },
 	};
 	return unit_run("config", tests);
