@@ -268,8 +268,12 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 		st->last_origin = xstrdup(origin);
 	}
 	st->run->session_dirty = 1;
-	if (db_exec(st->db, sql, origin))
+	if (db_exec(st->db, sql, origin)) {
+		/* what runs next from a file, even this one again (a retry after a lock timeout), starts anew */
+		free(st->last_origin);
+		st->last_origin = NULL;
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
 	return 0;
 }
 
