@@ -581,6 +581,29 @@ static int guard_refuses(struct db *db, const char *sql, size_t off, size_t len,
 	return 1;
 }
 
+/* guard_blind tells, before guarded text is sent, whether the server would
+ * read it differently from the parser the guard uses: with
+ * standard_conforming_strings off (a SET or set_config() sent before), 'a\'
+ * does not end a string, so a COMMIT the guard reads as part of a literal
+ * or a comment would run. The server reports the setting after each change. */
+static int guard_blind(struct db *db, const char *origin, const char *full, size_t off, size_t n)
+{
+	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	if (!db->guard || !scs || strcmp(scs, "off") != 0)
+		return 0;
+	if (origin)
+		fail("%s:%d: standard_conforming_strings is off: padctl cannot read the statement as the server would",
+		     origin, line_of(full, off + sql_skip_blank(full + off, n)));
+	else
+		fail("standard_conforming_strings is off: padctl cannot read the statement as the server would");
+	fail_detail("on %s; %s", db->label,
+		    db->guard & DB_GUARD_READ_ONLY
+			    ? "this is a dry run, where padctl refuses transaction control and read-only changes"
+			    : "the host holds a transaction here and refuses transaction control in it");
+	return fail_hint("leave standard_conforming_strings on and write backslashes in E'...' strings; nothing "
+			 "after the setting was sent");
+}
+
 /* check_text reads the whole text once before anything is sent: every
  * statement must parse and pass db->guard. 1: a syntax error (for the
  * server to judge), -1: refused. */
@@ -622,6 +645,8 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	size_t len = strlen(sql);
 	if (!origin && !db->guard)
 		return send_text(db, sql, len, NULL, NULL, 0);
+	if (guard_blind(db, origin, sql, 0, len))
+		return -1;
 	int rc = check_text(db, sql, len, origin);
 	if (rc < 0)
 		return -1;
@@ -650,6 +675,10 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	while (rc == 0 && sql_stream_next(&s, &p) > 0) {
 		if (p.copy_data)
 			continue; /* data of a COPY that failed to start */
+		if (guard_blind(db, origin, sql, p.off, p.len)) {
+			rc = -1;
+			break;
+		}
 		run.off = p.off;
 		run.slen = p.len;
 		run.has_copy_data = 0;
