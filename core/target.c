@@ -46,7 +46,7 @@ int target_open_read(const struct cfg_project *p, const char *env, const struct 
 	*out = NULL;
 	if (open_conn(p, t, command, run_id, 1, &db))
 		return -1;
-	if (identity_check(p, env, t, db, 0)) {
+	if (identity_check(p, env, t, db, 0) || ledger_check(db)) {
 		db_close(db);
 		return -1;
 	}

@@ -19,8 +19,9 @@
 int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		      const char *command, const char *run_id, long lock_ms, struct db **out);
 
-/* target_open_read connects read-only (default_transaction_read_only=on) and
- * checks the server's identity without pinning: for dry runs. */
+/* target_open_read connects read-only (default_transaction_read_only=on),
+ * checks the server's identity without pinning and refuses a ledger this
+ * padctl cannot read, as a write would: for dry runs. */
 int target_open_read(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		     const char *command, const char *run_id, struct db **out);
 
