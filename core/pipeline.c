@@ -1000,7 +1000,8 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	return rc;
 }
 
-int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, int dry_run)
+int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, const char *command,
+			 int dry_run)
 {
 	const char *what = NULL;
 	int line = 0;
@@ -1030,10 +1031,10 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 	else
 		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
 		     what);
-	fail_detail("approvals and stage gates are not implemented yet, so the deploy of env \"%s\" is refused, "
-		    "not run without them; nothing was changed", env->name);
-	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env, or `--dry-run` to see "
-		  "what a deploy would do");
+	fail_detail("approvals and stage gates are not implemented yet, so the %s of env \"%s\" is refused, "
+		    "not run without them; nothing was changed", command, env->name);
+	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env%s",
+		  strcmp(command, "repair") != 0 ? ", or `--dry-run` to see what a deploy would do" : "");
 	buf_release(&b);
 	return fail_status(EXIT_APPROVAL);
 }
@@ -1045,7 +1046,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	const struct cfg_target **targets = NULL;
 	size_t ntargets = 0;
 	struct migration_set set = { NULL, 0 };
-	if (pipeline_check_gates(pl, env, o->dry_run))
+	if (pipeline_check_gates(pl, env, o->command, o->dry_run))
 		return -1;
 	int rc = pipeline_resolve(pl, env, reg, &steps);
 	if (!rc)
