@@ -429,7 +429,8 @@ static void notice_receiver(void *arg, const PGresult *res)
 		sev = "NOTICE";
 	if (!msg)
 		msg = PQresultErrorMessage(res);
-	if (!db->run || !db->run->origin) {
+	int from_file = db->run && db->run->origin;
+	if (!from_file && !db->notice_from) {
 		/* padctl's own statements (CREATE ... IF NOT EXISTS in the ledger) */
 		log_verbose("server: %s: %s", sev, msg);
 		return;
@@ -439,9 +440,11 @@ static void notice_receiver(void *arg, const PGresult *res)
 	struct buf b = BUF_INIT;
 	if (isatty(STDERR_FILENO))
 		buf_adds(&b, "\r\033[K"); /* a progress line may be showing */
-	int line = server_line(db->run, res);
+	int line = from_file ? server_line(db->run, res) : 0;
 	if (line > 0)
 		buf_addf(&b, "%s:%d: %s: %s\n", db->run->origin, line, sev, msg);
+	else if (!from_file)
+		buf_addf(&b, "%s %s: %s\n", db->notice_from, sev, msg);
 	else
 		buf_addf(&b, "%s: %s\n", sev, msg);
 	add_lines(&b, "DETAIL", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));

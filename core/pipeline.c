@@ -55,6 +55,7 @@ struct padctl_step {
 	struct timespec t0;                  /* when the step started, for the elapsed time */
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 	char sqlstate[6];                    /* error_sqlstate's answer */
+	const char *notice_from;             /* "[target plugin]" for notices of SQL without a file */
 };
 
 /* What history_record did with each migration the step was handed. */
@@ -256,6 +257,14 @@ static const char *h_config(struct padctl_step *st, const char *key)
 	return NULL;
 }
 
+/* notice_from names the step in the notices its SQL raises (db.h) */
+static const char *notice_from(struct padctl_step *st)
+{
+	if (!st->notice_from)
+		st->notice_from = keep(st, xstrfmt("[%s %s]", st->target->name, st->cfg->plugin));
+	return st->notice_from;
+}
+
 static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
 {
 	if (origin && sig_cancelled())
@@ -268,7 +277,10 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 		st->last_origin = xstrdup(origin);
 	}
 	st->run->session_dirty = 1;
-	if (db_exec(st->db, sql, origin)) {
+	st->db->notice_from = notice_from(st);
+	int rc = db_exec(st->db, sql, origin);
+	st->db->notice_from = NULL;
+	if (rc) {
 		/* what runs next from a file, even this one again (a retry after a lock timeout), starts anew */
 		free(st->last_origin);
 		st->last_origin = NULL;
@@ -307,7 +319,10 @@ static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, con
 	if (st->db->guard && query_refused(st, sql))
 		return -1;
 	st->run->session_dirty = 1;
-	if (db_query(st->db, sql, nparams, params, &res))
+	st->db->notice_from = notice_from(st);
+	int rc = db_query(st->db, sql, nparams, params, &res);
+	st->db->notice_from = NULL;
+	if (rc)
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	*rows = xmalloc(sizeof **rows);
 	(*rows)->res = res;
