@@ -32,5 +32,36 @@ assert_err_not_contains "the plan is recorded"
 assert_out_not_contains "recorded plan"
 assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans in the ledger"
 ok "exit 130, no plan recorded, and the message says so"
+sql_on "$TPG_PORT" "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'sigplan_holder'" >/dev/null
+released() { ! holds; }
+wait_for 60 released || fail_now "the holder kept the lock"
+
+group "SIGINT while plan reads the target: nothing is recorded once it goes on"
+# the reading waits behind a session holding ACCESS EXCLUSIVE on the history
+mkfifo "$PROJECT/locker.fifo"
+PGAPPNAME=sigplan_locker "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
+	<"$PROJECT/locker.fifo" >"$PROJECT/locker.out" 2>&1 &
+track_pid $!
+exec {LOCKER}>"$PROJECT/locker.fifo"
+printf 'BEGIN;\nLOCK TABLE padctl.migrations IN ACCESS EXCLUSIVE MODE;\n' >&"$LOCKER"
+locked() {
+	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		WHERE a.application_name = 'sigplan_locker' AND l.granted AND l.mode = 'AccessExclusiveLock'")" != 0 ]
+}
+wait_for 60 locked || fail_now "the locker never took its lock"
+pc_bg "$PROJECT/p2" plan test
+reading() {
+	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name LIKE 'padctl%' AND wait_event_type = 'Lock'")" != 0 ]
+}
+wait_for 60 reading || { bg_wait "$BG_PID" "$PROJECT/p2" 60; fail_now "plan never waited to read"; }
+kill -INT "$BG_PID"
+printf 'COMMIT;\n' >&"$LOCKER"
+bg_wait "$BG_PID" "$PROJECT/p2" 60
+assert_rc 130
+assert_out_not_contains "recorded plan"
+assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans in the ledger"
+ok "exit 130, no plan recorded"
 
 finish
