@@ -585,26 +585,40 @@ static int guard_refuses(struct db *db, const char *sql, size_t off, size_t len,
 }
 
 /* guard_blind tells, before guarded text is sent, whether the server would
- * read it differently from the parser the guard uses: with
- * standard_conforming_strings off (a SET or set_config() sent before), 'a\'
- * does not end a string, so a COMMIT the guard reads as part of a literal
- * or a comment would run. The server reports the setting after each change. */
+ * read it differently from the parser the guard uses (UTF-8, strings
+ * standard): with standard_conforming_strings off, 'a\' does not end a
+ * string; with a client_encoding that cannot be a server encoding (SJIS, BIG5,
+ * GBK, ...) a character's second byte can be a backslash, so E'...\' ends
+ * early. Either way a COMMIT the guard reads as part of a literal or a comment
+ * would run. The server reports both settings after each change (a SET or
+ * set_config() sent before). */
 static int guard_blind(struct db *db, const char *origin, const char *full, size_t off, size_t n)
 {
-	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
-	if (!db->guard || !scs || strcmp(scs, "off") != 0)
+	if (!db->guard)
 		return 0;
+	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	const char *enc = PQparameterStatus(db->conn, "client_encoding");
+	struct buf why = BUF_INIT;
+	if (scs && strcmp(scs, "off") == 0)
+		buf_adds(&why, "standard_conforming_strings is off");
+	else if (!pg_valid_server_encoding_id(PQclientEncoding(db->conn)))
+		buf_addf(&why, "client_encoding is %s", enc ? enc : "a multibyte encoding");
+	if (!why.len) {
+		buf_release(&why);
+		return 0;
+	}
 	if (origin)
-		fail("%s:%d: standard_conforming_strings is off: padctl cannot read the statement as the server would",
-		     origin, line_of(full, off + sql_skip_blank(full + off, n)));
+		fail("%s:%d: %s: padctl cannot read the statement as the server would", origin,
+		     line_of(full, off + sql_skip_blank(full + off, n)), buf_str(&why));
 	else
-		fail("standard_conforming_strings is off: padctl cannot read the statement as the server would");
+		fail("%s: padctl cannot read the statement as the server would", buf_str(&why));
+	buf_release(&why);
 	fail_detail("on %s; %s", db->label,
 		    db->guard & DB_GUARD_READ_ONLY
 			    ? "this is a dry run, where padctl refuses transaction control and read-only changes"
 			    : "the host holds a transaction here and refuses transaction control in it");
-	return fail_hint("leave standard_conforming_strings on and write backslashes in E'...' strings; nothing "
-			 "after the setting was sent");
+	return fail_hint("leave standard_conforming_strings on (write backslashes in E'...' strings) and "
+			 "client_encoding alone (padctl sends UTF-8); nothing after the setting was sent");
 }
 
 /* check_text reads the whole text once before anything is sent: every

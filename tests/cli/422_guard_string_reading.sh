@@ -44,6 +44,22 @@ assert_rc 1
 assert_err_contains "0002_hidden_commit/up.sql:3: "
 assert_no_table app.half
 ok "refused; app.half rolled back"
+
+group "nor behind a client_encoding whose characters can end in a backslash byte"
+# read as SJIS, the bytes of "ぃ" and the backslash after it are two characters: E'ぃ\' ends there
+cat >"$PROJECT/migrations/0002_hidden_commit/up.sql" <<SQL
+CREATE TABLE app.half (i int);
+SET client_encoding = 'SJIS';
+SELECT E'ぃ\\' ; COMMIT ; --'
+;
+SELECT no_such_fn();
+SQL
+pc deploy test
+assert_rc 1
+assert_err_contains "0002_hidden_commit/up.sql:3: "
+assert_err_contains "client_encoding"
+assert_no_table app.half
+ok "refused; app.half rolled back"
 rm -rf "$PROJECT/migrations/0002_hidden_commit"
 
 group "a dry run cannot be left that way"
