@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "db.h"
+#include "identity.h"
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
@@ -46,11 +47,17 @@ static void print_repairs(const char *text)
 	json_decref(a);
 }
 
-static int target_history(const struct cfg_project *p, const struct cfg_target *t, const char *limit, json_t *arr)
+static int target_history(const struct cfg_project *p, const char *env, const struct cfg_target *t, const char *limit,
+			  json_t *arr)
 {
 	struct db *db = NULL;
 	if (db_connect_target(p, t, "padctl history", 1, &db))
 		return -1;
+	/* another server's runs must not be shown as this target's (known_targets) */
+	if (identity_check(p, env, t, db, 0)) {
+		db_close(db);
+		return -1;
+	}
 	int exists = 0;
 	int rc = ledger_exists(db, &exists);
 	PGresult *res = NULL;
@@ -134,7 +141,7 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
 	json_t *arr = ctx->json ? json_array() : NULL;
 	for (size_t i = 0; !rc && i < n; i++)
-		rc = target_history(p, targets[i], limit, arr);
+		rc = target_history(p, env.name, targets[i], limit, arr);
 	if (!rc && arr) {
 		json_t *doc = json_pack("{s:s, s:O}", "env", env.name, "runs", arr);
 		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -182,7 +182,7 @@ static int record_plan(const struct cfg_project *p, const struct cfg_env *env, c
 	}
 	db_close(db);
 	if (rc)
-		fail_detail("the plan is recorded in the ledger of target \"%s\"", lt->name);
+		fail_detail("the plan was not recorded (plans are kept in the ledger of target \"%s\")", lt->name);
 	return rc;
 }
 

@@ -121,10 +121,14 @@ int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	const struct cfg_project *p;
 	struct cfg_env env;
-	if (cmd_env(ctx, pos[0], &p, &env, NULL))
+	struct cfg_pipeline pl;
+	if (cmd_env(ctx, pos[0], &p, &env, &pl))
 		return -1;
 	int rc = 0;
-	if (strcmp(env.tier, "prod") == 0) {
+	/* a repair changes what the ledger accepts: an env whose pipeline asks for approvals needs them for it too */
+	if (pipeline_check_gates(&pl, &env, "repair", 0)) {
+		rc = -1;
+	} else if (strcmp(env.tier, "prod") == 0) {
 		fail("env \"%s\" is prod-tier: a repair there needs an approval", env.name);
 		fail_detail("approvals are not implemented in this version of padctl yet, so repairs on prod are "
 			    "refused");
@@ -163,6 +167,6 @@ int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = repair_target(p, &env, targets[i], items, n, reason, lock_ms);
 	free(targets);
 	migrations_release(&set);
-	cmd_env_release(&env, NULL);
+	cmd_env_release(&env, &pl);
 	return rc;
 }

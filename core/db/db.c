@@ -429,7 +429,8 @@ static void notice_receiver(void *arg, const PGresult *res)
 		sev = "NOTICE";
 	if (!msg)
 		msg = PQresultErrorMessage(res);
-	if (!db->run || !db->run->origin) {
+	int from_file = db->run && db->run->origin;
+	if (!from_file && !db->notice_from) {
 		/* padctl's own statements (CREATE ... IF NOT EXISTS in the ledger) */
 		log_verbose("server: %s: %s", sev, msg);
 		return;
@@ -439,9 +440,11 @@ static void notice_receiver(void *arg, const PGresult *res)
 	struct buf b = BUF_INIT;
 	if (isatty(STDERR_FILENO))
 		buf_adds(&b, "\r\033[K"); /* a progress line may be showing */
-	int line = server_line(db->run, res);
+	int line = from_file ? server_line(db->run, res) : 0;
 	if (line > 0)
 		buf_addf(&b, "%s:%d: %s: %s\n", db->run->origin, line, sev, msg);
+	else if (!from_file)
+		buf_addf(&b, "%s %s: %s\n", db->notice_from, sev, msg);
 	else
 		buf_addf(&b, "%s: %s\n", sev, msg);
 	add_lines(&b, "DETAIL", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
@@ -581,6 +584,43 @@ static int guard_refuses(struct db *db, const char *sql, size_t off, size_t len,
 	return 1;
 }
 
+/* guard_blind tells, before guarded text is sent, whether the server would
+ * read it differently from the parser the guard uses (UTF-8, strings
+ * standard): with standard_conforming_strings off, 'a\' does not end a
+ * string; with a client_encoding that cannot be a server encoding (SJIS, BIG5,
+ * GBK, ...) a character's second byte can be a backslash, so E'...\' ends
+ * early. Either way a COMMIT the guard reads as part of a literal or a comment
+ * would run. The server reports both settings after each change (a SET or
+ * set_config() sent before). */
+static int guard_blind(struct db *db, const char *origin, const char *full, size_t off, size_t n)
+{
+	if (!db->guard)
+		return 0;
+	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	const char *enc = PQparameterStatus(db->conn, "client_encoding");
+	struct buf why = BUF_INIT;
+	if (scs && strcmp(scs, "off") == 0)
+		buf_adds(&why, "standard_conforming_strings is off");
+	else if (!pg_valid_server_encoding_id(PQclientEncoding(db->conn)))
+		buf_addf(&why, "client_encoding is %s", enc ? enc : "a multibyte encoding");
+	if (!why.len) {
+		buf_release(&why);
+		return 0;
+	}
+	if (origin)
+		fail("%s:%d: %s: padctl cannot read the statement as the server would", origin,
+		     line_of(full, off + sql_skip_blank(full + off, n)), buf_str(&why));
+	else
+		fail("%s: padctl cannot read the statement as the server would", buf_str(&why));
+	buf_release(&why);
+	fail_detail("on %s; %s", db->label,
+		    db->guard & DB_GUARD_READ_ONLY
+			    ? "this is a dry run, where padctl refuses transaction control and read-only changes"
+			    : "the host holds a transaction here and refuses transaction control in it");
+	return fail_hint("leave standard_conforming_strings on (write backslashes in E'...' strings) and "
+			 "client_encoding alone (padctl sends UTF-8); nothing after the setting was sent");
+}
+
 /* check_text reads the whole text once before anything is sent: every
  * statement must parse and pass db->guard. 1: a syntax error (for the
  * server to judge), -1: refused. */
@@ -622,6 +662,8 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	size_t len = strlen(sql);
 	if (!origin && !db->guard)
 		return send_text(db, sql, len, NULL, NULL, 0);
+	if (guard_blind(db, origin, sql, 0, len))
+		return -1;
 	int rc = check_text(db, sql, len, origin);
 	if (rc < 0)
 		return -1;
@@ -650,6 +692,10 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	while (rc == 0 && sql_stream_next(&s, &p) > 0) {
 		if (p.copy_data)
 			continue; /* data of a COPY that failed to start */
+		if (guard_blind(db, origin, sql, p.off, p.len)) {
+			rc = -1;
+			break;
+		}
 		run.off = p.off;
 		run.slen = p.len;
 		run.has_copy_data = 0;

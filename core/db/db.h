@@ -15,6 +15,8 @@ struct db {
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
 	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
+	const char *notice_from; /* "[t1 validate]" while a plugin's SQL runs: its notices are shown like a
+				  * migration's; NULL for padctl's own statements (notices only with -v) */
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */

@@ -166,6 +166,10 @@ static int pins_read(const char *path, struct pins *ps)
 		if (nl)
 			*nl = '\0';
 		lineno++;
+		/* a checkout with CRLF line ends: a carriage return is never part of a field (written as %0D) */
+		size_t ll = strlen(line);
+		if (ll && line[ll - 1] == '\r')
+			line[ll - 1] = '\0';
 		const char *t = line + strspn(line, " \t\r");
 		if (*t && *t != '#') {
 			struct pin pin = { lineno, NULL, NULL, NULL };

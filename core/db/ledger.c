@@ -92,7 +92,9 @@ int ledger_exists(struct db *db, int *exists)
 	return 0;
 }
 
-int ledger_ensure(struct db *db)
+/* read_version sets *from to the ledger's ledger_version (0 without one) and
+ * refuses a version this padctl cannot read or one newer than it knows. */
+static int read_version(struct db *db, int *from)
 {
 	char *v = NULL;
 	if (db_query_value(db, "SELECT to_regclass('padctl.meta') IS NOT NULL", 0, NULL, &v))
@@ -103,8 +105,8 @@ int ledger_ensure(struct db *db)
 	if (have_meta &&
 	    db_query_value(db, "SELECT value FROM padctl.meta WHERE key = 'ledger_version'", 0, NULL, &v))
 		return -1;
-	int from = 0;
-	if (v && *v && ledger_version_parse(v, &from)) {
+	*from = 0;
+	if (v && *v && ledger_version_parse(v, from)) {
 		fail("the ledger on %s has version \"%s\", which this padctl does not understand", db->label, v);
 		fail_detail("padctl.meta's ledger_version should be a number of schema steps; this padctl knows %d",
 			    NSTEPS);
@@ -113,14 +115,28 @@ int ledger_ensure(struct db *db)
 		return fail_status(EXIT_USAGE);
 	}
 	free(v);
-	if (from > NSTEPS) {
+	if (*from > NSTEPS) {
 		fail("the ledger on %s is version %d, newer than this padctl (%s) knows: upgrade padctl", db->label,
-		     from, PADCTL_VERSION);
+		     *from, PADCTL_VERSION);
 		fail_detail("this padctl writes ledger version %d; a newer padctl upgraded the ledger to %d", NSTEPS,
-			    from);
+			    *from);
 		fail_hint("nothing was changed; install the padctl version the rest of the team uses");
 		return fail_status(EXIT_USAGE);
 	}
+	return 0;
+}
+
+int ledger_check(struct db *db)
+{
+	int from;
+	return read_version(db, &from);
+}
+
+int ledger_ensure(struct db *db)
+{
+	int from;
+	if (read_version(db, &from))
+		return -1;
 	if (from == NSTEPS)
 		return 0;
 	char *steps = ledger_upgrade_sql(from);

@@ -27,6 +27,9 @@ int ledger_exists(struct db *db, int *exists);
  * this padctl, or with a version it cannot read, fails with EXIT_USAGE
  * ("upgrade padctl") before anything is written. */
 int ledger_ensure(struct db *db);
+/* ledger_check refuses, as ledger_ensure does, a ledger this padctl cannot
+ * read (EXIT_USAGE); it writes nothing. A target without a ledger passes. */
+int ledger_check(struct db *db);
 /* ledger_schema_version is the number of schema steps this padctl knows. */
 int ledger_schema_version(void);
 /* ledger_version_parse reads a stored ledger_version (a decimal count of

@@ -80,14 +80,20 @@ const char *sql_kind_name(int kind)
 }
 
 /* starts_candidate tells whether some statement of text may begin with a
- * word of interest: one at the start or right after a semicolon. Quoting is
- * ignored, so this only ever says yes too often; the parser decides. */
+ * word of interest: one at the start, right after a semicolon, or after a
+ * line that starts with a backslash (the "\." that ends COPY data, a
+ * \restrict line: sqlstream.h), where no semicolon comes before it. Quoting
+ * is ignored, so this only ever says yes too often; the parser decides. */
 static int starts_candidate(const char *text, size_t len)
 {
+	size_t line = 0; /* where the line before position i starts */
 	for (size_t i = 0; i < len; i++) {
-		if (i > 0 && text[i - 1] != ';')
-			continue;
-		if (candidate(text + i, len - i))
+		int at = i == 0 || text[i - 1] == ';';
+		if (i > 0 && text[i - 1] == '\n') {
+			at = at || text[line] == '\\';
+			line = i;
+		}
+		if (at && candidate(text + i, len - i))
 			return 1;
 	}
 	return 0;

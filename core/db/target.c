@@ -5,6 +5,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "sig.h"
 
 static int open_conn(const struct cfg_project *p, const struct cfg_target *t, const char *command,
 		     const char *run_id, int read_only, struct db **out)
@@ -20,6 +21,11 @@ int target_open_write(const struct cfg_project *p, const char *env, const struct
 {
 	struct db *db = NULL;
 	*out = NULL;
+	/* the last safe point before a write: a signal during the reading before it stops the command here */
+	if (sig_cancelled()) {
+		fail("%s: %s stopped before it wrote to target \"%s\"", sig_cancelled_name(), command, t->name);
+		return fail_detail("nothing was changed");
+	}
 	if (open_conn(p, t, command, run_id, 0, &db))
 		return -1;
 	/* identity after the lock: the pin is read and written while no other
@@ -46,7 +52,7 @@ int target_open_read(const struct cfg_project *p, const char *env, const struct 
 	*out = NULL;
 	if (open_conn(p, t, command, run_id, 1, &db))
 		return -1;
-	if (identity_check(p, env, t, db, 0)) {
+	if (identity_check(p, env, t, db, 0) || ledger_check(db)) {
 		db_close(db);
 		return -1;
 	}

@@ -14,13 +14,15 @@
  * checks the server's identity against known_targets (pinning it on a first
  * write), creates or upgrades the ledger (refusing one newer than this padctl
  * with EXIT_USAGE, before writing anything), and closes as `interrupted` the
- * runs that a dead padctl left `running`. On failure nothing was written and
+ * runs that a dead padctl left `running`. After SIGINT/SIGTERM (sig.h) it
+ * refuses at once. On failure nothing was written and
  * *out is NULL; on success *out is the caller's (db_close releases the lock). */
 int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		      const char *command, const char *run_id, long lock_ms, struct db **out);
 
-/* target_open_read connects read-only (default_transaction_read_only=on) and
- * checks the server's identity without pinning: for dry runs. */
+/* target_open_read connects read-only (default_transaction_read_only=on),
+ * checks the server's identity without pinning and refuses a ledger this
+ * padctl cannot read, as a write would: for dry runs. */
 int target_open_read(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		     const char *command, const char *run_id, struct db **out);
 

@@ -55,6 +55,7 @@ struct padctl_step {
 	struct timespec t0;                  /* when the step started, for the elapsed time */
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 	char sqlstate[6];                    /* error_sqlstate's answer */
+	const char *notice_from;             /* "[target plugin]" for notices of SQL without a file */
 };
 
 /* What history_record did with each migration the step was handed. */
@@ -257,6 +258,14 @@ static const char *h_config(struct padctl_step *st, const char *key)
 	return NULL;
 }
 
+/* notice_from names the step in the notices its SQL raises (db.h) */
+static const char *notice_from(struct padctl_step *st)
+{
+	if (!st->notice_from)
+		st->notice_from = keep(st, xstrfmt("[%s %s]", st->target->name, st->cfg->plugin));
+	return st->notice_from;
+}
+
 static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
 {
 	if (origin && sig_cancelled())
@@ -269,8 +278,15 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 		st->last_origin = xstrdup(origin);
 	}
 	st->run->session_dirty = 1;
-	if (db_exec(st->db, sql, origin))
+	st->db->notice_from = notice_from(st);
+	int rc = db_exec(st->db, sql, origin);
+	st->db->notice_from = NULL;
+	if (rc) {
+		/* what runs next from a file, even this one again (a retry after a lock timeout), starts anew */
+		free(st->last_origin);
+		st->last_origin = NULL;
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
 	return 0;
 }
 
@@ -304,7 +320,10 @@ static int h_sql_query(struct padctl_step *st, const char *sql, int nparams, con
 	if (st->db->guard && query_refused(st, sql))
 		return -1;
 	st->run->session_dirty = 1;
-	if (db_query(st->db, sql, nparams, params, &res))
+	st->db->notice_from = notice_from(st);
+	int rc = db_query(st->db, sql, nparams, params, &res);
+	st->db->notice_from = NULL;
+	if (rc)
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	*rows = xmalloc(sizeof **rows);
 	(*rows)->res = res;
@@ -1003,7 +1022,8 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	return rc;
 }
 
-int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, int dry_run)
+int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, const char *command,
+			 int dry_run)
 {
 	const char *what = NULL;
 	int line = 0;
@@ -1033,10 +1053,10 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 	else
 		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
 		     what);
-	fail_detail("approvals and stage gates are not implemented yet, so the deploy of env \"%s\" is refused, "
-		    "not run without them; nothing was changed", env->name);
-	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env, or `--dry-run` to see "
-		  "what a deploy would do");
+	fail_detail("approvals and stage gates are not implemented yet, so the %s of env \"%s\" is refused, "
+		    "not run without them; nothing was changed", command, env->name);
+	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env%s",
+		  strcmp(command, "repair") != 0 ? ", or `--dry-run` to see what a deploy would do" : "");
 	buf_release(&b);
 	return fail_status(EXIT_APPROVAL);
 }
@@ -1048,7 +1068,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	const struct cfg_target **targets = NULL;
 	size_t ntargets = 0;
 	struct migration_set set = { NULL, 0 };
-	if (pipeline_check_gates(pl, env, o->dry_run))
+	if (pipeline_check_gates(pl, env, o->command, o->dry_run))
 		return -1;
 	int rc = pipeline_resolve(pl, env, reg, &steps);
 	if (!rc)

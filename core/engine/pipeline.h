@@ -34,11 +34,13 @@ int pipeline_resolve(const struct cfg_pipeline *pl, const struct cfg_env *env, c
 int pipeline_targets(const struct cfg_env *env, const struct cfg_pipeline *pl, const char *only,
 		     const struct cfg_target ***out, size_t *n);
 
-/* pipeline_check_gates refuses (EXIT_APPROVAL) a run whose pipeline asks for
- * approvals or a stage gate, whatever the env's tier, as long as padctl cannot
- * check them: refused, never silently ignored. A dry run changes nothing and
- * is let through with a warning. */
-int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, int dry_run);
+/* pipeline_check_gates refuses (EXIT_APPROVAL) a run of command (deploy,
+ * repair: the messages name it) in an env whose pipeline asks for approvals
+ * or a stage gate, whatever the env's tier, as long as padctl cannot check
+ * them: refused, never silently ignored. A dry run changes nothing and is let
+ * through with a warning. */
+int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *env, const char *command,
+			 int dry_run);
 
 /* pipeline_run runs the pipeline on every target in order and stops at the
  * first failure, after applying the on_failure policy. */

@@ -155,6 +155,28 @@ static void test_copy_data_is_skipped(void)
 	sql_indexes_free(v, n);
 }
 
+/* a statement right after COPY data or a \restrict line follows no semicolon:
+ * the quick look for words of interest must not miss it */
+static void test_find_kind_after_copy_data(void)
+{
+	int line = 0;
+	const char *lf = "CREATE TABLE app.c (t text);\nCOPY app.c (t) FROM stdin;\nx\n\\.\nCOMMIT;\nSELECT 1;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(lf, strlen(lf), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 5);
+	const char *crlf = "CREATE TABLE app.c (t text);\r\nCOPY app.c (t) FROM stdin;\r\nx\r\n\\.\r\nBEGIN;\r\n";
+	CU_ASSERT_EQUAL(sql_find_kind(crlf, strlen(crlf), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 5);
+	const char *restrict_line = "\\restrict abc\nCOMMIT;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(restrict_line, strlen(restrict_line), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 2);
+	const char *unrestrict = "SELECT 1;\n\\unrestrict abc\n  ROLLBACK;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(unrestrict, strlen(unrestrict), SQL_KIND_TX_CONTROL, &line), 1);
+	CU_ASSERT_EQUAL(line, 3);
+	const char *ro = "COPY app.c (t) FROM stdin;\nx\n\\.\nSET default_transaction_read_only = off;\n";
+	CU_ASSERT_EQUAL(sql_find_kind(ro, strlen(ro), SQL_KIND_SET_READ_ONLY, &line), 1);
+	CU_ASSERT_EQUAL(line, 4);
+}
+
 static void test_utf8(void)
 {
 	const char ok[] = "SELECT 'h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80';";
@@ -176,6 +198,7 @@ int main(void)
 		{ "transaction control is found in a file, with its line", test_find_kind },
 		{ "CREATE INDEX statements are listed", test_created_indexes },
 		{ "COPY data is neither a statement nor an index", test_copy_data_is_skipped },
+		{ "a statement after COPY data or a \\restrict line is found", test_find_kind_after_copy_data },
 		{ "UTF-8 validation", test_utf8 },
 		{ NULL, NULL },
 	};

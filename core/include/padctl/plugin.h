@@ -131,7 +131,8 @@ struct padctl_host {
 	 * origin:line of the failing statement, the server's NOTICEs are shown
 	 * as origin:line (unless -q), and a COPY ... FROM STDIN takes the data
 	 * lines that follow it in sql, up to a line "\." (as psql reads a
-	 * file). Without an origin, sql goes to the server as one message.
+	 * file). Without an origin, sql goes to the server as one message, and
+	 * its NOTICEs (like those of sql_query) are shown as "[target plugin]".
 	 * Outside a transaction, an origin other than the previous call's
 	 * starts a migration: the host first resets the session (RESET SESSION
 	 * AUTHORIZATION, RESET ROLE, RESET ALL), as it does at tx_begin, before

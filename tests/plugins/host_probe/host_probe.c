@@ -7,7 +7,7 @@
  *   forge          history_record of a migration the host did not hand out
  *   twice          history_record of the same migration twice
  *   tx_escape      sends COMMIT through sql_exec inside its own transaction
- *   dry_escape     runs option `sql` (an attempt to leave the dry run's read-only
+ *   dry_escape     runs option `sql` and then option `then` (attempts to leave the dry run's read-only
  *                  transaction), ignores its failure, then tries to write
  *   wait_cancel    polls cancelled() in a loop of short statements until told to stop
  */
@@ -19,6 +19,7 @@ static const struct padctl_option options[] = {
 	{ "mode", PADCTL_OPT_STRING, 1, "what to try" },
 	{ "sql", PADCTL_OPT_STRING, 0, "the escape attempt of dry_escape" },
 	{ "via", PADCTL_OPT_STRING, 0, "dry_escape: exec (default) or query" },
+	{ "then", PADCTL_OPT_STRING, 0, "dry_escape: a second attempt, sent on its own after sql" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -70,7 +71,8 @@ static int dry_escape(const struct padctl_host *h, struct padctl_step *st)
 	const char *via = h->option(st, "via");
 	int query = via && strcmp(via, "query") == 0;
 	h->log(st, PADCTL_LOG_INFO, "trying to leave the read-only transaction with: %s", sql ? sql : "-");
-	const char *const attempt[] = { sql, "COMMIT", "CREATE TABLE public.escaped (i int)", "COMMIT" };
+	const char *const attempt[] = { sql, h->option(st, "then"), "COMMIT", "CREATE TABLE public.escaped (i int)",
+					"COMMIT" };
 	for (size_t i = 0; i < sizeof attempt / sizeof attempt[0]; i++) {
 		if (!attempt[i])
 			continue;
