@@ -85,7 +85,9 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 {
 	if (ins->pending) {
 		ins->pending = 0;
-		if (read_facts(ins) || ledger_history_recv(ins->db, &ins->history) ||
+		struct history h;
+		memset(&h, 0, sizeof h);
+		if (read_facts(ins) || ledger_history_recv(ins->db, &h) ||
 		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
 			ins->reachable = 0;
 			ins->error = take_error();
@@ -94,8 +96,11 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 				ins->lock_holder = xstrdup("");
 			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
 				ins->identity_error = take_error();
-			mig_plan_build(set, &ins->history, ins->env, &ins->plan);
+			/* last: a failure here stays the recorded error */
+			ins->plan_failed = plan_target_build(&ins->plan, ins->t, ins->system_id, ins->dbname, &h, set,
+							     ins->env, ins->allow_ooo) != 0;
 		}
+		history_release(&h);
 	}
 	if (!keep_db) {
 		db_close(ins->db);
@@ -104,9 +109,11 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 }
 
 int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+		   const struct migration_set *set, const char *command, int keep_db, int allow_ooo,
+		   struct inspection *ins)
 {
 	inspect_start(p, env, t, command, 0, ins);
+	ins->allow_ooo = allow_ooo;
 	inspect_finish(ins, set, keep_db);
 	return 0;
 }
@@ -119,8 +126,7 @@ void inspect_release(struct inspection *ins)
 	free(ins->dbname);
 	free(ins->identity_error);
 	free(ins->lock_holder);
-	history_release(&ins->history);
-	mig_plan_release(&ins->plan);
+	plan_target_release(&ins->plan);
 	db_close(ins->db);
 	memset(ins, 0, sizeof *ins);
 }
