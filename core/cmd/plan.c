@@ -126,7 +126,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			fail_detail("%s", ins.identity_error);
 			rc = -1;
 		} else if (ins.plan_failed) {
-			rc = -1;
+			rc = err_pending() ? -1 : fail("could not build the plan for target \"%s\"", targets[i]->name);
 		} else {
 			rc = pipeline_check_migrations(&ins.plan.mig, targets[i]->name, allow_ooo);
 			/* the target's part moves into the plan */

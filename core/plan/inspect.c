@@ -96,10 +96,12 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 				ins->lock_holder = xstrdup("");
 			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
 				ins->identity_error = take_error();
-			/* last: a failure here stays the recorded error */
+		}
+		/* outside the target's own error handling: a migration file that
+		 * cannot be read is the command's error, not this target's */
+		if (ins->reachable)
 			ins->plan_failed = plan_target_build(&ins->plan, ins->t, ins->system_id, ins->dbname, &h, set,
 							     ins->env, ins->allow_ooo) != 0;
-		}
 		history_release(&h);
 	}
 	if (!keep_db) {
