@@ -21,10 +21,11 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	const char *pos[1];
 	int npos;
-	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--dry-run] [--target T] [--lock-timeout SECONDS] "
-							 "[--allow-out-of-order]"))
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos,
+		      "ENV [--dry-run] [--target T] [--plan ID] "
+		      "[--lock-timeout SECONDS] [--allow-out-of-order]"))
 		return -1;
-	struct run_opts o = { "deploy", dry_run, target, 10000, allow_ooo };
+	struct run_opts o = { "deploy", dry_run, target, 10000, allow_ooo, plan };
 	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
 		return -1;
 	const struct cfg_project *p;
@@ -33,6 +34,8 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_env(ctx, pos[0], &p, &env, &pl))
 		return -1;
 	int rc = 0;
+	/* a stored plan of a non-prod env runs once it is re-derived with the
+	 * same hash (pipeline_run); a prod deploy needs an approved plan */
 	if (strcmp(env.tier, "prod") == 0 && !dry_run) {
 		fail("env \"%s\" is prod-tier: a deploy needs a plan approved with `padctl approve`", env.name);
 		fail_detail("plan approvals are not implemented in this version of padctl yet, so prod deploys are "
@@ -40,9 +43,6 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 		fail_hint("use `padctl deploy %s --dry-run` or `padctl plan %s` to see what a deploy would do",
 			  env.name, env.name);
 		rc = fail_status(EXIT_APPROVAL);
-	} else if (plan) {
-		fail("option \"--plan\" needs plan approvals, which this version of padctl does not have yet");
-		rc = fail_status(EXIT_USAGE);
 	}
 	struct plugin_registry reg;
 	memset(&reg, 0, sizeof reg);

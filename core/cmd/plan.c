@@ -1,5 +1,4 @@
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,183 +6,72 @@
 #include "buf.h"
 #include "cmd.h"
 #include "db.h"
+#include "fs.h"
 #include "inspect.h"
 #include "ledger.h"
 #include "log.h"
+#include "plan.h"
 #include "pipeline.h"
 #include "plugin.h"
-#include "target.h"
 
-static char *sha256_hex(const char *data, size_t len)
+/* print_text shows the plan with each migration's path and SQL (not in the
+ * hashed bytes: the checksums cover them). Names and paths are escaped
+ * (xstrprintable): one cannot forge a line of the plan. */
+static void print_text(const struct plan *pl, const char *id, const char *hash)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
-		/* a plan's hash is how an approval names it: never record one made of garbage */
-		fprintf(stderr, "padctl: fatal: could not compute a SHA-256 digest (OpenSSL failed)\n");
-		exit(EXIT_STEP);
-	}
-	struct buf b = BUF_INIT;
-	for (unsigned i = 0; i < n; i++)
-		buf_addf(&b, "%02x", md[i]);
-	return buf_detach(&b);
-}
-
-/* put sets obj[key] = value and remembers in *err when a constructor failed
- * (jansson returns NULL for a string that is not valid UTF-8, and on memory
- * exhaustion): a plan must never be recorded or printed with a hole in it. */
-static void put(json_t *obj, const char *key, json_t *value, int *err)
-{
-	if (!obj) {
-		json_decref(value);
-		*err = 1;
-	} else if (!value || json_object_set_new(obj, key, value) != 0) {
-		*err = 1;
-	}
-}
-
-/* str is json_string that names what it could not encode */
-static json_t *str(const char *s, int *err)
-{
-	json_t *v = s ? json_string(s) : json_null();
-	if (!v && !*err) {
-		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
-		struct buf b = BUF_INIT;
-		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
-			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
-				buf_addf(&b, "\\x%02x", *p);
-			else
-				buf_add(&b, (const char *)p, 1);
-		}
-		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
-		buf_release(&b);
-		fail_hint("rename the file or directory, or save its text as UTF-8");
-		fail_status(EXIT_USAGE);
-	}
-	if (!v)
-		*err = 1;
-	return v;
-}
-
-static void append(json_t *arr, json_t *value, int *err)
-{
-	if (!arr) {
-		json_decref(value);
-		*err = 1;
-	} else if (!value || json_array_append_new(arr, value) != 0) {
-		*err = 1;
-	}
-}
-
-/* file_digest adds {path: sha256} of a file the plan covers; a missing file is null */
-static int file_digest(json_t *obj, const char *key, const char *path)
-{
-	int err = 0;
-	if (!path) {
-		put(obj, key, json_null(), &err);
-		return err ? -1 : 0;
-	}
-	char *text = NULL;
-	size_t len = 0;
-	if (read_text_file(path, &text, &len))
-		return -1;
-	char hex[65];
-	migration_checksum(text, len, hex);
-	put(obj, key, json_string(hex), &err);
-	free(text);
-	return err ? -1 : 0;
-}
-
-static json_t *migration_json(const struct mig_status *s, int *err)
-{
-	json_t *m = json_object();
-	put(m, "version", str(s->m->version, err), err);
-	put(m, "name", str(s->m->name, err), err);
-	put(m, "action", str(s->state == MIG_TO_SKIP ? "skip" : "apply", err), err);
-	put(m, "transactional", json_boolean(s->m->transactional), err);
-	put(m, "up_sha256", str(s->m->checksum, err), err);
-	if (!m || file_digest(m, "down_sha256", s->m->down_path) ||
-	    file_digest(m, "verify_sha256", s->m->verify_path))
-		*err = 1;
-	if (s->skip_reason)
-		put(m, "reason", str(s->skip_reason, err), err);
-	put(m, "path", str(s->m->up_path, err), err);
-	put(m, "sql", str(s->state == MIG_TO_SKIP ? "" : s->m->up_sql, err), err);
-	return m;
-}
-
-static json_t *target_json(const struct inspection *ins, int allow_ooo, int *err)
-{
-	json_t *o = json_object();
-	put(o, "target", str(ins->t->name, err), err);
-	json_t *hist = json_array();
-	for (size_t i = 0; i < ins->history.n; i++) {
-		const struct history_row *r = &ins->history.v[i];
-		json_t *row = json_object();
-		put(row, "version", str(r->version, err), err);
-		put(row, "checksum", str(r->checksum, err), err);
-		put(row, "status", str(r->status, err), err);
-		append(hist, row, err);
-	}
-	put(o, "history", hist, err);
-	json_t *todo = json_array();
-	for (size_t i = 0; i < ins->plan.n; i++) {
-		const struct mig_status *s = &ins->plan.v[i];
-		if (s->state == MIG_PENDING || s->state == MIG_TO_SKIP || (s->state == MIG_OUT_OF_ORDER && allow_ooo))
-			append(todo, migration_json(s, err), err);
-	}
-	put(o, "migrations", todo, err);
-	return o;
-}
-
-static void print_text(const json_t *body, const char *id, const char *hash)
-{
-	printf("plan %s for env %s\nhash sha256:%s\n", id, json_string_value(json_object_get(body, "env")), hash);
-	size_t i, k;
-	json_t *t, *m;
-	json_array_foreach(json_object_get(body, "targets"), i, t) {
-		json_t *migs = json_object_get(t, "migrations");
-		printf("\ntarget %s: %zu migration%s\n", json_string_value(json_object_get(t, "target")),
-		       json_array_size(migs), json_array_size(migs) == 1 ? "" : "s");
-		json_array_foreach(migs, k, m) {
-			const char *action = json_string_value(json_object_get(m, "action"));
-			/* names and paths are escaped (buf_add_printable): one cannot forge a line of the plan */
-			char *version = xstrprintable(json_string_value(json_object_get(m, "version")));
-			char *name = xstrprintable(json_string_value(json_object_get(m, "name")));
-			printf("-- %s %s_%s", action, version, name);
+	printf("plan %s for env %s\nhash sha256:%s\n", id, pl->env, hash);
+	for (size_t i = 0; i < pl->ntargets; i++) {
+		const struct plan_target *pt = &pl->targets[i];
+		printf("\ntarget %s: %zu migration%s\n", pt->t->name, pt->ntodo, pt->ntodo == 1 ? "" : "s");
+		for (size_t k = 0; k < pt->ntodo; k++) {
+			const struct plan_mig *pm = &pt->todo[k];
+			char *version = xstrprintable(pm->m->version);
+			char *name = xstrprintable(pm->m->name);
+			printf("-- %s %s_%s", pm->skip_reason ? "skip" : "apply", version, name);
 			free(version);
 			free(name);
-			if (strcmp(action, "skip") == 0) {
-				char *reason = xstrprintable(json_string_value(json_object_get(m, "reason")));
+			if (pm->skip_reason) {
+				char *reason = xstrprintable(pm->skip_reason);
 				printf(" (%s)\n", reason);
 				free(reason);
 				continue;
 			}
-			char *path = xstrprintable(json_string_value(json_object_get(m, "path")));
-			printf("%s  [%s]\n", json_is_true(json_object_get(m, "transactional")) ? "" : " (no transaction)",
-			       path);
+			char *path = xstrprintable(pm->m->up_path);
+			printf("%s  [%s]\n", pm->m->transactional ? "" : " (no transaction)", path);
 			free(path);
-			const char *sql = json_string_value(json_object_get(m, "sql"));
+			const char *sql = pm->m->up_sql;
 			size_t len = strlen(sql);
 			printf("%s%s", sql, len && sql[len - 1] == '\n' ? "" : "\n");
 		}
 	}
 }
 
-static int record_plan(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
-		       const char *body)
+/* json_doc is what --json prints: {"id", "hash", "plan"}, the plan being the
+ * hashed document with each migration's path and SQL added for reading */
+static json_t *json_doc(const struct plan *pl, const char *id, const char *hash, const char *bytes)
 {
-	const struct cfg_target *lt = env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
-	struct db *db = NULL;
-	int rc = target_open_write(p, env->name, lt, "plan", id, 10000, &db);
-	if (!rc) {
-		rc = ledger_plan_add(db, id, env->name, hash, body);
-		ledger_unlock(db);
+	json_t *body = json_loads(bytes, 0, NULL);
+	json_t *targets = json_object_get(body, "targets");
+	int err = !body;
+	for (size_t i = 0; !err && i < pl->ntargets; i++) {
+		json_t *migs = json_object_get(json_array_get(targets, i), "migrations");
+		for (size_t k = 0; !err && k < pl->targets[i].ntodo; k++) {
+			const struct plan_mig *pm = &pl->targets[i].todo[k];
+			json_t *m = json_array_get(migs, k);
+			const char *path = pm->m->up_path, *sql = pm->skip_reason ? "" : pm->m->up_sql;
+			if (json_object_set_new(m, "path", json_string(path)) ||
+			    json_object_set_new(m, "sql", json_string(sql))) {
+				char *name = xstrprintable(path);
+				fail("cannot show %s in the plan: its path or text is not valid UTF-8", name);
+				free(name);
+				fail_hint("the plan was recorded; `padctl plan` without --json shows it");
+				err = 1;
+			}
+		}
 	}
-	db_close(db);
-	if (rc)
-		fail_detail("the plan was not recorded (plans are kept in the ledger of target \"%s\")", lt->name);
-	return rc;
+	json_t *doc = err ? NULL : json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body);
+	json_decref(body);
+	return doc;
 }
 
 int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
@@ -222,19 +110,13 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = pipeline_targets(&env, &pl, target, &targets, &n);
 	char *id = ledger_new_run_id();
-	json_t *body = json_object();
-	int err = 0;
-	put(body, "padctl_plan", json_integer(1), &err);
-	put(body, "project", str(p->name, &err), &err);
-	put(body, "env", str(env.name, &err), &err);
-	put(body, "pipeline", str(pl.name, &err), &err);
-	if (!rc && (err || file_digest(body, "env_sha256", env.file) || file_digest(body, "pipeline_sha256", pl.file)))
-		rc = -1;
-	json_t *tarr = json_array();
-	put(body, "targets", json_incref(tarr), &err);
+	struct plan plan;
+	plan_init(&plan, p, &env, &pl, n);
+	if (!rc)
+		rc = plan_digest_files(&plan, &env, &pl);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct inspection ins;
-		inspect_target(p, &env, targets[i], &set, "plan", 0, &ins);
+		inspect_target(p, &env, targets[i], &set, "plan", 0, allow_ooo, &ins);
 		if (!ins.reachable) {
 			fail("cannot plan for target \"%s\": it is not reachable", targets[i]->name);
 			fail_detail("%s", ins.error);
@@ -243,57 +125,50 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			fail("cannot plan for target \"%s\": identity mismatch", targets[i]->name);
 			fail_detail("%s", ins.identity_error);
 			rc = -1;
+		} else if (ins.plan_failed) {
+			rc = err_pending() ? -1 : fail("could not build the plan for target \"%s\"", targets[i]->name);
 		} else {
-			rc = pipeline_check_migrations(&ins.plan, targets[i]->name, allow_ooo);
-			append(tarr, target_json(&ins, allow_ooo, &err), &err);
+			rc = pipeline_check_migrations(&ins.plan.mig, targets[i]->name, allow_ooo);
+			/* the target's part moves into the plan */
+			plan.targets[i] = ins.plan;
+			memset(&ins.plan, 0, sizeof ins.plan);
 		}
 		inspect_release(&ins);
 	}
-	json_decref(tarr);
-	if (err) {
-		if (!err_pending())
-			fail("cannot build the plan (out of memory?)");
-		rc = -1;
-	}
-	char *hash = NULL, *canon = NULL;
+	char hash[65] = "";
+	char *bytes = NULL;
+	size_t len = 0;
+	if (!rc)
+		rc = plan_bytes(&plan, &bytes, &len);
 	if (!rc) {
-		/* the hash covers everything in the body; the id and hash themselves stay outside it */
-		canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!canon)
+		/* the hash covers every byte of the body; the id and hash themselves stay outside it */
+		plan_hash(bytes, len, hash);
+		rc = plan_store(p, &env, id, hash, bytes);
+	}
+	/* --out gets exactly the hashed bytes: sha256sum of the file is the hash */
+	if (!rc && out && fs_write_atomic(out, bytes, len, 0644)) {
+		fail_detail("the plan %s was recorded; only writing the file failed", id);
+		rc = fail_hint("check that the directory exists and is writable");
+	}
+	if (!rc && ctx->json) {
+		json_t *doc = json_doc(&plan, id, hash, bytes);
+		char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (s)
+			puts(s);
+		else if (!err_pending())
 			rc = fail("cannot serialise the plan (out of memory?)");
-		else {
-			hash = sha256_hex(canon, strlen(canon));
-			rc = record_plan(p, &env, id, hash, canon);
-		}
+		else
+			rc = -1;
+		free(s);
+		json_decref(doc);
+	} else if (!rc) {
+		print_text(&plan, id, hash);
+		printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
+		       out ? out : "");
 	}
-	json_t *doc = NULL;
-	if (!rc && !(doc = json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body)))
-		rc = fail("cannot build the plan document (out of memory?)");
-	if (!rc) {
-		if (out) {
-			if (json_dump_file(doc, out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
-				fail("cannot write the plan to \"%s\"", out);
-				rc = fail_hint("check that the directory exists and is writable");
-			}
-		}
-		if (ctx->json) {
-			char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-			if (s)
-				puts(s);
-			else
-				rc = fail("cannot serialise the plan (out of memory?)");
-			free(s);
-		} else {
-			print_text(body, id, hash);
-			printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
-			       out ? out : "");
-		}
-	}
-	json_decref(doc);
-	free(canon);
-	free(hash);
+	free(bytes);
 	free(id);
-	json_decref(body);
+	plan_release(&plan);
 	free(targets);
 	migrations_release(&set);
 	cmd_env_release(&env, &pl);

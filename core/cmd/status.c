@@ -21,15 +21,15 @@ static json_t *target_json(const struct inspection *ins)
 	if (!ins->reachable)
 		return o;
 	json_object_set_new(o, "server_version", json_string(ins->server_version));
-	json_object_set_new(o, "ledger", json_boolean(ins->history.exists));
+	json_object_set_new(o, "ledger", json_boolean(ins->plan.history.exists));
 	json_object_set_new(o, "lock_holder", *ins->lock_holder ? json_string(ins->lock_holder) : json_null());
 	json_t *counts = json_object();
 	for (int s = 0; s <= MIG_MISMATCH; s++)
-		json_object_set_new(counts, mig_state_name(s), json_integer((json_int_t)ins->plan.counts[s]));
+		json_object_set_new(counts, mig_state_name(s), json_integer((json_int_t)ins->plan.mig.counts[s]));
 	json_object_set_new(o, "counts", counts);
 	json_t *migs = json_array();
-	for (size_t i = 0; i < ins->plan.n; i++) {
-		const struct mig_status *s = &ins->plan.v[i];
+	for (size_t i = 0; i < ins->plan.mig.n; i++) {
+		const struct mig_status *s = &ins->plan.mig.v[i];
 		json_t *m = json_object();
 		json_object_set_new(m, "version", json_string(s->m->version));
 		json_object_set_new(m, "name", json_string(s->m->name));
@@ -51,8 +51,8 @@ static json_t *target_json(const struct inspection *ins)
 	}
 	json_object_set_new(o, "migrations", migs);
 	json_t *orphans = json_array();
-	for (size_t i = 0; i < ins->plan.norphans; i++)
-		json_array_append_new(orphans, json_string(ins->plan.orphans[i]->version));
+	for (size_t i = 0; i < ins->plan.mig.norphans; i++)
+		json_array_append_new(orphans, json_string(ins->plan.mig.orphans[i]->version));
 	json_object_set_new(o, "unknown_applied", orphans);
 	return o;
 }
@@ -70,10 +70,10 @@ static void target_text(const struct inspection *ins, int verbose)
 		buf_release(&b);
 		return;
 	}
-	const size_t *c = ins->plan.counts;
+	const size_t *c = ins->plan.mig.counts;
 	buf_addf(&b, "target %s: reachable, PostgreSQL ", ins->t->name);
 	buf_add_printable(&b, ins->server_version);
-	buf_addf(&b, "%s\n", ins->history.exists ? "" : " (no padctl ledger yet)");
+	buf_addf(&b, "%s\n", ins->plan.history.exists ? "" : " (no padctl ledger yet)");
 	if (ins->identity_error) {
 		buf_adds(&b, "  IDENTITY MISMATCH: ");
 		buf_add_printable_lines(&b, ins->identity_error);
@@ -86,8 +86,8 @@ static void target_text(const struct inspection *ins, int verbose)
 	buf_adds(&b, "  lock: ");
 	buf_add_printable(&b, *ins->lock_holder ? ins->lock_holder : "free");
 	buf_addch(&b, '\n');
-	for (size_t i = 0; i < ins->plan.n; i++) {
-		const struct mig_status *s = &ins->plan.v[i];
+	for (size_t i = 0; i < ins->plan.mig.n; i++) {
+		const struct mig_status *s = &ins->plan.mig.v[i];
 		if (!verbose && (s->state == MIG_APPLIED || s->state == MIG_BASELINED))
 			continue;
 		const char *reason = s->h && s->h->reason ? s->h->reason : s->skip_reason;
@@ -102,11 +102,11 @@ static void target_text(const struct inspection *ins, int verbose)
 		}
 		buf_addch(&b, '\n');
 	}
-	for (size_t i = 0; i < ins->plan.norphans; i++) {
+	for (size_t i = 0; i < ins->plan.mig.norphans; i++) {
 		buf_addf(&b, "  %-17s ", "unknown");
-		buf_add_printable(&b, ins->plan.orphans[i]->version);
+		buf_add_printable(&b, ins->plan.mig.orphans[i]->version);
 		buf_addch(&b, '_');
-		buf_add_printable(&b, ins->plan.orphans[i]->name);
+		buf_add_printable(&b, ins->plan.mig.orphans[i]->name);
 		buf_adds(&b, " (in the target's history, no migration file)\n");
 	}
 	fputs(buf_str(&b), stdout);
@@ -153,7 +153,7 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		inspect_finish(&ins[i], &set, 0);
-		problems += !ins[i].reachable || ins[i].identity_error || ins[i].plan.counts[MIG_MISMATCH];
+		problems += !ins[i].reachable || ins[i].identity_error || ins[i].plan.mig.counts[MIG_MISMATCH];
 		if (ctx->json)
 			json_array_append_new(arr, target_json(&ins[i]));
 		else

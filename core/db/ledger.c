@@ -439,6 +439,28 @@ int ledger_plan_add(struct db *db, const char *id, const char *env, const char *
 			   5, p);
 }
 
+int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body)
+{
+	*env = *hash = *body = NULL;
+	int exists = 0;
+	if (ledger_exists(db, &exists))
+		return -1;
+	if (!exists)
+		return 1;
+	PGresult *res;
+	const char *p[] = { id };
+	if (db_query(db, "SELECT env, hash, body FROM padctl.plans WHERE id = $1", 1, p, &res))
+		return -1;
+	int found = PQntuples(res) == 1;
+	if (found) {
+		*env = xstrdup(PQgetvalue(res, 0, 0));
+		*hash = xstrdup(PQgetvalue(res, 0, 1));
+		*body = xstrdup(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return found ? 0 : 1;
+}
+
 int ledger_repair_add(struct db *db, const char *run_id, const char *version, const char *old_checksum,
 		      const char *new_checksum, const char *reason)
 {

@@ -87,6 +87,9 @@ int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *s
 /* ledger_plan_add records a plan (id, env, hash, body). */
 int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body);
 
+/* ledger_plan_get reads plan id (each newly allocated); 1 when there is no such plan. */
+int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body);
+
 /* ledger_new_run_id returns a new sortable run id like 20261121-131500-3f2a. */
 char *ledger_new_run_id(void);
 /* ledger_actor returns "user@host" of whoever runs padctl (static storage). */

@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "plan.h"
 #include "sig.h"
 #include "sql.h"
 #include "target.h"
@@ -26,7 +27,8 @@ struct target_run {
 	const struct run_opts *o;
 	const char *run_id;
 	struct db *db;
-	struct padctl_migration *todo;   /* what the migrate step applies */
+	const struct plan_target *plan; /* the target's part of the run's plan */
+	struct padctl_migration *todo; /* what the migrate step applies: plan->todo */
 	size_t ntodo;
 	struct padctl_migration *applied;/* what the migrate step applied, in order */
 	size_t napplied;
@@ -795,26 +797,25 @@ static double elapsed_ms(const struct timespec *a)
 	return (double)(b.tv_sec - a->tv_sec) * 1000.0 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
-static void build_todo(struct target_run *tr, const struct mig_plan *plan)
+/* build_todo hands the plan's migrations to the migrate step in the SDK's shape */
+static void build_todo(struct target_run *tr)
 {
-	tr->todo = xcalloc(plan->n ? plan->n : 1, sizeof *tr->todo);
-	tr->applied = xcalloc(plan->n ? plan->n : 1, sizeof *tr->applied);
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct mig_status *s = &plan->v[i];
-		if (s->state != MIG_PENDING && s->state != MIG_TO_SKIP &&
-		    !(s->state == MIG_OUT_OF_ORDER && tr->o->allow_out_of_order))
-			continue;
+	const struct plan_target *pt = tr->plan;
+	tr->todo = xcalloc(pt->ntodo ? pt->ntodo : 1, sizeof *tr->todo);
+	tr->applied = xcalloc(pt->ntodo ? pt->ntodo : 1, sizeof *tr->applied);
+	for (size_t i = 0; i < pt->ntodo; i++) {
+		const struct migration *src = pt->todo[i].m;
 		struct padctl_migration *m = &tr->todo[tr->ntodo++];
-		m->version = s->m->version;
-		m->name = s->m->name;
-		m->dir = s->m->dir;
-		m->up_path = s->m->up_path;
-		m->up_sql = s->m->up_sql;
-		m->checksum = s->m->checksum;
-		m->transactional = s->m->transactional;
-		m->skip_reason = s->state == MIG_TO_SKIP ? s->skip_reason : NULL;
-		m->down_path = s->m->down_path;
-		m->verify_path = s->m->verify_path;
+		m->version = src->version;
+		m->name = src->name;
+		m->dir = src->dir;
+		m->up_path = src->up_path;
+		m->up_sql = src->up_sql;
+		m->checksum = src->checksum;
+		m->transactional = src->transactional;
+		m->skip_reason = pt->todo[i].skip_reason;
+		m->down_path = src->down_path;
+		m->verify_path = src->verify_path;
 	}
 }
 
@@ -973,8 +974,9 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 	fail_detail("rollback strategies are installed but this padctl cannot call them yet");
 }
 
-static int run_target(struct target_run *tr, const struct resolved_step *steps, const struct migration_set *set,
-		      const struct plugin_registry *reg)
+/* open_target opens the target (for writing; read-only in a dry run) and
+ * builds its part of the plan under the lock, into pt */
+static int open_target(struct target_run *tr, struct plan_target *pt, const struct migration_set *set)
 {
 	int rc = tr->o->dry_run ? target_open_read(tr->p, tr->env->name, tr->t, tr->o->command, tr->run_id, &tr->db)
 				: target_open_write(tr->p, tr->env->name, tr->t, tr->o->command, tr->run_id,
@@ -982,16 +984,25 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	if (rc)
 		return -1;
 	sig_watch_conn(tr->db->conn);
+	char *system_id = NULL, *dbname = NULL;
 	struct history h;
-	if (ledger_history(tr->db, &h))
+	if (plan_read_target(tr->db, &system_id, &dbname, &h))
 		return -1;
-	struct mig_plan plan;
-	mig_plan_build(set, &h, tr->env, &plan);
-	rc = pipeline_check_migrations(&plan, tr->t->name, tr->o->allow_out_of_order);
-	if (!rc)
-		build_todo(tr, &plan);
-	mig_plan_release(&plan);
-	if (!rc && !tr->o->dry_run)
+	rc = plan_target_build(pt, tr->t, system_id, dbname, &h, set, tr->env, tr->o->allow_out_of_order);
+	free(system_id);
+	free(dbname);
+	history_release(&h);
+	tr->plan = pt;
+	return rc ? -1 : pipeline_check_migrations(&pt->mig, tr->t->name, tr->o->allow_out_of_order);
+}
+
+/* run_target runs the steps on a target open_target opened, doing what its plan says */
+static int run_target(struct target_run *tr, const struct resolved_step *steps, const struct plugin_registry *reg)
+{
+	sig_watch_conn(tr->db->conn);
+	build_todo(tr);
+	int rc = 0;
+	if (!tr->o->dry_run)
 		rc = ledger_run_start(tr->db, tr->run_id, tr->env->name, tr->t->name, tr->o->command, tr->pl->name, 0);
 	int started = !rc && !tr->o->dry_run;
 	int seq = 0;
@@ -1018,7 +1029,6 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 		}
 		free(msg);
 	}
-	history_release(&h);
 	return rc;
 }
 
@@ -1061,6 +1071,41 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 	return fail_status(EXIT_APPROVAL);
 }
 
+/* check_stored compares the plan re-derived under the locks with the stored one */
+static int check_stored(const struct plan *plan, const char *id, const char *stored, const char *stored_hash)
+{
+	char *bytes = NULL;
+	size_t len = 0;
+	if (plan_bytes(plan, &bytes, &len))
+		return -1;
+	char hash[65], own[65];
+	plan_hash(bytes, len, hash);
+	plan_hash(stored, strlen(stored), own);
+	int rc = 0;
+	if (strcmp(own, stored_hash) != 0) {
+		fail("plan \"%s\" in the ledger does not match its own hash: nothing was changed", id);
+		fail_detail("recorded hash sha256:%s, the recorded body hashes to sha256:%s", stored_hash, own);
+		rc = fail_hint("someone edited padctl.plans; record a new plan with `padctl plan %s`", plan->env);
+	} else if (strcmp(hash, stored_hash) != 0) {
+		fail("plan \"%s\" no longer matches what the deploy would do: nothing was changed", id);
+		fail_detail("recorded hash sha256:%s, re-derived under the lock sha256:%s", stored_hash, hash);
+		char *diff = plan_diff(stored, bytes, 20);
+		for (char *line = diff, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			fail_detail("%s", line);
+		}
+		free(diff);
+		rc = fail_hint("review what changed, record a new plan with `padctl plan %s` and deploy that one",
+			       plan->env);
+	} else {
+		log_info("plan %s: re-derived under the lock, hash sha256:%s matches", id, hash);
+	}
+	free(bytes);
+	return rc;
+}
+
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
 		 const struct plugin_registry *reg, const struct run_opts *o)
 {
@@ -1075,41 +1120,69 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);
 	if (!rc && migrations_load(p->migrations_dir, &set))
 		rc = -1;
+	/* the run's plan: each target's part is built under that target's lock */
+	struct plan plan;
+	plan_init(&plan, p, env, pl, ntargets);
+	if (!rc)
+		rc = plan_digest_files(&plan, env, pl);
+	char *stored = NULL, *stored_hash = NULL;
+	if (!rc && o->plan_id)
+		rc = plan_load(p, env, o->plan_id, &stored, &stored_hash);
 	char *run_id = ledger_new_run_id();
 	if (!rc)
 		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
 			 ntargets, ntargets == 1 ? "" : "s", o->dry_run ? " (dry run: nothing will change)" : "");
+	struct target_run *trs = xcalloc(ntargets ? ntargets : 1, sizeof *trs);
+	for (size_t i = 0; i < ntargets; i++) {
+		trs[i].p = p;
+		trs[i].env = env;
+		trs[i].pl = pl;
+		trs[i].t = targets[i];
+		trs[i].o = o;
+		trs[i].run_id = run_id;
+	}
+	/* a stored plan runs only as a whole: every target is locked and its
+	 * part re-derived before the first one changes */
+	for (size_t i = 0; !rc && o->plan_id && i < ntargets; i++)
+		rc = open_target(&trs[i], &plan.targets[i], &set);
+	if (!rc && o->plan_id)
+		rc = check_stored(&plan, o->plan_id, stored, stored_hash);
 	for (size_t i = 0; !rc && i < ntargets; i++) {
-		struct target_run tr;
-		memset(&tr, 0, sizeof tr);
-		tr.p = p;
-		tr.env = env;
-		tr.pl = pl;
-		tr.t = targets[i];
-		tr.o = o;
-		tr.run_id = run_id;
+		struct target_run *tr = &trs[i];
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		/* the target's own error scope: what ledger_run_finish records is
 		 * this target's error; it is then the run's error */
 		struct err_scope target_err;
 		err_scope_push(&target_err);
-		rc = run_target(&tr, steps, &set, reg);
+		if (!o->plan_id)
+			rc = open_target(tr, &plan.targets[i], &set);
+		if (!rc)
+			rc = run_target(tr, steps, reg);
 		err_scope_pop(&target_err, ERR_PROPAGATE);
 		if (!rc)
-			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr.t->name,
-				 o->dry_run ? "dry run done" : "done", tr.napplied, tr.napplied == 1 ? "" : "s",
+			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr->t->name,
+				 o->dry_run ? "dry run done" : "done", tr->napplied, tr->napplied == 1 ? "" : "s",
 				 elapsed_ms(&t0) / 1000.0);
 		if (rc && i + 1 < ntargets)
-			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr.t->name);
+			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr->t->name);
 		sig_watch_conn(NULL);
-		db_close(tr.db);
-		free(tr.todo);
-		free(tr.applied);
+		db_close(tr->db);
+		tr->db = NULL;
 	}
+	sig_watch_conn(NULL);
+	for (size_t i = 0; i < ntargets; i++) {
+		db_close(trs[i].db);
+		free(trs[i].todo);
+		free(trs[i].applied);
+	}
+	free(trs);
 	if (!rc)
 		log_info("%s %s: run %s succeeded", o->command, env->name, run_id);
 	free(run_id);
+	free(stored);
+	free(stored_hash);
+	plan_release(&plan);
 	free(steps);
 	free(targets);
 	migrations_release(&set);

@@ -14,6 +14,7 @@ struct run_opts {
 	const char *only_target;   /* --target, or NULL */
 	long lock_timeout_ms;
 	int allow_out_of_order;
+	const char *plan_id; /* deploy --plan: run this stored plan only if it still holds; NULL: build one */
 };
 
 /* A resolved step: its config and the plugin that runs it (NULL when not installed). */

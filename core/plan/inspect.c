@@ -88,7 +88,9 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 		ins->pending = 0;
 		struct err_scope scope;
 		err_scope_push(&scope);
-		if (read_facts(ins) || ledger_history_recv(ins->db, &ins->history) ||
+		struct history h;
+		memset(&h, 0, sizeof h);
+		if (read_facts(ins) || ledger_history_recv(ins->db, &h) ||
 		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
 			ins->reachable = 0;
 			ins->error = scope_error_text();
@@ -97,9 +99,14 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 				ins->lock_holder = xstrdup("");
 			if (identity_check_known(ins->p, ins->env->name, ins->t, ins->system_id, ins->dbname, 0))
 				ins->identity_error = scope_error_text();
-			mig_plan_build(set, &ins->history, ins->env, &ins->plan);
 		}
 		err_scope_pop(&scope, ERR_DISCARD);
+		/* outside the target's own error scope: a migration file that
+		 * cannot be read is the command's error, not this target's */
+		if (ins->reachable)
+			ins->plan_failed = plan_target_build(&ins->plan, ins->t, ins->system_id, ins->dbname, &h, set,
+							     ins->env, ins->allow_ooo) != 0;
+		history_release(&h);
 	}
 	if (!keep_db) {
 		db_close(ins->db);
@@ -108,9 +115,11 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 }
 
 int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins)
+		   const struct migration_set *set, const char *command, int keep_db, int allow_ooo,
+		   struct inspection *ins)
 {
 	inspect_start(p, env, t, command, 0, ins);
+	ins->allow_ooo = allow_ooo;
 	inspect_finish(ins, set, keep_db);
 	return 0;
 }
@@ -123,8 +132,7 @@ void inspect_release(struct inspection *ins)
 	free(ins->dbname);
 	free(ins->identity_error);
 	free(ins->lock_holder);
-	history_release(&ins->history);
-	mig_plan_release(&ins->plan);
+	plan_target_release(&ins->plan);
 	db_close(ins->db);
 	memset(ins, 0, sizeof *ins);
 }

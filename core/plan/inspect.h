@@ -6,6 +6,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrations.h"
+#include "plan.h"
 
 struct inspection {
 	const struct cfg_target *t;
@@ -20,15 +21,18 @@ struct inspection {
 	char *server_version;
 	char *identity_error; /* a known_targets mismatch */
 	char *lock_holder;    /* "" when free */
-	struct history history;
-	struct mig_plan plan;
+	int allow_ooo; /* plan out-of-order migrations too (plan --allow-out-of-order) */
+	int plan_failed; /* building the plan failed (a file); the error is left recorded */
+	struct plan_target plan; /* the target's part of a plan, with its history (when reachable) */
 	struct db *db;        /* kept open when keep_db was asked */
 };
 
 /* inspect_target looks at t read-only; an unreachable target is not an error
- * (ins->reachable is 0 and ins->error says why). */
+ * (ins->reachable is 0 and ins->error says why). ins->plan is built with
+ * plan_target_build (allow_ooo as there). */
 int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-		   const struct migration_set *set, const char *command, int keep_db, struct inspection *ins);
+		   const struct migration_set *set, const char *command, int keep_db, int allow_ooo,
+		   struct inspection *ins);
 /* inspect_start and inspect_finish are inspect_target in two halves: start
  * connects and sends the queries, finish reads the answers and compares them
  * with set, so the caller can read the migration files while the server

@@ -1,0 +1,521 @@
+#include "plan.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "ledger.h"
+#include "log.h"
+#include "target.h"
+
+/* the identity, sent ahead of the history in the same message */
+#define IDENTITY_SQL "SELECT system_identifier::text, current_database() FROM pg_control_system()"
+
+void plan_init(struct plan *pl, const struct cfg_project *p, const struct cfg_env *env,
+	       const struct cfg_pipeline *pipeline, size_t ntargets)
+{
+	memset(pl, 0, sizeof *pl);
+	pl->project = p ? p->name : NULL;
+	pl->env = env ? env->name : NULL;
+	pl->pipeline = pipeline ? pipeline->name : NULL;
+	pl->targets = xcalloc(ntargets ? ntargets : 1, sizeof *pl->targets);
+	pl->ntargets = ntargets;
+}
+
+/* file_sha256 is the checksum a migration file gets (line endings normalised) */
+static int file_sha256(const char *path, char out[65])
+{
+	out[0] = '\0';
+	if (!path)
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	if (read_text_file(path, &text, &len))
+		return -1;
+	migration_checksum(text, len, out);
+	free(text);
+	return 0;
+}
+
+int plan_digest_files(struct plan *pl, const struct cfg_env *env, const struct cfg_pipeline *pipeline)
+{
+	if (file_sha256(env ? env->file : NULL, pl->env_sha256))
+		return -1;
+	return file_sha256(pipeline ? pipeline->file : NULL, pl->pipeline_sha256);
+}
+
+int plan_read_target(struct db *db, char **system_id, char **dbname, struct history *h)
+{
+	*system_id = *dbname = NULL;
+	memset(h, 0, sizeof *h);
+	if (ledger_history_send(db, IDENTITY_SQL, 1))
+		return -1;
+	PGresult *res = PQgetResult(db->conn);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		fail("could not read the server's identity on %s", db->label);
+		fail_detail("%s", res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+		PQclear(res);
+		for (PGresult *more; (more = PQgetResult(db->conn));)
+			PQclear(more);
+		return -1;
+	}
+	*system_id = xstrdup(PQgetvalue(res, 0, 0));
+	*dbname = xstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (ledger_history_recv(db, h)) {
+		free(*system_id);
+		free(*dbname);
+		*system_id = *dbname = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int plan_target_build(struct plan_target *pt, const struct cfg_target *t, const char *system_id, const char *dbname,
+		      struct history *h, const struct migration_set *set, const struct cfg_env *env, int allow_ooo)
+{
+	memset(pt, 0, sizeof *pt);
+	pt->t = t;
+	pt->system_id = system_id ? xstrdup(system_id) : NULL;
+	pt->dbname = dbname ? xstrdup(dbname) : NULL;
+	pt->history = *h;
+	memset(h, 0, sizeof *h);
+	mig_plan_build(set, &pt->history, env, &pt->mig);
+	pt->todo = xcalloc(pt->mig.n ? pt->mig.n : 1, sizeof *pt->todo);
+	for (size_t i = 0; i < pt->mig.n; i++) {
+		const struct mig_status *s = &pt->mig.v[i];
+		if (s->state != MIG_PENDING && s->state != MIG_TO_SKIP && !(s->state == MIG_OUT_OF_ORDER && allow_ooo))
+			continue;
+		struct plan_mig *m = &pt->todo[pt->ntodo++];
+		m->m = s->m;
+		m->skip_reason = s->state == MIG_TO_SKIP ? s->skip_reason : NULL;
+		if (file_sha256(s->m->down_path, m->down_sha256) || file_sha256(s->m->verify_path, m->verify_sha256))
+			return -1;
+	}
+	return 0;
+}
+
+void plan_target_release(struct plan_target *pt)
+{
+	free(pt->system_id);
+	free(pt->dbname);
+	free(pt->todo);
+	mig_plan_release(&pt->mig);
+	history_release(&pt->history);
+	memset(pt, 0, sizeof *pt);
+}
+
+void plan_release(struct plan *pl)
+{
+	for (size_t i = 0; pl->targets && i < pl->ntargets; i++)
+		plan_target_release(&pl->targets[i]);
+	free(pl->targets);
+	memset(pl, 0, sizeof *pl);
+}
+
+/* Building the JSON: every constructor is checked; err remembers that one
+ * failed, so a plan is never hashed with a hole in it. */
+struct jb {
+	int err;
+};
+
+static void put(struct jb *jb, json_t *obj, const char *key, json_t *value)
+{
+	if (!obj || !value || json_object_set_new(obj, key, value) != 0) {
+		if (!obj)
+			json_decref(value);
+		jb->err = 1;
+	}
+}
+
+static void append(struct jb *jb, json_t *arr, json_t *value)
+{
+	if (!arr || !value || json_array_append_new(arr, value) != 0) {
+		if (!arr)
+			json_decref(value);
+		jb->err = 1;
+	}
+}
+
+/* str is json_string that names what it could not encode (jansson refuses text that is not UTF-8) */
+static json_t *str(struct jb *jb, const char *s)
+{
+	json_t *v = s ? json_string(s) : json_null();
+	if (!v && !jb->err) {
+		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
+		struct buf b = BUF_INIT;
+		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
+			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+				buf_addf(&b, "\\x%02x", *p);
+			else
+				buf_add(&b, (const char *)p, 1);
+		}
+		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
+		buf_release(&b);
+		fail_hint("rename the file or directory, or save its text as UTF-8");
+		fail_status(EXIT_USAGE);
+	}
+	if (!v)
+		jb->err = 1;
+	return v;
+}
+
+static json_t *digest(struct jb *jb, const char *hex)
+{
+	return *hex ? str(jb, hex) : json_null();
+}
+
+static json_t *target_json(struct jb *jb, const struct plan_target *pt)
+{
+	json_t *o = json_object();
+	put(jb, o, "target", str(jb, pt->t ? pt->t->name : NULL));
+	put(jb, o, "system_id", str(jb, pt->system_id));
+	put(jb, o, "dbname", str(jb, pt->dbname));
+	json_t *hist = json_array();
+	for (size_t i = 0; i < pt->history.n; i++) {
+		const struct history_row *r = &pt->history.v[i];
+		json_t *row = json_object();
+		put(jb, row, "version", str(jb, r->version));
+		put(jb, row, "checksum", str(jb, r->checksum));
+		put(jb, row, "status", str(jb, r->status));
+		append(jb, hist, row);
+	}
+	put(jb, o, "history", hist);
+	json_t *migs = json_array();
+	for (size_t i = 0; i < pt->ntodo; i++) {
+		const struct plan_mig *pm = &pt->todo[i];
+		json_t *m = json_object();
+		put(jb, m, "version", str(jb, pm->m->version));
+		put(jb, m, "name", str(jb, pm->m->name));
+		put(jb, m, "action", str(jb, pm->skip_reason ? "skip" : "apply"));
+		if (pm->skip_reason)
+			put(jb, m, "reason", str(jb, pm->skip_reason));
+		put(jb, m, "transactional", json_boolean(pm->m->transactional));
+		put(jb, m, "up_sha256", str(jb, pm->m->checksum));
+		put(jb, m, "down_sha256", digest(jb, pm->down_sha256));
+		put(jb, m, "verify_sha256", digest(jb, pm->verify_sha256));
+		append(jb, migs, m);
+	}
+	put(jb, o, "migrations", migs);
+	/* room for what later versions plan per target */
+	put(jb, o, "backups", json_array());
+	put(jb, o, "seeds", json_array());
+	put(jb, o, "lint", json_array());
+	put(jb, o, "backfills", json_array());
+	return o;
+}
+
+/* dump writes the canonical bytes of a built document */
+static int dump(json_t *doc, char **bytes, size_t *len)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s)
+		return fail("cannot serialise the plan (out of memory?)");
+	size_t n = strlen(s);
+	*bytes = xmalloc(n + 2);
+	memcpy(*bytes, s, n);
+	(*bytes)[n] = '\n';
+	(*bytes)[n + 1] = '\0';
+	*len = n + 1;
+	free(s);
+	return 0;
+}
+
+int plan_bytes(const struct plan *pl, char **bytes, size_t *len)
+{
+	*bytes = NULL;
+	*len = 0;
+	struct jb jb = { 0 };
+	json_t *doc = json_object();
+	put(&jb, doc, "padctl_plan", json_integer(PLAN_FORMAT));
+	put(&jb, doc, "project", str(&jb, pl->project));
+	put(&jb, doc, "env", str(&jb, pl->env));
+	put(&jb, doc, "pipeline", str(&jb, pl->pipeline));
+	put(&jb, doc, "env_sha256", digest(&jb, pl->env_sha256));
+	put(&jb, doc, "pipeline_sha256", digest(&jb, pl->pipeline_sha256));
+	json_t *targets = json_array();
+	for (size_t i = 0; i < pl->ntargets; i++)
+		append(&jb, targets, target_json(&jb, &pl->targets[i]));
+	put(&jb, doc, "targets", targets);
+	int rc = 0;
+	if (jb.err)
+		rc = err_pending() ? -1 : fail("cannot build the plan (out of memory?)");
+	else
+		rc = dump(doc, bytes, len);
+	json_decref(doc);
+	return rc;
+}
+
+/* has_real tells whether a document holds a number with a fraction or exponent */
+static int has_real(const json_t *v)
+{
+	if (json_is_real(v))
+		return 1;
+	size_t i;
+	const char *k;
+	json_t *e;
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, e)
+			if (has_real(e))
+				return 1;
+	} else if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, e)
+			if (has_real(e))
+				return 1;
+	}
+	return 0;
+}
+
+int plan_canonical(const char *text, size_t len, char **bytes, size_t *out_len)
+{
+	*bytes = NULL;
+	*out_len = 0;
+	json_error_t e;
+	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+	if (!doc) {
+		fail("not a plan: invalid JSON at line %d, column %d", e.line, e.column);
+		return fail_detail("%s", e.text);
+	}
+	int rc;
+	if (has_real(doc))
+		rc = fail("not a plan: it holds a number that is not an integer");
+	else
+		rc = dump(doc, bytes, out_len);
+	json_decref(doc);
+	return rc;
+}
+
+void plan_hash(const char *bytes, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (EVP_Digest(bytes, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		/* a plan's hash is how an approval names it: never record one made of garbage */
+		fprintf(stderr, "padctl: fatal: could not compute a SHA-256 digest (OpenSSL failed)\n");
+		exit(EXIT_STEP);
+	}
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+/* Differences, for the refusal of a plan that no longer holds. */
+struct differ {
+	struct buf out;
+	int lines, max, more;
+};
+
+static void show(struct buf *b, const json_t *v)
+{
+	if (!v) {
+		buf_adds(b, "(absent)");
+		return;
+	}
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!s) {
+		buf_adds(b, "?");
+		return;
+	}
+	size_t n = strlen(s);
+	if (n > 80) {
+		buf_add(b, s, 77);
+		buf_adds(b, "...");
+	} else {
+		buf_adds(b, s);
+	}
+	free(s);
+}
+
+static void note(struct differ *d, const char *path, const json_t *a, const json_t *b, const char *what)
+{
+	if (d->lines >= d->max) {
+		d->more++;
+		return;
+	}
+	d->lines++;
+	buf_addf(&d->out, "%s%s: ", d->out.len ? "\n" : "", *path ? path : "(the plan)");
+	if (what) {
+		buf_adds(&d->out, what);
+		return;
+	}
+	struct buf v = BUF_INIT;
+	buf_adds(&v, "was ");
+	show(&v, a);
+	buf_adds(&v, ", now ");
+	show(&v, b);
+	buf_add_printable(&d->out, buf_str(&v));
+	buf_release(&v);
+}
+
+/* key is an array element's name: its "target" or "version", NULL when it has neither */
+static const char *key(const json_t *e)
+{
+	const char *name = json_string_value(json_object_get(e, "target"));
+	return name ? name : json_string_value(json_object_get(e, "version"));
+}
+
+static char *label(const char *path, size_t i, const json_t *e)
+{
+	const char *name = key(e);
+	return name ? xstrfmt("%s[%s]", path, name) : xstrfmt("%s[%zu]", path, i);
+}
+
+/* find returns the element of arr named name, or NULL */
+static const json_t *find(const json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (arr, i, e)
+		if (key(e) && strcmp(key(e), name) == 0)
+			return e;
+	return NULL;
+}
+
+static int all_named(const json_t *arr)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (arr, i, e)
+		if (!key(e))
+			return 0;
+	return 1;
+}
+
+static void walk(struct differ *d, const char *path, const json_t *a, const json_t *b)
+{
+	if (json_equal((json_t *)a, (json_t *)b))
+		return;
+	if (json_is_object(a) && json_is_object(b)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach ((json_t *)a, k, v) {
+			char *p = *path ? xstrfmt("%s.%s", path, k) : xstrdup(k);
+			walk(d, p, v, json_object_get(b, k));
+			free(p);
+		}
+		json_object_foreach ((json_t *)b, k, v) {
+			if (json_object_get(a, k))
+				continue;
+			char *p = *path ? xstrfmt("%s.%s", path, k) : xstrdup(k);
+			walk(d, p, NULL, v);
+			free(p);
+		}
+		return;
+	}
+	if (json_is_array(a) && json_is_array(b)) {
+		size_t na = json_array_size(a), nb = json_array_size(b);
+		int before = d->lines + d->more;
+		if (all_named(a) && all_named(b)) {
+			/* targets and migrations are matched by name, so one inserted row is one line */
+			for (size_t i = 0; i < na; i++) {
+				const json_t *e = json_array_get(a, i), *o = find(b, key(e));
+				char *p = label(path, i, e);
+				if (o)
+					walk(d, p, e, o);
+				else
+					note(d, p, NULL, NULL, "in the plan, gone now");
+				free(p);
+			}
+			for (size_t i = 0; i < nb; i++) {
+				const json_t *e = json_array_get(b, i);
+				if (find(a, key(e)))
+					continue;
+				char *p = label(path, i, e);
+				note(d, p, NULL, NULL, "new since the plan");
+				free(p);
+			}
+			if (d->lines + d->more == before)
+				note(d, path, NULL, NULL, "the same entries in another order");
+			return;
+		}
+		for (size_t i = 0; i < na && i < nb; i++) {
+			char *p = label(path, i, json_array_get(a, i));
+			walk(d, p, json_array_get(a, i), json_array_get(b, i));
+			free(p);
+		}
+		for (size_t i = nb; i < na; i++) {
+			char *p = label(path, i, json_array_get(a, i));
+			note(d, p, NULL, NULL, "in the plan, gone now");
+			free(p);
+		}
+		for (size_t i = na; i < nb; i++) {
+			char *p = label(path, i, json_array_get(b, i));
+			note(d, p, NULL, NULL, "new since the plan");
+			free(p);
+		}
+		return;
+	}
+	note(d, path, a, b, NULL);
+}
+
+char *plan_diff(const char *a, const char *b, int max)
+{
+	json_t *ja = json_loads(a, 0, NULL), *jb = json_loads(b, 0, NULL);
+	struct differ d = { BUF_INIT, 0, max, 0 };
+	if (!ja || !jb) {
+		if (strcmp(a, b) != 0)
+			buf_adds(&d.out, "the plans differ (one of them is not JSON)");
+	} else {
+		walk(&d, "", ja, jb);
+	}
+	if (d.more)
+		buf_addf(&d.out, "\n... and %d more difference%s", d.more, d.more == 1 ? "" : "s");
+	json_decref(ja);
+	json_decref(jb);
+	return buf_detach(&d.out);
+}
+
+static const struct cfg_target *ledger_target(const struct cfg_env *env)
+{
+	return env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
+}
+
+int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
+	       const char *bytes)
+{
+	const struct cfg_target *lt = ledger_target(env);
+	struct db *db = NULL;
+	int rc = target_open_write(p, env->name, lt, "plan", id, 10000, &db);
+	if (!rc) {
+		rc = ledger_plan_add(db, id, env->name, hash, bytes);
+		ledger_unlock(db);
+	}
+	db_close(db);
+	if (rc)
+		fail_detail("the plan was not recorded (plans are kept in the ledger of target \"%s\")", lt->name);
+	return rc;
+}
+
+int plan_load(const struct cfg_project *p, const struct cfg_env *env, const char *id, char **bytes, char **hash)
+{
+	*bytes = *hash = NULL;
+	const struct cfg_target *lt = ledger_target(env);
+	struct db *db = NULL;
+	char *stored_env = NULL;
+	int rc = target_open_read(p, env->name, lt, "deploy", id, &db);
+	if (!rc)
+		rc = ledger_plan_get(db, id, &stored_env, hash, bytes);
+	db_close(db);
+	if (rc < 0)
+		return fail_detail("plans are read from the ledger of target \"%s\"", lt->name);
+	if (rc > 0 || strcmp(stored_env, env->name) != 0) {
+		if (rc > 0)
+			fail("there is no plan \"%s\" in the ledger of target \"%s\"", id, lt->name);
+		else
+			fail("plan \"%s\" was made for env \"%s\", not \"%s\"", id, stored_env, env->name);
+		fail_hint("`padctl plan %s` records a plan and prints its id", env->name);
+		free(stored_env);
+		free(*bytes);
+		free(*hash);
+		*bytes = *hash = NULL;
+		return fail_status(EXIT_USAGE);
+	}
+	free(stored_env);
+	return 0;
+}
