@@ -19,32 +19,6 @@
 #include "log.h"
 #include "sql.h"
 
-int read_text_file(const char *path, char **text, size_t *len)
-{
-	int rc = read_text_file_if(path, text, len);
-	if (rc == 1)
-		return fail("cannot read \"%s\": %s", path, strerror(ENOENT));
-	return rc;
-}
-
-int read_text_file_if(const char *path, char **text, size_t *len)
-{
-	size_t n = 0;
-	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
-	if (rc)
-		return rc;
-	confine_check(path);
-	if (memchr(*text, '\0', n)) {
-		free(*text);
-		*text = NULL;
-		fail("\"%s\" is not a text file (it holds a NUL byte)", path);
-		return fail_status(EXIT_USAGE);
-	}
-	if (len)
-		*len = n;
-	return 0;
-}
-
 int version_valid(const char *s)
 {
 	if (!s || !*s)

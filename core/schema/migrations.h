@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "fs.h" /* read_text_file, which its callers took from here before */
 
 struct migration {
 	char *version;
@@ -105,10 +106,5 @@ void mig_plan_release(struct mig_plan *plan);
 const char *mig_state_name(int state);
 
 void history_release(struct history *h);
-
-/* read_text_file reads a whole file into a newly allocated string; fails naming the path. */
-int read_text_file(const char *path, char **text, size_t *len);
-/* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
-int read_text_file_if(const char *path, char **text, size_t *len);
 
 #endif
