@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "confine.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -11,7 +12,6 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pg_query.h>
 #include <pwd.h>
@@ -668,14 +668,9 @@ static long log_size(const struct cluster *cl, const struct runas *ra)
 static int random_hex(char *out, size_t nbytes)
 {
 	unsigned char raw[64];
-	static const char hex[] = "0123456789abcdef";
 	if (nbytes > sizeof raw || RAND_bytes(raw, (int)nbytes) != 1)
 		return fail("could not generate a password for the local cluster (OpenSSL RAND_bytes failed)");
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
+	hash_hex(raw, nbytes, out);
 	return 0;
 }
 
@@ -683,16 +678,10 @@ static int random_hex(char *out, size_t nbytes)
  * reach (e.g. a checkout under /root, mode 700). */
 static int relocate(struct cluster *cl, const struct runas *ra, const char *why)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (EVP_Digest(cl->root, strlen(cl->root), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
-		return fail("could not hash the project path \"%s\"", cl->root);
-	char id[17];
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 8; i++) {
-		id[2 * i] = hex[md[i] >> 4];
-		id[2 * i + 1] = hex[md[i] & 15];
-	}
+	/* the first 8 bytes of the project path's SHA-256: 16 hex digits */
+	char id[HASH_SHA256_HEX_SIZE];
+	if (hash_sha256_hex(cl->root, strlen(cl->root), id))
+		return fail_detail("while naming the relocated cluster of \"%s\"", cl->root);
 	id[16] = '\0';
 	if (make_dir("/var/lib/padctl", 0755, NULL) || make_dir(RELOCATE_DIR, 0755, NULL))
 		return fail_hint("the local cluster of a project the \"%s\" user cannot reach is kept under %s",
