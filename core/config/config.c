@@ -3,6 +3,7 @@
 #include "migrations.h"
 #include "buf.h"
 #include "log.h"
+#include "name.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -20,8 +21,6 @@
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 /* Lists and mappings nest a few levels in any real file. */
 #define CONFIG_MAX_DEPTH 64
-/* PostgreSQL's NAMEDATALEN - 1; also used for target, stage and env names. */
-#define NAME_MAX_LEN 63
 
 /* One loaded YAML file. Aliases are supported as libyaml composes them: an
  * alias is a second reference to the anchored node, never a copy, so a
@@ -123,24 +122,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* every name of the configuration is a NAME_WORD, a schema's a NAME_IDENT (name.h) */
 static int name_ok(const char *s, int allow_dash)
 {
-	size_t n = strlen(s);
-	if (!n || n > NAME_MAX_LEN)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (!(isascii(c) && (isalnum(c) || c == '_' || (allow_dash && c == '-'))))
-			return 0;
-	}
-	return 1;
+	return name_valid(allow_dash ? NAME_WORD : NAME_IDENT, s);
 }
 
 /* ident_ok accepts an unquoted SQL identifier (what a schema name must be). */
 static int ident_ok(const char *s)
 {
-	unsigned char c = (unsigned char)s[0];
-	return name_ok(s, 0) && (c == '_' || (isascii(c) && isalpha(c)));
+	return name_valid(NAME_IDENT, s);
 }
 
 static char *path_join(const char *a, const char *b)
