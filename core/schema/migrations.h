@@ -84,8 +84,6 @@ int migrations_load_brief(const char *dir, struct migration_set *set);
 /* migrations_load_names reads only the directory names (versions and names):
  * enough to pick the next version. */
 int migrations_load_names(const char *dir, struct migration_set *set);
-/* sql_skip_blank returns how many leading bytes of text are white space and comments. */
-size_t sql_skip_blank(const char *text, size_t len);
 /* sql_is_blank tells whether text holds nothing but white space and comments. */
 int sql_is_blank(const char *text, size_t len);
 void migrations_release(struct migration_set *set);
