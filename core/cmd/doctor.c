@@ -10,6 +10,7 @@
 #include "local.h"
 #include "log.h"
 #include "plugin.h"
+#include "target.h"
 
 struct doctor {
 	int problems;
@@ -113,7 +114,7 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 		char *what = xstrfmt("target %s/%s", name, t->name);
 		if (t->ssh) {
 			printf("skip     %s: reached over SSH (%s), which this padctl cannot do yet\n", what, t->ssh->host);
-		} else if (db_connect_target(p, t, "padctl doctor", 1, &db)) {
+		} else if (target_connect(p, t, "doctor", NULL, 1, &db)) {
 			problem_from_error(d, what);
 		} else {
 			char *v = NULL;

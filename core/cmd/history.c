@@ -9,6 +9,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
+#include "target.h"
 
 /* runs_sql takes the repairs column's expression: padctl.repairs exists from
  * ledger version 2 on, and history never upgrades a ledger (it only reads). */
@@ -49,7 +50,7 @@ static void print_repairs(const char *text)
 static int target_history(const struct cfg_project *p, const struct cfg_target *t, const char *limit, json_t *arr)
 {
 	struct db *db = NULL;
-	if (db_connect_target(p, t, "padctl history", 1, &db))
+	if (target_connect(p, t, "history", NULL, 1, &db))
 		return -1;
 	int exists = 0;
 	int rc = ledger_exists(db, &exists);

@@ -7,6 +7,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "target.h"
 
 /* take the recorded error as text and forget it, so one bad target does not hide the others */
 static char *take_error(void)
@@ -39,10 +40,7 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 	ins->t = t;
 	ins->p = p;
 	ins->env = env;
-	char *app = xstrfmt("padctl %s", command);
-	int rc = db_connect_target(p, t, app, 1, &ins->db);
-	free(app);
-	if (rc) {
+	if (target_connect(p, t, command, NULL, 1, &ins->db)) {
 		ins->error = take_error();
 		return;
 	}
