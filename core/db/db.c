@@ -574,6 +574,23 @@ char *db_literal(struct db *db, const char *s)
 	return r;
 }
 
+char *db_identifier(struct db *db, const char *s)
+{
+	char *q = PQescapeIdentifier(db->conn, s, strlen(s));
+	if (!q) {
+		const char *why = PQerrorMessage(db->conn);
+		size_t n = strlen(why);
+		while (n && why[n - 1] == '\n')
+			n--;
+		fail("could not quote \"%s\" as an SQL identifier for %s", s, db->label);
+		fail_detail("%.*s", (int)n, why);
+		return NULL;
+	}
+	char *r = xstrdup(q);
+	PQfreemem(q);
+	return r;
+}
+
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **out)
 {
 	if (db_flush(db)) {

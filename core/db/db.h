@@ -66,6 +66,9 @@ int db_flush(struct db *db);
  * after fail() when libpq cannot quote it (text invalid in the client
  * encoding): never a silent SQL NULL. */
 char *db_literal(struct db *db, const char *s);
+/* db_identifier returns s quoted as an SQL identifier (newly allocated), or
+ * NULL after fail() when libpq cannot quote it. */
+char *db_identifier(struct db *db, const char *s);
 /* db_close closes and frees (NULL is fine). */
 void db_close(struct db *db);
 
