@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "confine.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -89,7 +90,9 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	unsigned char r[6];
 	if (RAND_bytes(r, sizeof r) != 1)
 		return fail("could not write \"%s\": no random bytes for a temporary name", path);
-	char *tmp = xstrfmt("%s.tmp-%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2], r[3], r[4], r[5]);
+	char suffix[2 * sizeof r + 1];
+	hash_hex(r, sizeof r, suffix);
+	char *tmp = xstrfmt("%s.tmp-%s", path, suffix);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		int e = errno;
