@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "confine.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -88,7 +90,9 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	unsigned char r[6];
 	if (RAND_bytes(r, sizeof r) != 1)
 		return fail("could not write \"%s\": no random bytes for a temporary name", path);
-	char *tmp = xstrfmt("%s.tmp-%02x%02x%02x%02x%02x%02x", path, r[0], r[1], r[2], r[3], r[4], r[5]);
+	char suffix[2 * sizeof r + 1];
+	hash_hex(r, sizeof r, suffix);
+	char *tmp = xstrfmt("%s.tmp-%s", path, suffix);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		int e = errno;
@@ -124,5 +128,31 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	free(tmp);
 	if (rc)
 		return fail("could not write \"%s\": %s", path, strerror(e));
+	return 0;
+}
+
+int read_text_file(const char *path, char **text, size_t *len)
+{
+	int rc = read_text_file_if(path, text, len);
+	if (rc == 1)
+		return fail("cannot read \"%s\": %s", path, strerror(ENOENT));
+	return rc;
+}
+
+int read_text_file_if(const char *path, char **text, size_t *len)
+{
+	size_t n = 0;
+	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
+	if (rc)
+		return rc;
+	confine_check(path);
+	if (memchr(*text, '\0', n)) {
+		free(*text);
+		*text = NULL;
+		fail("\"%s\" is not a text file (it holds a NUL byte)", path);
+		return fail_status(EXIT_USAGE);
+	}
+	if (len)
+		*len = n;
 	return 0;
 }

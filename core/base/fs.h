@@ -21,6 +21,15 @@
  * -1 after fail() naming the path. NUL bytes are the caller's to judge. */
 int fs_read_file(const char *path, size_t cap, char **text, size_t *len);
 
+/* read_text_file reads a whole text file (regular, at most FS_TEXT_CAP
+ * bytes, no NUL byte) into a newly allocated string; *len (if non-NULL) gets
+ * its length. A missing file fails naming the path; a NUL byte fails with
+ * EXIT_USAGE. A file in the project by name that resolves outside it is
+ * warned about (confine_check). */
+int read_text_file(const char *path, char **text, size_t *len);
+/* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
+int read_text_file_if(const char *path, char **text, size_t *len);
+
 /* fs_write_atomic replaces path with len bytes of data, mode mode, through a
  * temporary file in the same directory that is fsynced and renamed. Returns 0,
  * or -1 after fail() naming the path (the temporary file is removed). */

@@ -10,6 +10,7 @@
 #include "local.h"
 #include "log.h"
 #include "plugin.h"
+#include "target.h"
 
 struct doctor {
 	int problems;
@@ -132,7 +133,7 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 			/* one scope per target: an unreachable target is reported and the next one is still checked */
 			char *v = NULL;
 			err_scope_push(&scope);
-			rc = db_connect_target(p, t, "padctl doctor", 1, &db) ||
+			rc = target_connect(p, t, "doctor", NULL, 1, &db) ||
 			     db_query_value(db, "SELECT current_setting('server_version')", 0, NULL, &v);
 			check_end(d, &scope, rc, what);
 			if (!rc)

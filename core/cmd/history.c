@@ -10,6 +10,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
+#include "target.h"
 
 /* runs_sql takes the repairs column's expression: padctl.repairs exists from
  * ledger version 2 on, and history never upgrades a ledger (it only reads). */
@@ -51,7 +52,7 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 			  json_t *arr)
 {
 	struct db *db = NULL;
-	if (db_connect_target(p, t, "padctl history", 1, &db))
+	if (target_connect(p, t, "history", NULL, 1, &db))
 		return -1;
 	/* another server's runs must not be shown as this target's (known_targets) */
 	if (identity_check(p, env, t, db, 0)) {

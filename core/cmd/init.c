@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "log.h"
+#include "name.h"
 
 #define PROJECT_YML \
 	"# padctl project settings (docs/config.md)\n" \
@@ -48,16 +49,6 @@ static const struct scaffold files[] = {
 	{ ".gitignore", ".padctl/\nknown_targets.lock\n" },
 };
 
-static int valid_name(const char *s)
-{
-	if (!*s || strlen(s) > 63 || (*s >= '0' && *s <= '9'))
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *name = NULL;
@@ -81,7 +72,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 			*c = (*c == '-' || *c == '.' || *c == ' ') ? '_' : (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
 		name = base;
 	}
-	if (!valid_name(name)) {
+	if (!name_valid(NAME_PROJECT, name)) {
 		fail("\"%s\" is not a usable project name", name);
 		fail_hint("pass one with --name (lowercase letters, digits, underscores); it also names the owned schema");
 		free(base);

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "log.h"
+#include "name.h"
 #include "migrations.h"
 
 static int write_new(const char *path, const char *text)
@@ -41,23 +42,13 @@ static char *version_next(const char *v)
 	return out;
 }
 
-static int name_valid(const char *s)
-{
-	if (!*s || strlen(s) > 100)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *pos[1];
 	int npos;
 	if (cmd_parse(argc, argv, NULL, pos, 1, 1, &npos, "NAME"))
 		return -1;
-	if (!name_valid(pos[0])) {
+	if (!name_valid(NAME_MIGRATION, pos[0])) {
 		fail("invalid migration name \"%s\"", pos[0]);
 		fail_hint("use lowercase letters, digits and underscores, e.g. add_pad_breach_index");
 		return fail_status(EXIT_USAGE);

@@ -4,6 +4,7 @@
 #include "migrations.h"
 #include "buf.h"
 #include "log.h"
+#include "name.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -17,9 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
-
-/* PostgreSQL's NAMEDATALEN - 1; also used for target, stage and env names. */
-#define NAME_MAX_LEN 63
 
 /* ---------------------------------------------------------------- strings */
 
@@ -35,24 +33,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* every name of the configuration is a NAME_WORD, a schema's a NAME_IDENT (name.h) */
 static int name_ok(const char *s, int allow_dash)
 {
-	size_t n = strlen(s);
-	if (!n || n > NAME_MAX_LEN)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (!(isascii(c) && (isalnum(c) || c == '_' || (allow_dash && c == '-'))))
-			return 0;
-	}
-	return 1;
+	return name_valid(allow_dash ? NAME_WORD : NAME_IDENT, s);
 }
 
 /* ident_ok accepts an unquoted SQL identifier (what a schema name must be). */
 static int ident_ok(const char *s)
 {
-	unsigned char c = (unsigned char)s[0];
-	return name_ok(s, 0) && (c == '_' || (isascii(c) && isalpha(c)));
+	return name_valid(NAME_IDENT, s);
 }
 
 static char *path_join(const char *a, const char *b)
@@ -655,7 +645,8 @@ static const struct yw_field db_fields[] = {
 	  .off = offsetof(struct cfg_database, connect_timeout), .doc_type = "integer 0-3600 (seconds)",
 	  .doc_default = "`10`", .help = "libpq's connect_timeout" },
 	{ .key = "fixtures", .type = YW_LATER, .doc_type = "list of paths",
-	  .help = "managed targets only: SQL files loaded once, when padctl creates the database" },
+	  .help = "managed targets only: SQL files loaded once, when padctl creates the database (a plain "
+		  "`pg_dump` works; see [local.md](local.md#fixtures))" },
 };
 static const struct yw_table db_table = YW_TABLE(db_fields, db_done);
 

@@ -1,13 +1,13 @@
 #include "trust.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "buf.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 
 /* The trust file is a list of lines "SHA256-HEX ROOT", ROOT with every byte
@@ -27,13 +27,11 @@ char *trust_file(void)
 /* entry returns the line (without newline) that trusts command in root. */
 static int entry(const char *root, const char *command, char **out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	if (EVP_Digest(command, strlen(command), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return fail("could not compute a SHA-256 digest (OpenSSL failed)");
+	char hex[HASH_SHA256_HEX_SIZE];
+	if (hash_sha256_hex(command, strlen(command), hex))
+		return -1;
 	struct buf b = BUF_INIT;
-	for (unsigned int i = 0; i < n; i++)
-		buf_addf(&b, "%02x", md[i]);
+	buf_adds(&b, hex);
 	buf_addch(&b, ' ');
 	for (const unsigned char *p = (const unsigned char *)root; *p; p++) {
 		if (*p <= ' ' || *p >= 0x7f || *p == '\\')

@@ -1,20 +1,15 @@
 #include "db.h"
 
-#include <errno.h>
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "local.h"
-#include "migrations.h"
 #include "log.h"
 #include "sql.h"
 #include "sqlstream.h"
-#include "trust.h"
 
 static void notice_receiver(void *arg, const PGresult *res);
 
@@ -76,6 +71,7 @@ static PGconn *connect_once(const struct db_params *p, int server_side)
 	KV("sslmode", p->sslmode);
 	KV("connect_timeout", timeout);
 	KV("application_name", p->application_name);
+	KV("client_encoding", p->client_encoding);
 	KV("keepalives", "1");
 	KV("keepalives_idle", DB_KEEPALIVES_IDLE);
 	KV("keepalives_interval", DB_KEEPALIVES_INTERVAL);
@@ -106,7 +102,9 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 			len--;
 		fail("cannot connect to %s", label);
 		fail_detail("%.*s", (int)len, msg);
-		fail_hint("check that the server runs and that host, port, user and the password source in the env file are right; `padctl doctor` checks each");
+		fail_hint("%s", p->hint ? p->hint
+				       : "check that the server runs and that host, port, user and the password source in "
+					 "the env file are right; `padctl doctor` checks each");
 		PQfinish(conn);
 		return -1;
 	}
@@ -118,135 +116,6 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	PQsetNoticeReceiver(conn, notice_receiver, db);
 	*out = db;
 	return 0;
-}
-
-static int run_password_command(const char *target, const char *command, char **password)
-{
-	FILE *f = popen(command, "r");
-	if (!f)
-		return fail("cannot run the password_command of target \"%s\": %s", target, strerror(errno));
-	struct buf b = BUF_INIT;
-	char chunk[256];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	int status = pclose(f);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf_release(&b);
-		fail("the password_command of target \"%s\" failed", target);
-		fail_detail("it exited with status %d; its output is not shown because it may hold a secret",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		return fail_hint("run the command by hand to see why");
-	}
-	while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r'))
-		b.s[--b.len] = '\0';
-	if (!b.len) {
-		buf_release(&b);
-		return fail("the password_command of target \"%s\" printed nothing", target);
-	}
-	*password = buf_detach(&b);
-	return 0;
-}
-
-int db_resolve_password(const struct cfg_target *t, char **password)
-{
-	*password = NULL;
-	if (t->db.password_env) {
-		const char *v = getenv(t->db.password_env);
-		if (!v || !*v) {
-			fail("environment variable \"%s\" is not set", t->db.password_env);
-			fail_detail("target \"%s\" takes its password from it (password_env)", t->name);
-			return fail_hint("export %s=... before running padctl, or use password_command or a pgpass file",
-					 t->db.password_env);
-		}
-		*password = xstrdup(v);
-		return 0;
-	}
-	if (t->db.password_command) {
-		/* the command comes from a committed project file: run it only once the user trusted it */
-		int trusted = t->db.trust_root ? trust_check(t->db.trust_root, t->db.password_command) : 0;
-		if (trusted < 0)
-			return -1;
-		if (!trusted) {
-			char *file = trust_file();
-			fail("refusing to run the password_command of target \"%s\": it is not trusted", t->name);
-			fail_detail("it comes from the project's file envs/%s.yml (line %d) and could be anyone's; "
-				    "padctl runs a project's command only after you trust it, and again after it changes",
-				    t->db.trust_env ? t->db.trust_env : "?", t->db.password_command_line);
-			fail_detail("trusted commands are recorded in %s", file);
-			fail_hint("read the command in envs/%s.yml; if it is yours, run `padctl trust %s`",
-				  t->db.trust_env ? t->db.trust_env : "ENV", t->db.trust_env ? t->db.trust_env : "ENV");
-			free(file);
-			return fail_status(EXIT_USAGE);
-		}
-		return run_password_command(t->name, t->db.password_command, password);
-	}
-	return 0;
-}
-
-static void secure_free(char *s)
-{
-	if (!s)
-		return;
-	volatile char *p = s;
-	while (*p)
-		*p++ = '\0';
-	free(s);
-}
-
-int db_connect_target(const struct cfg_project *p, const struct cfg_target *t, const char *application_name,
-		      int read_only, struct db **out)
-{
-	struct db_params dp;
-	memset(&dp, 0, sizeof dp);
-	dp.application_name = application_name;
-	dp.read_only = read_only;
-	dp.connect_timeout = t->db.connect_timeout;
-	dp.dbname = t->db.dbname;
-	int rc;
-	if (t->ssh) {
-		fail("target \"%s\" is reached over SSH (%s), which this version of padctl cannot do yet", t->name,
-		     t->ssh->host);
-		fail_detail("padctl never connects to database.host directly when the env file says to go through SSH");
-		return fail_hint("run padctl on a host that reaches the database and remove the ssh section there, or "
-				 "wait for SSH support");
-	}
-	if (t->db.managed) {
-		struct local_conn lc;
-		memset(&lc, 0, sizeof lc);
-		if (local_ensure(p, &lc))
-			return -1;
-		if (local_ensure_database(&lc, t->db.dbname, t->db.fixtures, t->db.nfixtures)) {
-			local_conn_release(&lc);
-			return -1;
-		}
-		dp.host = lc.host;
-		dp.port = lc.port;
-		dp.user = lc.user;
-		dp.password = lc.password;
-		dp.sslmode = "disable";
-		char *label = xstrfmt("target \"%s\" (managed local cluster, port %d, database %s)", t->name, lc.port,
-				      t->db.dbname);
-		rc = db_connect(&dp, label, out);
-		free(label);
-		local_conn_release(&lc);
-		return rc;
-	}
-	char *password = NULL;
-	if (db_resolve_password(t, &password))
-		return -1;
-	dp.host = t->db.host;
-	dp.port = t->db.port;
-	dp.user = t->db.user;
-	dp.password = password;
-	dp.passfile = t->db.passfile;
-	dp.sslmode = t->db.sslmode;
-	char *label = xstrfmt("target \"%s\" (%s:%d/%s)", t->name, t->db.host ? t->db.host : "localhost", t->db.port,
-			      t->db.dbname);
-	rc = db_connect(&dp, label, out);
-	free(label);
-	secure_free(password);
-	return rc;
 }
 
 /* ---------------------------------------------------------------- lines */
@@ -744,6 +613,23 @@ char *db_literal(struct db *db, const char *s)
 		fail("could not quote a value as an SQL literal for %s", db->label);
 		fail_detail("%.*s", (int)n, why);
 		fail_hint("the value is not valid text in the connection's encoding (UTF-8)");
+		return NULL;
+	}
+	char *r = xstrdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+char *db_identifier(struct db *db, const char *s)
+{
+	char *q = PQescapeIdentifier(db->conn, s, strlen(s));
+	if (!q) {
+		const char *why = PQerrorMessage(db->conn);
+		size_t n = strlen(why);
+		while (n && why[n - 1] == '\n')
+			n--;
+		fail("could not quote \"%s\" as an SQL identifier for %s", s, db->label);
+		fail_detail("%.*s", (int)n, why);
 		return NULL;
 	}
 	char *r = xstrdup(q);

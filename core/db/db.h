@@ -1,12 +1,14 @@
-/* db: libpq connections to a target, with passwords resolved from the
- * environment, a pgpass file or a command (never from YAML, never logged). */
+/* db: libpq and nothing else. A connection with the keepalive and read-only
+ * settings padctl wants, and statements run with errors and notices mapped to
+ * file:line. It knows nothing of configuration, targets, the managed cluster
+ * or trust: target.h resolves where a target is and how to log in, and opens
+ * it through db_connect. */
 #ifndef PADCTL_DB_H
 #define PADCTL_DB_H
 
 #include <libpq-fe.h>
 
 #include "buf.h"
-#include "config.h"
 
 struct db {
 	PGconn *conn;
@@ -35,17 +37,12 @@ struct db_params {
 	int connect_timeout;
 	const char *application_name;
 	int read_only;          /* default_transaction_read_only=on for the session */
+	const char *client_encoding; /* NULL: libpq's default (PGCLIENTENCODING, else the server's) */
+	const char *hint;       /* the HINT of a failed connection; NULL: check the env file, run doctor */
 };
 
 /* db_connect opens a connection; label names the target in errors. */
 int db_connect(const struct db_params *p, const char *label, struct db **out);
-/* db_connect_target resolves the target's settings (starting the managed
- * cluster and creating its database when needed) and connects. */
-int db_connect_target(const struct cfg_project *p, const struct cfg_target *t,
-		      const char *application_name, int read_only, struct db **out);
-/* db_resolve_password runs password_env / password_command; *password is NULL
- * when libpq should look it up itself (passfile, ~/.pgpass). */
-int db_resolve_password(const struct cfg_target *t, char **password);
 /* db_exec runs one or more statements discarding rows. With an origin (a
  * file), the text is read in chunks of about 1 MiB cut at statement
  * boundaries (memory stays near the text's size), parsed whole before
@@ -71,6 +68,9 @@ int db_flush(struct db *db);
  * after fail() when libpq cannot quote it (text invalid in the client
  * encoding): never a silent SQL NULL. */
 char *db_literal(struct db *db, const char *s);
+/* db_identifier returns s quoted as an SQL identifier (newly allocated), or
+ * NULL after fail() when libpq cannot quote it. */
+char *db_identifier(struct db *db, const char *s);
 /* db_close closes and frees (NULL is fine). */
 void db_close(struct db *db);
 

@@ -1,7 +1,8 @@
 #include "local.h"
 #include "buf.h"
-#include "confine.h"
+#include "db.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -11,9 +12,7 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pg_query.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -668,14 +667,9 @@ static long log_size(const struct cluster *cl, const struct runas *ra)
 static int random_hex(char *out, size_t nbytes)
 {
 	unsigned char raw[64];
-	static const char hex[] = "0123456789abcdef";
 	if (nbytes > sizeof raw || RAND_bytes(raw, (int)nbytes) != 1)
 		return fail("could not generate a password for the local cluster (OpenSSL RAND_bytes failed)");
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
+	hash_hex(raw, nbytes, out);
 	return 0;
 }
 
@@ -683,16 +677,10 @@ static int random_hex(char *out, size_t nbytes)
  * reach (e.g. a checkout under /root, mode 700). */
 static int relocate(struct cluster *cl, const struct runas *ra, const char *why)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (EVP_Digest(cl->root, strlen(cl->root), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 8)
-		return fail("could not hash the project path \"%s\"", cl->root);
-	char id[17];
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 8; i++) {
-		id[2 * i] = hex[md[i] >> 4];
-		id[2 * i + 1] = hex[md[i] & 15];
-	}
+	/* the first 8 bytes of the project path's SHA-256: 16 hex digits */
+	char id[HASH_SHA256_HEX_SIZE];
+	if (hash_sha256_hex(cl->root, strlen(cl->root), id))
+		return fail_detail("while naming the relocated cluster of \"%s\"", cl->root);
 	id[16] = '\0';
 	if (make_dir("/var/lib/padctl", 0755, NULL) || make_dir(RELOCATE_DIR, 0755, NULL))
 		return fail_hint("the local cluster of a project the \"%s\" user cannot reach is kept under %s",
@@ -1186,162 +1174,85 @@ void local_conn_release(struct local_conn *c)
 
 /* --- databases and fixtures ----------------------------------------------- */
 
-static void notice_to_verbose(void *arg, const char *message)
+/* local_connect opens a session on dbname of the cluster through db.h */
+static int local_connect(const struct local_conn *c, const char *dbname, struct db **out)
 {
-	(void)arg;
-	size_t len = strlen(message);
-	while (len && message[len - 1] == '\n')
-		len--;
-	log_verbose("%.*s", (int)len, message);
-}
-
-static void trimmed_detail(const char *label, const char *msg)
-{
-	if (!msg)
-		return;
-	size_t len = strlen(msg);
-	while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
-		len--;
-	if (len)
-		fail_detail("%s%.*s", label, (int)len, msg);
-}
-
-static PGconn *local_connect(const struct local_conn *c, const char *dbname)
-{
-	char port[16];
-	snprintf(port, sizeof port, "%d", c->port);
-	const char *kw[] = { "host", "port", "user", "password", "dbname", "connect_timeout",
-			     "application_name", "client_encoding", NULL };
-	const char *val[] = { c->host, port, c->user, c->password, dbname, "10", "padctl", "UTF8", NULL };
-	PGconn *conn = PQconnectdbParams(kw, val, 0);
-	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		fail("could not connect to database \"%s\" of the local cluster at %s:%d", dbname, c->host, c->port);
-		trimmed_detail("", conn ? PQerrorMessage(conn) : "out of memory");
-		fail_hint("run \"padctl local status\" and \"padctl local start\"; the server log is .padctl/pg/log");
-		PQfinish(conn);
-		return NULL;
-	}
-	PQsetNoticeProcessor(conn, notice_to_verbose, NULL);
-	return conn;
-}
-
-static int line_at(const char *text, size_t off)
-{
-	int line = 1;
-	for (size_t i = 0; i < off && text[i]; i++)
-		if (text[i] == '\n')
-			line++;
-	return line;
-}
-
-/* skip_blank steps over whitespace and comments, so a statement's line is
- * the line of its first word. */
-static size_t skip_blank(const char *s, size_t off, size_t end)
-{
-	while (off < end) {
-		if (s[off] == ' ' || s[off] == '\t' || s[off] == '\n' || s[off] == '\r') {
-			off++;
-		} else if (s[off] == '-' && off + 1 < end && s[off + 1] == '-') {
-			while (off < end && s[off] != '\n')
-				off++;
-		} else if (s[off] == '/' && off + 1 < end && s[off + 1] == '*') {
-			const char *e = strstr(s + off + 2, "*/");
-			off = e ? (size_t)(e - s) + 2 : end;
-		} else {
-			break;
-		}
-	}
-	return off;
-}
-
-/* char_offset turns the server's 1-based character position into a byte
- * offset within the UTF-8 text. */
-static size_t char_offset(const char *s, size_t len, long pos)
-{
-	size_t i = 0;
-	for (long chars = 1; i < len && chars < pos; chars++) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-	}
-	return i;
-}
-
-static int fixture_error(const char *path, const char *text, size_t stmt_off, size_t stmt_len, PGresult *res,
-			 PGconn *conn)
-{
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-	size_t off = skip_blank(text, stmt_off, stmt_off + stmt_len);
-	if (pos) {
-		long p = strtol(pos, NULL, 10);
-		if (p > 0)
-			off = stmt_off + char_offset(text + stmt_off, stmt_len, p);
-	}
-	if (!msg) {
-		const char *e = PQerrorMessage(conn);
-		size_t len = strlen(e);
-		while (len && e[len - 1] == '\n')
-			len--;
-		fail("%s:%d: loading the fixture failed: %.*s", path, line_at(text, off), (int)len, e);
-		return -1;
-	}
-	fail("%s:%d: loading the fixture failed: %s", path, line_at(text, off), msg);
-	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	trimmed_detail("", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
-	if (state)
-		fail_detail("SQLSTATE %s", state);
-	trimmed_detail("server hint: ", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
-	return -1;
-}
-
-static int exec_ok(PGconn *conn, const char *sql, PGresult **res)
-{
-	*res = PQexec(conn, sql);
-	ExecStatusType st = PQresultStatus(*res);
-	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
-}
-
-/* load_fixture runs a file statement by statement when libpg_query can split
- * it, so any error (not only syntax errors) names its line; otherwise the
- * server's syntax error position does. */
-static int load_fixture(PGconn *conn, const char *path, const char *text)
-{
-	PgQuerySplitResult split = pg_query_split_with_parser(text);
-	PGresult *res = NULL;
-	int rc = 0;
-	if (split.error) {
-		if (!exec_ok(conn, text, &res))
-			rc = fixture_error(path, text, 0, strlen(text), res, conn);
-		PQclear(res);
-		pg_query_free_split_result(split);
-		return rc;
-	}
-	for (int i = 0; i < split.n_stmts && !rc; i++) {
-		size_t off = (size_t)split.stmts[i]->stmt_location;
-		size_t len = (size_t)split.stmts[i]->stmt_len;
-		if (len == 0)
-			len = strlen(text + off);
-		char *stmt = xstrndup(text + off, len);
-		if (!exec_ok(conn, stmt, &res))
-			rc = fixture_error(path, text, off, len, res, conn);
-		PQclear(res);
-		free(stmt);
-	}
-	pg_query_free_split_result(split);
+	struct db_params dp;
+	memset(&dp, 0, sizeof dp);
+	dp.host = c->host;
+	dp.port = c->port;
+	dp.user = c->user;
+	dp.password = c->password;
+	dp.dbname = dbname;
+	dp.sslmode = "disable";
+	dp.connect_timeout = 10;
+	dp.application_name = "padctl";
+	dp.client_encoding = "UTF8"; /* fixtures are UTF-8 text, whatever PGCLIENTENCODING says */
+	dp.hint = "run \"padctl local status\" and \"padctl local start\"; the server log is .padctl/pg/log";
+	char *label = xstrfmt("database \"%s\" of the local cluster at %s:%d", dbname, c->host, c->port);
+	int rc = db_connect(&dp, label, out);
+	free(label);
 	return rc;
 }
 
-static void drop_database(PGconn *admin, const char *quoted, const char *dbname)
+static void drop_database(struct db *admin, const char *quoted, const char *dbname)
 {
+	/* an error is recorded already (the fixture's): this one is only a warning */
 	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", quoted);
-	PGresult *res = PQexec(admin, sql);
+	PGresult *res = PQexec(admin->conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		log_warn("could not drop the half-created database \"%s\": %s", dbname, PQerrorMessage(admin));
+		log_warn("could not drop the half-created database \"%s\": %s", dbname, PQerrorMessage(admin->conn));
 	else
 		log_info("dropped database \"%s\" again so the next run starts clean", dbname);
 	PQclear(res);
 	free(sql);
+}
+
+/* create_database: 0 created, 1 another client created it meanwhile, -1 failed */
+static int create_database(struct db *admin, const char *quoted, const char *dbname)
+{
+	char *sql = xstrfmt("CREATE DATABASE %s", quoted);
+	PGresult *res = PQexec(admin->conn, sql);
+	free(sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* a client other than padctl created it meanwhile (42P04, or 23505
+		 * when both inserted into pg_database at once) */
+		if (state && (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0)) {
+			rc = 1;
+		} else {
+			const char *why = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			fail("could not create database \"%s\" in the local cluster", dbname);
+			fail_detail("%s", why ? why : PQerrorMessage(admin->conn));
+			rc = -1;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* load_fixtures runs the fixtures in one transaction through db_exec, so
+ * they get what migrations get: an error names file:line (in a DO block,
+ * a function body or a COPY row too) with the server's CONTEXT, NOTICEs
+ * name their line, and COPY ... FROM stdin takes its data from the file. */
+static int load_fixtures(struct db *conn, const char *dbname, char *const *fixtures, char *const *texts,
+			 size_t nfixtures)
+{
+	if (db_exec(conn, "BEGIN", NULL))
+		return fail_detail("while beginning to load the fixtures of database \"%s\"", dbname);
+	for (size_t i = 0; i < nfixtures; i++) {
+		if (db_exec(conn, texts[i], fixtures[i])) {
+			fail_detail("it is a fixture of database \"%s\"", dbname);
+			return fail_hint("fix the fixture; database \"%s\" was dropped again, so the next run creates and "
+					 "loads it afresh",
+					 dbname);
+		}
+		log_verbose("loaded fixture \"%s\" into database \"%s\"", fixtures[i], dbname);
+	}
+	if (db_exec(conn, "COMMIT", NULL))
+		return fail_detail("while committing the fixtures of database \"%s\"", dbname);
+	return 0;
 }
 
 int local_ensure_database(const struct local_conn *c, const char *dbname, char *const *fixtures, size_t nfixtures)
@@ -1351,35 +1262,27 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 	int lockfd = -1;
 	if (c->lockfile && lock_path(c->lockfile, &lockfd))
 		return -1;
-	PGconn *admin = local_connect(c, "postgres");
-	if (!admin) {
+	struct db *admin = NULL, *conn = NULL;
+	if (local_connect(c, "postgres", &admin)) {
 		if (lockfd >= 0)
 			close(lockfd);
 		return -1;
 	}
 	int rc = -1;
-	char *quoted = NULL;
+	char *quoted = NULL, *found = NULL;
 	char **texts = xcalloc(nfixtures ? nfixtures : 1, sizeof *texts);
-	PGconn *conn = NULL;
 	const char *params[] = { dbname };
-	PGresult *res = PQexecParams(admin, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL,
-				     NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		fail("could not look up database \"%s\" in the local cluster", dbname);
-		trimmed_detail("", PQerrorMessage(admin));
-		PQclear(res);
+	if (db_query_value(admin, "SELECT 1 FROM pg_database WHERE datname = $1", 1, params, &found)) {
+		fail_detail("while looking up database \"%s\" in the local cluster", dbname);
 		goto out;
 	}
-	int found = PQntuples(res) > 0;
-	PQclear(res);
 	if (found) {
 		rc = 0;
 		goto out;
 	}
 	/* read every fixture first: a missing one must not leave a database behind */
 	for (size_t i = 0; i < nfixtures; i++) {
-		confine_check(fixtures[i]);
-		int r = fs_read_file(fixtures[i], FS_TEXT_CAP, &texts[i], NULL);
+		int r = read_text_file_if(fixtures[i], &texts[i], NULL);
 		if (r) {
 			if (r > 0)
 				fail("could not read fixture \"%s\" for database \"%s\": %s", fixtures[i], dbname,
@@ -1390,67 +1293,25 @@ int local_ensure_database(const struct local_conn *c, const char *dbname, char *
 			goto out;
 		}
 	}
-	quoted = PQescapeIdentifier(admin, dbname, strlen(dbname));
-	if (!quoted) {
-		fail("could not quote database name \"%s\": %s", dbname, PQerrorMessage(admin));
+	quoted = db_identifier(admin, dbname);
+	if (!quoted)
+		goto out;
+	int created = create_database(admin, quoted, dbname);
+	if (created) {
+		rc = created > 0 ? 0 : -1;
 		goto out;
 	}
-	char *sql = xstrfmt("CREATE DATABASE %s", quoted);
-	int created = exec_ok(admin, sql, &res);
-	free(sql);
-	if (!created) {
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		/* a client other than padctl created it meanwhile (42P04, or 23505
-		 * when both inserted into pg_database at once) */
-		if (state && (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0)) {
-			PQclear(res);
-			rc = 0;
-			goto out;
-		}
-		fail("could not create database \"%s\" in the local cluster", dbname);
-		trimmed_detail("", PQerrorMessage(admin));
-		PQclear(res);
-		goto out;
-	}
-	PQclear(res);
 	log_info("created database \"%s\" in the local cluster", dbname);
 	if (nfixtures == 0) {
 		rc = 0;
 		goto out;
 	}
-	conn = local_connect(c, dbname);
-	int ok = conn != NULL;
-	if (ok) {
-		if (!exec_ok(conn, "BEGIN", &res)) {
-			fail("could not begin loading the fixtures of database \"%s\"", dbname);
-			trimmed_detail("", PQerrorMessage(conn));
-			ok = 0;
-		}
-		PQclear(res);
-	}
-	for (size_t i = 0; ok && i < nfixtures; i++) {
-		if (load_fixture(conn, fixtures[i], texts[i])) {
-			fail_hint("fix the fixture; database \"%s\" was dropped again, so the next run creates and loads it afresh",
-				  dbname);
-			ok = 0;
-		} else {
-			log_verbose("loaded fixture \"%s\" into database \"%s\"", fixtures[i], dbname);
-		}
-	}
-	if (ok) {
-		if (!exec_ok(conn, "COMMIT", &res)) {
-			fail("could not commit the fixtures of database \"%s\"", dbname);
-			trimmed_detail("", PQerrorMessage(conn));
-			ok = 0;
-		}
-		PQclear(res);
-	}
-	if (ok) {
+	if (!local_connect(c, dbname, &conn) && !load_fixtures(conn, dbname, fixtures, texts, nfixtures)) {
 		log_info("loaded %zu fixture file%s into database \"%s\"", nfixtures, nfixtures == 1 ? "" : "s", dbname);
 		rc = 0;
 	} else {
 		/* close ours first, or DROP DATABASE waits for this session */
-		PQfinish(conn);
+		db_close(conn);
 		conn = NULL;
 		drop_database(admin, quoted, dbname);
 	}
@@ -1458,10 +1319,10 @@ out:
 	for (size_t i = 0; i < nfixtures; i++)
 		free(texts[i]);
 	free(texts);
-	if (quoted)
-		PQfreemem(quoted);
-	PQfinish(conn);
-	PQfinish(admin);
+	free(quoted);
+	free(found);
+	db_close(conn);
+	db_close(admin);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;

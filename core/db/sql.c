@@ -7,8 +7,41 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "migrations.h"
 #include "sqlstream.h"
+
+size_t sql_skip_blank(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		char c = s[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			i++;
+		} else if (c == '-' && i + 1 < len && s[i + 1] == '-') {
+			while (i < len && s[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < len && s[i + 1] == '*') {
+			/* PostgreSQL's block comments nest; an unterminated one is not blank */
+			size_t start = i;
+			int depth = 0;
+			do {
+				if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else if (s[i] == '*' && i + 1 < len && s[i + 1] == '/') {
+					depth--;
+					i += 2;
+				} else {
+					i++;
+				}
+			} while (depth > 0 && i < len);
+			if (depth > 0)
+				return start;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
 
 /* words that can start a statement sql_stmt_kind cares about */
 static const char *const first_words[] = {

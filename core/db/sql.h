@@ -67,4 +67,7 @@ void sql_indexes_free(struct sql_index *v, size_t n);
  * and code points past U+10FFFF included), or len when all of it is valid. */
 size_t utf8_invalid_at(const char *text, size_t len);
 
+/* sql_skip_blank returns how many leading bytes of text are white space and comments. */
+size_t sql_skip_blank(const char *text, size_t len);
+
 #endif

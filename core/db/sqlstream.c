@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "migrations.h"
+#include "sql.h"
 
 /* ---------------------------------------------------------------- lexing
  *

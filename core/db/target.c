@@ -1,20 +1,193 @@
 #include "target.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
+#include "buf.h"
 #include "identity.h"
 #include "ledger.h"
+#include "local.h"
 #include "log.h"
 #include "sig.h"
+#include "trust.h"
 
-static int open_conn(const struct cfg_project *p, const struct cfg_target *t, const char *command,
-		     const char *run_id, int read_only, struct db **out)
+/* ---------------------------------------------------------------- passwords */
+
+static int run_password_command(const char *target, const char *command, char **password)
 {
-	char *app = ledger_app_name(command, run_id);
-	int rc = db_connect_target(p, t, app, read_only, out);
-	free(app);
+	FILE *f = popen(command, "r");
+	if (!f)
+		return fail("cannot run the password_command of target \"%s\": %s", target, strerror(errno));
+	struct buf b = BUF_INIT;
+	char chunk[256];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	int status = pclose(f);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		buf_release(&b);
+		fail("the password_command of target \"%s\" failed", target);
+		fail_detail("it exited with status %d; its output is not shown because it may hold a secret",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return fail_hint("run the command by hand to see why");
+	}
+	while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r'))
+		b.s[--b.len] = '\0';
+	if (!b.len) {
+		buf_release(&b);
+		return fail("the password_command of target \"%s\" printed nothing", target);
+	}
+	*password = buf_detach(&b);
+	return 0;
+}
+
+int target_password(const struct cfg_target *t, char **password)
+{
+	*password = NULL;
+	if (t->db.password_env) {
+		const char *v = getenv(t->db.password_env);
+		if (!v || !*v) {
+			fail("environment variable \"%s\" is not set", t->db.password_env);
+			fail_detail("target \"%s\" takes its password from it (password_env)", t->name);
+			return fail_hint("export %s=... before running padctl, or use password_command or a pgpass file",
+					 t->db.password_env);
+		}
+		*password = xstrdup(v);
+		return 0;
+	}
+	if (t->db.password_command) {
+		/* the command comes from a committed project file: run it only once the user trusted it */
+		int trusted = t->db.trust_root ? trust_check(t->db.trust_root, t->db.password_command) : 0;
+		if (trusted < 0)
+			return -1;
+		if (!trusted) {
+			char *file = trust_file();
+			fail("refusing to run the password_command of target \"%s\": it is not trusted", t->name);
+			fail_detail("it comes from the project's file envs/%s.yml (line %d) and could be anyone's; "
+				    "padctl runs a project's command only after you trust it, and again after it changes",
+				    t->db.trust_env ? t->db.trust_env : "?", t->db.password_command_line);
+			fail_detail("trusted commands are recorded in %s", file);
+			fail_hint("read the command in envs/%s.yml; if it is yours, run `padctl trust %s`",
+				  t->db.trust_env ? t->db.trust_env : "ENV", t->db.trust_env ? t->db.trust_env : "ENV");
+			free(file);
+			return fail_status(EXIT_USAGE);
+		}
+		return run_password_command(t->name, t->db.password_command, password);
+	}
+	return 0;
+}
+
+static void secure_free(char *s)
+{
+	if (!s)
+		return;
+	volatile char *p = s;
+	while (*p)
+		*p++ = '\0';
+	free(s);
+}
+
+/* ---------------------------------------------------------------- endpoints
+ *
+ * An endpoint is what db_connect needs to reach a target: libpq parameters
+ * and the label its errors name. Each way of reaching a target resolves into
+ * one: the managed local cluster (started, and the database created with its
+ * fixtures, on the way), a direct connection, and next an SSH tunnel (its
+ * resolve function forwards a local port and points the parameters at it).
+ * Whatever an endpoint owns is released with it; a password is wiped. */
+
+struct endpoint {
+	struct db_params params;
+	char *label;
+	char *password;         /* direct: from target_password */
+	struct local_conn local; /* managed: owns host, user and password */
+};
+
+static void endpoint_release(struct endpoint *ep)
+{
+	secure_free(ep->password);
+	local_conn_release(&ep->local);
+	free(ep->label);
+	memset(ep, 0, sizeof *ep);
+}
+
+static int resolve_managed(const struct cfg_project *p, const struct cfg_target *t, struct endpoint *ep)
+{
+	if (local_ensure(p, &ep->local))
+		return -1;
+	if (local_ensure_database(&ep->local, t->db.dbname, t->db.fixtures, t->db.nfixtures))
+		return -1;
+	ep->params.host = ep->local.host;
+	ep->params.port = ep->local.port;
+	ep->params.user = ep->local.user;
+	ep->params.password = ep->local.password;
+	ep->params.sslmode = "disable";
+	ep->label = xstrfmt("target \"%s\" (managed local cluster, port %d, database %s)", t->name, ep->local.port,
+			    t->db.dbname);
+	return 0;
+}
+
+static int resolve_direct(const struct cfg_target *t, struct endpoint *ep)
+{
+	if (target_password(t, &ep->password))
+		return -1;
+	ep->params.host = t->db.host;
+	ep->params.port = t->db.port;
+	ep->params.user = t->db.user;
+	ep->params.password = ep->password;
+	ep->params.passfile = t->db.passfile;
+	ep->params.sslmode = t->db.sslmode;
+	ep->label = xstrfmt("target \"%s\" (%s:%d/%s)", t->name, t->db.host ? t->db.host : "localhost", t->db.port,
+			    t->db.dbname);
+	return 0;
+}
+
+/* resolve_ssh is where the SSH tunnel goes: open it, then resolve as direct
+ * with host and port pointing at the tunnel's local end. Until then a target
+ * behind SSH is refused, never reached by its database.host directly. */
+static int resolve_ssh(const struct cfg_target *t, struct endpoint *ep)
+{
+	(void)ep;
+	fail("target \"%s\" is reached over SSH (%s), which this version of padctl cannot do yet", t->name,
+	     t->ssh->host);
+	fail_detail("padctl never connects to database.host directly when the env file says to go through SSH");
+	return fail_hint("run padctl on a host that reaches the database and remove the ssh section there, or "
+			 "wait for SSH support");
+}
+
+static int resolve(const struct cfg_project *p, const struct cfg_target *t, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof *ep);
+	ep->params.dbname = t->db.dbname;
+	ep->params.connect_timeout = t->db.connect_timeout;
+	if (t->ssh)
+		return resolve_ssh(t, ep);
+	if (t->db.managed)
+		return resolve_managed(p, t, ep);
+	return resolve_direct(t, ep);
+}
+
+int target_connect(const struct cfg_project *p, const struct cfg_target *t, const char *command,
+		   const char *run_id, int read_only, struct db **out)
+{
+	struct endpoint ep;
+	*out = NULL;
+	int rc = resolve(p, t, &ep);
+	if (!rc) {
+		char *app = run_id ? ledger_app_name(command, run_id) : xstrfmt("padctl %s", command);
+		ep.params.application_name = app;
+		ep.params.read_only = read_only;
+		rc = db_connect(&ep.params, ep.label, out);
+		free(app);
+	}
+	endpoint_release(&ep);
 	return rc;
 }
+
+/* ---------------------------------------------------------------- opening */
 
 int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		      const char *command, const char *run_id, long lock_ms, struct db **out)
@@ -26,7 +199,7 @@ int target_open_write(const struct cfg_project *p, const char *env, const struct
 		fail("%s: %s stopped before it wrote to target \"%s\"", sig_cancelled_name(), command, t->name);
 		return fail_detail("nothing was changed");
 	}
-	if (open_conn(p, t, command, run_id, 0, &db))
+	if (target_connect(p, t, command, run_id, 0, &db))
 		return -1;
 	/* identity after the lock: the pin is read and written while no other
 	 * padctl run can be between its own check and its first write */
@@ -50,7 +223,7 @@ int target_open_read(const struct cfg_project *p, const char *env, const struct 
 {
 	struct db *db = NULL;
 	*out = NULL;
-	if (open_conn(p, t, command, run_id, 1, &db))
+	if (target_connect(p, t, command, run_id, 1, &db))
 		return -1;
 	if (identity_check(p, env, t, db, 0) || ledger_check(db)) {
 		db_close(db);

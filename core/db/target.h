@@ -1,4 +1,13 @@
 /* target: opening a target's connection the one way every command does it.
+ *
+ * Endpoint resolution comes first: the target's configuration says how it is
+ * reached (the managed local cluster, which is started and its database
+ * created with its fixtures on the way; a direct connection, with the
+ * password from password_env, a trusted password_command or a pgpass file;
+ * SSH, refused until the tunnel exists) and db.h connects to what it
+ * resolves to. Then the three ways in: target_connect (only connected),
+ * target_open_read and target_open_write.
+ *
  * A writing command (deploy, baseline, plan recording, repair) gets a session
  * that holds the target's advisory lock, talks to the pinned server and has a
  * ledger at the schema version this padctl knows; runs left `running` by a
@@ -8,6 +17,21 @@
 
 #include "config.h"
 #include "db.h"
+
+/* target_connect resolves how t is reached and connects (read_only: the
+ * session's default_transaction_read_only=on), nothing more: no identity
+ * check, no lock. application_name is "padctl COMMAND" without a run_id, else
+ * ledger_app_name's. For commands that only look (history, doctor) and for
+ * inspect, which checks the identity with the facts it reads in one round
+ * trip. On failure *out is NULL. */
+int target_connect(const struct cfg_project *p, const struct cfg_target *t, const char *command,
+		   const char *run_id, int read_only, struct db **out);
+
+/* target_password runs password_env / password_command; *password is NULL
+ * when libpq should look it up itself (passfile, ~/.pgpass). A project's
+ * password_command runs only once the user trusted it (trust.h), else
+ * EXIT_USAGE; its output is never shown. */
+int target_password(const struct cfg_target *t, char **password);
 
 /* target_open_write connects to t (application_name names command and
  * run_id), takes the advisory lock (waiting up to lock_ms, EXIT_LOCKED after),

@@ -1,6 +1,7 @@
 #include "plugin.h"
 #include "buf.h"
 #include "log.h"
+#include "name.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -19,8 +20,6 @@
  * a plugin of the same ABI is fine (members appended since), a smaller one
  * means we would read past the plugin's descriptor. */
 #define PLUGIN_ABI1_SIZE (offsetof(struct padctl_plugin, close) + sizeof(void (*)(void)))
-
-#define PLUGIN_NAME_MAX 64
 
 static const char *const kind_names[] = {
 	[PADCTL_KIND_BACKUP] = "backup",
@@ -64,17 +63,6 @@ static void refuse(struct plugin_registry *r, const char *path, char *reason)
 	log_verbose("plugin \"%s\" refused: %s", path, reason);
 }
 
-static int name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > PLUGIN_NAME_MAX)
-		return 0;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			return 0;
-	return 1;
-}
-
 const struct plugin_entry *plugin_find(const struct plugin_registry *r, const char *name)
 {
 	for (size_t i = 0; i < r->nplugins; i++)
@@ -99,9 +87,9 @@ static char *check(const struct plugin_registry *r, const struct padctl_plugin *
 			       (unsigned)d->size, PLUGIN_ABI1_SIZE, PADCTL_PLUGIN_ABI);
 	if (!d->name || !*d->name)
 		return xstrfmt("the descriptor has no name: set name to a unique word of [a-z0-9_-]");
-	if (!name_valid(d->name))
+	if (!name_valid(NAME_PLUGIN, d->name))
 		return xstrfmt("invalid plugin name \"%s\": use 1 to %d characters of [a-z0-9_-]",
-			       d->name, PLUGIN_NAME_MAX);
+			       d->name, (int)name_max(NAME_PLUGIN));
 	const struct plugin_entry *other = plugin_find(r, d->name);
 	if (other)
 		return xstrfmt("duplicate plugin name \"%s\", already provided by \"%s\" (the first one found wins): "

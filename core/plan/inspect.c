@@ -7,6 +7,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "target.h"
 
 /* the error of the target's scope as the text the report shows. The caller
  * opened that scope and drops it afterwards: the error belongs to this
@@ -42,9 +43,7 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 	ins->env = env;
 	struct err_scope scope;
 	err_scope_push(&scope);
-	char *app = xstrfmt("padctl %s", command);
-	int rc = db_connect_target(p, t, app, 1, &ins->db);
-	free(app);
+	int rc = target_connect(p, t, command, NULL, 1, &ins->db);
 	if (rc) {
 		ins->error = scope_error_text();
 	} else if (ledger_history_send(ins->db, FACTS_SQL, brief)) {

@@ -1,12 +1,9 @@
-/* for SHA256_Init: see migration_checksum */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include "migrations.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +13,9 @@
 #include "buf.h"
 #include "confine.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "sql.h"
-
-int read_text_file(const char *path, char **text, size_t *len)
-{
-	int rc = read_text_file_if(path, text, len);
-	if (rc == 1)
-		return fail("cannot read \"%s\": %s", path, strerror(ENOENT));
-	return rc;
-}
-
-int read_text_file_if(const char *path, char **text, size_t *len)
-{
-	size_t n = 0;
-	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
-	if (rc)
-		return rc;
-	confine_check(path);
-	if (memchr(*text, '\0', n)) {
-		free(*text);
-		*text = NULL;
-		fail("\"%s\" is not a text file (it holds a NUL byte)", path);
-		return fail_status(EXIT_USAGE);
-	}
-	if (len)
-		*len = n;
-	return 0;
-}
 
 int version_valid(const char *s)
 {
@@ -81,33 +53,22 @@ static void crypto_die(const char *call)
 
 void migration_checksum(const char *text, size_t len, char out[65])
 {
-	/* SHA256_Init and its siblings, deprecated since OpenSSL 3.0 but still
-	 * there, hash without the provider machinery: EVP_MD_fetch builds the
-	 * default provider's whole digest table first, a millisecond of every
-	 * status (which checksums every migration). Same digest either way. */
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256_CTX ctx;
-	int ok = SHA256_Init(&ctx) == 1;
+	/* line endings do not count: "\r\n" and a lone "\r" hash as "\n" */
+	struct hash_sha256 h;
+	hash_sha256_init(&h);
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] != '\r')
 			continue;
-		ok &= SHA256_Update(&ctx, text + start, i - start) == 1;
-		ok &= SHA256_Update(&ctx, "\n", 1) == 1;
+		hash_sha256_update(&h, text + start, i - start);
+		hash_sha256_update(&h, "\n", 1);
 		if (i + 1 < len && text[i + 1] == '\n')
 			i++;
 		start = i + 1;
 	}
-	ok &= SHA256_Update(&ctx, text + start, len - start) == 1;
-	ok &= SHA256_Final(md, &ctx) == 1;
-	if (!ok)
+	hash_sha256_update(&h, text + start, len - start);
+	if (hash_sha256_final(&h, out))
 		crypto_die("SHA256");
-	static const char hex[] = "0123456789abcdef";
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 static int line_of_offset(const char *text, size_t off)
@@ -125,40 +86,6 @@ static char *existing(const char *dir, const char *file)
 		return p;
 	free(p);
 	return NULL;
-}
-
-size_t sql_skip_blank(const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		char c = s[i];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-			i++;
-		} else if (c == '-' && i + 1 < len && s[i + 1] == '-') {
-			while (i < len && s[i] != '\n')
-				i++;
-		} else if (c == '/' && i + 1 < len && s[i + 1] == '*') {
-			/* PostgreSQL's block comments nest; an unterminated one is not blank */
-			size_t start = i;
-			int depth = 0;
-			do {
-				if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
-					depth++;
-					i += 2;
-				} else if (s[i] == '*' && i + 1 < len && s[i + 1] == '/') {
-					depth--;
-					i += 2;
-				} else {
-					i++;
-				}
-			} while (depth > 0 && i < len);
-			if (depth > 0)
-				return start;
-		} else {
-			break;
-		}
-	}
-	return i;
 }
 
 int sql_is_blank(const char *s, size_t len)

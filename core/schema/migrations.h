@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "fs.h" /* read_text_file, which its callers took from here before */
 
 struct migration {
 	char *version;
@@ -83,8 +84,6 @@ int migrations_load_brief(const char *dir, struct migration_set *set);
 /* migrations_load_names reads only the directory names (versions and names):
  * enough to pick the next version. */
 int migrations_load_names(const char *dir, struct migration_set *set);
-/* sql_skip_blank returns how many leading bytes of text are white space and comments. */
-size_t sql_skip_blank(const char *text, size_t len);
 /* sql_is_blank tells whether text holds nothing but white space and comments. */
 int sql_is_blank(const char *text, size_t len);
 void migrations_release(struct migration_set *set);
@@ -105,10 +104,5 @@ void mig_plan_release(struct mig_plan *plan);
 const char *mig_state_name(int state);
 
 void history_release(struct history *h);
-
-/* read_text_file reads a whole file into a newly allocated string; fails naming the path. */
-int read_text_file(const char *path, char **text, size_t *len);
-/* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
-int read_text_file_if(const char *path, char **text, size_t *len);
 
 #endif

@@ -9,7 +9,6 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
-#include "trust.h"
 #include "unit.h"
 
 static struct db *connect_test(int read_only)
@@ -133,54 +132,6 @@ static void test_connect_failure_names_target(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "cannot connect to target \"nowhere\""));
 	CU_ASSERT_PTR_NOT_NULL(err_hint());
 	err_clear();
-}
-
-static void test_password_sources(void)
-{
-	struct cfg_target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"qa";
-	char *pw = NULL;
-	t.db.password_env = (char *)"PADCTL_TEST_UNSET_PASSWORD_VAR";
-	unsetenv("PADCTL_TEST_UNSET_PASSWORD_VAR");
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "PADCTL_TEST_UNSET_PASSWORD_VAR"));
-	err_clear();
-	setenv("PADCTL_TEST_UNSET_PASSWORD_VAR", "s3cret", 1);
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), 0);
-	CU_ASSERT_STRING_EQUAL(pw, "s3cret");
-	free(pw);
-	unsetenv("PADCTL_TEST_UNSET_PASSWORD_VAR");
-	t.db.password_env = NULL;
-	/* a project's command runs only once trusted (trust.h), in a trust file of this test's own */
-	char *conf = unit_tmpdir();
-	setenv("XDG_CONFIG_HOME", conf, 1);
-	t.db.trust_root = conf;
-	t.db.trust_env = (char *)"qa";
-	t.db.password_command = (char *)"printf 'from-command\\n'";
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "it is not trusted"));
-	CU_ASSERT_PTR_NOT_NULL(err_hint() ? strstr(err_hint(), "padctl trust qa") : NULL);
-	CU_ASSERT_PTR_NULL(pw);
-	err_clear();
-	CU_ASSERT_EQUAL(trust_set(conf, t.db.password_command, 1), 0);
-	CU_ASSERT_EQUAL(trust_set(conf, "echo leaked-secret; exit 3", 1), 0);
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), 0);
-	CU_ASSERT_STRING_EQUAL(pw, "from-command");
-	free(pw);
-	/* a failing command: its output (maybe a secret) is never shown */
-	t.db.password_command = (char *)"echo leaked-secret; exit 3";
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), -1);
-	CU_ASSERT_PTR_NULL(strstr(msg(), "leaked-secret"));
-	CU_ASSERT_PTR_NULL(err_detail() ? strstr(err_detail(), "leaked-secret") : NULL);
-	CU_ASSERT_PTR_NOT_NULL(err_detail() ? strstr(err_detail(), "status 3") : NULL);
-	err_clear();
-	t.db.password_command = NULL;
-	CU_ASSERT_EQUAL(db_resolve_password(&t, &pw), 0);
-	CU_ASSERT_PTR_NULL(pw);
-	unsetenv("XDG_CONFIG_HOME");
-	unit_rmrf(conf);
-	free(conf);
 }
 
 /* capture_start sends stderr to a temporary file until capture_end, which
@@ -466,7 +417,6 @@ int main(void)
 		{ "deferred statements travel with the next one", test_deferred_travel_with_next },
 		{ "a read-only connection refuses writes", test_read_only_refuses_writes },
 		{ "a failed connection names the target", test_connect_failure_names_target },
-		{ "password sources", test_password_sources },
 		{ "PL/pgSQL errors name the line in the file", test_plpgsql_error_maps_to_file_line },
 		{ "COPY FROM STDIN with inline data", test_copy_from_stdin_inline_data },
 		{ "notices name the file and line", test_notices_name_file_and_line },

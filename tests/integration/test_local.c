@@ -272,10 +272,19 @@ static void test_database_and_fixtures(void)
 	unit_write(tmp, "proj/fixtures/02_data.sql",
 		   "INSERT INTO app.person VALUES (1, 'Zoë'), (2, 'Ann');\n"
 		   "DO $$ BEGIN PERFORM 1; END $$;\n");
+	/* what pg_dump writes: settings, a table, its rows as COPY data, a constraint */
+	unit_write(tmp, "proj/fixtures/03_dump.sql",
+		   "--\n-- PostgreSQL database dump\n--\n\n"
+		   "SET statement_timeout = 0;\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n"
+		   "SELECT pg_catalog.set_config('search_path', '', false);\n\n"
+		   "CREATE TABLE app.city (\n    id integer NOT NULL,\n    name text\n);\n\n"
+		   "COPY app.city (id, name) FROM stdin;\n1\tZ\xc3\xbcrich\n2\tBern; not a statement\n3\t\\N\n\\.\n\n"
+		   "ALTER TABLE ONLY app.city\n    ADD CONSTRAINT city_pkey PRIMARY KEY (id);\n");
 	char *f1 = xstrfmt("%s/fixtures/01_schema.sql", proj.root);
 	char *f2 = xstrfmt("%s/fixtures/02_data.sql", proj.root);
-	char *fixtures[] = { f1, f2 };
-	int rc = local_ensure_database(&c, "app db", fixtures, 2);
+	char *f3 = xstrfmt("%s/fixtures/03_dump.sql", proj.root);
+	char *fixtures[] = { f1, f2, f3 };
+	int rc = local_ensure_database(&c, "app db", fixtures, 3);
 	CU_ASSERT_EQUAL(rc, 0);
 	if (rc)
 		err_print();
@@ -287,9 +296,14 @@ static void test_database_and_fixtures(void)
 	if (n)
 		CU_ASSERT_STRING_EQUAL(n, "2 Zoë");
 	free(n);
+	n = query_value(conn, "SELECT count(*) || ' ' || count(name) || ' ' || min(name) FROM app.city");
+	CU_ASSERT_PTR_NOT_NULL(n);
+	if (n)
+		CU_ASSERT_STRING_EQUAL(n, "3 2 Bern; not a statement");
+	free(n);
 
 	/* an existing database is left as it is: fixtures are not loaded twice */
-	CU_ASSERT_EQUAL(local_ensure_database(&c, "app db", fixtures, 2), 0);
+	CU_ASSERT_EQUAL(local_ensure_database(&c, "app db", fixtures, 3), 0);
 	n = query_value(conn, "SELECT count(*) FROM app.person");
 	if (n)
 		CU_ASSERT_STRING_EQUAL(n, "2");
@@ -301,13 +315,14 @@ static void test_database_and_fixtures(void)
 	CU_ASSERT_EQUAL(database_exists(&c, "empty"), 1);
 	free(f1);
 	free(f2);
+	free(f3);
 	local_conn_release(&c);
 out:
 	project_close();
 }
 
 static void expect_fixture_error(const struct local_conn *c, const char *dbname, const char *rel, const char *text,
-				 int line)
+				 int line, const char *detail)
 {
 	char *path = xstrfmt("%s/%s", proj.root, rel);
 	char *ok = xstrfmt("%s/fixtures/ok.sql", proj.root);
@@ -328,6 +343,12 @@ static void expect_fixture_error(const struct local_conn *c, const char *dbname,
 		CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
 		free(want);
 	}
+	if (detail) {
+		const char *d = err_detail() ? err_detail() : "";
+		if (!strstr(d, detail))
+			fprintf(stderr, "\n  detail \"%s\" lacks \"%s\"\n", d, detail);
+		CU_ASSERT_PTR_NOT_NULL(strstr(d, detail));
+	}
 	err_clear();
 	/* nothing half-made is left behind */
 	CU_ASSERT_EQUAL(database_exists(c, dbname), 0);
@@ -346,16 +367,28 @@ static void test_broken_fixtures(void)
 	}
 	/* a syntax error: the server's position gives the line */
 	expect_fixture_error(&c, "syntax", "fixtures/syntax.sql",
-			     "CREATE TABLE a (x int);\n\nINSERT INTO a VALUES (1);\nSELEC oops;\n", 4);
+			     "CREATE TABLE a (x int);\n\nINSERT INTO a VALUES (1);\nSELEC oops;\n", 4, NULL);
 	/* a runtime error without a position: the failing statement's line */
 	expect_fixture_error(&c, "runtime", "fixtures/dup.sql",
 			     "CREATE TABLE b (x int PRIMARY KEY);\nINSERT INTO b VALUES (1);\n\n-- again\nINSERT INTO b\n  VALUES (1);\n",
-			     5);
+			     5, "SQLSTATE 23505");
 	/* a position inside a later statement, after multi-byte characters */
 	expect_fixture_error(&c, "position", "fixtures/pos.sql",
-			     "SELECT 1;\nSELECT 'äöü',\n  'ß',\n  no_such_column\n  FROM (SELECT 1) s;\n", 4);
+			     "SELECT 1;\nSELECT 'äöü',\n  'ß',\n  no_such_column\n  FROM (SELECT 1) s;\n", 4, NULL);
+	/* inside a DO block: the body's line, and the server's CONTEXT */
+	expect_fixture_error(&c, "doblock", "fixtures/do.sql",
+			     "CREATE TABLE d (x int);\nDO $$\nBEGIN\n  PERFORM 1;\n  RAISE EXCEPTION 'boom';\nEND $$;\n", 5,
+			     "context: PL/pgSQL function inline_code_block line 4 at RAISE");
+	/* a bad row of COPY data: the row's line */
+	expect_fixture_error(&c, "copyrow", "fixtures/copy.sql",
+			     "CREATE TABLE cp (id int, name text);\nCOPY cp (id, name) FROM stdin;\n1\tone\nx\ttwo\n\\.\n"
+			     "SELECT 1;\n",
+			     4, "context: COPY cp, line 2");
+	/* a psql command is refused before anything runs */
+	expect_fixture_error(&c, "meta", "fixtures/meta.sql", "CREATE TABLE m (x int);\n\\connect other\n", 2,
+			     NULL);
 	/* a missing file */
-	expect_fixture_error(&c, "missing", "fixtures/nope.sql", NULL, 0);
+	expect_fixture_error(&c, "missing", "fixtures/nope.sql", NULL, 0, NULL);
 
 	/* after the failures the same database name can be created cleanly */
 	char *ok = xstrfmt("%s/fixtures/ok.sql", proj.root);

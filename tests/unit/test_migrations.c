@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "log.h"
 #include "migrations.h"
+#include "sql.h"
 #include "unit.h"
 
 static void test_version_cmp(void)
