@@ -163,8 +163,11 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 	if (pid == 0)
 		child_exec(o, out_w, errp[1], rep[1]);
 	int fork_errno = errno;
-	if (pid > 0)
+	if (pid > 0) {
+		/* the child makes its group too; whichever runs first, a kill of the group finds it */
+		setpgid(pid, pid);
 		sig_child_register(pid);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
