@@ -68,6 +68,15 @@ assert_rc 0
 assert_err_contains "psql said: sdk_owner@$DB2"
 ok "psql ran against the target"
 
+group "a tool that outlives its time limit is killed"
+pipeline "psql, sql: SELECT pg_sleep(600), timeout_ms: 300"
+pc deploy test
+assert_rc 1
+assert_err_contains "did not finish within 300 ms and was killed"
+assert_err_contains "step \"tools_probe\" on target \"t1\" ran psql"
+tmp_empty || fail_now "files left in TMPDIR: $(ls -A "$TMPDIR")"
+ok "timeout: the tool killed, the password file removed"
+
 group "pg_dump through tools into an artifact, verified, recorded"
 pipeline dump
 pc deploy test

@@ -69,6 +69,23 @@ static void test_capture(void)
 	buf_release(&err);
 }
 
+static void test_err_tail(void)
+{
+	/* stderr keeps its last err_max bytes: the end of a long complaint is what says why */
+	struct proc_opts o;
+	struct proc_result r;
+	struct buf err = BUF_INIT;
+	proc_opts_init(&o);
+	o.argv = (char *const[]){ "/bin/sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line $i >&2; i=$((i+1)); done",
+				  NULL };
+	o.err = &err;
+	o.err_max = 20;
+	CU_ASSERT_EQUAL(proc_run(&o, &r), 0);
+	CU_ASSERT_EQUAL(err.len, 20);
+	CU_ASSERT_STRING_EQUAL(err.s, "line 1998\nline 1999\n");
+	buf_release(&err);
+}
+
 static void test_environment(void)
 {
 	struct buf out = BUF_INIT;
@@ -229,6 +246,7 @@ int main(void)
 		{ "a program that cannot be run", test_not_started },
 		{ "arguments arrive as given; stdout and stderr captured", test_capture },
 		{ "the child has only the environment given", test_environment },
+		{ "stderr keeps its last bytes", test_err_tail },
 		{ "output to a callback, a stop, a descriptor", test_stream_and_fd },
 		{ "no descriptor of padctl's reaches the child", test_no_descriptor_leaks },
 		{ "a time limit kills the child", test_timeout },

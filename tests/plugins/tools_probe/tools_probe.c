@@ -6,7 +6,8 @@
  *           artifact's path, size and SHA-256 and what find() lists
  *   fail    the same dump of a schema that does not exist (--strict-names):
  *           pg_dump fails, the artifact is never committed
- *   psql    psql --command=`sql` through "tools", its output logged
+ *   psql    psql --command=`sql` through "tools", its output logged, with the
+ *           time limit `timeout_ms` (0: the host's)
  *   ledger  "ledger" records: a rollback, a seed file recorded inside a
  *           transaction that is rolled back (it must vanish), one outside
  */
@@ -19,6 +20,7 @@
 static const struct padctl_option options[] = {
 	{ "mode", PADCTL_OPT_STRING, 1, "dump, fail, psql or ledger" },
 	{ "sql", PADCTL_OPT_STRING, 0, "psql: the command" },
+	{ "timeout_ms", PADCTL_OPT_INT, 0, "psql: the time limit" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -127,7 +129,8 @@ static int psql(const struct padctl_host *h, struct padctl_step *st)
 	struct collect *out = calloc(1, sizeof *out);
 	if (!out)
 		return h->fail(st, NULL, "out of memory");
-	int rc = tools->run(st, "psql", args, 0, collect, out);
+	const char *t = h->option(st, "timeout_ms");
+	int rc = tools->run(st, "psql", args, t ? strtol(t, NULL, 10) : 0, collect, out);
 	if (!rc)
 		h->log(st, PADCTL_LOG_INFO, "psql said: %s", out->text);
 	free(out);
