@@ -26,9 +26,13 @@ static int initialised;
 
 static void cleanup_files(void)
 {
+	/* files first, then the (private, by now empty) directories that held them */
+	for (size_t i = 0; i < SIG_MAX_TEMPFILES; i++)
+		if (tempfiles[i].active && (unlink(tempfiles[i].path) == 0 || errno != EISDIR))
+			tempfiles[i].active = 0;
 	for (size_t i = 0; i < SIG_MAX_TEMPFILES; i++)
 		if (tempfiles[i].active) {
-			unlink(tempfiles[i].path);
+			rmdir(tempfiles[i].path);
 			tempfiles[i].active = 0;
 		}
 }

@@ -29,7 +29,8 @@ const char *sig_cancelled_name(void);
 
 /* sig_tempfile_register has path removed at exit and on a signal until
  * sig_tempfile_unregister(path) (call that once the file is renamed or
- * removed). The path is copied; at most SIG_MAX_TEMPFILES at once (more are
+ * removed). path may name a directory: it is removed (rmdir) once the files
+ * are, so a private directory and its file both go. The path is copied; at most SIG_MAX_TEMPFILES at once (more are
  * not registered, which only loses the cleanup). */
 #define SIG_MAX_TEMPFILES 16
 void sig_tempfile_register(const char *path);

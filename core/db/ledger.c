@@ -47,6 +47,21 @@ static const char *const ledger_steps[] = {
 	"  old_checksum text NOT NULL, new_checksum text NOT NULL, reason text NOT NULL,\n"
 	"  repaired_at timestamptz NOT NULL DEFAULT clock_timestamp(), repaired_by text NOT NULL,\n"
 	"  PRIMARY KEY (run_id, version));\n",
+	/* 3: what plugins record through the SDK services: artifacts (files a
+	 * step made, e.g. a dump), migrations rolled back, seed files applied */
+	"CREATE TABLE IF NOT EXISTS padctl.artifacts (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), target text NOT NULL, name text NOT NULL,\n"
+	"  path text NOT NULL, size bigint NOT NULL, sha256 text NOT NULL,\n"
+	"  created_at timestamptz NOT NULL DEFAULT clock_timestamp(), verified boolean NOT NULL DEFAULT false,\n"
+	"  PRIMARY KEY (run_id, target, name));\n"
+	"CREATE TABLE IF NOT EXISTS padctl.rollbacks (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), version text NOT NULL,\n"
+	"  rolled_back_at timestamptz NOT NULL DEFAULT clock_timestamp(), rolled_back_by text NOT NULL,\n"
+	"  PRIMARY KEY (run_id, version));\n"
+	"CREATE TABLE IF NOT EXISTS padctl.seeds (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), seed_set text NOT NULL, file text NOT NULL,\n"
+	"  checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  applied_by text NOT NULL, PRIMARY KEY (run_id, seed_set, file));\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
+#include "services.h"
 #include "sig.h"
 #include "sql.h"
 #include "target.h"
@@ -58,6 +59,7 @@ struct padctl_step {
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 	char sqlstate[6];                    /* error_sqlstate's answer */
 	const char *notice_from;             /* "[target plugin]" for notices of SQL without a file */
+	struct svc_step svc;                 /* what the services (services.h) keep for the step */
 };
 
 /* What history_record did with each migration the step was handed. */
@@ -125,10 +127,6 @@ static int cancelled_fail(struct padctl_step *st)
 	return fail_detail("padctl was told to stop; the statement in flight was cancelled and its transaction "
 			   "rolled back");
 }
-
-struct padctl_rows {
-	PGresult *res;
-};
 
 static const char *h_env(struct padctl_step *st)
 {
@@ -599,6 +597,59 @@ static long h_lock_timeout_ms(struct padctl_step *st)
 	return st->env->lock_timeout > 0 ? st->env->lock_timeout * 1000L : 0;
 }
 
+/* ---- ABI 2: list settings and the services (services.h) */
+
+static const char *const *h_config_list(struct padctl_step *st, const char *key, size_t *n)
+{
+	*n = 0;
+	if (strcmp(key, "schemas.owned") == 0) {
+		*n = st->project->nowned;
+		return (const char *const *)st->project->owned;
+	}
+	if (strcmp(key, "schemas.protected") == 0) {
+		*n = st->project->nprotected;
+		return (const char *const *)st->project->protected_schemas;
+	}
+	return NULL;
+}
+
+/* svc_ledger_write is struct svc_step's ledger_write: a record the plugin
+ * asks for is written like a history row, as the role padctl connected as,
+ * and inside the plugin's transaction it commits or rolls back with it. */
+static int svc_ledger_write(struct padctl_step *st, const char *sql)
+{
+	if (session_reset(st->run, st->in_tx))
+		return -1;
+	if (st->in_tx) {
+		db_defer(st->db, sql);
+		return 0;
+	}
+	return host_exec(st->db, sql);
+}
+
+struct svc_step *svc_step_of(struct padctl_step *st)
+{
+	struct svc_step *s = &st->svc;
+	s->db = st->db;
+	s->root = st->project->root;
+	s->env = st->env->name;
+	s->target = st->target->name;
+	s->run_id = st->run_id;
+	s->plugin = st->cfg->plugin;
+	s->dry_run = st->dry_run;
+	s->ledger_write = svc_ledger_write;
+	return s;
+}
+
+static const void *h_service(struct padctl_step *st, const char *name, uint32_t version)
+{
+	const void *svc = services_lookup(name, version);
+	if (!svc)
+		log_verbose("[%s] %s asked for service \"%s\" version %u, which this padctl does not offer",
+			    st->target->name, st->cfg->plugin, name ? name : "(null)", (unsigned)version);
+	return svc;
+}
+
 static const struct padctl_host host = {
 	.abi = PADCTL_PLUGIN_ABI,
 	.size = sizeof(struct padctl_host),
@@ -630,6 +681,8 @@ static const struct padctl_host host = {
 	.error_sqlstate = h_error_sqlstate,
 	.error_clear = h_error_clear,
 	.lock_timeout_ms = h_lock_timeout_ms,
+	.config_list = h_config_list,
+	.service = h_service,
 };
 
 static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_option *o, const struct padctl_option *d)
@@ -932,6 +985,7 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 			rc = fail("step \"%s\" left a transaction open on target \"%s\"; it was rolled back",
 				  rs->cfg->plugin, tr->t->name);
 	}
+	services_step_end(&st.svc);
 	for (size_t i = 0; i < st.nstrs; i++)
 		free(st.strs[i]);
 	free(st.strs);

@@ -16,10 +16,13 @@
 #define PADCTL_PLUGIN_DIR "/usr/local/lib/padctl"
 #endif
 
-/* What ABI 1 needs: everything up to and including close. A larger size from
- * a plugin of the same ABI is fine (members appended since), a smaller one
- * means we would read past the plugin's descriptor. */
-#define PLUGIN_ABI1_SIZE (offsetof(struct padctl_plugin, close) + sizeof(void (*)(void)))
+/* What the descriptor of this ABI needs: everything up to and including
+ * close (ABI 2 left the descriptor as ABI 1 had it; the host table grew). A
+ * larger size from a plugin of the same ABI is fine (members appended since),
+ * a smaller one means we would read past the plugin's descriptor. An ABI 1
+ * plugin is refused by the abi check before its size is read: it was built
+ * against a host table without config_list and service. */
+#define PLUGIN_DESC_SIZE (offsetof(struct padctl_plugin, close) + sizeof(void (*)(void)))
 
 static const char *const kind_names[] = {
 	[PADCTL_KIND_BACKUP] = "backup",
@@ -81,10 +84,10 @@ static char *check(const struct plugin_registry *r, const struct padctl_plugin *
 		return xstrfmt("built for plugin ABI %u, this padctl speaks ABI %d: "
 			       "rebuild it against this padctl's padctl/plugin.h",
 			       (unsigned)d->abi, PADCTL_PLUGIN_ABI);
-	if (d->size < PLUGIN_ABI1_SIZE)
+	if (d->size < PLUGIN_DESC_SIZE)
 		return xstrfmt("descriptor size %u is smaller than the %zu bytes plugin ABI %d needs: "
 			       "set size = sizeof(struct padctl_plugin) and rebuild against this padctl's padctl/plugin.h",
-			       (unsigned)d->size, PLUGIN_ABI1_SIZE, PADCTL_PLUGIN_ABI);
+			       (unsigned)d->size, PLUGIN_DESC_SIZE, PADCTL_PLUGIN_ABI);
 	if (!d->name || !*d->name)
 		return xstrfmt("the descriptor has no name: set name to a unique word of [a-z0-9_-]");
 	if (!name_valid(NAME_PLUGIN, d->name))

@@ -7,6 +7,8 @@
  * database here: sql_exec and sql_query fail with "no database in the fake
  * host" (anything that talks SQL is tested against a real PostgreSQL), and
  * read_file serves the texts of fh->files instead of the disk.
+ * config_list splits fh->config's comma-separated value of the key; service
+ * answers through fh->service (NULL: no service is offered).
  */
 #ifndef PADCTL_FAKEHOST_H
 #define PADCTL_FAKEHOST_H
@@ -36,6 +38,7 @@ struct fakehost {
 	const struct padctl_migration *migrations;
 	size_t nmigrations;
 	const char *const *files;        /* path, text, ..., NULL: what read_file finds */
+	const void *(*service)(const char *name, uint32_t version); /* NULL: none offered */
 
 	/* captured */
 	struct buf log;                  /* "info: text\n" per line */
@@ -46,6 +49,11 @@ struct fakehost {
 	uint64_t progress_done, progress_total;
 	struct buf history;              /* "version status reason duration\n" per record */
 	int nsql;                        /* sql_exec / sql_query calls */
+	int nservice; /* service() calls */
+
+	/* config_list's answers, kept until fakehost_release */
+	char **lists[16];
+	size_t nlists;
 };
 
 static inline struct fakehost *fakehost_of(struct padctl_step *st)
@@ -267,8 +275,39 @@ static inline long fakehost_lock_timeout_ms(struct padctl_step *st)
 	return 5000;
 }
 
+static inline const char *const *fakehost_config_list(struct padctl_step *st, const char *key, size_t *n)
+{
+	struct fakehost *fh = fakehost_of(st);
+	const char *v = fakehost_lookup(fh->config, key);
+	*n = 0;
+	if (!v || fh->nlists == sizeof fh->lists / sizeof fh->lists[0])
+		return NULL;
+	size_t count = *v ? 1 : 0;
+	for (const char *p = v; *p; p++)
+		count += *p == ',';
+	char **list = xcalloc(count + 1, sizeof *list);
+	const char *p = v;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strcspn(p, ",");
+		list[i] = xmalloc(len + 1);
+		memcpy(list[i], p, len);
+		list[i][len] = '\0';
+		p += len + (p[len] == ',');
+	}
+	fh->lists[fh->nlists++] = list;
+	*n = count;
+	return (const char *const *)list;
+}
+
+static inline const void *fakehost_service(struct padctl_step *st, const char *name, uint32_t version)
+{
+	struct fakehost *fh = fakehost_of(st);
+	fh->nservice++;
+	return fh->service ? fh->service(name, version) : NULL;
+}
+
 /* A member appended to struct padctl_host must be implemented here too. */
-_Static_assert(offsetof(struct padctl_host, lock_timeout_ms) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
+_Static_assert(offsetof(struct padctl_host, service) + sizeof(void (*)(void)) == sizeof(struct padctl_host),
 	       "struct padctl_host grew: implement the new members in tests/unit/fakehost.h");
 
 /* fakehost_init fills fh->host and clears what is captured; set the inputs
@@ -307,10 +346,13 @@ static inline void fakehost_init(struct fakehost *fh)
 	h->error_sqlstate = fakehost_error_sqlstate;
 	h->error_clear = fakehost_error_clear;
 	h->lock_timeout_ms = fakehost_lock_timeout_ms;
+	h->config_list = fakehost_config_list;
+	h->service = fakehost_service;
 	buf_init(&fh->log);
 	buf_init(&fh->history);
 	fh->error = fh->hint = NULL;
-	fh->nfail = fh->nprogress = fh->nsql = 0;
+	fh->nfail = fh->nprogress = fh->nsql = fh->nservice = 0;
+	fh->nlists = 0;
 	fh->progress_done = fh->progress_total = 0;
 }
 
@@ -322,6 +364,12 @@ static inline void fakehost_release(struct fakehost *fh)
 	free(fh->error);
 	free(fh->hint);
 	fh->error = fh->hint = NULL;
+	for (size_t i = 0; i < fh->nlists; i++) {
+		for (size_t k = 0; fh->lists[i][k]; k++)
+			free(fh->lists[i][k]);
+		free(fh->lists[i]);
+	}
+	fh->nlists = 0;
 }
 
 #endif

@@ -84,14 +84,62 @@ static void test_duplicate(void)
 
 static void test_bad_abi(void)
 {
-	expect_refused("bad_abi", (const char *const[]){ "built for plugin ABI 999", "this padctl speaks ABI 1",
+	expect_refused("bad_abi", (const char *const[]){ "built for plugin ABI 999", "this padctl speaks ABI 2",
 							 "rebuild", "padctl/plugin.h", NULL });
+}
+
+static void test_abi1_refused(void)
+{
+	/* ABI 2 grew the host table: a plugin built against ABI 1 is rebuilt, not loaded */
+	expect_refused("abi1", (const char *const[]){ "built for plugin ABI 1, this padctl speaks ABI 2",
+						      "rebuild it against this padctl's padctl/plugin.h", NULL });
+}
+
+static void test_host_has(void)
+{
+	struct padctl_host h;
+	struct fakehost fh;
+	memset(&fh, 0, sizeof fh);
+	fakehost_init(&fh);
+	h = fh.host;
+	CU_ASSERT_TRUE(PADCTL_HOST_HAS(&h, service));
+	CU_ASSERT_TRUE(PADCTL_HOST_HAS(&h, config_list));
+	/* a host table of ABI 1's size: the members appended since are absent */
+	h.size = (uint32_t)(offsetof(struct padctl_host, lock_timeout_ms) + sizeof h.lock_timeout_ms);
+	CU_ASSERT_TRUE(PADCTL_HOST_HAS(&h, lock_timeout_ms));
+	CU_ASSERT_FALSE(PADCTL_HOST_HAS(&h, config_list));
+	CU_ASSERT_FALSE(PADCTL_HOST_HAS(&h, service));
+	/* present in size but not set */
+	h.size = sizeof h;
+	h.service = NULL;
+	CU_ASSERT_FALSE(PADCTL_HOST_HAS(&h, service));
+	fakehost_release(&fh);
+}
+
+static void test_fakehost_config_list(void)
+{
+	struct fakehost fh;
+	memset(&fh, 0, sizeof fh);
+	fakehost_init(&fh);
+	fh.config = (const char *const[]){ "schemas.owned", "app,app2", "schemas.protected", "", NULL };
+	size_t n = 9;
+	const char *const *v = fh.host.config_list(fakehost_step(&fh), "schemas.owned", &n);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(v[0], "app");
+	CU_ASSERT_STRING_EQUAL(v[1], "app2");
+	CU_ASSERT_PTR_NULL(v[2]);
+	CU_ASSERT_PTR_NOT_NULL(fh.host.config_list(fakehost_step(&fh), "schemas.protected", &n));
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(fh.host.config_list(fakehost_step(&fh), "no.such", &n));
+	CU_ASSERT_PTR_NULL(fh.host.service(fakehost_step(&fh), "tools", 1));
+	CU_ASSERT_EQUAL(fh.nservice, 1);
+	fakehost_release(&fh);
 }
 
 static void test_check_order_abi_first(void)
 {
 	/* abi 7 and run == NULL: the ABI is what is reported, nothing about run */
-	expect_refused("bad_abi_no_run", (const char *const[]){ "plugin ABI 7", "speaks ABI 1", NULL });
+	expect_refused("bad_abi_no_run", (const char *const[]){ "plugin ABI 7", "speaks ABI 2", NULL });
 	struct plugin_registry r = { 0 };
 	char *path = test_plugin("bad_abi_no_run");
 	plugin_load_file(&r, path);
@@ -407,6 +455,9 @@ int main(void)
 		{ "duplicate name: the first one wins", test_duplicate },
 		{ "wrong abi", test_bad_abi },
 		{ "abi is checked before run", test_check_order_abi_first },
+		{ "an ABI 1 plugin is refused", test_abi1_refused },
+		{ "PADCTL_HOST_HAS goes by the table's size", test_host_has },
+		{ "fake host config_list and service", test_fakehost_config_list },
 		{ "missing entry symbol", test_no_symbol },
 		{ "entry returns NULL", test_null_entry },
 		{ "run is NULL", test_no_run },

@@ -111,6 +111,33 @@ static void test_exit_and_unregister(void)
 	free(path);
 }
 
+/* a private directory registered before the file in it (as the tools
+ * service's password file is): a signal removes both, file first */
+static void dir_then_file(const char *path)
+{
+	sig_init();
+	if (mkdir(path, 0700) != 0)
+		_exit(3);
+	char *file = xstrfmt("%s/pgpass", path);
+	int fd = open(file, O_WRONLY | O_CREAT, 0600);
+	if (fd >= 0)
+		close(fd);
+	sig_tempfile_register(path);
+	sig_tempfile_register(file);
+	free(file);
+	kill(getpid(), SIGTERM);
+	exit(0);
+}
+
+static void test_directory(void)
+{
+	char *path = xstrfmt("%s/private", dir);
+	int st = run_child(dir_then_file, path);
+	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	CU_ASSERT_FALSE(exists(path));
+	free(path);
+}
+
 static int pipefd[2];
 
 static void with_child(const char *path)
@@ -153,6 +180,7 @@ int main(void)
 		{ "second signal: clean up and die at once", test_second_signal },
 		{ "plain exit removes registered files only", test_exit_and_unregister },
 		{ "registered children are stopped", test_children },
+		{ "a registered directory goes after its files", test_directory },
 		{ NULL, NULL },
 	};
 	int rc = unit_run("sig", tests);

@@ -15,7 +15,14 @@
  * (rows_free), memory the plugin allocates is freed by the plugin.
  *
  * Both structs are append-only: new members go at the end, and `size` tells
- * how much of a struct the other side knows.
+ * how much of a struct the other side knows: PADCTL_HOST_HAS(host, member)
+ * says whether a host offers a member appended after the plugin was built.
+ *
+ * ABI 2 (from ABI 1): config_list, service and the services below were
+ * added; an ABI 1 plugin is refused and must be rebuilt (nothing it used
+ * moved). What every step uses stays in the flat table; what only some kinds
+ * of step use is a service, found by name and version with service(), so
+ * adding one never shifts the table.
  */
 #ifndef PADCTL_PLUGIN_H
 #define PADCTL_PLUGIN_H
@@ -28,7 +35,7 @@ extern "C" {
 #endif
 
 /* PADCTL_PLUGIN_ABI is the ABI version this header describes. */
-#define PADCTL_PLUGIN_ABI 1
+#define PADCTL_PLUGIN_ABI 2
 
 #if defined(__GNUC__)
 #define PADCTL_EXPORT __attribute__((visibility("default")))
@@ -89,6 +96,11 @@ struct padctl_migration {
 
 struct padctl_step; /* opaque: one step on one target, owned by the host */
 struct padctl_rows; /* opaque: a query result, owned by the host */
+struct padctl_artifact; /* opaque: a file the host made for the step, owned by the host */
+
+/* padctl_output_fn receives a tool's output as it comes, in chunks; return 0
+ * to go on, -1 to stop the tool (after recording an error with fail). */
+typedef int (*padctl_output_fn)(void *ctx, const void *data, size_t n);
 
 /* The services the host offers a plugin. Every function takes the step handle
  * the plugin was given. Functions returning int return 0 on success and -1 on
@@ -204,6 +216,115 @@ struct padctl_host {
 	/* lock_timeout_ms is how long a migration statement may wait for a
 	 * lock (migrations.lock_timeout of the env or project); 0: no limit. */
 	long (*lock_timeout_ms)(struct padctl_step *st);
+
+	/* ---- ABI 2 */
+
+	/* config_list returns a list setting as an array of *n strings
+	 * ("schemas.owned", "schemas.protected"), NULL for an unknown key. The
+	 * array and its strings stay valid and unchanged until the step ends. */
+	const char *const *(*config_list)(struct padctl_step *st, const char *key, size_t *n);
+	/* service returns the service `name` at exactly `version`, or NULL when
+	 * this host does not offer it (then the plugin fails with a clear
+	 * message or does without). The struct is constant and lives as long as
+	 * the host; check its `size` with PADCTL_SERVICE_HAS before using a
+	 * member appended in a later revision of the same version. */
+	const void *(*service)(struct padctl_step *st, const char *name, uint32_t version);
+};
+
+/* PADCTL_HOST_HAS is non-zero when the host table h is large enough to hold
+ * member (and it is set): use it before calling a member added after ABI 2. */
+#define PADCTL_HOST_HAS(h, member) \
+	((h)->size >= offsetof(struct padctl_host, member) + sizeof((h)->member) && (h)->member != NULL)
+/* PADCTL_SERVICE_HAS is the same test for a service struct of type type. */
+#define PADCTL_SERVICE_HAS(svc, type, member) \
+	((svc)->size >= offsetof(type, member) + sizeof((svc)->member) && (svc)->member != NULL)
+
+/* ---- services (host->service(st, name, version)) -------------------------
+ *
+ * Each service is a constant struct that opens with its version and size.
+ * Every function takes the step handle; int functions return 0 or -1 after
+ * recording the error. A service that changes anything refuses to work in a
+ * dry run and once the run was cancelled. */
+
+/* "tools", version 1: run a PostgreSQL client tool against the step's
+ * target. The host picks the binary whose major version matches the
+ * server's, passes host, port, user and database itself (they are never
+ * the plugin's to choose), hands the password to the tool through a private
+ * temporary password file it removes afterwards, runs the tool without a
+ * shell, with a minimal environment, stdin closed, and a time limit, and
+ * stops it when padctl is told to stop. Refused in a dry run. */
+#define PADCTL_TOOLS_V1 1
+struct padctl_tools_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size; /* sizeof(struct padctl_tools_v1) as the host knows it */
+	/* run runs tool ("pg_dump", "pg_restore" or "psql") with args (a
+	 * NULL-ended list of options, each passed as one argument as it is:
+	 * nothing is quoted because nothing goes through a shell). Connection
+	 * options (-h, -p, -U, -d, -W and their long forms) are refused; so is a
+	 * bare argument, except pg_restore's input, which must be the path of an
+	 * artifact of this step. stdout goes to out(ctx, ...) as it comes
+	 * (out NULL: discarded); stderr is kept (its last 64 KiB) and shown
+	 * when the tool fails, and with -v when it succeeds. timeout_ms 0 means the host's limit (one hour); the
+	 * tool is killed when it runs longer. A non-zero exit fails. */
+	int (*run)(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
+		   padctl_output_fn out, void *ctx);
+	/* run_to_artifact is run with stdout written into artifact a (see
+	 * "artifacts"), whose size and SHA-256 the host computes as it writes. */
+	int (*run_to_artifact)(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
+			       struct padctl_artifact *a);
+	/* server_major returns the target server's major version (16), or -1. */
+	int (*server_major)(struct padctl_step *st);
+};
+
+/* "artifacts", version 1: files the host makes for a step (a dump, say),
+ * under a directory the host decides (.padctl/artifacts/<env>/<target>/ of
+ * the project, directories 0700, files 0600, named <run id>-<name>), and
+ * their record in the target's ledger (padctl.artifacts). A handle stays
+ * valid until the step ends; an artifact not committed by then is removed. */
+#define PADCTL_ARTIFACTS_V1 1
+struct padctl_artifacts_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* create makes a new empty file for the step; name is 1 to 64
+	 * characters of [A-Za-z0-9._-] not starting with a dot, unique within
+	 * the run and target. Refused in a dry run. */
+	int (*create)(struct padctl_step *st, const char *name, struct padctl_artifact **a);
+	/* write appends n bytes (until commit). */
+	int (*write)(struct padctl_step *st, struct padctl_artifact *a, const void *data, size_t n);
+	/* path returns the file's absolute path (to hand to a tool, say). */
+	const char *(*path)(struct padctl_step *st, const struct padctl_artifact *a);
+	/* commit closes the file (after fsync) and records it in the ledger
+	 * against the run and the target with its size and SHA-256, not yet
+	 * verified. Inside a transaction the plugin has open, the record
+	 * commits or rolls back with it. */
+	int (*commit)(struct padctl_step *st, struct padctl_artifact *a);
+	/* mark_verified records that the plugin's verification of a committed
+	 * artifact passed; the host first checks that the file still has the
+	 * size and SHA-256 it committed. Call it only after checking. */
+	int (*mark_verified)(struct padctl_step *st, struct padctl_artifact *a);
+	/* sha256 and bytes describe a committed artifact ("" and 0 before). */
+	const char *(*sha256)(struct padctl_step *st, const struct padctl_artifact *a);
+	uint64_t (*bytes)(struct padctl_step *st, const struct padctl_artifact *a);
+	/* find lists the artifacts recorded for run_id (NULL: this run) on the
+	 * step's target, oldest first, one row each: 0 name, 1 path, 2 size,
+	 * 3 sha256, 4 verified ("t"/"f"), 5 created_at. Free with rows_free. */
+	int (*find)(struct padctl_step *st, const char *run_id, struct padctl_rows **rows);
+};
+
+/* "ledger", version 1: typed records a plugin writes in the target's
+ * ledger, on the step's connection: inside a transaction the plugin has
+ * open they commit or roll back with it. There are no free-form tables.
+ * Refused in a dry run. */
+#define PADCTL_LEDGER_V1 1
+struct padctl_ledger_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* migration_rolled_back records that the migration `version` was
+	 * rolled back by this run (padctl.rollbacks). */
+	int (*migration_rolled_back)(struct padctl_step *st, const char *version);
+	/* seed_applied records that file of seed set `set`, with checksum
+	 * (hex SHA-256), was applied by this run (padctl.seeds). */
+	int (*seed_applied)(struct padctl_step *st, const char *set, const char *file, const char *checksum);
 };
 
 /* The descriptor a plugin's entry function returns. */

@@ -1,0 +1,816 @@
+/* for SHA256_Init: the same provider-free digest migration checksums use */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include "services.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <padctl/plugin.h>
+
+#include "buf.h"
+#include "fs.h"
+#include "ledger.h"
+#include "log.h"
+#include "proc.h"
+#include "sig.h"
+
+#define TOOL_TIMEOUT_DEFAULT_MS (60L * 60 * 1000)
+#define ARTIFACT_NAME_MAX 64
+
+struct padctl_artifact {
+	char *name;
+	char *path;
+	int fd; /* open until commit */
+	SHA256_CTX sha;
+	uint64_t size;
+	char hex[65]; /* "" until commit */
+	int committed;
+};
+
+static int refused_in_dry_run(struct svc_step *s, const char *what)
+{
+	if (!s->dry_run)
+		return 0;
+	fail("step \"%s\" on target \"%s\" asked to %s in a dry run: refused", s->plugin, s->target, what);
+	return fail_detail("a dry run changes nothing: no tool runs against the target, no file is made, "
+			   "nothing is recorded");
+}
+
+static int refused_cancelled(struct svc_step *s, const char *what)
+{
+	if (!sig_cancelled())
+		return 0;
+	fail("%s: step \"%s\" on target \"%s\" asked to %s after padctl was told to stop", sig_cancelled_name(),
+	     s->plugin, s->target, what);
+	return fail_detail("padctl was told to stop; nothing more is started");
+}
+
+static void sha_hex(const unsigned char md[32], char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* ---- tools */
+
+static const char *const tool_names[] = { "pg_dump", "pg_restore", "psql", NULL };
+
+int services_tool_path(const char *root, int major, const char *tool, char **path)
+{
+	*path = xstrfmt("%s/%d/bin/%s", root, major, tool);
+	struct stat st;
+	if (stat(*path, &st) == 0 && S_ISREG(st.st_mode) && access(*path, X_OK) == 0)
+		return 0;
+	free(*path);
+	*path = NULL;
+	struct buf found = BUF_INIT;
+	DIR *d = opendir(root);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *p = xstrfmt("%s/%s/bin/%s", root, e->d_name, tool);
+		if (e->d_name[0] != '.' && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+			buf_addf(&found, "%s%s", found.len ? ", " : "", e->d_name);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	fail("could not find %s for PostgreSQL %d: the target's server is version %d and %s", tool, major, major,
+	     found.len ? "only other versions of the client tools are installed" : "no client tools are installed");
+	fail_detail("%s of version %s is installed under %s; padctl runs only the version that matches the server",
+		    tool, found.len ? found.s : "none", root);
+	fail_hint("install the Debian package postgresql-client-%d (it puts %s in %s/%d/bin)", major, tool, root,
+		  major);
+	buf_release(&found);
+	return -1;
+}
+
+char *services_pgpass_line(const char *password)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "*:*:*:*:");
+	for (const char *p = password; *p; p++) {
+		if (*p == ':' || *p == '\\')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *p);
+	}
+	buf_addch(&b, '\n');
+	return buf_detach(&b);
+}
+
+/* Options the host sets itself, or that would write a file the host does
+ * not know about. getopt_long takes any unambiguous abbreviation, so an
+ * option is refused when its name starts one of these. */
+static const char *const refused_long[] = { "host",	   "port", "username", "dbname",   "password",
+					    "no-password", "file", "output",   "log-file", NULL };
+
+char *services_tool_args_refused(const char *tool, const char *const *args, int (*is_input)(void *ctx, const char *arg),
+				 void *ctx)
+{
+	int known = 0;
+	for (size_t i = 0; tool_names[i]; i++)
+		known |= strcmp(tool, tool_names[i]) == 0;
+	if (!known)
+		return xstrfmt("unknown tool \"%s\": use pg_dump, pg_restore or psql", tool);
+	for (size_t i = 0; args && args[i]; i++) {
+		const char *a = args[i];
+		if (a[0] != '-') {
+			if (strcmp(tool, "pg_restore") == 0 && is_input && is_input(ctx, a))
+				continue;
+			return xstrfmt("argument \"%s\" is not an option: give options as --name=value (the host names the "
+				       "database; pg_restore's input must be an artifact of this step)",
+				       a);
+		}
+		if (a[1] != '-')
+			return xstrfmt("short option \"%s\": give the long form (--name=value), which the host can check",
+				       a);
+		size_t n = strcspn(a + 2, "=");
+		for (size_t k = 0; refused_long[k]; k++)
+			if (n == 0 || (n <= strlen(refused_long[k]) && strncmp(a + 2, refused_long[k], n) == 0))
+				return xstrfmt("option \"%s\" is the host's: the host connects the tool to the step's "
+					       "target and handles its output",
+					       a);
+	}
+	return NULL;
+}
+
+static int has_arg(const char *const *args, const char *want)
+{
+	for (size_t i = 0; args && args[i]; i++)
+		if (strcmp(args[i], want) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_artifact_path(void *ctx, const char *arg)
+{
+	struct svc_step *s = ctx;
+	for (size_t i = 0; i < s->narts; i++)
+		if (s->arts[i]->committed && strcmp(s->arts[i]->path, arg) == 0)
+			return 1;
+	return 0;
+}
+
+/* The private password file: a 0700 directory of its own with one 0600 file,
+ * both registered with sig so a signal or an exit removes them. */
+struct pgpass {
+	char *dir;
+	char *file;
+};
+
+static void pgpass_remove(struct pgpass *pp)
+{
+	if (pp->file) {
+		unlink(pp->file);
+		sig_tempfile_unregister(pp->file);
+	}
+	if (pp->dir) {
+		rmdir(pp->dir);
+		sig_tempfile_unregister(pp->dir);
+	}
+	free(pp->file);
+	free(pp->dir);
+	pp->file = pp->dir = NULL;
+}
+
+static int pgpass_make(struct pgpass *pp, const char *password)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	char *templ = xstrfmt("%s/padctl-pgpass-XXXXXX", tmp);
+	pp->file = NULL;
+	if (!mkdtemp(templ)) {
+		fail("could not create a private directory in %s for the password file: %s", tmp, strerror(errno));
+		free(templ);
+		pp->dir = NULL;
+		return fail_hint("set TMPDIR to a writable directory");
+	}
+	pp->dir = templ;
+	/* the directory before the file: at a signal, sig removes files before directories */
+	sig_tempfile_register(pp->dir);
+	pp->file = xstrfmt("%s/pgpass", pp->dir);
+	sig_tempfile_register(pp->file);
+	int fd = open(pp->file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		fail("could not create the password file \"%s\": %s", pp->file, strerror(e));
+		pgpass_remove(pp);
+		return -1;
+	}
+	char *line = password && *password ? services_pgpass_line(password) : xstrdup("");
+	size_t len = strlen(line), off = 0;
+	int rc = 0;
+	while (off < len) {
+		ssize_t w = write(fd, line + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	explicit_bzero(line, len);
+	free(line);
+	if (close(fd) && !rc)
+		rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
+	if (rc)
+		pgpass_remove(pp);
+	return rc;
+}
+
+/* A conninfo value quoted as libpq reads it ('...' with \' and \\): not
+ * shell quoting, the dbname argument is a conninfo string when it has '='. */
+static char *conninfo_dbname(const char *db)
+{
+	if (!strchr(db, '=') && strncmp(db, "postgres", 8) != 0)
+		return xstrfmt("--dbname=%s", db);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "--dbname=dbname='");
+	for (const char *p = db; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *p);
+	}
+	buf_addch(&b, '\'');
+	return buf_detach(&b);
+}
+
+static const char *conn_option(PGconn *conn, const char *key)
+{
+	static char value[256];
+	PQconninfoOption *opts = PQconninfo(conn);
+	value[0] = '\0';
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && strlen(o->val) < sizeof value)
+			memcpy(value, o->val, strlen(o->val) + 1);
+	PQconninfoFree(opts);
+	return value[0] ? value : NULL;
+}
+
+struct argv_buf {
+	char **v;
+	size_t n;
+};
+
+static void argv_add(struct argv_buf *a, char *s)
+{
+	a->v = xrealloc(a->v, (a->n + 2) * sizeof *a->v);
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void argv_free(struct argv_buf *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+struct tool_out {
+	struct svc_step *s;
+	struct padctl_step *st;
+	padctl_output_fn fn;
+	void *ctx;
+	struct padctl_artifact *art;
+};
+
+static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *data, size_t n);
+
+static int tool_output(void *ctx, const void *data, size_t n)
+{
+	struct tool_out *t = ctx;
+	if (t->art)
+		return art_write(t->s, t->art, data, n);
+	if (t->fn)
+		return t->fn(t->ctx, data, n);
+	return 0;
+}
+
+static int tools_run_impl(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
+			  padctl_output_fn out, void *ctx, struct padctl_artifact *art)
+{
+	struct svc_step *s = svc_step_of(st);
+	char *what = xstrfmt("run %s", tool ? tool : "(null)");
+	int refused = refused_in_dry_run(s, what) || refused_cancelled(s, what);
+	free(what);
+	if (refused)
+		return -1;
+	if (!tool)
+		return fail("step \"%s\" asked to run no tool: name pg_dump, pg_restore or psql", s->plugin);
+	char *why = services_tool_args_refused(tool, args, is_artifact_path, s);
+	if (why) {
+		fail("step \"%s\" on target \"%s\": could not run %s: %s", s->plugin, s->target, tool, why);
+		free(why);
+		return -1;
+	}
+	if (art && (art->committed || art->fd < 0))
+		return fail("step \"%s\" on target \"%s\" sent the output of %s to artifact \"%s\", which is committed",
+			    s->plugin, s->target, tool, art->name);
+	int major = PQserverVersion(s->db->conn) / 10000;
+	char *bin;
+	if (services_tool_path(SERVICES_PG_ROOT, major, tool, &bin))
+		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+
+	struct argv_buf av = { NULL, 0 };
+	argv_add(&av, bin);
+	int connect = !(strcmp(tool, "pg_restore") == 0 && (has_arg(args, "--list")));
+	if (connect) {
+		PGconn *c = s->db->conn;
+		argv_add(&av, xstrfmt("--host=%s", PQhost(c)));
+		argv_add(&av, xstrfmt("--port=%s", PQport(c)));
+		argv_add(&av, xstrfmt("--username=%s", PQuser(c)));
+		argv_add(&av, conninfo_dbname(PQdb(c)));
+		argv_add(&av, xstrdup("--no-password"));
+	}
+	if (strcmp(tool, "psql") == 0) {
+		argv_add(&av, xstrdup("--no-psqlrc"));
+		argv_add(&av, xstrdup("--set=ON_ERROR_STOP=1"));
+	}
+	for (size_t i = 0; args && args[i]; i++)
+		argv_add(&av, xstrdup(args[i]));
+
+	struct pgpass pp = { NULL, NULL };
+	if (pgpass_make(&pp, connect ? PQpass(s->db->conn) : NULL)) {
+		argv_free(&av);
+		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+	}
+	struct argv_buf env = { NULL, 0 };
+	argv_add(&env, xstrdup("PATH=/usr/bin:/bin"));
+	argv_add(&env, xstrdup("LC_ALL=C"));
+	argv_add(&env, xstrfmt("PGPASSFILE=%s", pp.file));
+	argv_add(&env, xstrfmt("PGAPPNAME=padctl-%s", tool));
+	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
+	const char *v;
+	if ((v = conn_option(s->db->conn, "sslmode")))
+		argv_add(&env, xstrfmt("PGSSLMODE=%s", v));
+	if ((v = conn_option(s->db->conn, "sslrootcert")))
+		argv_add(&env, xstrfmt("PGSSLROOTCERT=%s", v));
+
+	struct tool_out to = { s, st, out, ctx, art };
+	struct buf err = BUF_INIT;
+	struct proc_opts o;
+	proc_opts_init(&o);
+	o.argv = av.v;
+	o.envp = env.v;
+	o.timeout_ms = timeout_ms > 0 ? timeout_ms : TOOL_TIMEOUT_DEFAULT_MS;
+	o.on_out = tool_output;
+	o.out_ctx = &to;
+	o.err = &err;
+	log_verbose("[%s] %s: running %s (PostgreSQL %d client)", s->target, s->plugin, bin, major);
+	struct proc_result r;
+	int rc = proc_run(&o, &r);
+	pgpass_remove(&pp);
+	if (rc) {
+		fail_detail("step \"%s\" on target \"%s\" ran %s", s->plugin, s->target, tool);
+	} else if (r.exit_code != 0) {
+		while (err.len && err.s[err.len - 1] == '\n')
+			err.s[--err.len] = '\0';
+		fail("%s failed on target \"%s\" (step \"%s\") with exit status %d", tool, s->target, s->plugin,
+		     r.exit_code);
+		if (err.len)
+			fail_detail("%s", err.s);
+		rc = -1;
+	} else if (err.len) {
+		log_verbose("[%s] %s: %s said: %.*s", s->target, s->plugin, tool, (int)err.len, err.s);
+	}
+	buf_release(&err);
+	argv_free(&av);
+	argv_free(&env);
+	return rc;
+}
+
+static int tools_run(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
+		     padctl_output_fn out, void *ctx)
+{
+	return tools_run_impl(st, tool, args, timeout_ms, out, ctx, NULL);
+}
+
+static int tools_run_to_artifact(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
+				 struct padctl_artifact *a)
+{
+	if (!a)
+		return fail("step \"%s\" ran %s into no artifact: create one first", svc_step_of(st)->plugin,
+			    tool ? tool : "a tool");
+	return tools_run_impl(st, tool, args, timeout_ms, NULL, NULL, a);
+}
+
+static int tools_server_major(struct padctl_step *st)
+{
+	struct svc_step *s = svc_step_of(st);
+	int v = s->db && s->db->conn ? PQserverVersion(s->db->conn) : 0;
+	return v > 0 ? v / 10000 : -1;
+}
+
+static const struct padctl_tools_v1 tools_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_tools_v1),
+	.run = tools_run,
+	.run_to_artifact = tools_run_to_artifact,
+	.server_major = tools_server_major,
+};
+
+/* ---- artifacts */
+
+static int name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > ARTIFACT_NAME_MAX || name[0] == '.')
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* private_dir makes path (0700) if missing and refuses anything but a real
+ * directory in its place: nothing is written through a link. */
+static int private_dir(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return fail("could not create directory \"%s\": %s", path, strerror(errno));
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return fail("could not stat \"%s\": %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		fail("\"%s\" is not a directory (a symbolic link or a file is in its place)", path);
+		return fail_hint("padctl keeps artifacts there and does not follow links; remove \"%s\"", path);
+	}
+	return 0;
+}
+
+static int artifact_dir(struct svc_step *s, char **dir)
+{
+	char *dot = xstrfmt("%s/.padctl", s->root);
+	int rc = private_dir(dot);
+	if (!rc) {
+		/* what padctl keeps in the project never belongs in git */
+		char *gi = xstrfmt("%s/.gitignore", dot);
+		struct stat st;
+		if (lstat(gi, &st) != 0)
+			rc = fs_write_atomic(gi, "*\n", 2, 0644);
+		free(gi);
+	}
+	char *parts[3] = { xstrfmt("%s/artifacts", dot), NULL, NULL };
+	parts[1] = xstrfmt("%s/%s", parts[0], s->env);
+	parts[2] = xstrfmt("%s/%s", parts[1], s->target);
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = private_dir(parts[i]);
+	*dir = rc ? NULL : xstrdup(parts[2]);
+	for (int i = 0; i < 3; i++)
+		free(parts[i]);
+	free(dot);
+	return rc;
+}
+
+static int art_create(struct padctl_step *st, const char *name, struct padctl_artifact **out)
+{
+	struct svc_step *s = svc_step_of(st);
+	*out = NULL;
+	if (refused_in_dry_run(s, "create an artifact") || refused_cancelled(s, "create an artifact"))
+		return -1;
+	if (!name || !name_ok(name))
+		return fail("step \"%s\" on target \"%s\": invalid artifact name \"%s\": use 1 to %d characters of "
+			    "[A-Za-z0-9._-], not starting with a dot",
+			    s->plugin, s->target, name ? name : "(null)", ARTIFACT_NAME_MAX);
+	for (size_t i = 0; i < s->narts; i++)
+		if (strcmp(s->arts[i]->name, name) == 0)
+			return fail("step \"%s\" on target \"%s\" created artifact \"%s\" twice", s->plugin, s->target,
+				    name);
+	char *dir;
+	if (artifact_dir(s, &dir))
+		return -1;
+	char *path = xstrfmt("%s/%s-%s", dir, s->run_id, name);
+	free(dir);
+	sig_tempfile_register(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		sig_tempfile_unregister(path);
+		fail("could not create artifact \"%s\": %s", path, strerror(e));
+		free(path);
+		return -1;
+	}
+	struct padctl_artifact *a = xcalloc(1, sizeof *a);
+	a->name = xstrdup(name);
+	a->path = path;
+	a->fd = fd;
+	if (SHA256_Init(&a->sha) != 1) {
+		close(fd);
+		unlink(path);
+		sig_tempfile_unregister(path);
+		free(a->name);
+		free(a->path);
+		free(a);
+		return fail("could not hash artifact \"%s\": SHA256_Init failed", name);
+	}
+	s->arts = xrealloc(s->arts, (s->narts + 1) * sizeof *s->arts);
+	s->arts[s->narts++] = a;
+	*out = a;
+	return 0;
+}
+
+static int own(struct svc_step *s, const struct padctl_artifact *a)
+{
+	for (size_t i = 0; a && i < s->narts; i++)
+		if (s->arts[i] == a)
+			return 1;
+	return 0;
+}
+
+static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *data, size_t n)
+{
+	if (a->committed || a->fd < 0)
+		return fail("step \"%s\" wrote to artifact \"%s\" after committing it", s->plugin, a->name);
+	const char *p = data;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(a->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
+		p += w;
+		left -= (size_t)w;
+	}
+	if (SHA256_Update(&a->sha, data, n) != 1)
+		return fail("could not hash artifact \"%s\": SHA256_Update failed", a->path);
+	a->size += n;
+	return 0;
+}
+
+static int art_write_api(struct padctl_step *st, struct padctl_artifact *a, const void *data, size_t n)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!own(s, a))
+		return fail("step \"%s\" wrote to an artifact the host did not hand it", s->plugin);
+	return art_write(s, a, data, n);
+}
+
+static const char *art_path(struct padctl_step *st, const struct padctl_artifact *a)
+{
+	return own(svc_step_of(st), a) ? a->path : NULL;
+}
+
+static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!own(s, a))
+		return fail("step \"%s\" committed an artifact the host did not hand it", s->plugin);
+	if (a->committed)
+		return fail("step \"%s\" committed artifact \"%s\" twice", s->plugin, a->name);
+	if (refused_cancelled(s, "commit an artifact"))
+		return -1;
+	if (fsync(a->fd) != 0 || close(a->fd) != 0) {
+		a->fd = -1;
+		return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
+	}
+	a->fd = -1;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	if (SHA256_Final(md, &a->sha) != 1)
+		return fail("could not hash artifact \"%s\": SHA256_Final failed", a->path);
+	char hex[65];
+	sha_hex(md, hex);
+	char size[32];
+	snprintf(size, sizeof size, "%llu", (unsigned long long)a->size);
+	const char *vals[] = { s->run_id, s->target, a->name, a->path, hex };
+	char *lit[5] = { NULL };
+	int rc = 0;
+	for (int i = 0; i < 5 && !rc; i++)
+		rc = (lit[i] = db_literal(s->db, vals[i])) ? 0 : -1;
+	if (!rc) {
+		char *sql = xstrfmt("INSERT INTO padctl.artifacts (run_id, target, name, path, size, sha256) "
+				    "VALUES (%s, %s, %s, %s, %s, %s)",
+				    lit[0], lit[1], lit[2], lit[3], size, lit[4]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	for (int i = 0; i < 5; i++)
+		PQfreemem(lit[i]);
+	if (rc)
+		return fail_detail("recording artifact \"%s\" of step \"%s\" on target \"%s\"", a->name, s->plugin,
+				   s->target);
+	memcpy(a->hex, hex, sizeof hex);
+	a->committed = 1;
+	sig_tempfile_unregister(a->path);
+	log_verbose("[%s] %s: artifact %s, %llu bytes, sha256 %s", s->target, s->plugin, a->path,
+		    (unsigned long long)a->size, a->hex);
+	return 0;
+}
+
+/* file_sha256 hashes the file at path as it is on disk now. */
+static int file_sha256(const char *path, char hex[65], uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail("could not read artifact \"%s\": %s", path, strerror(errno));
+	SHA256_CTX c;
+	int ok = SHA256_Init(&c) == 1;
+	char chunk[65536];
+	*size = 0;
+	ssize_t n;
+	while (ok && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return fail("could not read artifact \"%s\": %s", path, strerror(e));
+		}
+		ok = SHA256_Update(&c, chunk, (size_t)n) == 1;
+		*size += (uint64_t)n;
+	}
+	close(fd);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	if (!ok || SHA256_Final(md, &c) != 1)
+		return fail("could not hash artifact \"%s\"", path);
+	sha_hex(md, hex);
+	return 0;
+}
+
+static int art_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!own(s, a))
+		return fail("step \"%s\" verified an artifact the host did not hand it", s->plugin);
+	if (!a->committed)
+		return fail("step \"%s\" marked artifact \"%s\" verified before committing it", s->plugin, a->name);
+	char hex[65];
+	uint64_t size;
+	if (file_sha256(a->path, hex, &size))
+		return -1;
+	if (size != a->size || strcmp(hex, a->hex) != 0) {
+		fail("artifact \"%s\" changed after it was committed: not marked verified", a->path);
+		return fail_detail("committed: %llu bytes, sha256 %s; now: %llu bytes, sha256 %s",
+				   (unsigned long long)a->size, a->hex, (unsigned long long)size, hex);
+	}
+	char *l[3] = { db_literal(s->db, s->run_id), db_literal(s->db, s->target), db_literal(s->db, a->name) };
+	int rc = -1;
+	if (l[0] && l[1] && l[2]) {
+		char *sql = xstrfmt("UPDATE padctl.artifacts SET verified = true WHERE run_id = %s AND target = %s "
+				    "AND name = %s",
+				    l[0], l[1], l[2]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	for (int i = 0; i < 3; i++)
+		PQfreemem(l[i]);
+	return rc;
+}
+
+static const char *art_sha256(struct padctl_step *st, const struct padctl_artifact *a)
+{
+	return own(svc_step_of(st), a) ? a->hex : "";
+}
+
+static uint64_t art_bytes(struct padctl_step *st, const struct padctl_artifact *a)
+{
+	return own(svc_step_of(st), a) && a->committed ? a->size : 0;
+}
+
+static int art_find(struct padctl_step *st, const char *run_id, struct padctl_rows **rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	*rows = NULL;
+	const char *p[] = { run_id ? run_id : s->run_id, s->target };
+	PGresult *res;
+	if (db_query(s->db,
+		     "SELECT name, path, size::text, sha256, CASE WHEN verified THEN 't' ELSE 'f' END, "
+		     "created_at::text FROM padctl.artifacts WHERE run_id = $1 AND target = $2 "
+		     "ORDER BY created_at, name",
+		     2, p, &res))
+		return fail_detail("listing the artifacts of run %s on target \"%s\"", p[0], s->target);
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = res;
+	return 0;
+}
+
+static const struct padctl_artifacts_v1 artifacts_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_artifacts_v1),
+	.create = art_create,
+	.write = art_write_api,
+	.path = art_path,
+	.commit = art_commit,
+	.mark_verified = art_mark_verified,
+	.sha256 = art_sha256,
+	.bytes = art_bytes,
+	.find = art_find,
+};
+
+/* ---- ledger records */
+
+/* record inserts one row of values (NULL-ended) into table's columns. */
+static int record(struct padctl_step *st, const char *what, const char *table, const char *columns,
+		  const char *const *vals)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (refused_in_dry_run(s, what))
+		return -1;
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "INSERT INTO %s (%s) VALUES (", table, columns);
+	int rc = 0;
+	for (size_t i = 0; vals[i] && !rc; i++) {
+		char *l = db_literal(s->db, vals[i]);
+		if (!l) {
+			rc = -1;
+			break;
+		}
+		buf_addf(&sql, "%s%s", i ? ", " : "", l);
+		PQfreemem(l);
+	}
+	buf_adds(&sql, ")");
+	if (!rc)
+		rc = s->ledger_write(st, sql.s);
+	buf_release(&sql);
+	if (rc)
+		fail_detail("recording that step \"%s\" %s on target \"%s\"", s->plugin, what + 7, s->target);
+	return rc;
+}
+
+static int nonempty(struct svc_step *s, const char *what, const char *v)
+{
+	if (v && *v)
+		return 0;
+	return fail("step \"%s\" on target \"%s\" recorded %s without a value", s->plugin, s->target, what);
+}
+
+static int led_rolled_back(struct padctl_step *st, const char *version)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (nonempty(s, "a rollback", version))
+		return -1;
+	const char *v[] = { s->run_id, version, ledger_actor(), NULL };
+	return record(st, "record rolled back a migration", "padctl.rollbacks", "run_id, version, rolled_back_by", v);
+}
+
+static int led_seed_applied(struct padctl_step *st, const char *set, const char *file, const char *checksum)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (nonempty(s, "a seed's set", set) || nonempty(s, "a seed's file", file) ||
+	    nonempty(s, "a seed's checksum", checksum))
+		return -1;
+	if (strlen(checksum) != 64 || strspn(checksum, "0123456789abcdef") != 64)
+		return fail("step \"%s\" recorded seed file \"%s\" with checksum \"%s\": give the hex SHA-256 "
+			    "(64 lowercase hex digits)",
+			    s->plugin, file, checksum);
+	const char *v[] = { s->run_id, set, file, checksum, ledger_actor(), NULL };
+	return record(st, "record applied a seed file", "padctl.seeds", "run_id, seed_set, file, checksum, applied_by",
+		      v);
+}
+
+static const struct padctl_ledger_v1 ledger_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_ledger_v1),
+	.migration_rolled_back = led_rolled_back,
+	.seed_applied = led_seed_applied,
+};
+
+/* ---- lookup and the step's end */
+
+const void *services_lookup(const char *name, uint32_t version)
+{
+	if (!name || version != 1)
+		return NULL;
+	if (strcmp(name, "tools") == 0)
+		return &tools_v1;
+	if (strcmp(name, "artifacts") == 0)
+		return &artifacts_v1;
+	if (strcmp(name, "ledger") == 0)
+		return &ledger_v1;
+	return NULL;
+}
+
+void services_step_end(struct svc_step *s)
+{
+	for (size_t i = 0; i < s->narts; i++) {
+		struct padctl_artifact *a = s->arts[i];
+		if (!a->committed) {
+			if (a->fd >= 0)
+				close(a->fd);
+			unlink(a->path);
+			sig_tempfile_unregister(a->path);
+			log_verbose("[%s] %s: artifact %s removed: it was not committed", s->target, s->plugin,
+				    a->path);
+		}
+		free(a->name);
+		free(a->path);
+		free(a);
+	}
+	free(s->arts);
+	s->arts = NULL;
+	s->narts = 0;
+	for (size_t i = 0; i < s->nstrs; i++)
+		free(s->strs[i]);
+	free(s->strs);
+	s->strs = NULL;
+	s->nstrs = 0;
+}

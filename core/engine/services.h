@@ -1,0 +1,89 @@
+/* services: what the host offers a plugin beyond the flat host table, found
+ * by name and version through host->service() (padctl/plugin.h documents
+ * each service's contract):
+ *
+ *   "tools" 1      pg_dump, pg_restore and psql against the step's target: the
+ *                  binary of the server's major version, host/port/user/dbname
+ *                  as arguments, the password in a private temporary pgpass
+ *                  file (PGPASSFILE), a minimal environment, a time limit,
+ *                  cancellation (core/base/proc.h runs the child)
+ *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
+ *                  hashed while written, recorded in padctl.artifacts
+ *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *
+ * The engine owns the step; a service reaches what it needs of it through
+ * struct svc_step, which the engine (pipeline.c) fills and hands over with
+ * svc_step_of(). Approvals are not a service: they stay inside the host.
+ */
+#ifndef PADCTL_SERVICES_H
+#define PADCTL_SERVICES_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+
+struct padctl_step;
+struct padctl_artifact;
+
+/* struct padctl_rows is what the SDK's opaque rows are: a query's result. */
+struct padctl_rows {
+	PGresult *res;
+};
+
+/* What the services know of one step. The engine sets the first block each
+ * time svc_step_of() is called; the second belongs to the services and is
+ * released by services_step_end(). */
+struct svc_step {
+	struct db *db;
+	const char *root; /* the project directory */
+	const char *env;
+	const char *target;
+	const char *run_id;
+	const char *plugin; /* the step's plugin, for messages */
+	int dry_run;
+	/* ledger_write runs a record's SQL on the step's connection as the
+	 * role padctl connected as: inside a transaction the plugin has open it
+	 * travels with the plugin's next statement and commits with it. */
+	int (*ledger_write)(struct padctl_step *st, const char *sql);
+
+	struct padctl_artifact **arts; /* the artifacts the step created */
+	size_t narts;
+	char **strs; /* strings handed out, freed at the step's end */
+	size_t nstrs;
+};
+
+/* svc_step_of returns st's view for the services (defined by the engine). */
+struct svc_step *svc_step_of(struct padctl_step *st);
+
+/* services_lookup returns the service name at exactly version, or NULL. */
+const void *services_lookup(const char *name, uint32_t version);
+
+/* services_step_end removes the artifacts the step created but did not
+ * commit and frees what the services kept for the step. */
+void services_step_end(struct svc_step *s);
+
+/* SERVICES_PG_ROOT is where Debian's postgresql-client-<major> installs
+ * the client tools: <root>/<major>/bin/<tool>. */
+#define SERVICES_PG_ROOT "/usr/lib/postgresql"
+
+/* services_tool_path sets *path (newly allocated) to root/<major>/bin/tool
+ * when that is an executable file; otherwise it fails naming the server's
+ * version, the versions installed under root, and the package to install. */
+int services_tool_path(const char *root, int major, const char *tool, char **path);
+
+/* services_pgpass_line returns the password-file line that matches any
+ * host, port, database and user with password (':' and '\' escaped as
+ * libpq reads them), newline-ended; newly allocated. */
+char *services_pgpass_line(const char *password);
+
+/* services_tool_args_refused returns NULL when args (NULL-ended) may be
+ * given to tool, else why not (newly allocated). is_input(ctx, arg) says
+ * whether a bare argument is an input file the step may name (pg_restore's
+ * archive); NULL: none may be. Connection options and options writing to a
+ * file of their own are refused, including getopt_long's abbreviations. */
+char *services_tool_args_refused(const char *tool, const char *const *args, int (*is_input)(void *ctx, const char *arg),
+				 void *ctx);
+
+#endif
