@@ -92,9 +92,8 @@ void migration_checksum(const char *text, size_t len, char out[65])
 		crypto_die("EVP_DigestInit_ex2");
 	int ok = 1;
 	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] != '\r')
-			continue;
+	for (const char *cr; start < len && (cr = memchr(text + start, '\r', len - start));) {
+		size_t i = (size_t)(cr - text);
 		ok &= EVP_DigestUpdate(ctx, text + start, i - start) == 1;
 		ok &= EVP_DigestUpdate(ctx, "\n", 1) == 1;
 		if (i + 1 < len && text[i + 1] == '\n')
