@@ -20,6 +20,7 @@ static struct tempfile tempfiles[SIG_MAX_TEMPFILES];
 static volatile pid_t children[SIG_MAX_CHILDREN];
 static volatile sig_atomic_t cancelled;
 static volatile sig_atomic_t progress_shown;
+static volatile sig_atomic_t safe_points;
 static PGcancel *volatile cancel_obj;
 static pid_t owner_pid;
 static int initialised;
@@ -50,6 +51,16 @@ static void say(const char *s)
 		return;
 }
 
+/* cancel_statement asks the server to cancel what the watched connection runs */
+static void cancel_statement(void)
+{
+	PGcancel *c = cancel_obj;
+	if (c) {
+		char err[256];
+		PQcancel(c, err, sizeof err);
+	}
+}
+
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -63,22 +74,21 @@ static void on_signal(int sig)
 	if (progress_shown)
 		say("\r\033[K");
 	progress_shown = 0;
-	if (!cancelled) {
+	if (!cancelled && safe_points) {
 		cancelled = sig;
 		signal_children(sig);
-		PGcancel *c = cancel_obj;
-		if (c) {
-			char err[256];
-			PQcancel(c, err, sizeof err);
-		}
+		cancel_statement();
 		say(sig == SIGINT ? "padctl: interrupted: stopping at a safe point (press Ctrl-C again to quit at once)\n"
 				  : "padctl: terminated: stopping at a safe point\n");
 		errno = saved;
 		return;
 	}
-	/* a second signal: clean up and die of it now */
+	/* a second signal, or nobody would look at the flag: cancel the
+	 * statement in flight, clean up and die of it now */
+	if (!cancelled)
+		cancel_statement();
 	cleanup_files();
-	signal_children(SIGKILL);
+	signal_children(cancelled ? SIGKILL : sig);
 	signal(sig, SIG_DFL);
 	raise(sig);
 	errno = saved;
@@ -112,6 +122,11 @@ void sig_init(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	atexit(at_exit);
+}
+
+void sig_safe_points(int on)
+{
+	safe_points = on != 0;
 }
 
 int sig_cancelled(void)

@@ -10,7 +10,10 @@
  * records the run as cancelled and exits. At exit the registered files are
  * removed and, when a signal cancelled the run, the signal is raised again
  * so the caller sees padctl die of it. A second signal does the exit cleanup
- * from the handler and dies at once. */
+ * from the handler and dies at once. Only code that looks at the flag can
+ * stop at a safe point, so that behaviour is asked for (sig_safe_points);
+ * elsewhere (status, plan, a command waiting for the server) the first signal
+ * already does the cleanup and dies at once. */
 #ifndef PADCTL_SIG_H
 #define PADCTL_SIG_H
 
@@ -19,6 +22,11 @@
 
 /* sig_init installs the handlers and the exit cleanup; call it once, first. */
 void sig_init(void);
+
+/* sig_safe_points(1) makes the first SIGINT/SIGTERM set the flag and return,
+ * for code that checks sig_cancelled() and stops at a safe point; (0) makes
+ * it clean up and die at once again (the default). */
+void sig_safe_points(int on);
 
 /* sig_cancelled returns the signal that cancelled the run (SIGINT, SIGTERM),
  * or 0. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "log.h"
 
@@ -149,6 +150,8 @@ static int pins_read(const char *path, struct pins *ps)
 {
 	memset(ps, 0, sizeof *ps);
 	char *text = NULL;
+	/* its pins are shown in errors and written back into the project */
+	confine_check(path);
 	int r = fs_read_file(path, KT_CAP, &text, NULL);
 	if (r < 0)
 		return -1;

@@ -1169,6 +1169,8 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	struct migration_set set = { NULL, 0 };
 	if (pipeline_check_gates(pl, env, o->command, o->dry_run))
 		return -1;
+	/* the engine and its plugins check sig_cancelled() between and inside steps */
+	sig_safe_points(1);
 	int rc = pipeline_resolve(pl, env, reg, &steps);
 	if (!rc)
 		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);

@@ -57,9 +57,8 @@ void migration_checksum(const char *text, size_t len, char out[65])
 	struct hash_sha256 h;
 	hash_sha256_init(&h);
 	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] != '\r')
-			continue;
+	for (const char *cr; start < len && (cr = memchr(text + start, '\r', len - start));) {
+		size_t i = (size_t)(cr - text);
 		hash_sha256_update(&h, text + start, i - start);
 		hash_sha256_update(&h, "\n", 1);
 		if (i + 1 < len && text[i + 1] == '\n')

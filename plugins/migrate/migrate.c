@@ -49,7 +49,7 @@ static const char resolve_sql[] =
 	"ELSE to_regclass(quote_ident($1) || '.' || quote_ident($2)) END AS oid) "
 	"SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, i.indisvalid, "
 	"i.indrelid = t.oid, "
-	"EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.pid <> pg_backend_pid() "
+	"EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.pid <> pg_backend_pid() AND p.datname = current_database() "
 	"AND (p.index_relid = c.oid OR p.index_relid IS NULL)) "
 	"FROM t JOIN pg_class tc ON tc.oid = t.oid "
 	"JOIN pg_class c ON c.relnamespace = tc.relnamespace AND c.relname = $3 "

@@ -39,7 +39,7 @@ build() {   # NAME SQL: another session's CREATE INDEX CONCURRENTLY, in the back
 }
 builds_waiting() {
 	[ "$(psql_q "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_index i ON i.indexrelid = p.index_relid
-		WHERE NOT i.indisvalid AND p.phase LIKE 'waiting for writers%'")" = 2 ]
+		WHERE p.datname = current_database() AND NOT i.indisvalid AND p.phase LIKE 'waiting for writers%'")" = 2 ]
 }
 migration_paused() {
 	[ -n "$(psql_q "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND wait_event = 'PgSleep'
@@ -76,7 +76,7 @@ assert_err_not_contains "other_i_idx"
 assert_eq f "$(psql_q "SELECT to_regclass('app.t_code_key') IS NOT NULL")" "the migration's own invalid index is dropped"
 kill -0 "$BUILD_REF" 2>/dev/null || fail_now "the build in ref died" "$(cat "$PROJECT/cli_build_ref.out")"
 kill -0 "$BUILD_APP" 2>/dev/null || fail_now "the build in app died" "$(cat "$PROJECT/cli_build_app.out")"
-assert_eq 2 "$(psql_q "SELECT count(*) FROM pg_stat_progress_create_index")" "both builds still running"
+assert_eq 2 "$(psql_q "SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = current_database()")" "both builds still running"
 printf 'COMMIT;\n' >&"$HOLDER"
 builds_done() { ! kill -0 "$BUILD_REF" 2>/dev/null && ! kill -0 "$BUILD_APP" 2>/dev/null; }
 wait_for 60 builds_done || fail_now "the concurrent builds did not finish once the holder committed"

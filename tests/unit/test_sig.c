@@ -50,6 +50,7 @@ static int run_child(void (*body)(const char *path), const char *path)
 static void first_signal_then_exit(const char *path)
 {
 	sig_init();
+	sig_safe_points(1);
 	sig_tempfile_register(path);
 	kill(getpid(), SIGTERM);
 	/* the first signal only cancels: the process goes on to a safe point */
@@ -67,9 +68,28 @@ static void test_first_signal(void)
 	free(path);
 }
 
+static void no_safe_points(const char *path)
+{
+	sig_init();
+	sig_tempfile_register(path);
+	kill(getpid(), SIGTERM);
+	/* nothing would look at the flag: the first signal kills */
+	_exit(6);
+}
+
+static void test_no_safe_points(void)
+{
+	char *path = make_file("nosafe");
+	int st = run_child(no_safe_points, path);
+	CU_ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	CU_ASSERT_FALSE(exists(path));
+	free(path);
+}
+
 static void second_signal(const char *path)
 {
 	sig_init();
+	sig_safe_points(1);
 	sig_tempfile_register(path);
 	kill(getpid(), SIGINT);
 	kill(getpid(), SIGINT);
@@ -177,6 +197,7 @@ int main(void)
 	dir = unit_tmpdir();
 	static const struct unit_test tests[] = {
 		{ "first signal: cancel, clean up at exit, die of it", test_first_signal },
+		{ "no safe points: the first signal cleans up and dies at once", test_no_safe_points },
 		{ "second signal: clean up and die at once", test_second_signal },
 		{ "plain exit removes registered files only", test_exit_and_unregister },
 		{ "registered children are stopped", test_children },

@@ -187,6 +187,16 @@ static void test_utf8(void)
 	CU_ASSERT_EQUAL(utf8_invalid_at("a\xf4\x90\x80\x80", 5), 1); /* past U+10FFFF */
 	CU_ASSERT_EQUAL(utf8_invalid_at("ab\xe2\x82", 4), 2);        /* cut short */
 	CU_ASSERT_EQUAL(utf8_invalid_at("\x80", 1), 0);
+	/* long ASCII runs are skipped in words: a bad byte is found at every offset */
+	char text[40];
+	for (size_t at = 0; at < 32; at++) {
+		memset(text, 'a', 32);
+		text[at] = '\xe9';
+		CU_ASSERT_EQUAL(utf8_invalid_at(text, 32), at);
+		text[at] = 'a';
+		memcpy(text + at, "\xc3\xa9", 2);
+		CU_ASSERT_EQUAL(utf8_invalid_at(text, 32), at + 2 <= 32 ? 32 : at);
+	}
 }
 
 int main(void)
