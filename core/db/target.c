@@ -199,6 +199,10 @@ int target_open_write(const struct cfg_project *p, const char *env, const struct
 		fail("%s: %s stopped before it wrote to target \"%s\"", sig_cancelled_name(), command, t->name);
 		return fail_detail("nothing was changed");
 	}
+	/* from here the command writes: a signal stops it at the next safe point
+	 * (the lock wait, the engine between migrations) so it can say what it
+	 * did not record; reading commands die of the first signal at once */
+	sig_safe_points(1);
 	if (target_connect(p, t, command, run_id, 0, &db))
 		return -1;
 	/* identity after the lock: the pin is read and written while no other

@@ -197,6 +197,8 @@ static void test_timeout(void)
 static void cancel_body(void)
 {
 	sig_init();
+	/* as in the engine: the first signal sets the flag, the run stops at a safe point */
+	sig_safe_points(1);
 	struct proc_opts o;
 	struct proc_result r;
 	proc_opts_init(&o);
