@@ -25,7 +25,7 @@ void plan_init(struct plan *pl, const struct cfg_project *p, const struct cfg_en
 	pl->ntargets = ntargets;
 }
 
-/* file_sha256 is the checksum a migration file gets (line endings normalised) */
+/* file_sha256 is the checksum of a migration file, line endings normalised */
 static int file_sha256(const char *path, char out[65])
 {
 	out[0] = '\0';
