@@ -374,8 +374,10 @@ static void test_config_answers_live_until_step_ends(void)
 
 /* search_path and the role a migration sets stay inside it: the next
  * migration creates its unqualified table in public as the connecting role,
- * and the ledger writes after a non-transactional migration that switched to
- * a role with no rights on the ledger still succeed */
+ * and the history row of a non-transactional migration that switched to a
+ * role with no rights on the ledger is still written; the same for a step
+ * that leaves them behind: the ledger writes after it succeed and the next
+ * step starts as padctl connected */
 static void test_session_reset(void)
 {
 	project("  - migrate\n", 0);
@@ -403,6 +405,20 @@ static void test_session_reset(void)
 	ASSERT_Q(DB1, "SELECT count(*) FROM padctl.migrations WHERE status = 'applied'", "5");
 	ASSERT_Q(DB1, "SELECT status || ':' || coalesce(error, '') FROM padctl.runs", "ok:");
 	ASSERT_Q(DB1, "SELECT string_agg(status, ',') FROM padctl.run_steps", "ok");
+
+	/* a step that leaves a role and a search_path behind: the ledger rows
+	 * after it are written and the next step starts clean */
+	pipeline("  - engine_probe: {mode: session, sql: \"SET ROLE " ROLE "; SET search_path TO app\"}\n"
+		 "  - engine_probe: {mode: clean}\n");
+	CU_ASSERT_EQUAL(deploy(0), 0);
+	if (last_msg)
+		fprintf(stderr, "session reset between steps: %s\n%s\n", last_msg, last_detail);
+	CU_ASSERT_PTR_NULL(last_msg);
+	ASSERT_Q(DB1,
+		 "SELECT string_agg(r.status || ':' || coalesce(r.error, ''), ',' ORDER BY r.started_at) "
+		 "FROM padctl.runs r",
+		 "ok:,ok:");
+	ASSERT_Q(DB1, "SELECT string_agg(status, ',' ORDER BY started_at, seq) FROM padctl.run_steps", "ok,ok,ok");
 	done();
 	on("postgres", "DROP ROLE IF EXISTS " ROLE);
 }

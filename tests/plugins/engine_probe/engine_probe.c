@@ -13,6 +13,9 @@
  *   tx_escape       sends COMMIT through sql_exec inside its own transaction
  *   dry_escape      sends option `sql`, then option `then`, then writes (the ledger's
  *                   padctl.meta first, public.probe, public.escaped); ignores every failure
+ *   session         sends option `sql` outside a transaction (a SET ROLE, say) and succeeds
+ *   clean           fails unless the session is as padctl connected (no role set, the
+ *                   default search_path)
  *   config          asks config() and config_list() several times in run and checks, in
  *                   close, that every answer is still the same and no two share storage
  */
@@ -155,6 +158,19 @@ static void config_check(const struct padctl_host *h, struct padctl_step *st, co
 		h->fail(st, NULL, "config_list and config share storage");
 }
 
+static int clean(const struct padctl_host *h, struct padctl_step *st)
+{
+	struct padctl_rows *rows = NULL;
+	if (h->sql_query(st,
+			 "SELECT current_user = session_user, current_setting('search_path') = "
+			 "(SELECT boot_val FROM pg_settings WHERE name = 'search_path')",
+			 0, NULL, &rows))
+		return -1;
+	int ok = strcmp(h->rows_value(rows, 0, 0), "t") == 0 && strcmp(h->rows_value(rows, 0, 1), "t") == 0;
+	h->rows_free(rows);
+	return ok ? 0 : h->fail(st, NULL, "the step started with the session another step left");
+}
+
 static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 {
 	const char *mode = h->option(st, "mode");
@@ -187,6 +203,10 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 		return dry_escape(h, st);
 	if (strcmp(mode, "config") == 0)
 		return config_ask(h, st, state);
+	if (strcmp(mode, "session") == 0)
+		return h->option(st, "sql") ? h->sql_exec(st, h->option(st, "sql"), NULL) : 0;
+	if (strcmp(mode, "clean") == 0)
+		return clean(h, st);
 	return h->fail(st, NULL, "unknown mode \"%s\"", mode);
 }
 
