@@ -458,8 +458,9 @@ static void test_first_error_wins(void)
 
 /* targets have scopes of their own: an error t1's step had and cleared (a
  * retry) is not t2's, t2's failure is what t2's ledger and the command
- * record, and t1 stays recorded as ok; a failure on t1 stops the rollout
- * before t2 is touched and is the command's error */
+ * record, and t1 stays recorded as ok; an error t1 leaves behind without
+ * failing is not t2's either, and stays the command's first; a failure on
+ * t1 stops the rollout before t2 is touched and is the command's error */
 static void test_target_scopes(void)
 {
 	project("  - engine_probe: {mode: fail_on, target: t2}\n", 1);
@@ -472,6 +473,22 @@ static void test_target_scopes(void)
 	ASSERT_Q(DB1, "SELECT status || ':' || coalesce(error, '(none)') FROM padctl.run_steps", "ok:(none)");
 	ASSERT_Q(DB2, "SELECT error FROM padctl.runs", last_msg);
 	ASSERT_Q(DB2, "SELECT error FROM padctl.run_steps", last_msg);
+
+	/* t1's step succeeds but its own ledger row cannot be written (the
+	 * plugin spoiled padctl.run_steps): that error stays t1's, the rollout
+	 * goes on (today a failed ledger write does not fail the step), t2's
+	 * scope starts empty and records t2's own failure, and the command's
+	 * error is the first one, t1's */
+	unit_rmrf(root);
+	free(root);
+	project("  - engine_probe: {mode: spoil_on, target: t1}\n", 1);
+	CU_ASSERT_EQUAL(deploy(0), -1);
+	CU_ASSERT(contains(last_msg, "engine_probe_spoiled"));
+	char *t2 = q(DB2, "SELECT error FROM padctl.runs");
+	CU_ASSERT(contains(t2, "probe failure on t2"));
+	CU_ASSERT(!contains(t2, "spoiled"));
+	free(t2);
+	ASSERT_Q(DB2, "SELECT count(*) FROM padctl.run_steps WHERE error LIKE '%spoiled%'", "0");
 
 	fresh_dbs();
 	pipeline("  - engine_probe: {mode: fail_on, target: t1}\n");

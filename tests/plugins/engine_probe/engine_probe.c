@@ -5,6 +5,9 @@
  *   fail_on         fails like `fail` on target option `target`; on any other
  *                   target a statement fails, the plugin clears the error
  *                   (error_clear, as a retry would) and succeeds
+ *   spoil_on        on target option `target`, adds a check constraint to the ledger's
+ *                   padctl.run_steps that refuses status 'ok' (so recording this very
+ *                   step fails after it succeeded) and succeeds; fails like `fail` elsewhere
  *   host_then_fail  a statement fails, then the plugin fails with its own text
  *   commit_ignored  a statement fails inside its transaction, the plugin commits anyway
  *   leave_open      opens a transaction, inserts, returns success without closing it
@@ -186,6 +189,15 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 			return h->fail(st, NULL, "the failing statement succeeded");
 		h->error_clear(st);
 		return 0;
+	}
+	if (strcmp(mode, "spoil_on") == 0) {
+		const char *on = h->option(st, "target");
+		if (!on || strcmp(on, h->target(st)) != 0)
+			return fail_here(h, st);
+		return h->sql_exec(st,
+				   "ALTER TABLE padctl.run_steps ADD CONSTRAINT engine_probe_spoiled "
+				   "CHECK (status <> 'ok') NOT VALID",
+				   NULL);
 	}
 	if (strcmp(mode, "host_then_fail") == 0) {
 		(void)h->sql_exec(st, "SELECT no_such_function_first()", NULL);
