@@ -88,8 +88,11 @@ int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
 	unsigned char r[6];
-	if (RAND_bytes(r, sizeof r) != 1)
-		return fail("could not write \"%s\": no random bytes for a temporary name", path);
+	if (RAND_bytes(r, sizeof r) != 1) {
+		fail("could not write \"%s\": no random bytes for a temporary name", path);
+		fail_detail("OpenSSL's random generator failed");
+		return fail_hint("check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its default provider)");
+	}
 	char suffix[2 * sizeof r + 1];
 	hash_hex(r, sizeof r, suffix);
 	char *tmp = xstrfmt("%s.tmp-%s", path, suffix);
