@@ -147,12 +147,7 @@ static json_t *str(struct jb *jb, const char *s)
 	if (!v && !jb->err) {
 		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
 		struct buf b = BUF_INIT;
-		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
-			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
-				buf_addf(&b, "\\x%02x", *p);
-			else
-				buf_add(&b, (const char *)p, 1);
-		}
+		buf_add_escaped(&b, s, "\"\\", BUF_ESC_HIGH, 200);
 		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
 		buf_release(&b);
 		fail_hint("rename the file or directory, or save its text as UTF-8");
