@@ -215,6 +215,15 @@ size_t buf_add_escaped(struct buf *b, const char *s, const char *also, int flags
 	return (size_t)(p - (const unsigned char *)s);
 }
 
+void buf_add_backslashed(struct buf *b, const char *s, const char *special)
+{
+	for (; *s; s++) {
+		if (strchr(special, *s))
+			buf_addch(b, '\\');
+		buf_addch(b, *s);
+	}
+}
+
 static void add_printable(struct buf *b, const char *s, int keep_newlines)
 {
 	if (!s)

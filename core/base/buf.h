@@ -54,6 +54,9 @@ enum {
 size_t buf_add_escaped(struct buf *b, const char *s, const char *also, int flags, size_t max);
 /* xstrprintable returns buf_add_printable's result for s (newly allocated; "" for NULL). */
 char *xstrprintable(const char *s);
+/* buf_add_backslashed appends s with a backslash before every byte found in
+ * special (libpq's connection strings and pgpass lines quote that way). */
+void buf_add_backslashed(struct buf *b, const char *s, const char *special);
 /* buf_shell_quote appends s single-quoted for a POSIX shell. */
 void buf_shell_quote(struct buf *b, const char *s);
 

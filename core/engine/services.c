@@ -87,11 +87,7 @@ char *services_pgpass_line(const char *password)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "*:*:*:*:");
-	for (const char *p = password; *p; p++) {
-		if (*p == ':' || *p == '\\')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *p);
-	}
+	buf_add_backslashed(&b, password, ":\\");
 	buf_addch(&b, '\n');
 	return buf_detach(&b);
 }
@@ -226,11 +222,7 @@ static char *conninfo_dbname(const char *db)
 		return xstrfmt("--dbname=%s", db);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "--dbname=dbname='");
-	for (const char *p = db; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *p);
-	}
+	buf_add_backslashed(&b, db, "'\\");
 	buf_addch(&b, '\'');
 	return buf_detach(&b);
 }
