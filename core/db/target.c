@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "identity.h"
 #include "ledger.h"
 #include "local.h"
@@ -24,15 +25,8 @@
 static int pass_stderr(void *ctx, const void *data, size_t n)
 {
 	(void)ctx;
-	while (n) {
-		ssize_t w = write(STDERR_FILENO, data, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return 0;
-		data = (const char *)data + w;
-		n -= (size_t)w;
-	}
+	/* a closed stderr is no reason to stop the command */
+	(void)fs_write_all(STDERR_FILENO, data, n);
 	return 0;
 }
 

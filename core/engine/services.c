@@ -193,18 +193,10 @@ static int pgpass_make(struct pgpass *pp, const char *password)
 		return -1;
 	}
 	char *line = password && *password ? services_pgpass_line(password) : xstrdup("");
-	size_t len = strlen(line), off = 0;
+	size_t len = strlen(line);
 	int rc = 0;
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
+	if (fs_write_all(fd, line, len))
+		rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
 	explicit_bzero(line, len);
 	free(line);
 	if (close(fd) && !rc)
@@ -502,17 +494,8 @@ static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *
 {
 	if (a->committed || a->fd < 0)
 		return fail("step \"%s\" wrote to artifact \"%s\" after committing it", s->plugin, a->name);
-	const char *p = data;
-	size_t left = n;
-	while (left) {
-		ssize_t w = write(a->fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
-		p += w;
-		left -= (size_t)w;
-	}
+	if (fs_write_all(a->fd, data, n))
+		return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
 	hash_sha256_update(&a->sha, data, n);
 	a->size += n;
 	return 0;
