@@ -411,8 +411,9 @@ static void cmdline_format(struct buf *b, char *const argv[])
 
 /* run_cmd runs argv (no shell) as ra's user through proc_run, with stdout
  * and stderr captured in out; *status is the exit status (128+signal when
- * killed). A cleanup command (pg_ctl stop) passes ignore_cancel, so a
- * SIGINT does not leave the server half stopped. */
+ * killed). A command that must finish what it started (initdb cleans up
+ * after a signal, pg_ctl stop) passes ignore_cancel: padctl's SIGINT is still
+ * forwarded to it (sig.h), but proc_run does not kill it on its own. */
 static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, int *status, int ignore_cancel)
 {
 	struct proc_user user;
@@ -732,7 +733,8 @@ static int cluster_create(struct cluster *cl, const struct runas *ra, const char
 		struct buf out = BUF_INIT;
 		int status = 0;
 		log_info("creating the local cluster in \"%s\"", cl->data);
-		rc = run_cmd(ra, argv, &out, &status, 0);
+		/* initdb removes what it made when the forwarded signal reaches it: let it */
+		rc = run_cmd(ra, argv, &out, &status, 1);
 		unlink(tmp);
 		if (!rc && status != 0) {
 			struct buf cmd = BUF_INIT;
