@@ -52,4 +52,16 @@ bg_wait "$BG_PID" "$PROJECT/bg" 20
 wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived padctl"
 ok "padctl's SIGTERM stops the command and what it started"
 
+group "SIGTERM during the command of a deploy (which stops at safe points)"
+rm -f "$PIDS"
+pc_bg "$PROJECT/bg2" deploy test
+wait_for 20 test -s "$PIDS" || fail_now "the password_command did not start"
+pid=$(cat "$PIDS")
+kill -TERM "$BG_PID"
+bg_wait "$BG_PID" "$PROJECT/bg2" 20
+[ "$RC" != 0 ] || fail_now "padctl exited 0 after SIGTERM"
+wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived padctl"
+assert_eq f "$(psql_q "SELECT to_regclass('app.x') IS NOT NULL OR to_regnamespace('app') IS NOT NULL")" "nothing deployed"
+ok "a deploy stops too, with nothing deployed and no child left"
+
 finish
