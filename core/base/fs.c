@@ -109,7 +109,8 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	if (RAND_bytes(r, sizeof r) != 1) {
 		fail("could not write \"%s\": no random bytes for a temporary name", path);
 		fail_detail("OpenSSL's random generator failed");
-		return fail_hint("check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its default provider)");
+		return fail_hint(
+			"check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its default provider)");
 	}
 	char suffix[2 * sizeof r + 1];
 	hash_hex(r, sizeof r, suffix);

@@ -60,7 +60,8 @@ static int run_password_command(const char *target, const char *command, char **
 		if (rc && r.timed_out) {
 			fail("the password_command of target \"%s\" did not finish within %d seconds and was stopped",
 			     target, PASSWORD_COMMAND_TIMEOUT_MS / 1000);
-			return fail_hint("run the command by hand to see why it hangs (it gets no input: stdin is /dev/null)");
+			return fail_hint(
+				"run the command by hand to see why it hangs (it gets no input: stdin is /dev/null)");
 		}
 		if (rc)
 			return fail_detail("it is the password_command of target \"%s\"", target);

@@ -27,8 +27,7 @@ static void test_printable(void)
 	expect(NULL, "");
 }
 
-static void expect_escaped(const char *in, const char *also, int flags, size_t max, const char *want,
-			   size_t want_used)
+static void expect_escaped(const char *in, const char *also, int flags, size_t max, const char *want, size_t want_used)
 {
 	struct buf b = BUF_INIT;
 	size_t used = buf_add_escaped(&b, in, also, flags, max);
@@ -51,7 +50,7 @@ static void test_escaped(void)
 	expect_escaped("x\"y\\z\t", NULL, BUF_ESC_CQUOTE, 0, "x\\\"y\\\\z\\x09", 6);
 	/* max: stops before a byte once the buffer holds max bytes */
 	expect_escaped("abcdef", NULL, 0, 3, "abc", 3);
-	expect_escaped("a\x01" "bc", NULL, 0, 3, "a\\x01", 2);
+	expect_escaped("a\001bc", NULL, 0, 3, "a\\x01", 2);
 	expect_escaped("", NULL, BUF_ESC_HIGH, 0, "", 0);
 }
 
