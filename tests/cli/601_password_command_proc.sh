@@ -41,27 +41,28 @@ pid=$(cat "$PIDS")
 wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived the time limit"
 ok "the time limit stops the command and its children"
 
+# sigterm_during LOG ARGS...: start padctl ARGS, SIGTERM it once the command
+# runs, and check that padctl failed and the command's child is gone
+sigterm_during() {
+	local log=$PROJECT/$1 pid
+	shift
+	rm -f "$PIDS"
+	pc_bg "$log" "$@"
+	wait_for 20 test -s "$PIDS" || fail_now "the password_command did not start"
+	pid=$(cat "$PIDS")
+	kill -TERM "$BG_PID"
+	bg_wait "$BG_PID" "$log" 20
+	[ "$RC" != 0 ] || fail_now "padctl exited 0 after SIGTERM"
+	wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived padctl"
+}
+
 group "SIGTERM during the command leaves no child"
-rm -f "$PIDS"
-pc_bg "$PROJECT/bg" status test
-wait_for 20 test -s "$PIDS" || fail_now "the password_command did not start"
-pid=$(cat "$PIDS")
-kill -TERM "$BG_PID"
-bg_wait "$BG_PID" "$PROJECT/bg" 20
-[ "$RC" != 0 ] || fail_now "padctl exited 0 after SIGTERM"
-wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived padctl"
+sigterm_during bg status test
 ok "padctl's SIGTERM stops the command and what it started"
 
 group "SIGTERM during the command of a deploy (which stops at safe points)"
-rm -f "$PIDS"
-pc_bg "$PROJECT/bg2" deploy test
-wait_for 20 test -s "$PIDS" || fail_now "the password_command did not start"
-pid=$(cat "$PIDS")
-kill -TERM "$BG_PID"
-bg_wait "$BG_PID" "$PROJECT/bg2" 20
-[ "$RC" != 0 ] || fail_now "padctl exited 0 after SIGTERM"
-wait_for 10 sh -c "! kill -0 $pid" || fail_now "the command's child $pid outlived padctl"
-assert_eq f "$(psql_q "SELECT to_regclass('app.x') IS NOT NULL OR to_regnamespace('app') IS NOT NULL")" "nothing deployed"
+sigterm_during bg2 deploy test
+assert_eq f "$(psql_q "SELECT to_regnamespace('app') IS NOT NULL")" "nothing deployed"
 ok "a deploy stops too, with nothing deployed and no child left"
 
 finish
