@@ -191,6 +191,39 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+static void add_xbyte(struct buf *b, unsigned char c)
+{
+	static const char digits[] = "0123456789abcdef";
+	char x[4] = { '\\', 'x', digits[c >> 4], digits[c & 15] };
+	buf_add(b, x, sizeof x);
+}
+
+size_t buf_add_escaped(struct buf *b, const char *s, const char *also, int flags, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p && (!max || b->len < max); p++) {
+		if ((flags & BUF_ESC_CQUOTE) && (*p == '"' || *p == '\\')) {
+			buf_addch(b, '\\');
+			buf_addch(b, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f || ((flags & BUF_ESC_HIGH) && *p >= 0x80) ||
+			   (also && strchr(also, *p))) {
+			add_xbyte(b, *p);
+		} else {
+			buf_addch(b, (char)*p);
+		}
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+void buf_add_backslashed(struct buf *b, const char *s, const char *special)
+{
+	for (; *s; s++) {
+		if (strchr(special, *s))
+			buf_addch(b, '\\');
+		buf_addch(b, *s);
+	}
+}
+
 static void add_printable(struct buf *b, const char *s, int keep_newlines)
 {
 	if (!s)
@@ -211,7 +244,7 @@ static void add_printable(struct buf *b, const char *s, int keep_newlines)
 			n -= l;
 			continue;
 		}
-		buf_addf(b, "\\x%02x", *p);
+		add_xbyte(b, *p);
 		p++;
 		n--;
 	}

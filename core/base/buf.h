@@ -41,8 +41,22 @@ void buf_add_printable(struct buf *b, const char *s);
 /* buf_add_printable_lines is buf_add_printable keeping newlines and tabs, for
  * text that has several lines by design (an error with its detail lines, SQL). */
 void buf_add_printable_lines(struct buf *b, const char *s);
+/* flags of buf_add_escaped */
+enum {
+	BUF_ESC_HIGH = 1, /* bytes from 0x80 up become \xHH too */
+	BUF_ESC_CQUOTE = 2, /* " and \ become \" and \\ (text shown inside double quotes) */
+};
+/* buf_add_escaped appends s with every control byte (below 0x20, and 0x7f)
+ * and every byte found in also (NULL: none) written as \xHH, plus what flags
+ * add; every escape of padctl's own formats and messages is this one. With
+ * max > 0 it stops before a byte once b holds max bytes or more. Returns how
+ * many bytes of s it consumed (strlen(s) when it did not stop). */
+size_t buf_add_escaped(struct buf *b, const char *s, const char *also, int flags, size_t max);
 /* xstrprintable returns buf_add_printable's result for s (newly allocated; "" for NULL). */
 char *xstrprintable(const char *s);
+/* buf_add_backslashed appends s with a backslash before every byte found in
+ * special (libpq's connection strings and pgpass lines quote that way). */
+void buf_add_backslashed(struct buf *b, const char *s, const char *special);
 /* buf_shell_quote appends s single-quoted for a POSIX shell. */
 void buf_shell_quote(struct buf *b, const char *s);
 

@@ -85,11 +85,33 @@ int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 	return 0;
 }
 
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
 	unsigned char r[6];
-	if (RAND_bytes(r, sizeof r) != 1)
-		return fail("could not write \"%s\": no random bytes for a temporary name", path);
+	if (RAND_bytes(r, sizeof r) != 1) {
+		fail("could not write \"%s\": no random bytes for a temporary name", path);
+		fail_detail("OpenSSL's random generator failed");
+		return fail_hint(
+			"check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its default provider)");
+	}
 	char suffix[2 * sizeof r + 1];
 	hash_hex(r, sizeof r, suffix);
 	char *tmp = xstrfmt("%s.tmp-%s", path, suffix);
@@ -101,16 +123,8 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	}
 	sig_tempfile_register(tmp);
 	int rc = fchmod(fd, mode);
-	size_t off = 0;
-	while (rc == 0 && off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = -1;
-		else
-			off += (size_t)n;
-	}
+	if (rc == 0)
+		rc = fs_write_all(fd, data, len);
 	if (rc == 0)
 		rc = fsync(fd);
 	int e = errno;

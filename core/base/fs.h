@@ -30,6 +30,11 @@ int read_text_file(const char *path, char **text, size_t *len);
 /* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
 int read_text_file_if(const char *path, char **text, size_t *len);
 
+/* fs_write_all writes all len bytes of data to fd, retrying short writes and
+ * EINTR. Returns 0, or -1 with errno set (nothing recorded: the caller names
+ * the file). */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /* fs_write_atomic replaces path with len bytes of data, mode mode, through a
  * temporary file in the same directory that is fsynced and renamed. Returns 0,
  * or -1 after fail() naming the path (the temporary file is removed). */

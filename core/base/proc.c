@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "sig.h"
 
@@ -97,15 +98,8 @@ struct stream {
 static int deliver(struct stream *s, const char *data, size_t n, const char *prog)
 {
 	if (s->wfd >= 0) {
-		while (n) {
-			ssize_t w = write(s->wfd, data, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return fail("could not write the output of \"%s\": %s", prog, strerror(errno));
-			data += w;
-			n -= (size_t)w;
-		}
+		if (fs_write_all(s->wfd, data, n))
+			return fail("could not write the output of \"%s\": %s", prog, strerror(errno));
 		return 0;
 	}
 	if (s->fn)

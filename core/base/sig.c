@@ -41,7 +41,9 @@ static void cleanup_files(void)
 static void signal_children(int sig)
 {
 	for (size_t i = 0; i < SIG_MAX_CHILDREN; i++)
-		if (children[i] > 0)
+		/* a registered child leads a process group of its own (proc.c):
+		 * what it started goes with it */
+		if (children[i] > 0 && kill(-children[i], sig) != 0)
 			kill(children[i], sig);
 }
 

@@ -44,7 +44,8 @@ const char *sig_cancelled_name(void);
 void sig_tempfile_register(const char *path);
 void sig_tempfile_unregister(const char *path);
 
-/* sig_child_register has pid sent the signal padctl receives (SIGTERM at exit)
+/* sig_child_register has pid (and its process group, when it leads one) sent
+ * the signal padctl receives (SIGTERM at exit)
  * until sig_child_unregister(pid) (call that once the child is reaped). */
 #define SIG_MAX_CHILDREN 16
 void sig_child_register(pid_t pid);

@@ -33,12 +33,8 @@ static int entry(const char *root, const char *command, char **out)
 	struct buf b = BUF_INIT;
 	buf_adds(&b, hex);
 	buf_addch(&b, ' ');
-	for (const unsigned char *p = (const unsigned char *)root; *p; p++) {
-		if (*p <= ' ' || *p >= 0x7f || *p == '\\')
-			buf_addf(&b, "\\x%02x", *p);
-		else
-			buf_addch(&b, (char)*p);
-	}
+	/* one token in a line-based file: no space, no control byte, no backslash */
+	buf_add_escaped(&b, root, " \\", BUF_ESC_HIGH, 0);
 	*out = buf_detach(&b);
 	return 0;
 }

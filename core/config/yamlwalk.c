@@ -27,28 +27,20 @@ const char *yw_show(const char *s)
 	static int next;
 	char *out = ring[next];
 	next = (next + 1) % 4;
-	size_t o = 0, max = sizeof ring[0] - 8;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (o >= max - 4) {
-			/* do not cut a UTF-8 sequence in half */
-			while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
-				o--;
-			if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
-				o--;
-			memcpy(out + o, "...", 4);
-			return out;
-		}
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') {
-			if (*p == '"' || *p == '\\') {
-				out[o++] = '\\';
-				out[o++] = (char)*p;
-			} else {
-				snprintf(out + o, 5, "\\x%02x", *p);
-				o += 4;
-			}
-		} else {
-			out[o++] = (char)*p;
-		}
+	size_t max = sizeof ring[0] - 8;
+	struct buf b = BUF_INIT;
+	size_t used = buf_add_escaped(&b, s, NULL, BUF_ESC_CQUOTE, max - 4);
+	size_t o = b.len;
+	memcpy(out, b.s ? b.s : "", o);
+	buf_release(&b);
+	if (s[used]) {
+		/* do not cut a UTF-8 sequence in half */
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+			o--;
+		if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
+			o--;
+		memcpy(out + o, "...", 4);
+		return out;
 	}
 	out[o] = '\0';
 	return out;

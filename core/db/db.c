@@ -602,17 +602,23 @@ int db_flush(struct db *db)
 	return rc;
 }
 
-char *db_literal(struct db *db, const char *s)
+/* quote is db_literal (ident 0) and db_identifier (ident 1): libpq quotes,
+ * padctl owns the copy and says why when libpq refuses */
+static char *quote(struct db *db, const char *s, int ident)
 {
-	char *q = PQescapeLiteral(db->conn, s, strlen(s));
+	char *q = ident ? PQescapeIdentifier(db->conn, s, strlen(s)) : PQescapeLiteral(db->conn, s, strlen(s));
 	if (!q) {
 		const char *why = PQerrorMessage(db->conn);
 		size_t n = strlen(why);
 		while (n && why[n - 1] == '\n')
 			n--;
-		fail("could not quote a value as an SQL literal for %s", db->label);
+		if (ident)
+			fail("could not quote \"%s\" as an SQL identifier for %s", s, db->label);
+		else
+			fail("could not quote a value as an SQL literal for %s", db->label);
 		fail_detail("%.*s", (int)n, why);
-		fail_hint("the value is not valid text in the connection's encoding (UTF-8)");
+		if (!ident)
+			fail_hint("the value is not valid text in the connection's encoding (UTF-8)");
 		return NULL;
 	}
 	char *r = xstrdup(q);
@@ -620,21 +626,14 @@ char *db_literal(struct db *db, const char *s)
 	return r;
 }
 
+char *db_literal(struct db *db, const char *s)
+{
+	return quote(db, s, 0);
+}
+
 char *db_identifier(struct db *db, const char *s)
 {
-	char *q = PQescapeIdentifier(db->conn, s, strlen(s));
-	if (!q) {
-		const char *why = PQerrorMessage(db->conn);
-		size_t n = strlen(why);
-		while (n && why[n - 1] == '\n')
-			n--;
-		fail("could not quote \"%s\" as an SQL identifier for %s", s, db->label);
-		fail_detail("%.*s", (int)n, why);
-		return NULL;
-	}
-	char *r = xstrdup(q);
-	PQfreemem(q);
-	return r;
+	return quote(db, s, 1);
 }
 
 int db_query(struct db *db, const char *sql, int nparams, const char *const *params, PGresult **out)

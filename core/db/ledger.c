@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -501,7 +502,9 @@ char *ledger_new_run_id(void)
 	gmtime_r(&t, &tm);
 	char ts[32];
 	strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tm);
-	return xstrfmt("%s-%02x%02x%02x%02x", ts, r[0], r[1], r[2], r[3]);
+	char hex[2 * sizeof r + 1];
+	hash_hex(r, sizeof r, hex);
+	return xstrfmt("%s-%s", ts, hex);
 }
 
 const char *ledger_actor(void)

@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "log.h"
+#include "proc.h"
 #include "sig.h"
 
 #include <dirent.h>
@@ -21,7 +22,6 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -397,16 +397,6 @@ static int child_become(const struct runas *ra)
 	return 0;
 }
 
-static void child_close_fds(void)
-{
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
-		return;
-#endif
-	for (int fd = 3; fd < 4096; fd++)
-		close(fd);
-}
-
 static void cmdline_format(struct buf *b, char *const argv[])
 {
 	for (int i = 0; argv[i]; i++) {
@@ -419,71 +409,31 @@ static void cmdline_format(struct buf *b, char *const argv[])
 	}
 }
 
-/* run_cmd runs argv (no shell) as ra's user with stdout and stderr captured in
- * out; *status is the exit status (128+signal when killed). */
-static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, int *status)
+/* run_cmd runs argv (no shell) as ra's user through proc_run, with stdout
+ * and stderr captured in out; *status is the exit status (128+signal when
+ * killed). A command that must finish what it started (initdb cleans up
+ * after a signal, pg_ctl stop) passes ignore_cancel: padctl's SIGINT is still
+ * forwarded to it (sig.h), but proc_run does not kill it on its own. */
+static int run_cmd(const struct runas *ra, char *const argv[], struct buf *out, int *status, int ignore_cancel)
 {
-	int fds[2];
-	if (pipe(fds))
-		return fail("could not create a pipe to run \"%s\": %s", argv[0], strerror(errno));
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	struct proc_user user;
+	struct proc_opts o;
+	struct proc_result r;
+	proc_opts_init(&o);
 	char **envp = child_env(ra);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(fds[0]);
-		close(fds[1]);
-		child_env_free(envp);
-		return fail("could not start \"%s\": %s", argv[0], strerror(e));
+	o.argv = argv;
+	o.envp = envp;
+	if (ra && ra->active) {
+		user = (struct proc_user){ ra->uid, ra->gid, ra->groups, (size_t)ra->ngroups };
+		o.user = &user;
 	}
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		if (in >= 0 && in != STDIN_FILENO)
-			dup2(in, STDIN_FILENO);
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		child_close_fds();
-		static const char msg[] = "padctl: could not switch to the server user\n";
-		if (child_become(ra)) {
-			if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		/* the server user may not be allowed into padctl's working directory */
-		if (chdir("/") != 0)
-			_exit(127);
-		execve(argv[0], argv, envp);
-		static const char emsg[] = "padctl: exec failed\n";
-		if (write(STDERR_FILENO, emsg, sizeof emsg - 1) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(fds[1]);
+	o.out = out;
+	o.merge_err = 1;
+	o.ignore_cancel = ignore_cancel;
+	int rc = proc_run(&o, &r);
 	child_env_free(envp);
-	sig_child_register(pid);
-	char chunk[4096];
-	for (;;) {
-		ssize_t n = read(fds[0], chunk, sizeof chunk);
-		if (n > 0) {
-			buf_add(out, chunk, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		break;
-	}
-	close(fds[0]);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			sig_child_unregister(pid);
-			return fail("could not wait for \"%s\": %s", argv[0], strerror(errno));
-		}
-	}
-	sig_child_unregister(pid);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	return 0;
+	*status = r.exit_code;
+	return rc;
 }
 
 /* server_user_can_reach tells whether the server user can search dir (and
@@ -783,7 +733,8 @@ static int cluster_create(struct cluster *cl, const struct runas *ra, const char
 		struct buf out = BUF_INIT;
 		int status = 0;
 		log_info("creating the local cluster in \"%s\"", cl->data);
-		rc = run_cmd(ra, argv, &out, &status);
+		/* initdb removes what it made when the forwarded signal reaches it: let it */
+		rc = run_cmd(ra, argv, &out, &status, 1);
 		unlink(tmp);
 		if (!rc && status != 0) {
 			struct buf cmd = BUF_INIT;
@@ -951,7 +902,7 @@ static int cluster_start(const struct cluster *cl, const struct runas *ra, const
 		int status = 0;
 		long offset = log_size(cl, ra);
 		log_info("starting the local cluster on %s:%d", LOCAL_HOST, port);
-		rc = run_cmd(ra, argv, &out, &status);
+		rc = run_cmd(ra, argv, &out, &status, 0);
 		if (!rc && status == 0) {
 			*port_out = port;
 			buf_release(&out);
@@ -1133,7 +1084,7 @@ int local_stop(const struct cfg_project *p)
 	struct buf out = BUF_INIT;
 	int status = 0;
 	long offset = log_size(&cl, &ra);
-	rc = run_cmd(&ra, argv, &out, &status);
+	rc = run_cmd(&ra, argv, &out, &status, 1);
 	if (!rc && status != 0) {
 		struct buf cmd = BUF_INIT;
 		cmdline_format(&cmd, argv);

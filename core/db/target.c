@@ -4,34 +4,70 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "identity.h"
 #include "ledger.h"
 #include "local.h"
 #include "log.h"
+#include "proc.h"
 #include "sig.h"
 #include "trust.h"
 
 /* ---------------------------------------------------------------- passwords */
 
+#define PASSWORD_COMMAND_TIMEOUT_MS 30000
+
+/* stderr of a password_command goes to padctl's stderr, as from a shell:
+ * it is the command's own diagnostics; stdout (the secret) never is shown. */
+static int pass_stderr(void *ctx, const void *data, size_t n)
+{
+	(void)ctx;
+	/* a closed stderr is no reason to stop the command */
+	(void)fs_write_all(STDERR_FILENO, data, n);
+	return 0;
+}
+
+/* run_password_command runs the (trusted) command through /bin/sh -c: it is a
+ * shell command by definition. It gets padctl's environment (it may need
+ * HOME, PATH, cloud credentials) and working directory, is registered for
+ * cleanup on a signal and killed after PASSWORD_COMMAND_TIMEOUT_MS. */
 static int run_password_command(const char *target, const char *command, char **password)
 {
-	FILE *f = popen(command, "r");
-	if (!f)
-		return fail("cannot run the password_command of target \"%s\": %s", target, strerror(errno));
+	extern char **environ;
+	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
+	char *cwd = getcwd(NULL, 0);
 	struct buf b = BUF_INIT;
-	char chunk[256];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	int status = pclose(f);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	struct proc_opts o;
+	struct proc_result r;
+	proc_opts_init(&o);
+	o.argv = argv;
+	o.envp = environ;
+	o.cwd = cwd;
+	o.timeout_ms = PASSWORD_COMMAND_TIMEOUT_MS;
+	o.out = &b;
+	o.on_err = pass_stderr;
+	/* proc_run's own words name /bin/sh; the target and the limit are clearer */
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = proc_run(&o, &r);
+	err_scope_pop(&scope, rc && r.timed_out ? ERR_DISCARD : ERR_PROPAGATE);
+	free(cwd);
+	if (rc || r.exit_code != 0) {
 		buf_release(&b);
+		if (rc && r.timed_out) {
+			fail("the password_command of target \"%s\" did not finish within %d seconds and was stopped",
+			     target, PASSWORD_COMMAND_TIMEOUT_MS / 1000);
+			return fail_hint(
+				"run the command by hand to see why it hangs (it gets no input: stdin is /dev/null)");
+		}
+		if (rc)
+			return fail_detail("it is the password_command of target \"%s\"", target);
 		fail("the password_command of target \"%s\" failed", target);
 		fail_detail("it exited with status %d; its output is not shown because it may hold a secret",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			    r.exit_code);
 		return fail_hint("run the command by hand to see why");
 	}
 	while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r'))

@@ -1,11 +1,8 @@
-/* for SHA256_Init: the same provider-free digest migration checksums use */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include "services.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +13,7 @@
 
 #include "buf.h"
 #include "fs.h"
+#include "hash.h"
 #include "ledger.h"
 #include "log.h"
 #include "proc.h"
@@ -28,7 +26,7 @@ struct padctl_artifact {
 	char *name;
 	char *path;
 	int fd; /* open until commit */
-	SHA256_CTX sha;
+	struct hash_sha256 sha;
 	uint64_t size;
 	char hex[65]; /* "" until commit */
 	int committed;
@@ -50,16 +48,6 @@ static int refused_cancelled(struct svc_step *s, const char *what)
 	fail("%s: step \"%s\" on target \"%s\" asked to %s after padctl was told to stop", sig_cancelled_name(),
 	     s->plugin, s->target, what);
 	return fail_detail("padctl was told to stop; nothing more is started");
-}
-
-static void sha_hex(const unsigned char md[32], char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /* ---- tools */
@@ -99,11 +87,7 @@ char *services_pgpass_line(const char *password)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "*:*:*:*:");
-	for (const char *p = password; *p; p++) {
-		if (*p == ':' || *p == '\\')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *p);
-	}
+	buf_add_backslashed(&b, password, ":\\");
 	buf_addch(&b, '\n');
 	return buf_detach(&b);
 }
@@ -209,18 +193,10 @@ static int pgpass_make(struct pgpass *pp, const char *password)
 		return -1;
 	}
 	char *line = password && *password ? services_pgpass_line(password) : xstrdup("");
-	size_t len = strlen(line), off = 0;
+	size_t len = strlen(line);
 	int rc = 0;
-	while (off < len) {
-		ssize_t w = write(fd, line + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
+	if (fs_write_all(fd, line, len))
+		rc = fail("could not write the password file \"%s\": %s", pp->file, strerror(errno));
 	explicit_bzero(line, len);
 	free(line);
 	if (close(fd) && !rc)
@@ -238,11 +214,7 @@ static char *conninfo_dbname(const char *db)
 		return xstrfmt("--dbname=%s", db);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "--dbname=dbname='");
-	for (const char *p = db; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			buf_addch(&b, '\\');
-		buf_addch(&b, *p);
-	}
+	buf_add_backslashed(&b, db, "'\\");
 	buf_addch(&b, '\'');
 	return buf_detach(&b);
 }
@@ -503,15 +475,7 @@ static int art_create(struct padctl_step *st, const char *name, struct padctl_ar
 	a->name = xstrdup(name);
 	a->path = path;
 	a->fd = fd;
-	if (SHA256_Init(&a->sha) != 1) {
-		close(fd);
-		unlink(path);
-		sig_tempfile_unregister(path);
-		free(a->name);
-		free(a->path);
-		free(a);
-		return fail("could not hash artifact \"%s\": SHA256_Init failed", name);
-	}
+	hash_sha256_init(&a->sha);
 	s->arts = xrealloc(s->arts, (s->narts + 1) * sizeof *s->arts);
 	s->arts[s->narts++] = a;
 	*out = a;
@@ -530,19 +494,9 @@ static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *
 {
 	if (a->committed || a->fd < 0)
 		return fail("step \"%s\" wrote to artifact \"%s\" after committing it", s->plugin, a->name);
-	const char *p = data;
-	size_t left = n;
-	while (left) {
-		ssize_t w = write(a->fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
-		p += w;
-		left -= (size_t)w;
-	}
-	if (SHA256_Update(&a->sha, data, n) != 1)
-		return fail("could not hash artifact \"%s\": SHA256_Update failed", a->path);
+	if (fs_write_all(a->fd, data, n))
+		return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
+	hash_sha256_update(&a->sha, data, n);
 	a->size += n;
 	return 0;
 }
@@ -574,11 +528,9 @@ static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
 		return fail("could not write artifact \"%s\": %s", a->path, strerror(errno));
 	}
 	a->fd = -1;
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	if (SHA256_Final(md, &a->sha) != 1)
-		return fail("could not hash artifact \"%s\": SHA256_Final failed", a->path);
-	char hex[65];
-	sha_hex(md, hex);
+	char hex[HASH_SHA256_HEX_SIZE];
+	if (hash_sha256_final(&a->sha, hex))
+		return fail("could not hash artifact \"%s\" (OpenSSL failed)", a->path);
 	char size[32];
 	snprintf(size, sizeof size, "%llu", (unsigned long long)a->size);
 	const char *vals[] = { s->run_id, s->target, a->name, a->path, hex };
@@ -612,12 +564,12 @@ static int file_sha256(const char *path, char hex[65], uint64_t *size)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return fail("could not read artifact \"%s\": %s", path, strerror(errno));
-	SHA256_CTX c;
-	int ok = SHA256_Init(&c) == 1;
+	struct hash_sha256 c;
+	hash_sha256_init(&c);
 	char chunk[65536];
 	*size = 0;
 	ssize_t n;
-	while (ok && (n = read(fd, chunk, sizeof chunk)) != 0) {
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -625,14 +577,12 @@ static int file_sha256(const char *path, char hex[65], uint64_t *size)
 			close(fd);
 			return fail("could not read artifact \"%s\": %s", path, strerror(e));
 		}
-		ok = SHA256_Update(&c, chunk, (size_t)n) == 1;
+		hash_sha256_update(&c, chunk, (size_t)n);
 		*size += (uint64_t)n;
 	}
 	close(fd);
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	if (!ok || SHA256_Final(md, &c) != 1)
-		return fail("could not hash artifact \"%s\"", path);
-	sha_hex(md, hex);
+	if (hash_sha256_final(&c, hex))
+		return fail("could not hash artifact \"%s\" (OpenSSL failed)", path);
 	return 0;
 }
 

@@ -1,12 +1,12 @@
 #include "plan.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "ledger.h"
 #include "log.h"
 #include "target.h"
@@ -147,12 +147,7 @@ static json_t *str(struct jb *jb, const char *s)
 	if (!v && !jb->err) {
 		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
 		struct buf b = BUF_INIT;
-		for (const unsigned char *p = (const unsigned char *)s; *p && b.len < 200; p++) {
-			if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
-				buf_addf(&b, "\\x%02x", *p);
-			else
-				buf_add(&b, (const char *)p, 1);
-		}
+		buf_add_escaped(&b, s, "\"\\", BUF_ESC_HIGH, 200);
 		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
 		buf_release(&b);
 		fail_hint("rename the file or directory, or save its text as UTF-8");
@@ -290,19 +285,14 @@ int plan_canonical(const char *text, size_t len, char **bytes, size_t *out_len)
 
 void plan_hash(const char *bytes, size_t len, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	if (EVP_Digest(bytes, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+	struct hash_sha256 h;
+	hash_sha256_init(&h);
+	hash_sha256_update(&h, bytes, len);
+	if (hash_sha256_final(&h, hex)) {
 		/* a plan's hash is how an approval names it: never record one made of garbage */
 		fprintf(stderr, "padctl: fatal: could not compute a SHA-256 digest (OpenSSL failed)\n");
 		exit(EXIT_STEP);
 	}
-	static const char digits[] = "0123456789abcdef";
-	for (unsigned i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
 }
 
 /* Differences, for the refusal of a plan that no longer holds. */
