@@ -245,6 +245,7 @@ void sql_stream_init(struct sql_stream *s, const char *text, size_t len)
 	memset(s, 0, sizeof *s);
 	s->text = text;
 	s->len = len;
+	s->want = SQL_STREAM_CHUNK;
 }
 
 void sql_stream_release(struct sql_stream *s)
@@ -268,7 +269,7 @@ static int stream_error(struct sql_stream *s, size_t off, char *msg)
 static int stream_chunk(struct sql_stream *s)
 {
 	int cut;
-	size_t end = scan_cut(s->text, s->len, s->pos, SQL_STREAM_CHUNK, &cut);
+	size_t end = scan_cut(s->text, s->len, s->pos, s->want, &cut);
 	size_t prev_err = (size_t)-1;
 	for (;;) {
 		buf_reset(&s->chunk);
@@ -291,7 +292,7 @@ static int stream_chunk(struct sql_stream *s)
 		}
 		prev_err = e;
 		pg_query_free_split_result(r);
-		end = scan_cut(s->text, s->len, end, SQL_STREAM_CHUNK, &cut);
+		end = scan_cut(s->text, s->len, end, s->want, &cut);
 	}
 	s->pos = end;
 	if (cut == CUT_COPY) {
