@@ -160,6 +160,10 @@ int identity_parse(const char *text, const char *path, struct identity_pins *ps)
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
+		/* a CRLF line ending (a checkout with autocrlf): no field holds a raw CR */
+		size_t ll = strlen(line);
+		if (ll && line[ll - 1] == '\r')
+			line[ll - 1] = '\0';
 		lineno++;
 		const char *t = line + strspn(line, " \t\r");
 		if (*t && *t != '#') {
