@@ -297,6 +297,15 @@ static int stream_chunk(struct sql_stream *s)
 	s->pos = end;
 	if (cut == CUT_COPY) {
 		size_t data = next_line(s->text, s->len, end), i = data;
+		/* psql runs what follows the COPY's ';' on its line after the data: refuse it, never drop it */
+		size_t rest = end + sql_skip_blank(s->text + end, data - end);
+		if (rest < data) {
+			s->saw_copy = 1;
+			stream_error(s, rest,
+				     xstrdup("SQL after COPY ... FROM STDIN on the same line is not supported: its data "
+					     "starts on the next line"));
+			return 0; /* handed out after the chunk's statements */
+		}
 		while (i < s->len) {
 			size_t nx = next_line(s->text, s->len, i);
 			size_t n = nx - i;

@@ -6,8 +6,10 @@
  * pieces come in order, never overlap and lie within the text; every
  * statement piece parses on its own (pg_query_split_with_parser) as exactly
  * one statement; COPY data comes right after the COPY that
- * sql_stream_copy_data announced; an error has a message and an offset in
- * the text. The stream runs twice, with the real chunk size and with tiny
+ * sql_stream_copy_data announced; between pieces there is nothing but
+ * blanks, comments, ';', the "\\." ending COPY data and psql's skipped
+ * \\restrict lines (no SQL is dropped unseen); an error has a message and an
+ * offset in the text. The stream runs twice, with the real chunk size and with tiny
  * chunks (a cut after nearly every ';', so a cut inside BEGIN ATOMIC ... END
  * must make the chunk grow): text read whole without an error must give the
  * same pieces both ways, and text refused whole is refused in pieces too. */
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "migrations.h"
 #include "sql.h"
 #include "sqlstream.h"
 
@@ -39,12 +42,38 @@ static void check_stmt(const char *text, const struct sql_piece *p)
 	free(one);
 }
 
+static size_t line_end(const char *t, size_t len, size_t i)
+{
+	const char *nl = memchr(t + i, '\n', len - i);
+	return nl ? (size_t)(nl - t) + 1 : len;
+}
+
+/* check_gap: text[a, b) between two pieces holds no SQL; after_data: it
+ * starts after COPY data, at the "\\." line */
+static void check_gap(const char *t, size_t a, size_t b, int after_data)
+{
+	if (after_data && a < b)
+		a = line_end(t, b, a); /* the "\\." line */
+	while (a < b) {
+		size_t n = sql_skip_blank(t + a, b - a);
+		if (n) {
+			a += n;
+		} else if (t[a] == ';') {
+			a++;
+		} else if (t[a] == '\\' && (a == 0 || t[a - 1] == '\n')) {
+			a = line_end(t, b, a); /* \\restrict, \\unrestrict */
+		} else {
+			abort(); /* text the stream skipped over is neither run nor checked */
+		}
+	}
+}
+
 static void stream(const char *text, size_t len, size_t want, struct run *run)
 {
 	struct sql_stream s;
 	struct sql_piece p, announced = { 0, 0, 0 };
 	size_t end = 0, steps = 0;
-	int expect_data = 0, got;
+	int expect_data = 0, after_data = 0, got;
 	memset(run, 0, sizeof *run);
 	sql_stream_init(&s, text, len);
 	s.want = want;
@@ -57,9 +86,11 @@ static void stream(const char *text, size_t len, size_t want, struct run *run)
 			abort(); /* COPY data exactly where announced */
 		if (p.copy_data && (p.off != announced.off || p.len != announced.len))
 			abort();
+		check_gap(text, end, p.off, after_data);
 		if (!p.copy_data)
 			check_stmt(text, &p);
 		end = p.off + p.len;
+		after_data = p.copy_data;
 		expect_data = !p.copy_data && sql_stream_copy_data(&s, &announced);
 		if (run->n == run->cap) {
 			run->cap = run->cap ? 2 * run->cap : 16;
@@ -69,6 +100,8 @@ static void stream(const char *text, size_t len, size_t want, struct run *run)
 	}
 	if (got == 0 && (expect_data || s.err))
 		abort();
+	if (got == 0)
+		check_gap(text, end, len, after_data);
 	if (got == -1 && (!s.err || s.err_off > len))
 		abort();
 	if (got != 0 && got != -1)
