@@ -9,10 +9,11 @@
  * sql_stream_copy_data announced; between pieces there is nothing but
  * blanks, comments, ';', the "\\." ending COPY data and psql's skipped
  * \\restrict lines (no SQL is dropped unseen); an error has a message and an
- * offset in the text. The stream runs twice, with the real chunk size and with tiny
- * chunks (a cut after nearly every ';', so a cut inside BEGIN ATOMIC ... END
- * must make the chunk grow): text read whole without an error must give the
- * same pieces both ways, and text refused whole is refused in pieces too. */
+ * offset in the text. The stream runs twice, with the real chunk size and
+ * with tiny chunks (a cut after nearly every ';', so a cut inside BEGIN
+ * ATOMIC ... END must make the chunk grow): text read whole without an
+ * error must give the same pieces both ways, and text refused whole is
+ * refused in pieces too. */
 #include <pg_query.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@ struct run {
 	struct sql_piece *v;
 	size_t n, cap;
 	int rc; /* 0 at the end, -1 on an error */
-	int meta;
 };
 
 static void check_stmt(const char *text, const struct sql_piece *p)
@@ -107,7 +107,6 @@ static void stream(const char *text, size_t len, size_t want, struct run *run)
 	if (got != 0 && got != -1)
 		abort();
 	run->rc = got;
-	run->meta = s.err_meta;
 	sql_stream_release(&s);
 }
 
