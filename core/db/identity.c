@@ -72,20 +72,7 @@ int identity_unescape(const char *s, char **out)
 	return 0;
 }
 
-/* One pin of known_targets. */
-struct pin {
-	int lineno;
-	char *key, *sysid, *dbname;
-};
-
-struct pins {
-	struct pin *v;
-	size_t n;
-	int format2;
-	char *text;     /* the file as read (NULL when there is none) */
-};
-
-static void pins_release(struct pins *ps)
+void identity_pins_release(struct identity_pins *ps)
 {
 	for (size_t i = 0; i < ps->n; i++) {
 		free(ps->v[i].key);
@@ -117,7 +104,7 @@ static char *next_field(char **p)
 /* parse_line reads one pin line. Format 2 has three escaped fields; the first
  * format had no escapes, so its database name is the rest of the line (which
  * also reads the pins it wrote for names with a space correctly). */
-static int parse_line(char *line, int format2, struct pin *pin)
+static int parse_line(char *line, int format2, struct identity_pin *pin)
 {
 	char *p = line;
 	char *k = next_field(&p), *s = next_field(&p);
@@ -146,7 +133,7 @@ static int parse_line(char *line, int format2, struct pin *pin)
 	return 0;
 }
 
-static int pins_read(const char *path, struct pins *ps)
+static int pins_read(const char *path, struct identity_pins *ps)
 {
 	memset(ps, 0, sizeof *ps);
 	char *text = NULL;
@@ -157,7 +144,15 @@ static int pins_read(const char *path, struct pins *ps)
 		return -1;
 	if (r > 0)
 		return 0;
-	ps->text = text;
+	r = identity_parse(text, path, ps);
+	free(text);
+	return r;
+}
+
+int identity_parse(const char *text, const char *path, struct identity_pins *ps)
+{
+	memset(ps, 0, sizeof *ps);
+	ps->text = xstrdup(text);
 	char *copy = xstrdup(text);
 	for (char *line = copy; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
 		if (strncmp(line, format2_mark, sizeof format2_mark - 1) == 0)
@@ -168,14 +163,14 @@ static int pins_read(const char *path, struct pins *ps)
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		lineno++;
-		/* a checkout with CRLF line ends: a carriage return is never part of a field (written as %0D) */
+		/* a CRLF line ending (a checkout with autocrlf): no field holds a raw CR */
 		size_t ll = strlen(line);
 		if (ll && line[ll - 1] == '\r')
 			line[ll - 1] = '\0';
+		lineno++;
 		const char *t = line + strspn(line, " \t\r");
 		if (*t && *t != '#') {
-			struct pin pin = { lineno, NULL, NULL, NULL };
+			struct identity_pin pin = { lineno, NULL, NULL, NULL };
 			if (parse_line(line, ps->format2, &pin)) {
 				free(pin.key);
 				free(pin.sysid);
@@ -198,11 +193,11 @@ static int pins_read(const char *path, struct pins *ps)
 	}
 	free(copy);
 	if (rc)
-		pins_release(ps);
+		identity_pins_release(ps);
 	return rc;
 }
 
-static const struct pin *pins_find(const struct pins *ps, const char *key)
+static const struct identity_pin *pins_find(const struct identity_pins *ps, const char *key)
 {
 	for (size_t i = 0; i < ps->n; i++)
 		if (strcmp(ps->v[i].key, key) == 0)
@@ -210,7 +205,7 @@ static const struct pin *pins_find(const struct pins *ps, const char *key)
 	return NULL;
 }
 
-static int pin_compare(const struct pin *pin, const char *path, const char *env, const char *target,
+static int pin_compare(const struct identity_pin *pin, const char *path, const char *env, const char *target,
 		       const char *sysid, const char *dbname)
 {
 	if (strcmp(pin->sysid, sysid) == 0 && strcmp(pin->dbname, dbname) == 0)
@@ -230,9 +225,7 @@ static int is_old_header(const char *line)
 	       strncmp(line, format2_mark, sizeof format2_mark - 1) == 0;
 }
 
-/* pins_render is the file in format 2 with one more pin: padctl's header,
- * every other line as it was (pins of the first format re-escaped). */
-static char *pins_render(const struct pins *ps, const char *key, const char *sysid, const char *dbname)
+char *identity_render(const struct identity_pins *ps, const char *key, const char *sysid, const char *dbname)
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, header);
@@ -251,7 +244,7 @@ static char *pins_render(const struct pins *ps, const char *key, const char *sys
 		} else if (ps->format2) {
 			buf_addf(&b, "%s\n", line);
 		} else if (next < ps->n && ps->v[next].lineno == lineno) {
-			const struct pin *pin = &ps->v[next++];
+			const struct identity_pin *pin = &ps->v[next++];
 			char *k = identity_escape(pin->key), *s = identity_escape(pin->sysid),
 			     *d = identity_escape(pin->dbname);
 			buf_addf(&b, "%s %s %s\n", k, s, d);
@@ -291,24 +284,24 @@ static int pin_record(const char *path, const char *env, const char *target, con
 		rc = fail("could not lock \"%s\": %s", lockpath, strerror(errno));
 		goto out;
 	}
-	struct pins ps;
+	struct identity_pins ps;
 	if (pins_read(path, &ps)) {
 		rc = -1;
 		goto out;
 	}
-	const struct pin *pin = pins_find(&ps, key);
+	const struct identity_pin *pin = pins_find(&ps, key);
 	if (pin) {
 		/* another run pinned it meanwhile */
 		rc = pin_compare(pin, path, env, target, sysid, dbname);
 	} else {
-		char *text = pins_render(&ps, key, sysid, dbname);
+		char *text = identity_render(&ps, key, sysid, dbname);
 		rc = fs_write_atomic(path, text, strlen(text), 0644);
 		free(text);
 		if (!rc)
 			log_info("pinned %s to system identifier %s, database %s in known_targets (commit it)", key,
 				 sysid, dbname);
 	}
-	pins_release(&ps);
+	identity_pins_release(&ps);
 out:
 	close(fd);
 	free(lockpath);
@@ -337,15 +330,15 @@ int identity_check_known(const struct cfg_project *p, const char *env, const str
 	char *path = xstrfmt("%s/known_targets", p->root);
 	char *key = xstrfmt("%s/%s", env, t->name);
 	/* the file is only ever replaced by a rename, so reading needs no lock */
-	struct pins ps;
+	struct identity_pins ps;
 	int rc = pins_read(path, &ps);
 	if (!rc) {
-		const struct pin *pin = pins_find(&ps, key);
+		const struct identity_pin *pin = pins_find(&ps, key);
 		if (pin)
 			rc = pin_compare(pin, path, env, t->name, sysid, dbname);
 		else if (record)
 			rc = pin_record(path, env, t->name, key, sysid, dbname);
-		pins_release(&ps);
+		identity_pins_release(&ps);
 	}
 	free(path);
 	free(key);

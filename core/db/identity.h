@@ -31,4 +31,28 @@ char *identity_escape(const char *s);
  * a '%' not followed by two hex digits, or %00. */
 int identity_unescape(const char *s, char **out);
 
+/* One pin of known_targets: its line and its fields, unescaped. */
+struct identity_pin {
+	int lineno;
+	char *key, *sysid, *dbname;
+};
+
+/* A known_targets file as read. */
+struct identity_pins {
+	struct identity_pin *v;
+	size_t n;
+	int format2;
+	char *text; /* the file's text (NULL when there is none) */
+};
+
+/* identity_parse reads text, the contents of the known_targets file path
+ * (named in messages), into *ps: both formats; -1 with the error reported for
+ * a line that is not a pin (*ps is then empty). Touches no file. */
+int identity_parse(const char *text, const char *path, struct identity_pins *ps);
+/* identity_render returns the file of ps in format 2 with one more pin:
+ * padctl's header, every other line as it was, pins of the first format
+ * re-escaped (newly allocated). */
+char *identity_render(const struct identity_pins *ps, const char *key, const char *sysid, const char *dbname);
+void identity_pins_release(struct identity_pins *ps);
+
 #endif

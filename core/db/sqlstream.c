@@ -245,6 +245,7 @@ void sql_stream_init(struct sql_stream *s, const char *text, size_t len)
 	memset(s, 0, sizeof *s);
 	s->text = text;
 	s->len = len;
+	s->want = SQL_STREAM_CHUNK;
 }
 
 void sql_stream_release(struct sql_stream *s)
@@ -268,7 +269,7 @@ static int stream_error(struct sql_stream *s, size_t off, char *msg)
 static int stream_chunk(struct sql_stream *s)
 {
 	int cut;
-	size_t end = scan_cut(s->text, s->len, s->pos, SQL_STREAM_CHUNK, &cut);
+	size_t end = scan_cut(s->text, s->len, s->pos, s->want, &cut);
 	size_t prev_err = (size_t)-1;
 	for (;;) {
 		buf_reset(&s->chunk);
@@ -291,11 +292,20 @@ static int stream_chunk(struct sql_stream *s)
 		}
 		prev_err = e;
 		pg_query_free_split_result(r);
-		end = scan_cut(s->text, s->len, end, SQL_STREAM_CHUNK, &cut);
+		end = scan_cut(s->text, s->len, end, s->want, &cut);
 	}
 	s->pos = end;
 	if (cut == CUT_COPY) {
 		size_t data = next_line(s->text, s->len, end), i = data;
+		/* psql runs what follows the COPY's ';' on its line after the data: refuse it, never drop it */
+		size_t rest = end + sql_skip_blank(s->text + end, data - end);
+		if (rest < data) {
+			s->saw_copy = 1;
+			stream_error(s, rest,
+				     xstrdup("SQL after COPY ... FROM STDIN on the same line is not supported: its data "
+					     "starts on the next line"));
+			return 0; /* handed out after the chunk's statements */
+		}
 		while (i < s->len) {
 			size_t nx = next_line(s->text, s->len, i);
 			size_t n = nx - i;

@@ -31,6 +31,7 @@ struct sql_stream {
 	const char *text;
 	size_t len;
 	size_t pos; /* where the next chunk starts */
+	size_t want; /* chunk size: SQL_STREAM_CHUNK (the fuzz target lowers it to reach the regrowth) */
 	struct buf chunk;
 	PgQuerySplitResult split;
 	int have_split, next;

@@ -171,6 +171,24 @@ static void test_ledger_steps(void)
 	free(from1);
 }
 
+/* a known_targets checked out with CRLF line endings reads as the same pins */
+static void test_crlf_file(void)
+{
+	static const char *const files[] = {
+		"# format 2: x\r\nprod/db 7001 my%20db\r\n",
+		"prod/db 7001 my db\r\n",
+	};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		struct identity_pins ps;
+		CU_ASSERT_EQUAL_FATAL(identity_parse(files[i], "known_targets", &ps), 0);
+		CU_ASSERT_EQUAL_FATAL(ps.n, 1);
+		CU_ASSERT_STRING_EQUAL(ps.v[0].key, "prod/db");
+		CU_ASSERT_STRING_EQUAL(ps.v[0].sysid, "7001");
+		CU_ASSERT_STRING_EQUAL(ps.v[0].dbname, "my db");
+		identity_pins_release(&ps);
+	}
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -178,6 +196,7 @@ int main(void)
 		{ "malformed escapes are refused", test_unescape_rejects },
 		{ "pins with spaces, old and new format", test_pins_with_spaces },
 		{ "concurrent pins are all kept", test_concurrent_pins },
+		{ "a CRLF file reads as the same pins", test_crlf_file },
 		{ "ledger schema steps in order", test_ledger_steps },
 		{ NULL, NULL },
 	};

@@ -49,6 +49,29 @@ static void test_copy_data_and_psql_lines(void)
 	buf_release(&b);
 }
 
+/* psql would run SQL after COPY ... FROM STDIN; on its line once the data is
+ * read: it is refused at its offset, never dropped unseen */
+static void test_text_after_copy(void)
+{
+	struct buf b = BUF_INIT;
+	struct sql_stream s;
+	struct sql_piece p;
+	const char *t = "COPY t FROM stdin; DELETE FROM t;\n1\n\\.\nSELECT 1;\n";
+	int got, n = 0;
+	sql_stream_init(&s, t, strlen(t));
+	while ((got = sql_stream_next(&s, &p)) > 0)
+		n++;
+	CU_ASSERT_EQUAL(got, -1);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(s.err_off, strlen("COPY t FROM stdin; "));
+	CU_ASSERT_PTR_NOT_NULL(s.err ? strstr(s.err, "same line") : NULL);
+	sql_stream_release(&s);
+	/* blanks and a comment there are fine */
+	CU_ASSERT_EQUAL(pieces("COPY t FROM stdin;  -- data:\r\n1\n\\.\nSELECT 1;\n", &b), 0);
+	CU_ASSERT_STRING_EQUAL(buf_str(&b), "S:COPY t FROM stdin|D:1\n|S:SELECT 1|");
+	buf_release(&b);
+}
+
 static void test_chunks(void)
 {
 	/* 3 MiB of statements with quoted semicolons, dollar quotes and a BEGIN ATOMIC body near every cut */
@@ -117,6 +140,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "COPY data and psql lines", test_copy_data_and_psql_lines },
 		{ "big texts in chunks", test_chunks },
+		{ "SQL after COPY FROM STDIN on its line is refused", test_text_after_copy },
 		{ "bodies of DO blocks and functions", test_body_of },
 		{ NULL, NULL },
 	};

@@ -1,0 +1,4 @@
+COPY t FROM stdin; DELETE FROM t;
+1
+\.
+SELECT 1;

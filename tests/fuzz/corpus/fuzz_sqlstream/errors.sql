@@ -1,0 +1,3 @@
+SELECT 1;
+SELECT (;
+\i other.sql

@@ -1,0 +1,7 @@
+BEGIN;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON s.t (a);
+create unique index on t (b);
+SET ROLE admin;
+SET TRANSACTION READ ONLY;
+RESET ALL;
+COMMIT;
