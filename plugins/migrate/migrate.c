@@ -175,7 +175,10 @@ static int apply_transactional(struct ctx *c, const struct padctl_migration *m, 
 {
 	const struct padctl_host *h = c->h;
 	struct padctl_step *st = c->st;
-	if (h->tx_begin(st) || set_lock_timeout(c, 1) || h->sql_exec(st, m->up_sql, m->up_path) ||
+	/* tx_begin's session reset sets lock_timeout (when not 0) in the message that carries BEGIN: a
+	 * SET LOCAL of the same value would cost a round trip per migration */
+	if (h->tx_begin(st) || (c->has_lock_api && h->lock_timeout_ms(st) == 0 && set_lock_timeout(c, 1)) ||
+	    h->sql_exec(st, m->up_sql, m->up_path) ||
 	    h->history_record(st, m, "applied", NULL, now_ms() - t0) || h->tx_commit(st)) {
 		h->tx_rollback(st);
 		return -1;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # migrations.lock_timeout: a migration waits at most that long for a lock
-# (SET LOCAL per transactional migration; SET/RESET around a
+# (set with the BEGIN of a transactional migration; SET/RESET around a
 # non-transactional one), is retried a bounded number of times with each retry
 # shown, and then fails naming the session that holds the lock.
 . "$(dirname "$0")/lib.sh"

@@ -183,7 +183,8 @@ struct padctl_host {
 
 	/* tx_begin, tx_commit and tx_rollback bracket a transaction on the
 	 * step's connection; tx_begin starts a migration (the session is reset
-	 * first). The host sends BEGIN and the history row together with the
+	 * first, and lock_timeout set to lock_timeout_ms when that is not 0, for
+	 * the session). The host sends BEGIN and the history row together with the
 	 * neighbouring statements, so a migration costs no extra round trips;
 	 * an error in them is reported by the call that sent them. tx_commit
 	 * fails (and rolls back) when a statement of the transaction failed
