@@ -155,11 +155,18 @@ int read_text_file(const char *path, char **text, size_t *len)
 
 int read_text_file_if(const char *path, char **text, size_t *len)
 {
+	int rc = fs_read_text_if(path, text, len);
+	if (rc == 0)
+		confine_check(path);
+	return rc;
+}
+
+int fs_read_text_if(const char *path, char **text, size_t *len)
+{
 	size_t n = 0;
 	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
 	if (rc)
 		return rc;
-	confine_check(path);
 	if (memchr(*text, '\0', n)) {
 		free(*text);
 		*text = NULL;

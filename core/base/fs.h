@@ -29,6 +29,10 @@ int fs_read_file(const char *path, size_t cap, char **text, size_t *len);
 int read_text_file(const char *path, char **text, size_t *len);
 /* read_text_file_if is read_text_file, but a missing file returns 1 and records no error. */
 int read_text_file_if(const char *path, char **text, size_t *len);
+/* fs_read_text_if is read_text_file_if without the warning about links out of
+ * the project: for readers that neither show nor store the text (status only
+ * checksums it), so the warning stays with plan and deploy. */
+int fs_read_text_if(const char *path, char **text, size_t *len);
 
 /* fs_write_all writes all len bytes of data to fd, retrying short writes and
  * EINTR. Returns 0, or -1 with errno set (nothing recorded: the caller names

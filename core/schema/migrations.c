@@ -136,7 +136,9 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 	if (brief == LOAD_NAMES)
 		return 0;
 	size_t len = 0;
-	int got = read_text_file_if(m->up_path, &m->up_sql, &len);
+	/* a brief load (status) only checksums up.sql: no lookup of links out of the project */
+	int got = brief == LOAD_BRIEF ? fs_read_text_if(m->up_path, &m->up_sql, &len)
+				      : read_text_file_if(m->up_path, &m->up_sql, &len);
 	if (got == 1) {
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
