@@ -17,11 +17,16 @@
 
 int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 {
+	return fs_read_file_at(AT_FDCWD, path, path, cap, text, len);
+}
+
+int fs_read_file_at(int dirfd, const char *rel, const char *path, size_t cap, char **text, size_t *len)
+{
 	*text = NULL;
 	if (len)
 		*len = 0;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0)
@@ -163,8 +168,13 @@ int read_text_file_if(const char *path, char **text, size_t *len)
 
 int fs_read_text_if(const char *path, char **text, size_t *len)
 {
+	return fs_read_text_at_if(AT_FDCWD, path, path, text, len);
+}
+
+int fs_read_text_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len)
+{
 	size_t n = 0;
-	int rc = fs_read_file(path, FS_TEXT_CAP, text, &n);
+	int rc = fs_read_file_at(dirfd, rel, path, FS_TEXT_CAP, text, &n);
 	if (rc)
 		return rc;
 	if (memchr(*text, '\0', n)) {

@@ -106,7 +106,7 @@ static char *concat3(const char *a, const char *b, const char *c)
 	return s;
 }
 
-static int load_one(const char *root, const char *entry, struct migration *m, int brief)
+static int load_one(const char *root, int rootfd, const char *entry, struct migration *m, int brief)
 {
 	const char *us = strchr(entry, '_');
 	size_t vlen = us ? (size_t)(us - entry) : strlen(entry);
@@ -136,9 +136,16 @@ static int load_one(const char *root, const char *entry, struct migration *m, in
 	if (brief == LOAD_NAMES)
 		return 0;
 	size_t len = 0;
-	/* a brief load (status) only checksums up.sql: no lookup of links out of the project */
-	int got = brief == LOAD_BRIEF ? fs_read_text_if(m->up_path, &m->up_sql, &len)
-				      : read_text_file_if(m->up_path, &m->up_sql, &len);
+	/* a brief load (status) only checksums up.sql: no lookup of links out of the project, and
+	 * the file is opened relative to the migrations directory */
+	int got;
+	if (brief == LOAD_BRIEF) {
+		char *rel = concat3(entry, "/up.sql", "");
+		got = fs_read_text_at_if(rootfd, rel, m->up_path, &m->up_sql, &len);
+		free(rel);
+	} else {
+		got = read_text_file_if(m->up_path, &m->up_sql, &len);
+	}
 	if (got == 1) {
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
@@ -236,19 +243,19 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 		}
 		names[nnames++] = xstrdup(de->d_name);
 	}
-	closedir(d);
 	if (nnames)
 		qsort(names, nnames, sizeof *names, cmp_name);
 	int rc = 0;
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
 		if (!rc) {
-			rc = load_one(dir, names[i], &set->v[set->n], brief);
+			rc = load_one(dir, dirfd(d), names[i], &set->v[set->n], brief);
 			set->n++;
 		}
 		free(names[i]);
 	}
 	free(names);
+	closedir(d);
 	if (rc) {
 		migrations_release(set);
 		return rc;
