@@ -13,14 +13,6 @@
 
 static void notice_receiver(void *arg, const PGresult *res);
 
-static void notice_to_log(void *arg, const char *message)
-{
-	(void)arg;
-	size_t n = strlen(message);
-	if (n && message[n - 1] == '\n')
-		n--;
-	log_verbose("server: %.*s", (int)n, message);
-}
 
 /* A partition must not hang padctl nor leave the target locked. The client
  * side gives up on a silent peer after about 25 s (keepalives) or 30 s of
@@ -108,7 +100,6 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 		PQfinish(conn);
 		return -1;
 	}
-	PQsetNoticeProcessor(conn, notice_to_log, NULL);
 	struct db *db = xcalloc(1, sizeof *db);
 	db->conn = conn;
 	db->label = xstrdup(label);

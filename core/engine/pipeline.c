@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "db.h"
-#include "identity.h"
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
