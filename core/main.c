@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan, "ENV", "what a deploy would do, with the SQL; recorded with an id and a hash" },
 	{ "deploy", cmd_deploy, "ENV [--dry-run] [--target T]", "run the env's pipeline" },
 	{ "rollback", cmd_rollback, "ENV", "undo the last deploy" },
+	{ "seed", cmd_seed, "ENV [--set S] [--teardown S]", "apply the env's seed sets without a deploy" },
 	{ "history", cmd_history, "ENV", "deploy and rollback records" },
 	{ "baseline", cmd_baseline, "ENV VERSION", "adopt an existing database: mark history up to VERSION applied" },
 	{ "repair", cmd_repair, "ENV VERSION... --reason TEXT",

@@ -119,3 +119,11 @@ void confine_check(const char *path)
 	free(shown);
 	free(target);
 }
+
+int confine_within(const char *path, const char *dir)
+{
+	char p[PATH_MAX], d[PATH_MAX];
+	if (!realpath(path, p) || !realpath(dir, d))
+		return 0;
+	return under(p, d);
+}

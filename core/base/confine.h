@@ -17,4 +17,9 @@ void confine_set_root(const char *root);
  * the project by name (configured so) and missing files are not reported. */
 void confine_check(const char *path);
 
+/* confine_within is for files padctl refuses rather than warns about (seed
+ * sets): 1 when path's real path (every symlink resolved) lies in dir's real
+ * path, 0 when it lies outside or does not resolve. */
+int confine_within(const char *path, const char *dir);
+
 #endif

@@ -53,6 +53,7 @@ int cmd_history(struct cmd_ctx *, int, char **);
 int cmd_baseline(struct cmd_ctx *, int, char **);
 int cmd_repair(struct cmd_ctx *, int, char **);
 int cmd_rollback(struct cmd_ctx *, int, char **);
+int cmd_seed(struct cmd_ctx *, int, char **);
 int cmd_plugins(struct cmd_ctx *, int, char **);
 int cmd_doctor(struct cmd_ctx *, int, char **);
 int cmd_local(struct cmd_ctx *, int, char **);

@@ -287,6 +287,7 @@ void config_project_release(struct cfg_project *p)
 	free(p->seeds_dir);
 	free(p->contracts_dir);
 	free(p->backfills_dir);
+	strv_free(p->seeds_prod, p->nseeds_prod);
 	memset(p, 0, sizeof *p);
 }
 
@@ -326,7 +327,7 @@ static const struct yw_field paths_fields[] = {
 	  .help = "the migration directories" },
 	{ .key = "seeds", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, seeds_dir),
 	  .dflt = "seeds", .what = "\"paths.seeds\"", .doc_type = "path", .doc_default = "`seeds`",
-	  .help = "seed sets (not used yet)" },
+	  .help = "the seed sets: `<set>/*.sql`, applied in file-name order (see [seed](plugins/seed.md))" },
 	{ .key = "contracts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, contracts_dir),
 	  .dflt = "contracts", .what = "\"paths.contracts\"", .doc_type = "path", .doc_default = "`contracts`",
 	  .help = "contracts (not used yet)" },
@@ -357,6 +358,15 @@ static int project_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 	return 0;
 }
 
+static const struct yw_field project_seeds_fields[] = {
+	{ .key = "allow_in_prod", .type = YW_NAMES, .check = check_name, .item = "seed set",
+	  .hint = "a seed set is a directory name under paths.seeds", .off = offsetof(struct cfg_project, seeds_prod),
+	  .off_n = offsetof(struct cfg_project, nseeds_prod), .what = "\"seeds.allow_in_prod\"",
+	  .doc_type = "list of seed set names", .doc_default = "`[]`",
+	  .help = "the seed sets a prod-tier env may list in its `seeds`; any other is a configuration error there" },
+};
+static const struct yw_table project_seeds_table = YW_TABLE(project_seeds_fields, NULL);
+
 static const struct yw_field project_fields[] = {
 	{ .key = "project", .type = YW_STRING, .required = 1, .off = offsetof(struct cfg_project, name),
 	  .hint = "add `project: NAME` (the application's name; the default database name)", .doc_type = "string",
@@ -364,6 +374,7 @@ static const struct yw_field project_fields[] = {
 	{ .key = "schemas", .type = YW_MAP, .sub = &schemas_table },
 	{ .key = "paths", .type = YW_MAP, .sub = &paths_table },
 	{ .key = "migrations", .type = YW_MAP, .sub = &project_migrations_table },
+	{ .key = "seeds", .type = YW_MAP, .sub = &project_seeds_table },
 };
 static const struct yw_table project_table = YW_TABLE(project_fields, project_done);
 
@@ -439,6 +450,7 @@ void config_env_release(struct cfg_env *e)
 	}
 	free(e->skips);
 	strv_free(e->seeds, e->nseeds);
+	free(e->seed_lines);
 	free(e->ledger);
 	memset(e, 0, sizeof *e);
 }
@@ -849,6 +861,42 @@ static int set_pipeline(struct yw_walk *w, const struct yw_field *fl, const yaml
 	return 0;
 }
 
+/* set_seeds reads the env's seed sets with their lines (the seed step's
+ * errors name them), and refuses in a prod-tier env (tier comes first in the
+ * table) a set padctl.yml does not allow for prod. */
+static int set_seeds(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		     const yaml_node_t *n, void *obj)
+{
+	struct cfg_ctx *c = w->ctx;
+	struct yw_doc *f = w->doc;
+	struct cfg_env *e = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (!n)
+		return 0;
+	if (yw_names(f, n, "\"seeds\"", check_name, "seed set", "a seed set is a directory name under paths.seeds",
+		     &e->seeds, &e->nseeds))
+		return -1;
+	e->seed_lines = xcalloc(e->nseeds ? e->nseeds : 1, sizeof *e->seed_lines);
+	for (size_t i = 0; i < e->nseeds; i++) {
+		yaml_node_t *item = yw_node(f, n->data.sequence.items.start[i]);
+		e->seed_lines[i] = (int)item->start_mark.line + 1;
+		if (strcmp(e->tier, "prod") != 0)
+			continue;
+		int allowed = 0;
+		for (size_t j = 0; j < c->p->nseeds_prod; j++)
+			allowed |= strcmp(c->p->seeds_prod[j], e->seeds[i]) == 0;
+		if (allowed)
+			continue;
+		yw_err(f, item, "seed set \"%s\" is not allowed in prod-tier env \"%s\"", e->seeds[i], e->name);
+		fail_detail("padctl.yml's seeds.allow_in_prod %s", c->p->nseeds_prod ? "does not list it" : "is empty");
+		return fail_hint("remove it from this env's seeds, or (if it is safe for production data) add it to "
+				 "`seeds: {allow_in_prod: [...]}` in padctl.yml");
+	}
+	return 0;
+}
+
 /* env_done: the ledger names a target, and the pipeline exists (said at the line that names it). */
 static int env_done(struct yw_walk *w, const yaml_node_t *root, void *obj)
 {
@@ -908,10 +956,9 @@ static const struct yw_field env_fields[] = {
 	  .doc_default = "required, except in env `local`",
 	  .help = "the databases deployed as this env, in this order (unless the pipeline has `stages`)" },
 	{ .key = "migrations", .type = YW_MAP, .sub = &env_migrations_table },
-	{ .key = "seeds", .type = YW_NAMES, .check = check_name, .item = "seed set",
-	  .hint = "a seed set is a directory name under seeds/", .off = offsetof(struct cfg_env, seeds),
-	  .off_n = offsetof(struct cfg_env, nseeds), .doc_type = "list of seed set names", .doc_default = "`[]`",
-	  .help = "parsed, not used yet" },
+	{ .key = "seeds", .type = YW_FN, .fn = set_seeds, .doc_type = "list of seed set names", .doc_default = "`[]`",
+	  .help = "the seed sets the `seed` step applies, in this order: each is `<paths.seeds>/<set>/`. A prod-tier "
+		  "env may list only the sets of `seeds.allow_in_prod` in padctl.yml" },
 };
 static const struct yw_table env_table = YW_TABLE(env_fields, env_done);
 

@@ -22,6 +22,8 @@ struct cfg_project {
 	char *contracts_dir;
 	char *backfills_dir;
 	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
+	char **seeds_prod; /* seeds.allow_in_prod: the seed sets a prod-tier env may list */
+	size_t nseeds_prod;
 };
 
 struct cfg_ssh {
@@ -83,6 +85,7 @@ struct cfg_env {
 	size_t nseeds;
 	char *ledger;          /* target holding env-wide records; default the first target (always set) */
 	int lock_timeout;      /* migrations.lock_timeout in seconds; the project's unless the env sets it */
+	int *seed_lines; /* per seeds[i]: its line in the env file */
 };
 
 struct cfg_option {

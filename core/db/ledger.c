@@ -63,6 +63,11 @@ static const char *const ledger_steps[] = {
 	"  run_id text NOT NULL REFERENCES padctl.runs (id), seed_set text NOT NULL, file text NOT NULL,\n"
 	"  checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
 	"  applied_by text NOT NULL, PRIMARY KEY (run_id, seed_set, file));\n",
+	/* seeds: a teardown (padctl seed --teardown) forgets a set's records,
+	 * keeping them for the record: the next seed applies every file again */
+	"ALTER TABLE padctl.seeds ADD COLUMN IF NOT EXISTS forgotten_by text REFERENCES padctl.runs (id);\n"
+	"ALTER TABLE padctl.seeds ADD COLUMN IF NOT EXISTS forgotten_at timestamptz;\n"
+	"CREATE INDEX IF NOT EXISTS seeds_set_file_idx ON padctl.seeds (seed_set, file) WHERE forgotten_by IS NULL;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

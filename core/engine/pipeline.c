@@ -609,6 +609,10 @@ static const char *const *h_config_list(struct padctl_step *st, const char *key,
 		*n = st->project->nprotected;
 		return (const char *const *)st->project->protected_schemas;
 	}
+	if (strcmp(key, "seeds") == 0) {
+		*n = st->env->nseeds;
+		return (const char *const *)st->env->seeds;
+	}
 	return NULL;
 }
 
@@ -637,6 +641,8 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->plugin = st->cfg->plugin;
 	s->dry_run = st->dry_run;
 	s->ledger_write = svc_ledger_write;
+	s->project = st->project;
+	s->env_cfg = st->env;
 	return s;
 }
 

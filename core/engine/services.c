@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <padctl/plugin.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "hash.h"
 #include "ledger.h"
@@ -724,6 +726,307 @@ static const struct padctl_ledger_v1 ledger_v1 = {
 	.seed_applied = led_seed_applied,
 };
 
+/* ---- seeds */
+
+static char *seed_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	return xstrfmt("%s%s%s", a, n && a[n - 1] == '/' ? "" : "/", b);
+}
+
+static void seed_names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* seed_base is the directory a set and its files must stay in once every
+ * symlink is resolved: the project, or paths.seeds itself when padctl.yml
+ * puts it outside the project (configured so, not planted) */
+static const char *seed_base(const struct cfg_project *p)
+{
+	size_t n = strlen(p->root);
+	if (strncmp(p->seeds_dir, p->root, n) == 0 && (p->seeds_dir[n] == '/' || !p->seeds_dir[n]))
+		return p->root;
+	return p->seeds_dir;
+}
+
+/* seed_shown is path relative to the project when it lies in it by name */
+static char *seed_shown(const struct cfg_project *p, const char *path)
+{
+	size_t n = strlen(p->root);
+	if (strncmp(path, p->root, n) == 0 && path[n] == '/')
+		return xstrdup(path + n + 1);
+	return xstrdup(path);
+}
+
+/* seed_dir checks that set is one of the env's seed sets and that its
+ * directory exists inside seed_base; *dir gets its path */
+static int seed_dir(struct svc_step *s, const char *set, char **dir)
+{
+	const struct cfg_env *e = s->env_cfg;
+	const struct cfg_project *p = s->project;
+	size_t i = 0;
+	*dir = NULL;
+	if (!set || !*set)
+		return fail("step \"%s\" on target \"%s\" asked for a seed set without a name", s->plugin, s->target);
+	while (i < e->nseeds && strcmp(e->seeds[i], set) != 0)
+		i++;
+	if (i == e->nseeds) {
+		char *shown = xstrprintable(set);
+		fail("seed set \"%s\" is not one of the seed sets of env \"%s\"", shown, e->name);
+		free(shown);
+		return fail_hint("list it under `seeds:` in %s", e->file);
+	}
+	char *path = seed_join(p->seeds_dir, set);
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		int err = errno;
+		fail("%s:%d: seed set \"%s\" of env \"%s\" has no directory \"%s\"", e->file, e->seed_lines[i], set,
+		     e->name, path);
+		if (lstat(path, &sb) == 0 && !S_ISLNK(sb.st_mode))
+			fail_detail("it is not a directory");
+		else
+			fail_detail("%s", strerror(err ? err : ENOTDIR));
+		fail_hint("create %s/ with the set's *.sql files, or remove \"%s\" from the env's seeds", path, set);
+		free(path);
+		return fail_status(EXIT_USAGE);
+	}
+	if (!confine_within(path, seed_base(p))) {
+		char real[PATH_MAX];
+		fail("%s:%d: seed set \"%s\" of env \"%s\" leads out of the project: \"%s\" resolves to \"%s\"",
+		     e->file, e->seed_lines[i], set, e->name, path, realpath(path, real) ? real : "?");
+		fail_detail("seed files are run against the target and recorded: padctl reads them only from inside %s",
+			    seed_base(p));
+		fail_hint("replace the symlink with the set's directory");
+		free(path);
+		return fail_status(EXIT_USAGE);
+	}
+	*dir = path;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* seed_file checks one file of a set: a regular file inside seed_base */
+static int seed_file(struct svc_step *s, const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return fail("cannot read seed file \"%s\": %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return fail("seed file \"%s\" is not a regular file", path);
+	if (!confine_within(path, seed_base(s->project))) {
+		char real[PATH_MAX];
+		fail("seed file \"%s\" leads out of the project, to \"%s\": refused", path,
+		     realpath(path, real) ? real : "?");
+		fail_hint("replace the symlink with the file itself");
+		return fail_status(EXIT_USAGE);
+	}
+	return 0;
+}
+
+static int seed_list(struct svc_step *s, const char *dir, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return fail("cannot read seed set directory \"%s\": %s", dir, strerror(errno));
+	struct dirent *de;
+	size_t cap = 0;
+	int rc = 0;
+	while (!rc && (de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		if (nm[0] == '.' || len < 5 || strcmp(nm + len - 4, ".sql") != 0 || strcmp(nm, "teardown.sql") == 0)
+			continue;
+		for (const char *c = nm; *c && !rc; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				char *shown = xstrprintable(nm);
+				rc = fail("seed file \"%s/%s\" has a control character in its name", dir, shown);
+				fail_hint("rename it");
+				free(shown);
+			}
+		char *path = seed_join(dir, nm);
+		if (!rc)
+			rc = seed_file(s, path);
+		free(path);
+		if (rc)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*names = xrealloc(*names, cap * sizeof **names);
+		}
+		(*names)[(*n)++] = xstrdup(nm);
+	}
+	closedir(d);
+	if (rc) {
+		seed_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (*n)
+		qsort(*names, *n, sizeof **names, name_cmp);
+	return 0;
+}
+
+static int seed_hash(const char *path, char **text, char hex[HASH_SHA256_HEX_SIZE])
+{
+	size_t len = 0;
+	if (fs_read_text_if(path, text, &len)) {
+		if (!err_pending())
+			fail("cannot read seed file \"%s\": %s", path, strerror(ENOENT));
+		return -1;
+	}
+	return hash_sha256_hex(*text, len, hex);
+}
+
+static int seeds_files(struct padctl_step *st, const char *set, struct padctl_rows **rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	*rows = NULL;
+	char *dir = NULL, **names = NULL;
+	size_t n = 0;
+	if (seed_dir(s, set, &dir) || seed_list(s, dir, &names, &n)) {
+		free(dir);
+		return -1;
+	}
+	struct buf nm = BUF_INIT, shown = BUF_INIT, sums = BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *path = seed_join(dir, names[i]), *text = NULL, hex[HASH_SHA256_HEX_SIZE];
+		char *sh = seed_shown(s->project, path);
+		rc = seed_hash(path, &text, hex);
+		if (!rc && strchr(sh, '\n'))
+			rc = fail("seed file \"%s\": its path has a line break", path);
+		buf_addf(&nm, "%s%s", i ? "\n" : "", names[i]);
+		buf_addf(&shown, "%s%s", i ? "\n" : "", sh);
+		buf_addf(&sums, "%s%s", i ? "\n" : "", rc ? "" : hex);
+		free(text);
+		free(sh);
+		free(path);
+	}
+	char *have = NULL;
+	if (!rc && db_query_value(s->db, "SELECT to_regclass('padctl.seeds') IS NOT NULL", 0, NULL, &have))
+		rc = -1;
+	/* the last record of each file not forgotten by a teardown; read through
+	 * to_jsonb so a dry run against a ledger from before forgotten_by works */
+	const char *with_ledger =
+		"SELECT f.name, f.shown, f.sha, (SELECT l.checksum FROM padctl.seeds l WHERE l.seed_set = $4 "
+		"AND l.file = f.name AND to_jsonb(l) ->> 'forgotten_by' IS NULL ORDER BY l.applied_at DESC LIMIT 1) "
+		"FROM unnest(string_to_array($1, E'\\n'), string_to_array($2, E'\\n'), string_to_array($3, E'\\n')) "
+		"WITH ORDINALITY AS f(name, shown, sha, ord) ORDER BY f.ord";
+	const char *without =
+		"SELECT f.name, f.shown, f.sha, NULL::text FROM unnest(string_to_array($1, E'\\n'), "
+		"string_to_array($2, E'\\n'), string_to_array($3, E'\\n')) WITH ORDINALITY AS f(name, shown, sha, ord) "
+		"WHERE $4::text IS NOT NULL ORDER BY f.ord";
+	PGresult *res = NULL;
+	const char *p[] = { buf_str(&nm), buf_str(&shown), buf_str(&sums), set };
+	if (!rc && db_query(s->db, have && strcmp(have, "t") == 0 ? with_ledger : without, 4, p, &res))
+		rc = fail_detail("reading which files of seed set \"%s\" target \"%s\" has applied", set, s->target);
+	if (!rc) {
+		*rows = xmalloc(sizeof **rows);
+		(*rows)->res = res;
+	}
+	free(have);
+	buf_release(&nm);
+	buf_release(&shown);
+	buf_release(&sums);
+	seed_names_free(names, n);
+	free(dir);
+	return rc;
+}
+
+static int seeds_read(struct padctl_step *st, const char *set, const char *file, const char *sha256, char **text)
+{
+	struct svc_step *s = svc_step_of(st);
+	*text = NULL;
+	char *dir = NULL, hex[HASH_SHA256_HEX_SIZE];
+	if (seed_dir(s, set, &dir))
+		return -1;
+	int rc = 0;
+	if (!file || !*file || strchr(file, '/') || file[0] == '.' || strcmp(file, "teardown.sql") == 0)
+		rc = fail("step \"%s\" asked for seed file \"%s\" of set \"%s\": not a seed file name", s->plugin,
+			  file ? file : "(null)", set);
+	char *path = rc ? NULL : seed_join(dir, file);
+	if (!rc)
+		rc = seed_file(s, path) || seed_hash(path, text, hex) ? -1 : 0;
+	if (!rc && (!sha256 || strcmp(sha256, hex) != 0)) {
+		fail("seed file \"%s\" changed while padctl ran: its SHA-256 is %s, it was %s", path, hex,
+		     sha256 ? sha256 : "(none)");
+		rc = fail_hint("run again once nobody edits the seed files");
+	}
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+static int seeds_teardown(struct padctl_step *st, const char *set, char **text, const char **origin)
+{
+	struct svc_step *s = svc_step_of(st);
+	*text = NULL;
+	*origin = NULL;
+	char *dir = NULL;
+	if (seed_dir(s, set, &dir))
+		return -1;
+	char *path = seed_join(dir, "teardown.sql");
+	struct stat sb;
+	int rc = 0;
+	if (lstat(path, &sb) == 0) {
+		rc = seed_file(s, path);
+		if (!rc && read_text_file(path, text, NULL))
+			rc = -1;
+		if (!rc) {
+			s->strs = xrealloc(s->strs, (s->nstrs + 1) * sizeof *s->strs);
+			s->strs[s->nstrs++] = seed_shown(s->project, path);
+			*origin = s->strs[s->nstrs - 1];
+		}
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+static int seeds_forget(struct padctl_step *st, const char *set)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (refused_in_dry_run(s, "forget a seed set's records") || refused_cancelled(s, "forget a seed set"))
+		return -1;
+	char *l[2] = { db_literal(s->db, s->run_id), db_literal(s->db, set) };
+	int rc = -1;
+	if (l[0] && l[1]) {
+		char *sql = xstrfmt("UPDATE padctl.seeds SET forgotten_by = %s, forgotten_at = clock_timestamp() "
+				    "WHERE seed_set = %s AND forgotten_by IS NULL",
+				    l[0], l[1]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	PQfreemem(l[0]);
+	PQfreemem(l[1]);
+	if (rc)
+		fail_detail("forgetting the records of seed set \"%s\" on target \"%s\"", set, s->target);
+	return rc;
+}
+
+static const struct padctl_seeds_v1 seeds_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_seeds_v1),
+	.files = seeds_files,
+	.read = seeds_read,
+	.teardown = seeds_teardown,
+	.forget = seeds_forget,
+};
+
 /* ---- lookup and the step's end */
 
 const void *services_lookup(const char *name, uint32_t version)
@@ -736,6 +1039,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &artifacts_v1;
 	if (strcmp(name, "ledger") == 0)
 		return &ledger_v1;
+	if (strcmp(name, "seeds") == 0)
+		return &seeds_v1;
 	return NULL;
 }
 

@@ -10,6 +10,8 @@
  *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
  *                  hashed while written, recorded in padctl.artifacts
  *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *   "seeds" 1      the files of the env's seed sets (confined to the project)
+ *                  and the checksums the target's ledger holds for them
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "db.h"
 
 struct padctl_step;
@@ -47,6 +50,8 @@ struct svc_step {
 	 * role padctl connected as: inside a transaction the plugin has open it
 	 * travels with the plugin's next statement and commits with it. */
 	int (*ledger_write)(struct padctl_step *st, const char *sql);
+	const struct cfg_project *project;
+	const struct cfg_env *env_cfg;
 
 	struct padctl_artifact **arts; /* the artifacts the step created */
 	size_t narts;

@@ -221,8 +221,9 @@ struct padctl_host {
 	/* ---- ABI 2 */
 
 	/* config_list returns a list setting as an array of *n strings
-	 * ("schemas.owned", "schemas.protected"), NULL for an unknown key. The
-	 * array and its strings stay valid and unchanged until the step ends. */
+	 * ("schemas.owned", "schemas.protected", "seeds": the env's seed
+	 * sets), NULL for an unknown key. The array and its strings stay valid
+	 * and unchanged until the step ends. */
 	const char *const *(*config_list)(struct padctl_step *st, const char *key, size_t *n);
 	/* service returns the service `name` at exactly `version`, or NULL when
 	 * this host does not offer it (then the plugin fails with a clear
@@ -326,6 +327,40 @@ struct padctl_ledger_v1 {
 	/* seed_applied records that file of seed set `set`, with checksum
 	 * (hex SHA-256), was applied by this run (padctl.seeds). */
 	int (*seed_applied)(struct padctl_step *st, const char *set, const char *file, const char *checksum);
+};
+
+/* "seeds", version 1: the files of the env's seed sets, and what the
+ * target's ledger knows of them. A set is the directory <paths.seeds>/<set>
+ * of one of the env's `seeds` (config_list "seeds" lists them in order); its
+ * seed files are its *.sql files other than teardown.sql, in byte order of
+ * their names. The set's directory and its files must stay inside the
+ * project (or inside paths.seeds when that is configured outside it) once
+ * every symlink is resolved: anything else is refused, never read. */
+#define PADCTL_SEEDS_V1 1
+struct padctl_seeds_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* files lists the seed files of set, one row each, in order: 0 the
+	 * file's name ("001_users.sql"), 1 its path relative to the project
+	 * (the origin to give sql_exec, so errors name it), 2 the hex SHA-256
+	 * of its content, 3 the checksum the target's ledger holds for it (the
+	 * last one applied and not forgotten) or NULL. Fails for a set the env
+	 * does not list and for a missing directory (naming the env file's
+	 * line). Works in a dry run. Free with rows_free. */
+	int (*files)(struct padctl_step *st, const char *set, struct padctl_rows **rows);
+	/* read reads seed file `file` (a name files listed) of set into *text
+	 * (free it with free_text); it fails when the content no longer has
+	 * the SHA-256 files reported, so what runs is what gets recorded. */
+	int (*read)(struct padctl_step *st, const char *set, const char *file, const char *sha256, char **text);
+	/* teardown reads set's teardown.sql into *text (free with free_text)
+	 * and its path relative to the project into *origin (valid until the
+	 * step ends); *text is NULL when the set has none. */
+	int (*teardown)(struct padctl_step *st, const char *set, char **text, const char **origin);
+	/* forget marks every record of set on the target as forgotten by this
+	 * run (kept for the record), so the next seed applies each file again.
+	 * Inside a transaction the plugin has open it commits or rolls back
+	 * with it. Refused in a dry run. */
+	int (*forget)(struct padctl_step *st, const char *set);
 };
 
 /* The descriptor a plugin's entry function returns. */
