@@ -8,7 +8,8 @@
 #   2. applies every up.sql in version order, each in its own transaction
 #      (psql --single-transaction), except `transactional: false` ones,
 #   3. runs every verify.sql and requires it to return exactly one row `t`,
-#   4. applies the seed sets common then local twice (they must be idempotent),
+#   4. applies the seed sets common then uat twice (they must be idempotent),
+#      then uat's teardown.sql, which must remove exactly what uat added,
 #   5. applies every down.sql in reverse order and checks that each one leaves
 #      the padealing catalog exactly as it was before its up.sql, and that
 #      padealing ends empty,
@@ -32,7 +33,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 DB_DIR=$ROOT/db
 MIG_DIR=$DB_DIR/migrations
 FIXTURE=$DB_DIR/fixtures/bo_airflow.sql
-SEED_SETS=(common local)
+SEED_SETS=(common uat)
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }
 die() {
@@ -317,7 +318,7 @@ seed_files=()
 for s in "${SEED_SETS[@]}"; do
 	[ -d "$DB_DIR/seeds/$s" ] || die "seed set \"$s\" ($DB_DIR/seeds/$s) is missing"
 	for f in "$DB_DIR/seeds/$s"/*.sql; do
-		[ -e "$f" ] && seed_files+=("$f")
+		[ -e "$f" ] && [ "${f##*/}" != teardown.sql ] && seed_files+=("$f")
 	done
 done
 [ ${#seed_files[@]} -gt 0 ] || die "no seed files in $DB_DIR/seeds/{$(
@@ -343,6 +344,12 @@ orphans=$(psql_db -At -c "SELECT string_agg(DISTINCT r.employee_id::text, ', ')
 	LEFT JOIN bo_airflow.oracle_employee e ON e.id = r.employee_id WHERE e.id IS NULL")
 [ -z "$orphans" ] || die "seeded employee_role rows name employees missing from bo_airflow.oracle_employee: $orphans"
 say "seeds: ${#seed_files[@]} files, applied twice, idempotent (config/roles/restricted rows: ${counts[1]})"
+# uat's teardown.sql leaves the common set's rows and nothing of uat's
+psql_db --single-transaction -f "$DB_DIR/seeds/uat/teardown.sql" >"$WORK/out" 2>&1 ||
+	die "seed teardown \"db/seeds/uat/teardown.sql\" failed" "$(cat "$WORK/out")"
+after=$(psql_db -At -c "$SEED_COUNT_SQL")
+[ "$after" = "$n_cfg 0 0" ] || die "uat's teardown.sql left \"$after\" (config/roles/restricted rows), expected \"$n_cfg 0 0\""
+say "seeds: uat's teardown.sql removed its rows (config/roles/restricted rows: $after)"
 
 # the seed data must not block rollback: clean it up as the team did
 psql_db --single-transaction -c "DELETE FROM padealing.restricted_security;
