@@ -26,6 +26,13 @@ printf '%s\n' "this is not sql" >"$PROJECT/seeds/common/notes.txt"
 log() { psql_q "SELECT string_agg(what, ',' ORDER BY id) FROM app.log"; }
 records() { psql_q "SELECT count(*) FROM padctl.seeds WHERE forgotten_by IS NULL"; }
 
+group "a dry run on a database padctl never touched"
+pc seed test --dry-run
+assert_rc 0
+assert_err_contains "seed set common: would apply seeds/common/001_users.sql (new)"
+assert_eq "" "$(psql_q "SELECT to_regclass('padctl.seeds')")" "no ledger made"
+ok "dry run without a ledger"
+
 group "a deploy applies the sets in order, their files in name order"
 pc deploy test
 assert_rc 0
@@ -79,6 +86,15 @@ assert_eq "common/001,common/002,extra/001,common/002" "$(log)" "nothing ran"
 assert_eq 4 "$(records)" "nothing recorded"
 assert_eq "$runs" "$(psql_q "SELECT count(*) FROM padctl.runs")" "no run recorded"
 ok "dry run"
+
+group "a dry run against a ledger from before teardowns (read-only: not upgraded)"
+psql_q "ALTER TABLE padctl.seeds DROP COLUMN forgotten_by, DROP COLUMN forgotten_at;
+	UPDATE padctl.meta SET value = (value::int - 1)::text WHERE key = 'ledger_version'" >/dev/null
+pc seed test --dry-run
+assert_rc 0
+assert_err_contains "seed set extra: would apply seeds/extra/001_uat.sql (changed since it was applied)"
+assert_err_contains "seed set common: would apply seeds/common/001_users.sql (changed since it was applied)"
+ok "older ledger read"
 
 group "padctl seed --set applies one set, under a run record of its own"
 pc seed test --set extra

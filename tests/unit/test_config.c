@@ -1073,6 +1073,58 @@ static void test_special_files(void)
 
 /* ---------------------------------------------------------------- reference */
 
+/* ---------------------------------------------------------------- seeds */
+
+static void test_env_seeds(void)
+{
+	/* each set keeps its line, for the seed step's errors */
+	char *dir = project(NULL);
+	struct cfg_project p;
+	struct cfg_env e;
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "qa", "targets: {qa: {}}\nseeds:\n  - common\n\n  - uat\n", &p, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(e.nseeds, 2);
+	CU_ASSERT_EQUAL(e.seed_lines[0], 3);
+	CU_ASSERT_EQUAL(e.seed_lines[1], 5);
+	config_env_release(&e);
+	config_project_release(&p);
+	unit_rmrf(dir);
+	free(dir);
+
+	/* prod: only the sets padctl.yml allows; an empty list is fine */
+	dir = project("project: padealing\nseeds:\n  allow_in_prod: [common, config]\n");
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "prod", "tier: prod\ntargets: {p1: {}}\nseeds: [config, common]\n", &p, &e), 0);
+	CU_ASSERT_EQUAL(e.nseeds, 2);
+	CU_ASSERT_EQUAL(p.nseeds_prod, 2);
+	config_env_release(&e);
+	config_project_release(&p);
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "prod", "tier: prod\ntargets: {p1: {}}\nseeds: []\n", &p, &e), 0);
+	config_env_release(&e);
+	config_project_release(&p);
+	/* nonprod envs may list anything */
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "qa", "targets: {qa: {}}\nseeds: [uat]\n", &p, &e), 0);
+	config_env_release(&e);
+	config_project_release(&p);
+	unit_write(dir, "envs/prod.yml", "tier: prod\ntargets: {p1: {}}\nseeds:\n  - common\n  - uat\n");
+	CU_ASSERT_EQUAL_FATAL(load_project(dir, &p), 0);
+	CU_ASSERT_EQUAL(config_load_env(&p, "prod", &e), -1);
+	EXPECT_ERR("envs/prod.yml:5:5:", "seed set \"uat\" is not allowed in prod-tier env \"prod\"", "allow_in_prod");
+	config_project_release(&p);
+	unit_rmrf(dir);
+	free(dir);
+
+	/* no allow list: a prod env may list no set */
+	ENV_ERR("tier: prod\ntargets: {qa: {}}\nseeds: [common]\n", "3:9",
+		"seed set \"common\" is not allowed in prod-tier env \"qa\"", "allow_in_prod");
+	/* tier after seeds in the file: still checked (the table reads tier first) */
+	ENV_ERR("seeds: [common]\ntargets: {qa: {}}\ntier: prod\n", "1:9", "is not allowed in prod-tier", NULL);
+
+	/* the allow list itself */
+	PROJECT_ERR("project: p\nseeds:\n  allow_in_prod: [../x]\n", "3:19", "invalid seed set \"../x\"", NULL);
+	PROJECT_ERR("project: p\nseeds:\n  allow_in_prod: common\n", "3:18", "expected a list", NULL);
+	PROJECT_ERR("project: p\nseeds:\n  allow_in_prod: [a, a]\n", "3:22", "duplicate seed set \"a\"", NULL);
+	PROJECT_ERR("project: p\nseeds:\n  prod: [a]\n", "3:3", "unknown key \"prod\"", "allow_in_prod");
+}
+
 static void test_reference_project(void)
 {
 	const char *src = getenv("PADCTL_SOURCE_DIR");
@@ -1118,7 +1170,7 @@ static void test_reference_project(void)
 			CU_ASSERT_EQUAL_FATAL(e.targets[0].db.nfixtures, 1);
 			CU_ASSERT_TRUE(ends_with(e.targets[0].db.fixtures[0], "/db/fixtures/bo_airflow.sql"));
 			CU_ASSERT_EQUAL_FATAL(e.nseeds, 2);
-			CU_ASSERT_STRING_EQUAL(e.seeds[1], "local");
+			CU_ASSERT_STRING_EQUAL(e.seeds[1], "uat");
 			CU_ASSERT_STRING_EQUAL(pl.name, "standard");
 			CU_ASSERT_EQUAL(pl.nsteps, 5);
 			CU_ASSERT_STRING_EQUAL(pl.steps[0].phase, "preflight");
@@ -1228,6 +1280,7 @@ int main(void)
 		{ "paths: ~user/ is that user's home", test_tilde_user_paths },
 		{ "hostile: nesting depth is capped", test_deep_nesting },
 		{ "hostile: FIFOs and devices are refused", test_special_files },
+		{ "env: seed sets, their lines and prod's allow list", test_env_seeds },
 		{ "reference project parses", test_reference_project },
 		{ "docs/config.md key tables come from the tables", test_docs_key_tables },
 		{ NULL, NULL },
