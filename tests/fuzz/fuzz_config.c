@@ -8,7 +8,8 @@
 #include "fuzz_common.h"
 #include "log.h"
 
-static const char project_yml[] = "project: fz\nschemas:\n  owned: [app]\n  protected: [ref]\n";
+static const char project_yml[] =
+	"project: fz\nschemas:\n  owned: [app]\n  protected: [ref]\nseeds:\n  allow_in_prod: [common]\n";
 static const char env_yml[] = "tier: nonprod\npipeline: p\ntargets:\n  t1:\n    database: {host: 127.0.0.1, port: 5432}\n";
 static const char pipeline_yml[] = "steps:\n  - validate: preflight\n  - migrate\non_failure: stop\n";
 
