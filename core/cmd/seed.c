@@ -89,8 +89,13 @@ int cmd_seed(struct cmd_ctx *ctx, int argc, char **argv)
 		fail("no seed plugin is installed, so env \"%s\" was not seeded", env.name);
 		rc = fail_hint("`padctl plugins` lists what is installed; the seed plugin comes with padctl");
 	}
-	if (!rc && !env.nseeds && !down)
+	if (!rc && !env.nseeds && !down) {
+		/* nothing to do: no connection, no run record */
 		log_info("env %s lists no seed sets (`seeds:` in %s): nothing to apply", env.name, env.file);
+		plugin_registry_release(&reg);
+		cmd_env_release(&env, &pl);
+		return 0;
+	}
 	/* one seed step; stages give the rollout order, approvals are the
 	 * prod refusal above; a failed set is rolled back by its own
 	 * transaction, so there is nothing for on_failure to undo */

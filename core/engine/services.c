@@ -781,14 +781,11 @@ static int seed_dir(struct svc_step *s, const char *set, char **dir)
 	}
 	char *path = seed_join(p->seeds_dir, set);
 	struct stat sb;
-	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		int err = errno;
+	int found = stat(path, &sb) == 0, err = errno;
+	if (!found || !S_ISDIR(sb.st_mode)) {
 		fail("%s:%d: seed set \"%s\" of env \"%s\" has no directory \"%s\"", e->file, e->seed_lines[i], set,
 		     e->name, path);
-		if (lstat(path, &sb) == 0 && !S_ISLNK(sb.st_mode))
-			fail_detail("it is not a directory");
-		else
-			fail_detail("%s", strerror(err ? err : ENOTDIR));
+		fail_detail("%s", found ? "it is not a directory" : strerror(err));
 		fail_hint("create %s/ with the set's *.sql files, or remove \"%s\" from the env's seeds", path, set);
 		free(path);
 		return fail_status(EXIT_USAGE);

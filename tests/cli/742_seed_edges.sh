@@ -85,4 +85,22 @@ assert_eq 1 "$(psql_q "SELECT count(*) FROM app.city WHERE id = 6")" "applied fr
 assert_err_contains "applied $outside/shared/001_x.sql"
 ok "configured, not planted"
 
+group "a set that is a file; an env without seed sets"
+printf 'x\n' >"$outside/afile"
+envfile afile
+pc seed test
+assert_rc 2
+assert_err_contains "envs/test.yml:8: seed set \"afile\" of env \"test\" has no directory"
+assert_err_contains "it is not a directory"
+sed -i '/^seeds:/d' "$PROJECT/envs/test.yml"
+runs=$(psql_q "SELECT count(*) FROM padctl.runs")
+pc seed test
+assert_rc 0
+assert_err_contains "env test lists no seed sets"
+assert_eq "$runs" "$(psql_q "SELECT count(*) FROM padctl.runs")" "no run recorded"
+pc deploy test
+assert_rc 0
+assert_err_contains "[t1 seed] env test has no seed sets"
+ok "clear answers"
+
 finish
