@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: install what is missing, build padctl, and deploy the reference
-# project to the `local` env (a private PostgreSQL under .padctl/).
+# project to the `local` env (a private PostgreSQL under .padctl/): the
+# migrations, then the seed sets common and uat (a second run applies nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
