@@ -827,6 +827,15 @@ static const struct yw_field env_migrations_fields[] = {
 };
 static const struct yw_table env_migrations_table = YW_TABLE(env_migrations_fields, NULL);
 
+static const struct yw_field env_rollback_fields[] = {
+	{ .key = "restore", .type = YW_BOOL, .off = offsetof(struct cfg_env, rollback_restore),
+	  .what = "\"rollback.restore\"", .doc_type = "bool", .doc_default = "`true`, or `false` when `tier: prod`",
+	  .help = "whether a failed deploy's automatic rollback (`on_failure: rollback`) may restore the owned "
+		  "schemas from the run's backup when down cannot undo a migration; data written after the backup "
+		  "is lost" },
+};
+static const struct yw_table env_rollback_table = YW_TABLE(env_rollback_fields, NULL);
+
 static int set_pipeline(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
 			const yaml_node_t *pl, void *obj)
 {
@@ -871,6 +880,8 @@ static int env_done(struct yw_walk *w, const yaml_node_t *root, void *obj)
 	} else {
 		e->ledger = xstrdup(e->targets[0].name);
 	}
+	if (e->rollback_restore < 0)
+		e->rollback_restore = strcmp(e->tier, "prod") != 0;
 	char *plfile = xstrfmt("%s/pipelines/%s.yml", c->p->root, e->pipeline);
 	int exists = file_exists(plfile);
 	if (!exists) {
@@ -908,6 +919,7 @@ static const struct yw_field env_fields[] = {
 	  .doc_default = "required, except in env `local`",
 	  .help = "the databases deployed as this env, in this order (unless the pipeline has `stages`)" },
 	{ .key = "migrations", .type = YW_MAP, .sub = &env_migrations_table },
+	{ .key = "rollback", .type = YW_MAP, .sub = &env_rollback_table },
 	{ .key = "seeds", .type = YW_NAMES, .check = check_name, .item = "seed set",
 	  .hint = "a seed set is a directory name under seeds/", .off = offsetof(struct cfg_env, seeds),
 	  .off_n = offsetof(struct cfg_env, nseeds), .doc_type = "list of seed set names", .doc_default = "`[]`",
@@ -939,6 +951,7 @@ int config_load_env(const struct cfg_project *p, const char *name, struct cfg_en
 	e->name = xstrdup(name);
 	e->file = file;
 	e->lock_timeout = p->lock_timeout;
+	e->rollback_restore = -1;
 	struct yw_doc f;
 	struct cfg_ctx c = { .root = p->root, .p = p, .e = e, .is_local = !strcmp(name, "local") };
 	struct yw_walk w = { &f, &c };

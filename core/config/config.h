@@ -83,6 +83,7 @@ struct cfg_env {
 	size_t nseeds;
 	char *ledger;          /* target holding env-wide records; default the first target (always set) */
 	int lock_timeout;      /* migrations.lock_timeout in seconds; the project's unless the env sets it */
+	int rollback_restore;  /* rollback.restore: automatic rollback may restore (default: not prod) */
 };
 
 struct cfg_option {

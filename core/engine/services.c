@@ -698,8 +698,32 @@ static int led_rolled_back(struct padctl_step *st, const char *version)
 	struct svc_step *s = svc_step_of(st);
 	if (nonempty(s, "a rollback", version))
 		return -1;
-	const char *v[] = { s->run_id, version, ledger_actor(), NULL };
-	return record(st, "record rolled back a migration", "padctl.rollbacks", "run_id, version, rolled_back_by", v);
+	if (refused_in_dry_run(s, "record rolled back a migration"))
+		return -1;
+	/* the history row becomes rolled_back (pending again) in the same
+	 * statement, so a rollback record and its history row always agree;
+	 * undone_run is the run that had applied it (NULL: it was not applied) */
+	const char *v[] = { s->run_id, version, ledger_actor(), s->phase ? s->phase : "" };
+	char *l[4] = { NULL, NULL, NULL, NULL };
+	int rc = 0;
+	for (size_t i = 0; i < 4 && !rc; i++)
+		if (!(l[i] = db_literal(s->db, v[i])))
+			rc = -1;
+	if (!rc) {
+		char *sql = xstrfmt("WITH m AS (UPDATE padctl.migrations SET status = 'rolled_back' WHERE version = %s "
+				    "AND status = 'applied' RETURNING run_id) "
+				    "INSERT INTO padctl.rollbacks (run_id, version, rolled_back_by, undone_run, strategy) "
+				    "VALUES (%s, %s, %s, (SELECT run_id FROM m), nullif(%s, ''))",
+				    l[1], l[0], l[1], l[2], l[3]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	for (size_t i = 0; i < 4; i++)
+		PQfreemem(l[i]);
+	if (rc)
+		fail_detail("recording that step \"%s\" rolled back migration %s on target \"%s\"", s->plugin, version,
+			    s->target);
+	return rc;
 }
 
 static int led_seed_applied(struct padctl_step *st, const char *set, const char *file, const char *checksum)

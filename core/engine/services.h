@@ -48,6 +48,8 @@ struct svc_step {
 	 * travels with the plugin's next statement and commits with it. */
 	int (*ledger_write)(struct padctl_step *st, const char *sql);
 
+	const char *phase; /* the step's phase (a rollback's strategy), or NULL */
+
 	struct padctl_artifact **arts; /* the artifacts the step created */
 	size_t narts;
 	char **strs; /* strings handed out, freed at the step's end */
