@@ -782,6 +782,14 @@ int pipeline_resolve(const struct cfg_pipeline *pl, const struct cfg_env *env, c
 				 pl->file, s->line, s->col, s->plugin, env->name);
 			continue;
 		}
+		if (e->desc->kind == PADCTL_KIND_ROLLBACK) {
+			/* it would undo what the steps before it applied, in a run that succeeds */
+			fail("%s:%d:%d: step \"%s\" is a rollback strategy, not a pipeline step", pl->file, s->line,
+			     s->col, s->plugin);
+			fail_hint("remove it: `on_failure: rollback` runs it after a failed step, and `padctl rollback` "
+				  "on demand");
+			return fail_status(EXIT_USAGE);
+		}
 		if (check_step(pl, s, e->desc))
 			return -1;
 	}

@@ -123,4 +123,15 @@ assert_eq "0007|applied
 assert_eq "failed" "$(psql_q "SELECT status FROM padctl.runs WHERE command = 'rollback' ORDER BY started_at DESC LIMIT 1")" "the rollback run"
 ok "the down that failed left its migration and the older one applied and recorded"
 
+group "a rollback step in a pipeline is refused before any database is touched"
+cat >"$PROJECT/pipelines/standard.yml" <<'P'
+steps:
+  - migrate
+  - rollback: down
+P
+pc deploy test
+assert_rc 2
+assert_err_contains "standard.yml:3:5: step \"rollback\" is a rollback strategy, not a pipeline step"
+ok "refused with the file and line"
+
 finish
