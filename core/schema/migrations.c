@@ -338,8 +338,8 @@ void mig_plan_build(const struct migration_set *set, const struct history *h, co
 	memset(plan, 0, sizeof *plan);
 	plan->v = xcalloc(set->n ? set->n : 1, sizeof *plan->v);
 	plan->n = set->n;
-	/* history sorted by version, so each file finds its row by binary search */
-	/* a rolled-back migration counts as never applied: pending again */
+	/* history sorted by version, so each file finds its row by binary search;
+	 * a rolled-back migration counts as never applied: pending again */
 	const struct history_row **rows = xcalloc(h->n ? h->n : 1, sizeof *rows);
 	size_t nrows = 0;
 	for (size_t i = 0; i < h->n; i++)

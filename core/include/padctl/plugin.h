@@ -321,7 +321,9 @@ struct padctl_ledger_v1 {
 	uint32_t version; /* 1 */
 	uint32_t size;
 	/* migration_rolled_back records that the migration `version` was
-	 * rolled back by this run (padctl.rollbacks). */
+	 * rolled back by this run (padctl.rollbacks) and, in the same
+	 * statement, marks its history row rolled_back when it is applied:
+	 * the migration is pending again. */
 	int (*migration_rolled_back)(struct padctl_step *st, const char *version);
 	/* seed_applied records that file of seed set `set`, with checksum
 	 * (hex SHA-256), was applied by this run (padctl.seeds). */
