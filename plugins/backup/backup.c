@@ -247,6 +247,11 @@ static int dump(const struct padctl_host *h, struct padctl_step *st, const struc
 		       arts->path(st, a), human((unsigned long long)arts->bytes(st, a), size, sizeof size),
 		       arts->sha256(st, a), toc->lines);
 	}
+	if (rc && !h->cancelled(st))
+		h->fail(st,
+			"fix the cause and deploy again; pg_dump waits migrations.lock_timeout for a table another "
+			"session locked",
+			"the backup failed, so the run stopped before migrate: nothing was migrated");
 	for (size_t i = 0; own && i <= p->n; i++)
 		free(own[i]);
 	free(own);
