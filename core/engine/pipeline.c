@@ -1061,8 +1061,8 @@ static int rollback_strategies(struct target_run *rb, const struct plugin_entry 
 	int can_restore = allow_restore && has_phase(e->desc, "restore") && !sig_cancelled();
 	if (!rc || !can_restore) {
 		if (rc && !allow_restore)
-			err_hint_if_none("fix down.sql and roll back again, or allow restore from the run's backup "
-					 "(`padctl rollback --restore`; for a failed deploy the env's rollback.restore)");
+			fail_detail("restore was not allowed, so nothing more was undone: `padctl rollback --restore` "
+				    "allows it, and for a failed deploy the env's rollback.restore");
 		err_scope_pop(&down_err, ERR_PROPAGATE);
 		free(name);
 		return rc;
