@@ -126,4 +126,18 @@ assert_out_contains "0005_also_no_down: no down.sql: down stops here; restore wo
 assert_out_contains "$run5 (data written after it is lost)"
 ok "dry run"
 
+group "restore refuses to drop an object of the protected schema that depends on an owned one"
+psql_q "CREATE VIEW ref.names AS SELECT id FROM app.account" >/dev/null
+add_migration 0006 six "CREATE TABLE app.six (id int);"
+pc deploy test
+assert_rc 0
+state=$(snapshot)
+pc rollback test --restore
+assert_rc 1
+assert_err_contains "view ref.names depends on an owned schema's object"
+assert_err_contains "restore refused: it would drop 1 object outside the owned schemas"
+assert_eq "$state" "$(snapshot)" "the owned schema"
+assert_eq "ref.names" "$(psql_q "SELECT to_regclass('ref.names')")" "the view"
+ok "refused, naming the view; nothing changed"
+
 finish
