@@ -140,4 +140,18 @@ assert_eq "$state" "$(snapshot)" "the owned schema"
 assert_eq "ref.names" "$(psql_q "SELECT to_regclass('ref.names')")" "the view"
 ok "refused, naming the view; nothing changed"
 
+group "a restore killed after it set the owned schema aside is put back, then done, by the next one"
+psql_q "DROP VIEW ref.names" >/dev/null
+# the state a restore killed between setting app aside and pg_restore's commit leaves
+psql_q "ALTER SCHEMA app RENAME TO app_padctl_old" >/dev/null
+pc rollback test --restore
+assert_rc 0
+assert_err_contains "schema app_padctl_old was set aside by a restore that did not finish: renaming it back to app"
+assert_err_contains "rolled back 0006_six (restore)"
+assert_eq "" "$(psql_q "SELECT to_regclass('app.six')")" "0006 undone"
+assert_eq "app.account" "$(psql_q "SELECT to_regclass('app.account')")" "app is back"
+assert_eq "" "$(psql_q "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%padctl_old'")" "nothing left aside"
+assert_eq "$ref_before" "$(refsum)" "ref.codes"
+ok "recovered and restored"
+
 finish
