@@ -131,7 +131,7 @@ say "generating $ROWS trades"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" <<EOF >/dev/null
 INSERT INTO app.account SELECT g, 'account ' || g, 'user' || g || '@example.org', date '2015-01-01' + g % 3000
   FROM generate_series(1, 20000) g;
-INSERT INTO app.trade SELECT g, 1 + (g * 7919) % 20000, (ARRAY['AAPL','MSFT','TSLA','NVDA','AMZN','GOOG','META','NFLX'])[1 + g % 8],
+INSERT INTO app.trade SELECT g, 1 + (g::bigint * 7919) % 20000, (ARRAY['AAPL','MSFT','TSLA','NVDA','AMZN','GOOG','META','NFLX'])[1 + g % 8],
   CASE WHEN g % 2 = 0 THEN 'B' ELSE 'S' END, 1 + g % 500, 10 + (g % 100000) / 100.0,
   timestamptz '2020-01-01' + g * interval '7 seconds', CASE WHEN g % 5 = 0 THEN 'manual review ' || g END
   FROM generate_series(1, $ROWS) g;
