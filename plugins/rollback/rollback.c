@@ -342,6 +342,9 @@ static int restore_run(const struct padctl_host *h, struct padctl_step *st)
 	if (!rc) {
 		/* the old schemas and the history in one transaction */
 		rc = h->tx_begin(st);
+		/* one line per object dropped with the old schemas says nothing the user needs */
+		if (!rc)
+			rc = h->sql_exec(st, "SET LOCAL client_min_messages = warning", NULL);
 		char sql[400];
 		for (size_t i = 0; i < n && !rc; i++) {
 			snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", v[i].old_id);
