@@ -141,7 +141,9 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			printf("      %s  schemas: %s\n", f[1], *f[3] ? f[3] : "-");
 			if (checked) {
 				char *w = xstrprintable(why);
-				printf("      check: %s\n", bad ? w : "ok (sha256 and size match, pg_restore --list reads it)");
+				printf("      check: %s\n", bad    ? w
+							 : path ? "ok (sha256 and size match, pg_restore --list reads it)"
+								: "ok (nothing was dumped)");
 				free(w);
 			}
 			for (int c = 0; c < 4; c++)
