@@ -380,7 +380,8 @@ static int set_backups_dir(struct yw_walk *w, const struct yw_field *fl, const y
 	if (get_path(w->doc, v, fl->what, c->root, &dir))
 		return -1;
 	size_t n = strlen(dir);
-	while (n > 1 && dir[n - 1] == '/')
+	/* trailing "/" and "/." name the same directory: the checks below see it bare */
+	while (n > 1 && (dir[n - 1] == '/' || (dir[n - 1] == '.' && dir[n - 2] == '/')))
 		dir[--n] = '\0';
 	if (strspn(dir, "/") == n || strcmp(dir, c->root) == 0) {
 		yw_err(w->doc, v, "%s \"%s\" is %s", fl->what, yw_show(s),

@@ -414,6 +414,8 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	o.timeout_ms = timeout_ms > 0 ? timeout_ms : TOOL_TIMEOUT_DEFAULT_MS;
 	o.on_out = tool_output;
 	o.out_ctx = &to;
+	if (art)
+		o.out_pipe_size = 1024 * 1024; /* a dump into a file: see proc.h */
 	o.err = &err;
 	log_verbose("[%s] %s: running %s (PostgreSQL %d client)", s->target, s->plugin, bin, major);
 	struct proc_result r;
