@@ -1458,7 +1458,8 @@ static int choose_rows(struct target_run *tr, const struct rollback_opts *o, con
 	*rows = xcalloc(h->n ? h->n : 1, sizeof **rows);
 	*n = 0;
 	if (o->to) {
-		int known = migrations_find(set, o->to) != NULL;
+		/* --to 0 undoes everything; any other version must exist, so a typo undoes nothing */
+		int known = strspn(o->to, "0") == strlen(o->to) || migrations_find(set, o->to) != NULL;
 		for (size_t i = 0; i < h->n && !known; i++)
 			known = version_cmp(h->v[i].version, o->to) == 0;
 		if (!known) {

@@ -127,4 +127,11 @@ assert_rc 0
 assert_eq "0001 applied 0002 applied 0003 applied 0004 applied 0005 applied " "$(hist)" "history"
 ok "redeployed"
 
+group "--to 0 would undo everything padctl applied"
+pc rollback test --to 0 --dry-run
+assert_rc 0
+assert_out_contains "would undo 5 migrations, newest first"
+assert_out_contains "-- 0001_a: "
+ok "--to 0: all five, newest first"
+
 finish
