@@ -60,8 +60,8 @@ static int down_one(const struct padctl_host *h, struct padctl_step *st, const s
 	}
 	int rc;
 	if (m->transactional) {
-		rc = h->tx_begin(st) || h->sql_exec(st, sql, m->down_path) || led->migration_rolled_back(st, m->version) ||
-		     h->tx_commit(st);
+		rc = h->tx_begin(st) || h->sql_exec(st, sql, m->down_path) ||
+		     led->migration_rolled_back(st, m->version) || h->tx_commit(st);
 		if (rc)
 			h->tx_rollback(st);
 	} else {
@@ -73,9 +73,10 @@ static int down_one(const struct padctl_host *h, struct padctl_step *st, const s
 	h->free_text(sql);
 	if (rc)
 		return h->fail(st,
-			       m->transactional ? "down.sql was rolled back with its record: fix it and roll back again"
-						: "statements before the failing one stayed applied (transactional: false): "
-						  "make down.sql idempotent (IF EXISTS) and roll back again",
+			       m->transactional
+				       ? "down.sql was rolled back with its record: fix it and roll back again"
+				       : "statements before the failing one stayed applied (transactional: false): "
+					 "make down.sql idempotent (IF EXISTS) and roll back again",
 			       "the down.sql of migration %s failed", label);
 	return 0;
 }
@@ -134,9 +135,9 @@ static int quoted(char *buf, size_t cap, const char *name)
  * restore committed. */
 struct schema {
 	const char *name;
-	char id[140];     /* "name" */
+	char id[140]; /* "name" */
 	char old_id[140]; /* "name_padctl_old" */
-	char old[80];     /* name_padctl_old, unquoted */
+	char old[80]; /* name_padctl_old, unquoted */
 };
 
 static int exists(const struct padctl_host *h, struct padctl_step *st, const char *name, int *yes)
@@ -175,8 +176,10 @@ static int recover(const struct padctl_host *h, struct padctl_step *st, struct s
 			continue;
 		char sql[400];
 		if (!cur) {
-			h->log(st, PADCTL_LOG_WARN, "schema %s was set aside by a restore that did not finish: renaming it "
-			       "back to %s", v[i].old, v[i].name);
+			h->log(st, PADCTL_LOG_WARN,
+			       "schema %s was set aside by a restore that did not finish: renaming it "
+			       "back to %s",
+			       v[i].old, v[i].name);
 			snprintf(sql, sizeof sql, "ALTER SCHEMA %s RENAME TO %s", v[i].old_id, v[i].id);
 		} else {
 			h->log(st, PADCTL_LOG_WARN, "schema %s is left from a restore that did not finish: dropping it",
@@ -218,15 +221,15 @@ static int dependents(const struct padctl_host *h, struct padctl_step *st, const
 	h->rows_free(r);
 	if (n)
 		return h->fail(st, "drop or move those objects first, or undo the migrations by hand",
-			       "restore refused: it would drop %d object%s outside the owned schemas", n, n == 1 ? "" : "s");
+			       "restore refused: it would drop %d object%s outside the owned schemas", n,
+			       n == 1 ? "" : "s");
 	return 0;
 }
 
 /* after_backup lists the migrations still applied by the backup's run or any
  * later run, newest first: what the restore undoes. Each must be one the host
  * handed over, else the restore would undo more than asked. */
-static int after_backup(const struct padctl_host *h, struct padctl_step *st, const char *run,
-			struct padctl_rows **rows)
+static int after_backup(const struct padctl_host *h, struct padctl_step *st, const char *run, struct padctl_rows **rows)
 {
 	const char *p[] = { run };
 	if (h->sql_query(st,
@@ -334,7 +337,8 @@ static int restore_run(const struct padctl_host *h, struct padctl_step *st)
 			/* pg_restore rolled back: the set-aside schemas are the target's again */
 			h->log(st, PADCTL_LOG_WARN, "pg_restore failed: putting the owned schemas back as they were");
 			if (recover(h, st, v, n))
-				h->log(st, PADCTL_LOG_ERROR, "could not rename the owned schemas back: run `padctl "
+				h->log(st, PADCTL_LOG_ERROR,
+				       "could not rename the owned schemas back: run `padctl "
 				       "rollback` again to finish");
 			rc = -1;
 		}
@@ -379,8 +383,9 @@ static int rollback_run(const struct padctl_host *h, struct padctl_step *st, voi
 		return down_run(h, st);
 	if (phase && strcmp(phase, "restore") == 0)
 		return restore_run(h, st);
-	return h->fail(st, "padctl runs rollback by itself after a failed step (on_failure: rollback) and for "
-			   "`padctl rollback`: remove it from the pipeline",
+	return h->fail(st,
+		       "padctl runs rollback by itself after a failed step (on_failure: rollback) and for "
+		       "`padctl rollback`: remove it from the pipeline",
 		       "rollback needs a strategy (down or restore), not phase \"%s\"", phase ? phase : "(none)");
 }
 
