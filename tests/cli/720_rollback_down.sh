@@ -4,7 +4,9 @@
 # first, each with its history row; the owned schema's catalog and data are
 # exactly what they were before the run; the rollback is a run of its own,
 # linked to the failed one; the rolled-back migrations are pending again and
-# the next deploy applies them. A non-transactional down runs like its up.
+# the next deploy applies them. A non-transactional down runs like its up; a
+# failing down stops; SIGKILL during the automatic rollback leaves each
+# migration undone with its row or untouched, and padctl rollback finishes it.
 . "$(dirname "$0")/lib.sh"
 
 new_project rbdown
@@ -122,6 +124,54 @@ assert_eq "0007|applied
 0008|applied" "$(psql_q "SELECT version, status FROM padctl.migrations WHERE version IN ('0007', '0008') ORDER BY 1")" "history"
 assert_eq "failed" "$(psql_q "SELECT status FROM padctl.runs WHERE command = 'rollback' ORDER BY started_at DESC LIMIT 1")" "the rollback run"
 ok "the down that failed left its migration and the older one applied and recorded"
+
+group "SIGKILL during the automatic rollback: consistent, and padctl rollback finishes it"
+rm -rf "$PROJECT/migrations/0009_bad"
+sed -i '/^rollback:/,$d' "$PROJECT/envs/test.yml"
+printf 'migrations:\n  lock_timeout: 0\n' >>"$PROJECT/envs/test.yml"
+printf 'DROP TABLE app.three;\n' >"$PROJECT/migrations/0008_three/down.sql"
+pc deploy test
+assert_rc 0
+add_migration 0010 ten "CREATE TABLE app.ten (id int);" "DROP TABLE app.ten;"
+add_migration 0011 eleven "CREATE TABLE app.eleven (id int);" "DROP TABLE app.eleven;"
+# 0012 waits for the advisory lock the test holds, then fails: the lock lets the
+# test take a share lock on app.ten before the rollback's down.sql of 0010 needs it
+add_migration 0012 bad "SELECT pg_advisory_xact_lock(720720); SELECT no_such_function();" "SELECT 1;"
+PGAPPNAME=rb_locker "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" >/dev/null 2>&1 <<'L' &
+SELECT pg_advisory_lock(720720);
+SELECT pg_sleep(600);
+L
+locker=$!
+track_pid "$locker"
+held() { [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 720720 AND granted")" = 1 ]; }
+wait_for 30 held || fail_now "the locker did not take the advisory lock"
+pc_bg "$PADCTL_TEST_TMP/rbdown.$$" deploy test
+waits_adv() { [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 720720 AND NOT granted")" = 1 ]; }
+wait_for 60 waits_adv || fail_now "0012 never waited for the advisory lock"
+# 0010 and 0011 are applied; lock app.ten, then let 0012 go on and fail
+PGAPPNAME=rb_blocker "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
+	-c "BEGIN; LOCK TABLE app.ten IN ACCESS SHARE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+track_pid $!
+blocked() { [ "$(psql_q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'ten' AND l.granted AND l.mode = 'AccessShareLock'")" = 1 ]; }
+wait_for 30 blocked || fail_now "the blocker did not lock app.ten"
+psql_q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rb_locker'" >/dev/null
+waiting() { [ "$(psql_q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'ten' AND NOT l.granted")" = 1 ]; }
+wait_for 60 waiting || fail_now "the automatic rollback never waited on app.ten"
+kill -KILL "$BG_PID"
+wait "$BG_PID" 2>/dev/null
+psql_q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rb_blocker'" >/dev/null
+assert_eq "0010|applied
+0011|rolled_back" "$(psql_q "SELECT version, status FROM padctl.migrations WHERE version IN ('0010', '0011') ORDER BY 1")" "history after the kill"
+assert_eq "" "$(psql_q "SELECT to_regclass('app.eleven')")" "0011 undone with its row"
+rm -rf "$PROJECT/migrations/0012_bad"
+pc rollback test
+assert_rc 0
+assert_err_contains "marked interrupted"
+assert_err_contains "rolled back 0010_ten (down)"
+assert_eq "0010|rolled_back
+0011|rolled_back" "$(psql_q "SELECT version, status FROM padctl.migrations WHERE version IN ('0010', '0011') ORDER BY 1")" "history"
+assert_eq "interrupted" "$(psql_q "SELECT status FROM padctl.runs WHERE command = 'deploy' ORDER BY started_at DESC LIMIT 1")" "the killed deploy"
+ok "killed while undoing 0010: 0011 rolled back with its row, 0010 applied; padctl rollback undid 0010"
 
 group "a rollback step in a pipeline is refused before any database is touched"
 cat >"$PROJECT/pipelines/standard.yml" <<'P'
