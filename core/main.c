@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "rollback", cmd_rollback, "ENV", "undo the last deploy" },
 	{ "seed", cmd_seed, "ENV [--set S] [--teardown S]", "apply the env's seed sets without a deploy" },
 	{ "history", cmd_history, "ENV", "deploy and rollback records" },
+	{ "backups", cmd_backups, "ENV [--verify]", "per target, the backups taken, verified and kept" },
 	{ "baseline", cmd_baseline, "ENV VERSION", "adopt an existing database: mark history up to VERSION applied" },
 	{ "repair", cmd_repair, "ENV VERSION... --reason TEXT",
 	  "accept the new checksum of an applied migration whose file was reformatted" },

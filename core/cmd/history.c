@@ -14,19 +14,28 @@
 
 /* runs_sql takes the repairs column's expression: padctl.repairs exists from
  * ledger version 2 on, and history never upgrades a ledger (it only reads). */
-#define RUNS_SQL(repairs) \
+#define RUNS_SQL(repairs, rollbacks) \
 	"SELECT r.id, r.command, r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
 	"round(extract(epoch FROM (r.finished_at - r.started_at)) * 1000)::bigint, r.run_by, r.pipeline, r.error, " \
 	"(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id AND m.status = 'applied'), " \
 	"(SELECT string_agg(s.step || coalesce(' ' || s.phase, '') || '=' || s.status, ', ' ORDER BY s.seq) " \
-	" FROM padctl.run_steps s WHERE s.run_id = r.id), " repairs " " \
+	" FROM padctl.run_steps s WHERE s.run_id = r.id), " repairs ", " rollbacks " " \
 	"FROM padctl.runs r ORDER BY r.started_at DESC, r.id DESC LIMIT $1"
 
-static const char runs_sql[] = RUNS_SQL("(SELECT json_agg(json_build_object('version', x.version, "
-					"'old_checksum', x.old_checksum, 'new_checksum', x.new_checksum, 'reason', "
-					"x.reason, 'repaired_by', x.repaired_by) ORDER BY x.version)::text "
-					"FROM padctl.repairs x WHERE x.run_id = r.id)");
-static const char runs_sql_v1[] = RUNS_SQL("NULL::text");
+#define REPAIRS_SQL \
+	"(SELECT json_agg(json_build_object('version', x.version, 'old_checksum', x.old_checksum, 'new_checksum', " \
+	"x.new_checksum, 'reason', x.reason, 'repaired_by', x.repaired_by) ORDER BY x.version)::text " \
+	"FROM padctl.repairs x WHERE x.run_id = r.id)"
+/* a rollback run: the run it undid and each migration with its strategy; an
+ * undone run: the rollback runs that undid its migrations */
+#define ROLLBACKS_SQL \
+	"r.rollback_of, (SELECT string_agg(x.version || ' (' || coalesce(x.strategy, '?') || ')', ', ' " \
+	"ORDER BY x.rolled_back_at, x.version DESC) FROM padctl.rollbacks x WHERE x.run_id = r.id), " \
+	"(SELECT string_agg(DISTINCT x.run_id, ', ') FROM padctl.rollbacks x WHERE x.undone_run = r.id)"
+#define NO_ROLLBACKS_SQL "NULL::text, NULL::text, NULL::text"
+static const char runs_sql[] = RUNS_SQL(REPAIRS_SQL, ROLLBACKS_SQL);
+static const char runs_sql_v2[] = RUNS_SQL(REPAIRS_SQL, NO_ROLLBACKS_SQL);
+static const char runs_sql_v1[] = RUNS_SQL("NULL::text", NO_ROLLBACKS_SQL);
 
 /* print_repairs prints a run's accepted checksums (a JSON array from runs_sql). */
 static void print_repairs(const char *text)
@@ -62,16 +71,21 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 	int exists = 0;
 	int rc = ledger_exists(db, &exists);
 	PGresult *res = NULL;
-	int have_repairs = 0;
+	int have_repairs = 0, have_rollbacks = 0;
 	if (!rc && exists) {
 		char *v = NULL;
-		rc = db_query_value(db, "SELECT to_regclass('padctl.repairs') IS NOT NULL", 0, NULL, &v);
-		have_repairs = v && strcmp(v, "t") == 0;
+		rc = db_query_value(db,
+				    "SELECT (to_regclass('padctl.repairs') IS NOT NULL)::text || (EXISTS (SELECT 1 FROM "
+				    "pg_attribute WHERE attrelid = 'padctl.runs'::regclass AND attname = 'rollback_of' "
+				    "AND NOT attisdropped))::text",
+				    0, NULL, &v);
+		have_repairs = v && strncmp(v, "true", 4) == 0;
+		have_rollbacks = v && strlen(v) > 4 && strcmp(v + strlen(v) - 4, "true") == 0;
 		free(v);
 	}
 	if (!rc && exists) {
 		const char *params[] = { limit };
-		rc = db_query(db, have_repairs ? runs_sql : runs_sql_v1, 1, params, &res);
+		rc = db_query(db, have_rollbacks ? runs_sql : have_repairs ? runs_sql_v2 : runs_sql_v1, 1, params, &res);
 	}
 	if (!rc && !arr)
 		printf("target %s:%s\n", t->name, exists && PQntuples(res) ? "" : " no runs recorded");
@@ -92,6 +106,12 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 									      : json_string(PQgetvalue(res, i, 9)));
 			if (!PQgetisnull(res, i, 10))
 				json_object_set_new(o, "repairs", json_loads(PQgetvalue(res, i, 10), 0, NULL));
+			if (!PQgetisnull(res, i, 11))
+				json_object_set_new(o, "rollback_of", json_string(PQgetvalue(res, i, 11)));
+			if (!PQgetisnull(res, i, 12))
+				json_object_set_new(o, "rolled_back", json_string(PQgetvalue(res, i, 12)));
+			if (!PQgetisnull(res, i, 13))
+				json_object_set_new(o, "rolled_back_by", json_string(PQgetvalue(res, i, 13)));
 			json_array_append_new(arr, o);
 			continue;
 		}
@@ -105,6 +125,18 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 			printf("      steps: %s\n", f[9]);
 		if (!PQgetisnull(res, i, 10))
 			print_repairs(PQgetvalue(res, i, 10));
+		if (!PQgetisnull(res, i, 11)) {
+			char *of = xstrprintable(PQgetvalue(res, i, 11));
+			char *what = xstrprintable(PQgetisnull(res, i, 12) ? "nothing" : PQgetvalue(res, i, 12));
+			printf("      rollback of run %s: rolled back %s\n", of, what);
+			free(of);
+			free(what);
+		}
+		if (!PQgetisnull(res, i, 13)) {
+			char *by = xstrprintable(PQgetvalue(res, i, 13));
+			printf("      rolled back by run %s\n", by);
+			free(by);
+		}
 		if (!PQgetisnull(res, i, 7))
 			printf("      error: %s\n", f[7]);
 		for (int c = 0; c < 10; c++)

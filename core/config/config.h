@@ -24,6 +24,8 @@ struct cfg_project {
 	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
 	char **seeds_prod; /* seeds.allow_in_prod: the seed sets a prod-tier env may list */
 	size_t nseeds_prod;
+	char *backups_dir;     /* backups.dir, absolute; default root/.padctl/backups */
+	int backups_keep;      /* backups.keep: backups kept per target (default 10) */
 };
 
 struct cfg_ssh {
@@ -86,6 +88,7 @@ struct cfg_env {
 	char *ledger;          /* target holding env-wide records; default the first target (always set) */
 	int lock_timeout;      /* migrations.lock_timeout in seconds; the project's unless the env sets it */
 	int *seed_lines; /* per seeds[i]: its line in the env file */
+	int rollback_restore;  /* rollback.restore: automatic rollback may restore (default: not prod) */
 };
 
 struct cfg_option {

@@ -63,11 +63,30 @@ static const char *const ledger_steps[] = {
 	"  run_id text NOT NULL REFERENCES padctl.runs (id), seed_set text NOT NULL, file text NOT NULL,\n"
 	"  checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
 	"  applied_by text NOT NULL, PRIMARY KEY (run_id, seed_set, file));\n",
-	/* seeds: a teardown (padctl seed --teardown) forgets a set's records,
+	/* 4: seeds: a teardown (padctl seed --teardown) forgets a set's records,
 	 * keeping them for the record: the next seed applies every file again */
 	"ALTER TABLE padctl.seeds ADD COLUMN IF NOT EXISTS forgotten_by text REFERENCES padctl.runs (id);\n"
 	"ALTER TABLE padctl.seeds ADD COLUMN IF NOT EXISTS forgotten_at timestamptz;\n"
 	"CREATE INDEX IF NOT EXISTS seeds_set_file_idx ON padctl.seeds (seed_set, file) WHERE forgotten_by IS NULL;\n",
+	/* 5: backups of the owned schemas (the backup step, the backups service,
+	 * `padctl backups`): one per run and target; path NULL when no owned
+	 * schema existed to dump; pruned_at set when retention deleted the file */
+	"CREATE TABLE IF NOT EXISTS padctl.backups (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), target text NOT NULL, path text,\n"
+	"  size bigint NOT NULL DEFAULT 0, sha256 text, tool_version text, schemas text[] NOT NULL,\n"
+	"  started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  verified boolean NOT NULL DEFAULT false, verified_at timestamptz, pruned_at timestamptz,\n"
+	"  created_by text NOT NULL, PRIMARY KEY (run_id, target));\n",
+	/* 6: rollback: a migration a rollback undid keeps its history row as
+	 * `rolled_back` (pending again: the next deploy replaces the row); a
+	 * rollback run names the run it undid; each padctl.rollbacks row names
+	 * the run that had applied the migration and the strategy that undid it */
+	"ALTER TABLE padctl.migrations DROP CONSTRAINT IF EXISTS migrations_status_check;\n"
+	"ALTER TABLE padctl.migrations ADD CONSTRAINT migrations_status_check\n"
+	"  CHECK (status IN ('applied', 'skipped', 'baselined', 'rolled_back'));\n"
+	"ALTER TABLE padctl.runs ADD COLUMN IF NOT EXISTS rollback_of text;\n"
+	"ALTER TABLE padctl.rollbacks ADD COLUMN IF NOT EXISTS undone_run text,\n"
+	"  ADD COLUMN IF NOT EXISTS strategy text;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))
@@ -387,6 +406,9 @@ int ledger_history_add(struct db *db, const char *version, const char *name, con
 	char dur[32];
 	snprintf(dur, sizeof dur, "%.3f", duration_ms);
 	const char *p[] = { version, name, checksum, status, reason, ledger_actor(), run_id, dur };
+	/* a rolled-back migration is pending again: its new row replaces the old one */
+	if (exec_params(db, "DELETE FROM padctl.migrations WHERE version = $1 AND status = 'rolled_back'", 1, p))
+		return -1;
 	return exec_params(db,
 			   "INSERT INTO padctl.migrations (version, name, checksum, status, reason, applied_by, "
 			   "run_id, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -397,7 +419,13 @@ char *ledger_history_sql(struct db *db, const char *version, const char *name, c
 			 const char *status, const char *reason, const char *run_id, double duration_ms)
 {
 	const char *v[] = { version, name, checksum, status, reason, ledger_actor(), run_id };
+	/* a rolled-back migration is pending again: its new row replaces the old one */
+	char *ver = db_literal(db, version);
+	if (!ver)
+		return NULL;
 	struct buf b = BUF_INIT;
+	buf_addf(&b, "DELETE FROM padctl.migrations WHERE version = %s AND status = 'rolled_back'; ", ver);
+	free(ver);
 	buf_adds(&b, "INSERT INTO padctl.migrations (version, name, checksum, status, reason, applied_by, run_id, "
 		     "duration_ms) VALUES (");
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -431,6 +459,12 @@ int ledger_run_finish(struct db *db, const char *run_id, const char *status, con
 			   "UPDATE padctl.runs SET finished_at = clock_timestamp(), status = $2, error = $3 "
 			   "WHERE id = $1",
 			   3, p);
+}
+
+int ledger_run_rollback_of(struct db *db, const char *run_id, const char *undone)
+{
+	const char *p[] = { run_id, undone };
+	return exec_params(db, "UPDATE padctl.runs SET rollback_of = $2 WHERE id = $1", 2, p);
 }
 
 int ledger_step_start(struct db *db, const char *run_id, int seq, const char *step, const char *phase)

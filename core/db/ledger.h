@@ -69,7 +69,7 @@ int ledger_history(struct db *db, struct history *h);
  * enough for a plan, and a third of the server's work for a long history. */
 int ledger_history_send(struct db *db, const char *first, int brief);
 int ledger_history_recv(struct db *db, struct history *h);
-/* ledger_history_add inserts (or for baseline/skip, upserts) one history row. */
+/* ledger_history_add inserts one history row (replacing a `rolled_back` row of the version). */
 int ledger_history_add(struct db *db, const char *version, const char *name, const char *checksum,
 		       const char *status, const char *reason, const char *run_id, double duration_ms);
 /* ledger_history_sql returns the INSERT of one history row with its values
@@ -82,6 +82,8 @@ int ledger_run_start(struct db *db, const char *run_id, const char *env, const c
 		     const char *pipeline, int dry_run);
 /* ledger_run_finish sets a run's end, status and error (NULL when none). */
 int ledger_run_finish(struct db *db, const char *run_id, const char *status, const char *error);
+/* ledger_run_rollback_of records that rollback run run_id undoes run undone. */
+int ledger_run_rollback_of(struct db *db, const char *run_id, const char *undone);
 int ledger_step_start(struct db *db, const char *run_id, int seq, const char *step, const char *phase);
 int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *status, const char *error);
 /* ledger_plan_add records a plan (id, env, hash, body). */

@@ -33,6 +33,7 @@ struct target_run {
 	struct padctl_migration *applied;/* what the migrate step applied, in order */
 	size_t napplied;
 	int session_dirty;               /* a plugin ran SQL since the session state was last reset */
+	const char *rollback_of;         /* a rollback run: the run it undoes (config "rollback.run") */
 };
 
 /* The host side of one step on one target: what struct padctl_step is. */
@@ -254,6 +255,10 @@ static const char *h_config(struct padctl_step *st, const char *key)
 		return st->target->name;
 	if (strcmp(key, "target.dbname") == 0)
 		return st->target->db.dbname;
+	if (strcmp(key, "rollback.run") == 0)
+		return st->run->rollback_of;
+	if (strcmp(key, "backups.dir") == 0)
+		return st->project->backups_dir;
 	return NULL;
 }
 
@@ -639,10 +644,16 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->target = st->target->name;
 	s->run_id = st->run_id;
 	s->plugin = st->cfg->plugin;
+	s->phase = st->cfg->phase;
 	s->dry_run = st->dry_run;
 	s->ledger_write = svc_ledger_write;
 	s->project = st->project;
 	s->env_cfg = st->env;
+	s->pending = 0;
+	for (size_t i = 0; i < st->run->ntodo; i++)
+		s->pending += st->run->todo[i].skip_reason == NULL;
+	s->backups_dir = st->project->backups_dir;
+	s->backups_keep = st->project->backups_keep;
 	return s;
 }
 
@@ -783,6 +794,14 @@ int pipeline_resolve(const struct cfg_pipeline *pl, const struct cfg_env *env, c
 			log_warn("%s:%d:%d: no plugin named \"%s\" is installed: the step is skipped in env \"%s\"",
 				 pl->file, s->line, s->col, s->plugin, env->name);
 			continue;
+		}
+		if (e->desc->kind == PADCTL_KIND_ROLLBACK) {
+			/* it would undo what the steps before it applied, in a run that succeeds */
+			fail("%s:%d:%d: step \"%s\" is a rollback strategy, not a pipeline step", pl->file, s->line,
+			     s->col, s->plugin);
+			fail_hint("remove it: `on_failure: rollback` runs it after a failed step, and `padctl rollback` "
+				  "on demand");
+			return fail_status(EXIT_USAGE);
 		}
 		if (check_step(pl, s, e->desc))
 			return -1;
@@ -1010,7 +1029,148 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 	return rc;
 }
 
-/* on_failure: rollback calls the installed rollback strategies; none yet is a clear message */
+/* ---- rollback: the strategies of the rollback plugin (down, then restore),
+ * after a failed step (on_failure: rollback) and for `padctl rollback` */
+
+static int has_phase(const struct padctl_plugin *d, const char *phase)
+{
+	for (const char *const *ph = d->phases; ph && *ph; ph++)
+		if (strcmp(*ph, phase) == 0)
+			return 1;
+	return 0;
+}
+
+/* rollback_plugin is the installed plugin of kind rollback that offers the
+ * down strategy ("rollback" first), or NULL */
+static const struct plugin_entry *rollback_plugin(const struct plugin_registry *reg)
+{
+	const struct plugin_entry *e = plugin_find(reg, "rollback");
+	if (e && e->desc->kind == PADCTL_KIND_ROLLBACK && has_phase(e->desc, "down"))
+		return e;
+	for (size_t i = 0; i < reg->nplugins; i++)
+		if (reg->plugins[i].desc->kind == PADCTL_KIND_ROLLBACK && has_phase(reg->plugins[i].desc, "down"))
+			return &reg->plugins[i];
+	return NULL;
+}
+
+/* rollback_strategies runs down on rb's migrations and, when down stops and
+ * restore is allowed, restore: steps 1 and 2 of rollback run rb */
+static int rollback_strategies(struct target_run *rb, const struct plugin_entry *e, int allow_restore)
+{
+	char *name = xstrdup(e->desc->name);
+	char down_phase[] = "down", restore_phase[] = "restore";
+	struct cfg_step step = { .plugin = name, .phase = down_phase };
+	struct resolved_step rs = { &step, e };
+	struct err_scope down_err;
+	err_scope_push(&down_err);
+	int rc = run_step(rb, &rs, 1);
+	int can_restore = allow_restore && has_phase(e->desc, "restore") && !sig_cancelled();
+	if (!rc || !can_restore) {
+		if (rc && !allow_restore)
+			fail_detail("restore was not allowed, so nothing more was undone: `padctl rollback --restore` "
+				    "allows it, and for a failed deploy the env's rollback.restore");
+		err_scope_pop(&down_err, ERR_PROPAGATE);
+		free(name);
+		return rc;
+	}
+	char *why = xstrdup(err_message() ? err_message() : "down failed");
+	err_scope_pop(&down_err, ERR_DISCARD);
+	log_warn("[%s] down stopped: %s", rb->t->name, why);
+	log_warn("[%s] handing over to restore: the owned schemas are restored from the backup of run %s; data "
+		 "written to them after that backup is lost", rb->t->name, rb->rollback_of);
+	free(why);
+	step.phase = restore_phase;
+	rc = run_step(rb, &rs, 2);
+	free(name);
+	return rc;
+}
+
+/* rollback_report says what rollback run id undid on tr's target, one line,
+ * into *out (newly allocated); -1 when the ledger cannot be read */
+static int rollback_report(struct target_run *tr, const char *id, const struct padctl_migration *migs, size_t n,
+			   char **out)
+{
+	PGresult *res;
+	const char *p[] = { id };
+	*out = NULL;
+	if (db_query(tr->db,
+		     "SELECT r.version, coalesce(r.strategy, '?'), m.name FROM padctl.rollbacks r "
+		     "LEFT JOIN padctl.migrations m ON m.version = r.version WHERE r.run_id = $1 "
+		     "ORDER BY r.rolled_back_at, r.version DESC",
+		     1, p, &res))
+		return -1;
+	struct buf b = BUF_INIT;
+	int nrows = PQntuples(res);
+	if (nrows == 0)
+		buf_adds(&b, "nothing was rolled back");
+	for (int i = 0; i < nrows; i++)
+		buf_addf(&b, "%s%s%s%s (%s)", i ? ", " : "rolled back ", PQgetvalue(res, i, 0),
+			 PQgetisnull(res, i, 2) ? "" : "_", PQgetvalue(res, i, 2), PQgetvalue(res, i, 1));
+	size_t left = 0;
+	for (size_t k = 0; k < n; k++) {
+		int done = 0;
+		for (int i = 0; i < nrows && !done; i++)
+			done = strcmp(PQgetvalue(res, i, 0), migs[k].version) == 0;
+		if (!done)
+			buf_addf(&b, "%s%s_%s", left++ ? ", " : "; still applied: ", migs[k].version, migs[k].name);
+	}
+	PQclear(res);
+	*out = buf_detach(&b);
+	return 0;
+}
+
+/* rollback_run records rollback run id on tr's target, linked to the run it
+ * undoes, and runs the strategies on migs (in the order they were applied),
+ * under the lock tr holds. *summary (newly allocated) says what was rolled
+ * back and how. The rollback's error is passed on (how) or forgotten. */
+static int rollback_run(struct target_run *tr, const struct plugin_entry *e, const char *id, const char *undone,
+			struct padctl_migration *migs, size_t n, int allow_restore, enum err_pop how, char **summary)
+{
+	struct target_run rb = *tr;
+	rb.run_id = id;
+	rb.rollback_of = undone;
+	rb.applied = migs;
+	rb.napplied = n;
+	*summary = NULL;
+	struct err_scope err;
+	err_scope_push(&err);
+	ledger_reset(tr);
+	int rc = ledger_run_start(tr->db, id, tr->env->name, tr->t->name, "rollback", NULL, 0);
+	int started = !rc;
+	if (!rc)
+		rc = ledger_run_rollback_of(tr->db, id, undone);
+	if (!rc) {
+		log_info("[%s] rollback run %s: undoing %zu migration%s of run %s", tr->t->name, id, n,
+			 n == 1 ? "" : "s", undone);
+		rc = rollback_strategies(&rb, e, allow_restore);
+	}
+	tr->session_dirty |= rb.session_dirty;
+	if (started) {
+		char *msg = rc && err_message() ? xstrdup(err_message()) : NULL;
+		const char *status = sig_cancelled() ? "cancelled" : rc ? "failed" : "ok";
+		for (int tries = 0; tries < 2; tries++) {
+			if (tr->session_dirty)
+				session_reset(tr, 1);
+			if (ledger_run_finish(tr->db, id, status, msg) == 0 || !sig_cancelled())
+				break;
+			tr->session_dirty = 1;
+		}
+		free(msg);
+		/* what the ledger says was undone, so the line cannot claim more than happened */
+		struct err_scope rep;
+		err_scope_push(&rep);
+		if (rollback_report(tr, id, migs, n, summary) == 0)
+			log_info("[%s] rollback run %s %s: %s", tr->t->name, id, rc ? "failed" : "done", *summary);
+		err_scope_pop(&rep, ERR_DISCARD);
+	}
+	if (!*summary)
+		*summary = xstrdup(rc ? "the rollback failed before it could undo anything" : "nothing was rolled back");
+	err_scope_pop(&err, how);
+	return rc;
+}
+
+/* on_failure: rollback undoes what this run applied on the target, as a
+ * rollback run of its own linked to the failed one, under the same lock */
 static void apply_failure_policy(struct target_run *tr, const struct plugin_registry *reg)
 {
 	if (strcmp(tr->pl->on_failure, "rollback") != 0) {
@@ -1018,10 +1178,8 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 			    tr->pl->on_failure, tr->t->name);
 		return;
 	}
-	int have = 0;
-	for (size_t i = 0; i < reg->nplugins; i++)
-		have |= reg->plugins[i].desc->kind == PADCTL_KIND_ROLLBACK;
-	if (!have) {
+	const struct plugin_entry *e = rollback_plugin(reg);
+	if (!e) {
 		fail_detail("no rollback strategy is installed, so nothing was rolled back; this run applied %zu "
 			    "migration%s on target \"%s\" before the failure (each migration is atomic: the failed "
 			    "one left nothing behind)",
@@ -1030,7 +1188,40 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 			 tr->t->name, tr->napplied, tr->napplied == 1 ? "" : "s");
 		return;
 	}
-	fail_detail("rollback strategies are installed but this padctl cannot call them yet");
+	if (tr->napplied == 0) {
+		fail_detail("this run applied no migration on target \"%s\" before the failure: nothing to roll back",
+			    tr->t->name);
+		return;
+	}
+	if (sig_cancelled()) {
+		fail_detail("not rolled back: padctl was told to stop; `padctl rollback %s --run %s` undoes the %zu "
+			    "migration%s this run applied on target \"%s\"",
+			    tr->env->name, tr->run_id, tr->napplied, tr->napplied == 1 ? "" : "s", tr->t->name);
+		return;
+	}
+	char *id = ledger_new_run_id();
+	char *summary = NULL;
+	char *msg = NULL;
+	struct err_scope err;
+	err_scope_push(&err);
+	int rc = rollback_run(tr, e, id, tr->run_id, tr->applied, tr->napplied, tr->env->rollback_restore,
+			      ERR_PROPAGATE, &summary);
+	if (rc && err_message())
+		msg = xstrdup(err_message());
+	err_scope_pop(&err, ERR_DISCARD);
+	if (rc) {
+		fail_detail("on_failure: rollback: rollback run %s on target \"%s\" failed too: %s; %s", id,
+			    tr->t->name, msg ? msg : "no reason recorded", summary);
+		fail_detail("`padctl history %s` shows it; `padctl rollback %s --run %s` tries again", tr->env->name,
+			    tr->env->name, tr->run_id);
+	} else {
+		fail_detail("on_failure: rollback: rollback run %s on target \"%s\" %s: the target is as it was before "
+			    "run %s",
+			    id, tr->t->name, summary, tr->run_id);
+	}
+	free(msg);
+	free(summary);
+	free(id);
 }
 
 /* open_target opens the target (for writing; read-only in a dry run) and
@@ -1245,6 +1436,288 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	free(stored_hash);
 	plan_release(&plan);
 	free(steps);
+	free(targets);
+	migrations_release(&set);
+	return rc;
+}
+
+/* ---- padctl rollback */
+
+/* undo_choice: what `padctl rollback` undoes on one target */
+struct undo_choice {
+	char *undone;                  /* the run undone (the oldest, for --to) */
+	struct padctl_migration *migs; /* in version order; the plugin undoes them newest first */
+	size_t n;
+};
+
+static int query_one(struct db *db, const char *sql, int n, const char *const *params, char **v)
+{
+	*v = NULL;
+	return db_query_value(db, sql, n, params, v);
+}
+
+/* choose_rows picks the history rows to undo, in version order, into rows */
+static int choose_rows(struct target_run *tr, const struct rollback_opts *o, const struct history *h,
+		       const struct migration_set *set, struct undo_choice *c, const struct history_row ***rows, size_t *n)
+{
+	struct db *db = tr->db;
+	*rows = xcalloc(h->n ? h->n : 1, sizeof **rows);
+	*n = 0;
+	if (o->to) {
+		/* --to 0 undoes everything; any other version must exist, so a typo undoes nothing */
+		int known = strspn(o->to, "0") == strlen(o->to) || migrations_find(set, o->to) != NULL;
+		for (size_t i = 0; i < h->n && !known; i++)
+			known = version_cmp(h->v[i].version, o->to) == 0;
+		if (!known) {
+			fail("--to %s: target \"%s\" knows no migration of that version", o->to, tr->t->name);
+			fail_hint("name a version `padctl status %s` lists; everything applied after it is undone",
+				  tr->env->name);
+			return fail_status(EXIT_USAGE);
+		}
+		for (size_t i = 0; i < h->n; i++) {
+			const struct history_row *r = &h->v[i];
+			if (version_cmp(r->version, o->to) <= 0)
+				continue;
+			if (strcmp(r->status, "baselined") == 0) {
+				fail("--to %s would undo migration %s_%s on target \"%s\", which was baselined, not applied "
+				     "by padctl",
+				     o->to, r->version, r->name, tr->t->name);
+				fail_hint("roll back to %s or later", r->version);
+				return fail_status(EXIT_USAGE);
+			}
+			if (strcmp(r->status, "applied") == 0)
+				(*rows)[(*n)++] = r;
+		}
+	} else {
+		if (o->run_id) {
+			c->undone = xstrdup(o->run_id);
+		} else if (query_one(db,
+				     "SELECT m.run_id FROM padctl.migrations m JOIN padctl.runs r ON r.id = m.run_id "
+				     "WHERE m.status = 'applied' ORDER BY r.started_at DESC, r.id DESC LIMIT 1",
+				     0, NULL, &c->undone)) {
+			return -1;
+		}
+		if (!c->undone)
+			return 0;
+		char *cmd = NULL;
+		const char *p[] = { c->undone };
+		if (query_one(db, "SELECT command FROM padctl.runs WHERE id = $1", 1, p, &cmd))
+			return -1;
+		if (!cmd) {
+			fail("target \"%s\" has no run \"%s\"", tr->t->name, c->undone);
+			fail_hint("`padctl history %s` lists the runs", tr->env->name);
+			return fail_status(EXIT_USAGE);
+		}
+		free(cmd);
+		/* a later run that still has migrations applied was built on this one */
+		char *later = NULL;
+		if (query_one(db,
+			      "SELECT string_agg(DISTINCT m.run_id, ', ') FROM padctl.migrations m JOIN padctl.runs r "
+			      "ON r.id = m.run_id WHERE m.status = 'applied' AND m.run_id <> $1 AND (r.started_at, r.id) > "
+			      "(SELECT started_at, id FROM padctl.runs WHERE id = $1)",
+			      1, p, &later))
+			return -1;
+		if (later) {
+			fail("run %s on target \"%s\" cannot be rolled back alone: later runs built on it", c->undone,
+			     tr->t->name);
+			fail_detail("runs with migrations still applied after it: %s", later);
+			fail_hint("roll those back first, or use `padctl rollback %s --to VERSION` to undo everything "
+				  "newer than VERSION",
+				  tr->env->name);
+			free(later);
+			return fail_status(EXIT_USAGE);
+		}
+		for (size_t i = 0; i < h->n; i++)
+			if (h->v[i].run_id && strcmp(h->v[i].run_id, c->undone) == 0 &&
+			    strcmp(h->v[i].status, "applied") == 0)
+				(*rows)[(*n)++] = &h->v[i];
+	}
+	/* version order, as they were applied */
+	for (size_t i = 1; i < *n; i++)
+		for (size_t k = i; k > 0 && version_cmp((*rows)[k - 1]->version, (*rows)[k]->version) > 0; k--) {
+			const struct history_row *t = (*rows)[k];
+			(*rows)[k] = (*rows)[k - 1];
+			(*rows)[k - 1] = t;
+		}
+	if (o->to && *n) {
+		/* the oldest run among them: restore needs the backup taken before it */
+		struct buf arr = BUF_INIT;
+		for (size_t i = 0; i < *n; i++)
+			buf_addf(&arr, "%s\"%s\"", i ? "," : "{", (*rows)[i]->version);
+		buf_adds(&arr, "}");
+		const char *p[] = { buf_str(&arr) };
+		int rc = query_one(db,
+				   "SELECT m.run_id FROM padctl.migrations m JOIN padctl.runs r ON r.id = m.run_id "
+				   "WHERE m.status = 'applied' AND m.version = ANY ($1::text[]) "
+				   "ORDER BY r.started_at, r.id LIMIT 1",
+				   1, p, &c->undone);
+		buf_release(&arr);
+		if (rc)
+			return -1;
+		if (!c->undone)
+			c->undone = xstrdup("(unrecorded)");
+	}
+	return 0;
+}
+
+/* choose builds the migrations to undo on tr's target */
+static int choose(struct target_run *tr, const struct rollback_opts *o, const struct history *h,
+		  const struct migration_set *set, struct undo_choice *c)
+{
+	const struct history_row **rows = NULL;
+	size_t n = 0;
+	memset(c, 0, sizeof *c);
+	int rc = choose_rows(tr, o, h, set, c, &rows, &n);
+	c->migs = xcalloc(n ? n : 1, sizeof *c->migs);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct history_row *r = rows[i];
+		const struct migration *f = migrations_find(set, r->version);
+		struct padctl_migration *m = &c->migs[c->n++];
+		m->version = r->version;
+		m->name = r->name;
+		m->checksum = r->checksum;
+		m->transactional = 1;
+		if (f) {
+			m->dir = f->dir;
+			m->up_path = f->up_path;
+			m->up_sql = f->up_sql;
+			m->transactional = f->transactional;
+			m->down_path = f->down_path;
+			m->verify_path = f->verify_path;
+			if (strcmp(f->checksum, r->checksum) != 0)
+				log_warn("[%s] %s_%s: up.sql changed since it was applied; its down.sql may not match "
+					 "what is applied",
+					 tr->t->name, r->version, r->name);
+		}
+	}
+	free(rows);
+	return rc;
+}
+
+static void undo_release(struct undo_choice *c)
+{
+	free(c->undone);
+	free(c->migs);
+	memset(c, 0, sizeof *c);
+}
+
+/* print_dry shows what a rollback would run, newest first, on stdout */
+static int print_dry(struct target_run *tr, const struct undo_choice *c, int restore)
+{
+	printf("target %s: rollback of run %s would undo %zu migration%s, newest first:\n", tr->t->name, c->undone,
+	       c->n, c->n == 1 ? "" : "s");
+	for (size_t k = 0; k < c->n; k++) {
+		const struct padctl_migration *m = &c->migs[c->n - 1 - k];
+		char *label = xstrfmt("%s_%s", m->version, m->name);
+		char *show = xstrprintable(label);
+		free(label);
+		char *sql = NULL;
+		if (!m->down_path) {
+			printf("-- %s: no down.sql: down stops here; %s\n", show,
+			       restore ? "restore would bring the owned schemas back from the backup of run "
+				       : "without --restore nothing further is undone");
+			if (restore)
+				printf("--   %s (data written after it is lost)\n", c->undone);
+			free(show);
+			break;
+		}
+		if (read_text_file(m->down_path, &sql, NULL)) {
+			free(show);
+			return -1;
+		}
+		printf("-- %s: %s%s\n", show, m->down_path,
+		       m->transactional ? " (in a transaction, with its history row)"
+					: " (transactional: false: statement by statement, then its history row)");
+		struct buf b = BUF_INIT;
+		buf_add_printable_lines(&b, sql);
+		fputs(buf_str(&b), stdout);
+		if (b.len && buf_str(&b)[b.len - 1] != '\n')
+			putchar('\n');
+		buf_release(&b);
+		free(sql);
+		free(show);
+	}
+	return 0;
+}
+
+static int rollback_target(struct target_run *tr, const struct plugin_entry *e, const struct rollback_opts *o,
+			   const struct migration_set *set)
+{
+	struct history h;
+	if (ledger_history(tr->db, &h))
+		return -1;
+	struct undo_choice c;
+	int rc = h.exists ? choose(tr, o, &h, set, &c) : (memset(&c, 0, sizeof c), 0);
+	if (!rc && c.n == 0) {
+		if (o->run_id)
+			log_info("[%s] run %s has no migration left applied: nothing to roll back", tr->t->name,
+				 o->run_id);
+		else
+			log_info("[%s] nothing to roll back%s%s", tr->t->name, o->to ? " after " : "", o->to ? o->to : "");
+	} else if (!rc && o->dry_run) {
+		rc = print_dry(tr, &c, o->restore);
+	} else if (!rc) {
+		char *summary = NULL;
+		rc = rollback_run(tr, e, tr->run_id, c.undone, c.migs, c.n, o->restore, ERR_PROPAGATE, &summary);
+		free(summary);
+	}
+	undo_release(&c);
+	history_release(&h);
+	return rc;
+}
+
+int pipeline_rollback(const struct cfg_project *p, const struct cfg_env *env, const struct plugin_registry *reg,
+		      const struct rollback_opts *o)
+{
+	const struct plugin_entry *e = rollback_plugin(reg);
+	if (!e) {
+		fail("no rollback strategy is installed, so env \"%s\" was not rolled back", env->name);
+		fail_detail("rollback strategies (down, restore) are plugins of kind rollback; none offering \"down\" "
+			    "was found (`padctl plugins` lists what is installed)");
+		return fail_hint("nothing was changed");
+	}
+	if (o->run_id && o->to) {
+		fail("--run and --to cannot be used together");
+		fail_hint("--run ID undoes one run; --to VERSION undoes everything applied after VERSION");
+		return fail_status(EXIT_USAGE);
+	}
+	const struct cfg_target **targets = NULL;
+	size_t ntargets = 0;
+	struct migration_set set = { NULL, 0 };
+	sig_safe_points(1);
+	int rc = pipeline_targets(env, NULL, o->only_target, &targets, &ntargets);
+	if (!rc && migrations_load(p->migrations_dir, &set))
+		rc = -1;
+	char *run_id = ledger_new_run_id();
+	struct run_opts ro = { "rollback", o->dry_run, o->only_target, o->lock_timeout_ms, 0, NULL };
+	if (!rc)
+		log_info("rollback %s: run %s, %zu target%s%s", env->name, run_id, ntargets, ntargets == 1 ? "" : "s",
+			 o->dry_run ? " (dry run: nothing will change)" : "");
+	for (size_t i = 0; !rc && i < ntargets; i++) {
+		struct target_run tr;
+		memset(&tr, 0, sizeof tr);
+		tr.p = p;
+		tr.env = env;
+		tr.t = targets[i];
+		tr.o = &ro;
+		tr.run_id = run_id;
+		struct err_scope target_err;
+		err_scope_push(&target_err);
+		rc = o->dry_run ? target_open_read(p, env->name, tr.t, "rollback", run_id, &tr.db)
+				: target_open_write(p, env->name, tr.t, "rollback", run_id, o->lock_timeout_ms, &tr.db);
+		if (!rc) {
+			sig_watch_conn(tr.db->conn);
+			rc = rollback_target(&tr, e, o, &set);
+		}
+		err_scope_pop(&target_err, ERR_PROPAGATE);
+		if (rc && i + 1 < ntargets)
+			fail_detail("targets after \"%s\" were not rolled back", tr.t->name);
+		sig_watch_conn(NULL);
+		db_close(tr.db);
+	}
+	if (!rc)
+		log_info("rollback %s: run %s %s", env->name, run_id, o->dry_run ? "dry run done" : "succeeded");
+	free(run_id);
 	free(targets);
 	migrations_release(&set);
 	return rc;

@@ -48,6 +48,24 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
 		 const struct plugin_registry *reg, const struct run_opts *o);
 
+/* What `padctl rollback` undoes, and how. */
+struct rollback_opts {
+	const char *run_id;        /* --run: that run's migrations still applied; NULL: the newest run's */
+	const char *to;            /* --to: every applied migration newer than this version, across runs */
+	int restore;               /* --restore: restore from the backup where down cannot undo */
+	const char *only_target;   /* --target, or NULL */
+	int dry_run;               /* print the down SQL, change nothing */
+	long lock_timeout_ms;
+};
+
+/* pipeline_rollback undoes, on each target of the env, the newest run that
+ * still has migrations applied (or o's run, or everything newer than o's
+ * version) with the rollback plugin's strategies, as a rollback run of its
+ * own under the target's lock. A run later runs built on is refused
+ * (EXIT_USAGE) naming them. Stops at the first target that fails. */
+int pipeline_rollback(const struct cfg_project *p, const struct cfg_env *env, const struct plugin_registry *reg,
+		      const struct rollback_opts *o);
+
 /* pipeline_check_migrations refuses checksum mismatches and (unless allowed)
  * out-of-order migrations of a target's plan, listing each. */
 int pipeline_check_migrations(const struct mig_plan *plan, const char *target, int allow_out_of_order);

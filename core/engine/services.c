@@ -16,6 +16,7 @@
 #include "confine.h"
 #include "fs.h"
 #include "hash.h"
+#include "backups.h"
 #include "ledger.h"
 #include "log.h"
 #include "proc.h"
@@ -23,16 +24,6 @@
 
 #define TOOL_TIMEOUT_DEFAULT_MS (60L * 60 * 1000)
 #define ARTIFACT_NAME_MAX 64
-
-struct padctl_artifact {
-	char *name;
-	char *path;
-	int fd; /* open until commit */
-	struct hash_sha256 sha;
-	uint64_t size;
-	char hex[65]; /* "" until commit */
-	int committed;
-};
 
 static int refused_in_dry_run(struct svc_step *s, const char *what)
 {
@@ -52,9 +43,80 @@ static int refused_cancelled(struct svc_step *s, const char *what)
 	return fail_detail("padctl was told to stop; nothing more is started");
 }
 
+int services_refused(struct svc_step *s, const char *what)
+{
+	return refused_in_dry_run(s, what) || refused_cancelled(s, what);
+}
+
 /* ---- tools */
 
 static const char *const tool_names[] = { "pg_dump", "pg_restore", "psql", NULL };
+
+const char *services_pg_root(void)
+{
+	const char *r = getenv("PADCTL_PG_CLIENT_ROOT");
+	return r && r[0] == '/' ? r : SERVICES_PG_ROOT;
+}
+
+int services_tool_version_parse(const char *out, int *major)
+{
+	const char *p = out ? strstr(out, "(PostgreSQL) ") : NULL;
+	if (!p)
+		return -1;
+	p += strlen("(PostgreSQL) ");
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (end == p || v < 6 || v > 1000 || (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' &&
+					      strncmp(end, "devel", 5) != 0 && strncmp(end, "beta", 4) != 0 &&
+					      strncmp(end, "rc", 2) != 0))
+		return -1;
+	*major = (int)v;
+	return 0;
+}
+
+int services_tool_check(const char *bin, const char *tool, int major, char **version)
+{
+	*version = NULL;
+	char *argv[] = { (char *)bin, (char *)"--version", NULL };
+	char *envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LC_ALL=C", NULL };
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	struct proc_opts o;
+	proc_opts_init(&o);
+	o.argv = argv;
+	o.envp = envp;
+	o.timeout_ms = 30000;
+	o.out = &out;
+	o.err = &err;
+	struct proc_result r;
+	int have = 0, rc = proc_run(&o, &r);
+	if (!rc && r.exit_code == 0 && services_tool_version_parse(out.s, &have))
+		have = 0;
+	while (out.len && (out.s[out.len - 1] == '\n' || out.s[out.len - 1] == '\r'))
+		out.s[--out.len] = '\0';
+	if (rc) {
+		fail_detail("could not run \"%s --version\" to check which PostgreSQL it belongs to", bin);
+	} else if (!have) {
+		char *said = xstrprintable(out.len ? out.s : err.len ? err.s : "nothing");
+		fail("could not tell which PostgreSQL version %s at \"%s\" belongs to", tool, bin);
+		fail_detail("\"%s --version\" exited with status %d and printed: %s", bin, r.exit_code, said);
+		fail_hint("install the Debian package postgresql-client-%d", major);
+		free(said);
+		rc = -1;
+	} else if (have != major) {
+		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have,
+		     major);
+		fail_detail("padctl runs only the client tools of the server's major version: a %s of another version "
+			    "writes or reads archives the server's tools may not", tool);
+		fail_hint("install the Debian package postgresql-client-%d (it puts %s in %s/%d/bin)", major, tool,
+			  services_pg_root(), major);
+		rc = -1;
+	} else {
+		*version = xstrdup(out.s);
+	}
+	buf_release(&out);
+	buf_release(&err);
+	return rc;
+}
 
 int services_tool_path(const char *root, int major, const char *tool, char **path)
 {
@@ -143,6 +205,9 @@ static int is_artifact_path(void *ctx, const char *arg)
 	struct svc_step *s = ctx;
 	for (size_t i = 0; i < s->narts; i++)
 		if (s->arts[i]->committed && strcmp(s->arts[i]->path, arg) == 0)
+			return 1;
+	for (size_t i = 0; i < s->ninputs; i++)
+		if (strcmp(s->inputs[i], arg) == 0)
 			return 1;
 	return 0;
 }
@@ -293,9 +358,19 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 		return fail("step \"%s\" on target \"%s\" sent the output of %s to artifact \"%s\", which is committed",
 			    s->plugin, s->target, tool, art->name);
 	int major = PQserverVersion(s->db->conn) / 10000;
-	char *bin;
-	if (services_tool_path(SERVICES_PG_ROOT, major, tool, &bin))
+	char *bin, *version = NULL;
+	if (services_tool_path(services_pg_root(), major, tool, &bin))
 		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+	if (services_tool_check(bin, tool, major, &version)) {
+		free(bin);
+		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+	}
+	if (art) {
+		free(art->tool_version);
+		art->tool_version = version;
+	} else {
+		free(version);
+	}
 
 	struct argv_buf av = { NULL, 0 };
 	argv_add(&av, bin);
@@ -341,6 +416,8 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	o.timeout_ms = timeout_ms > 0 ? timeout_ms : TOOL_TIMEOUT_DEFAULT_MS;
 	o.on_out = tool_output;
 	o.out_ctx = &to;
+	if (art)
+		o.out_pipe_size = 1024 * 1024; /* a dump into a file: see proc.h */
 	o.err = &err;
 	log_verbose("[%s] %s: running %s (PostgreSQL %d client)", s->target, s->plugin, bin, major);
 	struct proc_result r;
@@ -405,9 +482,7 @@ static int name_ok(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-/* private_dir makes path (0700) if missing and refuses anything but a real
- * directory in its place: nothing is written through a link. */
-static int private_dir(const char *path)
+int services_private_dir(const char *path)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return fail("could not create directory \"%s\": %s", path, strerror(errno));
@@ -421,10 +496,9 @@ static int private_dir(const char *path)
 	return 0;
 }
 
-static int artifact_dir(struct svc_step *s, char **dir)
+int services_project_dot(const char *dot)
 {
-	char *dot = xstrfmt("%s/.padctl", s->root);
-	int rc = private_dir(dot);
+	int rc = services_private_dir(dot);
 	if (!rc) {
 		/* what padctl keeps in the project never belongs in git */
 		char *gi = xstrfmt("%s/.gitignore", dot);
@@ -433,11 +507,18 @@ static int artifact_dir(struct svc_step *s, char **dir)
 			rc = fs_write_atomic(gi, "*\n", 2, 0644);
 		free(gi);
 	}
+	return rc;
+}
+
+static int artifact_dir(struct svc_step *s, char **dir)
+{
+	char *dot = xstrfmt("%s/.padctl", s->root);
+	int rc = services_project_dot(dot);
 	char *parts[3] = { xstrfmt("%s/artifacts", dot), NULL, NULL };
 	parts[1] = xstrfmt("%s/%s", parts[0], s->env);
 	parts[2] = xstrfmt("%s/%s", parts[1], s->target);
 	for (int i = 0; i < 3 && !rc; i++)
-		rc = private_dir(parts[i]);
+		rc = services_private_dir(parts[i]);
 	*dir = rc ? NULL : xstrdup(parts[2]);
 	for (int i = 0; i < 3; i++)
 		free(parts[i]);
@@ -464,12 +545,21 @@ static int art_create(struct padctl_step *st, const char *name, struct padctl_ar
 		return -1;
 	char *path = xstrfmt("%s/%s-%s", dir, s->run_id, name);
 	free(dir);
+	return services_artifact_open(s, name, path, out);
+}
+
+int services_artifact_open(struct svc_step *s, const char *name, char *path, struct padctl_artifact **out)
+{
+	*out = NULL;
 	sig_tempfile_register(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
 		sig_tempfile_unregister(path);
-		fail("could not create artifact \"%s\": %s", path, strerror(e));
+		fail("could not create %s \"%s\": %s", strcmp(name, "backup") == 0 ? "backup file" : "artifact", path,
+		     strerror(e));
+		if (e == EEXIST)
+			fail_detail("a file of that name is there already: padctl never writes over one");
 		free(path);
 		return -1;
 	}
@@ -484,7 +574,7 @@ static int art_create(struct padctl_step *st, const char *name, struct padctl_ar
 	return 0;
 }
 
-static int own(struct svc_step *s, const struct padctl_artifact *a)
+int services_artifact_own(struct svc_step *s, const struct padctl_artifact *a)
 {
 	for (size_t i = 0; a && i < s->narts; i++)
 		if (s->arts[i] == a)
@@ -506,23 +596,26 @@ static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *
 static int art_write_api(struct padctl_step *st, struct padctl_artifact *a, const void *data, size_t n)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" wrote to an artifact the host did not hand it", s->plugin);
 	return art_write(s, a, data, n);
 }
 
 static const char *art_path(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) ? a->path : NULL;
+	return services_artifact_own(svc_step_of(st), a) ? a->path : NULL;
 }
 
 static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" committed an artifact the host did not hand it", s->plugin);
 	if (a->committed)
 		return fail("step \"%s\" committed artifact \"%s\" twice", s->plugin, a->name);
+	if (a->backup)
+		return fail("step \"%s\" committed its backup as an artifact: commit it with the backups service",
+			    s->plugin);
 	if (refused_cancelled(s, "commit an artifact"))
 		return -1;
 	if (fsync(a->fd) != 0 || close(a->fd) != 0) {
@@ -560,12 +653,11 @@ static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
 	return 0;
 }
 
-/* file_sha256 hashes the file at path as it is on disk now. */
-static int file_sha256(const char *path, char hex[65], uint64_t *size)
+int services_file_sha256(const char *path, char hex[65], uint64_t *size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail("could not read artifact \"%s\": %s", path, strerror(errno));
+		return fail("could not read \"%s\": %s", path, strerror(errno));
 	struct hash_sha256 c;
 	hash_sha256_init(&c);
 	char chunk[65536];
@@ -577,27 +669,30 @@ static int file_sha256(const char *path, char hex[65], uint64_t *size)
 		if (n < 0) {
 			int e = errno;
 			close(fd);
-			return fail("could not read artifact \"%s\": %s", path, strerror(e));
+			return fail("could not read \"%s\": %s", path, strerror(e));
 		}
 		hash_sha256_update(&c, chunk, (size_t)n);
 		*size += (uint64_t)n;
 	}
 	close(fd);
 	if (hash_sha256_final(&c, hex))
-		return fail("could not hash artifact \"%s\" (OpenSSL failed)", path);
+		return fail("could not hash \"%s\" (OpenSSL failed)", path);
 	return 0;
 }
 
 static int art_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" verified an artifact the host did not hand it", s->plugin);
 	if (!a->committed)
 		return fail("step \"%s\" marked artifact \"%s\" verified before committing it", s->plugin, a->name);
+	if (a->backup)
+		return fail("step \"%s\" marked its backup verified as an artifact: use the backups service",
+			    s->plugin);
 	char hex[65];
 	uint64_t size;
-	if (file_sha256(a->path, hex, &size))
+	if (services_file_sha256(a->path, hex, &size))
 		return -1;
 	if (size != a->size || strcmp(hex, a->hex) != 0) {
 		fail("artifact \"%s\" changed after it was committed: not marked verified", a->path);
@@ -620,12 +715,12 @@ static int art_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 
 static const char *art_sha256(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) ? a->hex : "";
+	return services_artifact_own(svc_step_of(st), a) ? a->hex : "";
 }
 
 static uint64_t art_bytes(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) && a->committed ? a->size : 0;
+	return services_artifact_own(svc_step_of(st), a) && a->committed ? a->size : 0;
 }
 
 static int art_find(struct padctl_step *st, const char *run_id, struct padctl_rows **rows)
@@ -700,8 +795,32 @@ static int led_rolled_back(struct padctl_step *st, const char *version)
 	struct svc_step *s = svc_step_of(st);
 	if (nonempty(s, "a rollback", version))
 		return -1;
-	const char *v[] = { s->run_id, version, ledger_actor(), NULL };
-	return record(st, "record rolled back a migration", "padctl.rollbacks", "run_id, version, rolled_back_by", v);
+	if (refused_in_dry_run(s, "record rolled back a migration"))
+		return -1;
+	/* the history row becomes rolled_back (pending again) in the same
+	 * statement, so a rollback record and its history row always agree;
+	 * undone_run is the run that had applied it (NULL: it was not applied) */
+	const char *v[] = { s->run_id, version, ledger_actor(), s->phase ? s->phase : "" };
+	char *l[4] = { NULL, NULL, NULL, NULL };
+	int rc = 0;
+	for (size_t i = 0; i < 4 && !rc; i++)
+		if (!(l[i] = db_literal(s->db, v[i])))
+			rc = -1;
+	if (!rc) {
+		char *sql = xstrfmt("WITH m AS (UPDATE padctl.migrations SET status = 'rolled_back' WHERE version = %s "
+				    "AND status = 'applied' RETURNING run_id) "
+				    "INSERT INTO padctl.rollbacks (run_id, version, rolled_back_by, undone_run, strategy) "
+				    "VALUES (%s, %s, %s, (SELECT run_id FROM m), nullif(%s, ''))",
+				    l[1], l[0], l[1], l[2], l[3]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	for (size_t i = 0; i < 4; i++)
+		PQfreemem(l[i]);
+	if (rc)
+		fail_detail("recording that step \"%s\" rolled back migration %s on target \"%s\"", s->plugin, version,
+			    s->target);
+	return rc;
 }
 
 static int led_seed_applied(struct padctl_step *st, const char *set, const char *file, const char *checksum)
@@ -1038,6 +1157,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &ledger_v1;
 	if (strcmp(name, "seeds") == 0)
 		return &seeds_v1;
+	if (strcmp(name, "backups") == 0)
+		return backups_service_v1();
 	return NULL;
 }
 
@@ -1055,6 +1176,7 @@ void services_step_end(struct svc_step *s)
 		}
 		free(a->name);
 		free(a->path);
+		free(a->tool_version);
 		free(a);
 	}
 	free(s->arts);
@@ -1065,4 +1187,9 @@ void services_step_end(struct svc_step *s)
 	free(s->strs);
 	s->strs = NULL;
 	s->nstrs = 0;
+	for (size_t i = 0; i < s->ninputs; i++)
+		free(s->inputs[i]);
+	free(s->inputs);
+	s->inputs = NULL;
+	s->ninputs = 0;
 }

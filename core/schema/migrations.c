@@ -338,20 +338,23 @@ void mig_plan_build(const struct migration_set *set, const struct history *h, co
 	memset(plan, 0, sizeof *plan);
 	plan->v = xcalloc(set->n ? set->n : 1, sizeof *plan->v);
 	plan->n = set->n;
-	/* history sorted by version, so each file finds its row by binary search */
+	/* history sorted by version, so each file finds its row by binary search;
+	 * a rolled-back migration counts as never applied: pending again */
 	const struct history_row **rows = xcalloc(h->n ? h->n : 1, sizeof *rows);
+	size_t nrows = 0;
 	for (size_t i = 0; i < h->n; i++)
-		rows[i] = &h->v[i];
-	if (h->n)
-		qsort(rows, h->n, sizeof *rows, cmp_row);
+		if (strcmp(h->v[i].status, "rolled_back") != 0)
+			rows[nrows++] = &h->v[i];
+	if (nrows)
+		qsort(rows, nrows, sizeof *rows, cmp_row);
 	const char *newest = NULL;
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = 0; i < nrows; i++)
 		if (strcmp(rows[i]->status, "skipped") != 0)
 			newest = rows[i]->version;
 	for (size_t i = 0; i < set->n; i++) {
 		struct mig_status *s = &plan->v[i];
 		s->m = &set->v[i];
-		size_t lo = 0, hi = h->n;
+		size_t lo = 0, hi = nrows;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
 			int c = version_cmp(rows[mid]->version, s->m->version);
@@ -384,8 +387,8 @@ void mig_plan_build(const struct migration_set *set, const struct history *h, co
 		}
 		plan->counts[s->state]++;
 	}
-	plan->orphans = xcalloc(h->n ? h->n : 1, sizeof *plan->orphans);
-	for (size_t i = 0; i < h->n; i++)
+	plan->orphans = xcalloc(nrows ? nrows : 1, sizeof *plan->orphans);
+	for (size_t i = 0; i < nrows; i++)
 		if (!migrations_find(set, rows[i]->version))
 			plan->orphans[plan->norphans++] = rows[i];
 	free(rows);

@@ -35,7 +35,7 @@ struct history_row {
 	char *version;
 	char *name;
 	char *checksum;
-	char *status;       /* applied, skipped, baselined */
+	char *status;       /* applied, skipped, baselined, rolled_back (pending again) */
 	char *reason;
 	char *applied_at;
 	char *applied_by;

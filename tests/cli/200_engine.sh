@@ -44,7 +44,7 @@ SELECT no_such_function();"
 pc deploy test
 assert_rc 1
 assert_err_contains "0002_broken/up.sql:2"
-assert_err_contains "no rollback strategy is installed"
+assert_err_contains "this run applied no migration on target \"t1\" before the failure: nothing to roll back"
 assert_no_table app.half
 assert_eq "failed" "$(psql_q "SELECT status FROM padctl.runs ORDER BY started_at DESC LIMIT 1")" "run status"
 assert_eq "migrate|failed" "$(psql_q "SELECT step, s.status FROM padctl.run_steps s JOIN padctl.runs r ON r.id = s.run_id WHERE s.status = 'failed'")" "failed step"
@@ -62,16 +62,16 @@ INSERT INTO app.child VALUES (42);"
 pc deploy test
 assert_rc 1
 assert_err_contains "violates foreign key constraint"
-assert_err_contains "this run applied 0 migrations"
+assert_err_contains "this run applied no migration"
 assert_no_table app.child
 assert_eq "" "$(psql_q "SELECT version FROM padctl.migrations WHERE version = '0002'")" "no history row for 0002"
 ok "commit-time failure: nothing applied, nothing recorded, nothing counted"
 
-group "the rollback command says no strategy is installed"
-pc rollback test
-assert_rc 1
-assert_err_contains "no rollback strategy is installed"
-ok "rollback: clear message, exit 1"
+group "the rollback command's dry run names the migration it would undo"
+pc rollback test --dry-run
+assert_rc 0
+assert_out_contains "0001_create_app: no down.sql"
+ok "rollback --dry-run: what it would undo, nothing changed"
 rm -rf "$PROJECT/migrations/0002_broken" "$PROJECT/migrations/0002_deferred_fk"
 
 group "steps are checked against the plugins before any database is touched"

@@ -105,7 +105,8 @@ pipeline ledger
 pc deploy test
 assert_rc 0
 run=$(last_run)
-assert_eq "0001" "$(on_target "SELECT version FROM padctl.rollbacks WHERE run_id = '$run'")" "rollback record"
+assert_eq "0999|" "$(on_target "SELECT version, undone_run FROM padctl.rollbacks WHERE run_id = '$run'")" \
+	"rollback record (a version never applied: no run undone, no history row changed)"
 assert_eq "base|kept.sql" "$(on_target "SELECT seed_set, file FROM padctl.seeds WHERE run_id = '$run'")" \
 	"only the seed record outside the rolled-back transaction"
 ok "ledger: rollback and seed records; the rolled-back one is gone"

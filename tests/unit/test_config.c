@@ -410,6 +410,20 @@ static void test_env_defaults(void)
 	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "prod", "tier: prod\ntargets: {p1: {database: {host: h}}}\n", &p, &e), 0);
 	CU_ASSERT_STRING_EQUAL(e.tier, "prod");
 	CU_ASSERT_STRING_EQUAL(e.pipeline, "prod");
+	/* automatic rollback may restore outside prod, not in prod unless the env says so */
+	CU_ASSERT_EQUAL(e.rollback_restore, 0);
+	config_env_release(&e);
+	config_project_release(&p);
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "prod", "tier: prod\nrollback: {restore: true}\ntargets: {p1: {}}\n", &p, &e), 0);
+	CU_ASSERT_EQUAL(e.rollback_restore, 1);
+	config_env_release(&e);
+	config_project_release(&p);
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "dev", "targets: {d1: {}}\n", &p, &e), 0);
+	CU_ASSERT_EQUAL(e.rollback_restore, 1);
+	config_env_release(&e);
+	config_project_release(&p);
+	CU_ASSERT_EQUAL_FATAL(env_ok(dir, "dev", "rollback:\n  restore: no\ntargets: {d1: {}}\n", &p, &e), 0);
+	CU_ASSERT_EQUAL(e.rollback_restore, 0);
 	config_env_release(&e);
 	config_project_release(&p);
 	unit_rmrf(dir);
@@ -492,6 +506,9 @@ static void test_env_errors(void)
 	ENV_ERR("targets: {qa: {ssh: {host: b, tools: both}}}\n", "1:38", "invalid \"ssh.tools\"", "local, remote");
 	ENV_ERR("targets: {qa: {ssh: {host: b, tunnel: 2}}}\n", "1:39", "expected a boolean for \"ssh.tunnel\"", NULL);
 	ENV_ERR("targets: {qa: {ssh: {user: b}}}\n", "1:21", "missing key \"host\" in the ssh of target \"qa\"", NULL);
+	ENV_ERR("targets: {qa: {}}\nrollback: {restore: maybe}\n", "2:21", "expected a boolean for \"rollback.restore\"",
+		NULL);
+	ENV_ERR("targets: {qa: {}}\nrollback: {strategy: down}\n", "2:12", "unknown key \"strategy\"", "restore");
 	/* tabs and garbage: libyaml's own problem text, at its position */
 	ENV_ERR("targets:\n\tqa: {}\n", "2:1", "invalid YAML", "tabs");
 	ENV_ERR("targets: {qa: [}\n", "1:16", "invalid YAML", NULL);

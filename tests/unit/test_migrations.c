@@ -243,6 +243,29 @@ static void test_plan_skipped_rows_do_not_make_out_of_order(void)
 	mig_plan_release(&plan);
 }
 
+static void test_plan_rolled_back_rows_are_pending(void)
+{
+	struct migration v[3] = { mk("1", "SELECT 1;"), mk("2", "SELECT 2;"), mk("3", "SELECT 3;") };
+	struct migration_set set = { v, 3 };
+	char changed[65];
+	migration_checksum("SELECT 'changed';", 17, changed);
+	/* a rolled-back row neither applies its version, nor makes older ones out of
+	 * order, nor counts as a mismatch or an orphan */
+	struct history_row rows[] = { row("1", v[0].checksum, "applied"), row("3", changed, "rolled_back"),
+				      row("2", v[1].checksum, "rolled_back"), row("7", "abc", "rolled_back") };
+	struct history h = { rows, 4, 1 };
+	struct mig_plan plan;
+	mig_plan_build(&set, &h, NULL, &plan);
+	CU_ASSERT_EQUAL(plan.v[0].state, MIG_APPLIED);
+	CU_ASSERT_EQUAL(plan.v[1].state, MIG_PENDING);
+	CU_ASSERT_PTR_NULL(plan.v[1].h);
+	CU_ASSERT_EQUAL(plan.v[2].state, MIG_PENDING);
+	CU_ASSERT_EQUAL(plan.counts[MIG_PENDING], 2);
+	CU_ASSERT_EQUAL(plan.counts[MIG_MISMATCH], 0);
+	CU_ASSERT_EQUAL(plan.norphans, 0);
+	mig_plan_release(&plan);
+}
+
 static void test_plan_empty(void)
 {
 	struct migration_set set = { NULL, 0 };
@@ -295,6 +318,7 @@ int main(void)
 		{ "meta.yml: size cap; transaction control outside a transaction", test_load_meta_limits },
 		{ "plan states", test_plan_states },
 		{ "skipped rows do not make out of order", test_plan_skipped_rows_do_not_make_out_of_order },
+		{ "rolled-back rows are pending again", test_plan_rolled_back_rows_are_pending },
 		{ "plan of nothing", test_plan_empty },
 		{ "read_text_file rejects binary", test_read_text_file_rejects_binary },
 		{ "white space and comments", test_sql_blank },
