@@ -175,31 +175,38 @@ say "timing: plain pg_dump against padctl's backup step, $ROUNDS rounds in turns
 python3 - "$ROUNDS" "$W/times.txt" \
 	"$PGBIN/pg_dump -Fc -n app -f $PLAIN $DB" \
 	"$PADCTL_BIN -q -C $P deploy bench" <<'PY'
-import shlex, statistics, subprocess, sys, time, os
+import shlex, statistics, subprocess, sys, time, os, resource
 rounds, out = int(sys.argv[1]), sys.argv[2]
 cmds = [shlex.split(c) for c in sys.argv[3:]]
 plain = cmds[0][cmds[0].index("-f") + 1]
 def run(c):
     if c is cmds[0] and os.path.exists(plain):
         os.unlink(plain)
+    u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     t = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode:
         sys.exit("failed: %s\n%s" % (" ".join(c), r.stderr.decode(errors="replace")))
-    return t
+    # the client side's CPU (the tool and, for padctl, the pg_dump it ran): what load does not blur
+    return t, (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
 for c in cmds:
     run(c)
 times = [[] for _ in cmds]
+cpus = [[] for _ in cmds]
 for _ in range(rounds):
-    for c, t in zip(cmds, times):
-        t.append(run(c))
+    for c, t, u in zip(cmds, times, cpus):
+        w, cpu = run(c)
+        t.append(w)
+        u.append(cpu)
 with open(out, "w") as f:
-    for c, t in zip(cmds, times):
-        f.write("%.3f %.3f %s\n" % (statistics.median(t), min(t), " ".join("%.3f" % x for x in t)))
+    for c, t, u in zip(cmds, times, cpus):
+        f.write("%.3f %.3f %.3f %s\n" % (statistics.median(t), min(t), statistics.median(u),
+                                         " ".join("%.3f" % x for x in t)))
 PY
-read -r PLAIN_MED PLAIN_MIN PLAIN_ALL < <(sed -n 1p "$W/times.txt")
-read -r PADCTL_MED PADCTL_MIN PADCTL_ALL < <(sed -n 2p "$W/times.txt")
+read -r PLAIN_MED PLAIN_MIN PLAIN_CPU PLAIN_ALL < <(sed -n 1p "$W/times.txt")
+read -r PADCTL_MED PADCTL_MIN PADCTL_CPU PADCTL_ALL < <(sed -n 2p "$W/times.txt")
 RUN=$("$PSQL" -XAtq -d "$DB" -c "SELECT run_id FROM padctl.backups WHERE pruned_at IS NULL ORDER BY started_at DESC LIMIT 1")
 OURS=$P/.padctl/backups/bench/t1/$RUN.dump
 [ -f "$OURS" ] || die "padctl's backup $OURS is not there"
@@ -223,12 +230,14 @@ NOTHING_MS=$(python3 -c "print('%.0f' % ((float('$T1') - float('$T0')) * 1000))"
 
 RATIO=$(python3 -c "print('%.3f' % (float('$PADCTL_MED') / float('$PLAIN_MED')))")
 RATIO_MIN=$(python3 -c "print('%.3f' % (float('$PADCTL_MIN') / float('$PLAIN_MIN')))")
+RATIO_CPU=$(python3 -c "print('%.3f' % (float('$PADCTL_CPU') / float('$PLAIN_CPU')))")
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 {
 	printf '| measurement | plain pg_dump -Fc -n app | padctl backup step | padctl / plain |\n'
 	printf '|---|---:|---:|---:|\n'
 	printf '| median of %s rounds | %.2f s | %.2f s | **%.3fx** |\n' "$ROUNDS" "$PLAIN_MED" "$PADCTL_MED" "$RATIO"
 	printf '| fastest round | %.2f s | %.2f s | %.3fx |\n' "$PLAIN_MIN" "$PADCTL_MIN" "$RATIO_MIN"
+	printf '| client CPU (user+sys, median) | %.2f s | %.2f s | %.3fx |\n' "$PLAIN_CPU" "$PADCTL_CPU" "$RATIO_CPU"
 	printf '| dump size | %s bytes | %s bytes | |\n' "$PLAIN_SIZE" "$OURS_SIZE"
 	printf '\nOwned schema %s bytes (%s requests, %s audit rows, indexes included), PostgreSQL %s, load average %s.\n' \
 		"$SCHEMA_BYTES" "$ROWS" "$((2 * ROWS))" "$PGVER" "$LOAD"

@@ -176,7 +176,7 @@ char *services_tool_args_refused(const char *tool, const char *const *args, int 
 			if (strcmp(tool, "pg_restore") == 0 && is_input && is_input(ctx, a))
 				continue;
 			return xstrfmt("argument \"%s\" is not an option: give options as --name=value (the host names the "
-				       "database; pg_restore's input must be an artifact of this step)",
+				       "database; pg_restore's input must be an artifact of this step or a backup it verified)",
 				       a);
 		}
 		if (a[1] != '-')

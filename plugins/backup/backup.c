@@ -183,7 +183,9 @@ static int dump(const struct padctl_host *h, struct padctl_step *st, const struc
 		return h->fail(st, "install a padctl whose plugin ABI offers the tools and artifacts services",
 			       "this padctl has no tools or artifacts service");
 	const char *t = h->option(st, "timeout");
-	long timeout_ms = t ? strtol(t, NULL, 10) * 1000L : 0;
+	long secs = t ? strtol(t, NULL, 10) : 0;
+	/* 0 or less: the host's limit; at most a week */
+	long timeout_ms = secs > 0 ? (secs < 7L * 86400 ? secs : 7L * 86400) * 1000L : 0;
 	/* --format=custom, --lock-wait-timeout=..., one --schema="name" each, NULL */
 	const char **args = calloc(p->n + 4, sizeof *args);
 	char **own = calloc(p->n + 1, sizeof *own);

@@ -264,8 +264,8 @@ struct padctl_tools_v1 {
 	 * nothing is quoted because nothing goes through a shell). Connection
 	 * options (-h, -p, -U, -d, -W and their long forms) are refused; so is a
 	 * bare argument, except pg_restore's input, which must be the path of an
-	 * artifact of this step. stdout goes to out(ctx, ...) as it comes
-	 * (out NULL: discarded); stderr is kept (its last 64 KiB) and shown
+	 * artifact of this step or of a backup "backups" verify handed it.
+	 * stdout goes to out(ctx, ...) as it comes (out NULL: discarded); stderr is kept (its last 64 KiB) and shown
 	 * when the tool fails, and with -v when it succeeds. timeout_ms 0 means the host's limit (one hour); the
 	 * tool is killed when it runs longer. A non-zero exit fails. */
 	int (*run)(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
