@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
+#include "planlint.h"
 #include "services.h"
 #include "sig.h"
 #include "sql.h"
@@ -1027,6 +1028,28 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 	fail_detail("rollback strategies are installed but this padctl cannot call them yet");
 }
 
+/* lint_before_run lints the migrations the target's plan applies, before
+ * any step runs: warnings are printed, an error refuses the run (planlint.h) */
+static int lint_before_run(struct target_run *tr, const struct plan_target *pt)
+{
+	struct plan_lint pl;
+	int rc = plan_lint_target(tr->p, tr->env, pt, tr->db, &pl);
+	for (size_t i = 0; !rc && i < pl.n; i++)
+		for (size_t k = 0; k < pl.v[i].r.n; k++) {
+			const struct lint_finding *f = &pl.v[i].r.v[k];
+			if (f->allowed || f->severity != LINT_WARNING)
+				continue;
+			struct buf b = BUF_INIT;
+			lint_finding_line(f, &b, 1);
+			log_warn("[%s] %s", tr->t->name, buf_str(&b));
+			buf_release(&b);
+		}
+	if (!rc)
+		rc = plan_lint_refuse(&pl, tr->t->name, tr->o->command);
+	plan_lint_release(&pl);
+	return rc;
+}
+
 /* open_target opens the target (for writing; read-only in a dry run) and
  * builds its part of the plan under the lock, into pt */
 static int open_target(struct target_run *tr, struct plan_target *pt, const struct migration_set *set)
@@ -1046,7 +1069,9 @@ static int open_target(struct target_run *tr, struct plan_target *pt, const stru
 	free(dbname);
 	history_release(&h);
 	tr->plan = pt;
-	return rc ? -1 : pipeline_check_migrations(&pt->mig, tr->t->name, tr->o->allow_out_of_order);
+	if (rc || pipeline_check_migrations(&pt->mig, tr->t->name, tr->o->allow_out_of_order))
+		return -1;
+	return lint_before_run(tr, pt);
 }
 
 /* run_target runs the steps on a target open_target opened, doing what its plan says */
