@@ -148,8 +148,6 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = plugin_registry_load(&reg);
 	if (!rc)
 		rc = pipeline_resolve(&pl, &env, &reg, &steps);
-	free(steps);
-	plugin_registry_release(&reg);
 	if (!rc)
 		rc = migrations_load(p->migrations_dir, &set);
 	if (!rc)
@@ -180,6 +178,9 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 				rc = plan_lint_target(p, &env, &ins.plan, ins.db, &lint[i]);
 			if (!rc)
 				rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan");
+			/* each step's check(), read-only, on this target */
+			if (!rc)
+				rc = pipeline_check_steps(p, &env, &pl, steps, targets[i], ins.db, &ins.plan, id);
 			/* the target's part moves into the plan */
 			plan.targets[i] = ins.plan;
 			memset(&ins.plan, 0, sizeof ins.plan);
@@ -222,6 +223,8 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		plan_lint_release(&lint[i]);
 	free(lint);
+	free(steps);
+	plugin_registry_release(&reg);
 	plan_release(&plan);
 	free(targets);
 	migrations_release(&set);

@@ -1268,3 +1268,80 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	migrations_release(&set);
 	return rc;
 }
+
+int pipeline_check_steps(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+			 const struct resolved_step *steps, const struct cfg_target *t, struct db *db,
+			 const struct plan_target *pt, const char *run_id)
+{
+	struct run_opts o;
+	memset(&o, 0, sizeof o);
+	o.command = "plan";
+	o.dry_run = 1;
+	struct target_run tr;
+	memset(&tr, 0, sizeof tr);
+	tr.p = p;
+	tr.env = env;
+	tr.pl = pl;
+	tr.t = t;
+	tr.o = &o;
+	tr.run_id = run_id;
+	tr.db = db;
+	tr.plan = pt;
+	build_todo(&tr);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < pl->nsteps; i++) {
+		const struct resolved_step *rs = &steps[i];
+		if (!rs->plugin || !rs->plugin->desc->check)
+			continue;
+		const struct padctl_plugin *d = rs->plugin->desc;
+		struct padctl_step st;
+		memset(&st, 0, sizeof st);
+		st.project = p;
+		st.env = env;
+		st.target = t;
+		st.cfg = rs->cfg;
+		st.run_id = run_id;
+		st.dry_run = 1; /* check has no side effects: it runs under the dry run's guards */
+		st.db = db;
+		st.run = &tr;
+		st.tty = isatty(STDERR_FILENO);
+		clock_gettime(CLOCK_MONOTONIC, &st.t0);
+		st.migs = d->kind == PADCTL_KIND_MIGRATE ? tr.todo : NULL;
+		st.nmigs = d->kind == PADCTL_KIND_MIGRATE ? tr.ntodo : 0;
+		st.recorded = xcalloc(st.nmigs ? st.nmigs : 1, 1);
+		if (dry_begin(&tr)) {
+			free(st.recorded);
+			rc = -1;
+			break;
+		}
+		struct err_scope step_err;
+		err_scope_push(&step_err);
+		void *state = NULL;
+		rc = d->open ? d->open(&host, &st, &state) : 0;
+		if (rc == 0) {
+			rc = d->check(&host, &st, state);
+			if (d->close)
+				d->close(&host, &st, state);
+		}
+		end_progress(&st);
+		if (!rc && err_pending())
+			rc = fail_detail("the check of step \"%s\" went on after this error and returned success",
+					 rs->cfg->plugin);
+		if (rc && !err_pending())
+			fail("the check of step \"%s\" failed on target \"%s\" without saying why", rs->cfg->plugin,
+			     t->name);
+		if (st.in_tx)
+			h_tx_rollback(&st);
+		dry_end(&tr);
+		services_step_end(&st.svc);
+		for (size_t k = 0; k < st.nstrs; k++)
+			free(st.strs[k]);
+		free(st.strs);
+		free(st.recorded);
+		free(st.last_origin);
+		err_scope_pop(&step_err, ERR_PROPAGATE);
+	}
+	free(tr.todo);
+	free(tr.applied);
+	return rc;
+}
