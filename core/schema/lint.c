@@ -1,8 +1,8 @@
 #include "lint.h"
 
-#include <jansson.h>
 #include <pg_query.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "ptree.h"
 #include "sql.h"
 #include "sqlstream.h"
 
@@ -39,7 +40,7 @@ struct lctx {
 	const struct lint_opts *o;
 	struct lint_result *r;
 	/* the statement being checked */
-	json_t *node; /* the statement's node ({"CreateStmt": {...}} unwrapped) */
+	struct pt *node; /* the statement's node ({"CreateStmt": {...}} unwrapped) */
 	const char *type; /* its node type, "CreateStmt" */
 	size_t piece_off; /* where the parsed text starts (node locations count from here) */
 	size_t stmt_off;  /* where the statement starts (after leading comments) */
@@ -73,22 +74,22 @@ struct lctx {
 
 /* ---------------------------------------------------------------- JSON helpers */
 
-static json_t *jget(json_t *o, const char *key)
+static struct pt *jget(struct pt *o, const char *key)
 {
-	return json_object_get(o, key);
+	return pt_get(o, key);
 }
 
-static const char *jstr(json_t *o, const char *key)
+static const char *jstr(struct pt *o, const char *key)
 {
-	return json_string_value(json_object_get(o, key));
+	return pt_str(pt_get(o, key));
 }
 
-static int jtrue(json_t *o, const char *key)
+static int jtrue(struct pt *o, const char *key)
 {
-	return json_is_true(json_object_get(o, key));
+	return pt_true(pt_get(o, key));
 }
 
-static int jis(json_t *o, const char *key, const char *value)
+static int jis(struct pt *o, const char *key, const char *value)
 {
 	const char *s = jstr(o, key);
 	return s && strcmp(s, value) == 0;
@@ -96,14 +97,14 @@ static int jis(json_t *o, const char *key, const char *value)
 
 /* unwrap returns {"T": x} -> x for a node of type T, else n itself (typed
  * fields of the tree carry no wrapper, list items do) */
-static json_t *unwrap(json_t *n, const char *type)
+static struct pt *unwrap(struct pt *n, const char *type)
 {
-	json_t *in = json_object_get(n, type);
+	struct pt *in = pt_get(n, type);
 	return in ? in : n;
 }
 
 /* sval is a String node's text */
-static const char *sval(json_t *n)
+static const char *sval(struct pt *n)
 {
 	return jstr(jget(n, "String"), "sval");
 }
@@ -226,20 +227,20 @@ static int is_protected(const struct lctx *c, const char *schema)
 }
 
 /* a RangeVar (wrapped or not): its schema (NULL: unqualified) and name */
-static const char *rv_name(json_t *rv, const char **schema)
+static const char *rv_name(struct pt *rv, const char **schema)
 {
 	rv = unwrap(rv, "RangeVar");
 	*schema = jstr(rv, "schemaname");
 	return jstr(rv, "relname");
 }
 
-static int rv_temp(json_t *rv)
+static int rv_temp(struct pt *rv)
 {
 	return jis(unwrap(rv, "RangeVar"), "relpersistence", "t");
 }
 
 /* is_new tells whether the relation was created earlier in this migration */
-static int is_new(const struct lctx *c, json_t *rv)
+static int is_new(const struct lctx *c, struct pt *rv)
 {
 	const char *schema, *name = rv_name(rv, &schema);
 	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name));
@@ -410,20 +411,20 @@ static const struct target_key target_keys[] = {
 
 /* names_touched reads a qualified name (a list of String); col: the last
  * part is a column, the table comes before it */
-static int names_touched(json_t *items, int col, struct touched *t)
+static int names_touched(struct pt *items, int col, struct touched *t)
 {
-	size_t n = json_array_size(items);
+	size_t n = pt_len(items);
 	if (col && n)
 		n--;
 	if (!n)
 		return 0;
-	t->name = sval(json_array_get(items, n - 1));
-	t->schema = n >= 2 ? sval(json_array_get(items, n - 2)) : NULL;
+	t->name = sval(pt_at(items, n - 1));
+	t->schema = n >= 2 ? sval(pt_at(items, n - 2)) : NULL;
 	return t->name != NULL;
 }
 
 /* obj_touched reads one object of DropStmt.objects, CommentStmt.object, ... */
-static int obj_touched(json_t *o, const char *objtype, int in_schema, struct touched *t)
+static int obj_touched(struct pt *o, const char *objtype, int in_schema, struct touched *t)
 {
 	memset(t, 0, sizeof *t);
 	if (sval(o)) {
@@ -435,7 +436,7 @@ static int obj_touched(json_t *o, const char *objtype, int in_schema, struct tou
 		return 0;
 	}
 	int col = objtype && !strcmp(objtype, "OBJECT_COLUMN");
-	json_t *x;
+	struct pt *x;
 	if ((x = jget(o, "List")))
 		return names_touched(jget(x, "items"), col, t);
 	if ((x = jget(o, "ObjectWithArgs")) || (x = jget(o, "objname") ? o : NULL))
@@ -458,7 +459,7 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 		const struct target_key *k = &target_keys[i];
 		if (strcmp(k->node, c->type) != 0)
 			continue;
-		json_t *v = jget(c->node, k->key);
+		struct pt *v = jget(c->node, k->key);
 		if (!v)
 			continue;
 		const char *objtype = k->objtype_key ? jstr(c->node, k->objtype_key) : NULL;
@@ -478,8 +479,8 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 			break;
 		case T_RELS:
 		case T_OBJS:
-			for (size_t j = 0; !rc && j < json_array_size(v); j++)
-				if (obj_touched(json_array_get(v, j), objtype, in_schema, &t))
+			for (size_t j = 0; !rc && j < pt_len(v); j++)
+				if (obj_touched(pt_at(v, j), objtype, in_schema, &t))
 					rc = fn(c, &t, k->verb, arg);
 			break;
 		case T_NAMES:
@@ -491,23 +492,23 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 				rc = fn(c, &t, k->verb, arg);
 			break;
 		case T_SCHEMA:
-			if (json_is_string(v) && (!objtype || !strcmp(objtype, "OBJECT_SCHEMA"))) {
-				t.schema = json_string_value(v);
+			if (pt_str(v) && (!objtype || !strcmp(objtype, "OBJECT_SCHEMA"))) {
+				t.schema = pt_str(v);
 				rc = fn(c, &t, k->verb, arg);
 			}
 			break;
 		case T_OPTS:
-			for (size_t j = 0; !rc && j < json_array_size(v); j++) {
-				json_t *d = jget(json_array_get(v, j), "DefElem");
+			for (size_t j = 0; !rc && j < pt_len(v); j++) {
+				struct pt *d = jget(pt_at(v, j), "DefElem");
 				const char *dn = jstr(d, "defname");
-				json_t *a = jget(d, "arg");
+				struct pt *a = jget(d, "arg");
 				if (dn && !strcmp(dn, "schema") && sval(a)) {
 					t.schema = sval(a);
 					rc = fn(c, &t, k->verb, arg);
 				} else if (dn && !strcmp(dn, "schemas")) {
-					json_t *items = jget(jget(a, "List"), "items");
-					for (size_t m = 0; !rc && m < json_array_size(items); m++) {
-						t.schema = sval(json_array_get(items, m));
+					struct pt *items = jget(jget(a, "List"), "items");
+					for (size_t m = 0; !rc && m < pt_len(items); m++) {
+						t.schema = sval(pt_at(items, m));
 						if (t.schema)
 							rc = fn(c, &t, k->verb, arg);
 					}
@@ -568,31 +569,31 @@ static void r_tx_nesting(struct lctx *c, const struct lint_rule_info *ri)
 		       "transaction control in a transactional migration");
 }
 
-static int reindex_concurrent(json_t *node)
+static int reindex_concurrent(struct pt *node)
 {
-	json_t *params = jget(node, "params");
-	for (size_t i = 0; i < json_array_size(params); i++)
-		if (jis(jget(json_array_get(params, i), "DefElem"), "defname", "concurrently"))
+	struct pt *params = jget(node, "params");
+	for (size_t i = 0; i < pt_len(params); i++)
+		if (jis(jget(pt_at(params, i), "DefElem"), "defname", "concurrently"))
 			return 1;
 	return 0;
 }
 
 /* detach_cmd returns the DETACH PARTITION command of an ALTER TABLE, or NULL */
-static json_t *cmd_of(json_t *node, const char *subtype, size_t *from)
+static struct pt *cmd_of(struct pt *node, const char *subtype, size_t *from)
 {
-	json_t *cmds = jget(node, "cmds");
-	for (size_t i = *from; i < json_array_size(cmds); i++) {
-		json_t *cmd = jget(json_array_get(cmds, i), "AlterTableCmd");
+	struct pt *cmds = jget(node, "cmds");
+	for (size_t i = *from; i < pt_len(cmds); i++) {
+		struct pt *cmd = jget(pt_at(cmds, i), "AlterTableCmd");
 		if (!subtype || jis(cmd, "subtype", subtype)) {
 			*from = i + 1;
 			return cmd;
 		}
 	}
-	*from = json_array_size(cmds);
+	*from = pt_len(cmds);
 	return NULL;
 }
 
-static int detach_concurrent(json_t *cmd)
+static int detach_concurrent(struct pt *cmd)
 {
 	return jtrue(jget(jget(cmd, "def"), "PartitionCmd"), "concurrent");
 }
@@ -608,7 +609,7 @@ static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri
 		hit = reindex_concurrent(c->node);
 	else if (!strcmp(c->type, "AlterTableStmt")) {
 		size_t at = 0;
-		json_t *cmd;
+		struct pt *cmd;
 		while (!hit && (cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
 			hit = detach_concurrent(cmd);
 	}
@@ -637,7 +638,7 @@ static int rerunnable(struct lctx *c)
 {
 	if (!strcmp(c->type, "AlterTableStmt")) {
 		size_t at = 0;
-		json_t *cmd;
+		struct pt *cmd;
 		while ((cmd = cmd_of(c->node, NULL, &at))) {
 			const char *st = jstr(cmd, "subtype");
 			if (!st)
@@ -704,17 +705,17 @@ static void r_drop_schema(struct lctx *c, const struct lint_rule_info *ri)
 {
 	if (!strcmp(c->type, "DropStmt") && jis(c->node, "removeType", "OBJECT_SCHEMA"))
 		report(c, ri, "declare it in meta.yml (`destructive: \"why\"`) if the data is meant to go",
-		       "drops schema \"%s\" and everything in it", sval(json_array_get(jget(c->node, "objects"), 0)));
+		       "drops schema \"%s\" and everything in it", sval(pt_at(jget(c->node, "objects"), 0)));
 }
 
 static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 {
 	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_TABLE"))
 		return;
-	json_t *objs = jget(c->node, "objects");
-	for (size_t i = 0; i < json_array_size(objs); i++) {
+	struct pt *objs = jget(c->node, "objects");
+	for (size_t i = 0; i < pt_len(objs); i++) {
 		struct touched t;
-		if (!obj_touched(json_array_get(objs, i), "OBJECT_TABLE", 0, &t))
+		if (!obj_touched(pt_at(objs, i), "OBJECT_TABLE", 0, &t))
 			continue;
 		if (names_has(&c->created, resolve(c, t.schema), t.name))
 			continue;
@@ -724,7 +725,7 @@ static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 	}
 }
 
-static json_t *stmt_relation(struct lctx *c)
+static struct pt *stmt_relation(struct lctx *c)
 {
 	return jget(c->node, "relation");
 }
@@ -734,7 +735,7 @@ static void r_drop_column(struct lctx *c, const struct lint_rule_info *ri)
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
 		return;
 	size_t at = 0;
-	json_t *cmd = cmd_of(c->node, "AT_DropColumn", &at);
+	struct pt *cmd = cmd_of(c->node, "AT_DropColumn", &at);
 	if (cmd)
 		report(c, ri, "stop using the column in the app first, drop it in a later release, and declare it in meta.yml",
 		       "drops column \"%s\" and its data; the running app may still use it", jstr(cmd, "name"));
@@ -792,18 +793,18 @@ struct typ {
 };
 
 /* typ_parse reads a TypeName node (no array types) */
-static int typ_parse(json_t *tn, struct typ *t)
+static int typ_parse(struct pt *tn, struct typ *t)
 {
 	memset(t, 0, sizeof *t);
-	json_t *names = jget(tn, "names");
-	const char *last = sval(json_array_get(names, json_array_size(names) - 1));
+	struct pt *names = jget(tn, "names");
+	const char *last = sval(pt_at(names, pt_len(names) - 1));
 	if (!last || jget(tn, "arrayBounds"))
 		return -1;
 	snprintf(t->name, sizeof t->name, "%s", last);
-	json_t *mods = jget(tn, "typmods");
-	for (size_t i = 0; i < json_array_size(mods) && i < 2; i++) {
-		json_t *ival = jget(jget(jget(json_array_get(mods, i), "A_Const"), "ival"), "ival");
-		t->mods[t->nmods++] = (int)json_integer_value(ival);
+	struct pt *mods = jget(tn, "typmods");
+	for (size_t i = 0; i < pt_len(mods) && i < 2; i++) {
+		struct pt *ival = jget(jget(jget(pt_at(mods, i), "A_Const"), "ival"), "ival");
+		t->mods[t->nmods++] = (int)pt_int(ival);
 	}
 	/* a bare name may be the SQL spelling the grammar did not turn into pg_catalog's */
 	static const char *const alias[][2] = { { "int", "int4" },	     { "integer", "int4" },
@@ -891,7 +892,7 @@ static int type_change(const struct typ *a, const struct typ *b)
 }
 
 /* old_type asks the target for the column's type; -1 when it cannot */
-static int old_type(struct lctx *c, json_t *cmd, struct typ *t)
+static int old_type(struct lctx *c, struct pt *cmd, struct typ *t)
 {
 	const struct lint_catalog *cat = c->o->cat;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
@@ -909,9 +910,9 @@ static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narro
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
 		return;
 	size_t at = 0;
-	json_t *cmd;
+	struct pt *cmd;
 	while ((cmd = cmd_of(c->node, "AT_AlterColumnType", &at))) {
-		json_t *cd = jget(jget(cmd, "def"), "ColumnDef");
+		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
 		struct typ b, a;
 		int known = typ_parse(jget(cd, "typeName"), &b) == 0 && old_type(c, cmd, &a) == 0;
 		int what = known ? type_change(&a, &b) : CHANGE_REWRITE;
@@ -958,10 +959,10 @@ static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
 	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_INDEX") ||
 	    jtrue(c->node, "concurrent"))
 		return;
-	json_t *objs = jget(c->node, "objects");
-	for (size_t i = 0; i < json_array_size(objs); i++) {
+	struct pt *objs = jget(c->node, "objects");
+	for (size_t i = 0; i < pt_len(objs); i++) {
 		struct touched t;
-		if (obj_touched(json_array_get(objs, i), "OBJECT_INDEX", 0, &t) &&
+		if (obj_touched(pt_at(objs, i), "OBJECT_INDEX", 0, &t) &&
 		    !names_has(&c->created_idx, resolve(c, t.schema), t.name)) {
 			report(c, ri, "use DROP INDEX CONCURRENTLY in a migration with `transactional: false`",
 			       "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table");
@@ -981,26 +982,26 @@ static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
 
 /* each_constraint calls fn for every constraint an ALTER TABLE on an existing table adds */
 static void each_added_constraint(struct lctx *c, void (*fn)(struct lctx *c, const struct lint_rule_info *ri,
-							    json_t *con, json_t *cmd),
+							    struct pt *con, struct pt *cmd),
 				  const struct lint_rule_info *ri)
 {
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
 		return;
 	size_t at = 0;
-	json_t *cmd;
+	struct pt *cmd;
 	while ((cmd = cmd_of(c->node, NULL, &at))) {
-		json_t *def = jget(cmd, "def");
+		struct pt *def = jget(cmd, "def");
 		if (jis(cmd, "subtype", "AT_AddConstraint") || jis(cmd, "subtype", "AT_AddConstraintRecurse")) {
 			fn(c, ri, jget(def, "Constraint"), cmd);
 		} else if (jis(cmd, "subtype", "AT_AddColumn")) {
-			json_t *cons = jget(jget(def, "ColumnDef"), "constraints");
-			for (size_t i = 0; i < json_array_size(cons); i++)
-				fn(c, ri, jget(json_array_get(cons, i), "Constraint"), cmd);
+			struct pt *cons = jget(jget(def, "ColumnDef"), "constraints");
+			for (size_t i = 0; i < pt_len(cons); i++)
+				fn(c, ri, jget(pt_at(cons, i), "Constraint"), cmd);
 		}
 	}
 }
 
-static void fk_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void fk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_FOREIGN") && !jtrue(con, "skip_validation"))
@@ -1013,7 +1014,7 @@ static void r_fk(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, fk_one, ri);
 }
 
-static void check_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void check_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_CHECK") && !jtrue(con, "skip_validation"))
@@ -1028,7 +1029,7 @@ static void r_not_valid(struct lctx *c, const struct lint_rule_info *ri)
 	if (!c->o->transactional || strcmp(c->type, "AlterTableStmt") != 0)
 		return;
 	size_t at = 0;
-	json_t *cmd;
+	struct pt *cmd;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
 	while ((cmd = cmd_of(c->node, "AT_ValidateConstraint", &at))) {
 		char *key = xstrfmt("%s.%s", table ? table : "", jstr(cmd, "name") ? jstr(cmd, "name") : "");
@@ -1049,7 +1050,7 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
 		return;
 	size_t at = 0;
-	json_t *cmd = cmd_of(c->node, "AT_SetNotNull", &at);
+	struct pt *cmd = cmd_of(c->node, "AT_SetNotNull", &at);
 	if (!cmd)
 		return;
 	const struct lint_catalog *cat = c->o->cat;
@@ -1067,17 +1068,17 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 }
 
 /* expr_volatile finds a function call in an expression: 'v' when one is volatile, 0 unknown */
-static int expr_volatility(struct lctx *c, json_t *e, int *unknown)
+static int expr_volatility(struct lctx *c, struct pt *e, int *unknown)
 {
-	if (json_is_array(e)) {
-		for (size_t i = 0; i < json_array_size(e); i++)
-			if (expr_volatility(c, json_array_get(e, i), unknown) == 'v')
+	if (pt_is_array(e)) {
+		for (size_t i = 0; i < pt_len(e); i++)
+			if (expr_volatility(c, pt_at(e, i), unknown) == 'v')
 				return 'v';
 		return 0;
 	}
-	if (!json_is_object(e))
+	if (!pt_is_object(e))
 		return 0;
-	json_t *fc = jget(e, "FuncCall");
+	struct pt *fc = jget(e, "FuncCall");
 	if (fc) {
 		const struct lint_catalog *cat = c->o->cat;
 		struct touched t;
@@ -1089,15 +1090,13 @@ static int expr_volatility(struct lctx *c, json_t *e, int *unknown)
 		if (!v)
 			*unknown = 1;
 	}
-	const char *key;
-	json_t *val;
-	json_object_foreach (e, key, val)
-		if (expr_volatility(c, val, unknown) == 'v')
+	for (unsigned i = 0; i < e->n; i++)
+		if (expr_volatility(c, &e->items[i], unknown) == 'v')
 			return 'v';
 	return 0;
 }
 
-static void default_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void default_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	if (!jis(cmd, "subtype", "AT_AddColumn") || !jis(con, "contype", "CONSTR_DEFAULT"))
 		return;
@@ -1123,7 +1122,7 @@ static void r_volatile_default(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, default_one, ri);
 }
 
-static void identity_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void identity_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_IDENTITY"))
 		report(c, ri, "add a plain column, fill it in batches, then make it an identity",
@@ -1135,7 +1134,7 @@ static void r_identity(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, identity_one, ri);
 }
 
-static void generated_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void generated_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_GENERATED"))
 		report(c, ri, "add a plain column with a trigger, fill it in batches",
@@ -1161,10 +1160,10 @@ static void r_serial(struct lctx *c, const struct lint_rule_info *ri)
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
 		return;
 	size_t at = 0;
-	json_t *cmd;
+	struct pt *cmd;
 	while ((cmd = cmd_of(c->node, "AT_AddColumn", &at))) {
 		struct typ t;
-		json_t *cd = jget(jget(cmd, "def"), "ColumnDef");
+		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
 		if (typ_parse(jget(cd, "typeName"), &t) == 0 && is_serial(t.name)) {
 			report(c, ri, "add a plain column, fill it in batches, then attach a sequence or identity",
 			       "adding a %s column fills every row from a sequence: the table is rewritten", t.name);
@@ -1173,7 +1172,7 @@ static void r_serial(struct lctx *c, const struct lint_rule_info *ri)
 	}
 }
 
-static void pk_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void pk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_PRIMARY") && !jstr(con, "indexname"))
@@ -1186,7 +1185,7 @@ static void r_pk(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, pk_one, ri);
 }
 
-static void unique_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void unique_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_UNIQUE") && !jstr(con, "indexname"))
@@ -1199,7 +1198,7 @@ static void r_unique(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, unique_one, ri);
 }
 
-static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, json_t *con, json_t *cmd)
+static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_EXCLUSION"))
@@ -1216,9 +1215,9 @@ static void r_vacuum_full(struct lctx *c, const struct lint_rule_info *ri)
 {
 	if (strcmp(c->type, "VacuumStmt") != 0)
 		return;
-	json_t *opts = jget(c->node, "options");
-	for (size_t i = 0; i < json_array_size(opts); i++)
-		if (jis(jget(json_array_get(opts, i), "DefElem"), "defname", "full")) {
+	struct pt *opts = jget(c->node, "options");
+	for (size_t i = 0; i < pt_len(opts); i++)
+		if (jis(jget(pt_at(opts, i), "DefElem"), "defname", "full")) {
 			report(c, ri, "run plain VACUUM, or a tool that repacks online, outside migrations",
 			       "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock");
 			return;
@@ -1244,7 +1243,7 @@ static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
 	if (strcmp(c->type, "AlterTableStmt") != 0)
 		return;
 	size_t at = 0;
-	json_t *cmd;
+	struct pt *cmd;
 	while ((cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
 		if (!detach_concurrent(cmd)) {
 			report(c, ri,
@@ -1263,13 +1262,13 @@ static const char *takes_access_exclusive(struct lctx *c, const char **schema)
 	*schema = NULL;
 	if (!strcmp(c->type, "AlterTableStmt") && !is_new(c, stmt_relation(c))) {
 		size_t at = 0;
-		json_t *cmd;
+		struct pt *cmd;
 		int ax = 0;
 		while ((cmd = cmd_of(c->node, NULL, &at))) {
 			int light = 0;
 			for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
 				light |= jis(cmd, "subtype", lighter[i]);
-			json_t *con = jget(jget(cmd, "def"), "Constraint");
+			struct pt *con = jget(jget(cmd, "def"), "Constraint");
 			light |= jis(con, "contype", "CONSTR_FOREIGN");
 			light |= jis(cmd, "subtype", "AT_DetachPartition") && detach_concurrent(cmd);
 			ax |= !light;
@@ -1280,11 +1279,11 @@ static const char *takes_access_exclusive(struct lctx *c, const char **schema)
 	    !is_new(c, stmt_relation(c)))
 		return rv_name(stmt_relation(c), schema);
 	if (!strcmp(c->type, "TruncateStmt")) {
-		json_t *rv = json_array_get(jget(c->node, "relations"), 0);
+		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
 		return rv && !is_new(c, rv) ? rv_name(rv, schema) : NULL;
 	}
-	if (!strcmp(c->type, "LockStmt") && json_integer_value(jget(c->node, "mode")) == 8) {
-		json_t *rv = json_array_get(jget(c->node, "relations"), 0);
+	if (!strcmp(c->type, "LockStmt") && pt_int(jget(c->node, "mode")) == 8) {
+		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
 		return rv ? rv_name(rv, schema) : NULL;
 	}
 	return NULL;
@@ -1314,45 +1313,45 @@ static void r_after_ax(struct lctx *c, const struct lint_rule_info *ri)
 
 /* each_coldef calls fn for every column a statement defines (CREATE TABLE, ADD COLUMN) */
 static void each_coldef(struct lctx *c, const struct lint_rule_info *ri,
-			void (*fn)(struct lctx *c, const struct lint_rule_info *ri, json_t *cd, int key))
+			void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key))
 {
 	if (!strcmp(c->type, "CreateStmt")) {
-		json_t *elts = jget(c->node, "tableElts");
+		struct pt *elts = jget(c->node, "tableElts");
 		/* table-level PRIMARY KEY (a, b) makes those columns keys */
-		for (size_t i = 0; i < json_array_size(elts); i++) {
-			json_t *cd = jget(json_array_get(elts, i), "ColumnDef");
+		for (size_t i = 0; i < pt_len(elts); i++) {
+			struct pt *cd = jget(pt_at(elts, i), "ColumnDef");
 			if (!cd)
 				continue;
 			int key = 0;
-			json_t *cons = jget(cd, "constraints");
-			for (size_t k = 0; k < json_array_size(cons); k++)
-				key |= jis(jget(json_array_get(cons, k), "Constraint"), "contype", "CONSTR_PRIMARY");
-			for (size_t k = 0; k < json_array_size(elts); k++) {
-				json_t *con = jget(json_array_get(elts, k), "Constraint");
-				json_t *keys = jis(con, "contype", "CONSTR_PRIMARY") ? jget(con, "keys") : NULL;
-				for (size_t m = 0; m < json_array_size(keys); m++)
-					key |= jstr(cd, "colname") && sval(json_array_get(keys, m)) &&
-					       !strcmp(sval(json_array_get(keys, m)), jstr(cd, "colname"));
+			struct pt *cons = jget(cd, "constraints");
+			for (size_t k = 0; k < pt_len(cons); k++)
+				key |= jis(jget(pt_at(cons, k), "Constraint"), "contype", "CONSTR_PRIMARY");
+			for (size_t k = 0; k < pt_len(elts); k++) {
+				struct pt *con = jget(pt_at(elts, k), "Constraint");
+				struct pt *keys = jis(con, "contype", "CONSTR_PRIMARY") ? jget(con, "keys") : NULL;
+				for (size_t m = 0; m < pt_len(keys); m++)
+					key |= jstr(cd, "colname") && sval(pt_at(keys, m)) &&
+					       !strcmp(sval(pt_at(keys, m)), jstr(cd, "colname"));
 			}
 			fn(c, ri, cd, key);
 		}
 	} else if (!strcmp(c->type, "AlterTableStmt")) {
 		size_t at = 0;
-		json_t *cmd;
+		struct pt *cmd;
 		while ((cmd = cmd_of(c->node, NULL, &at))) {
-			json_t *cd = jget(jget(cmd, "def"), "ColumnDef");
+			struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
 			if (cd && (jis(cmd, "subtype", "AT_AddColumn") || jis(cmd, "subtype", "AT_AlterColumnType")))
 				fn(c, ri, cd, 0);
 		}
 	}
 }
 
-static const char *colname(json_t *cd)
+static const char *colname(struct pt *cd)
 {
 	return jstr(cd, "colname") ? jstr(cd, "colname") : "?";
 }
 
-static void text_one(struct lctx *c, const struct lint_rule_info *ri, json_t *cd, int key)
+static void text_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
 {
 	struct typ t;
 	(void)key;
@@ -1367,7 +1366,7 @@ static void r_prefer_text(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, text_one);
 }
 
-static void tstz_one(struct lctx *c, const struct lint_rule_info *ri, json_t *cd, int key)
+static void tstz_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
 {
 	struct typ t;
 	(void)key;
@@ -1380,7 +1379,7 @@ static void r_prefer_tstz(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, tstz_one);
 }
 
-static void bigint_one(struct lctx *c, const struct lint_rule_info *ri, json_t *cd, int key)
+static void bigint_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
 {
 	struct typ t;
 	if (key && typ_parse(jget(cd, "typeName"), &t) == 0 &&
@@ -1394,7 +1393,7 @@ static void r_prefer_bigint(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, bigint_one);
 }
 
-static void identity_style_one(struct lctx *c, const struct lint_rule_info *ri, json_t *cd, int key)
+static void identity_style_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
 {
 	struct typ t;
 	(void)key;
@@ -1705,9 +1704,9 @@ static void track(struct lctx *c)
 			return;
 		if (jis(c->node, "kind", "VAR_SET_VALUE")) {
 			path_free(c);
-			json_t *args = jget(c->node, "args");
-			for (size_t i = 0; i < json_array_size(args); i++) {
-				json_t *a = jget(json_array_get(args, i), "A_Const");
+			struct pt *args = jget(c->node, "args");
+			for (size_t i = 0; i < pt_len(args); i++) {
+				struct pt *a = jget(pt_at(args, i), "A_Const");
 				const char *s = jstr(jget(a, "sval"), "sval");
 				if (s)
 					c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path),
@@ -1726,7 +1725,7 @@ static void track(struct lctx *c)
 	}
 	const char *schema, *name;
 	if (!strcmp(c->type, "CreateStmt") || !strcmp(c->type, "CreateTableAsStmt")) {
-		json_t *rv = !strcmp(c->type, "CreateStmt") ? stmt_relation(c) : jget(jget(c->node, "into"), "rel");
+		struct pt *rv = !strcmp(c->type, "CreateStmt") ? stmt_relation(c) : jget(jget(c->node, "into"), "rel");
 		if ((name = rv_name(rv, &schema)))
 			names_add(&c->created, resolve(c, schema), name);
 	} else if (!strcmp(c->type, "IndexStmt") && jstr(c->node, "idxname")) {
@@ -1734,9 +1733,9 @@ static void track(struct lctx *c)
 		names_add(&c->created_idx, resolve(c, schema), jstr(c->node, "idxname"));
 	} else if (!strcmp(c->type, "AlterTableStmt") && (name = rv_name(stmt_relation(c), &schema))) {
 		size_t at = 0;
-		json_t *cmd;
+		struct pt *cmd;
 		while ((cmd = cmd_of(c->node, "AT_AddConstraint", &at))) {
-			json_t *con = jget(jget(cmd, "def"), "Constraint");
+			struct pt *con = jget(jget(cmd, "def"), "Constraint");
 			if (jtrue(con, "skip_validation") && jstr(con, "conname")) {
 				char *key = xstrfmt("%s.%s", name, jstr(con, "conname"));
 				names_add(&c->not_valid, resolve(c, schema), key);
@@ -1746,14 +1745,12 @@ static void track(struct lctx *c)
 	}
 }
 
-static void check_stmt(struct lctx *c, json_t *stmt)
+static void check_stmt(struct lctx *c, struct pt *stmt)
 {
-	const char *type;
-	json_t *node;
-	json_object_foreach (stmt, type, node)
-		break;
-	if (!type)
+	if (!pt_is_object(stmt) || !stmt->n)
 		return;
+	const char *type = stmt->keys[0];
+	struct pt *node = &stmt->items[0];
 	c->type = type;
 	c->node = node;
 	c->nstmts++;
@@ -1788,6 +1785,20 @@ static int check_opts(const struct lint_opts *o)
 	return 0;
 }
 
+/* lint_piece checks one statement: off, n its bytes in the text (leading
+ * comments included, where the allow comments are), stmt its parse tree */
+static void lint_piece(struct lctx *c, size_t off, size_t n, struct pt *stmt)
+{
+	size_t lead = sql_skip_blank(c->text + off, n);
+	if (lead == n || !stmt)
+		return;
+	c->piece_off = off;
+	c->stmt_off = off + lead;
+	c->stmt_len = n - lead;
+	read_allows(c, off, off + lead);
+	check_stmt(c, stmt);
+}
+
 int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r)
 {
 	if (check_opts(o))
@@ -1815,37 +1826,59 @@ int lint_sql(const char *file, const char *text, size_t len, const struct lint_o
 	free(r->assumed);
 	r->assumed = buf_detach(&assumed);
 
+	/* one parse of the whole text when it is small and has no COPY data
+	 * (the common case); otherwise statement by statement from the
+	 * bounded-memory stream, which also finds where a syntax error is */
+	int whole = 0;
+	if (len <= SQL_STREAM_CHUNK) {
+		PgQueryParseResult pr = pg_query_parse(text);
+		struct pt_arena *arena = NULL;
+		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
+		struct pt *stmts = jget(tree, "stmts");
+		if (tree && pt_is_array(stmts)) {
+			whole = 1;
+			for (size_t i = 0; i < pt_len(stmts); i++) {
+				struct pt *raw = pt_at(stmts, i);
+				size_t off = (size_t)pt_int(jget(raw, "stmt_location"));
+				size_t n = (size_t)pt_int(jget(raw, "stmt_len"));
+				if (off > len)
+					off = len;
+				if (!n || n > len - off)
+					n = len - off;
+				lint_piece(&c, off, n, jget(raw, "stmt"));
+			}
+		}
+		pt_free(arena);
+		pg_query_free_parse_result(pr);
+	}
 	struct sql_stream s;
 	struct sql_piece p;
-	int rc;
-	sql_stream_init(&s, text, len);
-	while ((rc = sql_stream_next(&s, &p)) == 1) {
+	int rc = 0;
+	sql_stream_init(&s, text, whole ? 0 : len);
+	while (!whole && (rc = sql_stream_next(&s, &p)) == 1) {
 		if (p.copy_data)
 			continue;
-		size_t lead = sql_skip_blank(text + p.off, p.len);
-		if (lead == p.len)
-			continue;
-		c.piece_off = p.off;
-		c.stmt_off = p.off + lead;
-		c.stmt_len = p.len - lead;
-		read_allows(&c, p.off, p.off + lead);
 		char *one = xstrndup(text + p.off, p.len);
 		PgQueryParseResult pr = pg_query_parse(one);
 		free(one);
-		json_t *tree = !pr.error && pr.parse_tree ? json_loads(pr.parse_tree, 0, NULL) : NULL;
-		json_t *stmts = jget(tree, "stmts");
-		for (size_t i = 0; i < json_array_size(stmts); i++)
-			check_stmt(&c, jget(json_array_get(stmts, i), "stmt"));
+		struct pt_arena *arena = NULL;
+		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
+		struct pt *stmts = jget(tree, "stmts");
+		for (size_t i = 0; i < pt_len(stmts); i++)
+			lint_piece(&c, p.off, p.len, jget(pt_at(stmts, i), "stmt"));
 		if (pr.error) {
+			size_t lead = sql_skip_blank(text + p.off, p.len);
 			c.stmt_off = p.off + lead;
+			c.stmt_len = p.len - lead;
 			report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
 			       "the parser cannot read this statement: %s", pr.error->message);
 		}
-		json_decref(tree);
+		pt_free(arena);
 		pg_query_free_parse_result(pr);
 	}
 	if (rc < 0) {
 		c.stmt_off = s.err_off < len ? s.err_off : len;
+		c.stmt_len = 0;
 		c.nallows = 0;
 		report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
 		       "the parser cannot read this part: %s", s.err ? s.err : "syntax error");

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "lint.h"
 #include "log.h"
+#include "ptree.h"
 #include "unit.h"
 
 static char *protected_list[] = { "bo_airflow" };
@@ -568,6 +569,40 @@ static void test_rule_table(void)
 	CU_ASSERT_EQUAL(lint_rule_find("protected-schema")->severity, LINT_ERROR);
 }
 
+static void test_ptree(void)
+{
+	char text[] = " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\\"y\\u00e9\\ud83d\\ude00\\n\", \"o\": {}} ";
+	struct pt_arena *arena;
+	struct pt *t = pt_parse(text, &arena);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(pt_len(pt_get(t, "a")), 6);
+	CU_ASSERT_EQUAL(pt_int(pt_at(pt_get(t, "a"), 1)), -2);
+	CU_ASSERT_EQUAL(pt_int(pt_at(pt_get(t, "a"), 2)), 3);
+	CU_ASSERT_TRUE(pt_true(pt_at(pt_get(t, "a"), 3)));
+	CU_ASSERT_FALSE(pt_true(pt_at(pt_get(t, "a"), 4)));
+	CU_ASSERT_PTR_NULL(pt_at(pt_get(t, "a"), 6));
+	CU_ASSERT_STRING_EQUAL(pt_str(pt_get(t, "s")), "x\"y\xc3\xa9\xf0\x9f\x98\x80\n");
+	CU_ASSERT_TRUE(pt_is_object(pt_get(t, "o")));
+	CU_ASSERT_PTR_NULL(pt_get(pt_get(t, "o"), "x"));
+	CU_ASSERT_PTR_NULL(pt_get(NULL, "x"));
+	pt_free(arena);
+	const char *bad[] = { "", "{", "[1,]", "{\"a\" 1}", "\"\\q\"", "[1] x", "{\"a\":}", "tru", "\"abc", NULL };
+	for (const char *const *b = bad; *b; b++) {
+		char *copy = xstrdup(*b);
+		CU_ASSERT_PTR_NULL(pt_parse(copy, &arena));
+		pt_free(arena);
+		free(copy);
+	}
+	/* nesting past the limit is refused, not a stack overflow */
+	struct buf deep = BUF_INIT;
+	for (int i = 0; i < 100000; i++)
+		buf_addch(&deep, '[');
+	char *d = buf_detach(&deep);
+	CU_ASSERT_PTR_NULL(pt_parse(d, &arena));
+	pt_free(arena);
+	free(d);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -584,6 +619,7 @@ int main(void)
 		{ "lint.rules in padctl.yml", test_config_check },
 		{ "hostile and odd input", test_hostile },
 		{ "the rule table", test_rule_table },
+		{ "the parse tree reader", test_ptree },
 		{ NULL, NULL },
 	};
 	return unit_run("lint", tests);
