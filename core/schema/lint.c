@@ -1588,14 +1588,15 @@ static const struct rule rules[] = {
 	{ { "prefer-bigint-over-int", LINT_G_STYLE, LINT_OFF, "int or smallint primary key columns" },
 	  r_prefer_bigint },
 	{ { "prefer-identity", LINT_G_STYLE, LINT_OFF, "serial columns instead of identity" }, r_prefer_identity },
-	{ { "identifier-too-long", LINT_G_STYLE, LINT_WARNING, "a table, column, index or constraint name over 63 bytes" },
+	{ { "identifier-too-long", LINT_G_STYLE, LINT_WARNING,
+	    "an identifier over 63 bytes in a statement that creates or changes something" },
 	  r_long_identifier },
 	/* findings lint itself makes (no function: raised by the walk) */
-	{ { "lint-allow", LINT_G_TRANSACTIONS, LINT_ERROR,
+	{ { "lint-allow", LINT_G_LINT, LINT_ERROR,
 	    "a `padctl:allow` comment without a reason or naming an unknown rule" },
 	  NULL },
-	{ { "syntax", LINT_G_TRANSACTIONS, LINT_WARNING,
-	    "text the parser (PostgreSQL 15 grammar) cannot read: the rest of the file is not linted" },
+	{ { "syntax", LINT_G_LINT, LINT_WARNING,
+	    "SQL the parser (PostgreSQL 15's grammar) cannot read: that statement, or the rest of the file, is not linted" },
 	  NULL },
 };
 
@@ -1626,8 +1627,8 @@ const char *lint_severity_name(int s)
 
 const char *lint_group_name(int g)
 {
-	static const char *const n[] = { "protected", "transactions", "destructive", "locking", "style" };
-	return g >= 0 && g <= LINT_G_STYLE ? n[g] : "?";
+	static const char *const n[] = { "protected", "transactions", "destructive", "locking", "style", "lint" };
+	return g >= 0 && g <= LINT_G_LINT ? n[g] : "?";
 }
 
 /* ---------------------------------------------------------------- the walk */

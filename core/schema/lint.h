@@ -34,7 +34,7 @@
 
 enum lint_severity { LINT_OFF = 0, LINT_WARNING = 1, LINT_ERROR = 2 };
 
-enum lint_group { LINT_G_PROTECTED, LINT_G_TRANSACTIONS, LINT_G_DESTRUCTIVE, LINT_G_LOCKING, LINT_G_STYLE };
+enum lint_group { LINT_G_PROTECTED, LINT_G_TRANSACTIONS, LINT_G_DESTRUCTIVE, LINT_G_LOCKING, LINT_G_STYLE, LINT_G_LINT };
 
 /* One rule, as the rule table lists it. */
 struct lint_rule_info {

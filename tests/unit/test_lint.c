@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "fs.h"
 #include "lint.h"
 #include "log.h"
 #include "ptree.h"
@@ -566,6 +567,22 @@ static void test_rule_table(void)
 		CU_ASSERT_PTR_EQUAL(lint_rule_find(a->name), a);
 	}
 	CU_ASSERT_PTR_NULL(lint_rule_at(lint_rule_count()));
+	/* docs/lint.md describes every rule */
+	const char *src = getenv("PADCTL_SOURCE_DIR");
+	if (src) {
+		char *path = xstrfmt("%s/docs/lint.md", src), *doc = NULL;
+		size_t len = 0;
+		CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &doc, &len), 0);
+		for (size_t i = 0; i < lint_rule_count(); i++) {
+			char *name = xstrfmt("`%s`", lint_rule_at(i)->name);
+			if (!strstr(doc, name))
+				fprintf(stderr, "docs/lint.md does not describe %s\n", name);
+			CU_ASSERT_PTR_NOT_NULL(strstr(doc, name));
+			free(name);
+		}
+		free(doc);
+		free(path);
+	}
 	CU_ASSERT_EQUAL(lint_rule_find("protected-schema")->severity, LINT_ERROR);
 }
 
