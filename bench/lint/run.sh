@@ -11,6 +11,9 @@
 # so a busy phase of the shared machine hits both. Prints the medians and the
 # ratio; logs go to bench/work-lint/logs/.
 #   PADCTL_BIN   the binary (default build-rel/padctl: a release build)
+#   PADCTL_BASE_BIN  optional: a padctl built before lint (the commit before
+#                the first lint commit); its plan is timed too, to show what
+#                lint itself adds to plan
 #   PGBIN        PostgreSQL binaries (default: the newest installed)
 #   BENCH_KEEP   1: leave the cluster running
 set -euo pipefail
@@ -101,17 +104,40 @@ done
 
 plan_cmd="$PADCTL_BIN -C $P plan bench"
 status_cmd="$PADCTL_BIN -C $P status bench"
+cmds=("$plan_cmd" "$status_cmd")
+if [ -n "${PADCTL_BASE_BIN-}" ]; then
+	cmds+=("$PADCTL_BASE_BIN -C $P plan bench")
+fi
 # one plain run of each first: a failing command makes the numbers meaningless
 $plan_cmd >"$LOGS/plan.log" 2>&1 || die "plan failed (see $LOGS/plan.log)"
 $status_cmd >"$LOGS/status.log" 2>&1 || die "status failed (see $LOGS/status.log)"
 grep -q "^lint: 0 errors" "$LOGS/plan.log" || die "plan printed no lint summary (see $LOGS/plan.log)"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$HERE/../interleave.py" "$ROUNDS" "$plan_cmd" "$status_cmd" | tee "$LOGS/interleave.txt"
+python3 "$HERE/../interleave.py" "$ROUNDS" "${cmds[@]}" | tee "$LOGS/interleave.txt"
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-plan_ms=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$LOGS/interleave.txt")
-status_ms=$(awk 'NR == 2 { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$LOGS/interleave.txt")
-if [ -n "$plan_ms" ] && [ -n "$status_ms" ]; then
-	printf '\n| N | plan median (ms) | status median (ms) | plan/status |\n|---:|---:|---:|---:|\n'
-	printf '| %s | %s | %s | %.2fx |\n' "$N" "$plan_ms" "$status_ms" "$(echo "$plan_ms / $status_ms" | bc -l)"
-	printf '\nReproduce: bench/lint/run.sh %s %s\n' "$N" "$ROUNDS"
+median() { awk -v n="$1" 'NR == n { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$LOGS/interleave.txt"; }
+plan_ms=$(median 1)
+status_ms=$(median 2)
+base_ms=$(median 3)
+# CPU time of one run (task-clock), less sensitive to a busy machine than wall time
+cpu() {
+	command -v perf >/dev/null || return 0
+	# shellcheck disable=SC2086
+	perf stat -r "$ROUNDS" -e task-clock -x, $1 2>&1 >/dev/null | awk -F, '/task-clock/ { printf "%.1f", $1 }'
+}
+plan_cpu=$(cpu "$plan_cmd")
+status_cpu=$(cpu "$status_cmd")
+base_cpu=
+[ -z "${PADCTL_BASE_BIN-}" ] || base_cpu=$(cpu "$PADCTL_BASE_BIN -C $P plan bench")
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+printf '\n| N | measure | plan | status | plan/status |'
+[ -z "$base_ms" ] || printf ' plan before lint | lint added / status |'
+printf '\n|---:|---|---:|---:|---:|'
+[ -z "$base_ms" ] || printf -- '---:|---:|'
+printf '\n| %s | wall median (ms) | %s | %s | %s |' "$N" "$plan_ms" "$status_ms" "$(ratio "$plan_ms" "$status_ms")"
+[ -z "$base_ms" ] || printf ' %s | %s |' "$base_ms" "$(awk -v a="$plan_ms" -v b="$base_ms" -v s="$status_ms" 'BEGIN { printf "%.2fx", (a - b) / s }')"
+if [ -n "$plan_cpu" ]; then
+	printf '\n| %s | CPU (ms, task-clock) | %s | %s | %s |' "$N" "$plan_cpu" "$status_cpu" "$(ratio "$plan_cpu" "$status_cpu")"
+	[ -z "$base_cpu" ] || printf ' %s | %s |' "$base_cpu" "$(awk -v a="$plan_cpu" -v b="$base_cpu" -v s="$status_cpu" 'BEGIN { printf "%.2fx", (a - b) / s }')"
 fi
+printf '\n\nReproduce: %sbench/lint/run.sh %s %s\n' "${PADCTL_BASE_BIN:+PADCTL_BASE_BIN=... }" "$N" "$ROUNDS"

@@ -36,9 +36,10 @@ static void print_text(const struct plan *pl, const struct plan_lint *lint, cons
 		const struct plan_target *pt = &pl->targets[i];
 		printf("\ntarget %s: %zu migration%s\n", pt->t->name, pt->ntodo, pt->ntodo == 1 ? "" : "s");
 		if (lint[i].n)
-			printf("lint: %zu error%s, %zu warning%s%s%s\n", lint[i].errors, lint[i].errors == 1 ? "" : "s",
-			       lint[i].warnings, lint[i].warnings == 1 ? "" : "s", *lint[i].assumed ? "; assumed " : "",
-			       lint[i].assumed);
+			printf("lint: %zu error%s, %zu warning%s (PostgreSQL %d.%d)%s%s\n", lint[i].errors,
+			       lint[i].errors == 1 ? "" : "s", lint[i].warnings, lint[i].warnings == 1 ? "" : "s",
+			       lint[i].server_version / 10000, lint[i].server_version % 10000,
+			       *lint[i].assumed ? "; assumed " : "", lint[i].assumed);
 		for (size_t k = 0; k < pt->ntodo; k++) {
 			const struct plan_mig *pm = &pt->todo[k];
 			char *version = xstrprintable(pm->m->version);
@@ -108,9 +109,10 @@ static json_t *json_doc(const struct plan *pl, const struct plan_lint *lint, con
 	}
 	json_t *lt = json_array();
 	for (size_t i = 0; i < pl->ntargets; i++)
-		json_array_append_new(lt, json_pack("{s:s, s:i, s:i, s:s}", "target", pl->targets[i].t->name, "errors",
-						    (int)lint[i].errors, "warnings", (int)lint[i].warnings, "assumed",
-						    lint[i].assumed ? lint[i].assumed : ""));
+		json_array_append_new(lt, json_pack("{s:s, s:i, s:i, s:s, s:i}", "target", pl->targets[i].t->name,
+						    "errors", (int)lint[i].errors, "warnings", (int)lint[i].warnings,
+						    "assumed", lint[i].assumed ? lint[i].assumed : "",
+						    "server_version_num", lint[i].server_version));
 	json_t *doc = err ? NULL
 			  : json_pack("{s:s, s:s, s:O, s:o}", "id", id, "hash", hash, "plan", body, "lint", lt);
 	if (err)

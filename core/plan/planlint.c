@@ -164,6 +164,7 @@ int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, con
 		if (!out->assumed && ml->r.assumed)
 			out->assumed = xstrdup(ml->r.assumed);
 	}
+	out->server_version = cat.server_version;
 	lint_catalog_db_release(&cat);
 	if (!out->assumed)
 		out->assumed = xstrdup("");

@@ -26,6 +26,7 @@ struct plan_lint {
 	size_t n;
 	size_t errors, warnings;
 	char *assumed; /* what lint assumed (no target connected): "" when nothing */
+	int server_version; /* the target's, as lint used it; 0: not connected */
 };
 
 /* lint_catalog_db fills cat from a connected target (one round trip: the

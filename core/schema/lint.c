@@ -705,7 +705,8 @@ static void r_drop_schema(struct lctx *c, const struct lint_rule_info *ri)
 {
 	if (!strcmp(c->type, "DropStmt") && jis(c->node, "removeType", "OBJECT_SCHEMA"))
 		report(c, ri, "declare it in meta.yml (`destructive: \"why\"`) if the data is meant to go",
-		       "drops schema \"%s\" and everything in it", sval(pt_at(jget(c->node, "objects"), 0)));
+		       "drops schema \"%s\" and everything in it",
+		       sval(pt_at(jget(c->node, "objects"), 0)) ? sval(pt_at(jget(c->node, "objects"), 0)) : "?");
 }
 
 static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
