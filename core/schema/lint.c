@@ -1881,6 +1881,9 @@ int lint_sql(const char *file, const char *text, size_t len, const struct lint_o
 	if (rc < 0) {
 		c.stmt_off = s.err_off < len ? s.err_off : len;
 		c.stmt_len = 0;
+		/* the allow comments of the last statement do not reach the unreadable part */
+		for (size_t i = 0; i < c.nallows; i++)
+			free(c.allows[i].reason);
 		c.nallows = 0;
 		report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
 		       "the parser cannot read this part: %s", s.err ? s.err : "syntax error");
