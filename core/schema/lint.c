@@ -347,6 +347,7 @@ enum shape {
 	T_REL,    /* a RangeVar */
 	T_RELS,   /* a list of RangeVars */
 	T_INTO,   /* an IntoClause's rel */
+	T_BASE,   /* an embedded CreateStmt's relation (CREATE FOREIGN TABLE) */
 	T_NAMES,  /* a list of String: a qualified name */
 	T_OBJ,    /* an object as DropStmt/CommentStmt/GrantStmt name them; objtype decides a bare String */
 	T_OBJS,   /* a list of those */
@@ -367,6 +368,9 @@ struct target_key {
 static const struct target_key target_keys[] = {
 	{ "CreateStmt", "relation", T_REL, NULL, "creates" },
 	{ "CreateTableAsStmt", "into", T_INTO, NULL, "creates" },
+	{ "SelectStmt", "intoClause", T_INTO, NULL, "creates" },
+	{ "CreateForeignTableStmt", "base", T_BASE, NULL, "creates" },
+	{ "ImportForeignSchemaStmt", "local_schema", T_SCHEMA, NULL, "imports foreign tables into" },
 	{ "ViewStmt", "view", T_REL, NULL, "creates" },
 	{ "CreateSeqStmt", "sequence", T_REL, NULL, "creates" },
 	{ "AlterSeqStmt", "sequence", T_REL, NULL, "alters" },
@@ -470,8 +474,11 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 		switch (k->shape) {
 		case T_REL:
 		case T_INTO:
+		case T_BASE:
 			if (k->shape == T_INTO)
 				v = jget(v, "rel");
+			else if (k->shape == T_BASE)
+				v = jget(v, "relation");
 			t.name = rv_name(v, &t.schema);
 			t.temp = rv_temp(v);
 			if (t.name)
@@ -974,7 +981,8 @@ static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "ReindexStmt") && !reindex_concurrent(c->node))
+	if (!strcmp(c->type, "ReindexStmt") && !reindex_concurrent(c->node) &&
+	    !(stmt_relation(c) && is_new(c, stmt_relation(c))))
 		report(c, ri,
 		       c->version >= 120000 ? "use REINDEX CONCURRENTLY in a migration with `transactional: false`"
 					    : "REINDEX CONCURRENTLY needs PostgreSQL 12; run it in a maintenance window",

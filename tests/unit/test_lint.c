@@ -105,6 +105,13 @@ static void test_protected(void)
 		"SET search_path = bo_airflow, public; ALTER TABLE oracle_employee ADD COLUMN x int",
 		"SET LOCAL search_path TO bo_airflow; INSERT INTO t VALUES (1)",
 		"SET search_path = \"bo_airflow\"; CREATE TABLE t (i int)",
+		"SELECT * INTO bo_airflow.copy FROM app.t",
+		"CREATE FOREIGN TABLE bo_airflow.f (i int) SERVER s",
+		"IMPORT FOREIGN SCHEMA remote FROM SERVER s INTO bo_airflow",
+		"REVOKE SELECT ON bo_airflow.oracle_employee FROM app",
+		"ALTER TYPE bo_airflow.e ADD VALUE 'b'",
+		"DROP FUNCTION bo_airflow.f(int)",
+		"CREATE TRIGGER tr BEFORE INSERT ON bo_airflow.t FOR EACH ROW EXECUTE FUNCTION app.f()",
 		NULL,
 	};
 	for (const char *const *s = hit; *s; s++) {
@@ -124,6 +131,8 @@ static void test_protected(void)
 		"SET search_path = bo_airflow; SET search_path = app; CREATE TABLE t (i int)",
 		"CREATE TEMP TABLE t (i int); INSERT INTO t VALUES (1)",
 		"DROP EXTENSION bo_airflow",
+		"SELECT * INTO app.copy FROM bo_airflow.t",
+		"CREATE TRIGGER tr BEFORE INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION bo_airflow.f()",
 		NULL,
 	};
 	for (const char *const *s = quiet; *s; s++) {
@@ -279,6 +288,7 @@ static void test_locking(void)
 	CU_ASSERT_FALSE(fires_nontx("require-concurrent-index-deletion", "DROP INDEX CONCURRENTLY i"));
 	CU_ASSERT_TRUE(fires("require-concurrent-reindex", "REINDEX TABLE t"));
 	CU_ASSERT_FALSE(fires_nontx("require-concurrent-reindex", "REINDEX TABLE CONCURRENTLY t"));
+	CU_ASSERT_FALSE(fires("require-concurrent-reindex", "CREATE TABLE t (a int); REINDEX TABLE t"));
 	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint", "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
 	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint", "ALTER TABLE a ADD COLUMN b int REFERENCES b (id)"));
 	CU_ASSERT_FALSE(fires("adding-foreign-key-constraint",
