@@ -36,7 +36,8 @@ struct cat_state {
 };
 
 /* the relation's regclass from its parts, quoted as the server quotes them */
-#define REL_SQL "to_regclass(CASE WHEN $1::text IS NULL THEN quote_ident($2) ELSE quote_ident($1) || '.' || quote_ident($2) END)"
+#define REL_SQL \
+	"to_regclass(CASE WHEN $1::text IS NULL THEN quote_ident($2) ELSE quote_ident($1) || '.' || quote_ident($2) END)"
 
 static int db_volatility(void *arg, const char *schema, const char *name)
 {
@@ -45,10 +46,10 @@ static int db_volatility(void *arg, const char *schema, const char *name)
 	char *v = NULL;
 	/* 'v' > 's' > 'i': the most volatile function of that name decides */
 	if (lookup_value(cs->db,
-			   "SELECT max(p.provolatile::text) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-			   "WHERE p.proname = $2 AND (n.nspname = $1 OR ($1::text IS NULL AND n.nspname = ANY "
-			   "(current_schemas(true))))",
-			   2, params, &v)) {
+			 "SELECT max(p.provolatile::text) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+			 "WHERE p.proname = $2 AND (n.nspname = $1 OR ($1::text IS NULL AND n.nspname = ANY "
+			 "(current_schemas(true))))",
+			 2, params, &v)) {
 		return 0;
 	}
 	int c = v && *v ? v[0] : 0;
@@ -63,9 +64,9 @@ static int db_column_type(void *arg, const char *schema, const char *table, cons
 	const char *params[] = { schema, table, column };
 	PGresult *res;
 	if (lookup(cs->db,
-		     "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-		     "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
-		     3, params, &res)) {
+		   "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+		   "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
+		   3, params, &res)) {
 		return -1;
 	}
 	int rc = -1;
@@ -84,10 +85,10 @@ static int db_notnull_check(void *arg, const char *schema, const char *table, co
 	const char *params[] = { schema, table, column };
 	char *v = NULL;
 	if (lookup_value(cs->db,
-			   "SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
-			   " AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
-			   "('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
-			   3, params, &v)) {
+			 "SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
+			 " AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
+			 "('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
+			 3, params, &v)) {
 		return -1;
 	}
 	int rc = v && v[0] == 't';
@@ -101,8 +102,8 @@ int lint_catalog_db(struct db *db, struct lint_catalog *cat)
 	if (!db)
 		return 0;
 	PGresult *res;
-	if (db_query(db, "SELECT current_setting('search_path'), current_user, current_setting('server_version_num')", 0,
-		     NULL, &res))
+	if (db_query(db, "SELECT current_setting('search_path'), current_user, current_setting('server_version_num')",
+		     0, NULL, &res))
 		return -1;
 	struct cat_state *cs = xcalloc(1, sizeof *cs);
 	cs->db = db;

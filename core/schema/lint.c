@@ -43,8 +43,8 @@ struct lctx {
 	struct pt *node; /* the statement's node ({"CreateStmt": {...}} unwrapped) */
 	const char *type; /* its node type, "CreateStmt" */
 	size_t piece_off; /* where the parsed text starts (node locations count from here) */
-	size_t stmt_off;  /* where the statement starts (after leading comments) */
-	size_t stmt_len;  /* its bytes from stmt_off */
+	size_t stmt_off; /* where the statement starts (after leading comments) */
+	size_t stmt_len; /* its bytes from stmt_off */
 	int stmt_line;
 	struct allow_comment allows[MAX_ALLOWS];
 	size_t nallows;
@@ -300,12 +300,15 @@ static void add_finding(struct lint_result *r, struct lint_finding *f)
 }
 
 static void vreport_at(struct lctx *c, const struct lint_rule_info *ri, int line, int col,
-		       const struct allow_comment *allows, size_t nallows, const char *hint, const char *fmt, va_list ap)
+		       const struct allow_comment *allows, size_t nallows, const char *hint, const char *fmt,
+		       va_list ap)
 {
 	int sev = rule_severity(c, ri);
 	if (sev == LINT_OFF)
 		return;
-	struct lint_finding f = { c->file, line, col, ri->name, ri->group, sev, NULL, hint ? xstrdup(hint) : NULL, NULL };
+	struct lint_finding f = {
+		c->file, line, col, ri->name, ri->group, sev, NULL, hint ? xstrdup(hint) : NULL, NULL
+	};
 	struct buf b = BUF_INIT;
 	buf_vaddf(&b, fmt, ap);
 	f.reason = buf_detach(&b);
@@ -339,20 +342,20 @@ static void report(struct lctx *c, const struct lint_rule_info *ri, const char *
 /* one object a statement changes, with the verb for messages */
 struct touched {
 	const char *schema; /* NULL: unqualified */
-	const char *name;   /* NULL: the schema itself */
+	const char *name; /* NULL: the schema itself */
 	int temp;
 };
 
 enum shape {
-	T_REL,    /* a RangeVar */
-	T_RELS,   /* a list of RangeVars */
-	T_INTO,   /* an IntoClause's rel */
-	T_BASE,   /* an embedded CreateStmt's relation (CREATE FOREIGN TABLE) */
-	T_NAMES,  /* a list of String: a qualified name */
-	T_OBJ,    /* an object as DropStmt/CommentStmt/GrantStmt name them; objtype decides a bare String */
-	T_OBJS,   /* a list of those */
+	T_REL, /* a RangeVar */
+	T_RELS, /* a list of RangeVars */
+	T_INTO, /* an IntoClause's rel */
+	T_BASE, /* an embedded CreateStmt's relation (CREATE FOREIGN TABLE) */
+	T_NAMES, /* a list of String: a qualified name */
+	T_OBJ, /* an object as DropStmt/CommentStmt/GrantStmt name them; objtype decides a bare String */
+	T_OBJS, /* a list of those */
 	T_SCHEMA, /* a string: a schema name */
-	T_OPTS,   /* DefElem options: "schemas" (default privileges) or "schema" (extension) */
+	T_OPTS, /* DefElem options: "schemas" (default privileges) or "schema" (extension) */
 };
 
 struct target_key {
@@ -621,7 +624,8 @@ static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri
 			hit = detach_concurrent(cmd);
 	}
 	if (hit)
-		report(c, ri, "set `transactional: false` in the migration's meta.yml and keep the statement alone there",
+		report(c, ri,
+		       "set `transactional: false` in the migration's meta.yml and keep the statement alone there",
 		       "CONCURRENTLY cannot run inside the transaction padctl opens for this migration");
 }
 
@@ -631,14 +635,22 @@ struct rerun_key {
 	const char *node, *flag;
 };
 static const struct rerun_key rerun_keys[] = {
-	{ "CreateStmt", "if_not_exists" },	 { "IndexStmt", "if_not_exists" },
-	{ "CreateSeqStmt", "if_not_exists" },	 { "CreateSchemaStmt", "if_not_exists" },
-	{ "CreateExtensionStmt", "if_not_exists" }, { "CreateTableAsStmt", "if_not_exists" },
-	{ "ViewStmt", "replace" },		 { "CreateFunctionStmt", "replace" },
-	{ "DropStmt", "missing_ok" },		 { "CreateTrigStmt", "replace" },
-	{ "AlterEnumStmt", "skipIfNewValExists" }, { "CreateEnumStmt", NULL },
-	{ "CompositeTypeStmt", NULL },		 { "CreateDomainStmt", NULL },
-	{ "RenameStmt", NULL },			 { "CreateRangeStmt", NULL },
+	{ "CreateStmt", "if_not_exists" },
+	{ "IndexStmt", "if_not_exists" },
+	{ "CreateSeqStmt", "if_not_exists" },
+	{ "CreateSchemaStmt", "if_not_exists" },
+	{ "CreateExtensionStmt", "if_not_exists" },
+	{ "CreateTableAsStmt", "if_not_exists" },
+	{ "ViewStmt", "replace" },
+	{ "CreateFunctionStmt", "replace" },
+	{ "DropStmt", "missing_ok" },
+	{ "CreateTrigStmt", "replace" },
+	{ "AlterEnumStmt", "skipIfNewValExists" },
+	{ "CreateEnumStmt", NULL },
+	{ "CompositeTypeStmt", NULL },
+	{ "CreateDomainStmt", NULL },
+	{ "RenameStmt", NULL },
+	{ "CreateRangeStmt", NULL },
 };
 
 static int rerunnable(struct lctx *c)
@@ -690,7 +702,12 @@ static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
 	int sev = rule_severity(c, ri);
 	if (sev == LINT_OFF)
 		return;
-	struct lint_finding f = { c->file, c->rerun_line, c->rerun_col, ri->name, ri->group, sev,
+	struct lint_finding f = { c->file,
+				  c->rerun_line,
+				  c->rerun_col,
+				  ri->name,
+				  ri->group,
+				  sev,
 				  xstrfmt("this non-transactional migration has %zu statements and this one cannot run "
 					  "twice",
 					  c->nstmts),
@@ -727,7 +744,8 @@ static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 			continue;
 		if (names_has(&c->created, resolve(c, t.schema), t.name))
 			continue;
-		report(c, ri, "the running app may still read it: drop it in a later release, and declare it in meta.yml",
+		report(c, ri,
+		       "the running app may still read it: drop it in a later release, and declare it in meta.yml",
 		       "drops table %s%s%s and its data", t.schema ? t.schema : "", t.schema ? "." : "", t.name);
 		return;
 	}
@@ -745,7 +763,8 @@ static void r_drop_column(struct lctx *c, const struct lint_rule_info *ri)
 	size_t at = 0;
 	struct pt *cmd = cmd_of(c->node, "AT_DropColumn", &at);
 	if (cmd)
-		report(c, ri, "stop using the column in the app first, drop it in a later release, and declare it in meta.yml",
+		report(c, ri,
+		       "stop using the column in the app first, drop it in a later release, and declare it in meta.yml",
 		       "drops column \"%s\" and its data; the running app may still use it", jstr(cmd, "name"));
 }
 
@@ -815,9 +834,11 @@ static int typ_parse(struct pt *tn, struct typ *t)
 		t->mods[t->nmods++] = (int)pt_int(ival);
 	}
 	/* a bare name may be the SQL spelling the grammar did not turn into pg_catalog's */
-	static const char *const alias[][2] = { { "int", "int4" },	     { "integer", "int4" },
-						 { "bigint", "int8" },	     { "smallint", "int2" },
-						 { "character varying", "varchar" } };
+	static const char *const alias[][2] = { { "int", "int4" },
+						{ "integer", "int4" },
+						{ "bigint", "int8" },
+						{ "smallint", "int2" },
+						{ "character varying", "varchar" } };
 	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
 		if (!strcmp(t->name, alias[i][0]))
 			snprintf(t->name, sizeof t->name, "%s", alias[i][1]);
@@ -872,7 +893,7 @@ static int type_change(const struct typ *a, const struct typ *b)
 		if (b->nmods == 2 && a->nmods == 2 && b->mods[1] == a->mods[1])
 			return b->mods[0] >= a->mods[0] ? CHANGE_SAFE : CHANGE_NARROW;
 		return b->mods[0] < a->mods[0] || (b->nmods == 2 && b->mods[1] < a->mods[1]) ? CHANGE_NARROW
-											  : CHANGE_REWRITE;
+											     : CHANGE_REWRITE;
 	}
 	if (!strcmp(x, "varbit") && !strcmp(y, "varbit"))
 		return !b->nmods || (a->nmods && b->mods[0] >= a->mods[0]) ? CHANGE_SAFE : CHANGE_NARROW;
@@ -936,7 +957,8 @@ static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narro
 			       "changes the type of column \"%s\"%s: the table is rewritten (or scanned) under an ACCESS "
 			       "EXCLUSIVE lock%s",
 			       jstr(cmd, "name"), known ? "" : "",
-			       known ? "" : " (its current type is unknown without a connected target; assumed not safe)");
+			       known ? ""
+				     : " (its current type is unknown without a connected target; assumed not safe)");
 		if (what != CHANGE_SAFE)
 			return;
 	}
@@ -984,14 +1006,16 @@ static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
 	if (!strcmp(c->type, "ReindexStmt") && !reindex_concurrent(c->node) &&
 	    !(stmt_relation(c) && is_new(c, stmt_relation(c))))
 		report(c, ri,
-		       c->version >= 120000 ? "use REINDEX CONCURRENTLY in a migration with `transactional: false`"
-					    : "REINDEX CONCURRENTLY needs PostgreSQL 12; run it in a maintenance window",
+		       c->version >= 120000
+			       ? "use REINDEX CONCURRENTLY in a migration with `transactional: false`"
+			       : "REINDEX CONCURRENTLY needs PostgreSQL 12; run it in a maintenance window",
 		       "REINDEX without CONCURRENTLY blocks writes (and reads that use the index) while it runs");
 }
 
 /* each_constraint calls fn for every constraint an ALTER TABLE on an existing table adds */
-static void each_added_constraint(struct lctx *c, void (*fn)(struct lctx *c, const struct lint_rule_info *ri,
-							    struct pt *con, struct pt *cmd),
+static void each_added_constraint(struct lctx *c,
+				  void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *con,
+					     struct pt *cmd),
 				  const struct lint_rule_info *ri)
 {
 	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
@@ -1211,7 +1235,8 @@ static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, struc
 {
 	(void)cmd;
 	if (jis(con, "contype", "CONSTR_EXCLUSION"))
-		report(c, ri, "there is no concurrent way: add it in a maintenance window, or when the table is created",
+		report(c, ri,
+		       "there is no concurrent way: add it in a maintenance window, or when the table is created",
 		       "adding an EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock");
 }
 
@@ -1256,8 +1281,9 @@ static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
 	while ((cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
 		if (!detach_concurrent(cmd)) {
 			report(c, ri,
-			       c->version >= 140000 ? "use DETACH PARTITION ... CONCURRENTLY with `transactional: false`"
-						    : "DETACH PARTITION CONCURRENTLY needs PostgreSQL 14",
+			       c->version >= 140000
+				       ? "use DETACH PARTITION ... CONCURRENTLY with `transactional: false`"
+				       : "DETACH PARTITION CONCURRENTLY needs PostgreSQL 14",
 			       "DETACH PARTITION without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the parent");
 			return;
 		}
@@ -1572,7 +1598,8 @@ static const struct rule rules[] = {
 	  r_identity },
 	{ { "adding-serial-field", LINT_G_LOCKING, LINT_WARNING, "ADD COLUMN of type serial, bigserial, smallserial" },
 	  r_serial },
-	{ { "adding-stored-generated-field", LINT_G_LOCKING, LINT_WARNING, "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED" },
+	{ { "adding-stored-generated-field", LINT_G_LOCKING, LINT_WARNING,
+	    "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED" },
 	  r_generated },
 	{ { "changing-column-type", LINT_G_LOCKING, LINT_WARNING, "ALTER COLUMN TYPE that is not binary-coercible" },
 	  r_changing_type },
@@ -1679,20 +1706,39 @@ static void read_allows(struct lctx *c, size_t from, size_t to)
 		int line, col;
 		advance(c, i, &line, &col);
 		if (!ri || ri == bad) {
-			struct lint_finding f = { c->file, line, col, bad->name, bad->group, LINT_ERROR,
-						  xstrfmt("`padctl:allow` names no known rule (\"%s\")", rule),
-						  xstrdup("write `-- padctl:allow RULE reason`; docs/lint.md lists the rules"),
-						  NULL };
+			struct lint_finding f = {
+				c->file,
+				line,
+				col,
+				bad->name,
+				bad->group,
+				LINT_ERROR,
+				xstrfmt("`padctl:allow` names no known rule (\"%s\")", rule),
+				xstrdup("write `-- padctl:allow RULE reason`; docs/lint.md lists the rules"),
+				NULL
+			};
 			add_finding(c->r, &f);
 		} else if (q == p) {
-			struct lint_finding f = { c->file, line, col, bad->name, bad->group, LINT_ERROR,
+			struct lint_finding f = { c->file,
+						  line,
+						  col,
+						  bad->name,
+						  bad->group,
+						  LINT_ERROR,
 						  xstrfmt("`padctl:allow %s` gives no reason", rule),
-						  xstrdup("write why the rule does not apply here after its name"), NULL };
+						  xstrdup("write why the rule does not apply here after its name"),
+						  NULL };
 			add_finding(c->r, &f);
 		} else if (ri->group == LINT_G_PROTECTED) {
-			struct lint_finding f = { c->file, line, col, bad->name, bad->group, LINT_ERROR,
+			struct lint_finding f = { c->file,
+						  line,
+						  col,
+						  bad->name,
+						  bad->group,
+						  LINT_ERROR,
 						  xstrdup("protected-schema cannot be allowed"),
-						  xstrdup("protected schemas are read-only for migrations"), NULL };
+						  xstrdup("protected schemas are read-only for migrations"),
+						  NULL };
 			add_finding(c->r, &f);
 		} else if (c->nallows < MAX_ALLOWS) {
 			c->allows[c->nallows].rule = ri->name;
@@ -1780,8 +1826,8 @@ static int check_opts(const struct lint_opts *o)
 		const struct cfg_lint_allow *a = &o->allow[i];
 		const struct lint_rule_info *ri = lint_rule_find(a->rule);
 		if (!ri || !strcmp(ri->name, "lint-allow") || !strcmp(ri->name, "syntax")) {
-			fail("%s:%d:%d: unknown lint rule \"%s\" in lint.allow", o->meta_file ? o->meta_file : "meta.yml",
-			     a->line, a->col, a->rule);
+			fail("%s:%d:%d: unknown lint rule \"%s\" in lint.allow",
+			     o->meta_file ? o->meta_file : "meta.yml", a->line, a->col, a->rule);
 			fail_hint("docs/lint.md lists the rules");
 			return fail_status(EXIT_USAGE);
 		}
@@ -1933,7 +1979,8 @@ int lint_config_check(const struct cfg_project *p)
 			fail_hint("docs/lint.md lists the rules");
 			return fail_status(EXIT_USAGE);
 		}
-		if ((ri->group == LINT_G_PROTECTED || !strcmp(ri->name, "lint-allow")) && strcmp(a->value, "error") != 0) {
+		if ((ri->group == LINT_G_PROTECTED || !strcmp(ri->name, "lint-allow")) &&
+		    strcmp(a->value, "error") != 0) {
 			fail("%s:%d:%d: lint rule \"%s\" is always an error", p->file, a->line, a->col, a->rule);
 			fail_hint("remove the entry");
 			return fail_status(EXIT_USAGE);
@@ -1958,8 +2005,8 @@ void lint_finding_line(const struct lint_finding *f, struct buf *out, int with_h
 {
 	char *file = xstrprintable(f->file);
 	char *reason = xstrprintable(f->reason);
-	buf_addf(out, "%s:%d:%d: %s %s: %s", file, f->line, f->col, f->allowed ? "allowed" : lint_severity_name(f->severity),
-		 f->rule, reason);
+	buf_addf(out, "%s:%d:%d: %s %s: %s", file, f->line, f->col,
+		 f->allowed ? "allowed" : lint_severity_name(f->severity), f->rule, reason);
 	if (f->allowed) {
 		char *why = xstrprintable(f->allowed);
 		buf_addf(out, " (allowed: %s)", why);

@@ -34,12 +34,19 @@
 
 enum lint_severity { LINT_OFF = 0, LINT_WARNING = 1, LINT_ERROR = 2 };
 
-enum lint_group { LINT_G_PROTECTED, LINT_G_TRANSACTIONS, LINT_G_DESTRUCTIVE, LINT_G_LOCKING, LINT_G_STYLE, LINT_G_LINT };
+enum lint_group {
+	LINT_G_PROTECTED,
+	LINT_G_TRANSACTIONS,
+	LINT_G_DESTRUCTIVE,
+	LINT_G_LOCKING,
+	LINT_G_STYLE,
+	LINT_G_LINT
+};
 
 /* One rule, as the rule table lists it. */
 struct lint_rule_info {
 	const char *name;
-	int group;    /* enum lint_group */
+	int group; /* enum lint_group */
 	int severity; /* the default, enum lint_severity */
 	const char *what; /* one line: what the rule reports (docs and `--json`) */
 };
@@ -55,13 +62,13 @@ const char *lint_group_name(int group);
 
 struct lint_finding {
 	const char *file; /* borrowed from the caller of lint_sql */
-	int line, col;    /* 1-based, of the statement (or of the allow comment) */
+	int line, col; /* 1-based, of the statement (or of the allow comment) */
 	const char *rule; /* static: the rule table's name */
 	int group;
-	int severity;     /* after padctl.yml, the tier and the declarations */
+	int severity; /* after padctl.yml, the tier and the declarations */
 	char *reason;
 	char *hint;
-	char *allowed;    /* non-NULL: allowed, with this reason (never blocks) */
+	char *allowed; /* non-NULL: allowed, with this reason (never blocks) */
 };
 
 struct lint_result {
@@ -76,7 +83,7 @@ struct lint_catalog {
 	void *arg;
 	int server_version; /* PQserverVersion(); 0: unknown */
 	const char *search_path; /* the role's effective search_path as SHOW prints it; NULL: unknown */
-	const char *user;        /* the role ("$user" in search_path); NULL: unknown */
+	const char *user; /* the role ("$user" in search_path); NULL: unknown */
 	/* volatility: 'i', 's' or 'v' of the function (schema NULL: by search_path), 0 unknown */
 	int (*volatility)(void *arg, const char *schema, const char *name);
 	/* column_type: the column's type name (pg_type.typname, e.g. "varchar") and
@@ -91,13 +98,13 @@ struct lint_catalog {
  * tier, the migration's declarations. */
 struct lint_opts {
 	const struct cfg_project *p; /* protected schemas, lint.rules; may be NULL (no protected schemas) */
-	int prod;                    /* prod-tier env: undeclared destructive findings are errors */
-	int transactional;           /* the migration runs in one transaction */
-	const char *destructive;     /* meta.yml `destructive:` reason, or NULL */
-	const char *meta_file;       /* the meta.yml, for errors in allow */
+	int prod; /* prod-tier env: undeclared destructive findings are errors */
+	int transactional; /* the migration runs in one transaction */
+	const char *destructive; /* meta.yml `destructive:` reason, or NULL */
+	const char *meta_file; /* the meta.yml, for errors in allow */
 	const struct cfg_lint_allow *allow; /* meta.yml `lint.allow`, nallow entries */
 	size_t nallow;
-	int only_protected;          /* run the protected-schema rule alone (seed files) */
+	int only_protected; /* run the protected-schema rule alone (seed files) */
 	const struct lint_catalog *cat; /* NULL: not connected */
 };
 

@@ -59,7 +59,10 @@ static void skip_ws(struct parser *ps)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 static void put_utf8(char **out, unsigned cp)
@@ -99,14 +102,31 @@ static const char *read_string(struct parser *ps)
 		}
 		in++;
 		switch (*in) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			*out++ = *in++;
 			break;
-		case 'b': *out++ = '\b'; in++; break;
-		case 'f': *out++ = '\f'; in++; break;
-		case 'n': *out++ = '\n'; in++; break;
-		case 'r': *out++ = '\r'; in++; break;
-		case 't': *out++ = '\t'; in++; break;
+		case 'b':
+			*out++ = '\b';
+			in++;
+			break;
+		case 'f':
+			*out++ = '\f';
+			in++;
+			break;
+		case 'n':
+			*out++ = '\n';
+			in++;
+			break;
+		case 'r':
+			*out++ = '\r';
+			in++;
+			break;
+		case 't':
+			*out++ = '\t';
+			in++;
+			break;
 		case 'u': {
 			unsigned cp = 0;
 			for (int k = 1; k <= 4; k++) {
@@ -241,7 +261,8 @@ static int parse_value(struct parser *ps, struct pt *v)
 		v->type = PT_NUMBER;
 		v->num = strtol(ps->p, &end, 10);
 		/* a fraction or exponent: the integer part is kept, the rest skipped */
-		while (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' || *end == '-' || (*end >= '0' && *end <= '9'))
+		while (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' || *end == '-' ||
+		       (*end >= '0' && *end <= '9'))
 			end++;
 		if (end == ps->p)
 			return -1;

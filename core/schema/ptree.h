@@ -19,10 +19,10 @@ enum pt_type { PT_NULL, PT_TRUE, PT_FALSE, PT_NUMBER, PT_STRING, PT_ARRAY, PT_OB
 
 struct pt {
 	int type;
-	unsigned n;        /* members of an array or object */
-	const char *s;     /* a string's text (NUL-terminated, escapes decoded) */
-	long num;          /* a number's value (integers: the tree has no others that lint reads) */
-	struct pt *items;  /* an array's items, an object's values */
+	unsigned n; /* members of an array or object */
+	const char *s; /* a string's text (NUL-terminated, escapes decoded) */
+	long num; /* a number's value (integers: the tree has no others that lint reads) */
+	struct pt *items; /* an array's items, an object's values */
 	const char **keys; /* an object's keys */
 };
 
@@ -37,9 +37,9 @@ void pt_free(struct pt_arena *arena);
 /* pt_get returns the value of key in object o; pt_at item i of array a */
 struct pt *pt_get(const struct pt *o, const char *key);
 struct pt *pt_at(const struct pt *a, size_t i);
-size_t pt_len(const struct pt *a);   /* an array's items (0 for anything else) */
+size_t pt_len(const struct pt *a); /* an array's items (0 for anything else) */
 const char *pt_str(const struct pt *v); /* a string's text, else NULL */
-long pt_int(const struct pt *v);     /* a number, else 0 */
+long pt_int(const struct pt *v); /* a number, else 0 */
 int pt_true(const struct pt *v);
 int pt_is_array(const struct pt *v);
 int pt_is_object(const struct pt *v);

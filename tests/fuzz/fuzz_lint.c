@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!lint_rule_find(f->rule) || !f->reason || f->line < 1 || f->line > lines || f->col < 1 ||
 		    (size_t)f->col > len + 1)
 			abort();
-		if (o.only_protected && strcmp(f->rule, "protected-schema") != 0 && strcmp(f->rule, "lint-allow") != 0 &&
-		    strcmp(f->rule, "syntax") != 0)
+		if (o.only_protected && strcmp(f->rule, "protected-schema") != 0 &&
+		    strcmp(f->rule, "lint-allow") != 0 && strcmp(f->rule, "syntax") != 0)
 			abort();
 		if (!strcmp(f->rule, "protected-schema") && (f->allowed || f->severity != LINT_ERROR))
 			abort();

@@ -151,7 +151,8 @@ static void test_protected_message(void)
 	struct lint_opts o;
 	memset(&o, 0, sizeof o);
 	o.transactional = 1;
-	struct lint_result r = run("-- a comment\nSELECT 1;\n  SET search_path = bo_airflow;\n\n  ALTER TABLE t ADD c int;", &o);
+	struct lint_result r =
+		run("-- a comment\nSELECT 1;\n  SET search_path = bo_airflow;\n\n  ALTER TABLE t ADD c int;", &o);
 	const struct lint_finding *f = find(&r, "protected-schema");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_EQUAL(f->line, 5);
@@ -220,15 +221,17 @@ static void test_transactions(void)
 	CU_ASSERT_FALSE(fires("concurrently-in-transaction", "REFRESH MATERIALIZED VIEW CONCURRENTLY m"));
 	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
 				   "CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (b);"));
-	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
-				    "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
-				    "CREATE INDEX CONCURRENTLY IF NOT EXISTS j ON t (b);\nDROP INDEX CONCURRENTLY IF EXISTS k;"));
+	CU_ASSERT_FALSE(
+		fires_nontx("non-transactional-not-rerunnable",
+			    "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
+			    "CREATE INDEX CONCURRENTLY IF NOT EXISTS j ON t (b);\nDROP INDEX CONCURRENTLY IF EXISTS k;"));
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable", "CREATE INDEX CONCURRENTLY i ON t (a);"));
 	CU_ASSERT_FALSE(fires("non-transactional-not-rerunnable", "CREATE TABLE a (i int); CREATE TABLE b (i int);"));
 	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
 				   "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
-	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
-				    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;"));
+	CU_ASSERT_FALSE(
+		fires_nontx("non-transactional-not-rerunnable",
+			    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;"));
 }
 
 static void test_destructive(void)
@@ -289,35 +292,47 @@ static void test_locking(void)
 	CU_ASSERT_TRUE(fires("require-concurrent-reindex", "REINDEX TABLE t"));
 	CU_ASSERT_FALSE(fires_nontx("require-concurrent-reindex", "REINDEX TABLE CONCURRENTLY t"));
 	CU_ASSERT_FALSE(fires("require-concurrent-reindex", "CREATE TABLE t (a int); REINDEX TABLE t"));
-	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint", "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
+	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint",
+			     "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
 	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint", "ALTER TABLE a ADD COLUMN b int REFERENCES b (id)"));
 	CU_ASSERT_FALSE(fires("adding-foreign-key-constraint",
 			      "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id) NOT VALID"));
-	CU_ASSERT_FALSE(fires("adding-foreign-key-constraint",
-			      "CREATE TABLE a (b int); ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
+	CU_ASSERT_FALSE(
+		fires("adding-foreign-key-constraint",
+		      "CREATE TABLE a (b int); ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
 	CU_ASSERT_TRUE(fires("constraint-missing-not-valid", "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0)"));
-	CU_ASSERT_FALSE(fires("constraint-missing-not-valid", "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID"));
-	CU_ASSERT_TRUE(fires("constraint-missing-not-valid",
-			     "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
-	CU_ASSERT_FALSE(fires_nontx("constraint-missing-not-valid",
-				    "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
+	CU_ASSERT_FALSE(
+		fires("constraint-missing-not-valid", "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID"));
+	CU_ASSERT_TRUE(
+		fires("constraint-missing-not-valid",
+		      "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
+	CU_ASSERT_FALSE(
+		fires_nontx("constraint-missing-not-valid",
+			    "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
 	CU_ASSERT_FALSE(fires("constraint-missing-not-valid", "ALTER TABLE a VALIDATE CONSTRAINT c"));
 	CU_ASSERT_TRUE(fires("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN b SET NOT NULL"));
-	CU_ASSERT_FALSE(fires("adding-not-nullable-field", "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b SET NOT NULL"));
-	CU_ASSERT_TRUE(fires("adding-identity-field", "ALTER TABLE a ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"));
+	CU_ASSERT_FALSE(fires("adding-not-nullable-field",
+			      "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b SET NOT NULL"));
+	CU_ASSERT_TRUE(
+		fires("adding-identity-field", "ALTER TABLE a ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"));
 	CU_ASSERT_FALSE(fires("adding-identity-field", "CREATE TABLE a (id bigint GENERATED ALWAYS AS IDENTITY)"));
 	CU_ASSERT_TRUE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigserial"));
 	CU_ASSERT_FALSE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigint"));
-	CU_ASSERT_TRUE(fires("adding-stored-generated-field", "ALTER TABLE a ADD COLUMN g int GENERATED ALWAYS AS (b * 2) STORED"));
+	CU_ASSERT_TRUE(fires("adding-stored-generated-field",
+			     "ALTER TABLE a ADD COLUMN g int GENERATED ALWAYS AS (b * 2) STORED"));
 	CU_ASSERT_FALSE(fires("adding-stored-generated-field", "ALTER TABLE a ADD COLUMN g int"));
 	CU_ASSERT_TRUE(fires("changing-column-type", "ALTER TABLE a ALTER COLUMN b TYPE bigint"));
-	CU_ASSERT_FALSE(fires("changing-column-type", "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b TYPE bigint"));
+	CU_ASSERT_FALSE(
+		fires("changing-column-type", "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b TYPE bigint"));
 	CU_ASSERT_TRUE(fires("adding-serial-primary-key-field", "ALTER TABLE a ADD PRIMARY KEY (id)"));
-	CU_ASSERT_FALSE(fires("adding-serial-primary-key-field", "ALTER TABLE a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_id"));
+	CU_ASSERT_FALSE(fires("adding-serial-primary-key-field",
+			      "ALTER TABLE a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_id"));
 	CU_ASSERT_TRUE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE (x)"));
 	CU_ASSERT_FALSE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE USING INDEX a_x"));
-	CU_ASSERT_TRUE(fires("adding-exclusion-constraint", "ALTER TABLE a ADD CONSTRAINT e EXCLUDE USING gist (r WITH &&)"));
-	CU_ASSERT_FALSE(fires("adding-exclusion-constraint", "CREATE TABLE a (r int4range, EXCLUDE USING gist (r WITH &&))"));
+	CU_ASSERT_TRUE(
+		fires("adding-exclusion-constraint", "ALTER TABLE a ADD CONSTRAINT e EXCLUDE USING gist (r WITH &&)"));
+	CU_ASSERT_FALSE(
+		fires("adding-exclusion-constraint", "CREATE TABLE a (r int4range, EXCLUDE USING gist (r WITH &&))"));
 	CU_ASSERT_TRUE(fires("ban-vacuum-full", "VACUUM FULL t"));
 	CU_ASSERT_FALSE(fires("ban-vacuum-full", "VACUUM ANALYZE t"));
 	CU_ASSERT_TRUE(fires("ban-cluster", "CLUSTER t USING i"));
@@ -325,10 +340,14 @@ static void test_locking(void)
 	CU_ASSERT_TRUE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW m"));
 	CU_ASSERT_FALSE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW CONCURRENTLY m"));
 	CU_ASSERT_TRUE(fires("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c"));
-	CU_ASSERT_FALSE(fires_nontx("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c CONCURRENTLY"));
-	CU_ASSERT_TRUE(fires("statement-after-access-exclusive", "ALTER TABLE a ADD COLUMN x int; UPDATE b SET y = 1 WHERE z"));
-	CU_ASSERT_FALSE(fires("statement-after-access-exclusive", "UPDATE b SET y = 1 WHERE z; ALTER TABLE a ADD COLUMN x int"));
-	CU_ASSERT_FALSE(fires("statement-after-access-exclusive", "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN x int; SELECT 1"));
+	CU_ASSERT_FALSE(
+		fires_nontx("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c CONCURRENTLY"));
+	CU_ASSERT_TRUE(fires("statement-after-access-exclusive",
+			     "ALTER TABLE a ADD COLUMN x int; UPDATE b SET y = 1 WHERE z"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "UPDATE b SET y = 1 WHERE z; ALTER TABLE a ADD COLUMN x int"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN x int; SELECT 1"));
 	CU_ASSERT_FALSE(fires_nontx("statement-after-access-exclusive", "ALTER TABLE a ADD COLUMN x int; SELECT 1"));
 	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
 			      "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id) NOT VALID; SELECT 1"));
@@ -383,13 +402,16 @@ static void test_catalog(void)
 	memset(&o, 0, sizeof o);
 	o.transactional = 1;
 	o.cat = &cat;
-	CU_ASSERT_TRUE(fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
+	CU_ASSERT_TRUE(
+		fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
 	o.p = NULL;
-	CU_ASSERT_FALSE(fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t timestamptz DEFAULT now()", &o));
+	CU_ASSERT_FALSE(
+		fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t timestamptz DEFAULT now()", &o));
 	o.p = NULL;
 	CU_ASSERT_FALSE(fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t int DEFAULT 0", &o));
 	o.p = NULL;
-	CU_ASSERT_FALSE(fires_opts("adding-field-with-default", "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
+	CU_ASSERT_FALSE(fires_opts("adding-field-with-default",
+				   "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
 	o.p = NULL;
 	/* the safe list: varchar widened, to text; numeric precision raised at the same scale */
 	CU_ASSERT_FALSE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(40)", &o));
@@ -400,7 +422,8 @@ static void test_catalog(void)
 	o.p = NULL;
 	CU_ASSERT_TRUE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12,4)", &o));
 	o.p = NULL;
-	CU_ASSERT_TRUE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE int USING name::int", &o));
+	CU_ASSERT_TRUE(
+		fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE int USING name::int", &o));
 	o.p = NULL;
 	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(10)", &o));
 	o.p = NULL;
@@ -458,7 +481,8 @@ static void test_style(void)
 	snprintf(sql, sizeof sql, "CREATE TABLE a (%s int)",
 		 "c234567890123456789012345678901234567890123456789012345678901234");
 	CU_ASSERT_TRUE(fires("identifier-too-long", sql));
-	CU_ASSERT_FALSE(fires("identifier-too-long", "CREATE TABLE a (c2345678901234567890123456789012345678901234567890123456789012 int)"));
+	CU_ASSERT_FALSE(fires("identifier-too-long",
+			      "CREATE TABLE a (c2345678901234567890123456789012345678901234567890123456789012 int)"));
 	snprintf(sql, sizeof sql, "ALTER TABLE a ADD CONSTRAINT \"%s\" CHECK (true) NOT VALID",
 		 "c234567890123456789012345678901234567890123456789012345678901234");
 	CU_ASSERT_TRUE(fires("identifier-too-long", sql));
@@ -492,7 +516,8 @@ static void test_suppression(void)
 	lint_result_release(&r);
 	o.p = NULL;
 	/* block comments too, several rules */
-	r = run("/* padctl:allow ban-truncate emptied on purpose */\n-- padctl:allow ban-truncate-cascade x\nTRUNCATE t;", &o);
+	r = run("/* padctl:allow ban-truncate emptied on purpose */\n-- padctl:allow ban-truncate-cascade x\nTRUNCATE t;",
+		&o);
 	CU_ASSERT_EQUAL(r.errors + r.warnings, 0);
 	CU_ASSERT_STRING_EQUAL(find(&r, "ban-truncate")->allowed, "emptied on purpose");
 	lint_result_release(&r);
@@ -534,7 +559,8 @@ static void test_config_check(void)
 	p.lint_rules = a;
 	p.nlint_rules = 1;
 	CU_ASSERT_EQUAL(lint_config_check(&p), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "padctl.yml:7:5: lint rule \"protected-schema\" is always an error"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(err_message(), "padctl.yml:7:5: lint rule \"protected-schema\" is always an error"));
 	err_clear();
 	a[0].rule = "nope";
 	CU_ASSERT_EQUAL(lint_config_check(&p), -1);
@@ -554,9 +580,15 @@ static void test_hostile(void)
 	CU_ASSERT_EQUAL(r.errors, 0);
 	lint_result_release(&r);
 	o.p = NULL;
-	const char *odd[] = { "", ";;;", "-- padctl:allow", "/* padctl:allow ban-truncate */ TRUNCATE t",
-			      "COPY t FROM STDIN;\nDROP TABLE x\n\\.\n", "DO $$ BEGIN EXECUTE 'DROP TABLE bo_airflow.t'; END $$",
-			      "SET search_path = ''; CREATE TABLE t (i int)", "RESET ALL; TRUNCATE t", NULL };
+	const char *odd[] = { "",
+			      ";;;",
+			      "-- padctl:allow",
+			      "/* padctl:allow ban-truncate */ TRUNCATE t",
+			      "COPY t FROM STDIN;\nDROP TABLE x\n\\.\n",
+			      "DO $$ BEGIN EXECUTE 'DROP TABLE bo_airflow.t'; END $$",
+			      "SET search_path = ''; CREATE TABLE t (i int)",
+			      "RESET ALL; TRUNCATE t",
+			      NULL };
 	for (const char *const *s = odd; *s; s++) {
 		r = run(*s, &o);
 		o.p = NULL;
@@ -598,7 +630,8 @@ static void test_rule_table(void)
 
 static void test_ptree(void)
 {
-	char text[] = " {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\\"y\\u00e9\\ud83d\\ude00\\n\", \"o\": {}} ";
+	char text[] =
+		" {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\\"y\\u00e9\\ud83d\\ude00\\n\", \"o\": {}} ";
 	struct pt_arena *arena;
 	struct pt *t = pt_parse(text, &arena);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
