@@ -637,6 +637,7 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->run_id = st->run_id;
 	s->plugin = st->cfg->plugin;
 	s->dry_run = st->dry_run;
+	s->project = st->project;
 	s->ledger_write = svc_ledger_write;
 	return s;
 }

@@ -10,6 +10,8 @@
  *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
  *                  hashed while written, recorded in padctl.artifacts
  *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *   "lint" 1       the protected-schema rule over SQL that is not a migration
+ *                  (seed files), with the step's target (schema/lint.h)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -26,6 +28,7 @@
 
 struct padctl_step;
 struct padctl_artifact;
+struct cfg_project;
 
 /* struct padctl_rows is what the SDK's opaque rows are: a query's result. */
 struct padctl_rows {
@@ -43,6 +46,7 @@ struct svc_step {
 	const char *run_id;
 	const char *plugin; /* the step's plugin, for messages */
 	int dry_run;
+	const struct cfg_project *project; /* the project's configuration (lint: its protected schemas) */
 	/* ledger_write runs a record's SQL on the step's connection as the
 	 * role padctl connected as: inside a transaction the plugin has open it
 	 * travels with the plugin's next statement and commits with it. */
