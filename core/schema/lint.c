@@ -45,7 +45,6 @@ struct lctx {
 	size_t piece_off; /* where the parsed text starts (node locations count from here) */
 	size_t stmt_off; /* where the statement starts (after leading comments) */
 	size_t stmt_len; /* its bytes from stmt_off */
-	int stmt_line;
 	struct allow_comment allows[MAX_ALLOWS];
 	size_t nallows;
 	/* line counting, incremental */
@@ -954,9 +953,9 @@ static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narro
 		else if (!narrow && what != CHANGE_SAFE)
 			report(c, ri,
 			       "add a new column, backfill it in batches and switch over; or do it in a maintenance window",
-			       "changes the type of column \"%s\"%s: the table is rewritten (or scanned) under an ACCESS "
+			       "changes the type of column \"%s\": the table is rewritten (or scanned) under an ACCESS "
 			       "EXCLUSIVE lock%s",
-			       jstr(cmd, "name"), known ? "" : "",
+			       jstr(cmd, "name"),
 			       known ? ""
 				     : " (its current type is unknown without a connected target; assumed not safe)");
 		if (what != CHANGE_SAFE)
