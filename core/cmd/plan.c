@@ -11,18 +11,35 @@
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
+#include "planlint.h"
 #include "pipeline.h"
 #include "plugin.h"
 
 /* print_text shows the plan with each migration's path and SQL (not in the
  * hashed bytes: the checksums cover them). Names and paths are escaped
  * (xstrprintable): one cannot forge a line of the plan. */
-static void print_text(const struct plan *pl, const char *id, const char *hash)
+/* print_lint lists a migration's findings as SQL comments under it */
+static void print_lint(const struct mig_lint *ml)
+{
+	for (size_t i = 0; ml && i < ml->r.n; i++) {
+		struct buf b = BUF_INIT;
+		lint_finding_line(&ml->r.v[i], &b, 1);
+		printf("-- lint: %s\n", buf_str(&b));
+		buf_release(&b);
+	}
+}
+
+static void print_text(const struct plan *pl, const struct plan_lint *lint, const char *id, const char *hash)
 {
 	printf("plan %s for env %s\nhash sha256:%s\n", id, pl->env, hash);
 	for (size_t i = 0; i < pl->ntargets; i++) {
 		const struct plan_target *pt = &pl->targets[i];
 		printf("\ntarget %s: %zu migration%s\n", pt->t->name, pt->ntodo, pt->ntodo == 1 ? "" : "s");
+		if (lint[i].n)
+			printf("lint: %zu error%s, %zu warning%s (PostgreSQL %d.%d)%s%s\n", lint[i].errors,
+			       lint[i].errors == 1 ? "" : "s", lint[i].warnings, lint[i].warnings == 1 ? "" : "s",
+			       lint[i].server_version / 10000, lint[i].server_version % 10000,
+			       *lint[i].assumed ? "; assumed " : "", lint[i].assumed);
 		for (size_t k = 0; k < pt->ntodo; k++) {
 			const struct plan_mig *pm = &pt->todo[k];
 			char *version = xstrprintable(pm->m->version);
@@ -42,13 +59,33 @@ static void print_text(const struct plan *pl, const char *id, const char *hash)
 			const char *sql = pm->m->up_sql;
 			size_t len = strlen(sql);
 			printf("%s%s", sql, len && sql[len - 1] == '\n' ? "" : "\n");
+			print_lint(plan_lint_find(&lint[i], pm->m));
 		}
 	}
 }
 
 /* json_doc is what --json prints: {"id", "hash", "plan"}, the plan being the
  * hashed document with each migration's path and SQL added for reading */
-static json_t *json_doc(const struct plan *pl, const char *id, const char *hash, const char *bytes)
+/* json_lint is a migration's findings for --json */
+static json_t *json_lint(const struct mig_lint *ml)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; ml && i < ml->r.n; i++) {
+		const struct lint_finding *f = &ml->r.v[i];
+		json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s}", "file", f->file, "line", f->line, "column",
+				      f->col, "rule", f->rule, "group", lint_group_name(f->group), "severity",
+				      lint_severity_name(f->severity), "reason", f->reason);
+		if (!o)
+			continue;
+		json_object_set_new(o, "hint", f->hint ? json_string(f->hint) : json_null());
+		json_object_set_new(o, "allowed", f->allowed ? json_string(f->allowed) : json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *json_doc(const struct plan *pl, const struct plan_lint *lint, const char *id, const char *hash,
+			const char *bytes)
 {
 	json_t *body = json_loads(bytes, 0, NULL);
 	json_t *targets = json_object_get(body, "targets");
@@ -59,7 +96,8 @@ static json_t *json_doc(const struct plan *pl, const char *id, const char *hash,
 			const struct plan_mig *pm = &pl->targets[i].todo[k];
 			json_t *m = json_array_get(migs, k);
 			const char *path = pm->m->up_path, *sql = pm->skip_reason ? "" : pm->m->up_sql;
-			if (json_object_set_new(m, "path", json_string(path)) ||
+			if (json_object_set_new(m, "lint", json_lint(plan_lint_find(&lint[i], pm->m))) ||
+			    json_object_set_new(m, "path", json_string(path)) ||
 			    json_object_set_new(m, "sql", json_string(sql))) {
 				char *name = xstrprintable(path);
 				fail("cannot show %s in the plan: its path or text is not valid UTF-8", name);
@@ -69,7 +107,16 @@ static json_t *json_doc(const struct plan *pl, const char *id, const char *hash,
 			}
 		}
 	}
-	json_t *doc = err ? NULL : json_pack("{s:s, s:s, s:O}", "id", id, "hash", hash, "plan", body);
+	json_t *lt = json_array();
+	for (size_t i = 0; i < pl->ntargets; i++)
+		json_array_append_new(lt, json_pack("{s:s, s:i, s:i, s:s, s:i}", "target", pl->targets[i].t->name,
+						    "errors", (int)lint[i].errors, "warnings", (int)lint[i].warnings,
+						    "assumed", lint[i].assumed ? lint[i].assumed : "",
+						    "server_version_num", lint[i].server_version));
+	json_t *doc = err ? NULL
+			  : json_pack("{s:s, s:s, s:O, s:o}", "id", id, "hash", hash, "plan", body, "lint", lt);
+	if (err)
+		json_decref(lt);
 	json_decref(body);
 	return doc;
 }
@@ -103,8 +150,6 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	int rc = plugin_registry_load(&reg);
 	if (!rc)
 		rc = pipeline_resolve(&pl, &env, &reg, &steps);
-	free(steps);
-	plugin_registry_release(&reg);
 	if (!rc)
 		rc = migrations_load(p->migrations_dir, &set);
 	if (!rc)
@@ -112,11 +157,12 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	char *id = ledger_new_run_id();
 	struct plan plan;
 	plan_init(&plan, p, &env, &pl, n);
+	struct plan_lint *lint = xcalloc(n ? n : 1, sizeof *lint);
 	if (!rc)
 		rc = plan_digest_files(&plan, &env, &pl);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct inspection ins;
-		inspect_target(p, &env, targets[i], &set, "plan", 0, allow_ooo, &ins);
+		inspect_target(p, &env, targets[i], &set, "plan", 1, allow_ooo, &ins);
 		if (!ins.reachable) {
 			fail("cannot plan for target \"%s\": it is not reachable", targets[i]->name);
 			fail_detail("%s", ins.error);
@@ -129,6 +175,14 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = err_pending() ? -1 : fail("could not build the plan for target \"%s\"", targets[i]->name);
 		} else {
 			rc = pipeline_check_migrations(&ins.plan.mig, targets[i]->name, allow_ooo);
+			/* lint reads what the target knows (version, search_path, pg_proc) */
+			if (!rc)
+				rc = plan_lint_target(p, &env, &ins.plan, ins.db, &lint[i]);
+			if (!rc)
+				rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan");
+			/* each step's check(), read-only, on this target */
+			if (!rc)
+				rc = pipeline_check_steps(p, &env, &pl, steps, targets[i], ins.db, &ins.plan, id);
 			/* the target's part moves into the plan */
 			plan.targets[i] = ins.plan;
 			memset(&ins.plan, 0, sizeof ins.plan);
@@ -151,7 +205,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = fail_hint("check that the directory exists and is writable");
 	}
 	if (!rc && ctx->json) {
-		json_t *doc = json_doc(&plan, id, hash, bytes);
+		json_t *doc = json_doc(&plan, lint, id, hash, bytes);
 		char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 		if (s)
 			puts(s);
@@ -162,12 +216,17 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		free(s);
 		json_decref(doc);
 	} else if (!rc) {
-		print_text(&plan, id, hash);
+		print_text(&plan, lint, id, hash);
 		printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
 		       out ? out : "");
 	}
 	free(bytes);
 	free(id);
+	for (size_t i = 0; i < n; i++)
+		plan_lint_release(&lint[i]);
+	free(lint);
+	free(steps);
+	plugin_registry_release(&reg);
 	plan_release(&plan);
 	free(targets);
 	migrations_release(&set);

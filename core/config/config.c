@@ -289,6 +289,7 @@ void config_project_release(struct cfg_project *p)
 	free(p->backfills_dir);
 	strv_free(p->seeds_prod, p->nseeds_prod);
 	free(p->backups_dir);
+	config_lint_allow_free(p->lint_rules, p->nlint_rules);
 	memset(p, 0, sizeof *p);
 }
 
@@ -430,6 +431,68 @@ static const struct yw_field project_seeds_fields[] = {
 	  .help = "the seed sets a prod-tier env may list in its `seeds`; any other is a configuration error there" },
 };
 static const struct yw_table project_seeds_table = YW_TABLE(project_seeds_fields, NULL);
+void config_lint_allow_free(struct cfg_lint_allow *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].rule);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* read_rule_map reads a mapping of rule names to strings (padctl.yml's
+ * lint.rules, meta.yml's lint.allow); choices, when set, are the accepted
+ * values. The names are checked by lint against its rule table. */
+static int read_rule_map(struct yw_doc *f, const yaml_node_t *map, const char *where, const char *const *choices,
+			 const char *hint, struct cfg_lint_allow **out, size_t *nout)
+{
+	if (yw_map_check(f, map, where, "rule"))
+		return -1;
+	size_t cnt = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	*out = cnt ? xcalloc(cnt, sizeof **out) : NULL;
+	*nout = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
+		yaml_node_t *k = yw_node(f, pair->key), *v = yw_node(f, pair->value);
+		const char *rule = (const char *)k->data.scalar.value;
+		char *value = NULL;
+		if (v->type != YAML_SCALAR_NODE || yw_is_null(v)) {
+			yw_err(f, v, "expected %s for rule \"%s\" in %s, found %s", choices ? "a severity" : "a reason",
+			       yw_show(rule), where, yw_kind(v));
+			return fail_hint("%s", hint);
+		}
+		if (choices ? yw_enum(f, v, where, choices, &value) : yw_str(f, v, where, &value))
+			return -1;
+		struct cfg_lint_allow *a = &(*out)[(*nout)++];
+		a->rule = xstrdup(rule);
+		a->value = value;
+		a->line = (int)k->start_mark.line + 1;
+		a->col = (int)k->start_mark.column + 1;
+	}
+	return 0;
+}
+
+static const char *const lint_severities[] = { "error", "warning", "off", NULL };
+
+static int set_lint_rules(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+			  const yaml_node_t *v, void *obj)
+{
+	struct cfg_project *p = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	return v ? read_rule_map(w->doc, v, "\"lint.rules\"", lint_severities,
+				 "write `RULE: error`, `RULE: warning` or `RULE: off` (docs/lint.md lists the rules)",
+				 &p->lint_rules, &p->nlint_rules)
+		 : 0;
+}
+
+static const struct yw_field project_lint_fields[] = {
+	{ .key = "rules", .type = YW_FN, .fn = set_lint_rules, .doc_type = "mapping of rule to `error`, `warning` or `off`",
+	  .doc_default = "each rule's default",
+	  .help = "project-wide lint severities (docs/lint.md lists the rules). `protected-schema` is always an error." },
+};
+static const struct yw_table project_lint_table = YW_TABLE(project_lint_fields, NULL);
 
 static const struct yw_field project_fields[] = {
 	{ .key = "project", .type = YW_STRING, .required = 1, .off = offsetof(struct cfg_project, name),
@@ -440,6 +503,7 @@ static const struct yw_field project_fields[] = {
 	{ .key = "migrations", .type = YW_MAP, .sub = &project_migrations_table },
 	{ .key = "seeds", .type = YW_MAP, .sub = &project_seeds_table },
 	{ .key = "backups", .type = YW_MAP, .sub = &backups_table },
+	{ .key = "lint", .type = YW_MAP, .sub = &project_lint_table },
 };
 static const struct yw_table project_table = YW_TABLE(project_fields, project_done);
 
@@ -1404,29 +1468,67 @@ int config_load_pipeline(const struct cfg_project *p, const char *name, const st
 
 /* ---------------------------------------------------------------- meta.yml */
 
-struct meta {
-	int transactional;
+static int set_meta_allow(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+			  const yaml_node_t *v, void *obj)
+{
+	struct cfg_meta *m = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	return v ? read_rule_map(w->doc, v, "\"lint.allow\"", NULL,
+				 "write why the rule does not apply here: `RULE: \"the reason\"`", &m->allow, &m->nallow)
+		 : 0;
+}
+
+static const struct yw_field meta_lint_fields[] = {
+	{ .key = "allow", .type = YW_FN, .fn = set_meta_allow, .doc_type = "mapping of rule to reason",
+	  .help = "lint rules this migration is allowed to break, each with the reason (recorded in the plan); "
+		  "`protected-schema` cannot be allowed" },
 };
+static const struct yw_table meta_lint_table = YW_TABLE(meta_lint_fields, NULL);
 
 static const struct yw_field meta_fields[] = {
-	{ .key = "transactional", .type = YW_BOOL, .off = offsetof(struct meta, transactional), .doc_type = "bool",
+	{ .key = "transactional", .type = YW_BOOL, .off = offsetof(struct cfg_meta, transactional), .doc_type = "bool",
 	  .doc_default = "`true`",
 	  .help = "`false` runs `up.sql` outside a transaction, for statements such as `CREATE INDEX CONCURRENTLY`" },
+	{ .key = "destructive", .type = YW_STRING, .off = offsetof(struct cfg_meta, destructive),
+	  .what = "\"destructive\" (the reason)", .doc_type = "string",
+	  .help = "declares that the migration drops, truncates, renames or narrows on purpose, and why; a prod-tier "
+		  "deploy refuses a migration with destructive lint findings without it" },
+	{ .key = "lint", .type = YW_MAP, .sub = &meta_lint_table },
 };
 static const struct yw_table meta_table = YW_TABLE(meta_fields, NULL);
 
-int config_load_meta(const char *path, int *transactional)
+void config_meta_release(struct cfg_meta *m)
+{
+	free(m->destructive);
+	config_lint_allow_free(m->allow, m->nallow);
+	m->destructive = NULL;
+	m->allow = NULL;
+	m->nallow = 0;
+}
+
+int config_read_meta(const char *path, struct cfg_meta *m)
 {
 	struct yw_doc f;
 	struct yw_walk w = { &f, NULL };
-	struct meta m = { *transactional };
 	int rc = yw_load(&f, path, &meta_table);
 	if (!rc)
-		rc = yw_walk_map(&w, yw_root(&f), &meta_table, "meta.yml", &m);
+		rc = yw_walk_map(&w, yw_root(&f), &meta_table, "meta.yml", m);
 	yw_release(&f);
+	if (rc)
+		config_meta_release(m);
+	return rc ? fail_status(EXIT_USAGE) : 0;
+}
+
+int config_load_meta(const char *path, int *transactional)
+{
+	struct cfg_meta m = { *transactional, NULL, NULL, 0 };
+	int rc = config_read_meta(path, &m);
 	if (!rc)
 		*transactional = m.transactional;
-	return rc ? fail_status(EXIT_USAGE) : 0;
+	config_meta_release(&m);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- key reference */

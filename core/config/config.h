@@ -9,6 +9,15 @@
 
 #include <stddef.h>
 
+/* One `RULE: value` entry of padctl.yml's lint.rules (value a severity) or
+ * of a meta.yml's lint.allow (value the reason); the rule names are checked
+ * by lint (lint.h), which owns the rule table. */
+struct cfg_lint_allow {
+	char *rule;
+	char *value;
+	int line, col;
+};
+
 struct cfg_project {
 	char *root;            /* absolute project directory */
 	char *file;            /* root/padctl.yml */
@@ -26,6 +35,8 @@ struct cfg_project {
 	size_t nseeds_prod;
 	char *backups_dir;     /* backups.dir, absolute; default root/.padctl/backups */
 	int backups_keep;      /* backups.keep: backups kept per target (default 10) */
+	struct cfg_lint_allow *lint_rules; /* lint.rules: severities by rule ("error", "warning", "off") */
+	size_t nlint_rules;
 };
 
 struct cfg_ssh {
@@ -160,6 +171,20 @@ void config_pipeline_release(struct cfg_pipeline *pl);
 /* config_bool reads a YAML-style boolean (true/false, yes/no, on/off, any
  * case) into *value; returns -1 for anything else. */
 int config_bool(const char *text, int *value);
+
+/* A migration's meta.yml. */
+struct cfg_meta {
+	int transactional;      /* default 1 */
+	char *destructive;      /* `destructive: "reason"`, or NULL */
+	struct cfg_lint_allow *allow; /* lint.allow: rule -> reason */
+	size_t nallow;
+};
+
+/* config_read_meta reads meta.yml into m (set m->transactional to the
+ * default first); free with config_meta_release. */
+int config_read_meta(const char *path, struct cfg_meta *m);
+void config_meta_release(struct cfg_meta *m);
+void config_lint_allow_free(struct cfg_lint_allow *v, size_t n);
 
 /* config_load_meta reads a migration's meta.yml with the rules of every other
  * config file (one document, a mapping, no duplicate keys, size cap,

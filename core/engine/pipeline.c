@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
+#include "planlint.h"
 #include "services.h"
 #include "sig.h"
 #include "sql.h"
@@ -1224,6 +1225,28 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 	free(id);
 }
 
+/* lint_before_run lints the migrations the target's plan applies, before
+ * any step runs: warnings are printed, an error refuses the run (planlint.h) */
+static int lint_before_run(struct target_run *tr, const struct plan_target *pt)
+{
+	struct plan_lint pl;
+	int rc = plan_lint_target(tr->p, tr->env, pt, tr->db, &pl);
+	for (size_t i = 0; !rc && i < pl.n; i++)
+		for (size_t k = 0; k < pl.v[i].r.n; k++) {
+			const struct lint_finding *f = &pl.v[i].r.v[k];
+			if (f->allowed || f->severity != LINT_WARNING)
+				continue;
+			struct buf b = BUF_INIT;
+			lint_finding_line(f, &b, 1);
+			log_warn("[%s] %s", tr->t->name, buf_str(&b));
+			buf_release(&b);
+		}
+	if (!rc)
+		rc = plan_lint_refuse(&pl, tr->t->name, tr->o->command);
+	plan_lint_release(&pl);
+	return rc;
+}
+
 /* open_target opens the target (for writing; read-only in a dry run) and
  * builds its part of the plan under the lock, into pt */
 static int open_target(struct target_run *tr, struct plan_target *pt, const struct migration_set *set)
@@ -1243,7 +1266,9 @@ static int open_target(struct target_run *tr, struct plan_target *pt, const stru
 	free(dbname);
 	history_release(&h);
 	tr->plan = pt;
-	return rc ? -1 : pipeline_check_migrations(&pt->mig, tr->t->name, tr->o->allow_out_of_order);
+	if (rc || pipeline_check_migrations(&pt->mig, tr->t->name, tr->o->allow_out_of_order))
+		return -1;
+	return lint_before_run(tr, pt);
 }
 
 /* run_target runs the steps on a target open_target opened, doing what its plan says */
@@ -1720,5 +1745,82 @@ int pipeline_rollback(const struct cfg_project *p, const struct cfg_env *env, co
 	free(run_id);
 	free(targets);
 	migrations_release(&set);
+	return rc;
+}
+
+int pipeline_check_steps(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+			 const struct resolved_step *steps, const struct cfg_target *t, struct db *db,
+			 const struct plan_target *pt, const char *run_id)
+{
+	struct run_opts o;
+	memset(&o, 0, sizeof o);
+	o.command = "plan";
+	o.dry_run = 1;
+	struct target_run tr;
+	memset(&tr, 0, sizeof tr);
+	tr.p = p;
+	tr.env = env;
+	tr.pl = pl;
+	tr.t = t;
+	tr.o = &o;
+	tr.run_id = run_id;
+	tr.db = db;
+	tr.plan = pt;
+	build_todo(&tr);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < pl->nsteps; i++) {
+		const struct resolved_step *rs = &steps[i];
+		if (!rs->plugin || !rs->plugin->desc->check)
+			continue;
+		const struct padctl_plugin *d = rs->plugin->desc;
+		struct padctl_step st;
+		memset(&st, 0, sizeof st);
+		st.project = p;
+		st.env = env;
+		st.target = t;
+		st.cfg = rs->cfg;
+		st.run_id = run_id;
+		st.dry_run = 1; /* check has no side effects: it runs under the dry run's guards */
+		st.db = db;
+		st.run = &tr;
+		st.tty = isatty(STDERR_FILENO);
+		clock_gettime(CLOCK_MONOTONIC, &st.t0);
+		st.migs = d->kind == PADCTL_KIND_MIGRATE ? tr.todo : NULL;
+		st.nmigs = d->kind == PADCTL_KIND_MIGRATE ? tr.ntodo : 0;
+		st.recorded = xcalloc(st.nmigs ? st.nmigs : 1, 1);
+		if (dry_begin(&tr)) {
+			free(st.recorded);
+			rc = -1;
+			break;
+		}
+		struct err_scope step_err;
+		err_scope_push(&step_err);
+		void *state = NULL;
+		rc = d->open ? d->open(&host, &st, &state) : 0;
+		if (rc == 0) {
+			rc = d->check(&host, &st, state);
+			if (d->close)
+				d->close(&host, &st, state);
+		}
+		end_progress(&st);
+		if (!rc && err_pending())
+			rc = fail_detail("the check of step \"%s\" went on after this error and returned success",
+					 rs->cfg->plugin);
+		if (rc && !err_pending())
+			fail("the check of step \"%s\" failed on target \"%s\" without saying why", rs->cfg->plugin,
+			     t->name);
+		if (st.in_tx)
+			h_tx_rollback(&st);
+		dry_end(&tr);
+		services_step_end(&st.svc);
+		for (size_t k = 0; k < st.nstrs; k++)
+			free(st.strs[k]);
+		free(st.strs);
+		free(st.recorded);
+		free(st.last_origin);
+		err_scope_pop(&step_err, ERR_PROPAGATE);
+	}
+	free(tr.todo);
+	free(tr.applied);
 	return rc;
 }

@@ -70,4 +70,15 @@ int pipeline_rollback(const struct cfg_project *p, const struct cfg_env *env, co
  * out-of-order migrations of a target's plan, listing each. */
 int pipeline_check_migrations(const struct mig_plan *plan, const char *target, int allow_out_of_order);
 
+struct db;
+struct plan_target;
+/* pipeline_check_steps calls check() of each step's plugin that has one, for
+ * `padctl plan` on target t (db open, pt its part of the plan): open, check,
+ * close, each step in its own error scope, under the dry run's guards in a
+ * READ ONLY transaction rolled back afterwards. The first failing check is
+ * the error. */
+int pipeline_check_steps(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+			 const struct resolved_step *steps, const struct cfg_target *t, struct db *db,
+			 const struct plan_target *pt, const char *run_id);
+
 #endif

@@ -18,7 +18,9 @@
 #include "hash.h"
 #include "backups.h"
 #include "ledger.h"
+#include "lint.h"
 #include "log.h"
+#include "planlint.h"
 #include "proc.h"
 #include "sig.h"
 
@@ -1143,6 +1145,54 @@ static const struct padctl_seeds_v1 seeds_v1 = {
 	.forget = seeds_forget,
 };
 
+/* ---- lint */
+
+static int lint_protected(struct padctl_step *st, const char *file, const char *text, size_t len)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!file || !*file || (!text && len))
+		return fail("step \"%s\" asked lint to check a file without a name or text", s->plugin);
+	/* lint reads a NUL-terminated text; a NUL inside would end it early, as psql would not */
+	char *copy = xstrndup(text ? text : "", len);
+	if (strlen(copy) != len) {
+		free(copy);
+		return fail("%s: contains a NUL byte: it is not SQL text", file);
+	}
+	struct lint_catalog cat;
+	struct lint_result r;
+	memset(&r, 0, sizeof r);
+	int rc = lint_catalog_db(s->db, &cat);
+	if (!rc)
+		rc = lint_protected_sql(file, copy, len, s->project, &cat, &r);
+	lint_catalog_db_release(&cat);
+	free(copy);
+	if (!rc && r.errors) {
+		size_t shown = 0;
+		for (size_t i = 0; i < r.n; i++) {
+			const struct lint_finding *f = &r.v[i];
+			if (f->allowed || f->severity != LINT_ERROR)
+				continue;
+			struct buf b = BUF_INIT;
+			lint_finding_line(f, &b, 0);
+			if (shown++ == 0)
+				fail("%s", buf_str(&b));
+			else
+				fail_detail("%s", buf_str(&b));
+			buf_release(&b);
+		}
+		fail_hint("protected schemas are read-only: seed only the owned schemas");
+		rc = -1;
+	}
+	lint_result_release(&r);
+	return rc;
+}
+
+static const struct padctl_lint_v1 lint_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_lint_v1),
+	.protected_sql = lint_protected,
+};
+
 /* ---- lookup and the step's end */
 
 const void *services_lookup(const char *name, uint32_t version)
@@ -1159,6 +1209,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &seeds_v1;
 	if (strcmp(name, "backups") == 0)
 		return backups_service_v1();
+	if (strcmp(name, "lint") == 0)
+		return &lint_v1;
 	return NULL;
 }
 

@@ -15,6 +15,8 @@
  *   "backups" 1    the run's backup file under backups.dir, its record in
  *                  padctl.backups, retention, and finding and re-checking
  *                  a run's backup later (backups.h)
+ *   "lint" 1       the protected-schema rule over SQL that is not a migration
+ *                  (seed files), with the step's target (schema/lint.h)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -52,6 +54,8 @@ struct padctl_artifact {
 	ino_t ino;
 	struct timespec mtime;
 };
+struct padctl_artifact;
+struct cfg_project;
 
 /* struct padctl_rows is what the SDK's opaque rows are: a query's result. */
 struct padctl_rows {

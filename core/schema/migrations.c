@@ -171,9 +171,13 @@ static int load_one(const char *root, int rootfd, const char *entry, struct migr
 		return 0;
 	m->down_path = existing(m->dir, "down.sql");
 	m->verify_path = existing(m->dir, "verify.sql");
-	char *meta = existing(m->dir, "meta.yml");
-	int rc = meta ? config_load_meta(meta, &m->transactional) : 0;
-	free(meta);
+	m->meta_path = existing(m->dir, "meta.yml");
+	struct cfg_meta meta = { m->transactional, NULL, NULL, 0 };
+	int rc = m->meta_path ? config_read_meta(m->meta_path, &meta) : 0;
+	m->transactional = meta.transactional;
+	m->destructive = meta.destructive;
+	m->lint_allow = meta.allow;
+	m->nlint_allow = meta.nallow;
 	int line;
 	/* padctl runs a transactional migration in its own transaction together with the history row:
 	 * a COMMIT inside would make the statements before it permanent without that row */
@@ -199,6 +203,9 @@ static void migration_free(struct migration *m)
 	free(m->up_sql);
 	free(m->down_path);
 	free(m->verify_path);
+	free(m->meta_path);
+	free(m->destructive);
+	config_lint_allow_free(m->lint_allow, m->nlint_allow);
 }
 
 static int cmp_migration(const void *a, const void *b)

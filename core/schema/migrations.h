@@ -23,6 +23,10 @@ struct migration {
 	char *verify_path;  /* NULL when missing */
 	char checksum[65];  /* hex SHA-256 of up.sql, line endings normalised */
 	int transactional;
+	char *meta_path;    /* NULL when there is no meta.yml */
+	char *destructive;  /* meta.yml `destructive:` (the reason), or NULL */
+	struct cfg_lint_allow *lint_allow; /* meta.yml `lint.allow` */
+	size_t nlint_allow;
 };
 
 struct migration_set {

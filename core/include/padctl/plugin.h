@@ -416,6 +416,21 @@ struct padctl_backups_v1 {
 	int (*verify)(struct padctl_step *st, const char *run_id, const char **path);
 };
 
+/* "lint", version 1: lint of SQL that is not a migration, such as a seed
+ * file, with PostgreSQL's parser (docs/lint.md): the protected-schema rule
+ * alone, with the project's protected schemas and the step's target (its
+ * search_path and server version). Allowed in a dry run. */
+#define PADCTL_LINT_V1 1
+struct padctl_lint_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* protected_sql checks len bytes of text (file names it in messages):
+	 * 0 when no statement creates, alters, drops, grants on, comments on or
+	 * writes an object in a protected schema; otherwise the step's error
+	 * names FILE:LINE:COL of each such statement and -1 is returned. */
+	int (*protected_sql)(struct padctl_step *st, const char *file, const char *text, size_t len);
+};
+
 /* The descriptor a plugin's entry function returns. */
 struct padctl_plugin {
 	uint32_t abi;           /* PADCTL_PLUGIN_ABI */

@@ -1,0 +1,2020 @@
+#include "lint.h"
+
+#include <pg_query.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "log.h"
+#include "ptree.h"
+#include "sql.h"
+#include "sqlstream.h"
+
+/* ---------------------------------------------------------------- the walk's state */
+
+#define MAX_ALLOWS 16
+
+struct allow_comment {
+	const char *rule; /* the rule table's name */
+	char *reason;
+};
+
+struct qname {
+	char *schema; /* resolved: never NULL */
+	char *name;
+};
+
+struct names {
+	struct qname *v;
+	size_t n, cap;
+};
+
+struct lctx {
+	const char *file;
+	const char *text;
+	size_t len;
+	const struct lint_opts *o;
+	struct lint_result *r;
+	/* the statement being checked */
+	struct pt *node; /* the statement's node ({"CreateStmt": {...}} unwrapped) */
+	const char *type; /* its node type, "CreateStmt" */
+	size_t piece_off; /* where the parsed text starts (node locations count from here) */
+	size_t stmt_off; /* where the statement starts (after leading comments) */
+	size_t stmt_len; /* its bytes from stmt_off */
+	struct allow_comment allows[MAX_ALLOWS];
+	size_t nallows;
+	/* line counting, incremental */
+	size_t line_off;
+	int line;
+	/* the effective search_path */
+	char **path;
+	size_t npath;
+	int path_line; /* the line of the SET that set it; 0: the role's default */
+	int path_assumed; /* the role's default was not known */
+	/* created in this migration: relations and indexes */
+	struct names created, created_idx;
+	/* CHECK / FOREIGN KEY constraints added NOT VALID in this migration: table.conname */
+	struct names not_valid;
+	/* the first ACCESS EXCLUSIVE lock taken on an existing table in the transaction */
+	char *ax_table;
+	int ax_line, ax_reported;
+	/* non-transactional migrations: statements, and the first that cannot run twice */
+	size_t nstmts;
+	int rerun_line, rerun_col;
+	char *rerun_what;
+	struct allow_comment rerun_allows[MAX_ALLOWS];
+	size_t nrerun_allows;
+	int version; /* the server's major version * 10000, as PQserverVersion */
+};
+
+/* ---------------------------------------------------------------- JSON helpers */
+
+static struct pt *jget(struct pt *o, const char *key)
+{
+	return pt_get(o, key);
+}
+
+static const char *jstr(struct pt *o, const char *key)
+{
+	return pt_str(pt_get(o, key));
+}
+
+static int jtrue(struct pt *o, const char *key)
+{
+	return pt_true(pt_get(o, key));
+}
+
+static int jis(struct pt *o, const char *key, const char *value)
+{
+	const char *s = jstr(o, key);
+	return s && strcmp(s, value) == 0;
+}
+
+/* unwrap returns {"T": x} -> x for a node of type T, else n itself (typed
+ * fields of the tree carry no wrapper, list items do) */
+static struct pt *unwrap(struct pt *n, const char *type)
+{
+	struct pt *in = pt_get(n, type);
+	return in ? in : n;
+}
+
+/* sval is a String node's text */
+static const char *sval(struct pt *n)
+{
+	return jstr(jget(n, "String"), "sval");
+}
+
+/* ---------------------------------------------------------------- names and search_path */
+
+static void names_add(struct names *ns, const char *schema, const char *name)
+{
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap ? ns->cap * 2 : 8;
+		ns->v = xrealloc(ns->v, ns->cap * sizeof *ns->v);
+	}
+	ns->v[ns->n].schema = xstrdup(schema ? schema : "");
+	ns->v[ns->n].name = xstrdup(name ? name : "");
+	ns->n++;
+}
+
+static int names_has(const struct names *ns, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i].schema, schema ? schema : "") && !strcmp(ns->v[i].name, name ? name : ""))
+			return 1;
+	return 0;
+}
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++) {
+		free(ns->v[i].schema);
+		free(ns->v[i].name);
+	}
+	free(ns->v);
+	memset(ns, 0, sizeof *ns);
+}
+
+static void path_free(struct lctx *c)
+{
+	for (size_t i = 0; i < c->npath; i++)
+		free(c->path[i]);
+	free(c->path);
+	c->path = NULL;
+	c->npath = 0;
+}
+
+static void path_add(struct lctx *c, const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	struct buf b = BUF_INIT;
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		for (size_t i = 1; i + 1 < n; i++) {
+			buf_addch(&b, s[i]);
+			if (s[i] == '"' && i + 2 < n && s[i + 1] == '"')
+				i++;
+		}
+	} else {
+		/* unquoted identifiers fold to lower case, as the server folds them */
+		for (size_t i = 0; i < n; i++)
+			buf_addch(&b, (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]));
+	}
+	if (!strcmp(buf_str(&b), "$user")) {
+		buf_reset(&b);
+		if (c->o->cat && c->o->cat->user)
+			buf_adds(&b, c->o->cat->user);
+	}
+	if (!b.len) {
+		buf_release(&b);
+		return;
+	}
+	c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path);
+	c->path[c->npath++] = buf_detach(&b);
+}
+
+/* path_default sets the role's default: what the target said, else the server's own default */
+static void path_default(struct lctx *c)
+{
+	path_free(c);
+	const char *sp = c->o->cat ? c->o->cat->search_path : NULL;
+	c->path_assumed = !sp;
+	if (!sp)
+		sp = "\"$user\", public";
+	const char *s = sp;
+	while (*s) {
+		const char *e = s;
+		int q = 0;
+		while (*e && (q || *e != ',')) {
+			if (*e == '"')
+				q = !q;
+			e++;
+		}
+		path_add(c, s, (size_t)(e - s));
+		s = *e ? e + 1 : e;
+	}
+	c->path_line = 0;
+}
+
+/* resolve gives the schema an unqualified name lands in: the first schema of
+ * the effective search_path (pg_catalog and pg_temp aside) */
+static const char *resolve(const struct lctx *c, const char *schema)
+{
+	if (schema && *schema)
+		return schema;
+	for (size_t i = 0; i < c->npath; i++)
+		if (strcmp(c->path[i], "pg_catalog") != 0 && strcmp(c->path[i], "pg_temp") != 0)
+			return c->path[i];
+	return "";
+}
+
+static int is_protected(const struct lctx *c, const char *schema)
+{
+	const struct cfg_project *p = c->o->p;
+	for (size_t i = 0; p && i < p->nprotected; i++)
+		if (!strcmp(p->protected_schemas[i], schema))
+			return 1;
+	return 0;
+}
+
+/* a RangeVar (wrapped or not): its schema (NULL: unqualified) and name */
+static const char *rv_name(struct pt *rv, const char **schema)
+{
+	rv = unwrap(rv, "RangeVar");
+	*schema = jstr(rv, "schemaname");
+	return jstr(rv, "relname");
+}
+
+static int rv_temp(struct pt *rv)
+{
+	return jis(unwrap(rv, "RangeVar"), "relpersistence", "t");
+}
+
+/* is_new tells whether the relation was created earlier in this migration */
+static int is_new(const struct lctx *c, struct pt *rv)
+{
+	const char *schema, *name = rv_name(rv, &schema);
+	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name));
+}
+
+/* ---------------------------------------------------------------- positions and findings */
+
+static void advance(struct lctx *c, size_t off, int *line, int *col)
+{
+	if (off < c->line_off) { /* never expected: positions only grow */
+		c->line_off = 0;
+		c->line = 1;
+	}
+	for (size_t i = c->line_off; i < off; i++)
+		c->line += c->text[i] == '\n';
+	c->line_off = off;
+	size_t bol = off;
+	while (bol > 0 && c->text[bol - 1] != '\n')
+		bol--;
+	int k = 1;
+	for (size_t i = bol; i < off; i++)
+		k += ((unsigned char)c->text[i] & 0xC0) != 0x80;
+	*line = c->line;
+	*col = k;
+}
+
+static int rule_severity(const struct lctx *c, const struct lint_rule_info *ri)
+{
+	const struct cfg_project *p = c->o->p;
+	int sev = ri->severity;
+	for (size_t i = 0; p && i < p->nlint_rules; i++) {
+		if (strcmp(p->lint_rules[i].rule, ri->name) != 0)
+			continue;
+		const char *v = p->lint_rules[i].value;
+		sev = !strcmp(v, "error") ? LINT_ERROR : !strcmp(v, "warning") ? LINT_WARNING : LINT_OFF;
+	}
+	if (ri->group == LINT_G_PROTECTED)
+		sev = LINT_ERROR;
+	else if (ri->group == LINT_G_DESTRUCTIVE && c->o->prod && sev != LINT_OFF)
+		sev = LINT_ERROR;
+	return sev;
+}
+
+static void add_finding(struct lint_result *r, struct lint_finding *f)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->v = xrealloc(r->v, r->cap * sizeof *r->v);
+	}
+	r->v[r->n++] = *f;
+	if (f->allowed)
+		return;
+	if (f->severity == LINT_ERROR)
+		r->errors++;
+	else if (f->severity == LINT_WARNING)
+		r->warnings++;
+}
+
+static void vreport_at(struct lctx *c, const struct lint_rule_info *ri, int line, int col,
+		       const struct allow_comment *allows, size_t nallows, const char *hint, const char *fmt,
+		       va_list ap)
+{
+	int sev = rule_severity(c, ri);
+	if (sev == LINT_OFF)
+		return;
+	struct lint_finding f = {
+		c->file, line, col, ri->name, ri->group, sev, NULL, hint ? xstrdup(hint) : NULL, NULL
+	};
+	struct buf b = BUF_INIT;
+	buf_vaddf(&b, fmt, ap);
+	f.reason = buf_detach(&b);
+	if (ri->group != LINT_G_PROTECTED) {
+		for (size_t i = 0; i < nallows && !f.allowed; i++)
+			if (!strcmp(allows[i].rule, ri->name))
+				f.allowed = xstrdup(allows[i].reason);
+		for (size_t i = 0; i < c->o->nallow && !f.allowed; i++)
+			if (!strcmp(c->o->allow[i].rule, ri->name))
+				f.allowed = xstrdup(c->o->allow[i].value);
+		if (!f.allowed && ri->group == LINT_G_DESTRUCTIVE && c->o->destructive)
+			f.allowed = xstrfmt("declared destructive: %s", c->o->destructive);
+	}
+	add_finding(c->r, &f);
+}
+
+static void report(struct lctx *c, const struct lint_rule_info *ri, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void report(struct lctx *c, const struct lint_rule_info *ri, const char *hint, const char *fmt, ...)
+{
+	int line, col;
+	advance(c, c->stmt_off, &line, &col);
+	va_list ap;
+	va_start(ap, fmt);
+	vreport_at(c, ri, line, col, c->allows, c->nallows, hint, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- what a statement touches */
+
+/* one object a statement changes, with the verb for messages */
+struct touched {
+	const char *schema; /* NULL: unqualified */
+	const char *name; /* NULL: the schema itself */
+	int temp;
+};
+
+enum shape {
+	T_REL, /* a RangeVar */
+	T_RELS, /* a list of RangeVars */
+	T_INTO, /* an IntoClause's rel */
+	T_BASE, /* an embedded CreateStmt's relation (CREATE FOREIGN TABLE) */
+	T_NAMES, /* a list of String: a qualified name */
+	T_OBJ, /* an object as DropStmt/CommentStmt/GrantStmt name them; objtype decides a bare String */
+	T_OBJS, /* a list of those */
+	T_SCHEMA, /* a string: a schema name */
+	T_OPTS, /* DefElem options: "schemas" (default privileges) or "schema" (extension) */
+};
+
+struct target_key {
+	const char *node, *key;
+	int shape;
+	const char *objtype_key; /* T_OBJ(S): which key holds the object type */
+	const char *verb;
+};
+
+/* Where each kind of statement names what it creates, changes or writes.
+ * Reads (a SELECT, the source of an INSERT ... SELECT) are not here: reading
+ * a protected schema is what it is for. */
+static const struct target_key target_keys[] = {
+	{ "CreateStmt", "relation", T_REL, NULL, "creates" },
+	{ "CreateTableAsStmt", "into", T_INTO, NULL, "creates" },
+	{ "SelectStmt", "intoClause", T_INTO, NULL, "creates" },
+	{ "CreateForeignTableStmt", "base", T_BASE, NULL, "creates" },
+	{ "ImportForeignSchemaStmt", "local_schema", T_SCHEMA, NULL, "imports foreign tables into" },
+	{ "ViewStmt", "view", T_REL, NULL, "creates" },
+	{ "CreateSeqStmt", "sequence", T_REL, NULL, "creates" },
+	{ "AlterSeqStmt", "sequence", T_REL, NULL, "alters" },
+	{ "IndexStmt", "relation", T_REL, NULL, "creates an index on" },
+	{ "AlterTableStmt", "relation", T_REL, NULL, "alters" },
+	{ "RenameStmt", "relation", T_REL, NULL, "renames" },
+	{ "RenameStmt", "object", T_OBJ, "renameType", "renames" },
+	{ "RenameStmt", "subname", T_SCHEMA, "renameType", "renames" },
+	{ "DropStmt", "objects", T_OBJS, "removeType", "drops" },
+	{ "CreateSchemaStmt", "schemaname", T_SCHEMA, NULL, "creates" },
+	{ "AlterObjectSchemaStmt", "relation", T_REL, NULL, "moves" },
+	{ "AlterObjectSchemaStmt", "object", T_OBJ, "objectType", "moves" },
+	{ "AlterObjectSchemaStmt", "newschema", T_SCHEMA, NULL, "moves an object into" },
+	{ "AlterOwnerStmt", "relation", T_REL, NULL, "changes the owner of" },
+	{ "AlterOwnerStmt", "object", T_OBJ, "objectType", "changes the owner of" },
+	{ "GrantStmt", "objects", T_OBJS, "objtype", "grants on" },
+	{ "AlterDefaultPrivilegesStmt", "options", T_OPTS, NULL, "changes default privileges in" },
+	{ "CommentStmt", "object", T_OBJ, "objtype", "comments on" },
+	{ "InsertStmt", "relation", T_REL, NULL, "writes to" },
+	{ "UpdateStmt", "relation", T_REL, NULL, "writes to" },
+	{ "DeleteStmt", "relation", T_REL, NULL, "writes to" },
+	{ "MergeStmt", "relation", T_REL, NULL, "writes to" },
+	{ "TruncateStmt", "relations", T_RELS, NULL, "truncates" },
+	{ "CopyStmt", "relation", T_REL, NULL, "writes to" }, /* COPY TO is let through in protected_rule */
+	{ "CreateFunctionStmt", "funcname", T_NAMES, NULL, "creates" },
+	{ "AlterFunctionStmt", "func", T_OBJ, NULL, "alters" },
+	{ "CreateEnumStmt", "typeName", T_NAMES, NULL, "creates" },
+	{ "AlterEnumStmt", "typeName", T_NAMES, NULL, "alters" },
+	{ "CompositeTypeStmt", "typevar", T_REL, NULL, "creates" },
+	{ "CreateRangeStmt", "typeName", T_NAMES, NULL, "creates" },
+	{ "CreateDomainStmt", "domainname", T_NAMES, NULL, "creates" },
+	{ "AlterDomainStmt", "typeName", T_NAMES, NULL, "alters" },
+	{ "DefineStmt", "defnames", T_NAMES, NULL, "creates" },
+	{ "CreateTrigStmt", "relation", T_REL, NULL, "creates a trigger on" },
+	{ "RuleStmt", "relation", T_REL, NULL, "creates a rule on" },
+	{ "CreatePolicyStmt", "table", T_REL, NULL, "creates a policy on" },
+	{ "AlterPolicyStmt", "table", T_REL, NULL, "alters a policy on" },
+	{ "RefreshMatViewStmt", "relation", T_REL, NULL, "refreshes" },
+	{ "CreateExtensionStmt", "options", T_OPTS, NULL, "creates an extension in" },
+	{ "CreateStatsStmt", "defnames", T_NAMES, NULL, "creates statistics" },
+};
+
+/* names_touched reads a qualified name (a list of String); col: the last
+ * part is a column, the table comes before it */
+static int names_touched(struct pt *items, int col, struct touched *t)
+{
+	size_t n = pt_len(items);
+	if (col && n)
+		n--;
+	if (!n)
+		return 0;
+	t->name = sval(pt_at(items, n - 1));
+	t->schema = n >= 2 ? sval(pt_at(items, n - 2)) : NULL;
+	return t->name != NULL;
+}
+
+/* obj_touched reads one object of DropStmt.objects, CommentStmt.object, ... */
+static int obj_touched(struct pt *o, const char *objtype, int in_schema, struct touched *t)
+{
+	memset(t, 0, sizeof *t);
+	if (sval(o)) {
+		/* a bare name: a schema for these object types, else an object that lives in no schema */
+		if (in_schema || (objtype && !strcmp(objtype, "OBJECT_SCHEMA"))) {
+			t->schema = sval(o);
+			return 1;
+		}
+		return 0;
+	}
+	int col = objtype && !strcmp(objtype, "OBJECT_COLUMN");
+	struct pt *x;
+	if ((x = jget(o, "List")))
+		return names_touched(jget(x, "items"), col, t);
+	if ((x = jget(o, "ObjectWithArgs")) || (x = jget(o, "objname") ? o : NULL))
+		return names_touched(jget(x, "objname"), 0, t);
+	if ((x = jget(o, "TypeName")))
+		return names_touched(jget(x, "names"), 0, t);
+	if ((x = jget(o, "RangeVar")) || (x = jget(o, "relname") ? o : NULL)) {
+		t->name = rv_name(x, &t->schema);
+		t->temp = rv_temp(x);
+		return t->name != NULL;
+	}
+	return 0;
+}
+
+/* each_touched calls fn for every object the statement changes (stops at a non-zero answer) */
+static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct touched *t, const char *verb, void *arg),
+			void *arg)
+{
+	for (size_t i = 0; i < sizeof target_keys / sizeof target_keys[0]; i++) {
+		const struct target_key *k = &target_keys[i];
+		if (strcmp(k->node, c->type) != 0)
+			continue;
+		struct pt *v = jget(c->node, k->key);
+		if (!v)
+			continue;
+		const char *objtype = k->objtype_key ? jstr(c->node, k->objtype_key) : NULL;
+		int in_schema = jis(c->node, "targtype", "ACL_TARGET_ALL_IN_SCHEMA");
+		struct touched t;
+		memset(&t, 0, sizeof t);
+		int rc = 0;
+		switch (k->shape) {
+		case T_REL:
+		case T_INTO:
+		case T_BASE:
+			if (k->shape == T_INTO)
+				v = jget(v, "rel");
+			else if (k->shape == T_BASE)
+				v = jget(v, "relation");
+			t.name = rv_name(v, &t.schema);
+			t.temp = rv_temp(v);
+			if (t.name)
+				rc = fn(c, &t, k->verb, arg);
+			break;
+		case T_RELS:
+		case T_OBJS:
+			for (size_t j = 0; !rc && j < pt_len(v); j++)
+				if (obj_touched(pt_at(v, j), objtype, in_schema, &t))
+					rc = fn(c, &t, k->verb, arg);
+			break;
+		case T_NAMES:
+			if (names_touched(v, 0, &t))
+				rc = fn(c, &t, k->verb, arg);
+			break;
+		case T_OBJ:
+			if (obj_touched(v, objtype, 0, &t))
+				rc = fn(c, &t, k->verb, arg);
+			break;
+		case T_SCHEMA:
+			if (pt_str(v) && (!objtype || !strcmp(objtype, "OBJECT_SCHEMA"))) {
+				t.schema = pt_str(v);
+				rc = fn(c, &t, k->verb, arg);
+			}
+			break;
+		case T_OPTS:
+			for (size_t j = 0; !rc && j < pt_len(v); j++) {
+				struct pt *d = jget(pt_at(v, j), "DefElem");
+				const char *dn = jstr(d, "defname");
+				struct pt *a = jget(d, "arg");
+				if (dn && !strcmp(dn, "schema") && sval(a)) {
+					t.schema = sval(a);
+					rc = fn(c, &t, k->verb, arg);
+				} else if (dn && !strcmp(dn, "schemas")) {
+					struct pt *items = jget(jget(a, "List"), "items");
+					for (size_t m = 0; !rc && m < pt_len(items); m++) {
+						t.schema = sval(pt_at(items, m));
+						if (t.schema)
+							rc = fn(c, &t, k->verb, arg);
+					}
+				}
+			}
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the rules */
+
+struct rule;
+typedef void (*rule_fn)(struct lctx *c, const struct lint_rule_info *ri);
+
+static int protected_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
+{
+	const struct lint_rule_info *ri = arg;
+	if (t->temp)
+		return 0;
+	const char *schema = resolve(c, t->schema);
+	if (!is_protected(c, schema))
+		return 0;
+	struct buf how = BUF_INIT;
+	if (!t->schema) {
+		if (c->path_line)
+			buf_addf(&how, " (unqualified: the search_path set at line %d puts it there)", c->path_line);
+		else
+			buf_addf(&how, " (unqualified: the role's default search_path%s puts it there)",
+				 c->path_assumed ? ", assumed to be \"$user\", public," : "");
+	}
+	if (t->name)
+		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
+		       "%s %s.%s in the protected schema \"%s\"%s", verb, schema, t->name, schema, buf_str(&how));
+	else
+		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
+		       "%s the protected schema \"%s\"", verb, schema);
+	buf_release(&how);
+	return 1;
+}
+
+static void r_protected(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "CopyStmt") && !jtrue(c->node, "is_from"))
+		return;
+	each_touched(c, protected_one, (void *)ri);
+}
+
+static void r_tx_nesting(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (c->o->transactional && !strcmp(c->type, "TransactionStmt"))
+		report(c, ri,
+		       "remove it: padctl runs the migration in one transaction with its history row; or set "
+		       "`transactional: false` in meta.yml",
+		       "transaction control in a transactional migration");
+}
+
+static int reindex_concurrent(struct pt *node)
+{
+	struct pt *params = jget(node, "params");
+	for (size_t i = 0; i < pt_len(params); i++)
+		if (jis(jget(pt_at(params, i), "DefElem"), "defname", "concurrently"))
+			return 1;
+	return 0;
+}
+
+/* detach_cmd returns the DETACH PARTITION command of an ALTER TABLE, or NULL */
+static struct pt *cmd_of(struct pt *node, const char *subtype, size_t *from)
+{
+	struct pt *cmds = jget(node, "cmds");
+	for (size_t i = *from; i < pt_len(cmds); i++) {
+		struct pt *cmd = jget(pt_at(cmds, i), "AlterTableCmd");
+		if (!subtype || jis(cmd, "subtype", subtype)) {
+			*from = i + 1;
+			return cmd;
+		}
+	}
+	*from = pt_len(cmds);
+	return NULL;
+}
+
+static int detach_concurrent(struct pt *cmd)
+{
+	return jtrue(jget(jget(cmd, "def"), "PartitionCmd"), "concurrent");
+}
+
+static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!c->o->transactional)
+		return;
+	int hit = 0;
+	if (!strcmp(c->type, "IndexStmt") || !strcmp(c->type, "DropStmt"))
+		hit = jtrue(c->node, "concurrent");
+	else if (!strcmp(c->type, "ReindexStmt"))
+		hit = reindex_concurrent(c->node);
+	else if (!strcmp(c->type, "AlterTableStmt")) {
+		size_t at = 0;
+		struct pt *cmd;
+		while (!hit && (cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
+			hit = detach_concurrent(cmd);
+	}
+	if (hit)
+		report(c, ri,
+		       "set `transactional: false` in the migration's meta.yml and keep the statement alone there",
+		       "CONCURRENTLY cannot run inside the transaction padctl opens for this migration");
+}
+
+/* rerunnable tells whether a statement can run a second time after a
+ * failure later in a non-transactional migration */
+struct rerun_key {
+	const char *node, *flag;
+};
+static const struct rerun_key rerun_keys[] = {
+	{ "CreateStmt", "if_not_exists" },
+	{ "IndexStmt", "if_not_exists" },
+	{ "CreateSeqStmt", "if_not_exists" },
+	{ "CreateSchemaStmt", "if_not_exists" },
+	{ "CreateExtensionStmt", "if_not_exists" },
+	{ "CreateTableAsStmt", "if_not_exists" },
+	{ "ViewStmt", "replace" },
+	{ "CreateFunctionStmt", "replace" },
+	{ "DropStmt", "missing_ok" },
+	{ "CreateTrigStmt", "replace" },
+	{ "AlterEnumStmt", "skipIfNewValExists" },
+	{ "CreateEnumStmt", NULL },
+	{ "CompositeTypeStmt", NULL },
+	{ "CreateDomainStmt", NULL },
+	{ "RenameStmt", NULL },
+	{ "CreateRangeStmt", NULL },
+};
+
+static int rerunnable(struct lctx *c)
+{
+	if (!strcmp(c->type, "AlterTableStmt")) {
+		size_t at = 0;
+		struct pt *cmd;
+		while ((cmd = cmd_of(c->node, NULL, &at))) {
+			const char *st = jstr(cmd, "subtype");
+			if (!st)
+				continue;
+			if ((!strcmp(st, "AT_AddColumn") || !strcmp(st, "AT_DropColumn") ||
+			     !strcmp(st, "AT_DropConstraint")) &&
+			    !jtrue(cmd, "missing_ok"))
+				return 0;
+			if (!strcmp(st, "AT_AddConstraint") || !strcmp(st, "AT_AddIdentity"))
+				return 0;
+		}
+		return 1;
+	}
+	if (!strcmp(c->type, "IndexStmt") && !jstr(c->node, "idxname"))
+		return 0; /* a second run adds a second index under another name */
+	for (size_t i = 0; i < sizeof rerun_keys / sizeof rerun_keys[0]; i++)
+		if (!strcmp(rerun_keys[i].node, c->type))
+			return rerun_keys[i].flag && jtrue(c->node, rerun_keys[i].flag);
+	return 1;
+}
+
+static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
+{
+	(void)ri;
+	if (c->o->transactional || c->rerun_what || rerunnable(c))
+		return;
+	advance(c, c->stmt_off, &c->rerun_line, &c->rerun_col);
+	c->rerun_what = xstrdup(c->type);
+	for (size_t i = 0; i < c->nallows; i++) {
+		c->rerun_allows[i].rule = c->allows[i].rule;
+		c->rerun_allows[i].reason = xstrdup(c->allows[i].reason);
+	}
+	c->nrerun_allows = c->nallows;
+}
+
+/* the end of the file: a non-transactional migration of several statements
+ * that cannot run twice */
+static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!c->rerun_what || c->nstmts < 2)
+		return;
+	int sev = rule_severity(c, ri);
+	if (sev == LINT_OFF)
+		return;
+	struct lint_finding f = { c->file,
+				  c->rerun_line,
+				  c->rerun_col,
+				  ri->name,
+				  ri->group,
+				  sev,
+				  xstrfmt("this non-transactional migration has %zu statements and this one cannot run "
+					  "twice",
+					  c->nstmts),
+				  xstrdup("add IF NOT EXISTS / IF EXISTS / OR REPLACE, or split the migration, so a "
+					  "run that failed half-way can be repeated"),
+				  NULL };
+	for (size_t i = 0; i < c->nrerun_allows && !f.allowed; i++)
+		if (!strcmp(c->rerun_allows[i].rule, ri->name))
+			f.allowed = xstrdup(c->rerun_allows[i].reason);
+	for (size_t i = 0; i < c->o->nallow && !f.allowed; i++)
+		if (!strcmp(c->o->allow[i].rule, ri->name))
+			f.allowed = xstrdup(c->o->allow[i].value);
+	add_finding(c->r, &f);
+}
+
+/* ---- destructive */
+
+static void r_drop_schema(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "DropStmt") && jis(c->node, "removeType", "OBJECT_SCHEMA"))
+		report(c, ri, "declare it in meta.yml (`destructive: \"why\"`) if the data is meant to go",
+		       "drops schema \"%s\" and everything in it",
+		       sval(pt_at(jget(c->node, "objects"), 0)) ? sval(pt_at(jget(c->node, "objects"), 0)) : "?");
+}
+
+static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_TABLE"))
+		return;
+	struct pt *objs = jget(c->node, "objects");
+	for (size_t i = 0; i < pt_len(objs); i++) {
+		struct touched t;
+		if (!obj_touched(pt_at(objs, i), "OBJECT_TABLE", 0, &t))
+			continue;
+		if (names_has(&c->created, resolve(c, t.schema), t.name))
+			continue;
+		report(c, ri,
+		       "the running app may still read it: drop it in a later release, and declare it in meta.yml",
+		       "drops table %s%s%s and its data", t.schema ? t.schema : "", t.schema ? "." : "", t.name);
+		return;
+	}
+}
+
+static struct pt *stmt_relation(struct lctx *c)
+{
+	return jget(c->node, "relation");
+}
+
+static void r_drop_column(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+		return;
+	size_t at = 0;
+	struct pt *cmd = cmd_of(c->node, "AT_DropColumn", &at);
+	if (cmd)
+		report(c, ri,
+		       "stop using the column in the app first, drop it in a later release, and declare it in meta.yml",
+		       "drops column \"%s\" and its data; the running app may still use it", jstr(cmd, "name"));
+}
+
+static void r_truncate(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "TruncateStmt") && !jis(c->node, "behavior", "DROP_CASCADE"))
+		report(c, ri, "declare it in meta.yml if the rows are meant to go", "TRUNCATE removes every row");
+}
+
+static void r_truncate_cascade(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "TruncateStmt") && jis(c->node, "behavior", "DROP_CASCADE"))
+		report(c, ri, "truncate the tables by name instead of CASCADE",
+		       "TRUNCATE ... CASCADE also empties every table that references these, whichever they are");
+}
+
+static void r_delete_no_where(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "DeleteStmt") && !jget(c->node, "whereClause") && !is_new(c, stmt_relation(c)))
+		report(c, ri, "add a WHERE clause (WHERE true if every row is meant), or declare it in meta.yml",
+		       "DELETE without WHERE removes every row");
+}
+
+static void r_update_no_where(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "UpdateStmt") && !jget(c->node, "whereClause") && !is_new(c, stmt_relation(c)))
+		report(c, ri, "add a WHERE clause (WHERE true if every row is meant); batch large updates",
+		       "UPDATE without WHERE rewrites every row, holding their locks until commit");
+}
+
+static void r_rename_table(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "RenameStmt") && jis(c->node, "renameType", "OBJECT_TABLE") &&
+	    !is_new(c, stmt_relation(c)))
+		report(c, ri, "create the new table (or a view under the new name) and switch the app first",
+		       "renames a table: the running app still uses the old name");
+}
+
+static void r_rename_column(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "RenameStmt") && jis(c->node, "renameType", "OBJECT_COLUMN") &&
+	    !is_new(c, stmt_relation(c)))
+		report(c, ri, "add the new column, write both, switch the app, then drop the old one",
+		       "renames column \"%s\": the running app still uses the old name", jstr(c->node, "subname"));
+}
+
+/* ---- types: what a type change does */
+
+struct typ {
+	char name[64]; /* pg_type.typname: "varchar", "int4", "numeric" */
+	int mods[2];
+	int nmods;
+};
+
+/* typ_parse reads a TypeName node (no array types) */
+static int typ_parse(struct pt *tn, struct typ *t)
+{
+	memset(t, 0, sizeof *t);
+	struct pt *names = jget(tn, "names");
+	const char *last = sval(pt_at(names, pt_len(names) - 1));
+	if (!last || jget(tn, "arrayBounds"))
+		return -1;
+	snprintf(t->name, sizeof t->name, "%s", last);
+	struct pt *mods = jget(tn, "typmods");
+	for (size_t i = 0; i < pt_len(mods) && i < 2; i++) {
+		struct pt *ival = jget(jget(jget(pt_at(mods, i), "A_Const"), "ival"), "ival");
+		t->mods[t->nmods++] = (int)pt_int(ival);
+	}
+	/* a bare name may be the SQL spelling the grammar did not turn into pg_catalog's */
+	static const char *const alias[][2] = { { "int", "int4" },
+						{ "integer", "int4" },
+						{ "bigint", "int8" },
+						{ "smallint", "int2" },
+						{ "character varying", "varchar" } };
+	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+		if (!strcmp(t->name, alias[i][0]))
+			snprintf(t->name, sizeof t->name, "%s", alias[i][1]);
+	return 0;
+}
+
+/* typ_from_catalog turns pg_attribute's typmod into the modifiers a type name has */
+static void typ_from_catalog(struct typ *t, const char *name, int typmod)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->name, sizeof t->name, "%s", name);
+	if (typmod < 0)
+		return;
+	if (!strcmp(name, "numeric")) {
+		t->mods[0] = ((typmod - 4) >> 16) & 0xffff;
+		t->mods[1] = (typmod - 4) & 0xffff;
+		t->nmods = 2;
+	} else if (!strcmp(name, "varchar") || !strcmp(name, "bpchar")) {
+		t->mods[0] = typmod - 4;
+		t->nmods = 1;
+	} else if (!strcmp(name, "varbit") || !strcmp(name, "bit")) {
+		t->mods[0] = typmod;
+		t->nmods = 1;
+	}
+}
+
+enum { CHANGE_SAFE, CHANGE_REWRITE, CHANGE_NARROW };
+
+/* type_change: what changing a column from a to b does. The safe list is
+ * what PostgreSQL changes without a rewrite or a scan: varchar widened,
+ * unbounded or turned into text, text into unbounded varchar, numeric's
+ * precision raised at the same scale or the bound removed, varbit widened,
+ * cidr into inet. Narrowing: a smaller length or precision, a bounded type
+ * from an unbounded one, a smaller integer or float. */
+static int type_change(const struct typ *a, const struct typ *b)
+{
+	const char *x = a->name, *y = b->name;
+	int xt = !strcmp(x, "text"), yt = !strcmp(y, "text");
+	int xv = !strcmp(x, "varchar"), yv = !strcmp(y, "varchar");
+	if ((xv || xt) && (yv || yt)) {
+		if (yt || (yv && !b->nmods))
+			return CHANGE_SAFE;
+		if (xv && a->nmods && b->mods[0] >= a->mods[0])
+			return CHANGE_SAFE;
+		return CHANGE_NARROW;
+	}
+	if (!strcmp(x, "numeric") && !strcmp(y, "numeric")) {
+		if (!b->nmods)
+			return CHANGE_SAFE;
+		if (!a->nmods)
+			return CHANGE_NARROW;
+		if (b->nmods == 2 && a->nmods == 2 && b->mods[1] == a->mods[1])
+			return b->mods[0] >= a->mods[0] ? CHANGE_SAFE : CHANGE_NARROW;
+		return b->mods[0] < a->mods[0] || (b->nmods == 2 && b->mods[1] < a->mods[1]) ? CHANGE_NARROW
+											     : CHANGE_REWRITE;
+	}
+	if (!strcmp(x, "varbit") && !strcmp(y, "varbit"))
+		return !b->nmods || (a->nmods && b->mods[0] >= a->mods[0]) ? CHANGE_SAFE : CHANGE_NARROW;
+	if (!strcmp(x, "cidr") && !strcmp(y, "inet"))
+		return CHANGE_SAFE;
+	if (!strcmp(x, y) && a->nmods == b->nmods && !memcmp(a->mods, b->mods, sizeof a->mods))
+		return CHANGE_SAFE;
+	static const char *const order[][3] = { { "int2", "int4", "int8" }, { "float4", "float8", "" } };
+	for (size_t i = 0; i < 2; i++) {
+		int px = -1, py = -1;
+		for (int k = 0; k < 3; k++) {
+			if (!strcmp(order[i][k], x))
+				px = k;
+			if (!strcmp(order[i][k], y))
+				py = k;
+		}
+		if (px >= 0 && py >= 0)
+			return py < px ? CHANGE_NARROW : CHANGE_REWRITE;
+	}
+	if ((xt || xv) && (!strcmp(y, "bpchar") || !strcmp(y, "varchar")))
+		return CHANGE_NARROW;
+	if ((!strcmp(x, "timestamptz") || !strcmp(x, "timestamp")) && !strcmp(y, "date"))
+		return CHANGE_NARROW;
+	return CHANGE_REWRITE;
+}
+
+/* old_type asks the target for the column's type; -1 when it cannot */
+static int old_type(struct lctx *c, struct pt *cmd, struct typ *t)
+{
+	const struct lint_catalog *cat = c->o->cat;
+	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	char name[64];
+	int typmod;
+	if (!cat || !cat->column_type || !table || !jstr(cmd, "name") ||
+	    cat->column_type(cat->arg, schema, table, jstr(cmd, "name"), name, sizeof name, &typmod))
+		return -1;
+	typ_from_catalog(t, name, typmod);
+	return 0;
+}
+
+static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narrow)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+		return;
+	size_t at = 0;
+	struct pt *cmd;
+	while ((cmd = cmd_of(c->node, "AT_AlterColumnType", &at))) {
+		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
+		struct typ b, a;
+		int known = typ_parse(jget(cd, "typeName"), &b) == 0 && old_type(c, cmd, &a) == 0;
+		int what = known ? type_change(&a, &b) : CHANGE_REWRITE;
+		if (known && jget(cd, "raw_default"))
+			what = what == CHANGE_SAFE ? CHANGE_REWRITE : what; /* USING: an expression per row */
+		if (narrow && what == CHANGE_NARROW)
+			report(c, ri, "check that every value fits first; declare it in meta.yml",
+			       "narrows column \"%s\" from %s to %s: longer values make it fail, or lose precision",
+			       jstr(cmd, "name"), a.name, b.name);
+		else if (!narrow && what != CHANGE_SAFE)
+			report(c, ri,
+			       "add a new column, backfill it in batches and switch over; or do it in a maintenance window",
+			       "changes the type of column \"%s\": the table is rewritten (or scanned) under an ACCESS "
+			       "EXCLUSIVE lock%s",
+			       jstr(cmd, "name"),
+			       known ? ""
+				     : " (its current type is unknown without a connected target; assumed not safe)");
+		if (what != CHANGE_SAFE)
+			return;
+	}
+}
+
+static void r_narrowing(struct lctx *c, const struct lint_rule_info *ri)
+{
+	type_cmds(c, ri, 1);
+}
+
+static void r_changing_type(struct lctx *c, const struct lint_rule_info *ri)
+{
+	type_cmds(c, ri, 0);
+}
+
+/* ---- locking */
+
+static void r_index_create(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "IndexStmt") && !jtrue(c->node, "concurrent") && !is_new(c, stmt_relation(c)))
+		report(c, ri,
+		       "use CREATE INDEX CONCURRENTLY in a migration of its own with `transactional: false` in meta.yml",
+		       "CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds");
+}
+
+static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_INDEX") ||
+	    jtrue(c->node, "concurrent"))
+		return;
+	struct pt *objs = jget(c->node, "objects");
+	for (size_t i = 0; i < pt_len(objs); i++) {
+		struct touched t;
+		if (obj_touched(pt_at(objs, i), "OBJECT_INDEX", 0, &t) &&
+		    !names_has(&c->created_idx, resolve(c, t.schema), t.name)) {
+			report(c, ri, "use DROP INDEX CONCURRENTLY in a migration with `transactional: false`",
+			       "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table");
+			return;
+		}
+	}
+}
+
+static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "ReindexStmt") && !reindex_concurrent(c->node) &&
+	    !(stmt_relation(c) && is_new(c, stmt_relation(c))))
+		report(c, ri,
+		       c->version >= 120000
+			       ? "use REINDEX CONCURRENTLY in a migration with `transactional: false`"
+			       : "REINDEX CONCURRENTLY needs PostgreSQL 12; run it in a maintenance window",
+		       "REINDEX without CONCURRENTLY blocks writes (and reads that use the index) while it runs");
+}
+
+/* each_constraint calls fn for every constraint an ALTER TABLE on an existing table adds */
+static void each_added_constraint(struct lctx *c,
+				  void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *con,
+					     struct pt *cmd),
+				  const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+		return;
+	size_t at = 0;
+	struct pt *cmd;
+	while ((cmd = cmd_of(c->node, NULL, &at))) {
+		struct pt *def = jget(cmd, "def");
+		if (jis(cmd, "subtype", "AT_AddConstraint") || jis(cmd, "subtype", "AT_AddConstraintRecurse")) {
+			fn(c, ri, jget(def, "Constraint"), cmd);
+		} else if (jis(cmd, "subtype", "AT_AddColumn")) {
+			struct pt *cons = jget(jget(def, "ColumnDef"), "constraints");
+			for (size_t i = 0; i < pt_len(cons); i++)
+				fn(c, ri, jget(pt_at(cons, i), "Constraint"), cmd);
+		}
+	}
+}
+
+static void fk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	(void)cmd;
+	if (jis(con, "contype", "CONSTR_FOREIGN") && !jtrue(con, "skip_validation"))
+		report(c, ri, "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+		       "adding a foreign key validates every row while both tables are locked against writes");
+}
+
+static void r_fk(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, fk_one, ri);
+}
+
+static void check_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	(void)cmd;
+	if (jis(con, "contype", "CONSTR_CHECK") && !jtrue(con, "skip_validation"))
+		report(c, ri, "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+		       "adding a CHECK constraint scans the whole table under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_not_valid(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, check_one, ri);
+	/* VALIDATE in the same transaction as the NOT VALID add gains nothing */
+	if (!c->o->transactional || strcmp(c->type, "AlterTableStmt") != 0)
+		return;
+	size_t at = 0;
+	struct pt *cmd;
+	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	while ((cmd = cmd_of(c->node, "AT_ValidateConstraint", &at))) {
+		char *key = xstrfmt("%s.%s", table ? table : "", jstr(cmd, "name") ? jstr(cmd, "name") : "");
+		int hit = names_has(&c->not_valid, resolve(c, schema), key);
+		free(key);
+		if (hit) {
+			report(c, ri, "validate it in a later migration, after the NOT VALID one has committed",
+			       "VALIDATE CONSTRAINT \"%s\" in the same transaction as its NOT VALID add holds the "
+			       "add's ACCESS EXCLUSIVE lock during the validation",
+			       jstr(cmd, "name"));
+			return;
+		}
+	}
+}
+
+static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+		return;
+	size_t at = 0;
+	struct pt *cmd = cmd_of(c->node, "AT_SetNotNull", &at);
+	if (!cmd)
+		return;
+	const struct lint_catalog *cat = c->o->cat;
+	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	int has = cat && cat->has_notnull_check && table && jstr(cmd, "name")
+			  ? cat->has_notnull_check(cat->arg, schema, table, jstr(cmd, "name"))
+			  : -1;
+	if (has == 1)
+		return;
+	report(c, ri,
+	       "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (which "
+	       "uses the check)",
+	       "SET NOT NULL on column \"%s\" scans the whole table under an ACCESS EXCLUSIVE lock%s",
+	       jstr(cmd, "name"), has < 0 ? " (no target connected to look for a validated CHECK)" : "");
+}
+
+/* expr_volatile finds a function call in an expression: 'v' when one is volatile, 0 unknown */
+static int expr_volatility(struct lctx *c, struct pt *e, int *unknown)
+{
+	if (pt_is_array(e)) {
+		for (size_t i = 0; i < pt_len(e); i++)
+			if (expr_volatility(c, pt_at(e, i), unknown) == 'v')
+				return 'v';
+		return 0;
+	}
+	if (!pt_is_object(e))
+		return 0;
+	struct pt *fc = jget(e, "FuncCall");
+	if (fc) {
+		const struct lint_catalog *cat = c->o->cat;
+		struct touched t;
+		int v = 0;
+		if (names_touched(jget(fc, "funcname"), 0, &t) && cat && cat->volatility)
+			v = cat->volatility(cat->arg, t.schema, t.name);
+		if (v == 'v')
+			return 'v';
+		if (!v)
+			*unknown = 1;
+	}
+	for (unsigned i = 0; i < e->n; i++)
+		if (expr_volatility(c, &e->items[i], unknown) == 'v')
+			return 'v';
+	return 0;
+}
+
+static void default_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	if (!jis(cmd, "subtype", "AT_AddColumn") || !jis(con, "contype", "CONSTR_DEFAULT"))
+		return;
+	int unknown = 0;
+	if (c->version && c->version < 110000)
+		report(c, ri, "add the column without a default, then set the default and backfill in batches",
+		       "before PostgreSQL 11 a column added with a default rewrites the table under an ACCESS "
+		       "EXCLUSIVE lock");
+	else if (expr_volatility(c, jget(con, "raw_expr"), &unknown) == 'v')
+		report(c, ri, "add the column without a default, then set the default and backfill in batches",
+		       "the default of column \"%s\" calls a volatile function: the table is rewritten under an "
+		       "ACCESS EXCLUSIVE lock",
+		       jstr(jget(jget(cmd, "def"), "ColumnDef"), "colname"));
+	else if (unknown)
+		report(c, ri, "connect a target (plan does) so lint can read the function's volatility from pg_proc",
+		       "the default of column \"%s\" calls a function whose volatility is unknown: if it is volatile, "
+		       "the table is rewritten",
+		       jstr(jget(jget(cmd, "def"), "ColumnDef"), "colname"));
+}
+
+static void r_volatile_default(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, default_one, ri);
+}
+
+static void identity_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_IDENTITY"))
+		report(c, ri, "add a plain column, fill it in batches, then make it an identity",
+		       "adding an identity column rewrites the table under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_identity(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, identity_one, ri);
+}
+
+static void generated_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_GENERATED"))
+		report(c, ri, "add a plain column with a trigger, fill it in batches",
+		       "adding a stored generated column rewrites the table under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_generated(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, generated_one, ri);
+}
+
+static int is_serial(const char *t)
+{
+	static const char *const s[] = { "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2" };
+	for (size_t i = 0; t && i < sizeof s / sizeof s[0]; i++)
+		if (!strcmp(t, s[i]))
+			return 1;
+	return 0;
+}
+
+static void r_serial(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+		return;
+	size_t at = 0;
+	struct pt *cmd;
+	while ((cmd = cmd_of(c->node, "AT_AddColumn", &at))) {
+		struct typ t;
+		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
+		if (typ_parse(jget(cd, "typeName"), &t) == 0 && is_serial(t.name)) {
+			report(c, ri, "add a plain column, fill it in batches, then attach a sequence or identity",
+			       "adding a %s column fills every row from a sequence: the table is rewritten", t.name);
+			return;
+		}
+	}
+}
+
+static void pk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	(void)cmd;
+	if (jis(con, "contype", "CONSTR_PRIMARY") && !jstr(con, "indexname"))
+		report(c, ri, "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD PRIMARY KEY USING INDEX",
+		       "ADD PRIMARY KEY builds its index under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_pk(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, pk_one, ri);
+}
+
+static void unique_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	(void)cmd;
+	if (jis(con, "contype", "CONSTR_UNIQUE") && !jstr(con, "indexname"))
+		report(c, ri, "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX",
+		       "ADD UNIQUE builds its index under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_unique(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, unique_one, ri);
+}
+
+static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+{
+	(void)cmd;
+	if (jis(con, "contype", "CONSTR_EXCLUSION"))
+		report(c, ri,
+		       "there is no concurrent way: add it in a maintenance window, or when the table is created",
+		       "adding an EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_exclusion(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_added_constraint(c, exclusion_one, ri);
+}
+
+static void r_vacuum_full(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "VacuumStmt") != 0)
+		return;
+	struct pt *opts = jget(c->node, "options");
+	for (size_t i = 0; i < pt_len(opts); i++)
+		if (jis(jget(pt_at(opts, i), "DefElem"), "defname", "full")) {
+			report(c, ri, "run plain VACUUM, or a tool that repacks online, outside migrations",
+			       "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock");
+			return;
+		}
+}
+
+static void r_cluster(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "ClusterStmt") && !is_new(c, stmt_relation(c)))
+		report(c, ri, "run it in a maintenance window, outside migrations",
+		       "CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock");
+}
+
+static void r_refresh(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!strcmp(c->type, "RefreshMatViewStmt") && !jtrue(c->node, "concurrent") && !is_new(c, stmt_relation(c)))
+		report(c, ri, "give the view a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY",
+		       "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view");
+}
+
+static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (strcmp(c->type, "AlterTableStmt") != 0)
+		return;
+	size_t at = 0;
+	struct pt *cmd;
+	while ((cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
+		if (!detach_concurrent(cmd)) {
+			report(c, ri,
+			       c->version >= 140000
+				       ? "use DETACH PARTITION ... CONCURRENTLY with `transactional: false`"
+				       : "DETACH PARTITION CONCURRENTLY needs PostgreSQL 14",
+			       "DETACH PARTITION without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the parent");
+			return;
+		}
+}
+
+/* takes_access_exclusive names the table an existing-table statement locks ACCESS EXCLUSIVE, or NULL */
+static const char *takes_access_exclusive(struct lctx *c, const char **schema)
+{
+	static const char *const lighter[] = { "AT_ValidateConstraint", "AT_SetStatistics", "AT_AttachPartition",
+					       "AT_ClusterOn", "AT_DropCluster" };
+	*schema = NULL;
+	if (!strcmp(c->type, "AlterTableStmt") && !is_new(c, stmt_relation(c))) {
+		size_t at = 0;
+		struct pt *cmd;
+		int ax = 0;
+		while ((cmd = cmd_of(c->node, NULL, &at))) {
+			int light = 0;
+			for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
+				light |= jis(cmd, "subtype", lighter[i]);
+			struct pt *con = jget(jget(cmd, "def"), "Constraint");
+			light |= jis(con, "contype", "CONSTR_FOREIGN");
+			light |= jis(cmd, "subtype", "AT_DetachPartition") && detach_concurrent(cmd);
+			ax |= !light;
+		}
+		return ax ? rv_name(stmt_relation(c), schema) : NULL;
+	}
+	if ((!strcmp(c->type, "RenameStmt") || !strcmp(c->type, "ClusterStmt")) && stmt_relation(c) &&
+	    !is_new(c, stmt_relation(c)))
+		return rv_name(stmt_relation(c), schema);
+	if (!strcmp(c->type, "TruncateStmt")) {
+		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
+		return rv && !is_new(c, rv) ? rv_name(rv, schema) : NULL;
+	}
+	if (!strcmp(c->type, "LockStmt") && pt_int(jget(c->node, "mode")) == 8) {
+		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
+		return rv ? rv_name(rv, schema) : NULL;
+	}
+	return NULL;
+}
+
+static void r_after_ax(struct lctx *c, const struct lint_rule_info *ri)
+{
+	if (!c->o->transactional)
+		return;
+	int trivial = !strcmp(c->type, "VariableSetStmt") || !strcmp(c->type, "CommentStmt");
+	if (c->ax_table && !c->ax_reported && !trivial) {
+		c->ax_reported = 1;
+		report(c, ri, "put the statement that takes the lock last, or in a migration of its own",
+		       "runs while the ACCESS EXCLUSIVE lock on \"%s\" taken at line %d is held: every query on that "
+		       "table waits until the migration commits",
+		       c->ax_table, c->ax_line);
+	}
+	const char *schema, *t = c->ax_table ? NULL : takes_access_exclusive(c, &schema);
+	if (t) {
+		c->ax_table = xstrdup(t);
+		int col;
+		advance(c, c->stmt_off, &c->ax_line, &col);
+	}
+}
+
+/* ---- style */
+
+/* each_coldef calls fn for every column a statement defines (CREATE TABLE, ADD COLUMN) */
+static void each_coldef(struct lctx *c, const struct lint_rule_info *ri,
+			void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key))
+{
+	if (!strcmp(c->type, "CreateStmt")) {
+		struct pt *elts = jget(c->node, "tableElts");
+		/* table-level PRIMARY KEY (a, b) makes those columns keys */
+		for (size_t i = 0; i < pt_len(elts); i++) {
+			struct pt *cd = jget(pt_at(elts, i), "ColumnDef");
+			if (!cd)
+				continue;
+			int key = 0;
+			struct pt *cons = jget(cd, "constraints");
+			for (size_t k = 0; k < pt_len(cons); k++)
+				key |= jis(jget(pt_at(cons, k), "Constraint"), "contype", "CONSTR_PRIMARY");
+			for (size_t k = 0; k < pt_len(elts); k++) {
+				struct pt *con = jget(pt_at(elts, k), "Constraint");
+				struct pt *keys = jis(con, "contype", "CONSTR_PRIMARY") ? jget(con, "keys") : NULL;
+				for (size_t m = 0; m < pt_len(keys); m++)
+					key |= jstr(cd, "colname") && sval(pt_at(keys, m)) &&
+					       !strcmp(sval(pt_at(keys, m)), jstr(cd, "colname"));
+			}
+			fn(c, ri, cd, key);
+		}
+	} else if (!strcmp(c->type, "AlterTableStmt")) {
+		size_t at = 0;
+		struct pt *cmd;
+		while ((cmd = cmd_of(c->node, NULL, &at))) {
+			struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
+			if (cd && (jis(cmd, "subtype", "AT_AddColumn") || jis(cmd, "subtype", "AT_AlterColumnType")))
+				fn(c, ri, cd, 0);
+		}
+	}
+}
+
+static const char *colname(struct pt *cd)
+{
+	return jstr(cd, "colname") ? jstr(cd, "colname") : "?";
+}
+
+static void text_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+{
+	struct typ t;
+	(void)key;
+	if (typ_parse(jget(cd, "typeName"), &t) == 0 && !strcmp(t.name, "varchar") && t.nmods)
+		report(c, ri, "use text (with a CHECK on length() if the limit matters)",
+		       "column \"%s\" is varchar(%d): changing the limit later is a migration of its own", colname(cd),
+		       t.mods[0]);
+}
+
+static void r_prefer_text(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_coldef(c, ri, text_one);
+}
+
+static void tstz_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+{
+	struct typ t;
+	(void)key;
+	if (typ_parse(jget(cd, "typeName"), &t) == 0 && !strcmp(t.name, "timestamp"))
+		report(c, ri, "use timestamptz", "column \"%s\" is timestamp without time zone", colname(cd));
+}
+
+static void r_prefer_tstz(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_coldef(c, ri, tstz_one);
+}
+
+static void bigint_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+{
+	struct typ t;
+	if (key && typ_parse(jget(cd, "typeName"), &t) == 0 &&
+	    (!strcmp(t.name, "int4") || !strcmp(t.name, "int2") || !strcmp(t.name, "serial") ||
+	     !strcmp(t.name, "serial4") || !strcmp(t.name, "smallserial") || !strcmp(t.name, "serial2")))
+		report(c, ri, "use bigint for keys", "key column \"%s\" is %s: it can run out", colname(cd), t.name);
+}
+
+static void r_prefer_bigint(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_coldef(c, ri, bigint_one);
+}
+
+static void identity_style_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+{
+	struct typ t;
+	(void)key;
+	if (typ_parse(jget(cd, "typeName"), &t) == 0 && is_serial(t.name))
+		report(c, ri, "use bigint GENERATED ALWAYS AS IDENTITY", "column \"%s\" is %s", colname(cd), t.name);
+}
+
+static void r_prefer_identity(struct lctx *c, const struct lint_rule_info *ri)
+{
+	each_coldef(c, ri, identity_style_one);
+}
+
+/* long_identifier finds an identifier over 63 bytes in the statement's text:
+ * the parser has already cut names to 63 bytes, so the tree cannot tell.
+ * Literals (quoted, dollar-quoted) and comments are skipped. Returns its
+ * length and start, or 0. */
+static size_t long_identifier(const char *s, size_t n, size_t *at)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '-' && i + 1 < n && s[i + 1] == '-') {
+			while (i < n && s[i] != '\n')
+				i++;
+		} else if (ch == '/' && i + 1 < n && s[i + 1] == '*') {
+			int depth = 0;
+			do {
+				if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+					depth--;
+					i += 2;
+				} else {
+					i++;
+				}
+			} while (depth > 0 && i < n);
+		} else if (ch == '\'') {
+			int esc = i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e');
+			for (i++; i < n; i++) {
+				if (esc && s[i] == '\\') {
+					i++;
+				} else if (s[i] == '\'') {
+					if (i + 1 < n && s[i + 1] == '\'')
+						i++;
+					else
+						break;
+				}
+			}
+			i++;
+		} else if (ch == '"') {
+			size_t start = i, len = 0;
+			for (i++; i < n; i++, len++) {
+				if (s[i] == '"') {
+					if (i + 1 < n && s[i + 1] == '"')
+						i++;
+					else
+						break;
+				}
+			}
+			i++;
+			if (len > 63) {
+				*at = start;
+				return len;
+			}
+		} else if (ch == '$' && (i == 0 || !(isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))) {
+			/* $tag$ ... $tag$, or a parameter $1 */
+			size_t t = i + 1;
+			while (t < n && (isalnum((unsigned char)s[t]) || s[t] == '_' || (unsigned char)s[t] >= 0x80))
+				t++;
+			if (t < n && s[t] == '$' && !(t > i + 1 && isdigit((unsigned char)s[i + 1]))) {
+				size_t taglen = t + 1 - i;
+				size_t k = t + 1;
+				while (k + taglen <= n && memcmp(s + k, s + i, taglen) != 0)
+					k++;
+				i = k + taglen <= n ? k + taglen : n;
+			} else {
+				i = t;
+			}
+		} else if (isalpha(ch) || ch == '_' || ch >= 0x80) {
+			size_t start = i;
+			while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '$' ||
+					 (unsigned char)s[i] >= 0x80))
+				i++;
+			if (i - start > 63) {
+				*at = start;
+				return i - start;
+			}
+		} else if (isdigit(ch)) {
+			while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_'))
+				i++;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+static void r_long_identifier(struct lctx *c, const struct lint_rule_info *ri)
+{
+	/* only statements that name new things: a long name in a reference fails anyway */
+	if (strncmp(c->type, "Create", 6) != 0 && strcmp(c->type, "AlterTableStmt") != 0 &&
+	    strcmp(c->type, "IndexStmt") != 0 && strcmp(c->type, "ViewStmt") != 0 &&
+	    strcmp(c->type, "RenameStmt") != 0 && strcmp(c->type, "DefineStmt") != 0)
+		return;
+	size_t at, n = long_identifier(c->text + c->stmt_off, c->stmt_len, &at);
+	if (n)
+		report(c, ri, "shorten it to 63 bytes or fewer",
+		       "an identifier is %zu bytes: PostgreSQL cuts it to 63, so the object gets another name than "
+		       "written",
+		       n);
+}
+
+/* ---------------------------------------------------------------- the rule table */
+
+struct rule {
+	struct lint_rule_info info;
+	rule_fn fn;
+};
+
+static const struct rule rules[] = {
+	{ { "protected-schema", LINT_G_PROTECTED, LINT_ERROR,
+	    "creates, alters, drops, grants on, comments on or writes objects in a protected schema" },
+	  r_protected },
+	{ { "transaction-nesting", LINT_G_TRANSACTIONS, LINT_ERROR,
+	    "BEGIN, COMMIT, ROLLBACK or SAVEPOINT in a transactional migration" },
+	  r_tx_nesting },
+	{ { "concurrently-in-transaction", LINT_G_TRANSACTIONS, LINT_ERROR,
+	    "CONCURRENTLY (index, reindex, detach) in a transactional migration" },
+	  r_concurrently_in_tx },
+	{ { "non-transactional-not-rerunnable", LINT_G_TRANSACTIONS, LINT_WARNING,
+	    "a non-transactional migration of several statements, one of which cannot run twice" },
+	  r_not_rerunnable },
+	{ { "ban-drop-schema", LINT_G_DESTRUCTIVE, LINT_WARNING, "DROP SCHEMA" }, r_drop_schema },
+	{ { "ban-drop-table", LINT_G_DESTRUCTIVE, LINT_WARNING, "DROP TABLE of a table not created in the migration" },
+	  r_drop_table },
+	{ { "ban-drop-column", LINT_G_DESTRUCTIVE, LINT_WARNING, "ALTER TABLE ... DROP COLUMN" }, r_drop_column },
+	{ { "ban-truncate", LINT_G_DESTRUCTIVE, LINT_WARNING, "TRUNCATE" }, r_truncate },
+	{ { "ban-truncate-cascade", LINT_G_DESTRUCTIVE, LINT_WARNING, "TRUNCATE ... CASCADE" }, r_truncate_cascade },
+	{ { "ban-delete-without-where", LINT_G_DESTRUCTIVE, LINT_WARNING, "DELETE without WHERE" }, r_delete_no_where },
+	{ { "ban-update-without-where", LINT_G_DESTRUCTIVE, LINT_WARNING, "UPDATE without WHERE" }, r_update_no_where },
+	{ { "renaming-table", LINT_G_DESTRUCTIVE, LINT_WARNING, "ALTER TABLE ... RENAME TO" }, r_rename_table },
+	{ { "renaming-column", LINT_G_DESTRUCTIVE, LINT_WARNING, "ALTER TABLE ... RENAME COLUMN" }, r_rename_column },
+	{ { "narrowing-column-type", LINT_G_DESTRUCTIVE, LINT_WARNING,
+	    "ALTER COLUMN TYPE to a type that holds less (needs a connected target)" },
+	  r_narrowing },
+	{ { "require-concurrent-index-creation", LINT_G_LOCKING, LINT_WARNING,
+	    "CREATE INDEX without CONCURRENTLY on an existing table" },
+	  r_index_create },
+	{ { "require-concurrent-index-deletion", LINT_G_LOCKING, LINT_WARNING,
+	    "DROP INDEX without CONCURRENTLY of an existing index" },
+	  r_index_drop },
+	{ { "require-concurrent-reindex", LINT_G_LOCKING, LINT_WARNING, "REINDEX without CONCURRENTLY" }, r_reindex },
+	{ { "adding-foreign-key-constraint", LINT_G_LOCKING, LINT_WARNING,
+	    "ADD FOREIGN KEY (or a REFERENCES column) without NOT VALID on an existing table" },
+	  r_fk },
+	{ { "constraint-missing-not-valid", LINT_G_LOCKING, LINT_WARNING,
+	    "ADD CHECK without NOT VALID, or VALIDATE in the same transaction as the NOT VALID add" },
+	  r_not_valid },
+	{ { "adding-not-nullable-field", LINT_G_LOCKING, LINT_WARNING,
+	    "SET NOT NULL without a validated CHECK (col IS NOT NULL)" },
+	  r_set_not_null },
+	{ { "adding-field-with-default", LINT_G_LOCKING, LINT_WARNING,
+	    "ADD COLUMN with a volatile default (volatility read from pg_proc)" },
+	  r_volatile_default },
+	{ { "adding-identity-field", LINT_G_LOCKING, LINT_WARNING, "ADD COLUMN ... GENERATED AS IDENTITY" },
+	  r_identity },
+	{ { "adding-serial-field", LINT_G_LOCKING, LINT_WARNING, "ADD COLUMN of type serial, bigserial, smallserial" },
+	  r_serial },
+	{ { "adding-stored-generated-field", LINT_G_LOCKING, LINT_WARNING,
+	    "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED" },
+	  r_generated },
+	{ { "changing-column-type", LINT_G_LOCKING, LINT_WARNING, "ALTER COLUMN TYPE that is not binary-coercible" },
+	  r_changing_type },
+	{ { "adding-serial-primary-key-field", LINT_G_LOCKING, LINT_WARNING, "ADD PRIMARY KEY without USING INDEX" },
+	  r_pk },
+	{ { "disallowed-unique-constraint", LINT_G_LOCKING, LINT_WARNING, "ADD UNIQUE without USING INDEX" },
+	  r_unique },
+	{ { "adding-exclusion-constraint", LINT_G_LOCKING, LINT_WARNING, "ADD CONSTRAINT ... EXCLUDE" }, r_exclusion },
+	{ { "ban-vacuum-full", LINT_G_LOCKING, LINT_WARNING, "VACUUM FULL" }, r_vacuum_full },
+	{ { "ban-cluster", LINT_G_LOCKING, LINT_WARNING, "CLUSTER" }, r_cluster },
+	{ { "require-concurrent-refresh", LINT_G_LOCKING, LINT_WARNING,
+	    "REFRESH MATERIALIZED VIEW without CONCURRENTLY" },
+	  r_refresh },
+	{ { "require-concurrent-detach-partition", LINT_G_LOCKING, LINT_WARNING,
+	    "DETACH PARTITION without CONCURRENTLY" },
+	  r_detach },
+	{ { "statement-after-access-exclusive", LINT_G_LOCKING, LINT_WARNING,
+	    "a statement after an ACCESS EXCLUSIVE lock is taken in the same transaction" },
+	  r_after_ax },
+	{ { "prefer-text-field", LINT_G_STYLE, LINT_OFF, "varchar(n) instead of text" }, r_prefer_text },
+	{ { "prefer-timestamptz", LINT_G_STYLE, LINT_OFF, "timestamp without time zone" }, r_prefer_tstz },
+	{ { "prefer-bigint-over-int", LINT_G_STYLE, LINT_OFF, "int or smallint primary key columns" },
+	  r_prefer_bigint },
+	{ { "prefer-identity", LINT_G_STYLE, LINT_OFF, "serial columns instead of identity" }, r_prefer_identity },
+	{ { "identifier-too-long", LINT_G_STYLE, LINT_WARNING,
+	    "an identifier over 63 bytes in a statement that creates or changes something" },
+	  r_long_identifier },
+	/* findings lint itself makes (no function: raised by the walk) */
+	{ { "lint-allow", LINT_G_LINT, LINT_ERROR,
+	    "a `padctl:allow` comment without a reason or naming an unknown rule" },
+	  NULL },
+	{ { "syntax", LINT_G_LINT, LINT_WARNING,
+	    "SQL the parser (PostgreSQL 15's grammar) cannot read: that statement, or the rest of the file, is not linted" },
+	  NULL },
+};
+
+#define NRULES (sizeof rules / sizeof rules[0])
+
+size_t lint_rule_count(void)
+{
+	return NRULES;
+}
+
+const struct lint_rule_info *lint_rule_at(size_t i)
+{
+	return i < NRULES ? &rules[i].info : NULL;
+}
+
+const struct lint_rule_info *lint_rule_find(const char *name)
+{
+	for (size_t i = 0; name && i < NRULES; i++)
+		if (!strcmp(rules[i].info.name, name))
+			return &rules[i].info;
+	return NULL;
+}
+
+const char *lint_severity_name(int s)
+{
+	return s == LINT_ERROR ? "error" : s == LINT_WARNING ? "warning" : "off";
+}
+
+const char *lint_group_name(int g)
+{
+	static const char *const n[] = { "protected", "transactions", "destructive", "locking", "style", "lint" };
+	return g >= 0 && g <= LINT_G_LINT ? n[g] : "?";
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+/* read_allows collects the `padctl:allow RULE reason` comments before the statement */
+static void read_allows(struct lctx *c, size_t from, size_t to)
+{
+	static const char tag[] = "padctl:allow";
+	const struct lint_rule_info *bad = lint_rule_find("lint-allow");
+	for (size_t i = 0; i < c->nallows; i++)
+		free(c->allows[i].reason);
+	c->nallows = 0;
+	for (size_t i = from; i + sizeof tag - 1 <= to; i++) {
+		if (c->text[i] != 'p' || strncmp(c->text + i, tag, sizeof tag - 1) != 0)
+			continue;
+		size_t s = i + sizeof tag - 1, e = s;
+		while (e < to && c->text[e] != '\n')
+			e++;
+		/* a block comment's end is not part of the reason */
+		size_t stop = e;
+		for (size_t k = s; k + 1 < e; k++)
+			if (c->text[k] == '*' && c->text[k + 1] == '/') {
+				stop = k;
+				break;
+			}
+		size_t p = s;
+		while (p < stop && (c->text[p] == ' ' || c->text[p] == '\t'))
+			p++;
+		size_t rs = p;
+		while (p < stop && c->text[p] != ' ' && c->text[p] != '\t')
+			p++;
+		char *rule = xstrndup(c->text + rs, p - rs);
+		while (p < stop && (c->text[p] == ' ' || c->text[p] == '\t'))
+			p++;
+		size_t q = stop;
+		while (q > p && (c->text[q - 1] == ' ' || c->text[q - 1] == '\t' || c->text[q - 1] == '\r'))
+			q--;
+		const struct lint_rule_info *ri = lint_rule_find(rule);
+		int line, col;
+		advance(c, i, &line, &col);
+		if (!ri || ri == bad) {
+			struct lint_finding f = {
+				c->file,
+				line,
+				col,
+				bad->name,
+				bad->group,
+				LINT_ERROR,
+				xstrfmt("`padctl:allow` names no known rule (\"%s\")", rule),
+				xstrdup("write `-- padctl:allow RULE reason`; docs/lint.md lists the rules"),
+				NULL
+			};
+			add_finding(c->r, &f);
+		} else if (q == p) {
+			struct lint_finding f = { c->file,
+						  line,
+						  col,
+						  bad->name,
+						  bad->group,
+						  LINT_ERROR,
+						  xstrfmt("`padctl:allow %s` gives no reason", rule),
+						  xstrdup("write why the rule does not apply here after its name"),
+						  NULL };
+			add_finding(c->r, &f);
+		} else if (ri->group == LINT_G_PROTECTED) {
+			struct lint_finding f = { c->file,
+						  line,
+						  col,
+						  bad->name,
+						  bad->group,
+						  LINT_ERROR,
+						  xstrdup("protected-schema cannot be allowed"),
+						  xstrdup("protected schemas are read-only for migrations"),
+						  NULL };
+			add_finding(c->r, &f);
+		} else if (c->nallows < MAX_ALLOWS) {
+			c->allows[c->nallows].rule = ri->name;
+			c->allows[c->nallows].reason = xstrndup(c->text + p, q - p);
+			c->nallows++;
+		}
+		free(rule);
+		i = e;
+	}
+}
+
+/* track keeps what later statements depend on: search_path, what this
+ * migration created, constraints added NOT VALID */
+static void track(struct lctx *c)
+{
+	if (!strcmp(c->type, "VariableSetStmt") && jis(c->node, "name", "search_path")) {
+		/* SET LOCAL ends with the statement's own transaction in a non-transactional migration */
+		if (jtrue(c->node, "is_local") && !c->o->transactional)
+			return;
+		if (jis(c->node, "kind", "VAR_SET_VALUE")) {
+			path_free(c);
+			struct pt *args = jget(c->node, "args");
+			for (size_t i = 0; i < pt_len(args); i++) {
+				struct pt *a = jget(pt_at(args, i), "A_Const");
+				const char *s = jstr(jget(a, "sval"), "sval");
+				if (s)
+					c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path),
+					c->path[c->npath++] = xstrdup(s);
+			}
+			int col;
+			advance(c, c->stmt_off, &c->path_line, &col);
+		} else {
+			path_default(c);
+		}
+		return;
+	}
+	if (!strcmp(c->type, "VariableSetStmt") && jis(c->node, "kind", "VAR_RESET_ALL")) {
+		path_default(c);
+		return;
+	}
+	const char *schema, *name;
+	if (!strcmp(c->type, "CreateStmt") || !strcmp(c->type, "CreateTableAsStmt")) {
+		struct pt *rv = !strcmp(c->type, "CreateStmt") ? stmt_relation(c) : jget(jget(c->node, "into"), "rel");
+		if ((name = rv_name(rv, &schema)))
+			names_add(&c->created, resolve(c, schema), name);
+	} else if (!strcmp(c->type, "IndexStmt") && jstr(c->node, "idxname")) {
+		rv_name(stmt_relation(c), &schema);
+		names_add(&c->created_idx, resolve(c, schema), jstr(c->node, "idxname"));
+	} else if (!strcmp(c->type, "AlterTableStmt") && (name = rv_name(stmt_relation(c), &schema))) {
+		size_t at = 0;
+		struct pt *cmd;
+		while ((cmd = cmd_of(c->node, "AT_AddConstraint", &at))) {
+			struct pt *con = jget(jget(cmd, "def"), "Constraint");
+			if (jtrue(con, "skip_validation") && jstr(con, "conname")) {
+				char *key = xstrfmt("%s.%s", name, jstr(con, "conname"));
+				names_add(&c->not_valid, resolve(c, schema), key);
+				free(key);
+			}
+		}
+	}
+}
+
+static void check_stmt(struct lctx *c, struct pt *stmt)
+{
+	if (!pt_is_object(stmt) || !stmt->n)
+		return;
+	const char *type = stmt->keys[0];
+	struct pt *node = &stmt->items[0];
+	c->type = type;
+	c->node = node;
+	c->nstmts++;
+	for (size_t i = 0; i < NRULES; i++) {
+		if (!rules[i].fn)
+			continue;
+		if (c->o->only_protected && rules[i].info.group != LINT_G_PROTECTED)
+			continue;
+		rules[i].fn(c, &rules[i].info);
+	}
+	track(c);
+}
+
+static int check_opts(const struct lint_opts *o)
+{
+	for (size_t i = 0; i < o->nallow; i++) {
+		const struct cfg_lint_allow *a = &o->allow[i];
+		const struct lint_rule_info *ri = lint_rule_find(a->rule);
+		if (!ri || !strcmp(ri->name, "lint-allow") || !strcmp(ri->name, "syntax")) {
+			fail("%s:%d:%d: unknown lint rule \"%s\" in lint.allow",
+			     o->meta_file ? o->meta_file : "meta.yml", a->line, a->col, a->rule);
+			fail_hint("docs/lint.md lists the rules");
+			return fail_status(EXIT_USAGE);
+		}
+		if (ri->group == LINT_G_PROTECTED) {
+			fail("%s:%d:%d: protected-schema cannot be allowed", o->meta_file ? o->meta_file : "meta.yml",
+			     a->line, a->col);
+			fail_hint("protected schemas are read-only for migrations; remove the entry");
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	return 0;
+}
+
+/* lint_piece checks one statement: off, n its bytes in the text (leading
+ * comments included, where the allow comments are), stmt its parse tree */
+static void lint_piece(struct lctx *c, size_t off, size_t n, struct pt *stmt)
+{
+	size_t lead = sql_skip_blank(c->text + off, n);
+	if (lead == n || !stmt)
+		return;
+	c->piece_off = off;
+	c->stmt_off = off + lead;
+	c->stmt_len = n - lead;
+	read_allows(c, off, off + lead);
+	check_stmt(c, stmt);
+}
+
+int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r)
+{
+	if (check_opts(o))
+		return -1;
+	struct lctx c;
+	memset(&c, 0, sizeof c);
+	c.file = file;
+	c.text = text;
+	c.len = len;
+	c.o = o;
+	c.r = r;
+	c.line = 1;
+	c.version = o->cat && o->cat->server_version ? o->cat->server_version : PG_VERSION_NUM;
+	path_default(&c);
+	struct buf assumed = BUF_INIT;
+	if (r->assumed)
+		buf_adds(&assumed, r->assumed);
+	if (!o->cat || !o->cat->server_version) {
+		if (!strstr(buf_str(&assumed), "PostgreSQL"))
+			buf_addf(&assumed, "%sPostgreSQL %d (no target connected)", assumed.len ? "; " : "",
+				 PG_VERSION_NUM / 10000);
+	}
+	if (c.path_assumed && !strstr(buf_str(&assumed), "search_path"))
+		buf_addf(&assumed, "%sthe role's search_path \"$user\", public", assumed.len ? "; " : "");
+	free(r->assumed);
+	r->assumed = buf_detach(&assumed);
+
+	/* one parse of the whole text when it is small and has no COPY data
+	 * (the common case); otherwise statement by statement from the
+	 * bounded-memory stream, which also finds where a syntax error is */
+	int whole = 0;
+	if (len <= SQL_STREAM_CHUNK) {
+		PgQueryParseResult pr = pg_query_parse(text);
+		struct pt_arena *arena = NULL;
+		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
+		struct pt *stmts = jget(tree, "stmts");
+		if (tree && pt_is_array(stmts)) {
+			whole = 1;
+			for (size_t i = 0; i < pt_len(stmts); i++) {
+				struct pt *raw = pt_at(stmts, i);
+				size_t off = (size_t)pt_int(jget(raw, "stmt_location"));
+				size_t n = (size_t)pt_int(jget(raw, "stmt_len"));
+				if (off > len)
+					off = len;
+				if (!n || n > len - off)
+					n = len - off;
+				lint_piece(&c, off, n, jget(raw, "stmt"));
+			}
+		}
+		pt_free(arena);
+		pg_query_free_parse_result(pr);
+	}
+	struct sql_stream s;
+	struct sql_piece p;
+	int rc = 0;
+	sql_stream_init(&s, text, whole ? 0 : len);
+	while (!whole && (rc = sql_stream_next(&s, &p)) == 1) {
+		if (p.copy_data)
+			continue;
+		char *one = xstrndup(text + p.off, p.len);
+		PgQueryParseResult pr = pg_query_parse(one);
+		free(one);
+		struct pt_arena *arena = NULL;
+		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
+		struct pt *stmts = jget(tree, "stmts");
+		for (size_t i = 0; i < pt_len(stmts); i++)
+			lint_piece(&c, p.off, p.len, jget(pt_at(stmts, i), "stmt"));
+		if (pr.error) {
+			size_t lead = sql_skip_blank(text + p.off, p.len);
+			c.stmt_off = p.off + lead;
+			c.stmt_len = p.len - lead;
+			report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
+			       "the parser cannot read this statement: %s", pr.error->message);
+		}
+		pt_free(arena);
+		pg_query_free_parse_result(pr);
+	}
+	if (rc < 0) {
+		c.stmt_off = s.err_off < len ? s.err_off : len;
+		c.stmt_len = 0;
+		/* the allow comments of the last statement do not reach the unreadable part */
+		for (size_t i = 0; i < c.nallows; i++)
+			free(c.allows[i].reason);
+		c.nallows = 0;
+		report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
+		       "the parser cannot read this part: %s", s.err ? s.err : "syntax error");
+	}
+	sql_stream_release(&s);
+	rerun_finish(&c, lint_rule_find("non-transactional-not-rerunnable"));
+	for (size_t i = 0; i < c.nallows; i++)
+		free(c.allows[i].reason);
+	for (size_t i = 0; i < c.nrerun_allows; i++)
+		free(c.rerun_allows[i].reason);
+	free(c.rerun_what);
+	free(c.ax_table);
+	names_free(&c.created);
+	names_free(&c.created_idx);
+	names_free(&c.not_valid);
+	path_free(&c);
+	return 0;
+}
+
+int lint_protected_sql(const char *file, const char *text, size_t len, const struct cfg_project *p,
+		       const struct lint_catalog *cat, struct lint_result *r)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.p = p;
+	o.transactional = 1;
+	o.only_protected = 1;
+	o.cat = cat;
+	return lint_sql(file, text, len, &o, r);
+}
+
+int lint_config_check(const struct cfg_project *p)
+{
+	for (size_t i = 0; i < p->nlint_rules; i++) {
+		const struct cfg_lint_allow *a = &p->lint_rules[i];
+		const struct lint_rule_info *ri = lint_rule_find(a->rule);
+		if (!ri) {
+			fail("%s:%d:%d: unknown lint rule \"%s\" in lint.rules", p->file, a->line, a->col, a->rule);
+			fail_hint("docs/lint.md lists the rules");
+			return fail_status(EXIT_USAGE);
+		}
+		if ((ri->group == LINT_G_PROTECTED || !strcmp(ri->name, "lint-allow")) &&
+		    strcmp(a->value, "error") != 0) {
+			fail("%s:%d:%d: lint rule \"%s\" is always an error", p->file, a->line, a->col, a->rule);
+			fail_hint("remove the entry");
+			return fail_status(EXIT_USAGE);
+		}
+	}
+	return 0;
+}
+
+void lint_result_release(struct lint_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].reason);
+		free(r->v[i].hint);
+		free(r->v[i].allowed);
+	}
+	free(r->v);
+	free(r->assumed);
+	memset(r, 0, sizeof *r);
+}
+
+void lint_finding_line(const struct lint_finding *f, struct buf *out, int with_hint)
+{
+	char *file = xstrprintable(f->file);
+	char *reason = xstrprintable(f->reason);
+	buf_addf(out, "%s:%d:%d: %s %s: %s", file, f->line, f->col,
+		 f->allowed ? "allowed" : lint_severity_name(f->severity), f->rule, reason);
+	if (f->allowed) {
+		char *why = xstrprintable(f->allowed);
+		buf_addf(out, " (allowed: %s)", why);
+		free(why);
+	} else if (with_hint && f->hint) {
+		char *hint = xstrprintable(f->hint);
+		buf_addf(out, " (hint: %s)", hint);
+		free(hint);
+	}
+	free(file);
+	free(reason);
+}

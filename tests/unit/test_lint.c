@@ -1,0 +1,686 @@
+/* lint: every rule fires on its case and stays quiet on the safe form, the
+ * "created in the same migration" exemptions, suppression with a reason,
+ * severities, search_path tracking and what a connected target tells. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "fs.h"
+#include "lint.h"
+#include "log.h"
+#include "ptree.h"
+#include "unit.h"
+
+static char *protected_list[] = { "bo_airflow" };
+
+static struct cfg_project project(void)
+{
+	struct cfg_project p;
+	memset(&p, 0, sizeof p);
+	p.file = "padctl.yml";
+	p.protected_schemas = protected_list;
+	p.nprotected = 1;
+	return p;
+}
+
+/* run lints sql with o (project() when o->p is NULL) and returns the findings */
+static struct lint_result run(const char *sql, struct lint_opts *o)
+{
+	static struct cfg_project p;
+	p = project();
+	if (!o->p)
+		o->p = &p;
+	struct lint_result r;
+	memset(&r, 0, sizeof r);
+	CU_ASSERT_EQUAL(lint_sql("up.sql", sql, strlen(sql), o, &r), 0);
+	return r;
+}
+
+static const struct lint_finding *find(const struct lint_result *r, const char *rule)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].rule, rule))
+			return &r->v[i];
+	return NULL;
+}
+
+/* fires: rule reports on sql in a transactional migration (not allowed) */
+static int fires_opts(const char *rule, const char *sql, struct lint_opts *o)
+{
+	struct lint_result r = run(sql, o);
+	const struct lint_finding *f = find(&r, rule);
+	int hit = f && !f->allowed;
+	if (!hit && getenv("LINT_DEBUG")) {
+		for (size_t i = 0; i < r.n; i++)
+			fprintf(stderr, "  %s: %s\n", r.v[i].rule, r.v[i].reason);
+	}
+	lint_result_release(&r);
+	return hit;
+}
+
+static int fires(const char *rule, const char *sql)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	return fires_opts(rule, sql, &o);
+}
+
+static int fires_nontx(const char *rule, const char *sql)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	return fires_opts(rule, sql, &o);
+}
+
+static void test_protected(void)
+{
+	const char *hit[] = {
+		"CREATE TABLE bo_airflow.t (i int)",
+		"ALTER TABLE bo_airflow.oracle_employee ADD COLUMN email text",
+		"DROP TABLE bo_airflow.oracle_employee",
+		"DROP SCHEMA bo_airflow CASCADE",
+		"GRANT SELECT ON bo_airflow.oracle_employee TO app",
+		"GRANT USAGE ON SCHEMA bo_airflow TO app",
+		"GRANT SELECT ON ALL TABLES IN SCHEMA bo_airflow TO app",
+		"COMMENT ON TABLE bo_airflow.oracle_employee IS 'x'",
+		"COMMENT ON COLUMN bo_airflow.oracle_employee.name IS 'x'",
+		"COMMENT ON SCHEMA bo_airflow IS 'x'",
+		"INSERT INTO bo_airflow.oracle_employee VALUES (1)",
+		"UPDATE bo_airflow.oracle_employee SET name = 'x' WHERE id = 1",
+		"DELETE FROM bo_airflow.oracle_employee WHERE id = 1",
+		"TRUNCATE app.a, bo_airflow.b",
+		"COPY bo_airflow.oracle_employee FROM STDIN;\n1\n\\.\n",
+		"MERGE INTO bo_airflow.t USING app.s ON true WHEN MATCHED THEN DELETE",
+		"CREATE INDEX ON bo_airflow.t (i)",
+		"CREATE FUNCTION bo_airflow.f() RETURNS int LANGUAGE sql AS 'select 1'",
+		"CREATE VIEW bo_airflow.v AS SELECT 1",
+		"ALTER TABLE app.t SET SCHEMA bo_airflow",
+		"ALTER SCHEMA bo_airflow RENAME TO x",
+		"ALTER SCHEMA bo_airflow OWNER TO x",
+		"CREATE TYPE bo_airflow.e AS ENUM ('a')",
+		"CREATE SCHEMA bo_airflow",
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA bo_airflow GRANT SELECT ON TABLES TO app",
+		"SET search_path = bo_airflow, public; ALTER TABLE oracle_employee ADD COLUMN x int",
+		"SET LOCAL search_path TO bo_airflow; INSERT INTO t VALUES (1)",
+		"SET search_path = \"bo_airflow\"; CREATE TABLE t (i int)",
+		"SELECT * INTO bo_airflow.copy FROM app.t",
+		"CREATE FOREIGN TABLE bo_airflow.f (i int) SERVER s",
+		"IMPORT FOREIGN SCHEMA remote FROM SERVER s INTO bo_airflow",
+		"REVOKE SELECT ON bo_airflow.oracle_employee FROM app",
+		"ALTER TYPE bo_airflow.e ADD VALUE 'b'",
+		"DROP FUNCTION bo_airflow.f(int)",
+		"CREATE TRIGGER tr BEFORE INSERT ON bo_airflow.t FOR EACH ROW EXECUTE FUNCTION app.f()",
+		NULL,
+	};
+	for (const char *const *s = hit; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *s);
+		CU_ASSERT_TRUE(f);
+	}
+	const char *quiet[] = {
+		"CREATE TABLE app.t AS SELECT * FROM bo_airflow.oracle_employee",
+		"INSERT INTO app.t SELECT id FROM bo_airflow.oracle_employee",
+		"CREATE VIEW app.v AS SELECT * FROM bo_airflow.oracle_employee",
+		"COPY bo_airflow.oracle_employee TO STDOUT",
+		"SELECT * FROM bo_airflow.oracle_employee",
+		"ALTER TABLE oracle_employee ADD COLUMN x int",
+		"SET search_path = bo_airflow; RESET search_path; CREATE TABLE t (i int)",
+		"SET search_path = bo_airflow; SET search_path = app; CREATE TABLE t (i int)",
+		"CREATE TEMP TABLE t (i int); INSERT INTO t VALUES (1)",
+		"DROP EXTENSION bo_airflow",
+		"SELECT * INTO app.copy FROM bo_airflow.t",
+		"CREATE TRIGGER tr BEFORE INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION bo_airflow.f()",
+		NULL,
+	};
+	for (const char *const *s = quiet; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *s);
+		CU_ASSERT_FALSE(f);
+	}
+	/* SET LOCAL ends with its own statement outside a migration transaction */
+	CU_ASSERT_FALSE(fires_nontx("protected-schema", "SET LOCAL search_path TO bo_airflow; CREATE TABLE t (i int)"));
+	CU_ASSERT_TRUE(fires_nontx("protected-schema", "SET search_path TO bo_airflow; CREATE TABLE t (i int)"));
+}
+
+static void test_protected_message(void)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	struct lint_result r =
+		run("-- a comment\nSELECT 1;\n  SET search_path = bo_airflow;\n\n  ALTER TABLE t ADD c int;", &o);
+	const struct lint_finding *f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 5);
+	CU_ASSERT_EQUAL(f->col, 3);
+	CU_ASSERT_EQUAL(f->severity, LINT_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "search_path set at line 3"));
+	CU_ASSERT_EQUAL(r.errors, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.assumed, "PostgreSQL 15"));
+	struct buf b = BUF_INIT;
+	lint_finding_line(f, &b, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf_str(&b), "up.sql:5:3: error protected-schema: alters bo_airflow.t"));
+	buf_release(&b);
+	lint_result_release(&r);
+	/* the role's default search_path, when the target says it */
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.search_path = "\"$user\", public";
+	cat.user = "bo_airflow";
+	cat.server_version = 160002;
+	o.cat = &cat;
+	r = run("CREATE TABLE t (i int)", &o);
+	f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "role's default search_path puts it there"));
+	CU_ASSERT_STRING_EQUAL(r.assumed, "");
+	lint_result_release(&r);
+	/* cannot be allowed */
+	r = run("-- padctl:allow protected-schema we own it really\nDROP TABLE bo_airflow.t", &o);
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "lint-allow"));
+	CU_ASSERT_EQUAL(find(&r, "protected-schema")->allowed, NULL);
+	lint_result_release(&r);
+	struct cfg_lint_allow a = { "protected-schema", "no", 3, 1 };
+	o.allow = &a;
+	o.nallow = 1;
+	o.meta_file = "m/meta.yml";
+	struct lint_result r2;
+	memset(&r2, 0, sizeof r2);
+	CU_ASSERT_EQUAL(lint_sql("up.sql", "SELECT 1", 8, &o, &r2), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "m/meta.yml:3:1: protected-schema cannot be allowed"));
+	err_clear();
+	lint_result_release(&r2);
+}
+
+static void test_seed_entry(void)
+{
+	struct cfg_project p = project();
+	struct lint_result r;
+	memset(&r, 0, sizeof r);
+	const char *sql = "INSERT INTO bo_airflow.oracle_employee VALUES (1); DELETE FROM app.t;";
+	CU_ASSERT_EQUAL(lint_protected_sql("seed.sql", sql, strlen(sql), &p, NULL, &r), 0);
+	CU_ASSERT_EQUAL(r.n, 1);
+	CU_ASSERT_STRING_EQUAL(r.v[0].rule, "protected-schema");
+	lint_result_release(&r);
+}
+
+static void test_transactions(void)
+{
+	CU_ASSERT_TRUE(fires("transaction-nesting", "CREATE TABLE t (i int); COMMIT;"));
+	CU_ASSERT_FALSE(fires_nontx("transaction-nesting", "CREATE TABLE t (i int); COMMIT;"));
+	CU_ASSERT_TRUE(fires("concurrently-in-transaction", "CREATE INDEX CONCURRENTLY i ON t (a)"));
+	CU_ASSERT_TRUE(fires("concurrently-in-transaction", "DROP INDEX CONCURRENTLY i"));
+	CU_ASSERT_TRUE(fires("concurrently-in-transaction", "REINDEX (CONCURRENTLY) TABLE t"));
+	CU_ASSERT_TRUE(fires("concurrently-in-transaction", "REINDEX TABLE CONCURRENTLY t"));
+	CU_ASSERT_TRUE(fires("concurrently-in-transaction", "ALTER TABLE p DETACH PARTITION c CONCURRENTLY"));
+	CU_ASSERT_FALSE(fires_nontx("concurrently-in-transaction", "CREATE INDEX CONCURRENTLY i ON t (a)"));
+	CU_ASSERT_FALSE(fires("concurrently-in-transaction", "REFRESH MATERIALIZED VIEW CONCURRENTLY m"));
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "CREATE INDEX CONCURRENTLY i ON t (a);\nCREATE INDEX CONCURRENTLY j ON t (b);"));
+	CU_ASSERT_FALSE(
+		fires_nontx("non-transactional-not-rerunnable",
+			    "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
+			    "CREATE INDEX CONCURRENTLY IF NOT EXISTS j ON t (b);\nDROP INDEX CONCURRENTLY IF EXISTS k;"));
+	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable", "CREATE INDEX CONCURRENTLY i ON t (a);"));
+	CU_ASSERT_FALSE(fires("non-transactional-not-rerunnable", "CREATE TABLE a (i int); CREATE TABLE b (i int);"));
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
+	CU_ASSERT_FALSE(
+		fires_nontx("non-transactional-not-rerunnable",
+			    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;"));
+}
+
+static void test_destructive(void)
+{
+	CU_ASSERT_TRUE(fires("ban-drop-schema", "DROP SCHEMA old CASCADE"));
+	CU_ASSERT_FALSE(fires("ban-drop-schema", "DROP TABLE old"));
+	CU_ASSERT_TRUE(fires("ban-drop-table", "DROP TABLE app.orders"));
+	CU_ASSERT_FALSE(fires("ban-drop-table", "CREATE TABLE app.tmp (i int); DROP TABLE app.tmp"));
+	CU_ASSERT_FALSE(fires("ban-drop-table", "CREATE TABLE tmp (i int); DROP TABLE public.tmp"));
+	CU_ASSERT_TRUE(fires("ban-drop-column", "ALTER TABLE t DROP COLUMN c"));
+	CU_ASSERT_FALSE(fires("ban-drop-column", "CREATE TABLE t (c int, d int); ALTER TABLE t DROP COLUMN c"));
+	CU_ASSERT_TRUE(fires("ban-truncate", "TRUNCATE t"));
+	CU_ASSERT_FALSE(fires("ban-truncate", "TRUNCATE t CASCADE"));
+	CU_ASSERT_TRUE(fires("ban-truncate-cascade", "TRUNCATE t CASCADE"));
+	CU_ASSERT_FALSE(fires("ban-truncate-cascade", "TRUNCATE t"));
+	CU_ASSERT_TRUE(fires("ban-delete-without-where", "DELETE FROM t"));
+	CU_ASSERT_FALSE(fires("ban-delete-without-where", "DELETE FROM t WHERE id = 1"));
+	CU_ASSERT_TRUE(fires("ban-update-without-where", "UPDATE t SET a = 1"));
+	CU_ASSERT_FALSE(fires("ban-update-without-where", "UPDATE t SET a = 1 WHERE a IS NULL"));
+	CU_ASSERT_FALSE(fires("ban-update-without-where", "CREATE TABLE t (a int); UPDATE t SET a = 1"));
+	CU_ASSERT_TRUE(fires("renaming-table", "ALTER TABLE a RENAME TO b"));
+	CU_ASSERT_FALSE(fires("renaming-table", "ALTER TABLE a RENAME COLUMN x TO y"));
+	CU_ASSERT_TRUE(fires("renaming-column", "ALTER TABLE a RENAME COLUMN x TO y"));
+	CU_ASSERT_FALSE(fires("renaming-column", "CREATE TABLE a (x int); ALTER TABLE a RENAME COLUMN x TO y"));
+}
+
+static void test_prod_and_declaration(void)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	struct lint_result r = run("ALTER TABLE t DROP COLUMN c", &o);
+	CU_ASSERT_EQUAL(find(&r, "ban-drop-column")->severity, LINT_WARNING);
+	CU_ASSERT_EQUAL(r.errors, 0);
+	lint_result_release(&r);
+	o.p = NULL;
+	o.prod = 1;
+	r = run("ALTER TABLE t DROP COLUMN c", &o);
+	CU_ASSERT_EQUAL(find(&r, "ban-drop-column")->severity, LINT_ERROR);
+	CU_ASSERT_EQUAL(r.errors, 1);
+	lint_result_release(&r);
+	o.p = NULL;
+	o.destructive = "the column moved to app.people in 0041";
+	r = run("ALTER TABLE t DROP COLUMN c", &o);
+	CU_ASSERT_EQUAL(r.errors, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(find(&r, "ban-drop-column")->allowed, "moved to app.people"));
+	lint_result_release(&r);
+}
+
+static void test_locking(void)
+{
+	CU_ASSERT_TRUE(fires("require-concurrent-index-creation", "CREATE INDEX i ON t (a)"));
+	CU_ASSERT_FALSE(fires_nontx("require-concurrent-index-creation", "CREATE INDEX CONCURRENTLY i ON t (a)"));
+	CU_ASSERT_FALSE(fires("require-concurrent-index-creation", "CREATE TABLE t (a int); CREATE INDEX i ON t (a)"));
+	CU_ASSERT_TRUE(fires("require-concurrent-index-deletion", "DROP INDEX i"));
+	CU_ASSERT_FALSE(fires("require-concurrent-index-deletion", "CREATE INDEX i ON t (a); DROP INDEX i"));
+	CU_ASSERT_FALSE(fires_nontx("require-concurrent-index-deletion", "DROP INDEX CONCURRENTLY i"));
+	CU_ASSERT_TRUE(fires("require-concurrent-reindex", "REINDEX TABLE t"));
+	CU_ASSERT_FALSE(fires_nontx("require-concurrent-reindex", "REINDEX TABLE CONCURRENTLY t"));
+	CU_ASSERT_FALSE(fires("require-concurrent-reindex", "CREATE TABLE t (a int); REINDEX TABLE t"));
+	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint",
+			     "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
+	CU_ASSERT_TRUE(fires("adding-foreign-key-constraint", "ALTER TABLE a ADD COLUMN b int REFERENCES b (id)"));
+	CU_ASSERT_FALSE(fires("adding-foreign-key-constraint",
+			      "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id) NOT VALID"));
+	CU_ASSERT_FALSE(
+		fires("adding-foreign-key-constraint",
+		      "CREATE TABLE a (b int); ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id)"));
+	CU_ASSERT_TRUE(fires("constraint-missing-not-valid", "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0)"));
+	CU_ASSERT_FALSE(
+		fires("constraint-missing-not-valid", "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID"));
+	CU_ASSERT_TRUE(
+		fires("constraint-missing-not-valid",
+		      "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
+	CU_ASSERT_FALSE(
+		fires_nontx("constraint-missing-not-valid",
+			    "ALTER TABLE a ADD CONSTRAINT c CHECK (x > 0) NOT VALID; ALTER TABLE a VALIDATE CONSTRAINT c"));
+	CU_ASSERT_FALSE(fires("constraint-missing-not-valid", "ALTER TABLE a VALIDATE CONSTRAINT c"));
+	CU_ASSERT_TRUE(fires("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN b SET NOT NULL"));
+	CU_ASSERT_FALSE(fires("adding-not-nullable-field",
+			      "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b SET NOT NULL"));
+	CU_ASSERT_TRUE(
+		fires("adding-identity-field", "ALTER TABLE a ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"));
+	CU_ASSERT_FALSE(fires("adding-identity-field", "CREATE TABLE a (id bigint GENERATED ALWAYS AS IDENTITY)"));
+	CU_ASSERT_TRUE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigserial"));
+	CU_ASSERT_FALSE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigint"));
+	CU_ASSERT_TRUE(fires("adding-stored-generated-field",
+			     "ALTER TABLE a ADD COLUMN g int GENERATED ALWAYS AS (b * 2) STORED"));
+	CU_ASSERT_FALSE(fires("adding-stored-generated-field", "ALTER TABLE a ADD COLUMN g int"));
+	CU_ASSERT_TRUE(fires("changing-column-type", "ALTER TABLE a ALTER COLUMN b TYPE bigint"));
+	CU_ASSERT_FALSE(
+		fires("changing-column-type", "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b TYPE bigint"));
+	CU_ASSERT_TRUE(fires("adding-serial-primary-key-field", "ALTER TABLE a ADD PRIMARY KEY (id)"));
+	CU_ASSERT_FALSE(fires("adding-serial-primary-key-field",
+			      "ALTER TABLE a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_id"));
+	CU_ASSERT_TRUE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE (x)"));
+	CU_ASSERT_FALSE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE USING INDEX a_x"));
+	CU_ASSERT_TRUE(
+		fires("adding-exclusion-constraint", "ALTER TABLE a ADD CONSTRAINT e EXCLUDE USING gist (r WITH &&)"));
+	CU_ASSERT_FALSE(
+		fires("adding-exclusion-constraint", "CREATE TABLE a (r int4range, EXCLUDE USING gist (r WITH &&))"));
+	CU_ASSERT_TRUE(fires("ban-vacuum-full", "VACUUM FULL t"));
+	CU_ASSERT_FALSE(fires("ban-vacuum-full", "VACUUM ANALYZE t"));
+	CU_ASSERT_TRUE(fires("ban-cluster", "CLUSTER t USING i"));
+	CU_ASSERT_FALSE(fires("ban-cluster", "ANALYZE t"));
+	CU_ASSERT_TRUE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW m"));
+	CU_ASSERT_FALSE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW CONCURRENTLY m"));
+	CU_ASSERT_TRUE(fires("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c"));
+	CU_ASSERT_FALSE(
+		fires_nontx("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c CONCURRENTLY"));
+	CU_ASSERT_TRUE(fires("statement-after-access-exclusive",
+			     "ALTER TABLE a ADD COLUMN x int; UPDATE b SET y = 1 WHERE z"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "UPDATE b SET y = 1 WHERE z; ALTER TABLE a ADD COLUMN x int"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN x int; SELECT 1"));
+	CU_ASSERT_FALSE(fires_nontx("statement-after-access-exclusive", "ALTER TABLE a ADD COLUMN x int; SELECT 1"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id) NOT VALID; SELECT 1"));
+}
+
+/* a fake catalog: what a connected target would answer */
+static int fake_volatility(void *arg, const char *schema, const char *name)
+{
+	(void)arg;
+	(void)schema;
+	return !strcmp(name, "random") || !strcmp(name, "gen_random_uuid") ? 'v' : !strcmp(name, "now") ? 's' : 0;
+}
+
+static int fake_column_type(void *arg, const char *schema, const char *table, const char *column, char *type,
+			    size_t typelen, int *typmod)
+{
+	(void)arg;
+	(void)schema;
+	(void)table;
+	if (!strcmp(column, "name")) { /* varchar(20) */
+		snprintf(type, typelen, "varchar");
+		*typmod = 24;
+	} else if (!strcmp(column, "amount")) { /* numeric(10,2) */
+		snprintf(type, typelen, "numeric");
+		*typmod = ((10 << 16) | 2) + 4;
+	} else if (!strcmp(column, "n")) {
+		snprintf(type, typelen, "int8");
+		*typmod = -1;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int fake_notnull(void *arg, const char *schema, const char *table, const char *column)
+{
+	(void)arg;
+	(void)schema;
+	(void)table;
+	return !strcmp(column, "checked");
+}
+
+static void test_catalog(void)
+{
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.server_version = 150004;
+	cat.volatility = fake_volatility;
+	cat.column_type = fake_column_type;
+	cat.has_notnull_check = fake_notnull;
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	o.cat = &cat;
+	CU_ASSERT_TRUE(
+		fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(
+		fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t timestamptz DEFAULT now()", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t int DEFAULT 0", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("adding-field-with-default",
+				   "CREATE TABLE a (i int); ALTER TABLE a ADD COLUMN r float8 DEFAULT random()", &o));
+	o.p = NULL;
+	/* the safe list: varchar widened, to text; numeric precision raised at the same scale */
+	CU_ASSERT_FALSE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(40)", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE text", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12,2)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12,4)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(
+		fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE int USING name::int", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(10)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(8,2)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN n TYPE int", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(40)", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN checked SET NOT NULL", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN other SET NOT NULL", &o));
+	o.p = NULL;
+	/* the server's version changes the advice: a default rewrote tables before 11 */
+	cat.server_version = 100000;
+	CU_ASSERT_TRUE(fires_opts("adding-field-with-default", "ALTER TABLE a ADD COLUMN t int DEFAULT 0", &o));
+	o.p = NULL;
+	/* without a target, a function call in a default is reported as unknown */
+	o.cat = NULL;
+	struct lint_result r = run("ALTER TABLE a ADD COLUMN t timestamptz DEFAULT now()", &o);
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "adding-field-with-default"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(find(&r, "adding-field-with-default")->reason, "unknown"));
+	lint_result_release(&r);
+}
+
+static void test_style(void)
+{
+	static struct cfg_lint_allow on[] = {
+		{ "prefer-text-field", "warning", 1, 1 },
+		{ "prefer-timestamptz", "warning", 2, 1 },
+		{ "prefer-bigint-over-int", "warning", 3, 1 },
+		{ "prefer-identity", "error", 4, 1 },
+	};
+	struct cfg_project p = project();
+	p.lint_rules = on;
+	p.nlint_rules = 4;
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	/* off by default */
+	CU_ASSERT_FALSE(fires("prefer-text-field", "CREATE TABLE a (b varchar(10))"));
+	o.p = &p;
+	CU_ASSERT_TRUE(fires_opts("prefer-text-field", "CREATE TABLE a (b varchar(10))", &o));
+	CU_ASSERT_FALSE(fires_opts("prefer-text-field", "CREATE TABLE a (b text, c varchar)", &o));
+	CU_ASSERT_TRUE(fires_opts("prefer-timestamptz", "ALTER TABLE a ADD COLUMN t timestamp", &o));
+	CU_ASSERT_FALSE(fires_opts("prefer-timestamptz", "ALTER TABLE a ADD COLUMN t timestamptz", &o));
+	CU_ASSERT_TRUE(fires_opts("prefer-bigint-over-int", "CREATE TABLE a (id int PRIMARY KEY)", &o));
+	CU_ASSERT_TRUE(fires_opts("prefer-bigint-over-int", "CREATE TABLE a (id integer, PRIMARY KEY (id))", &o));
+	CU_ASSERT_FALSE(fires_opts("prefer-bigint-over-int", "CREATE TABLE a (id bigint PRIMARY KEY, n int)", &o));
+	struct lint_result r = run("CREATE TABLE a (id serial)", &o);
+	CU_ASSERT_EQUAL(find(&r, "prefer-identity")->severity, LINT_ERROR);
+	lint_result_release(&r);
+	CU_ASSERT_FALSE(fires_opts("prefer-identity", "CREATE TABLE a (id bigint GENERATED ALWAYS AS IDENTITY)", &o));
+	char sql[256];
+	snprintf(sql, sizeof sql, "CREATE TABLE a (%s int)",
+		 "c234567890123456789012345678901234567890123456789012345678901234");
+	CU_ASSERT_TRUE(fires("identifier-too-long", sql));
+	CU_ASSERT_FALSE(fires("identifier-too-long",
+			      "CREATE TABLE a (c2345678901234567890123456789012345678901234567890123456789012 int)"));
+	snprintf(sql, sizeof sql, "ALTER TABLE a ADD CONSTRAINT \"%s\" CHECK (true) NOT VALID",
+		 "c234567890123456789012345678901234567890123456789012345678901234");
+	CU_ASSERT_TRUE(fires("identifier-too-long", sql));
+	snprintf(sql, sizeof sql, "SELECT '%s', $x$ %s $x$ -- %s",
+		 "c234567890123456789012345678901234567890123456789012345678901234",
+		 "c234567890123456789012345678901234567890123456789012345678901234",
+		 "c234567890123456789012345678901234567890123456789012345678901234");
+	CU_ASSERT_FALSE(fires("identifier-too-long", sql));
+	/* a rule switched off */
+	static struct cfg_lint_allow off[] = { { "ban-truncate", "off", 1, 1 } };
+	p.lint_rules = off;
+	p.nlint_rules = 1;
+	CU_ASSERT_FALSE(fires_opts("ban-truncate", "TRUNCATE t", &o));
+}
+
+static void test_suppression(void)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	struct lint_result r = run("SELECT 1;\n-- padctl:allow ban-drop-column the app stopped reading it in 2.3\n"
+				   "ALTER TABLE t DROP COLUMN c;\nALTER TABLE u DROP COLUMN d;\n",
+				   &o);
+	CU_ASSERT_EQUAL(r.n, 3); /* two drops, and the second statement's lock held by the third */
+	const struct lint_finding *f = find(&r, "ban-drop-column");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 3);
+	CU_ASSERT_STRING_EQUAL(f->allowed, "the app stopped reading it in 2.3");
+	CU_ASSERT_PTR_NULL(r.v[2].allowed);
+	CU_ASSERT_EQUAL(r.v[2].line, 4);
+	lint_result_release(&r);
+	o.p = NULL;
+	/* block comments too, several rules */
+	r = run("/* padctl:allow ban-truncate emptied on purpose */\n-- padctl:allow ban-truncate-cascade x\nTRUNCATE t;",
+		&o);
+	CU_ASSERT_EQUAL(r.errors + r.warnings, 0);
+	CU_ASSERT_STRING_EQUAL(find(&r, "ban-truncate")->allowed, "emptied on purpose");
+	lint_result_release(&r);
+	o.p = NULL;
+	/* no reason, unknown rule: errors of their own */
+	r = run("-- padctl:allow ban-truncate\nTRUNCATE t;\n-- padctl:allow no-such-rule because\nSELECT 1", &o);
+	CU_ASSERT_EQUAL(r.errors, 2);
+	CU_ASSERT_PTR_NULL(find(&r, "ban-truncate")->allowed);
+	lint_result_release(&r);
+	o.p = NULL;
+	/* per migration, from meta.yml */
+	struct cfg_lint_allow a = { "ban-truncate", "staging table, refilled by the job", 2, 3 };
+	o.allow = &a;
+	o.nallow = 1;
+	r = run("TRUNCATE t; TRUNCATE u;", &o);
+	CU_ASSERT_EQUAL(r.n, 3); /* and the second TRUNCATE runs under the first one's lock */
+	CU_ASSERT_EQUAL(r.warnings, 1);
+	CU_ASSERT_STRING_EQUAL(r.v[0].allowed, "staging table, refilled by the job");
+	CU_ASSERT_STRING_EQUAL(r.v[1].allowed, "staging table, refilled by the job");
+	CU_ASSERT_STRING_EQUAL(r.v[2].rule, "statement-after-access-exclusive");
+	lint_result_release(&r);
+	o.p = NULL;
+	struct cfg_lint_allow bad = { "no-such-rule", "x", 2, 3 };
+	o.allow = &bad;
+	o.meta_file = "0001_x/meta.yml";
+	memset(&r, 0, sizeof r);
+	struct cfg_project p = project();
+	o.p = &p;
+	CU_ASSERT_EQUAL(lint_sql("up.sql", "SELECT 1", 8, &o, &r), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "0001_x/meta.yml:2:3: unknown lint rule \"no-such-rule\""));
+	err_clear();
+	lint_result_release(&r);
+}
+
+static void test_config_check(void)
+{
+	struct cfg_project p = project();
+	struct cfg_lint_allow a[] = { { "protected-schema", "warning", 7, 5 } };
+	p.lint_rules = a;
+	p.nlint_rules = 1;
+	CU_ASSERT_EQUAL(lint_config_check(&p), -1);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(err_message(), "padctl.yml:7:5: lint rule \"protected-schema\" is always an error"));
+	err_clear();
+	a[0].rule = "nope";
+	CU_ASSERT_EQUAL(lint_config_check(&p), -1);
+	err_clear();
+	a[0].rule = "ban-truncate";
+	CU_ASSERT_EQUAL(lint_config_check(&p), 0);
+}
+
+static void test_hostile(void)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	/* a syntax error is reported, not fatal; nothing after it is linted */
+	struct lint_result r = run("SELECT 1; ALTER TABLE; DROP TABLE x;", &o);
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "syntax"));
+	CU_ASSERT_EQUAL(r.errors, 0);
+	lint_result_release(&r);
+	o.p = NULL;
+	const char *odd[] = { "",
+			      ";;;",
+			      "-- padctl:allow",
+			      "/* padctl:allow ban-truncate */ TRUNCATE t",
+			      "COPY t FROM STDIN;\nDROP TABLE x\n\\.\n",
+			      "DO $$ BEGIN EXECUTE 'DROP TABLE bo_airflow.t'; END $$",
+			      "SET search_path = ''; CREATE TABLE t (i int)",
+			      "RESET ALL; TRUNCATE t",
+			      NULL };
+	for (const char *const *s = odd; *s; s++) {
+		r = run(*s, &o);
+		o.p = NULL;
+		lint_result_release(&r);
+	}
+	/* COPY data is not SQL: the DROP inside it is data */
+	r = run("COPY t FROM STDIN;\nDROP TABLE x\n\\.\n", &o);
+	CU_ASSERT_PTR_NULL(find(&r, "ban-drop-table"));
+	lint_result_release(&r);
+}
+
+static void test_rule_table(void)
+{
+	/* names are unique and every rule has a description */
+	for (size_t i = 0; i < lint_rule_count(); i++) {
+		const struct lint_rule_info *a = lint_rule_at(i);
+		CU_ASSERT_PTR_NOT_NULL(a->what);
+		CU_ASSERT_PTR_EQUAL(lint_rule_find(a->name), a);
+	}
+	CU_ASSERT_PTR_NULL(lint_rule_at(lint_rule_count()));
+	/* docs/lint.md describes every rule */
+	const char *src = getenv("PADCTL_SOURCE_DIR");
+	if (src) {
+		char *path = xstrfmt("%s/docs/lint.md", src), *doc = NULL;
+		size_t len = 0;
+		CU_ASSERT_EQUAL_FATAL(fs_read_file(path, 1 << 20, &doc, &len), 0);
+		for (size_t i = 0; i < lint_rule_count(); i++) {
+			char *name = xstrfmt("`%s`", lint_rule_at(i)->name);
+			if (!strstr(doc, name))
+				fprintf(stderr, "docs/lint.md does not describe %s\n", name);
+			CU_ASSERT_PTR_NOT_NULL(strstr(doc, name));
+			free(name);
+		}
+		free(doc);
+		free(path);
+	}
+	CU_ASSERT_EQUAL(lint_rule_find("protected-schema")->severity, LINT_ERROR);
+}
+
+static void test_ptree(void)
+{
+	char text[] =
+		" {\"a\": [1, -2, 3.5e2, true, false, null], \"s\": \"x\\\"y\\u00e9\\ud83d\\ude00\\n\", \"o\": {}} ";
+	struct pt_arena *arena;
+	struct pt *t = pt_parse(text, &arena);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(pt_len(pt_get(t, "a")), 6);
+	CU_ASSERT_EQUAL(pt_int(pt_at(pt_get(t, "a"), 1)), -2);
+	CU_ASSERT_EQUAL(pt_int(pt_at(pt_get(t, "a"), 2)), 3);
+	CU_ASSERT_TRUE(pt_true(pt_at(pt_get(t, "a"), 3)));
+	CU_ASSERT_FALSE(pt_true(pt_at(pt_get(t, "a"), 4)));
+	CU_ASSERT_PTR_NULL(pt_at(pt_get(t, "a"), 6));
+	CU_ASSERT_STRING_EQUAL(pt_str(pt_get(t, "s")), "x\"y\xc3\xa9\xf0\x9f\x98\x80\n");
+	CU_ASSERT_TRUE(pt_is_object(pt_get(t, "o")));
+	CU_ASSERT_PTR_NULL(pt_get(pt_get(t, "o"), "x"));
+	CU_ASSERT_PTR_NULL(pt_get(NULL, "x"));
+	pt_free(arena);
+	const char *bad[] = { "", "{", "[1,]", "{\"a\" 1}", "\"\\q\"", "[1] x", "{\"a\":}", "tru", "\"abc", NULL };
+	for (const char *const *b = bad; *b; b++) {
+		char *copy = xstrdup(*b);
+		CU_ASSERT_PTR_NULL(pt_parse(copy, &arena));
+		pt_free(arena);
+		free(copy);
+	}
+	/* nesting past the limit is refused, not a stack overflow */
+	struct buf deep = BUF_INIT;
+	for (int i = 0; i < 100000; i++)
+		buf_addch(&deep, '[');
+	char *d = buf_detach(&deep);
+	CU_ASSERT_PTR_NULL(pt_parse(d, &arena));
+	pt_free(arena);
+	free(d);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "protected schemas: every way to change one, and reads that are fine", test_protected },
+		{ "protected-schema: position, search_path, cannot be allowed", test_protected_message },
+		{ "lint_protected_sql for seed files", test_seed_entry },
+		{ "transactions", test_transactions },
+		{ "destructive", test_destructive },
+		{ "prod tier and the destructive declaration", test_prod_and_declaration },
+		{ "locking", test_locking },
+		{ "what a connected target tells", test_catalog },
+		{ "style rules and severities", test_style },
+		{ "suppression with a reason", test_suppression },
+		{ "lint.rules in padctl.yml", test_config_check },
+		{ "hostile and odd input", test_hostile },
+		{ "the rule table", test_rule_table },
+		{ "the parse tree reader", test_ptree },
+		{ NULL, NULL },
+	};
+	return unit_run("lint", tests);
+}
