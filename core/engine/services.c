@@ -64,9 +64,9 @@ int services_tool_version_parse(const char *out, int *major)
 	p += strlen("(PostgreSQL) ");
 	char *end;
 	long v = strtol(p, &end, 10);
-	if (end == p || v < 6 || v > 1000 || (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' &&
-					      strncmp(end, "devel", 5) != 0 && strncmp(end, "beta", 4) != 0 &&
-					      strncmp(end, "rc", 2) != 0))
+	if (end == p || v < 6 || v > 1000 ||
+	    (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' && strncmp(end, "devel", 5) != 0 &&
+	     strncmp(end, "beta", 4) != 0 && strncmp(end, "rc", 2) != 0))
 		return -1;
 	*major = (int)v;
 	return 0;
@@ -101,10 +101,10 @@ int services_tool_check(const char *bin, const char *tool, int major, char **ver
 		free(said);
 		rc = -1;
 	} else if (have != major) {
-		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have,
-		     major);
+		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have, major);
 		fail_detail("padctl runs only the client tools of the server's major version: a %s of another version "
-			    "writes or reads archives the server's tools may not", tool);
+			    "writes or reads archives the server's tools may not",
+			    tool);
 		fail_hint("install the Debian package postgresql-client-%d (it puts %s in %s/%d/bin)", major, tool,
 			  services_pg_root(), major);
 		rc = -1;
@@ -173,9 +173,10 @@ char *services_tool_args_refused(const char *tool, const char *const *args, int 
 		if (a[0] != '-') {
 			if (strcmp(tool, "pg_restore") == 0 && is_input && is_input(ctx, a))
 				continue;
-			return xstrfmt("argument \"%s\" is not an option: give options as --name=value (the host names the "
-				       "database; pg_restore's input must be an artifact of this step or a backup it verified)",
-				       a);
+			return xstrfmt(
+				"argument \"%s\" is not an option: give options as --name=value (the host names the "
+				"database; pg_restore's input must be an artifact of this step or a backup it verified)",
+				a);
 		}
 		if (a[1] != '-')
 			return xstrfmt("short option \"%s\": give the long form (--name=value), which the host can check",

@@ -81,7 +81,8 @@ static int existing_schemas(const struct padctl_host *h, struct padctl_step *st,
 			return h->fail(st, "list only the application's schemas under schemas.owned in padctl.yml",
 				       "schema \"%s\" is listed as owned, but it belongs to %s: it is never backed up "
 				       "nor restored",
-				       owned[i], strncmp(owned[i], "padctl", 6) == 0 ? "padctl's ledger" : "PostgreSQL");
+				       owned[i],
+				       strncmp(owned[i], "padctl", 6) == 0 ? "padctl's ledger" : "PostgreSQL");
 		}
 		const char *params[] = { name };
 		struct padctl_rows *rows;
@@ -278,8 +279,10 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 	int pending = bk->pending(st);
 	int always = truthy(h->option(st, "always"));
 	if (pending == 0 && !always) {
-		h->log(st, PADCTL_LOG_INFO, "nothing to change on target \"%s\": no backup taken (`always: true` "
-		       "backs up anyway)", h->target(st));
+		h->log(st, PADCTL_LOG_INFO,
+		       "nothing to change on target \"%s\": no backup taken (`always: true` "
+		       "backs up anyway)",
+		       h->target(st));
 		return 0;
 	}
 	struct plan p = { NULL, 0 };
