@@ -277,6 +277,12 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 		return h->fail(st, "list the schemas the migrations change under schemas.owned in padctl.yml",
 			       "schemas.owned is empty: there is nothing the backup could restore");
 	int pending = bk->pending(st);
+	size_t before = h->migration_count(st);
+	if (before > 0)
+		h->log(st, PADCTL_LOG_WARN,
+		       "this run applied %zu migration%s before the backup step: the backup holds %s, so it cannot "
+		       "take the target back to before the run (put `backup` before `migrate`)",
+		       before, before == 1 ? "" : "s", before == 1 ? "it" : "them");
 	int always = truthy(h->option(st, "always"));
 	if (pending == 0 && !always) {
 		h->log(st, PADCTL_LOG_INFO,
