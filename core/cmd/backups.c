@@ -113,15 +113,16 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			json_object_set_new(o, "finished_at", json_string(PQgetvalue(res, i, 9)));
 			json_object_set_new(o, "path", path ? json_string(path) : json_null());
 			json_object_set_new(o, "size", json_integer(strtoll(PQgetvalue(res, i, 2), NULL, 10)));
-			json_object_set_new(o, "sha256", PQgetisnull(res, i, 3) ? json_null()
-									  : json_string(PQgetvalue(res, i, 3)));
+			json_object_set_new(o, "sha256",
+					    PQgetisnull(res, i, 3) ? json_null() : json_string(PQgetvalue(res, i, 3)));
 			json_object_set_new(o, "schemas", json_string(PQgetvalue(res, i, 6)));
-			json_object_set_new(o, "pg_dump", PQgetisnull(res, i, 7) ? json_null()
-									   : json_string(PQgetvalue(res, i, 7)));
+			json_object_set_new(o, "pg_dump",
+					    PQgetisnull(res, i, 7) ? json_null() : json_string(PQgetvalue(res, i, 7)));
 			json_object_set_new(o, "verified", json_boolean(verified));
 			json_object_set_new(o, "pruned", json_boolean(pruned));
-			json_object_set_new(o, "pruned_at", PQgetisnull(res, i, 10) ? json_null()
-										   : json_string(PQgetvalue(res, i, 10)));
+			json_object_set_new(o, "pruned_at",
+					    PQgetisnull(res, i, 10) ? json_null()
+								    : json_string(PQgetvalue(res, i, 10)));
 			json_object_set_new(o, "file", json_string(state));
 			if (checked)
 				json_object_set_new(o, "check", json_string(bad ? why : "ok"));
@@ -136,14 +137,17 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			char size[32];
 			printf("  %s  %s  %9s  sha256 %.12s  %s  file %s\n", f[0], PQgetvalue(res, i, 8),
 			       human_size(PQgetvalue(res, i, 2), size, sizeof size), f[2],
-			       pruned ? "pruned" : verified ? "verified" : "NOT verified",
+			       pruned	  ? "pruned"
+			       : verified ? "verified"
+					  : "NOT verified",
 			       pruned && !strcmp(state, "missing") ? "deleted" : state);
 			printf("      %s  schemas: %s\n", f[1], *f[3] ? f[3] : "-");
 			if (checked) {
 				char *w = xstrprintable(why);
-				printf("      check: %s\n", bad    ? w
-							 : path ? "ok (sha256 and size match, pg_restore --list reads it)"
-								: "ok (nothing was dumped)");
+				printf("      check: %s\n",
+				       bad    ? w
+				       : path ? "ok (sha256 and size match, pg_restore --list reads it)"
+					      : "ok (nothing was dumped)");
 				free(w);
 			}
 			for (int c = 0; c < 4; c++)

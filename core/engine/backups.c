@@ -94,18 +94,21 @@ int backups_have_table(struct db *db, int *have)
 
 #define ISO_UTC(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
+/* the query by hand: clang-format would scatter it around the macros */
+/* clang-format off */
+static const char list_sql[] =
+	"SELECT b.run_id, b.path, b.size::text, b.sha256, CASE WHEN b.verified THEN 't' ELSE 'f' END, "
+	"CASE WHEN b.pruned_at IS NULL THEN 'f' ELSE 't' END, array_to_string(b.schemas, ','), b.tool_version, "
+	ISO_UTC("b.started_at") ", " ISO_UTC("b.finished_at") ", " ISO_UTC("b.pruned_at") ", r.status, r.env "
+	"FROM padctl.backups b LEFT JOIN padctl.runs r ON r.id = b.run_id "
+	"WHERE b.target = $1 AND ($2::text IS NULL OR b.run_id = $2) "
+	"ORDER BY b.started_at DESC, b.run_id DESC";
+/* clang-format on */
+
 int backups_list(struct db *db, const char *target, const char *run_id, PGresult **res)
 {
 	const char *p[] = { target, run_id };
-	return db_query(db,
-			"SELECT b.run_id, b.path, b.size::text, b.sha256, CASE WHEN b.verified THEN 't' ELSE 'f' END, "
-			"CASE WHEN b.pruned_at IS NULL THEN 'f' ELSE 't' END, array_to_string(b.schemas, ','), "
-			"b.tool_version, " ISO_UTC("b.started_at") ", " ISO_UTC("b.finished_at") ", " ISO_UTC(
-				"b.pruned_at") ", r.status, r.env "
-				       "FROM padctl.backups b LEFT JOIN padctl.runs r ON r.id = b.run_id "
-				       "WHERE b.target = $1 AND ($2::text IS NULL OR b.run_id = $2) "
-				       "ORDER BY b.started_at DESC, b.run_id DESC",
-			2, p, res);
+	return db_query(db, list_sql, 2, p, res);
 }
 
 int backups_file_check(const char *path, const char *size, const char *sha256)
@@ -114,7 +117,8 @@ int backups_file_check(const char *path, const char *size, const char *sha256)
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT) {
 			fail("backup file \"%s\" is missing", path);
-			return fail_detail("the ledger records it with %s bytes, sha256 %s", size, sha256 ? sha256 : "-");
+			return fail_detail("the ledger records it with %s bytes, sha256 %s", size,
+					   sha256 ? sha256 : "-");
 		}
 		return fail("could not stat backup file \"%s\": %s", path, strerror(errno));
 	}
@@ -237,8 +241,8 @@ static int bk_create(struct padctl_step *st, struct padctl_artifact **out)
 		return -1;
 	for (size_t i = 0; i < s->narts; i++)
 		if (s->arts[i]->backup)
-			return fail("step \"%s\" on target \"%s\" created a second backup in run %s: one per run", s->plugin,
-				    s->target, s->run_id);
+			return fail("step \"%s\" on target \"%s\" created a second backup in run %s: one per run",
+				    s->plugin, s->target, s->run_id);
 	if (!s->backups_dir)
 		return fail("step \"%s\" on target \"%s\": no backups.dir is configured", s->plugin, s->target);
 	char *dir;
@@ -310,9 +314,8 @@ static int bk_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 	struct stat now;
 	if (lstat(a->path, &now) != 0)
 		return fail("could not stat backup file \"%s\": %s", a->path, strerror(errno));
-	if (!S_ISREG(now.st_mode) || now.st_dev != a->dev || now.st_ino != a->ino ||
-	    (uint64_t)now.st_size != a->size || now.st_mtim.tv_sec != a->mtime.tv_sec ||
-	    now.st_mtim.tv_nsec != a->mtime.tv_nsec) {
+	if (!S_ISREG(now.st_mode) || now.st_dev != a->dev || now.st_ino != a->ino || (uint64_t)now.st_size != a->size ||
+	    now.st_mtim.tv_sec != a->mtime.tv_sec || now.st_mtim.tv_nsec != a->mtime.tv_nsec) {
 		fail("backup file \"%s\" changed after it was committed: not marked verified", a->path);
 		return fail_detail("committed: %llu bytes; now: %llu bytes%s", (unsigned long long)a->size,
 				   (unsigned long long)now.st_size,

@@ -68,9 +68,9 @@ int services_tool_version_parse(const char *out, int *major)
 	p += strlen("(PostgreSQL) ");
 	char *end;
 	long v = strtol(p, &end, 10);
-	if (end == p || v < 6 || v > 1000 || (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' &&
-					      strncmp(end, "devel", 5) != 0 && strncmp(end, "beta", 4) != 0 &&
-					      strncmp(end, "rc", 2) != 0))
+	if (end == p || v < 6 || v > 1000 ||
+	    (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' && strncmp(end, "devel", 5) != 0 &&
+	     strncmp(end, "beta", 4) != 0 && strncmp(end, "rc", 2) != 0))
 		return -1;
 	*major = (int)v;
 	return 0;
@@ -105,10 +105,10 @@ int services_tool_check(const char *bin, const char *tool, int major, char **ver
 		free(said);
 		rc = -1;
 	} else if (have != major) {
-		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have,
-		     major);
+		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have, major);
 		fail_detail("padctl runs only the client tools of the server's major version: a %s of another version "
-			    "writes or reads archives the server's tools may not", tool);
+			    "writes or reads archives the server's tools may not",
+			    tool);
 		fail_hint("install the Debian package postgresql-client-%d (it puts %s in %s/%d/bin)", major, tool,
 			  services_pg_root(), major);
 		rc = -1;
@@ -177,9 +177,10 @@ char *services_tool_args_refused(const char *tool, const char *const *args, int 
 		if (a[0] != '-') {
 			if (strcmp(tool, "pg_restore") == 0 && is_input && is_input(ctx, a))
 				continue;
-			return xstrfmt("argument \"%s\" is not an option: give options as --name=value (the host names the "
-				       "database; pg_restore's input must be an artifact of this step or a backup it verified)",
-				       a);
+			return xstrfmt(
+				"argument \"%s\" is not an option: give options as --name=value (the host names the "
+				"database; pg_restore's input must be an artifact of this step or a backup it verified)",
+				a);
 		}
 		if (a[1] != '-')
 			return xstrfmt("short option \"%s\": give the long form (--name=value), which the host can check",
@@ -339,6 +340,34 @@ static int tool_output(void *ctx, const void *data, size_t n)
 	return 0;
 }
 
+/* end_tool_session ends the server session of a tool padctl killed (a time
+ * limit, a signal): a killed client's session lives on while its statement
+ * waits (for a lock, say), because the server notices a gone client only
+ * when it next talks to it, and it would queue behind that lock in the
+ * tool's place. The tool's session is the one with its application_name on
+ * this database as this user, other than padctl's own: the target's lock
+ * keeps any other padctl from running a tool there meanwhile. Best effort,
+ * on padctl's own connection (inside the plugin's transaction, if one is
+ * open, a harmless SELECT), outside the db layer so that nothing the plugin
+ * deferred is sent with it; a failure changes nothing. */
+static void end_tool_session(struct svc_step *s, const char *tool)
+{
+	PGTransactionStatusType ts = s->db && s->db->conn ? PQtransactionStatus(s->db->conn) : PQTRANS_UNKNOWN;
+	if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
+		return;
+	char *app = xstrfmt("padctl-%s", tool);
+	const char *p[] = { app };
+	PGresult *r =
+		PQexecParams(s->db->conn,
+			     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
+			     "AND datname = current_database() AND usename = current_user AND pid <> pg_backend_pid()",
+			     1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+		log_verbose("[%s] %s: ended the server session %s left behind", s->target, s->plugin, tool);
+	PQclear(r);
+	free(app);
+}
+
 static int tools_run_impl(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
 			  padctl_output_fn out, void *ctx, struct padctl_artifact *art)
 {
@@ -425,6 +454,8 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	struct proc_result r;
 	int rc = proc_run(&o, &r);
 	pgpass_remove(&pp);
+	if (rc && connect && (r.cancelled || r.timed_out))
+		end_tool_session(s, tool);
 	if (rc) {
 		fail_detail("step \"%s\" on target \"%s\" ran %s", s->plugin, s->target, tool);
 	} else if (r.exit_code != 0) {

@@ -81,7 +81,8 @@ static int existing_schemas(const struct padctl_host *h, struct padctl_step *st,
 			return h->fail(st, "list only the application's schemas under schemas.owned in padctl.yml",
 				       "schema \"%s\" is listed as owned, but it belongs to %s: it is never backed up "
 				       "nor restored",
-				       owned[i], strncmp(owned[i], "padctl", 6) == 0 ? "padctl's ledger" : "PostgreSQL");
+				       owned[i],
+				       strncmp(owned[i], "padctl", 6) == 0 ? "padctl's ledger" : "PostgreSQL");
 		}
 		const char *params[] = { name };
 		struct padctl_rows *rows;
@@ -276,10 +277,18 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 		return h->fail(st, "list the schemas the migrations change under schemas.owned in padctl.yml",
 			       "schemas.owned is empty: there is nothing the backup could restore");
 	int pending = bk->pending(st);
+	size_t before = h->migration_count(st);
+	if (before > 0)
+		h->log(st, PADCTL_LOG_WARN,
+		       "this run applied %zu migration%s before the backup step: the backup holds %s, so it cannot "
+		       "take the target back to before the run (put `backup` before `migrate`)",
+		       before, before == 1 ? "" : "s", before == 1 ? "it" : "them");
 	int always = truthy(h->option(st, "always"));
 	if (pending == 0 && !always) {
-		h->log(st, PADCTL_LOG_INFO, "nothing to change on target \"%s\": no backup taken (`always: true` "
-		       "backs up anyway)", h->target(st));
+		h->log(st, PADCTL_LOG_INFO,
+		       "nothing to change on target \"%s\": no backup taken (`always: true` "
+		       "backs up anyway)",
+		       h->target(st));
 		return 0;
 	}
 	struct plan p = { NULL, 0 };

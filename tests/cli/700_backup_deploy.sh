@@ -132,4 +132,17 @@ assert_eq "700 700 600" "$(mode "$PROJECT/var/bk/test") $(mode "$PROJECT/var/bk/
 	"modes under backups.dir"
 ok "backups.dir honoured"
 
+group "a backup step after migrate says it cannot take the target back"
+cat >"$PROJECT/pipelines/standard.yml" <<'EOF'
+steps:
+  - migrate
+  - backup
+EOF
+add_migration 0004 late "CREATE TABLE app.late (id int);"
+pc deploy test
+assert_rc 0
+assert_err_contains "warning: [t1 backup] this run applied 1 migration before the backup step"
+assert_table_exists app.late
+ok "backup after migrate warns"
+
 finish

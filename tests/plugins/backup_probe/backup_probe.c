@@ -46,8 +46,10 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 			const char *v[10];
 			for (int c = 0; c < 10; c++)
 				v[c] = h->rows_value(rows, r, c) ? h->rows_value(rows, r, c) : "NULL";
-			h->log(st, PADCTL_LOG_INFO, "row run=%s path=%s size=%s sha256=%s verified=%s pruned=%s "
-			       "schemas=%s", v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+			h->log(st, PADCTL_LOG_INFO,
+			       "row run=%s path=%s size=%s sha256=%s verified=%s pruned=%s "
+			       "schemas=%s",
+			       v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
 		}
 		h->rows_free(rows);
 		return 0;
