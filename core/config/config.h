@@ -22,6 +22,7 @@ struct cfg_project {
 	char *contracts_dir;
 	char *backfills_dir;
 	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
+	int guard;             /* migrations.guard: check the protected schemas before each commit (default 1) */
 };
 
 struct cfg_ssh {
