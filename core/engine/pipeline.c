@@ -657,6 +657,10 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	struct svc_step *s = &st->svc;
 	s->db = st->db;
 	s->root = st->project->root;
+	s->contracts_dir = st->project->contracts_dir;
+	s->owned = st->project->owned;
+	s->nowned = st->project->nowned;
+	s->owned_later = st->cfg->phase && strcmp(st->cfg->phase, "preflight") == 0 && st->run->ntodo > 0;
 	s->env = st->env->name;
 	s->target = st->target->name;
 	s->run_id = st->run_id;
