@@ -329,7 +329,8 @@ static const struct yw_field paths_fields[] = {
 	  .help = "seed sets (not used yet)" },
 	{ .key = "contracts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, contracts_dir),
 	  .dflt = "contracts", .what = "\"paths.contracts\"", .doc_type = "path", .doc_default = "`contracts`",
-	  .help = "contracts (not used yet)" },
+	  .help = "contracts, `<schema>.yml` each, checked by validate preflight and postflight "
+		  "([contracts.md](contracts.md))" },
 	{ .key = "backfills", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, backfills_dir),
 	  .dflt = "backfills", .what = "\"paths.backfills\"", .doc_type = "path", .doc_default = "`backfills`",
 	  .help = "backfills (not used yet)" },
