@@ -8,7 +8,12 @@
 # with `migrations.guard: false`, REPEATS times each, the two taking turns
 # (which goes first alternates). Prints the medians and their ratio (on / off)
 # as a Markdown table, then the median of the per-round ratios and the ratio
-# of the fastest runs, which a busy machine disturbs less.
+# of the fastest runs, which a busy machine disturbs less. Wall time on a
+# shared machine moves by 2x between runs, so it also measures CPU: padctl's
+# (getrusage) and the server backend's (the postmaster's cutime + cstime
+# grow by a backend's CPU time when it exits), and reports the guard's extra
+# server CPU per migration, and that time added to the fastest deploy
+# without the guard.
 #
 #   N        migrations (default 1000)
 #   REPEATS  deploys per setting (default 3)
@@ -88,41 +93,70 @@ fresh_db() {
 		-c "DROP DATABASE IF EXISTS guard_bench WITH (FORCE)" -c "CREATE DATABASE guard_bench TEMPLATE guard_template" >/dev/null
 	"$PSQL" -X -q -c CHECKPOINT >/dev/null
 }
-deploy() { # SETTING ROUND: prints seconds
+# children_cpu: CPU seconds of the server's exited children (backends are
+# the postmaster's children: when one ends, its CPU time is added to the
+# postmaster's cutime and cstime, fields 16 and 17 of /proc/PID/stat)
+children_cpu() {
+	local pid
+	pid=$(head -n 1 "$PGBASE/data/postmaster.pid")
+	python3 - "$pid" <<'PY'
+import os, sys
+f = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
+print((int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK"))
+PY
+}
+deploy() { # SETTING ROUND: prints "wall client_cpu server_cpu" in seconds
 	fresh_db
 	rm -f "$W/$1/known_targets"
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$PADCTL_BIN" -C "$W/$1" deploy bench >"$LOGS/$1-$2.log" 2>&1 || die "deploy ($1, round $2) failed: see $LOGS/$1-$2.log"
-	t1=$(date +%s.%N)
+	local s0 s1
+	s0=$(children_cpu)
+	python3 - "$PADCTL_BIN" "$W/$1" "$LOGS/$1-$2.log" <<'PY' || die "deploy ($1, round $2) failed: see $LOGS/$1-$2.log"
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+with open(sys.argv[3], "w") as log:
+    rc = subprocess.call([sys.argv[1], "-C", sys.argv[2], "deploy", "bench"], stdout=log, stderr=log)
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[3] + ".times", "w").write(f"{wall:.3f} {ru.ru_utime + ru.ru_stime:.3f}\n")
+sys.exit(rc)
+PY
+	# the backend has exited once padctl has; give the postmaster a moment to reap it
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$("$PSQL" -XAt -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'guard_bench'")" = 0 ] && break
+		sleep 0.2
+	done
+	s1=$(children_cpu)
 	[ "$("$PSQL" -XAt -d guard_bench -c "SELECT count(*) FROM padctl.migrations")" = "$N" ] || die "deploy ($1) applied fewer than $N"
-	python3 -c "print(f'{$t1 - $t0:.3f}')"
+	printf '%s %s\n' "$(cat "$LOGS/$1-$2.log.times")" "$(python3 -c "print(f'{$s1 - $s0:.3f}')")"
 }
-ON=() OFF=()
+ON=() OFF=() ONC=() OFFC=() ONS=() OFFS=()
 for ((r = 1; r <= REPEATS; r++)); do
 	# the two take turns, and which goes first alternates: a slow phase of a
 	# shared machine hits both alike
 	if ((r % 2)); then
-		ON+=("$(deploy on "$r")")
-		OFF+=("$(deploy off "$r")")
+		read -r a b c <<<"$(deploy on "$r")"
+		read -r d e f <<<"$(deploy off "$r")"
 	else
-		OFF+=("$(deploy off "$r")")
-		ON+=("$(deploy on "$r")")
+		read -r d e f <<<"$(deploy off "$r")"
+		read -r a b c <<<"$(deploy on "$r")"
 	fi
-	say "round $r: guard on ${ON[-1]} s, off ${OFF[-1]} s (load average $(cut -d' ' -f1 /proc/loadavg))"
+	ON+=("$a") ONC+=("$b") ONS+=("$c") OFF+=("$d") OFFC+=("$e") OFFS+=("$f")
+	say "round $r: guard on ${a} s (client CPU $b s, server CPU $c s), off ${d} s ($e s, $f s) (load average $(cut -d' ' -f1 /proc/loadavg))"
 done
-python3 - "${ON[*]}" "${OFF[*]}" "$N" <<'PY' | tee "$W/results.md"
+python3 - "${ON[*]}" "${OFF[*]}" "${ONS[*]}" "${OFFS[*]}" "${ONC[*]}" "${OFFC[*]}" "$N" <<'PY' | tee "$W/results.md"
 import statistics, sys
-on = [float(x) for x in sys.argv[1].split()]
-off = [float(x) for x in sys.argv[2].split()]
-n = int(sys.argv[3])
-mon, moff = statistics.median(on), statistics.median(off)
-print("| guard | deploy median (s) | runs (s) | per migration (ms) | vs off |")
-print("|---|---:|---|---:|---:|")
-print(f"| off (`migrations.guard: false`) | {moff:.3f} | {', '.join(f'{x:.3f}' for x in off)} | {1000 * moff / n:.2f} | 1.00x |")
-print(f"| on (default) | {mon:.3f} | {', '.join(f'{x:.3f}' for x in on)} | {1000 * mon / n:.2f} | {mon / moff:.2f}x |")
+on, off, ons, offs, onc, offc = ([float(x) for x in a.split()] for a in sys.argv[1:7])
+n = int(sys.argv[7])
+med = statistics.median
+print("| guard | deploy median (s) | runs (s) | server CPU median (s) | padctl CPU median (s) | wall vs off |")
+print("|---|---:|---|---:|---:|---:|")
+for name, w, sc, cc in (("off (`migrations.guard: false`)", off, offs, offc), ("on (default)", on, ons, onc)):
+    print(f"| {name} | {med(w):.3f} | {', '.join(f'{x:.3f}' for x in w)} | {med(sc):.3f} | {med(cc):.3f} | {med(w) / med(off):.2f}x |")
 pairs = [a / b for a, b in zip(on, off)]
+extra = med(ons) - med(offs)
 print()
-print(f"median of the {len(pairs)} per-round ratios (on / off, same round): {statistics.median(pairs):.2f}x; "
+print(f"median of the {len(pairs)} per-round wall ratios (on / off): {statistics.median(pairs):.2f}x; "
       f"fastest on / fastest off: {min(on) / min(off):.2f}x")
+print(f"the guard's server CPU: {1000 * extra / n:.3f} ms per migration ({extra:.3f} s for {n}); added to the "
+      f"fastest deploy without it ({min(off):.3f} s): {(min(off) + extra) / min(off):.2f}x")
 PY
