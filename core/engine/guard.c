@@ -229,13 +229,43 @@ static int has_line(const char *list, const char *line, size_t n)
 	return 0;
 }
 
-/* missing adds to out "<verb>: <line>\n" for each line of a not in b */
+/* part_of tells whether the object in line belongs to a table that is also
+ * in the list of gone objects (columns, constraints and defaults "... of
+ * table T" or "... on table T", its row type "type T", its TOAST table) */
+static int part_of(const char *line, size_t n, const char *gone, const char *b)
+{
+	static const char *const marks[] = { " of table ", " on table " };
+	if (n > 12 && strncmp(line, "toast table ", 12) == 0)
+		return 1;
+	char *l = xstrndup(line, n);
+	for (size_t i = 0; i < 2; i++) {
+		const char *m = strstr(l, marks[i]);
+		if (m) {
+			char *table = xstrfmt("table %s", m + strlen(marks[i]));
+			int gone_too = has_line(gone, table, strlen(table)) && !has_line(b, table, strlen(table));
+			free(table);
+			free(l);
+			return gone_too;
+		}
+	}
+	free(l);
+	if (n > 5 && strncmp(line, "type ", 5) == 0) {
+		char *table = xstrfmt("table %.*s", (int)n - 5, line + 5);
+		int gone_too = has_line(gone, table, strlen(table)) && !has_line(b, table, strlen(table));
+		free(table);
+		return gone_too;
+	}
+	return 0;
+}
+
+/* missing adds to out "<verb><line>\n" for each line of a not in b, leaving
+ * out the parts of a table that is gone as a whole */
 static void missing(const char *a, const char *b, const char *verb, struct buf *out)
 {
 	for (const char *p = a; p && *p;) {
 		const char *e = strchr(p, '\n');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len && !has_line(b, p, len))
+		if (len && !has_line(b, p, len) && !part_of(p, len, a, b))
 			buf_addf(out, "%s%.*s\n", verb, (int)len, p);
 		p = e ? e + 1 : NULL;
 	}

@@ -45,6 +45,17 @@ assert_err_contains "changed table ref.employee"
 assert_eq "t" "$(psql_q "SELECT to_regclass('ref.employee_name_idx') IS NOT NULL")" "the index is back"
 ok "refused"
 
+group "a table dropped through dynamic SQL is named once, not column by column"
+rm -rf "$PROJECT/migrations/0003_sneaky"
+psql_q "CREATE TABLE ref.legacy (id int, note text)" >/dev/null
+add_migration 0003 sneaky "DO \$\$ BEGIN EXECUTE 'DROP TABLE ref.legacy'; END \$\$;"
+pc deploy test
+assert_rc 1
+assert_err_contains "DETAIL: dropped table ref.legacy"
+assert_err_not_contains "column note of table ref.legacy"
+assert_eq "t" "$(psql_q "SELECT to_regclass('ref.legacy') IS NOT NULL")" "the table is back"
+ok "refused"
+
 group "a write to a protected table through dynamic SQL"
 rm -rf "$PROJECT/migrations/0003_sneaky"
 add_migration 0003 sneaky "DO \$\$ BEGIN EXECUTE format('UPDATE %I.%I SET name = %L', 'ref', 'employee', 'x'); END \$\$;"
