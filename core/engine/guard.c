@@ -24,10 +24,12 @@
  * refer to a protected table are not the protected schema's objects. Rows
  * of this transaction: age(xmin) below 1 (subtransactions have later xids);
  * on the failure path pg_xact_status separates them from rows another
- * session committed meanwhile. */
+ * session committed meanwhile. Its plans are generic (plan_cache_mode): the
+ * arrays change every call, and planning them anew each time cost more than
+ * the queries themselves. */
 static const char guard_fn[] =
 	"CREATE OR REPLACE FUNCTION pg_temp.padctl_guard(s text[], base text, content boolean) RETURNS text\n"
-	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $f$\n"
+	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $f$\n"
 	"DECLARE\n"
 	"  nss oid[]; rels oid[]; procs oid[]; typs oid[]; subs oid[]; dacl oid[];\n"
 	"  ndep bigint; mine bigint; st text; w text; lst text; top bigint;\n"
