@@ -572,7 +572,8 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
 		run_note_function(&run);
 		if (rc == 0 && db->after_statement)
-			rc = db->after_statement(db->after_arg, origin, line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len)));
+			rc = db->after_statement(db->after_arg, origin,
+						 line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len)));
 	}
 	db->run = NULL;
 	buf_release(&one);

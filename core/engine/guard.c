@@ -285,8 +285,8 @@ static char *schemas_named(const struct guard *g, const char *names)
 		int found = 0;
 		/* "table bo_airflow.x", "schema bo_airflow", "column c of table bo_airflow.x" */
 		for (const char *p = names; p && !found && (p = strstr(p, n)); p += len)
-			found = (p == names || p[-1] == ' ' || p[-1] == '"') && (p[len] == '.' || p[len] == '\n' ||
-										  p[len] == '\0' || p[len] == '"');
+			found = (p == names || p[-1] == ' ' || p[-1] == '"') &&
+				(p[len] == '.' || p[len] == '\n' || p[len] == '\0' || p[len] == '"');
 		if (found)
 			buf_addf(&hit, "%s\"%s\"", hit.len ? ", " : "", n);
 	}

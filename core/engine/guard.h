@@ -28,13 +28,13 @@ struct guard {
 	struct db *db;
 	char *const *names; /* the protected schemas, borrowed */
 	size_t nnames;
-	char *schemas;   /* the protected schemas as an SQL array literal; NULL: the guard is off */
-	int created;     /* the function exists on the connection */
-	char *base;      /* the state at the start of the step (transactional check) */
-	char *listing;   /* the objects at the start, one per line: what a failure names as dropped */
-	char *content;   /* the catalog fingerprint before the statement (outside a transaction) */
+	char *schemas; /* the protected schemas as an SQL array literal; NULL: the guard is off */
+	int created; /* the function exists on the connection */
+	char *base; /* the state at the start of the step (transactional check) */
+	char *listing; /* the objects at the start, one per line: what a failure names as dropped */
+	char *content; /* the catalog fingerprint before the statement (outside a transaction) */
 	char *check_sql; /* the statement sent before COMMIT */
-	const char *what;/* "migration 0016_x" in messages, borrowed */
+	const char *what; /* "migration 0016_x" in messages, borrowed */
 };
 
 /* guard_init prepares g for the n protected schemas (n 0: the guard stays

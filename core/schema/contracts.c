@@ -105,7 +105,8 @@ char *contract_type_normalise(const char *type)
 				else if (strncmp(tail, " without time zone", 18) == 0)
 					zone = " without time zone", tail += 18;
 			}
-			out = xstrfmt("%.*s%.*s%s%s", (int)(strchr(canon, ' ') ? strchr(canon, ' ') - canon : (long)strlen(canon)),
+			out = xstrfmt("%.*s%.*s%s%s",
+				      (int)(strchr(canon, ' ') ? strchr(canon, ' ') - canon : (long)strlen(canon)),
 				      canon, (int)(close - rest + 1), rest, zone, tail);
 		} else {
 			out = xstrfmt("%s%s", canon, rest);
@@ -165,7 +166,8 @@ static int set_type(struct yw_walk *w, const struct yw_field *fl, const yaml_nod
 	c->type_col = node_col(val);
 	if (!c->type) {
 		yw_err(w->doc, val, "\"%s\" is not a type name", yw_show(s));
-		return fail_hint("write the type as in SQL: bigint, varchar(64), numeric(18,6), timestamptz, text[], ...");
+		return fail_hint(
+			"write the type as in SQL: bigint, varchar(64), numeric(18,6), timestamptz, text[], ...");
 	}
 	return 0;
 }
@@ -462,8 +464,8 @@ int contract_compare(const struct contract *c, int schema_exists, const struct c
 				if (rows[r].column && strcmp(rows[r].column, col->name) == 0)
 					hit = &rows[r];
 			if (!hit) {
-				found(fn, ctx, c, col->line, col->col, "column %s.%s.%s does not exist", c->schema, t->name,
-				      col->name);
+				found(fn, ctx, c, col->line, col->col, "column %s.%s.%s does not exist", c->schema,
+				      t->name, col->name);
 				nf++;
 				continue;
 			}
@@ -493,8 +495,9 @@ int contract_compare(const struct contract *c, int schema_exists, const struct c
 				if (last && strcmp(last, rows[r].table) == 0)
 					continue; /* one finding per table, not per column */
 				last = rows[r].table;
-				found(fn, ctx, c, a->line, a->col, "table %s.%s exists, the contract says it must not (%s)",
-				      c->schema, rows[r].table, a->table);
+				found(fn, ctx, c, a->line, a->col,
+				      "table %s.%s exists, the contract says it must not (%s)", c->schema,
+				      rows[r].table, a->table);
 				nf++;
 			} else if (rows[r].column && fnmatch(a->column, rows[r].column, 0) == 0) {
 				found(fn, ctx, c, a->line, a->col,

@@ -24,9 +24,9 @@ struct db;
 
 struct contract_column {
 	char *name;
-	char *type;   /* normalised (contract_type_normalise); NULL: any type */
+	char *type; /* normalised (contract_type_normalise); NULL: any type */
 	int nullable; /* -1: not said; 0: NOT NULL; 1: nullable */
-	int line, col;      /* of the column's key */
+	int line, col; /* of the column's key */
 	int type_line, type_col; /* of the type (or the key when there is none) */
 };
 
@@ -38,13 +38,13 @@ struct contract_table {
 };
 
 struct contract_absent {
-	char *table;  /* a name or a glob (fnmatch: * ? [...]) */
+	char *table; /* a name or a glob (fnmatch: * ? [...]) */
 	char *column; /* NULL: the table itself must not exist */
 	int line, col;
 };
 
 struct contract {
-	char *path;   /* as given to contract_load */
+	char *path; /* as given to contract_load */
 	char *schema; /* the file's name without .yml */
 	struct contract_table *tables;
 	size_t ntables;

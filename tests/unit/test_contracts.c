@@ -72,8 +72,7 @@ static int load(const char *name, const char *text, size_t len, struct contract 
 	return rc;
 }
 
-static void expect_fail_at(const char *name, const char *text, size_t len, const char *pos, const char *word,
-			   int line)
+static void expect_fail_at(const char *name, const char *text, size_t len, const char *pos, const char *word, int line)
 {
 	struct contract c;
 	int rc = load(name, text, len, &c);
@@ -81,7 +80,8 @@ static void expect_fail_at(const char *name, const char *text, size_t len, const
 	char *where = xstrfmt("%s:%s", name, pos);
 	int ok = rc == -1 && m && err_exit_status() == EXIT_USAGE && strstr(m, where) && strstr(m, word);
 	if (!ok)
-		fprintf(stderr, "\n  line %d: expected [%s] [%s]\n  got: %s\n", line, where, word, m ? m : "(no error)");
+		fprintf(stderr, "\n  line %d: expected [%s] [%s]\n  got: %s\n", line, where, word,
+			m ? m : "(no error)");
 	CU_ASSERT_TRUE(ok);
 	CU_ASSERT_EQUAL(c.ntables, 0);
 	free(where);
@@ -126,7 +126,8 @@ static void test_malformed(void)
 {
 	EXPECT_FAIL("tables: {}\nschema: x\n", "2:1", "unknown key \"schema\"");
 	EXPECT_FAIL("tables:\n  t:\n    colums: {a: int}\n", "3:5", "unknown key \"colums\"");
-	EXPECT_FAIL("tables:\n  t:\n    columns:\n      a: {type: int, nulable: true}\n", "4:", "unknown key \"nulable\"");
+	EXPECT_FAIL("tables:\n  t:\n    columns:\n      a: {type: int, nulable: true}\n",
+		    "4:", "unknown key \"nulable\"");
 	EXPECT_FAIL("tables: [a, b]\n", "1:9", "expected a mapping");
 	EXPECT_FAIL("tables:\n  t: 3\n", "2:6", "expected a mapping");
 	EXPECT_FAIL("tables:\n  t:\n    columns: [a]\n", "3:14", "expected a mapping");
@@ -152,8 +153,8 @@ static void test_malformed(void)
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "x0: &a0 [int]\n");
 	for (int i = 1; i < 9; i++)
-		buf_addf(&b, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1, i - 1, i - 1,
-			 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		buf_addf(&b, "x%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1, i - 1,
+			 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	buf_adds(&b, "tables: {}\n");
 	expect_fail_at("s.yml", b.s, b.len, "1:1", "unknown key \"x0\"", __LINE__);
 	buf_release(&b);
