@@ -332,7 +332,8 @@ static const struct yw_field paths_fields[] = {
 	  .help = "the seed sets: `<set>/*.sql`, applied in file-name order (see [seed](plugins/seed.md))" },
 	{ .key = "contracts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, contracts_dir),
 	  .dflt = "contracts", .what = "\"paths.contracts\"", .doc_type = "path", .doc_default = "`contracts`",
-	  .help = "contracts (not used yet)" },
+	  .help = "contracts, `<schema>.yml` each, checked by validate preflight and postflight "
+		  "([contracts.md](contracts.md))" },
 	{ .key = "backfills", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, backfills_dir),
 	  .dflt = "backfills", .what = "\"paths.backfills\"", .doc_type = "path", .doc_default = "`backfills`",
 	  .help = "backfills (not used yet)" },
@@ -344,6 +345,12 @@ static const struct yw_field project_migrations_fields[] = {
 	  .what = "\"migrations.lock_timeout\" (seconds)", .doc_type = "integer seconds, 0-86400", .doc_default = "`5`",
 	  .help = "how long a migration statement may wait for a lock; `0` waits without limit. An env file may set "
 		  "its own. See [lock_timeout](#migrationslock_timeout)." },
+	{ .key = "guard", .type = YW_BOOL, .off = offsetof(struct cfg_project, guard),
+	  .what = "\"migrations.guard\"", .doc_type = "boolean", .doc_default = "`true`",
+	  .help = "the protected-schema guard at run time: before each migration commits, padctl checks that it "
+		  "changed nothing in `schemas.protected` (also through dynamic SQL) and wrote no rows there; "
+		  "`false` turns the check off (lint still refuses what it can read). See "
+		  "[docs/plugins/migrate.md](plugins/migrate.md#the-protected-schema-guard)." },
 };
 static const struct yw_table project_migrations_table = YW_TABLE(project_migrations_fields, NULL);
 
@@ -519,6 +526,7 @@ int config_load_project(const char *root, struct cfg_project *p)
 	p->file = path_join(real, "padctl.yml");
 	p->lock_timeout = 5;
 	p->backups_keep = 10;
+	p->guard = 1;
 	struct yw_doc f;
 	struct cfg_ctx c = { .root = p->root };
 	struct yw_walk w = { &f, &c };

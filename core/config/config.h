@@ -37,6 +37,7 @@ struct cfg_project {
 	int backups_keep;      /* backups.keep: backups kept per target (default 10) */
 	struct cfg_lint_allow *lint_rules; /* lint.rules: severities by rule ("error", "warning", "off") */
 	size_t nlint_rules;
+	int guard;             /* migrations.guard: check the protected schemas before each commit (default 1) */
 };
 
 struct cfg_ssh {

@@ -541,6 +541,8 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		db->run = &run;
 		rc = send_text(db, sql, len, origin ? &run : NULL, NULL, 0);
 		db->run = NULL;
+		if (rc == 0 && origin && db->after_statement)
+			rc = db->after_statement(db->after_arg, origin, 1);
 		return rc;
 	}
 	/* statement by statement, so an error or notice names the line of the statement */
@@ -569,6 +571,9 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		buf_add(&one, sql + p.off, p.len);
 		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
 		run_note_function(&run);
+		if (rc == 0 && db->after_statement)
+			rc = db->after_statement(db->after_arg, origin,
+						 line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len)));
 	}
 	db->run = NULL;
 	buf_release(&one);

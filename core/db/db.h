@@ -19,6 +19,10 @@ struct db {
 	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
 	const char *notice_from; /* "[t1 validate]" while a plugin's SQL runs: its notices are shown like a
 				  * migration's; NULL for padctl's own statements (notices only with -v) */
+	/* after_statement, when set, runs after each statement of a file (db_exec with an origin)
+	 * that succeeded, with the file and the statement's line; non-zero fails the call there */
+	int (*after_statement)(void *arg, const char *origin, int line);
+	void *after_arg;
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */

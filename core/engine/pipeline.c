@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "guard.h"
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
@@ -35,6 +36,7 @@ struct target_run {
 	size_t napplied;
 	int session_dirty;               /* a plugin ran SQL since the session state was last reset */
 	const char *rollback_of;         /* a rollback run: the run it undoes (config "rollback.run") */
+	struct guard guard;              /* the protected-schema guard on tr->db (guard.h) */
 };
 
 /* The host side of one step on one target: what struct padctl_step is. */
@@ -60,6 +62,7 @@ struct padctl_step {
 	int in_tx;                           /* between tx_begin and tx_commit/tx_rollback */
 	char sqlstate[6];                    /* error_sqlstate's answer */
 	const char *notice_from;             /* "[target plugin]" for notices of SQL without a file */
+	const char *guard_sql;               /* sent in front of COMMIT (guard.h); NULL: none */
 	struct svc_step svc;                 /* what the services (services.h) keep for the step */
 };
 
@@ -283,9 +286,18 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 		st->last_origin = xstrdup(origin);
 	}
 	st->run->session_dirty = 1;
+	/* a migration's file outside a transaction: the guard looks after each statement */
+	int alone = origin && !st->in_tx && st->tr && !st->dry_run && st->run->guard.schemas;
+	if (alone) {
+		st->run->guard.what = origin;
+		if (guard_alone_begin(&st->run->guard, st->db))
+			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
 	st->db->notice_from = notice_from(st);
 	int rc = db_exec(st->db, sql, origin);
 	st->db->notice_from = NULL;
+	if (alone)
+		guard_alone_end(&st->run->guard, st->db);
 	if (rc) {
 		/* what runs next from a file, even this one again (a retry after a lock timeout), starts anew */
 		free(st->last_origin);
@@ -430,6 +442,13 @@ static int h_tx_begin(struct padctl_step *st)
 		return fail("step \"%s\" began a transaction inside another", st->cfg->plugin);
 	if (sig_cancelled())
 		return cancelled_fail(st);
+	/* the guard's state at the start of the step is read before BEGIN is queued (once per step) */
+	st->guard_sql = NULL;
+	if (st->tr && !st->dry_run && st->run->guard.schemas) {
+		st->guard_sql = guard_tx_sql(&st->run->guard, st->db);
+		if (!st->guard_sql)
+			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
 	/* a transaction starts a migration: nothing an earlier one set may leak into it */
 	session_reset(st->run, !st->dry_run);
 	st->run->session_dirty = 1;
@@ -517,12 +536,19 @@ static int h_tx_commit(struct padctl_step *st)
 	}
 	/* the deferred statements (BEGIN, the history row) travel in front of COMMIT: one round trip */
 	const char *want = st->dry_run ? "RELEASE" : "COMMIT";
+	/* the protected-schema guard travels with COMMIT too, after the history row (guard.h) */
+	if (st->guard_sql && *st->guard_sql)
+		buf_addf(&st->db->deferred, "%s;\n", st->guard_sql);
 	buf_adds(&st->db->deferred, st->dry_run ? "RELEASE SAVEPOINT padctl_tx" : "COMMIT");
 	PGresult *res = PQexec(st->db->conn, st->db->deferred.s);
 	buf_reset(&st->db->deferred);
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), want) == 0;
 	if (!ok) {
-		commit_failed(st, res);
+		st->run->guard.what = st->last_origin;
+		if (guard_commit_failed(&st->run->guard, res))
+			fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+		else
+			commit_failed(st, res);
 		PQclear(res);
 		h_tx_rollback(st);
 		return -1;
@@ -641,6 +667,10 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	struct svc_step *s = &st->svc;
 	s->db = st->db;
 	s->root = st->project->root;
+	s->contracts_dir = st->project->contracts_dir;
+	s->owned = st->project->owned;
+	s->nowned = st->project->nowned;
+	s->owned_later = st->cfg->phase && strcmp(st->cfg->phase, "preflight") == 0 && st->run->ntodo > 0;
 	s->env = st->env->name;
 	s->target = st->target->name;
 	s->run_id = st->run_id;
@@ -953,6 +983,14 @@ static int run_step(struct target_run *tr, const struct resolved_step *rs, int s
 		st.nmigs = tr->napplied;
 	}
 	st.recorded = xcalloc(st.nmigs ? st.nmigs : 1, 1);
+	if (d->kind == PADCTL_KIND_MIGRATE && !st.dry_run) {
+		/* the guard's function lives as long as the connection; its starting state, one step */
+		if (tr->guard.db != tr->db) {
+			guard_release(&tr->guard);
+			guard_init(&tr->guard, tr->db, tr->p->protected_schemas, tr->p->guard ? tr->p->nprotected : 0);
+		}
+		guard_step_start(&tr->guard);
+	}
 	const char *label = rs->cfg->phase ? rs->cfg->phase : "";
 	log_info("[%s] step %d: %s%s%s", tr->t->name, seq, rs->cfg->plugin, *label ? " " : "", label);
 	ledger_reset(tr);
@@ -1450,6 +1488,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	sig_watch_conn(NULL);
 	for (size_t i = 0; i < ntargets; i++) {
 		db_close(trs[i].db);
+		guard_release(&trs[i].guard);
 		free(trs[i].todo);
 		free(trs[i].applied);
 	}

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "confine.h"
+#include "contracts.h"
 #include "fs.h"
 #include "hash.h"
 #include "backups.h"
@@ -1224,6 +1225,65 @@ static const struct padctl_lint_v1 lint_v1 = {
 	.protected_sql = lint_protected,
 };
 
+/* ---- contracts */
+
+struct contract_sink {
+	void (*finding)(void *ctx, const char *file, int line, int col, const char *text);
+	void *ctx;
+	const char *file; /* the contract's path relative to the root */
+};
+
+static void contract_found(void *ctx, const struct contract *c, int line, int col, const char *text)
+{
+	struct contract_sink *k = ctx;
+	(void)c;
+	k->finding(k->ctx, k->file, line, col, text);
+}
+
+static int con_check(struct padctl_step *st,
+		     void (*finding)(void *ctx, const char *file, int line, int col, const char *text), void *ctx)
+{
+	struct svc_step *s = svc_step_of(st);
+	char **paths;
+	size_t n;
+	if (!finding)
+		return fail("step \"%s\" asked for a contracts check without a finding callback", s->plugin);
+	if (contracts_list(s->contracts_dir, &paths, &n))
+		return -1;
+	int rc = 0;
+	size_t root = strlen(s->root);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct contract c;
+		if (contract_load(paths[i], &c)) {
+			rc = -1;
+			break;
+		}
+		int later = 0;
+		for (size_t j = 0; s->owned_later && j < s->nowned && !later; j++)
+			later = strcmp(s->owned[j], c.schema) == 0;
+		if (later) {
+			log_info("[%s] %s: the contract of owned schema \"%s\" is checked after the migrations (postflight)",
+				 s->target, s->plugin, c.schema);
+			contract_release(&c);
+			continue;
+		}
+		struct contract_sink k = { finding, ctx, paths[i] };
+		if (strncmp(paths[i], s->root, root) == 0 && paths[i][root] == '/')
+			k.file = paths[i] + root + 1;
+		if (contract_check(s->db, &c, contract_found, &k) < 0)
+			rc = -1;
+		contract_release(&c);
+	}
+	contracts_list_free(paths, n);
+	return rc ? -1 : (int)n;
+}
+
+static const struct padctl_contracts_v1 contracts_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_contracts_v1),
+	.check = con_check,
+};
+
 /* ---- lookup and the step's end */
 
 const void *services_lookup(const char *name, uint32_t version)
@@ -1242,6 +1302,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return backups_service_v1();
 	if (strcmp(name, "lint") == 0)
 		return &lint_v1;
+	if (strcmp(name, "contracts") == 0)
+		return &contracts_v1;
 	return NULL;
 }
 

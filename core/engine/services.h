@@ -68,6 +68,10 @@ struct padctl_rows {
 struct svc_step {
 	struct db *db;
 	const char *root; /* the project directory */
+	const char *contracts_dir; /* paths.contracts */
+	char *const *owned;        /* schemas.owned */
+	size_t nowned;
+	int owned_later;           /* preflight with migrations pending: owned schemas' contracts wait for postflight */
 	const char *env;
 	const char *target;
 	const char *run_id;

@@ -1,7 +1,8 @@
 /* validate: checks a target before (preflight) and after (postflight) the
- * migrate step. Preflight: the server answers, its version is supported, and
- * the user may use and create in every owned schema. Postflight: verify.sql of
- * each migration this run applied. Every finding is listed at once. */
+ * migrate step. Preflight: the server answers, its version is supported, the
+ * user may use and create in every owned schema, and the contracts hold.
+ * Postflight: verify.sql of each migration this run applied, and the
+ * contracts again. Every finding is listed at once. */
 #include <padctl/plugin.h>
 
 #include <stdarg.h>
@@ -12,7 +13,7 @@
 #define MIN_SERVER_VERSION 120000
 
 struct findings {
-	char text[4096];
+	char text[32768];
 	size_t len;
 	int n;
 };
@@ -35,6 +36,31 @@ static void note(struct findings *f, const char *fmt, ...)
 		f->len += (size_t)w;
 	if (f->len >= sizeof f->text)
 		f->len = sizeof f->text - 1;
+}
+
+static void contract_note(void *ctx, const char *file, int line, int col, const char *text)
+{
+	note(ctx, "%s:%d:%d: %s", file, line, col, text);
+}
+
+/* contracts checks the project's contracts (docs/contracts.md) through the
+ * host's "contracts" service, adding each finding to f */
+static int contracts(const struct padctl_host *h, struct padctl_step *st, struct findings *f)
+{
+	const struct padctl_contracts_v1 *svc =
+		PADCTL_HOST_HAS(h, service) ? h->service(st, "contracts", PADCTL_CONTRACTS_V1) : NULL;
+	if (!svc) {
+		h->log(st, PADCTL_LOG_WARN, "this padctl offers no contracts service: contracts not checked");
+		return 0;
+	}
+	int before = f->n;
+	int n = svc->check(st, contract_note, f);
+	if (n < 0)
+		return -1;
+	if (n > 0)
+		h->log(st, PADCTL_LOG_INFO, "%d contract%s checked: %d finding%s", n, n == 1 ? "" : "s", f->n - before,
+		       f->n - before == 1 ? "" : "s");
+	return 0;
 }
 
 static int check_schema(const struct padctl_host *h, struct padctl_step *st, const char *schema, struct findings *f)
@@ -95,10 +121,12 @@ static int preflight(const struct padctl_host *h, struct padctl_step *st)
 	for (char *s = strtok_r(list, ",", &save); s && !rc; s = strtok_r(NULL, ",", &save))
 		rc = check_schema(h, st, s, &f);
 	free(list);
-	if (rc)
+	if (rc || contracts(h, st, &f))
 		return -1;
 	if (f.n)
-		return h->fail(st, "fix the findings above (a DBA can grant the privileges) and run again",
+		return h->fail(st, "fix the findings above (a DBA can grant the privileges; a contract finding means "
+				   "the target lacks what the application relies on, or has what must not exist) and run "
+				   "again",
 			       "preflight found %d problem%s:\n%s", f.n, f.n == 1 ? "" : "s", f.text);
 	h->log(st, PADCTL_LOG_INFO, "preflight passed");
 	return 0;
@@ -149,8 +177,11 @@ static int postflight(const struct padctl_host *h, struct padctl_step *st)
 	for (size_t i = 0; i < n; i++)
 		if (verify_one(h, st, h->migration_at(st, i), &f))
 			return -1;
+	if (contracts(h, st, &f))
+		return -1;
 	if (f.n)
-		return h->fail(st, "a migration's effect is missing: check the migration and its verify.sql",
+		return h->fail(st, "a migration's effect is missing, or it broke a contract: check the migration, its "
+				   "verify.sql and the contract",
 			       "postflight found %d problem%s:\n%s", f.n, f.n == 1 ? "" : "s", f.text);
 	h->log(st, PADCTL_LOG_INFO, "postflight passed: %zu migration%s verified", n, n == 1 ? "" : "s");
 	return 0;
@@ -173,7 +204,8 @@ static const struct padctl_plugin plugin = {
 	.name = "validate",
 	.version = "1.0.0",
 	.kind = PADCTL_KIND_VALIDATE,
-	.summary = "preflight: connectivity, server version, privileges; postflight: verify.sql of applied migrations",
+	.summary = "preflight: connectivity, server version, privileges, contracts; postflight: verify.sql of applied "
+		   "migrations, contracts",
 	.options = NULL,
 	.phases = phases,
 	.run = validate_run,

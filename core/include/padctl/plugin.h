@@ -431,6 +431,23 @@ struct padctl_lint_v1 {
 	int (*protected_sql)(struct padctl_step *st, const char *file, const char *text, size_t len);
 };
 
+/* "contracts", version 1: the contracts of the project
+ * (`<paths.contracts>/<schema>.yml`, docs/contracts.md) checked against the
+ * step's target. Read-only: allowed in a dry run. */
+#define PADCTL_CONTRACTS_V1 1
+struct padctl_contracts_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* check loads every contract file and compares it with the target's
+	 * catalog; each finding goes to finding(ctx, file, line, col, text),
+	 * file relative to the project root and line:col where the contract
+	 * says what the target breaks. Returns the number of contract files
+	 * checked (0: none), or -1 with the error recorded (a file that does not
+	 * load, named at its file:line:col; a failed query). */
+	int (*check)(struct padctl_step *st,
+		     void (*finding)(void *ctx, const char *file, int line, int col, const char *text), void *ctx);
+};
+
 /* The descriptor a plugin's entry function returns. */
 struct padctl_plugin {
 	uint32_t abi;           /* PADCTL_PLUGIN_ABI */

@@ -1,0 +1,419 @@
+#include "guard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* pg_temp.padctl_guard(schemas, base, content):
+ * - base NULL: the state (content false: "namespaces/dependents"; true: an
+ *   md5 of the catalog rows) on the first line, then every object by name;
+ * - else: NULL when nothing changed; raises "padctl guard: rows written"
+ *   (DETAIL: the tables) or "padctl guard: catalog changed" (DETAIL: the
+ *   objects this transaction changed, "--", every object now).
+ * Rows another session committed meanwhile are not this migration's, and
+ * objects it created only add to the count: the check passes then (an
+ * object another session drops fails the next migration's check). Outside a
+ * transaction an index not yet valid (another session's CREATE INDEX
+ * CONCURRENTLY under way) is left out: a statement of a migration cannot
+ * build one through dynamic SQL, and lint reads the literal ones.
+ * Objects are found through pg_depend (what depends on the schema, and what
+ * depends automatically or internally on its relations), so every lookup
+ * goes through an index; the owned schemas' views and foreign keys that
+ * refer to a protected table are not the protected schema's objects. Rows
+ * of this transaction: age(xmin) below 1 (subtransactions have later xids);
+ * on the failure path pg_xact_status separates them from rows another
+ * session committed meanwhile. Its plans are generic (plan_cache_mode): the
+ * arrays change every call, and planning them anew each time cost more than
+ * the queries themselves. */
+static const char guard_fn[] =
+	"CREATE OR REPLACE FUNCTION pg_temp.padctl_guard(s text[], base text, content boolean) RETURNS text\n"
+	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $f$\n"
+	"DECLARE\n"
+	"  nss oid[]; rels oid[]; procs oid[]; typs oid[]; subs oid[]; dacl oid[];\n"
+	"  ndep bigint; mine bigint; st text; w text; lst text; top bigint;\n"
+	"BEGIN\n"
+	"  SELECT array_agg(n.oid), count(*) FILTER (WHERE age(n.xmin) <= 0) INTO nss, mine FROM pg_namespace n WHERE n.nspname = ANY (s);\n"
+	"  SELECT array_agg(d.objid) FILTER (WHERE d.classid = 'pg_class'::regclass),\n"
+	"         array_agg(d.objid) FILTER (WHERE d.classid = 'pg_proc'::regclass),\n"
+	"         array_agg(d.objid) FILTER (WHERE d.classid = 'pg_type'::regclass),\n"
+	"         array_agg(d.objid) FILTER (WHERE d.classid = 'pg_default_acl'::regclass),\n"
+	"         count(*), mine + count(*) FILTER (WHERE age(d.xmin) <= 0)\n"
+	"    INTO rels, procs, typs, dacl, ndep, mine\n"
+	"    FROM pg_depend d WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0;\n"
+	"  SELECT array_agg(d.objid), ndep + count(*), mine + count(*) FILTER (WHERE age(d.xmin) <= 0) INTO subs, ndep, mine\n"
+	"    FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i')\n"
+	"     AND NOT (content AND d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_index i WHERE i.indexrelid = d.objid AND NOT i.indisvalid));\n"
+	"  IF base IS NOT NULL AND NOT content THEN\n"
+	"    SELECT string_agg(r::regclass::text, ', ' ORDER BY r::regclass::text) INTO w FROM unnest(rels) r\n"
+	"     WHERE pg_stat_get_xact_tuples_inserted(r) + pg_stat_get_xact_tuples_updated(r) + pg_stat_get_xact_tuples_deleted(r) > 0;\n"
+	"    IF w IS NOT NULL THEN\n"
+	"      RAISE EXCEPTION USING MESSAGE = 'padctl guard: rows written', DETAIL = w;\n"
+	"    END IF;\n"
+	"  END IF;\n"
+	"  st := coalesce(cardinality(nss), 0) || '/' || ndep;\n"
+	"  IF content THEN\n"
+	"    SELECT md5(concat_ws('#', st,\n"
+	"      (SELECT string_agg(concat_ws('|', n.oid, n.nspname, n.nspowner, n.nspacl), ';' ORDER BY n.oid) FROM pg_namespace n WHERE n.oid = ANY (nss)),\n"
+	"      (SELECT string_agg(concat_ws('|', c.oid, c.relnamespace, c.relname, c.relkind, c.relowner, c.relacl, c.reloptions, c.relfilenode,\n"
+	"        c.relnatts, c.relchecks, c.relrowsecurity, c.relforcerowsecurity, c.relhastriggers), ';' ORDER BY c.oid)\n"
+	"         FROM pg_class c WHERE c.oid = ANY (rels || subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attisdropped,\n"
+	"        a.attidentity, a.attgenerated, a.attcollation, a.attacl, a.attoptions), ';' ORDER BY a.attrelid, a.attnum)\n"
+	"         FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0),\n"
+	"      (SELECT string_agg(concat_ws('|', o.oid, o.conname, o.convalidated, o.condeferrable, o.condeferred), ';' ORDER BY o.oid)\n"
+	"         FROM pg_constraint o WHERE o.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', t.oid, t.tgname, t.tgenabled), ';' ORDER BY t.oid) FROM pg_trigger t WHERE t.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', r.oid, r.ev_enabled, md5(r.ev_action::text)), ';' ORDER BY r.oid) FROM pg_rewrite r WHERE r.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', p.oid, p.polname, p.polroles, md5(concat(p.polqual, p.polwithcheck))), ';' ORDER BY p.oid) FROM pg_policy p WHERE p.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', p.oid, p.proname, p.proowner, p.proacl, p.prosecdef, p.provolatile, p.proconfig, md5(p.prosrc)), ';' ORDER BY p.oid)\n"
+	"         FROM pg_proc p WHERE p.oid = ANY (procs)),\n"
+	"      (SELECT string_agg(concat_ws('|', t.oid, t.typname, t.typowner, t.typacl, t.typnotnull, t.typdefault), ';' ORDER BY t.oid) FROM pg_type t WHERE t.oid = ANY (typs)),\n"
+	"      (SELECT string_agg(concat_ws('|', e.oid, e.enumlabel, e.enumsortorder), ';' ORDER BY e.oid) FROM pg_enum e WHERE e.enumtypid = ANY (typs)),\n"
+	"      (SELECT string_agg(concat_ws('|', q.seqrelid, q.seqincrement, q.seqmax, q.seqmin, q.seqcycle), ';' ORDER BY q.seqrelid) FROM pg_sequence q WHERE q.seqrelid = ANY (rels)),\n"
+	"      (SELECT string_agg(concat_ws('|', d.oid, d.defaclacl), ';' ORDER BY d.oid) FROM pg_default_acl d WHERE d.oid = ANY (dacl)))) INTO st;\n"
+	"  ELSE\n"
+	"    SELECT mine + (SELECT count(*) FROM pg_class c WHERE c.oid = ANY (rels || subs) AND age(c.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0 AND age(a.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_constraint o WHERE o.oid = ANY (subs) AND age(o.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_trigger t WHERE t.oid = ANY (subs) AND age(t.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_rewrite r WHERE r.oid = ANY (subs) AND age(r.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_policy p WHERE p.oid = ANY (subs) AND age(p.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_proc p WHERE p.oid = ANY (procs) AND age(p.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_type t WHERE t.oid = ANY (typs) AND age(t.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_enum e WHERE e.enumtypid = ANY (typs) AND age(e.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_sequence q WHERE q.seqrelid = ANY (rels) AND age(q.xmin) <= 0)\n"
+	"         + (SELECT count(*) FROM pg_default_acl d WHERE d.oid = ANY (dacl) AND age(d.xmin) <= 0)\n"
+	"      INTO mine;\n"
+	"  END IF;\n"
+	"  IF base IS NULL THEN\n"
+	"    SELECT string_agg(x, E'\\n' ORDER BY x) INTO lst FROM (\n"
+	"      SELECT pg_describe_object('pg_namespace'::regclass, n, 0) FROM unnest(nss) n\n"
+	"      UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d\n"
+	"       WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
+	"          OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum) FROM pg_attribute a\n"
+	"       WHERE a.attrelid = ANY (rels) AND a.attnum > 0 AND NOT a.attisdropped) o(x);\n"
+	"    RETURN st || E'\\n' || coalesce(lst, '');\n"
+	"  END IF;\n"
+	"  IF st = base AND mine = 0 THEN\n"
+	"    RETURN NULL;\n"
+	"  END IF;\n"
+	"  SELECT string_agg(x, E'\\n' ORDER BY x) INTO lst FROM (\n"
+	"    SELECT pg_describe_object('pg_namespace'::regclass, n, 0) FROM unnest(nss) n\n"
+	"    UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d\n"
+	"     WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
+	"        OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"    UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum) FROM pg_attribute a\n"
+	"     WHERE a.attrelid = ANY (rels) AND a.attnum > 0 AND NOT a.attisdropped) o(x);\n"
+	"  IF NOT content THEN\n"
+	"    top := pg_current_xact_id()::text::bigint;\n"
+	"    SELECT string_agg('changed ' || x, E'\\n' ORDER BY x) INTO w FROM (\n"
+	"      SELECT DISTINCT x FROM (\n"
+	"      SELECT pg_describe_object('pg_namespace'::regclass, n.oid, 0), n.xmin FROM pg_namespace n WHERE n.oid = ANY (nss)\n"
+	"      UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid), d.xmin FROM pg_depend d\n"
+	"       WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
+	"          OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, c.oid, 0), c.xmin FROM pg_class c WHERE c.oid = ANY (rels || subs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum), a.xmin FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0\n"
+	"      UNION ALL SELECT pg_describe_object('pg_constraint'::regclass, o.oid, 0), o.xmin FROM pg_constraint o WHERE o.oid = ANY (subs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0), t.xmin FROM pg_trigger t WHERE t.oid = ANY (subs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_rewrite'::regclass, r.oid, 0), r.xmin FROM pg_rewrite r WHERE r.oid = ANY (subs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_policy'::regclass, p.oid, 0), p.xmin FROM pg_policy p WHERE p.oid = ANY (subs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_proc'::regclass, p.oid, 0), p.xmin FROM pg_proc p WHERE p.oid = ANY (procs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_type'::regclass, t.oid, 0), t.xmin FROM pg_type t WHERE t.oid = ANY (typs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_type'::regclass, e.enumtypid, 0), e.xmin FROM pg_enum e WHERE e.enumtypid = ANY (typs)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, q.seqrelid, 0), q.xmin FROM pg_sequence q WHERE q.seqrelid = ANY (rels)\n"
+	"      UNION ALL SELECT pg_describe_object('pg_default_acl'::regclass, d.oid, 0), d.xmin FROM pg_default_acl d WHERE d.oid = ANY (dacl)\n"
+	"      ) v(x, xm)\n"
+	"      WHERE CASE WHEN age(xm) <= 0 THEN pg_xact_status(((top >> 32 << 32) | xm::text::bigint)::text::xid8) END = 'in progress') y;\n"
+	"    IF w IS NULL AND split_part(st, '/', 1)::bigint >= split_part(base, '/', 1)::bigint\n"
+	"       AND split_part(st, '/', 2)::bigint >= split_part(base, '/', 2)::bigint THEN\n"
+	"      RETURN NULL;\n"
+	"    END IF;\n"
+	"  END IF;\n"
+	"  RAISE EXCEPTION USING MESSAGE = 'padctl guard: catalog changed', DETAIL = coalesce(w, '') || E'\\n--\\n' || coalesce(lst, '');\n"
+	"END $f$;\n";
+
+void guard_init(struct guard *g, struct db *db, char *const *schemas, size_t n)
+{
+	memset(g, 0, sizeof *g);
+	g->db = db;
+	if (n == 0)
+		return;
+	g->names = schemas;
+	g->nnames = n;
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "ARRAY[");
+	/* schema names are plain identifiers (config.c's ident_ok): letters, digits and _ need no escaping */
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&b, "%s'%s'", i ? ", " : "", schemas[i]);
+	buf_adds(&b, "]::text[]");
+	g->schemas = buf_detach(&b);
+}
+
+void guard_release(struct guard *g)
+{
+	free(g->schemas);
+	free(g->base);
+	free(g->listing);
+	free(g->content);
+	free(g->check_sql);
+	memset(g, 0, sizeof *g);
+}
+
+void guard_step_start(struct guard *g)
+{
+	free(g->base);
+	g->base = NULL;
+}
+
+/* take runs the function with base NULL (creating it first when needed) and
+ * keeps the state line in *state and the listing in g->listing. */
+static int take(struct guard *g, struct db *db, int content, char **state)
+{
+	if (db_flush(db))
+		return -1;
+	struct buf sql = BUF_INIT;
+	if (!g->created)
+		buf_addf(&sql, "%s;\n", guard_fn);
+	buf_addf(&sql, "SELECT pg_temp.padctl_guard(%s, NULL, %s)", g->schemas, content ? "true" : "false");
+	PGresult *res = PQexec(db->conn, buf_str(&sql));
+	buf_release(&sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		fail("could not read the catalog of the protected schemas on %s: %s", db->label,
+		     msg ? msg : PQerrorMessage(db->conn));
+		PQclear(res);
+		g->created = 0;
+		return fail_hint("padctl creates a temporary function (pg_temp.padctl_guard) for the check: the role "
+				 "needs the TEMPORARY privilege on the database; or set migrations.guard: false");
+	}
+	g->created = 1;
+	const char *v = PQgetvalue(res, 0, 0);
+	const char *nl = strchr(v, '\n');
+	free(*state);
+	*state = nl ? xstrndup(v, (size_t)(nl - v)) : xstrdup(v);
+	free(g->listing);
+	g->listing = xstrdup(nl ? nl + 1 : "");
+	PQclear(res);
+	return 0;
+}
+
+const char *guard_tx_sql(struct guard *g, struct db *db)
+{
+	if (!g->schemas)
+		return "";
+	if (!g->base) {
+		if (take(g, db, 0, &g->base))
+			return NULL;
+		free(g->check_sql);
+		char *b = db_literal(db, g->base);
+		if (!b)
+			return NULL;
+		g->check_sql = xstrfmt("SELECT pg_temp.padctl_guard(%s, %s, false)", g->schemas, b);
+		free(b);
+	}
+	return g->check_sql;
+}
+
+/* has_line tells whether the newline-separated list holds line */
+static int has_line(const char *list, const char *line, size_t n)
+{
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && memcmp(p, line, n) == 0)
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+/* part_of tells whether the object in line belongs to a table that is also
+ * in the list of gone objects (columns, constraints and defaults "... of
+ * table T" or "... on table T", its row type "type T", its TOAST table) */
+static int part_of(const char *line, size_t n, const char *gone, const char *b)
+{
+	static const char *const marks[] = { " of table ", " on table " };
+	if (n > 12 && strncmp(line, "toast table ", 12) == 0)
+		return 1;
+	char *l = xstrndup(line, n);
+	for (size_t i = 0; i < 2; i++) {
+		const char *m = strstr(l, marks[i]);
+		if (m) {
+			char *table = xstrfmt("table %s", m + strlen(marks[i]));
+			int gone_too = has_line(gone, table, strlen(table)) && !has_line(b, table, strlen(table));
+			free(table);
+			free(l);
+			return gone_too;
+		}
+	}
+	free(l);
+	if (n > 5 && strncmp(line, "type ", 5) == 0) {
+		char *table = xstrfmt("table %.*s", (int)n - 5, line + 5);
+		int gone_too = has_line(gone, table, strlen(table)) && !has_line(b, table, strlen(table));
+		free(table);
+		return gone_too;
+	}
+	return 0;
+}
+
+/* missing adds to out "<verb><line>\n" for each line of a not in b, leaving
+ * out the parts of a table that is gone as a whole */
+static void missing(const char *a, const char *b, const char *verb, struct buf *out)
+{
+	for (const char *p = a; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len && !has_line(b, p, len) && !part_of(p, len, a, b))
+			buf_addf(out, "%s%.*s\n", verb, (int)len, p);
+		p = e ? e + 1 : NULL;
+	}
+}
+
+/* schemas_named lists the protected schemas that the objects in names
+ * mention ("bo_airflow"), all of them when none is mentioned */
+static char *schemas_named(const struct guard *g, const char *names)
+{
+	struct buf all = BUF_INIT, hit = BUF_INIT;
+	for (size_t i = 0; i < g->nnames; i++) {
+		const char *n = g->names[i];
+		size_t len = strlen(n);
+		buf_addf(&all, "%s\"%s\"", all.len ? ", " : "", n);
+		int found = 0;
+		/* "table bo_airflow.x", "schema bo_airflow", "column c of table bo_airflow.x" */
+		for (const char *p = names; p && !found && (p = strstr(p, n)); p += len)
+			found = (p == names || p[-1] == ' ' || p[-1] == '"') &&
+				(p[len] == '.' || p[len] == '\n' || p[len] == '\0' || p[len] == '"');
+		if (found)
+			buf_addf(&hit, "%s\"%s\"", hit.len ? ", " : "", n);
+	}
+	if (hit.len) {
+		buf_release(&all);
+		return buf_detach(&hit);
+	}
+	buf_release(&hit);
+	return buf_detach(&all);
+}
+
+/* report records the guard's refusal from the server's message and detail */
+static int report(struct guard *g, const char *msg, const char *detail, const char *where, int alone)
+{
+	const char *what = g->what ? g->what : "the migration";
+	struct buf lines = BUF_INIT;
+	const char *verb;
+	if (strcmp(msg, "padctl guard: rows written") == 0) {
+		verb = "wrote rows to";
+		buf_addf(&lines, "tables written: %s\n", detail ? detail : "?");
+	} else {
+		verb = "changed";
+		const char *sep = detail ? strstr(detail, "\n--\n") : NULL;
+		const char *now = sep ? sep + 4 : "";
+		/* "changed X" lines: X is new when the start did not list it */
+		size_t end = detail ? (sep ? (size_t)(sep - detail) : strlen(detail)) : 0;
+		for (size_t i = 0; i < end;) {
+			const char *l = detail + i, *e = memchr(l, '\n', end - i);
+			size_t len = e ? (size_t)(e - l) : end - i;
+			if (len > 8 && strncmp(l, "changed ", 8) == 0 && !has_line(g->listing, l + 8, len - 8) &&
+			    has_line(now, l + 8, len - 8))
+				buf_addf(&lines, "created %.*s\n", (int)len - 8, l + 8);
+			else if (len)
+				buf_addf(&lines, "%.*s\n", (int)len, l);
+			i += len + 1;
+		}
+		missing(g->listing, now, "dropped ", &lines);
+		if (alone)
+			missing(now, g->listing, "created ", &lines);
+	}
+	char *s = schemas_named(g, buf_str(&lines));
+	fail("%s %s protected schema%s %s%s", what, verb, strchr(s, ',') ? "s" : "", s, where);
+	free(s);
+	for (const char *p = buf_str(&lines); *p;) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len)
+			fail_detail("%.*s", (int)len, p);
+		p += len + (e != NULL);
+	}
+	if (!lines.len)
+		fail_detail("the catalog rows of the schema differ from before (an object's definition, owner or "
+			    "privileges)");
+	buf_release(&lines);
+	return fail_hint(alone ? "protected schemas (schemas.protected) are read-only for migrations; the statements "
+				 "before this one stayed applied (the migration runs outside a transaction): undo the "
+				 "change, fix the migration and deploy again"
+			       : "protected schemas (schemas.protected) are read-only for migrations, also through "
+				 "dynamic SQL (EXECUTE) and the functions they call: change the migration so it leaves "
+				 "the schema alone");
+}
+
+/* is_guard tells whether res is the guard's own refusal */
+static int is_guard(const PGresult *res, const char **msg, const char **detail)
+{
+	*msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	*detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	return *msg && strncmp(*msg, "padctl guard: ", 14) == 0;
+}
+
+int guard_commit_failed(struct guard *g, PGresult *res)
+{
+	const char *msg, *detail;
+	if (!g->schemas || !is_guard(res, &msg, &detail))
+		return 0;
+	report(g, msg, detail, ": the transaction was rolled back and nothing of it was recorded", 0);
+	return 1;
+}
+
+static int after_statement(void *arg, const char *origin, int line)
+{
+	struct guard *g = arg;
+	struct db *db = g->db;
+	char *b = db_literal(db, g->content);
+	if (!b)
+		return -1;
+	char *sql = xstrfmt("SELECT pg_temp.padctl_guard(%s, %s, true)", g->schemas, b);
+	free(b);
+	PGresult *res = PQexec(db->conn, sql);
+	free(sql);
+	int rc = 0;
+	const char *msg, *detail;
+	if (is_guard(res, &msg, &detail)) {
+		char *what = xstrfmt("%s:%d: the statement", origin, line);
+		const char *was = g->what;
+		g->what = what;
+		rc = report(g, msg, detail, "", 1);
+		g->what = was;
+		free(what);
+	} else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		fail("could not check the protected schemas after %s:%d on %s: %s", origin, line, db->label,
+		     m ? m : PQerrorMessage(db->conn));
+		g->created = 0;
+		rc = fail_hint("did the migration run DISCARD TEMP or DISCARD ALL? padctl's temporary function "
+			       "pg_temp.padctl_guard is gone");
+	}
+	PQclear(res);
+	return rc;
+}
+
+int guard_alone_begin(struct guard *g, struct db *db)
+{
+	if (!g->schemas)
+		return 0;
+	if (take(g, db, 1, &g->content))
+		return -1;
+	db->after_statement = after_statement;
+	db->after_arg = g;
+	return 0;
+}
+
+void guard_alone_end(struct guard *g, struct db *db)
+{
+	(void)g;
+	db->after_statement = NULL;
+	db->after_arg = NULL;
+	/* the transactional state is taken anew: the listing now is the content's */
+	guard_step_start(g);
+}
