@@ -10,6 +10,8 @@
  *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
  *                  hashed while written, recorded in padctl.artifacts
  *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *   "drift" 1      the step's target compared with a replay of its history
+ *                  on a scratch database (drift.h)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -22,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "config.h"
 #include "db.h"
 
 struct padctl_step;
@@ -47,6 +52,8 @@ struct svc_step {
 	 * role padctl connected as: inside a transaction the plugin has open it
 	 * travels with the plugin's next statement and commits with it. */
 	int (*ledger_write)(struct padctl_step *st, const char *sql);
+	const struct cfg_project *project;
+	json_t **drift_report; /* where the drift service leaves its result (validate --json); NULL: nowhere */
 
 	struct padctl_artifact **arts; /* the artifacts the step created */
 	size_t narts;
@@ -85,5 +92,10 @@ char *services_pgpass_line(const char *password);
  * file of their own are refused, including getopt_long's abbreviations. */
 char *services_tool_args_refused(const char *tool, const char *const *args, int (*is_input)(void *ctx, const char *arg),
 				 void *ctx);
+
+/* services_dump_schemas runs the pg_dump of db's server version against db
+ * (password in a private file, no shell) for the schema-only, owner- and
+ * privilege-free DDL of the n schemas, appended to out. */
+int services_dump_schemas(struct db *db, const char *const *schemas, size_t n, struct buf *out);
 
 #endif
