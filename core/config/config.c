@@ -1426,9 +1426,10 @@ static const struct {
 	const char *name;
 	const struct yw_table *table;
 } key_tables[] = {
-	{ "padctl.yml", &project_table }, { "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
+	{ "padctl.yml", &project_table }, { "drift", &drift_table }, { "drift.scratch", &scratch_table },
+	{ "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
 	{ "ssh", &ssh_table },		  { "pipeline", &pipeline_table }, { "stage", &stage_table },
-	{ "meta.yml", &meta_table }, { "drift", &drift_table }, { "drift.scratch", &scratch_table },
+	{ "meta.yml", &meta_table },
 };
 
 const char *config_key_table_name(size_t i)

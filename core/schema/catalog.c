@@ -96,11 +96,20 @@ void catalog_add(struct catalog *c, const char *schema, const char *kind, const 
 	o->def = catalog_normalise(kind, def ? def : "");
 }
 
-static int obj_cmp(const void *a, const void *b)
+/* key_cmp orders by kind and name (what identifies an object); obj_cmp
+ * also by definition, so a sort is deterministic even for a cache file that
+ * names an object twice */
+static int key_cmp(const void *a, const void *b)
 {
 	const struct cat_obj *x = a, *y = b;
 	int c = strcmp(x->kind, y->kind);
 	return c ? c : strcmp(x->name, y->name);
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+	int c = key_cmp(a, b);
+	return c ? c : strcmp(((const struct cat_obj *)a)->def, ((const struct cat_obj *)b)->def);
 }
 
 static void obj_free(struct cat_obj *o)
@@ -117,7 +126,7 @@ void catalog_sort(struct catalog *c)
 		qsort(c->v, c->n, sizeof *c->v, obj_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		if (w && obj_cmp(&c->v[w - 1], &c->v[i]) == 0 && strcmp(c->v[w - 1].def, c->v[i].def) == 0) {
+		if (w && obj_cmp(&c->v[w - 1], &c->v[i]) == 0) {
 			obj_free(&c->v[i]);
 			continue;
 		}
@@ -129,7 +138,7 @@ void catalog_sort(struct catalog *c)
 const struct cat_obj *catalog_find(const struct catalog *c, const char *kind, const char *name)
 {
 	struct cat_obj key = { NULL, (char *)kind, (char *)name, NULL };
-	return c->n ? bsearch(&key, c->v, c->n, sizeof *c->v, obj_cmp) : NULL;
+	return c->n ? bsearch(&key, c->v, c->n, sizeof *c->v, key_cmp) : NULL;
 }
 
 void catalog_release(struct catalog *c)
@@ -208,7 +217,7 @@ void catalog_diff(const struct catalog *expected, const struct catalog *actual, 
 	while (i < expected->n || j < actual->n) {
 		const struct cat_obj *e = i < expected->n ? &expected->v[i] : NULL;
 		const struct cat_obj *a = j < actual->n ? &actual->v[j] : NULL;
-		int c = !e ? 1 : !a ? -1 : obj_cmp(e, a);
+		int c = !e ? 1 : !a ? -1 : key_cmp(e, a);
 		const struct cat_obj *o = c <= 0 ? e : a;
 		int in_scope = !only || catalog_find(only, o->kind, o->name);
 		if (c < 0) {
