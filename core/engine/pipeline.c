@@ -1230,7 +1230,10 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	char *run_id = ledger_new_run_id();
 	if (!rc)
 		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
-			 ntargets, ntargets == 1 ? "" : "s", o->dry_run ? " (dry run: nothing will change)" : "");
+			 ntargets, ntargets == 1 ? "" : "s",
+			 o->only_kind	? " (read-only: nothing will change)"
+			 : o->dry_run ? " (dry run: nothing will change)"
+				      : "");
 	struct target_run *trs = xcalloc(ntargets ? ntargets : 1, sizeof *trs);
 	for (size_t i = 0; i < ntargets; i++) {
 		trs[i].p = p;
@@ -1269,7 +1272,9 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		}
 		failed |= rc != 0;
 		err_scope_pop(&target_err, ERR_PROPAGATE);
-		if (!rc)
+		if (!rc && o->only_kind)
+			log_info("[%s] %s done in %.2f s", tr->t->name, o->command, elapsed_ms(&t0) / 1000.0);
+		else if (!rc)
 			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr->t->name,
 				 o->dry_run ? "dry run done" : "done", tr->napplied, tr->napplied == 1 ? "" : "s",
 				 elapsed_ms(&t0) / 1000.0);
