@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "sql.h"
 
 /* One query for the whole snapshot: a drift check on a cached scratch costs
  * the target one round trip for its catalog. $1 is the schemas, comma
@@ -83,7 +84,8 @@ static const char snapshot_sql[] =
 	"  FROM pg_constraint c WHERE c.contypid = t.oid), '') "
 	"  FROM pg_type t JOIN ns n ON n.oid = t.typnamespace WHERE t.typtype = 'd'";
 
-void catalog_add(struct catalog *c, const char *schema, const char *kind, const char *name, const char *def)
+/* add_raw appends without normalising: the cache file holds normalised definitions */
+static void add_raw(struct catalog *c, const char *schema, const char *kind, const char *name, char *def)
 {
 	if (c->n == c->alloc) {
 		c->alloc = c->alloc ? c->alloc * 2 : 64;
@@ -93,7 +95,12 @@ void catalog_add(struct catalog *c, const char *schema, const char *kind, const 
 	o->schema = xstrdup(schema ? schema : "");
 	o->kind = xstrdup(kind);
 	o->name = xstrdup(name);
-	o->def = catalog_normalise(kind, def ? def : "");
+	o->def = def;
+}
+
+void catalog_add(struct catalog *c, const char *schema, const char *kind, const char *name, const char *def)
+{
+	add_raw(c, schema, kind, name, catalog_normalise(kind, def ? def : ""));
 }
 
 /* key_cmp orders by kind and name (what identifies an object); obj_cmp
@@ -175,6 +182,14 @@ char *catalog_normalise(const char *kind, const char *def)
 	if (view)
 		while (b.len && (b.s[b.len - 1] == ';' || b.s[b.len - 1] == ' '))
 			b.s[--b.len] = '\0';
+	/* pg_get_viewdef prints the same view differently from one server
+	 * version to the next (parentheses, line breaks): a view is compared
+	 * as PostgreSQL's parser prints it back, when the parser can read it */
+	char *canon = view && b.len ? sql_canonical(buf_str(&b)) : NULL;
+	if (canon) {
+		buf_release(&b);
+		return canon;
+	}
 	return buf_detach(&b);
 }
 
@@ -344,7 +359,7 @@ int catalog_parse(const char *text, size_t len, const char *origin, struct catal
 		if (!rc && (!f[1].len || !f[2].len))
 			rc = fail("%s:%d: an object without a kind or a name", origin, line);
 		if (!rc)
-			catalog_add(c, buf_str(&f[0]), buf_str(&f[1]), buf_str(&f[2]), buf_str(&f[3]));
+			add_raw(c, buf_str(&f[0]), buf_str(&f[1]), buf_str(&f[2]), xstrdup(buf_str(&f[3])));
 		p = nl + 1;
 	}
 	for (int k = 0; k < 4; k++)

@@ -75,8 +75,10 @@ void catalog_release(struct catalog *c);
 
 /* catalog_normalise returns def as compared (newly allocated): for views
  * and materialized views, runs of white space become one space, none after
- * "(" or before ")", and a trailing ";" goes; for functions, runs of white
- * space become one space; other kinds are copied unchanged. */
+ * "(" or before ")", a trailing ";" goes, and then, when libpg_query can
+ * read it, the text is what it prints back from the parse tree
+ * (sql_canonical); for functions, runs of white space become one space;
+ * other kinds are copied unchanged. */
 char *catalog_normalise(const char *kind, const char *def);
 
 /* catalog_diff compares expected with actual (both sorted) into d: missing,
@@ -97,7 +99,8 @@ const char *cat_change_name(int change);
 /* catalog_serialise appends c as text, one object a line: schema, kind,
  * name and definition separated by tabs, with tab, newline and backslash
  * escaped as \t \n \\. catalog_parse reads that back (initialising c); a
- * malformed text fails naming origin and its line. */
+ * malformed text fails naming origin and its line. Definitions are read as
+ * they are (they were normalised when the catalog was made). */
 void catalog_serialise(const struct catalog *c, struct buf *out);
 int catalog_parse(const char *text, size_t len, const char *origin, struct catalog *c);
 

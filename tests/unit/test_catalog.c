@@ -16,8 +16,24 @@ static void add(struct catalog *c, const char *kind, const char *name, const cha
 static void test_normalise(void)
 {
 	char *v = catalog_normalise("view", " SELECT a.id,\n    a.status\n   FROM app.account a\n  WHERE ( a.id > 1 );");
-	CU_ASSERT_STRING_EQUAL(v, "SELECT a.id, a.status FROM app.account a WHERE (a.id > 1)");
+	CU_ASSERT_STRING_EQUAL(v, "SELECT a.id, a.status FROM app.account a WHERE a.id > 1");
 	free(v);
+	/* the parenthesised form one server version prints, the bare one of another */
+	char *p1 = catalog_normalise("view", " SELECT t.x\n   FROM app.t\n  WHERE ((t.a > 1) AND (t.b < 2));");
+	char *p2 = catalog_normalise("view", "SELECT t.x FROM app.t WHERE t.a > 1 AND t.b < 2");
+	CU_ASSERT_STRING_EQUAL(p1, p2);
+	free(p1);
+	free(p2);
+	/* a real change stays one */
+	char *c1 = catalog_normalise("view", "SELECT t.x FROM app.t WHERE t.a > 1");
+	char *c2 = catalog_normalise("view", "SELECT t.x FROM app.t WHERE t.a > 2");
+	CU_ASSERT_STRING_NOT_EQUAL(c1, c2);
+	free(c1);
+	free(c2);
+	/* text the parser cannot read keeps the white-space normalisation */
+	char *u = catalog_normalise("view", "SELEKT  x\n FROM ( t )");
+	CU_ASSERT_STRING_EQUAL(u, "SELEKT x FROM (t)");
+	free(u);
 	/* pg_get_viewdef of two versions: the same view in other white space */
 	char *a = catalog_normalise("materialized view", "SELECT x\n FROM t;");
 	char *b = catalog_normalise("materialized view", " SELECT x FROM t");
