@@ -71,14 +71,6 @@ static int read_history(struct db *db, struct hist *h)
 	return 0;
 }
 
-static int is_owned(const struct cfg_project *p, const char *schema)
-{
-	for (size_t i = 0; i < p->nowned; i++)
-		if (strcmp(p->owned[i], schema) == 0)
-			return 1;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- the scratch server */
 
 struct scratch {
@@ -196,6 +188,23 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* remove_key_files removes the files of key: its catalog, its baseline
+ * scope and the records of targets that compared clean with it */
+static void remove_key_files(const char *dir, const char *key)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, key, 64) != 0 || e->d_name[64] != '.')
+			continue;
+		char *path = xstrfmt("%s/%s", dir, e->d_name);
+		unlink(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* cleanup keeps the drift.keep most recently used replays (a check touches
  * its file) and removes the others: the file, and the scratch database on the
  * scratch server. Best effort: a failure is a warning, never the check's. */
@@ -226,11 +235,7 @@ static void cleanup(const struct cfg_project *p, struct scratch *s)
 		qsort(v, n, sizeof *v, newest_first);
 	struct db *m = NULL;
 	for (size_t i = (size_t)p->drift_keep; i < n; i++) {
-		char *cat = xstrfmt("%s/%s.catalog", dir, v[i].key), *only = xstrfmt("%s/%s.only", dir, v[i].key);
-		unlink(cat);
-		unlink(only);
-		free(cat);
-		free(only);
+		remove_key_files(dir, v[i].key);
 		struct err_scope scope;
 		err_scope_push(&scope);
 		if (m || scratch_connect(p, s, maintenance_db(p), &m) == 0) {
@@ -447,6 +452,89 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
 	return rc;
 }
 
+/* A fingerprint of the row versions (oid and xmin) of every catalog row the
+ * snapshot of the owned schemas reads: any change to one of those objects
+ * (DDL, a GRANT, CREATE OR REPLACE) writes a new row version and so changes
+ * the fingerprint. It costs the server no pg_get_*def call, so a target that
+ * compared clean and has not changed since is known clean for the price of
+ * one cheap query. VACUUM FULL of a catalog only moves rows (same xmin). */
+static const char fingerprint_sql[] =
+	"WITH ns AS (SELECT oid, xmin FROM pg_namespace WHERE nspname = ANY (string_to_array($1, ','))),\n"
+	"rel AS (SELECT oid, xmin FROM pg_class WHERE relnamespace IN (SELECT oid FROM ns))\n"
+	"SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (\n"
+	"SELECT 'n' || oid || ':' || xmin AS x FROM ns\n"
+	"UNION ALL SELECT 'c' || oid || ':' || xmin FROM rel\n"
+	"UNION ALL SELECT 'a' || attrelid || '.' || attnum || ':' || xmin FROM pg_attribute "
+	"  WHERE attrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'd' || oid || ':' || xmin FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'i' || indexrelid || ':' || xmin FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'k' || oid || ':' || xmin FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 't' || oid || ':' || xmin FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'r' || oid || ':' || xmin FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 's' || seqrelid || ':' || xmin FROM pg_sequence WHERE seqrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'p' || oid || ':' || xmin FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 'y' || oid || ':' || xmin FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 'e' || e.oid || ':' || e.xmin FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+	"  WHERE t.typnamespace IN (SELECT oid FROM ns)) f";
+
+/* the version of what a snapshot holds: a padctl that reads the catalog
+ * differently must not trust another's record of a clean target */
+#define SNAPSHOT_VERSION "1"
+
+static char *owned_list(const struct cfg_project *p)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < p->nowned; i++)
+		buf_addf(&b, "%s%s", i ? "," : "", p->owned[i]);
+	return buf_detach(&b);
+}
+
+static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
+{
+	char *list = owned_list(p), *fp = NULL;
+	const char *params[] = { list };
+	int rc = db_query_value(db, fingerprint_sql, 1, params, &fp);
+	free(list);
+	if (rc)
+		return -1;
+	*out = xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
+	free(fp);
+	return 0;
+}
+
+/* clean_path names the record that target db compared clean with key's replay */
+static char *clean_path(const struct cfg_project *p, struct db *db, const char *key)
+{
+	char *who = xstrfmt("%s:%s/%s", PQhost(db->conn), PQport(db->conn), PQdb(db->conn));
+	char hex[HASH_SHA256_HEX_SIZE];
+	char *dir = cache_dir(p), *path = NULL;
+	if (hash_sha256_hex(who, strlen(who), hex) == 0)
+		path = xstrfmt("%s/%s.%.16s.clean", dir, key, hex);
+	free(who);
+	free(dir);
+	return path;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* same_text says whether the file at path holds exactly text */
+static int same_text(const char *path, const char *text)
+{
+	char *have = NULL;
+	size_t len = 0;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = fs_read_file(path, 4096, &have, &len);
+	err_scope_pop(&scope, ERR_DISCARD);
+	int same = rc == 0 && len == strlen(text) && memcmp(have, text, len) == 0;
+	free(have);
+	return same;
+}
+
 int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -461,28 +549,10 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 	struct hist h;
 	if (read_history(db, &h))
 		return fail_detail("reading the history of target \"%s\"", target);
-	/* one query for the owned and the protected schemas */
-	char **schemas = xcalloc(p->nowned + p->nprotected + 1, sizeof *schemas);
-	for (size_t i = 0; i < p->nowned; i++)
-		schemas[i] = p->owned[i];
-	for (size_t i = 0; i < p->nprotected; i++)
-		schemas[p->nowned + i] = p->protected_schemas[i];
-	struct catalog all, protected_cat;
+	struct catalog protected_cat;
 	memset(&protected_cat, 0, sizeof protected_cat);
-	int rc = catalog_snapshot(db, schemas, p->nowned + p->nprotected, &all);
-	free(schemas);
-	if (rc) {
-		hist_release(&h);
-		return -1;
-	}
-	for (size_t i = 0; i < all.n; i++) {
-		const struct cat_obj *o = &all.v[i];
-		catalog_add(is_owned(p, o->schema) ? &r->actual : &protected_cat, o->schema, o->kind, o->name, o->def);
-	}
-	catalog_release(&all);
-	catalog_sort(&r->actual);
-	catalog_sort(&protected_cat);
-	for (size_t i = 0; i < h.n; i++) {
+	int rc = p->nprotected ? catalog_snapshot(db, p->protected_schemas, p->nprotected, &protected_cat) : 0;
+	for (size_t i = 0; !rc && i < h.n; i++) {
 		if (strcmp(h.v[i].status, "baselined") == 0 &&
 		    (!r->baseline || version_cmp(h.v[i].version, r->baseline) > 0)) {
 			free(r->baseline);
@@ -491,19 +561,40 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 		if (strcmp(h.v[i].status, "skipped") != 0)
 			r->replayed++;
 	}
-	if (compute_key(p, &protected_cat, &h, r->key)) {
+	if (!rc)
+		rc = compute_key(p, &protected_cat, &h, r->key);
+	char *fp = NULL, *clean = NULL;
+	if (!rc)
+		rc = fingerprint(p, db, &fp);
+	if (rc) {
 		catalog_release(&protected_cat);
 		hist_release(&h);
 		return -1;
 	}
 	r->scratch = xstrfmt(SCRATCH_PREFIX "%.*s", KEY_CHARS, r->key);
+	clean = clean_path(p, db, r->key);
 
 	char *dir = cache_dir(p);
 	char *cat_path = xstrfmt("%s/%s.catalog", dir, r->key), *only_path = xstrfmt("%s/%s.only", dir, r->key);
 	free(dir);
 	struct scratch s;
 	memset(&s, 0, sizeof s);
-	int hit = read_cached(cat_path, &r->expected);
+	if (clean && file_exists(cat_path) && (!r->baseline || file_exists(only_path)) && same_text(clean, fp)) {
+		/* compared clean with this replay before, and not one of the
+		 * catalog rows it read has changed since */
+		r->cached = 1;
+		r->unchanged = 1;
+		utimensat(AT_FDCWD, cat_path, NULL, 0);
+		log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database "
+			 "%s)",
+			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+		log_verbose("drift: the owned schemas' catalog of target \"%s\" has not changed since it last "
+			    "compared clean (%s)",
+			    target, clean);
+		goto done;
+	}
+	rc = catalog_snapshot(db, p->owned, p->nowned, &r->actual);
+	int hit = rc ? -1 : read_cached(cat_path, &r->expected);
 	if (hit == 0 && r->baseline) {
 		hit = read_cached(only_path, &r->only);
 		if (hit)
@@ -538,15 +629,22 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 		}
 	}
 	if (!rc) {
-		if (r->baseline)
-			log_info("drift: target \"%s\" was baselined at %s: only the %zu object%s the migrations after "
-				 "it created, changed or dropped are compared",
-				 target, r->baseline, r->only.n, r->only.n == 1 ? "" : "s");
 		catalog_diff(&r->expected, &r->actual, r->baseline ? &r->only : NULL, &r->diff);
+		/* the fingerprint was taken before the snapshot: a change in
+		 * between makes the next check read the catalog again */
+		if (!r->diff.n && clean && fs_write_atomic(clean, fp, strlen(fp), 0600))
+			rc = -1;
 	}
+done:
+	if (!rc && r->baseline)
+		log_info("drift: target \"%s\" was baselined at %s: only the %zu object%s the migrations after "
+			 "it created, changed or dropped are compared",
+			 target, r->baseline, r->only.n, r->only.n == 1 ? "" : "s");
 	scratch_release(&s);
 	free(cat_path);
 	free(only_path);
+	free(clean);
+	free(fp);
 	catalog_release(&protected_cat);
 	hist_release(&h);
 	return rc;
@@ -635,6 +733,7 @@ json_t *drift_json(const struct drift_result *r)
 	json_object_set_new(o, "drift", json_boolean(r->diff.n != 0));
 	json_object_set_new(o, "replayed", json_integer((json_int_t)r->replayed));
 	json_object_set_new(o, "cached", json_boolean(r->cached));
+	json_object_set_new(o, "unchanged", json_boolean(r->unchanged));
 	json_object_set_new(o, "baseline", jstr(r->baseline));
 	json_object_set_new(o, "scratch", jstr(r->scratch));
 	json_object_set_new(o, "key", json_string(r->key));

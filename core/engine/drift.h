@@ -24,6 +24,13 @@
  * nor connects to the scratch server. The drift.keep most recently used
  * replays are kept; older ones (file and database) are removed.
  *
+ * A target that compared clean is recorded with a fingerprint of the row
+ * versions of the catalog rows its snapshot reads
+ * (.padctl/drift/<key>.<target>.clean); while the fingerprint is the same,
+ * nothing in its owned schemas' catalog changed, and the check ends there
+ * (one cheap query instead of the snapshot). Any DDL, GRANT or CREATE OR
+ * REPLACE writes new row versions, so the next check reads the catalog.
+ *
  * A baselined target (history rows `baselined`, migrations padctl did not
  * run) compares only the objects the migrations after the baseline created,
  * changed or dropped: the scratch is snapshotted after the baselined
@@ -45,6 +52,8 @@ struct drift_result {
 	struct catalog only;     /* baselined: the objects compared; else empty */
 	struct cat_diff diff;
 	int cached;              /* the replay was reused */
+	int unchanged;           /* the target's catalog had not changed since it compared clean with this
+				  * replay (its fingerprint): nothing was read or compared again */
 	size_t replayed;         /* migrations the replay ran (applied and baselined) */
 	char *baseline;          /* the newest baselined version, or NULL */
 	char *scratch;           /* the scratch database's name */

@@ -66,6 +66,20 @@ assert_rc 0
 assert_out_contains "drift: no drift (against a replay of 2 migrations, cached)"
 ok "status --drift: a drift line per target"
 
+group "a clean target that has not changed is not read again; a GRANT is a change"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+psql_q "GRANT SELECT ON app.account TO PUBLIC" >/dev/null
+pc -v validate test
+assert_rc 1
+assert_err_not_contains "has not changed since"
+assert_err_contains "drift: extra privileges app.account (on the target, created by no applied migration)"
+psql_q "REVOKE SELECT ON app.account FROM PUBLIC" >/dev/null
+pc validate test
+assert_rc 0
+ok "the catalog fingerprint: unchanged after a clean check, changed by a GRANT, clean again after the REVOKE"
+
 group "hand-made changes on the target"
 psql_q "ALTER TABLE app.account ADD COLUMN note text;
 DROP INDEX app.account_status_idx;
@@ -110,7 +124,7 @@ extra column app.account.note True False
 changed column app.account.status False False
 changed function app.answer() False False
 missing index app.account_status_idx False True
-['baseline', 'cached', 'drift', 'findings', 'key', 'replayed', 'scratch']
+['baseline', 'cached', 'drift', 'findings', 'key', 'replayed', 'scratch', 'unchanged']
 - drift: extra column app.account.note (on the target, created by no applied migration)" "$shape" "the JSON"
 ok "validate --json: per target ok, error and the drift findings"
 
