@@ -25,10 +25,14 @@ static void print_text(const struct run_report *rep)
 			continue;
 		}
 		buf_adds(&b, t->ok ? "ok\n" : "FAILED\n");
-		if (t->error) {
+		for (const char *line = t->error; line && *line;) {
+			const char *nl = strchr(line, '\n');
+			char *one = xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
 			buf_adds(&b, "  ");
-			buf_add_printable_lines(&b, t->error);
+			buf_add_printable(&b, one);
 			buf_addch(&b, '\n');
+			free(one);
+			line = nl ? nl + 1 : NULL;
 		}
 	}
 	fputs(buf_str(&b), stdout);
