@@ -25,6 +25,7 @@ struct hrow {
 	char *version;
 	char *checksum;
 	char *status;
+	char *run_id; /* NULL when none */
 };
 
 struct hist {
@@ -38,6 +39,7 @@ static void hist_release(struct hist *h)
 		free(h->v[i].version);
 		free(h->v[i].checksum);
 		free(h->v[i].status);
+		free(h->v[i].run_id);
 	}
 	free(h->v);
 }
@@ -56,7 +58,7 @@ static int read_history(struct db *db, struct hist *h)
 		return 0;
 	PGresult *res = NULL;
 	if (db_query(db,
-		     "SELECT version, checksum, status FROM padctl.migrations "
+		     "SELECT version, checksum, status, run_id FROM padctl.migrations "
 		     "ORDER BY applied_at, length(version), version",
 		     0, NULL, &res))
 		return -1;
@@ -66,6 +68,7 @@ static int read_history(struct db *db, struct hist *h)
 		h->v[i].version = xstrdup(PQgetvalue(res, (int)i, 0));
 		h->v[i].checksum = xstrdup(PQgetvalue(res, (int)i, 1));
 		h->v[i].status = xstrdup(PQgetvalue(res, (int)i, 2));
+		h->v[i].run_id = PQgetisnull(res, (int)i, 3) ? NULL : xstrdup(PQgetvalue(res, (int)i, 3));
 	}
 	PQclear(res);
 	return 0;
@@ -321,7 +324,7 @@ static int replay_one(struct db *sdb, const struct migration *m)
 /* replay builds the scratch database and snapshots it: after the
  * baselined migrations (into base, when there are any) and at the end */
 static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
-		  const struct catalog *protected_cat, const char *building, struct catalog *base,
+		  size_t from, const struct catalog *protected_cat, const char *building, struct catalog *base,
 		  struct catalog *expected, size_t *replayed)
 {
 	struct migration_set set = { NULL, 0 };
@@ -348,10 +351,11 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 	struct db *sdb = NULL;
 	if (!rc)
 		rc = scratch_connect(p, s, building, &sdb);
-	if (!rc)
+	/* a copy of an earlier replay holds the protected schemas already */
+	if (!rc && !from)
 		rc = load_protected(p, target, sdb, protected_cat);
 	int in_base = 1, have_base = 0;
-	for (size_t i = 0; !rc && i < h->n; i++) {
+	for (size_t i = from; !rc && i < h->n; i++) {
 		if (strcmp(h->v[i].status, "skipped") == 0)
 			continue;
 		int baselined = strcmp(h->v[i].status, "baselined") == 0;
@@ -386,7 +390,8 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 /* build makes the scratch database for key under a temporary name, replays
  * into it and renames it: a database with the final name is complete */
 static int build(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
-		 const struct catalog *protected_cat, struct drift_result *r, struct catalog *base)
+		 const char *prefix_key, size_t prefix_n, const struct catalog *protected_cat, struct drift_result *r,
+		 struct catalog *base)
 {
 	struct db *m = NULL;
 	if (scratch_connect(p, s, maintenance_db(p), &m))
@@ -396,7 +401,28 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", building);
 	int rc = db_exec(m, sql, NULL);
 	free(sql);
-	if (!rc) {
+	size_t from = 0;
+	if (!rc && prefix_key) {
+		/* the replay of the history before the newest run, when it is
+		 * still there: copy it and replay only that run's migrations */
+		char *prev = xstrfmt(SCRATCH_PREFIX "%.*s", KEY_CHARS, prefix_key);
+		struct err_scope scope;
+		err_scope_push(&scope);
+		sql = xstrfmt("CREATE DATABASE %s TEMPLATE %s", building, prev);
+		if (db_exec(m, sql, NULL) == 0) {
+			from = prefix_n;
+			log_info("drift: copied the scratch database %s (the replay of the %zu migrations before the "
+				 "newest run)",
+				 prev, prefix_n);
+		} else {
+			log_verbose("drift: could not copy the scratch database %s (%s); replaying from the start", prev,
+				    err_message() ? err_message() : "?");
+		}
+		err_scope_pop(&scope, ERR_DISCARD);
+		free(sql);
+		free(prev);
+	}
+	if (!rc && !from) {
 		sql = xstrfmt("CREATE DATABASE %s TEMPLATE template0", building);
 		rc = db_exec(m, sql, NULL);
 		free(sql);
@@ -407,7 +433,7 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	}
 	if (!rc) {
 		log_info("drift: replaying the target's history on the scratch database %s", r->scratch);
-		rc = replay(p, s, target, h, protected_cat, building, base, &r->expected, &r->replayed);
+		rc = replay(p, s, target, h, from, protected_cat, building, base, &r->expected, &r->replayed);
 	}
 	if (!rc) {
 		sql = xstrfmt("DROP DATABASE IF EXISTS %s", r->scratch);
@@ -436,7 +462,7 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 /* ---------------------------------------------------------------- the check */
 
 static int compute_key(const struct cfg_project *p, const struct catalog *protected_cat, const struct hist *h,
-			char key[65])
+			size_t n, char key[65])
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "padctl drift 1\nowned");
@@ -445,7 +471,7 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
 	buf_adds(&b, "\nprotected\n");
 	catalog_serialise(protected_cat, &b);
 	buf_adds(&b, "history\n");
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = 0; i < n; i++)
 		buf_addf(&b, "%s %s %s\n", h->v[i].status, h->v[i].version, h->v[i].checksum);
 	int rc = hash_sha256_hex(buf_str(&b), b.len, key);
 	buf_release(&b);
@@ -537,6 +563,19 @@ static int same_text(const char *path, const char *text)
 	return same;
 }
 
+/* prefix_of returns how many history rows come before the newest run's
+ * (the rows at the end that share its run id), 0 when there is no such run
+ * or nothing before it: a postflight's replay starts from its preflight's */
+static size_t prefix_of(const struct hist *h)
+{
+	if (!h->n || !h->v[h->n - 1].run_id)
+		return 0;
+	size_t k = h->n;
+	while (k && h->v[k - 1].run_id && strcmp(h->v[k - 1].run_id, h->v[h->n - 1].run_id) == 0)
+		k--;
+	return k;
+}
+
 int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -564,7 +603,7 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 			r->replayed++;
 	}
 	if (!rc)
-		rc = compute_key(p, &protected_cat, &h, r->key);
+		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
 	char *fp = NULL, *clean = NULL;
 	if (!rc)
 		rc = fingerprint(p, db, &fp);
@@ -580,6 +619,7 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 	char *cat_path = xstrfmt("%s/%s.catalog", dir, r->key), *only_path = xstrfmt("%s/%s.only", dir, r->key);
 	free(dir);
 	struct scratch s;
+	char *cache_dir_tmp = NULL;
 	memset(&s, 0, sizeof s);
 	if (clean && file_exists(cat_path) && (!r->baseline || file_exists(only_path)) && same_text(clean, fp)) {
 		/* compared clean with this replay before, and not one of the
@@ -611,12 +651,22 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 			 "%s)",
 			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
 	} else if (hit == 1) {
+		size_t total = r->replayed;
 		r->replayed = 0;
 		struct catalog base;
 		memset(&base, 0, sizeof base);
+		char prefix_key[65];
+		size_t prefix_n = prefix_of(&h);
+		int have_prefix = !r->baseline && prefix_n && compute_key(p, &protected_cat, &h, prefix_n, prefix_key) == 0;
+		if (have_prefix) {
+			char *prev = xstrfmt("%s/%s.catalog", cache_dir_tmp = cache_dir(p), prefix_key);
+			have_prefix = file_exists(prev);
+			free(prev);
+			free(cache_dir_tmp);
+		}
 		rc = make_cache_dir(p);
 		if (!rc)
-			rc = build(p, &s, db, &h, &protected_cat, r, &base);
+			rc = build(p, &s, db, &h, have_prefix ? prefix_key : NULL, prefix_n, &protected_cat, r, &base);
 		if (!rc && r->baseline)
 			catalog_changed(&base, &r->expected, &r->only);
 		if (!rc && r->baseline)
@@ -629,6 +679,7 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 				 r->replayed == 1 ? "" : "s", target, r->scratch);
 			cleanup(p, &s);
 		}
+		r->replayed = total;
 	}
 	if (!rc) {
 		catalog_diff(&r->expected, &r->actual, r->baseline ? &r->only : NULL, &r->diff);

@@ -136,12 +136,13 @@ add_migration 0003 add_note "ALTER TABLE app.account ADD COLUMN note text;"
 pc deploy test
 assert_rc 0
 assert_err_contains "compared with the cached replay of 2 migrations"
-assert_err_contains "replayed 3 migrations"
+assert_err_contains "drift: copied the scratch database padctl_drift_${key:0:24} (the replay of the 2 migrations before the newest run)"
+assert_err_contains "replayed 1 migration of target"
 assert_err_contains "drift: no drift (against a replay of 3 migrations)"
 assert_eq 1 "$(cache_keys | wc -l)" "one replay kept"
 [ "$(cache_keys)" != "$key" ] || fail_now "the cache key did not change with the history"
 assert_eq "" "$(scratch_dbs | grep "${key:0:24}")" "the old scratch database was dropped"
-ok "deploy after undoing the changes: clean; the stale replay is gone"
+ok "deploy after undoing the changes: the postflight copies the preflight's replay and runs 0003 on it; clean; the stale replay is gone"
 
 group "a skipped migration is not replayed"
 add_migration 0004 skipped_one "CREATE TABLE app.never (id int);"
