@@ -485,15 +485,17 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
  * compared clean and has not changed since is known clean for the price of
  * one cheap query. VACUUM FULL of a catalog only moves rows (same xmin).
  * The rows are summed as two 64-bit hashes each (order does not matter, so
- * nothing is sorted) with their count. */
+ * nothing is sorted) with their count. Columns are the user columns of
+ * tables, as the snapshot reads them (an index's or a view's columns change
+ * with its pg_class, pg_index or pg_rewrite row). */
 static const char fingerprint_sql[] =
 	"WITH ns AS (SELECT oid, xmin FROM pg_namespace WHERE nspname = ANY (string_to_array($1, ','))),\n"
-	"rel AS (SELECT oid, xmin FROM pg_class WHERE relnamespace IN (SELECT oid FROM ns))\n"
+	"rel AS (SELECT oid, xmin, relkind FROM pg_class WHERE relnamespace IN (SELECT oid FROM ns))\n"
 	"SELECT count(*) || ' ' || sum(hashtextextended(x, 0)) || ' ' || sum(hashtextextended(x, 1)) FROM (\n"
 	"SELECT 'n' || oid || ':' || xmin AS x FROM ns\n"
 	"UNION ALL SELECT 'c' || oid || ':' || xmin FROM rel\n"
 	"UNION ALL SELECT 'a' || attrelid || '.' || attnum || ':' || xmin FROM pg_attribute "
-	"  WHERE attrelid IN (SELECT oid FROM rel)\n"
+	"  WHERE attnum > 0 AND attrelid IN (SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f'))\n"
 	"UNION ALL SELECT 'd' || oid || ':' || xmin FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)\n"
 	"UNION ALL SELECT 'i' || indexrelid || ':' || xmin FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)\n"
 	"UNION ALL SELECT 'k' || oid || ':' || xmin FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)\n"
