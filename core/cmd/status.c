@@ -156,7 +156,8 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *target = NULL;
 	int want_drift = 0;
-	const struct cmd_opt opts[] = { { "target", 1, NULL, &target }, { "drift", 0, &want_drift, NULL },
+	const struct cmd_opt opts[] = { { "target", 1, NULL, &target },
+					{ "drift", 0, &want_drift, NULL },
 					{ NULL, 0, NULL, NULL } };
 	const char *pos[1];
 	int npos;

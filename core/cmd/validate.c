@@ -77,8 +77,14 @@ int cmd_validate(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T]"))
 		return -1;
 	struct run_report rep = { NULL, 0 };
-	struct run_opts o = { .command = "validate", .dry_run = 1, .only_target = target, .lock_timeout_ms = 10000,
-			      .only_kind = PADCTL_KIND_VALIDATE, .only_phase = "preflight", .keep_going = 1, .report = &rep };
+	struct run_opts o = { .command = "validate",
+			      .dry_run = 1,
+			      .only_target = target,
+			      .lock_timeout_ms = 10000,
+			      .only_kind = PADCTL_KIND_VALIDATE,
+			      .only_phase = "preflight",
+			      .keep_going = 1,
+			      .report = &rep };
 	const struct cfg_project *p;
 	struct cfg_env env;
 	struct cfg_pipeline pl;

@@ -24,9 +24,9 @@ struct cfg_project {
 	char *contracts_dir;
 	char *backfills_dir;
 	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
-	int drift;             /* padctl.yml has `drift:`: drift checks may run */
+	int drift; /* padctl.yml has `drift:`: drift checks may run */
 	struct cfg_database *drift_scratch; /* drift.scratch as a server; NULL: the managed local cluster */
-	int drift_keep;        /* drift.keep: replays kept (default 4) */
+	int drift_keep; /* drift.keep: replays kept (default 4) */
 };
 
 struct cfg_ssh {

@@ -323,8 +323,8 @@ static int replay_one(struct db *sdb, const struct migration *m)
 
 /* replay builds the scratch database and snapshots it: after the
  * baselined migrations (into base, when there are any) and at the end */
-static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
-		  size_t from, const struct catalog *protected_cat, const char *building, struct catalog *base,
+static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h, size_t from,
+		  const struct catalog *protected_cat, const char *building, struct catalog *base,
 		  struct catalog *expected, size_t *replayed)
 {
 	struct migration_set set = { NULL, 0 };
@@ -415,8 +415,8 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 				 "newest run)",
 				 prev, prefix_n);
 		} else {
-			log_verbose("drift: could not copy the scratch database %s (%s); replaying from the start", prev,
-				    err_message() ? err_message() : "?");
+			log_verbose("drift: could not copy the scratch database %s (%s); replaying from the start",
+				    prev, err_message() ? err_message() : "?");
 		}
 		err_scope_pop(&scope, ERR_DISCARD);
 		free(sql);
@@ -429,7 +429,8 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	}
 	if (rc) {
 		fail_detail("creating the drift scratch database %s", building);
-		fail_hint("the scratch server's user needs CREATEDB (or point drift.scratch at a server where it has it)");
+		fail_hint(
+			"the scratch server's user needs CREATEDB (or point drift.scratch at a server where it has it)");
 	}
 	if (!rc) {
 		log_info("drift: replaying the target's history on the scratch database %s", r->scratch);
@@ -461,8 +462,8 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 
 /* ---------------------------------------------------------------- the check */
 
-static int compute_key(const struct cfg_project *p, const struct catalog *protected_cat, const struct hist *h,
-			size_t n, char key[65])
+static int compute_key(const struct cfg_project *p, const struct catalog *protected_cat, const struct hist *h, size_t n,
+		       char key[65])
 {
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "padctl drift 1\nowned");
@@ -659,7 +660,8 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 		memset(&base, 0, sizeof base);
 		char prefix_key[65];
 		size_t prefix_n = prefix_of(&h);
-		int have_prefix = !r->baseline && prefix_n && compute_key(p, &protected_cat, &h, prefix_n, prefix_key) == 0;
+		int have_prefix =
+			!r->baseline && prefix_n && compute_key(p, &protected_cat, &h, prefix_n, prefix_key) == 0;
 		if (have_prefix) {
 			char *prev = xstrfmt("%s/%s.catalog", cache_dir_tmp = cache_dir(p), prefix_key);
 			have_prefix = file_exists(prev);
@@ -677,8 +679,8 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 			rc = write_cached(cat_path, &r->expected);
 		catalog_release(&base);
 		if (!rc) {
-			log_info("drift: replayed %zu migration%s of target \"%s\" on the scratch database %s", r->replayed,
-				 r->replayed == 1 ? "" : "s", target, r->scratch);
+			log_info("drift: replayed %zu migration%s of target \"%s\" on the scratch database %s",
+				 r->replayed, r->replayed == 1 ? "" : "s", target, r->scratch);
 			cleanup(p, &s);
 		}
 		r->replayed = total;

@@ -48,15 +48,15 @@
 
 struct drift_result {
 	struct catalog expected; /* the replay's catalog of the owned schemas */
-	struct catalog actual;   /* the target's */
-	struct catalog only;     /* baselined: the objects compared; else empty */
+	struct catalog actual; /* the target's */
+	struct catalog only; /* baselined: the objects compared; else empty */
 	struct cat_diff diff;
-	int cached;              /* the replay was reused */
-	int unchanged;           /* the target's catalog had not changed since it compared clean with this
+	int cached; /* the replay was reused */
+	int unchanged; /* the target's catalog had not changed since it compared clean with this
 				  * replay (its fingerprint): nothing was read or compared again */
-	size_t replayed;         /* migrations the replay ran (applied and baselined) */
-	char *baseline;          /* the newest baselined version, or NULL */
-	char *scratch;           /* the scratch database's name */
+	size_t replayed; /* migrations the replay ran (applied and baselined) */
+	char *baseline; /* the newest baselined version, or NULL */
+	char *scratch; /* the scratch database's name */
 	char key[65];
 };
 

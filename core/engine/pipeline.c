@@ -33,7 +33,7 @@ struct target_run {
 	struct padctl_migration *applied;/* what the migrate step applied, in order */
 	size_t napplied;
 	int session_dirty;               /* a plugin ran SQL since the session state was last reset */
-	struct run_report_target *report;/* run_opts.report's entry for the target, or NULL */
+	struct run_report_target *report; /* run_opts.report's entry for the target, or NULL */
 };
 
 /* The host side of one step on one target: what struct padctl_step is. */
@@ -1202,8 +1202,8 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		for (size_t i = 0; i < pl->nsteps; i++)
 			selected += steps[i].plugin && step_selected(o, &steps[i]);
 		if (!selected) {
-			fail("pipeline \"%s\" of env \"%s\" has no %s step%s%s to run", pl->name, env->name,
-			     o->command, o->only_phase ? " of phase " : "", o->only_phase ? o->only_phase : "");
+			fail("pipeline \"%s\" of env \"%s\" has no %s step%s%s to run", pl->name, env->name, o->command,
+			     o->only_phase ? " of phase " : "", o->only_phase ? o->only_phase : "");
 			fail_detail("%s runs the pipeline's own steps of that kind, and nothing else", o->command);
 			fail_hint("add `- validate: preflight` to %s", pl->file);
 			rc = fail_status(EXIT_USAGE);
@@ -1231,7 +1231,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	if (!rc)
 		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
 			 ntargets, ntargets == 1 ? "" : "s",
-			 o->only_kind	? " (read-only: nothing will change)"
+			 o->only_kind ? " (read-only: nothing will change)"
 			 : o->dry_run ? " (dry run: nothing will change)"
 				      : "");
 	struct target_run *trs = xcalloc(ntargets ? ntargets : 1, sizeof *trs);

@@ -22,18 +22,18 @@ struct run_opts {
 	 * in every phase); a pipeline with no such step is a usage error */
 	int only_kind;
 	const char *only_phase;
-	int keep_going;              /* go on to the next target after a failed one (the run still fails) */
-	struct run_report *report;   /* NULL, or what each target's run found */
+	int keep_going; /* go on to the next target after a failed one (the run still fails) */
+	struct run_report *report; /* NULL, or what each target's run found */
 };
 
 /* What a run found on each target, for a command that reports it as a whole
  * (validate --json): filled by pipeline_run when run_opts.report is set. */
 struct run_report_target {
 	char *target;
-	int ran;           /* the target was reached (it was not left out by a failure before it) */
+	int ran; /* the target was reached (it was not left out by a failure before it) */
 	int ok;
-	char *error;       /* the target's error (its first line), or NULL */
-	json_t *drift;     /* the drift service's last result on the target (drift_json), or NULL */
+	char *error; /* the target's error (its first line), or NULL */
+	json_t *drift; /* the drift service's last result on the target (drift_json), or NULL */
 };
 struct run_report {
 	struct run_report_target *v;

@@ -213,8 +213,7 @@ int catalog_snapshot(struct db *db, char *const *schemas, size_t n, struct catal
 	return 0;
 }
 
-static void diff_add(struct cat_diff *d, size_t *alloc, int change, const struct cat_obj *e,
-		     const struct cat_obj *a)
+static void diff_add(struct cat_diff *d, size_t *alloc, int change, const struct cat_obj *e, const struct cat_obj *a)
 {
 	if (d->n == *alloc) {
 		*alloc = *alloc ? *alloc * 2 : 16;

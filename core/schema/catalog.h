@@ -29,9 +29,9 @@ struct db;
 
 struct cat_obj {
 	char *schema; /* the schema it lives in (unquoted), for filtering */
-	char *kind;   /* "table", "column", "index", "constraint", ... */
-	char *name;   /* schema-qualified, quoted as quote_ident does */
-	char *def;    /* normalised definition ("" when the kind has none) */
+	char *kind; /* "table", "column", "index", "constraint", ... */
+	char *name; /* schema-qualified, quoted as quote_ident does */
+	char *def; /* normalised definition ("" when the kind has none) */
 };
 
 struct catalog {
@@ -41,7 +41,7 @@ struct catalog {
 
 enum cat_change_kind {
 	CAT_MISSING = 1, /* expected (replayed) but not on the target */
-	CAT_EXTRA = 2,   /* on the target but not expected */
+	CAT_EXTRA = 2, /* on the target but not expected */
 	CAT_CHANGED = 3, /* both, with different definitions */
 };
 
@@ -51,7 +51,7 @@ struct cat_change {
 	const char *kind;
 	const char *name;
 	const char *expected; /* NULL for CAT_EXTRA */
-	const char *actual;   /* NULL for CAT_MISSING */
+	const char *actual; /* NULL for CAT_MISSING */
 };
 
 struct cat_diff {

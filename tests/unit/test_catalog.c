@@ -15,7 +15,8 @@ static void add(struct catalog *c, const char *kind, const char *name, const cha
 
 static void test_normalise(void)
 {
-	char *v = catalog_normalise("view", " SELECT a.id,\n    a.status\n   FROM app.account a\n  WHERE ( a.id > 1 );");
+	char *v =
+		catalog_normalise("view", " SELECT a.id,\n    a.status\n   FROM app.account a\n  WHERE ( a.id > 1 );");
 	CU_ASSERT_STRING_EQUAL(v, "SELECT a.id, a.status FROM app.account a WHERE a.id > 1");
 	free(v);
 	/* the parenthesised form one server version prints, the bare one of another */
