@@ -66,7 +66,7 @@ int catalog_snapshot(struct db *db, char *const *schemas, size_t n, struct catal
 /* catalog_add appends an object (copied), normalising its definition
  * (catalog_normalise); call catalog_sort before using the catalog. */
 void catalog_add(struct catalog *c, const char *schema, const char *kind, const char *name, const char *def);
-/* catalog_sort sorts by kind, then name, and drops exact duplicates. */
+/* catalog_sort sorts by kind, then name, and drops objects listed twice with the same definition. */
 void catalog_sort(struct catalog *c);
 /* catalog_find returns the object of that kind and name, or NULL (c sorted). */
 const struct cat_obj *catalog_find(const struct catalog *c, const char *kind, const char *name);
