@@ -121,7 +121,7 @@ static int drift_status(const struct cfg_project *p, struct inspection *ins, jso
 	struct drift_result r;
 	struct err_scope scope;
 	err_scope_push(&scope);
-	int rc = drift_check(p, ins->t->name, ins->db, &r);
+	int rc = drift_check_fp(p, ins->t->name, ins->db, ins->extra, &r);
 	char *why = rc && err_message() ? xstrprintable(err_message()) : NULL;
 	err_scope_pop(&scope, ERR_DISCARD);
 	int found = rc || r.diff.n;
@@ -175,8 +175,12 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	 * answer while the migration files are read and checksummed. Only the
 	 * JSON shows when and by whom each migration was applied. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
+	/* with --drift the target's catalog fingerprint travels with status's
+	 * own first query: the server computes it while the files are read */
+	char *fp_sql = want_drift && p->drift ? drift_fingerprint_sql(p) : NULL;
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start(p, &env, targets[i], "status", !ctx->json, &ins[i]);
+		inspect_start_extra(p, &env, targets[i], "status", !ctx->json, fp_sql, &ins[i]);
+	free(fp_sql);
 	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
 		for (size_t i = 0; i < n; i++)
 			inspect_release(&ins[i]);

@@ -520,6 +520,11 @@ static char *owned_list(const struct cfg_project *p)
 	return buf_detach(&b);
 }
 
+static char *fingerprint_record(const char *fp)
+{
+	return xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
+}
+
 static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 {
 	char *list = owned_list(p), *fp = NULL;
@@ -528,9 +533,31 @@ static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 	free(list);
 	if (rc)
 		return -1;
-	*out = xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
+	*out = fingerprint_record(fp);
 	free(fp);
 	return 0;
+}
+
+char *drift_fingerprint_sql(const struct cfg_project *p)
+{
+	/* the schema list as a literal: owned schema names are identifiers
+	 * (config.c checks them), and a quote is doubled all the same */
+	char *list = owned_list(p);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "(SELECT * FROM (");
+	const char *at = strstr(fingerprint_sql, "$1");
+	buf_add(&b, fingerprint_sql, (size_t)(at - fingerprint_sql));
+	buf_addch(&b, '\'');
+	for (const char *c = list; *c; c++) {
+		buf_addch(&b, *c);
+		if (*c == '\'')
+			buf_addch(&b, '\'');
+	}
+	buf_addch(&b, '\'');
+	buf_adds(&b, at + 2);
+	buf_adds(&b, ") fp)");
+	free(list);
+	return buf_detach(&b);
 }
 
 /* clean_path names the record that target db compared clean with key's replay */
@@ -581,6 +608,12 @@ static size_t prefix_of(const struct hist *h)
 
 int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r)
 {
+	return drift_check_fp(p, target, db, NULL, r);
+}
+
+int drift_check_fp(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		   struct drift_result *r)
+{
 	memset(r, 0, sizeof *r);
 	if (!p->drift) {
 		fail("drift is not configured for project \"%s\"", p->name);
@@ -608,7 +641,9 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 	if (!rc)
 		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
 	char *fp = NULL, *clean = NULL;
-	if (!rc)
+	if (!rc && known_fp)
+		fp = fingerprint_record(known_fp);
+	else if (!rc)
 		rc = fingerprint(p, db, &fp);
 	if (rc) {
 		catalog_release(&protected_cat);

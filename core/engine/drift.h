@@ -65,6 +65,15 @@ struct drift_result {
  * project without `drift:` in padctl.yml fails with EXIT_USAGE saying how
  * to configure it. Finding drift is not a failure: read r->diff. */
 int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r);
+/* drift_check_fp is drift_check with the target's catalog fingerprint
+ * already read (known_fp, the value of drift_fingerprint_sql's expression
+ * on db; NULL: read it), so a caller can have the server compute it in a
+ * message it sends anyway (status sends it with its own first query). */
+int drift_check_fp(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		   struct drift_result *r);
+/* drift_fingerprint_sql returns the fingerprint of p's owned schemas as one
+ * SQL expression (a scalar subquery) without parameters; newly allocated. */
+char *drift_fingerprint_sql(const struct cfg_project *p);
 void drift_result_release(struct drift_result *r);
 
 /* drift_summary returns a one-line summary ("no drift (...)", "3

@@ -61,9 +61,10 @@ assert_eq "$key" "$(cache_keys)" "same cache key"
 ok "validate: no drift, the replay was not run again"
 
 group "status --drift"
-pc status test --drift
+pc -v status test --drift
 assert_rc 0
 assert_out_contains "drift: no drift (against a replay of 2 migrations, cached)"
+assert_err_contains "has not changed since it last compared clean"
 ok "status --drift: a drift line per target"
 
 group "a clean target that has not changed is not read again; a GRANT is a change"
