@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{ "seed", cmd_seed, "ENV [--set S] [--teardown S]", "apply the env's seed sets without a deploy" },
 	{ "history", cmd_history, "ENV", "deploy and rollback records" },
 	{ "backups", cmd_backups, "ENV [--verify]", "per target, the backups taken, verified and kept" },
+	{ "validate", cmd_validate, "ENV [--target T]",
+	  "the pipeline's preflight validate steps alone (privileges, drift)" },
 	{ "baseline", cmd_baseline, "ENV VERSION", "adopt an existing database: mark history up to VERSION applied" },
 	{ "repair", cmd_repair, "ENV VERSION... --reason TEXT",
 	  "accept the new checksum of an applied migration whose file was reformatted" },

@@ -25,7 +25,12 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 		      "ENV [--dry-run] [--target T] [--plan ID] "
 		      "[--lock-timeout SECONDS] [--allow-out-of-order]"))
 		return -1;
-	struct run_opts o = { "deploy", dry_run, target, 10000, allow_ooo, plan };
+	struct run_opts o = { .command = "deploy",
+			      .dry_run = dry_run,
+			      .only_target = target,
+			      .lock_timeout_ms = 10000,
+			      .allow_out_of_order = allow_ooo,
+			      .plan_id = plan };
 	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
 		return -1;
 	const struct cfg_project *p;

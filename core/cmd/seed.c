@@ -58,7 +58,7 @@ int cmd_seed(struct cmd_ctx *ctx, int argc, char **argv)
 		fail_hint("seed one set with --set, or tear one down with --teardown");
 		return fail_status(EXIT_USAGE);
 	}
-	struct run_opts o = { "seed", dry_run, target, 10000, 0, NULL };
+	struct run_opts o = { .command = "seed", .dry_run = dry_run, .only_target = target, .lock_timeout_ms = 10000 };
 	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
 		return -1;
 	const struct cfg_project *p;

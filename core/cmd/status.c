@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "cmd.h"
+#include "drift.h"
 #include "inspect.h"
 #include "log.h"
 #include "pipeline.h"
@@ -113,13 +114,54 @@ static void target_text(const struct inspection *ins, int verbose)
 	buf_release(&b);
 }
 
+/* status --drift: one drift line per reachable target (and a line per
+ * difference); a failed check is a line too, not the end of status */
+static int drift_status(const struct cfg_project *p, struct inspection *ins, json_t *tj)
+{
+	struct drift_result r;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = drift_check_fp(p, ins->t->name, ins->db, ins->extra, &r);
+	char *why = rc && err_message() ? xstrprintable(err_message()) : NULL;
+	err_scope_pop(&scope, ERR_DISCARD);
+	int found = rc || r.diff.n;
+	if (tj) {
+		json_t *d = rc ? json_object() : drift_json(&r);
+		if (rc)
+			json_object_set_new(d, "error", json_string(why ? why : "unknown"));
+		json_object_set_new(tj, "drift", d);
+	} else {
+		struct buf b = BUF_INIT;
+		if (rc) {
+			buf_addf(&b, "  drift: could not check: %s\n", why ? why : "unknown");
+		} else {
+			char *sum = drift_summary(&r);
+			buf_addf(&b, "  drift: %s\n", sum);
+			free(sum);
+			for (size_t i = 0; i < r.diff.n; i++) {
+				char *line = drift_finding(&r.diff.v[i]);
+				buf_addf(&b, "    %s\n", line);
+				free(line);
+			}
+		}
+		fputs(buf_str(&b), stdout);
+		buf_release(&b);
+	}
+	free(why);
+	drift_result_release(&r);
+	return found;
+}
+
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *target = NULL;
-	const struct cmd_opt opts[] = { { "target", 1, NULL, &target }, { NULL, 0, NULL, NULL } };
+	int want_drift = 0;
+	const struct cmd_opt opts[] = { { "target", 1, NULL, &target },
+					{ "drift", 0, &want_drift, NULL },
+					{ NULL, 0, NULL, NULL } };
 	const char *pos[1];
 	int npos;
-	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T]"))
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T] [--drift]"))
 		return -1;
 	const struct cfg_project *p;
 	struct cfg_env env;
@@ -133,8 +175,12 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	 * answer while the migration files are read and checksummed. Only the
 	 * JSON shows when and by whom each migration was applied. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
+	/* with --drift the target's catalog fingerprint travels with status's
+	 * own first query: the server computes it while the files are read */
+	char *fp_sql = want_drift && p->drift ? drift_fingerprint_sql(p) : NULL;
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start(p, &env, targets[i], "status", !ctx->json, &ins[i]);
+		inspect_start_extra(p, &env, targets[i], "status", !ctx->json, fp_sql, &ins[i]);
+	free(fp_sql);
 	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
 		for (size_t i = 0; i < n; i++)
 			inspect_release(&ins[i]);
@@ -152,12 +198,15 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		free(dir);
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
-		inspect_finish(&ins[i], &set, 0);
+		inspect_finish(&ins[i], &set, want_drift);
 		problems += !ins[i].reachable || ins[i].identity_error || ins[i].plan.mig.counts[MIG_MISMATCH];
-		if (ctx->json)
-			json_array_append_new(arr, target_json(&ins[i]));
-		else
+		json_t *tj = ctx->json ? target_json(&ins[i]) : NULL;
+		if (!ctx->json)
 			target_text(&ins[i], ctx->verbosity >= LOG_VERBOSE);
+		if (want_drift && ins[i].reachable && ins[i].db)
+			problems += drift_status(p, &ins[i], tj);
+		if (tj)
+			json_array_append_new(arr, tj);
 		inspect_release(&ins[i]);
 	}
 	free(ins);
@@ -176,7 +225,8 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc && problems) {
 		fail("env \"%s\": %d target%s need%s attention", env.name, problems, problems == 1 ? "" : "s",
 		     problems == 1 ? "s" : "");
-		fail_hint("see the status above: unreachable targets, identity or checksum mismatches");
+		fail_hint("see the status above: unreachable targets, identity or checksum mismatches%s",
+			  want_drift ? ", drift" : "");
 		rc = -1;
 	}
 	free(targets);

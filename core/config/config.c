@@ -290,6 +290,15 @@ void config_project_release(struct cfg_project *p)
 	strv_free(p->seeds_prod, p->nseeds_prod);
 	free(p->backups_dir);
 	config_lint_allow_free(p->lint_rules, p->nlint_rules);
+	if (p->drift_scratch) {
+		free(p->drift_scratch->host);
+		free(p->drift_scratch->dbname);
+		free(p->drift_scratch->user);
+		free(p->drift_scratch->password_env);
+		free(p->drift_scratch->passfile);
+		free(p->drift_scratch->sslmode);
+		free(p->drift_scratch);
+	}
 	memset(p, 0, sizeof *p);
 }
 
@@ -501,6 +510,110 @@ static const struct yw_field project_lint_fields[] = {
 };
 static const struct yw_table project_lint_table = YW_TABLE(project_lint_fields, NULL);
 
+/* drift: (docs/drift.md). The scratch server takes a target database's
+ * connection keys, without the ones that make no sense for it (managed is
+ * `scratch: local`; password_command would need a trust of its own). */
+static const char *const scratch_sslmodes[] = { "disable", "allow", "prefer", "require", "verify-ca", "verify-full",
+						NULL };
+
+static int scratch_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
+{
+	struct cfg_database *d = obj;
+	const char *user = getenv("USER");
+	(void)w;
+	(void)map;
+	if (!d->host)
+		d->host = xstrdup("127.0.0.1");
+	if (!d->port)
+		d->port = 5432;
+	if (!d->user)
+		d->user = xstrdup(user && *user ? user : "postgres");
+	if (!d->sslmode)
+		d->sslmode = xstrdup("prefer");
+	return 0;
+}
+
+static const struct yw_field scratch_fields[] = {
+	{ .key = "password", .type = YW_SECRET,
+	  .hint = "use password_env (an environment variable's name) or passfile (a pgpass file)" },
+	{ .key = "host", .type = YW_STRING, .off = offsetof(struct cfg_database, host), .doc_type = "string",
+	  .doc_default = "`127.0.0.1`", .help = "the scratch server's host name or address" },
+	{ .key = "port", .type = YW_INT, .lo = 1, .hi = 65535, .off = offsetof(struct cfg_database, port),
+	  .doc_type = "integer 1-65535", .doc_default = "`5432`", .help = "the scratch server's port" },
+	{ .key = "dbname", .type = YW_STRING, .off = offsetof(struct cfg_database, dbname), .doc_type = "string",
+	  .doc_default = "`postgres`",
+	  .help = "the database padctl connects to in order to create and drop the scratch databases" },
+	{ .key = "user", .type = YW_STRING, .off = offsetof(struct cfg_database, user), .doc_type = "string",
+	  .doc_default = "`$USER` (or `postgres` when USER is unset)",
+	  .help = "the user; it needs CREATEDB (it owns the scratch databases)" },
+	{ .key = "password_env", .type = YW_FN, .fn = set_env_var, .off = offsetof(struct cfg_database, password_env),
+	  .what = "\"password_env\"", .doc_type = "environment variable name",
+	  .help = "take the password from this variable" },
+	{ .key = "passfile", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_database, passfile),
+	  .what = "\"passfile\"", .doc_type = "path", .doc_default = "libpq's default (`~/.pgpass`)",
+	  .help = "a pgpass file" },
+	{ .key = "sslmode", .type = YW_ENUM, .choices = scratch_sslmodes, .off = offsetof(struct cfg_database, sslmode),
+	  .doc_type = "`disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full`", .doc_default = "`prefer`",
+	  .help = "libpq's sslmode" },
+	{ .key = "connect_timeout", .type = YW_INT, .lo = 0, .hi = 3600,
+	  .off = offsetof(struct cfg_database, connect_timeout), .doc_type = "integer 0-3600 (seconds)",
+	  .doc_default = "`10`", .help = "libpq's connect_timeout" },
+};
+static const struct yw_table scratch_table = YW_TABLE(scratch_fields, scratch_done);
+
+static int set_scratch(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		       const yaml_node_t *v, void *obj)
+{
+	struct cfg_project *p = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	if (!v)
+		return 0;
+	if (v->type == YAML_SCALAR_NODE && strcmp((const char *)v->data.scalar.value, "local") == 0)
+		return 0;
+	if (v->type != YAML_MAPPING_NODE) {
+		yw_err(w->doc, v, "\"drift.scratch\" must be `local` or a mapping of connection keys, not %s",
+		       yw_kind(v));
+		return fail_hint("write `scratch: local` (the managed local cluster) or `scratch: {host: ..., port: ..., "
+				 "user: ...}`");
+	}
+	p->drift_scratch = xcalloc(1, sizeof *p->drift_scratch);
+	p->drift_scratch->connect_timeout = 10;
+	p->drift_scratch->line = (int)v->start_mark.line + 1;
+	return yw_walk_map(w, v, &scratch_table, "drift.scratch", p->drift_scratch);
+}
+
+static const struct yw_field drift_fields[] = {
+	{ .key = "scratch", .type = YW_FN, .fn = set_scratch, .doc_type = "`local` or a mapping (below)",
+	  .doc_default = "`local`",
+	  .help = "where the history is replayed: `local` is the project's managed local cluster; a mapping names a "
+		  "server with the keys of [drift.scratch](#driftscratch)" },
+	{ .key = "keep", .type = YW_INT, .lo = 1, .hi = 1000, .off = offsetof(struct cfg_project, drift_keep),
+	  .doc_type = "integer 1-1000", .doc_default = "`4`",
+	  .help = "how many replays (scratch databases and their cached catalogs) are kept; the least recently "
+		  "used go first" },
+};
+static const struct yw_table drift_table = YW_TABLE(drift_fields, NULL);
+
+static int set_drift(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+		     const yaml_node_t *v, void *obj)
+{
+	struct cfg_project *p = obj;
+	(void)fl;
+	(void)map;
+	(void)k;
+	p->drift_keep = 4;
+	if (!v)
+		return 0;
+	p->drift = 1;
+	if (yw_is_null(v))
+		return 0;
+	if (yw_expect(w->doc, v, YAML_MAPPING_NODE, "\"drift\""))
+		return -1;
+	return yw_walk_map(w, v, &drift_table, "drift", p);
+}
+
 static const struct yw_field project_fields[] = {
 	{ .key = "project", .type = YW_STRING, .required = 1, .off = offsetof(struct cfg_project, name),
 	  .hint = "add `project: NAME` (the application's name; the default database name)", .doc_type = "string",
@@ -511,6 +624,10 @@ static const struct yw_field project_fields[] = {
 	{ .key = "seeds", .type = YW_MAP, .sub = &project_seeds_table },
 	{ .key = "backups", .type = YW_MAP, .sub = &backups_table },
 	{ .key = "lint", .type = YW_MAP, .sub = &project_lint_table },
+	{ .key = "drift", .type = YW_FN, .fn = set_drift, .doc_type = "mapping (below)",
+	  .doc_default = "none: no drift check",
+	  .help = "drift checks: replay the target's history on a scratch database and compare catalogs (see "
+		  "[drift.md](drift.md))" },
 };
 static const struct yw_table project_table = YW_TABLE(project_fields, project_done);
 
@@ -1545,7 +1662,8 @@ static const struct {
 	const char *name;
 	const struct yw_table *table;
 } key_tables[] = {
-	{ "padctl.yml", &project_table }, { "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
+	{ "padctl.yml", &project_table }, { "drift", &drift_table }, { "drift.scratch", &scratch_table },
+	{ "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
 	{ "ssh", &ssh_table },		  { "pipeline", &pipeline_table }, { "stage", &stage_table },
 	{ "meta.yml", &meta_table },
 };

@@ -17,6 +17,7 @@ struct cfg_lint_allow {
 	char *value;
 	int line, col;
 };
+struct cfg_database;
 
 struct cfg_project {
 	char *root;            /* absolute project directory */
@@ -38,6 +39,9 @@ struct cfg_project {
 	struct cfg_lint_allow *lint_rules; /* lint.rules: severities by rule ("error", "warning", "off") */
 	size_t nlint_rules;
 	int guard;             /* migrations.guard: check the protected schemas before each commit (default 1) */
+	int drift; /* padctl.yml has `drift:`: drift checks may run */
+	struct cfg_database *drift_scratch; /* drift.scratch as a server; NULL: the managed local cluster */
+	int drift_keep; /* drift.keep: replays kept (default 4) */
 };
 
 struct cfg_ssh {

@@ -97,6 +97,20 @@ int sql_stmt_kind(const char *stmt, size_t len)
 	return kind;
 }
 
+char *sql_canonical(const char *stmt)
+{
+	PgQueryProtobufParseResult r = pg_query_parse_protobuf(stmt);
+	char *out = NULL;
+	if (!r.error) {
+		PgQueryDeparseResult d = pg_query_deparse_protobuf(r.parse_tree);
+		if (!d.error && d.query)
+			out = xstrdup(d.query);
+		pg_query_free_deparse_result(d);
+	}
+	pg_query_free_protobuf_parse_result(r);
+	return out;
+}
+
 const char *sql_kind_name(int kind)
 {
 	switch (kind) {

@@ -67,6 +67,12 @@ void sql_indexes_free(struct sql_index *v, size_t n);
  * and code points past U+10FFFF included), or len when all of it is valid. */
 size_t utf8_invalid_at(const char *text, size_t len);
 
+/* sql_canonical returns stmt (one statement) as libpg_query prints it back
+ * from its parse tree (newly allocated): the same statement written with
+ * other white space, line breaks or redundant parentheses gives the same
+ * text. NULL when the parser cannot read it. */
+char *sql_canonical(const char *stmt);
+
 /* sql_skip_blank returns how many leading bytes of text are white space and comments. */
 size_t sql_skip_blank(const char *text, size_t len);
 

@@ -21,7 +21,11 @@
  * Objects are found through pg_depend (what depends on the schema, and what
  * depends automatically or internally on its relations), so every lookup
  * goes through an index; the owned schemas' views and foreign keys that
- * refer to a protected table are not the protected schema's objects. Rows
+ * refer to a protected table are not the protected schema's objects (a
+ * foreign key into a protected table marks that table's pg_class row as
+ * having triggers, its internal RI triggers: a table row changed by this
+ * transaction that gained such a trigger is not counted as changed, which
+ * also hides another change to that same row in the same transaction). Rows
  * of this transaction: age(xmin) below 1 (subtransactions have later xids);
  * on the failure path pg_xact_status separates them from rows another
  * session committed meanwhile. Its plans are generic (plan_cache_mode): the
@@ -116,6 +120,8 @@ static const char guard_fn[] =
 	"       WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
 	"          OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
 	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, c.oid, 0), c.xmin FROM pg_class c WHERE c.oid = ANY (rels || subs)\n"
+	"       AND NOT EXISTS (SELECT FROM pg_trigger t JOIN pg_constraint o ON o.oid = t.tgconstraint WHERE t.tgrelid = c.oid\n"
+	"             AND o.contype = 'f' AND o.confrelid = c.oid AND NOT o.conrelid = ANY (rels) AND age(t.xmin) <= 0)\n"
 	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum), a.xmin FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0\n"
 	"      UNION ALL SELECT pg_describe_object('pg_constraint'::regclass, o.oid, 0), o.xmin FROM pg_constraint o WHERE o.oid = ANY (subs)\n"
 	"      UNION ALL SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0), t.xmin FROM pg_trigger t WHERE t.oid = ANY (subs)\n"

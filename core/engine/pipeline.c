@@ -37,6 +37,7 @@ struct target_run {
 	int session_dirty;               /* a plugin ran SQL since the session state was last reset */
 	const char *rollback_of;         /* a rollback run: the run it undoes (config "rollback.run") */
 	struct guard guard;              /* the protected-schema guard on tr->db (guard.h) */
+	struct run_report_target *report; /* run_opts.report's entry for the target, or NULL */
 };
 
 /* The host side of one step on one target: what struct padctl_step is. */
@@ -263,6 +264,8 @@ static const char *h_config(struct padctl_step *st, const char *key)
 		return st->run->rollback_of;
 	if (strcmp(key, "backups.dir") == 0)
 		return st->project->backups_dir;
+	if (strcmp(key, "drift") == 0)
+		return st->project->drift ? "true" : "false";
 	return NULL;
 }
 
@@ -685,6 +688,7 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 		s->pending += st->run->todo[i].skip_reason == NULL;
 	s->backups_dir = st->project->backups_dir;
 	s->backups_keep = st->project->backups_keep;
+	s->drift_report = st->run && st->run->report ? &st->run->report->drift : NULL;
 	return s;
 }
 
@@ -1309,6 +1313,27 @@ static int open_target(struct target_run *tr, struct plan_target *pt, const stru
 	return lint_before_run(tr, pt);
 }
 
+/* step_selected says whether run_opts' only_kind and only_phase select the step */
+static int step_selected(const struct run_opts *o, const struct resolved_step *rs)
+{
+	if (!o->only_kind)
+		return 1;
+	if (rs->plugin->desc->kind != o->only_kind)
+		return 0;
+	return !o->only_phase || !rs->cfg->phase || strcmp(rs->cfg->phase, o->only_phase) == 0;
+}
+
+void run_report_release(struct run_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].target);
+		free(r->v[i].error);
+		json_decref(r->v[i].drift);
+	}
+	free(r->v);
+	memset(r, 0, sizeof *r);
+}
+
 /* run_target runs the steps on a target open_target opened, doing what its plan says */
 static int run_target(struct target_run *tr, const struct resolved_step *steps, const struct plugin_registry *reg)
 {
@@ -1320,7 +1345,7 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	int started = !rc && !tr->o->dry_run;
 	int seq = 0;
 	for (size_t i = 0; !rc && i < tr->pl->nsteps; i++) {
-		if (!steps[i].plugin)
+		if (!steps[i].plugin || !step_selected(tr->o, &steps[i]))
 			continue;
 		rc = run_step(tr, &steps[i], ++seq);
 	}
@@ -1431,8 +1456,26 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	/* the engine and its plugins check sig_cancelled() between and inside steps */
 	sig_safe_points(1);
 	int rc = pipeline_resolve(pl, env, reg, &steps);
+	if (!rc && o->only_kind) {
+		size_t selected = 0;
+		for (size_t i = 0; i < pl->nsteps; i++)
+			selected += steps[i].plugin && step_selected(o, &steps[i]);
+		if (!selected) {
+			fail("pipeline \"%s\" of env \"%s\" has no %s step%s%s to run", pl->name, env->name, o->command,
+			     o->only_phase ? " of phase " : "", o->only_phase ? o->only_phase : "");
+			fail_detail("%s runs the pipeline's own steps of that kind, and nothing else", o->command);
+			fail_hint("add `- validate: preflight` to %s", pl->file);
+			rc = fail_status(EXIT_USAGE);
+		}
+	}
 	if (!rc)
 		rc = pipeline_targets(env, pl, o->only_target, &targets, &ntargets);
+	if (!rc && o->report) {
+		o->report->v = xcalloc(ntargets ? ntargets : 1, sizeof *o->report->v);
+		o->report->n = ntargets;
+		for (size_t i = 0; i < ntargets; i++)
+			o->report->v[i].target = xstrdup(targets[i]->name);
+	}
 	if (!rc && migrations_load(p->migrations_dir, &set))
 		rc = -1;
 	/* the run's plan: each target's part is built under that target's lock */
@@ -1446,7 +1489,10 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	char *run_id = ledger_new_run_id();
 	if (!rc)
 		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
-			 ntargets, ntargets == 1 ? "" : "s", o->dry_run ? " (dry run: nothing will change)" : "");
+			 ntargets, ntargets == 1 ? "" : "s",
+			 o->only_kind ? " (read-only: nothing will change)"
+			 : o->dry_run ? " (dry run: nothing will change)"
+				      : "");
 	struct target_run *trs = xcalloc(ntargets ? ntargets : 1, sizeof *trs);
 	for (size_t i = 0; i < ntargets; i++) {
 		trs[i].p = p;
@@ -1455,6 +1501,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		trs[i].t = targets[i];
 		trs[i].o = o;
 		trs[i].run_id = run_id;
+		trs[i].report = o->report ? &o->report->v[i] : NULL;
 	}
 	/* a stored plan runs only as a whole: every target is locked and its
 	 * part re-derived before the first one changes */
@@ -1462,7 +1509,8 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		rc = open_target(&trs[i], &plan.targets[i], &set);
 	if (!rc && o->plan_id)
 		rc = check_stored(&plan, o->plan_id, stored, stored_hash);
-	for (size_t i = 0; !rc && i < ntargets; i++) {
+	int failed = 0;
+	for (size_t i = 0; (!rc || (o->keep_going && failed)) && i < ntargets; i++) {
 		struct target_run *tr = &trs[i];
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1470,22 +1518,34 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 		 * this target's error; it is then the run's error */
 		struct err_scope target_err;
 		err_scope_push(&target_err);
+		rc = 0;
 		if (!o->plan_id)
 			rc = open_target(tr, &plan.targets[i], &set);
 		if (!rc)
 			rc = run_target(tr, steps, reg);
+		if (tr->report) {
+			tr->report->ran = 1;
+			tr->report->ok = !rc;
+			if (rc && err_message())
+				tr->report->error = xstrdup(err_message());
+		}
+		failed |= rc != 0;
 		err_scope_pop(&target_err, ERR_PROPAGATE);
-		if (!rc)
+		if (!rc && o->only_kind)
+			log_info("[%s] %s done in %.2f s", tr->t->name, o->command, elapsed_ms(&t0) / 1000.0);
+		else if (!rc)
 			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr->t->name,
 				 o->dry_run ? "dry run done" : "done", tr->napplied, tr->napplied == 1 ? "" : "s",
 				 elapsed_ms(&t0) / 1000.0);
-		if (rc && i + 1 < ntargets)
+		if (rc && i + 1 < ntargets && !o->keep_going)
 			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr->t->name);
 		sig_watch_conn(NULL);
 		db_close(tr->db);
 		tr->db = NULL;
 	}
 	sig_watch_conn(NULL);
+	if (failed)
+		rc = -1;
 	for (size_t i = 0; i < ntargets; i++) {
 		db_close(trs[i].db);
 		guard_release(&trs[i].guard);
@@ -1753,7 +1813,10 @@ int pipeline_rollback(const struct cfg_project *p, const struct cfg_env *env, co
 	if (!rc && migrations_load(p->migrations_dir, &set))
 		rc = -1;
 	char *run_id = ledger_new_run_id();
-	struct run_opts ro = { "rollback", o->dry_run, o->only_target, o->lock_timeout_ms, 0, NULL };
+	struct run_opts ro = { .command = "rollback",
+			       .dry_run = o->dry_run,
+			       .only_target = o->only_target,
+			       .lock_timeout_ms = o->lock_timeout_ms };
 	if (!rc)
 		log_info("rollback %s: run %s, %zu target%s%s", env->name, run_id, ntargets, ntargets == 1 ? "" : "s",
 			 o->dry_run ? " (dry run: nothing will change)" : "");

@@ -4,6 +4,8 @@
 #ifndef PADCTL_PIPELINE_H
 #define PADCTL_PIPELINE_H
 
+#include <jansson.h>
+
 #include "config.h"
 #include "migrations.h"
 #include "plugin.h"
@@ -15,7 +17,30 @@ struct run_opts {
 	long lock_timeout_ms;
 	int allow_out_of_order;
 	const char *plan_id; /* deploy --plan: run this stored plan only if it still holds; NULL: build one */
+	/* validate: run only the steps of this plugin kind (0: every step) and,
+	 * when only_phase is set, of that phase (a step without a phase runs
+	 * in every phase); a pipeline with no such step is a usage error */
+	int only_kind;
+	const char *only_phase;
+	int keep_going; /* go on to the next target after a failed one (the run still fails) */
+	struct run_report *report; /* NULL, or what each target's run found */
 };
+
+/* What a run found on each target, for a command that reports it as a whole
+ * (validate --json): filled by pipeline_run when run_opts.report is set. */
+struct run_report_target {
+	char *target;
+	int ran; /* the target was reached (it was not left out by a failure before it) */
+	int ok;
+	char *error; /* the target's error (its first line), or NULL */
+	json_t *drift; /* the drift service's last result on the target (drift_json), or NULL */
+};
+struct run_report {
+	struct run_report_target *v;
+	size_t n;
+};
+/* run_report_release frees what pipeline_run put in r. */
+void run_report_release(struct run_report *r);
 
 /* A resolved step: its config and the plugin that runs it (NULL when not installed). */
 struct resolved_step {

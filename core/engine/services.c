@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "confine.h"
 #include "contracts.h"
+#include "drift.h"
 #include "fs.h"
 #include "hash.h"
 #include "backups.h"
@@ -505,6 +506,69 @@ static const struct padctl_tools_v1 tools_v1 = {
 	.run_to_artifact = tools_run_to_artifact,
 	.server_major = tools_server_major,
 };
+
+/* services_dump_schemas is the tools service's pg_dump for the host's own
+ * use (drift copies the protected schemas to its scratch database): no step,
+ * so no dry-run refusal (it only reads), and the output kept in memory. */
+int services_dump_schemas(struct db *db, const char *const *schemas, size_t n, struct buf *out)
+{
+	int major = PQserverVersion(db->conn) / 10000;
+	char *bin;
+	if (services_tool_path(SERVICES_PG_ROOT, major, "pg_dump", &bin))
+		return fail_detail("drift copies the protected schemas from the target with pg_dump");
+	struct argv_buf av = { NULL, 0 };
+	argv_add(&av, bin);
+	argv_add(&av, xstrfmt("--host=%s", PQhost(db->conn)));
+	argv_add(&av, xstrfmt("--port=%s", PQport(db->conn)));
+	argv_add(&av, xstrfmt("--username=%s", PQuser(db->conn)));
+	argv_add(&av, conninfo_dbname(PQdb(db->conn)));
+	argv_add(&av, xstrdup("--no-password"));
+	argv_add(&av, xstrdup("--schema-only"));
+	argv_add(&av, xstrdup("--no-owner"));
+	argv_add(&av, xstrdup("--no-privileges"));
+	argv_add(&av, xstrdup("--no-comments"));
+	for (size_t i = 0; i < n; i++)
+		argv_add(&av, xstrfmt("--schema=%s", schemas[i]));
+	struct pgpass pp = { NULL, NULL };
+	if (pgpass_make(&pp, PQpass(db->conn))) {
+		argv_free(&av);
+		return -1;
+	}
+	struct argv_buf env = { NULL, 0 };
+	argv_add(&env, xstrdup("PATH=/usr/bin:/bin"));
+	argv_add(&env, xstrdup("LC_ALL=C"));
+	argv_add(&env, xstrfmt("PGPASSFILE=%s", pp.file));
+	argv_add(&env, xstrdup("PGAPPNAME=padctl-drift"));
+	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
+	const char *v;
+	if ((v = conn_option(db->conn, "sslmode")))
+		argv_add(&env, xstrfmt("PGSSLMODE=%s", v));
+	if ((v = conn_option(db->conn, "sslrootcert")))
+		argv_add(&env, xstrfmt("PGSSLROOTCERT=%s", v));
+	struct buf err = BUF_INIT;
+	struct proc_opts o;
+	proc_opts_init(&o);
+	o.argv = av.v;
+	o.envp = env.v;
+	o.timeout_ms = TOOL_TIMEOUT_DEFAULT_MS;
+	o.out = out;
+	o.err = &err;
+	struct proc_result r;
+	int rc = proc_run(&o, &r);
+	pgpass_remove(&pp);
+	if (!rc && r.exit_code != 0) {
+		while (err.len && err.s[err.len - 1] == '\n')
+			err.s[--err.len] = '\0';
+		fail("pg_dump of the protected schemas failed with exit status %d", r.exit_code);
+		if (err.len)
+			fail_detail("%s", err.s);
+		rc = -1;
+	}
+	buf_release(&err);
+	argv_free(&av);
+	argv_free(&env);
+	return rc;
+}
 
 /* ---- artifacts */
 
@@ -1284,6 +1348,60 @@ static const struct padctl_contracts_v1 contracts_v1 = {
 	.check = con_check,
 };
 
+/* ---- drift */
+
+static int drift_check_api(struct padctl_step *st, struct padctl_rows **rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	*rows = NULL;
+	if (refused_cancelled(s, "check drift"))
+		return -1;
+	struct drift_result r;
+	int rc = drift_check(s->project, s->target, s->db, &r);
+	if (!rc) {
+		PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+		static const char *const cols[] = { "change", "kind", "name", "expected", "actual" };
+		PGresAttDesc att[5];
+		memset(att, 0, sizeof att);
+		for (int i = 0; i < 5; i++) {
+			att[i].name = (char *)cols[i];
+			att[i].typid = 25; /* text */
+			att[i].typlen = -1;
+			att[i].atttypmod = -1;
+		}
+		if (!res || !PQsetResultAttrs(res, 5, att))
+			rc = fail("could not build the drift findings: out of memory");
+		for (size_t i = 0; !rc && i < r.diff.n; i++) {
+			const struct cat_change *c = &r.diff.v[i];
+			const char *v[] = { cat_change_name(c->change), c->kind, c->name, c->expected, c->actual };
+			for (int k = 0; k < 5 && !rc; k++)
+				if (!PQsetvalue(res, (int)i, k, (char *)v[k], v[k] ? (int)strlen(v[k]) : -1))
+					rc = fail("could not build the drift findings: out of memory");
+		}
+		if (rc) {
+			PQclear(res);
+		} else {
+			*rows = xcalloc(1, sizeof **rows);
+			(*rows)->res = res;
+			char *sum = drift_summary(&r);
+			log_info("[%s] %s: drift: %s", s->target, s->plugin, sum);
+			free(sum);
+		}
+		if (s->drift_report) {
+			json_decref(*s->drift_report);
+			*s->drift_report = drift_json(&r);
+		}
+	}
+	drift_result_release(&r);
+	return rc;
+}
+
+static const struct padctl_drift_v1 drift_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_drift_v1),
+	.check = drift_check_api,
+};
+
 /* ---- lookup and the step's end */
 
 const void *services_lookup(const char *name, uint32_t version)
@@ -1304,6 +1422,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &lint_v1;
 	if (strcmp(name, "contracts") == 0)
 		return &contracts_v1;
+	if (strcmp(name, "drift") == 0)
+		return &drift_v1;
 	return NULL;
 }
 

@@ -17,6 +17,8 @@
  *                  a run's backup later (backups.h)
  *   "lint" 1       the protected-schema rule over SQL that is not a migration
  *                  (seed files), with the step's target (schema/lint.h)
+ *   "drift" 1      the step's target compared with a replay of its history
+ *                  on a scratch database (drift.h)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -30,6 +32,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "db.h"
@@ -88,6 +92,7 @@ struct svc_step {
 	const struct cfg_env *env_cfg;
 
 	const char *phase; /* the step's phase (a rollback's strategy), or NULL */
+	json_t **drift_report; /* where the drift service leaves its result (validate --json); NULL: nowhere */
 
 	struct padctl_artifact **arts; /* the artifacts the step created */
 	size_t narts;
@@ -168,5 +173,10 @@ char *services_pgpass_line(const char *password);
  * file of their own are refused, including getopt_long's abbreviations. */
 char *services_tool_args_refused(const char *tool, const char *const *args, int (*is_input)(void *ctx, const char *arg),
 				 void *ctx);
+
+/* services_dump_schemas runs the pg_dump of db's server version against db
+ * (password in a private file, no shell) for the schema-only, owner- and
+ * privilege-free DDL of the n schemas, appended to out. */
+int services_dump_schemas(struct db *db, const char *const *schemas, size_t n, struct buf *out);
 
 #endif

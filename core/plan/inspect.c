@@ -37,16 +37,24 @@ static char *scope_error_text(void)
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const char *command, int brief, struct inspection *ins)
 {
+	inspect_start_extra(p, env, t, command, brief, NULL, ins);
+}
+
+void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+			 const char *command, int brief, const char *extra_sql, struct inspection *ins)
+{
 	memset(ins, 0, sizeof *ins);
 	ins->t = t;
 	ins->p = p;
 	ins->env = env;
 	struct err_scope scope;
 	err_scope_push(&scope);
+	char *facts = extra_sql ? xstrfmt("%s, %s", FACTS_SQL, extra_sql) : NULL;
+	ins->want_extra = extra_sql != NULL;
 	int rc = target_connect(p, t, command, NULL, 1, &ins->db);
 	if (rc) {
 		ins->error = scope_error_text();
-	} else if (ledger_history_send(ins->db, FACTS_SQL, brief)) {
+	} else if (ledger_history_send(ins->db, facts ? facts : FACTS_SQL, brief)) {
 		/* the facts and the history in one message, not waited for: the
 		 * server answers while the caller reads the migration files */
 		ins->error = scope_error_text();
@@ -54,6 +62,7 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 		ins->reachable = 1;
 		ins->pending = 1;
 	}
+	free(facts);
 	err_scope_pop(&scope, ERR_DISCARD);
 }
 
@@ -76,6 +85,8 @@ static int read_facts(struct inspection *ins)
 		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
 		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
 		ins->lock_held = !PQgetisnull(res, 0, 3);
+		if (ins->want_extra && PQnfields(res) > 4 && !PQgetisnull(res, 0, 4))
+			ins->extra = xstrdup(PQgetvalue(res, 0, 4));
 	}
 	PQclear(res);
 	return rc;
@@ -131,6 +142,7 @@ void inspect_release(struct inspection *ins)
 	free(ins->dbname);
 	free(ins->identity_error);
 	free(ins->lock_holder);
+	free(ins->extra);
 	plan_target_release(&ins->plan);
 	db_close(ins->db);
 	memset(ins, 0, sizeof *ins);

@@ -25,6 +25,8 @@ struct inspection {
 	int plan_failed; /* building the plan failed (a file); the error is left recorded */
 	struct plan_target plan; /* the target's part of a plan, with its history (when reachable) */
 	struct db *db;        /* kept open when keep_db was asked */
+	int want_extra; /* inspect_start_extra was given an expression */
+	char *extra; /* inspect_start_extra: the value of the extra expression (NULL for SQL NULL) */
 };
 
 /* inspect_target looks at t read-only; an unreachable target is not an error
@@ -42,6 +44,11 @@ int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const char *command, int brief, struct inspection *ins);
 void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db);
+/* inspect_start_extra is inspect_start with one more SQL expression (no
+ * parameters) computed in the same statement as the server's identity; its
+ * value is ins->extra after inspect_finish. */
+void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+			 const char *command, int brief, const char *extra_sql, struct inspection *ins);
 void inspect_release(struct inspection *ins);
 
 #endif

@@ -97,6 +97,36 @@ static int check_schema(const struct padctl_host *h, struct padctl_step *st, con
 	return 0;
 }
 
+/* drift: the target against a replay of its history (the host's "drift"
+ * service), when padctl.yml configures it; every difference is a finding */
+static int check_drift(const struct padctl_host *h, struct padctl_step *st, struct findings *f)
+{
+	const char *on = h->config(st, "drift");
+	if (!on || strcmp(on, "true") != 0)
+		return 0;
+	const struct padctl_drift_v1 *drift = h->service(st, "drift", PADCTL_DRIFT_V1);
+	if (!drift || !PADCTL_SERVICE_HAS(drift, struct padctl_drift_v1, check))
+		return h->fail(st, "use the padctl this plugin was built with",
+			       "padctl.yml configures drift, but this padctl offers no \"drift\" service");
+	struct padctl_rows *rows = NULL;
+	if (drift->check(st, &rows))
+		return -1;
+	for (int r = 0; r < h->rows_count(rows); r++) {
+		const char *change = h->rows_value(rows, r, 0), *kind = h->rows_value(rows, r, 1);
+		const char *name = h->rows_value(rows, r, 2), *want = h->rows_value(rows, r, 3);
+		const char *have = h->rows_value(rows, r, 4);
+		if (strcmp(change, "missing") == 0)
+			note(f, "drift: missing %s %s (the migrations create it; the target has none)", kind, name);
+		else if (strcmp(change, "extra") == 0)
+			note(f, "drift: extra %s %s (on the target, created by no applied migration)", kind, name);
+		else
+			note(f, "drift: changed %s %s (expected \"%.120s\", the target has \"%.120s\")", kind, name,
+			     want ? want : "", have ? have : "");
+	}
+	h->rows_free(rows);
+	return 0;
+}
+
 static int preflight(const struct padctl_host *h, struct padctl_step *st)
 {
 	struct padctl_rows *rows = NULL;
@@ -121,7 +151,11 @@ static int preflight(const struct padctl_host *h, struct padctl_step *st)
 	for (char *s = strtok_r(list, ",", &save); s && !rc; s = strtok_r(NULL, ",", &save))
 		rc = check_schema(h, st, s, &f);
 	free(list);
-	if (rc || contracts(h, st, &f))
+	if (!rc)
+		rc = contracts(h, st, &f);
+	if (!rc)
+		rc = check_drift(h, st, &f);
+	if (rc)
 		return -1;
 	if (f.n)
 		return h->fail(st, "fix the findings above (a DBA can grant the privileges; a contract finding means "
@@ -177,7 +211,7 @@ static int postflight(const struct padctl_host *h, struct padctl_step *st)
 	for (size_t i = 0; i < n; i++)
 		if (verify_one(h, st, h->migration_at(st, i), &f))
 			return -1;
-	if (contracts(h, st, &f))
+	if (contracts(h, st, &f) || check_drift(h, st, &f))
 		return -1;
 	if (f.n)
 		return h->fail(st, "a migration's effect is missing, or it broke a contract: check the migration, its "

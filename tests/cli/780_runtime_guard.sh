@@ -13,9 +13,10 @@ add_migration 0001 app "CREATE SCHEMA app; CREATE TABLE app.t (id int, employee_
 
 history() { psql_q "SELECT string_agg(version, ',' ORDER BY version) FROM padctl.migrations"; }
 
-group "a normal migration passes, reading the protected schema"
+group "a normal migration passes, reading the protected schema and referring to it by a foreign key"
 add_migration 0002 reads "INSERT INTO app.t SELECT 1, id FROM ref.employee;
-CREATE VIEW app.v AS SELECT e.id, e.name FROM ref.employee e;"
+CREATE VIEW app.v AS SELECT e.id, e.name FROM ref.employee e;
+ALTER TABLE app.t ADD CONSTRAINT t_employee_fk FOREIGN KEY (employee_id) REFERENCES ref.employee (id);"
 pc deploy test
 assert_rc 0
 assert_eq "0001,0002" "$(history)" "history"

@@ -200,7 +200,7 @@ static int deploy(int dry_run)
 	CU_ASSERT_EQUAL_FATAL(plugin_registry_load_dirs(&reg, dirs, 2), 0);
 	CU_ASSERT_PTR_NOT_NULL(plugin_find(&reg, "migrate"));
 	CU_ASSERT_PTR_NOT_NULL(plugin_find(&reg, "engine_probe"));
-	struct run_opts o = { "deploy", dry_run, NULL, 10000, 0, NULL };
+	struct run_opts o = { .command = "deploy", .dry_run = dry_run, .lock_timeout_ms = 10000 };
 	rc = pipeline_run(&p, &env, &pl, &reg, &o);
 	if (err_pending()) {
 		last_msg = xstrdup(err_message());

@@ -132,7 +132,8 @@ struct padctl_host {
 	/* option returns a declared option's value as written, or NULL. */
 	const char *(*option)(struct padctl_step *st, const char *name);
 	/* config looks up a project or env setting: "project", "env.tier",
-	 * "schemas.owned" and "schemas.protected" (comma-separated), "target.dbname".
+	 * "schemas.owned" and "schemas.protected" (comma-separated), "target.dbname",
+	 * "drift" ("true" when padctl.yml configures drift checks, else "false").
 	 * Every string the host hands a plugin (env, target, phase, run_id,
 	 * option, config, the members of a migration) stays valid and unchanged
 	 * until the step ends; no two answers share storage. */
@@ -446,6 +447,26 @@ struct padctl_contracts_v1 {
 	 * load, named at its file:line:col; a failed query). */
 	int (*check)(struct padctl_step *st,
 		     void (*finding)(void *ctx, const char *file, int line, int col, const char *text), void *ctx);
+};
+
+/* "drift", version 1: the step's target compared with a replay of its
+ * history. The host replays, on a scratch database, exactly the migrations
+ * the target's history says are applied (a cached replay when the history
+ * did not change) and compares the catalogs of the owned schemas; a
+ * baselined target compares only what came after its baseline. It logs a
+ * summary line itself. Works in a dry run (it changes nothing on the
+ * target); fails when the project configures no drift (padctl.yml `drift:`). */
+#define PADCTL_DRIFT_V1 1
+struct padctl_drift_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* check lists every difference, one row each: 0 "missing" (the
+	 * replay has it, the target not), "extra" (the target has it, the
+	 * replay not) or "changed", 1 the object's kind ("column", "index",
+	 * "function", ...), 2 its schema-qualified name, 3 the replay's
+	 * definition (NULL when extra), 4 the target's (NULL when missing).
+	 * No rows: no drift. Free with rows_free. */
+	int (*check)(struct padctl_step *st, struct padctl_rows **rows);
 };
 
 /* The descriptor a plugin's entry function returns. */

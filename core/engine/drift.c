@@ -1,0 +1,845 @@
+#include "drift.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fs.h"
+#include "hash.h"
+#include "local.h"
+#include "log.h"
+#include "migrations.h"
+#include "services.h"
+#include "target.h"
+
+#define SCRATCH_PREFIX "padctl_drift_"
+#define KEY_CHARS 24
+
+struct hrow {
+	char *version;
+	char *checksum;
+	char *status;
+	char *run_id; /* NULL when none */
+};
+
+struct hist {
+	struct hrow *v;
+	size_t n;
+};
+
+static void hist_release(struct hist *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].version);
+		free(h->v[i].checksum);
+		free(h->v[i].status);
+		free(h->v[i].run_id);
+	}
+	free(h->v);
+}
+
+/* the history in the order it was applied (replaying in file order would
+ * differ for a migration applied out of order) */
+static int read_history(struct db *db, struct hist *h)
+{
+	memset(h, 0, sizeof *h);
+	char *exists = NULL;
+	if (db_query_value(db, "SELECT to_regclass('padctl.migrations') IS NOT NULL", 0, NULL, &exists))
+		return -1;
+	int have = exists && strcmp(exists, "t") == 0;
+	free(exists);
+	if (!have)
+		return 0;
+	PGresult *res = NULL;
+	if (db_query(db,
+		     "SELECT version, checksum, status, run_id FROM padctl.migrations "
+		     "ORDER BY applied_at, length(version), version",
+		     0, NULL, &res))
+		return -1;
+	h->n = (size_t)PQntuples(res);
+	h->v = xcalloc(h->n ? h->n : 1, sizeof *h->v);
+	for (size_t i = 0; i < h->n; i++) {
+		h->v[i].version = xstrdup(PQgetvalue(res, (int)i, 0));
+		h->v[i].checksum = xstrdup(PQgetvalue(res, (int)i, 1));
+		h->v[i].status = xstrdup(PQgetvalue(res, (int)i, 2));
+		h->v[i].run_id = PQgetisnull(res, (int)i, 3) ? NULL : xstrdup(PQgetvalue(res, (int)i, 3));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the scratch server */
+
+struct scratch {
+	struct local_conn local;
+	char *password;
+	struct cfg_target t; /* the scratch server as a target, for target_password */
+};
+
+static int scratch_connect(const struct cfg_project *p, struct scratch *s, const char *dbname, struct db **out)
+{
+	struct db_params dp;
+	memset(&dp, 0, sizeof dp);
+	char *label;
+	const struct cfg_database *d = p->drift_scratch;
+	if (!d) {
+		if (!s->local.host && local_ensure(p, &s->local))
+			return fail_detail("drift replays on the managed local cluster (drift.scratch: local)");
+		dp.host = s->local.host;
+		dp.port = s->local.port;
+		dp.user = s->local.user;
+		dp.password = s->local.password;
+		dp.sslmode = "disable";
+		label = xstrfmt("the drift scratch database %s (managed local cluster, port %d)", dbname,
+				s->local.port);
+	} else {
+		if (!s->t.name) {
+			s->t.name = "drift.scratch";
+			s->t.db = *d;
+			if (target_password(&s->t, &s->password))
+				return -1;
+		}
+		dp.host = d->host;
+		dp.port = d->port;
+		dp.user = d->user;
+		dp.password = s->password;
+		dp.passfile = d->passfile;
+		dp.sslmode = d->sslmode;
+		dp.connect_timeout = d->connect_timeout;
+		label = xstrfmt("the drift scratch database %s (%s:%d)", dbname, d->host, d->port);
+	}
+	dp.dbname = dbname;
+	dp.application_name = "padctl drift";
+	dp.hint = "check drift.scratch in padctl.yml: padctl creates scratch databases there (the user needs CREATEDB)";
+	int rc = db_connect(&dp, label, out);
+	free(label);
+	return rc;
+}
+
+static void scratch_release(struct scratch *s)
+{
+	local_conn_release(&s->local);
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
+}
+
+static const char *maintenance_db(const struct cfg_project *p)
+{
+	return p->drift_scratch && p->drift_scratch->dbname ? p->drift_scratch->dbname : "postgres";
+}
+
+/* ---------------------------------------------------------------- the cache */
+
+static char *cache_dir(const struct cfg_project *p)
+{
+	return xstrfmt("%s/.padctl/drift", p->root);
+}
+
+static int make_cache_dir(const struct cfg_project *p)
+{
+	char *pad = xstrfmt("%s/.padctl", p->root), *dir = cache_dir(p);
+	int rc = 0;
+	if ((mkdir(pad, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST))
+		rc = fail("could not create the drift cache directory \"%s\": %s", dir, strerror(errno));
+	free(pad);
+	free(dir);
+	return rc;
+}
+
+/* read_cached returns 1 when the file is not there */
+static int read_cached(const char *path, struct catalog *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = fs_read_file(path, FS_TEXT_CAP, &text, &len);
+	if (rc)
+		return rc;
+	rc = catalog_parse(text, len, path, c);
+	free(text);
+	return rc;
+}
+
+static int write_cached(const char *path, const struct catalog *c)
+{
+	struct buf b = BUF_INIT;
+	catalog_serialise(c, &b);
+	int rc = fs_write_atomic(path, buf_str(&b), b.len, 0600);
+	buf_release(&b);
+	return rc;
+}
+
+struct cached_file {
+	char *key;
+	struct timespec mtime;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct cached_file *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+/* remove_key_files removes the files of key: its catalog, its baseline
+ * scope and the records of targets that compared clean with it */
+static void remove_key_files(const char *dir, const char *key)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, key, 64) != 0 || e->d_name[64] != '.')
+			continue;
+		char *path = xstrfmt("%s/%s", dir, e->d_name);
+		unlink(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* cleanup keeps the drift.keep most recently used replays (a check touches
+ * its file) and removes the others: the file, and the scratch database on the
+ * scratch server. Best effort: a failure is a warning, never the check's. */
+static void cleanup(const struct cfg_project *p, struct scratch *s)
+{
+	char *dir = cache_dir(p);
+	DIR *d = opendir(dir);
+	struct cached_file *v = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len != 64 + 8 || strcmp(e->d_name + 64, ".catalog") != 0)
+			continue;
+		char *path = xstrfmt("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(path, &st) == 0) {
+			v = xrealloc(v, (n + 1) * sizeof *v);
+			v[n].key = xstrndup(e->d_name, 64);
+			v[n].mtime = st.st_mtim;
+			n++;
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	if (n > (size_t)p->drift_keep)
+		qsort(v, n, sizeof *v, newest_first);
+	struct db *m = NULL;
+	for (size_t i = (size_t)p->drift_keep; i < n; i++) {
+		remove_key_files(dir, v[i].key);
+		struct err_scope scope;
+		err_scope_push(&scope);
+		if (m || scratch_connect(p, s, maintenance_db(p), &m) == 0) {
+			char *sql = xstrfmt("DROP DATABASE IF EXISTS " SCRATCH_PREFIX "%.*s", KEY_CHARS, v[i].key);
+			if (db_exec(m, sql, NULL) == 0)
+				log_verbose("drift: removed the stale scratch database " SCRATCH_PREFIX "%.*s",
+					    KEY_CHARS, v[i].key);
+			free(sql);
+		}
+		if (err_pending())
+			log_warn("drift: could not remove the stale scratch database " SCRATCH_PREFIX "%.*s: %s",
+				 KEY_CHARS, v[i].key, err_message());
+		err_scope_pop(&scope, ERR_DISCARD);
+	}
+	db_close(m);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+	free(dir);
+}
+
+/* ---------------------------------------------------------------- the replay */
+
+/* pg_dump's plain output may hold psql meta-commands (\restrict in recent
+ * minor releases): the scratch loads it through libpq, so they go */
+static void strip_meta_commands(struct buf *b)
+{
+	struct buf out = BUF_INIT;
+	const char *s = buf_str(b);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) + 1 : strlen(s);
+		if (s[0] != '\\')
+			buf_add(&out, s, len);
+		s += len;
+	}
+	buf_release(b);
+	*b = out;
+}
+
+static int load_protected(const struct cfg_project *p, struct db *target, struct db *sdb,
+			  const struct catalog *protected_cat)
+{
+	const char **schemas = xcalloc(p->nprotected + 1, sizeof *schemas);
+	size_t n = 0;
+	for (size_t i = 0; i < p->nprotected; i++)
+		if (catalog_find(protected_cat, "schema", p->protected_schemas[i]))
+			schemas[n++] = p->protected_schemas[i];
+	int rc = 0;
+	if (n) {
+		struct buf dump = BUF_INIT;
+		rc = services_dump_schemas(target, schemas, n, &dump);
+		if (!rc) {
+			strip_meta_commands(&dump);
+			rc = db_exec(sdb, buf_str(&dump), "pg_dump --schema-only of the protected schemas");
+			if (rc)
+				fail_detail("copying the protected schemas from the target to the scratch database");
+		}
+		buf_release(&dump);
+		log_verbose("drift: copied %zu protected schema%s from the target to the scratch database", n,
+			    n == 1 ? "" : "s");
+	}
+	free(schemas);
+	return rc;
+}
+
+static int replay_one(struct db *sdb, const struct migration *m)
+{
+	if (db_exec(sdb, "RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL", NULL))
+		return -1;
+	if (!m->transactional)
+		return db_exec(sdb, m->up_sql, m->up_path);
+	if (db_exec(sdb, "BEGIN", NULL))
+		return -1;
+	if (db_exec(sdb, m->up_sql, m->up_path)) {
+		PGresult *r = PQexec(sdb->conn, "ROLLBACK");
+		PQclear(r);
+		return -1;
+	}
+	return db_exec(sdb, "COMMIT", NULL);
+}
+
+/* replay builds the scratch database and snapshots it: after the
+ * baselined migrations (into base, when there are any) and at the end */
+static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h, size_t from,
+		  const struct catalog *protected_cat, const char *building, struct catalog *base,
+		  struct catalog *expected, size_t *replayed)
+{
+	struct migration_set set = { NULL, 0 };
+	if (migrations_load(p->migrations_dir, &set))
+		return -1;
+	int rc = 0;
+	/* every replayed migration must be the file its history row recorded */
+	for (size_t i = 0; !rc && i < h->n; i++) {
+		if (strcmp(h->v[i].status, "skipped") == 0)
+			continue;
+		const struct migration *m = migrations_find(&set, h->v[i].version);
+		if (!m) {
+			fail("could not check drift: migration %s is %s on the target but has no file in %s",
+			     h->v[i].version, h->v[i].status, p->migrations_dir);
+			rc = fail_hint("restore the migration's directory (drift replays exactly what was applied)");
+		} else if (strcmp(m->checksum, h->v[i].checksum) != 0) {
+			fail("could not check drift: migration %s_%s changed since it was applied (checksum mismatch)",
+			     m->version, m->name);
+			fail_detail("the target recorded %.12s..., the file now hashes to %.12s...", h->v[i].checksum,
+				    m->checksum);
+			rc = fail_hint("restore the file as it was applied, or accept the change with `padctl repair`");
+		}
+	}
+	struct db *sdb = NULL;
+	if (!rc)
+		rc = scratch_connect(p, s, building, &sdb);
+	/* a copy of an earlier replay holds the protected schemas already */
+	if (!rc && !from)
+		rc = load_protected(p, target, sdb, protected_cat);
+	int in_base = 1, have_base = 0;
+	for (size_t i = from; !rc && i < h->n; i++) {
+		if (strcmp(h->v[i].status, "skipped") == 0)
+			continue;
+		int baselined = strcmp(h->v[i].status, "baselined") == 0;
+		if (in_base && !baselined && have_base) {
+			rc = catalog_snapshot(sdb, p->owned, p->nowned, base);
+			in_base = 0;
+			if (rc)
+				break;
+		}
+		in_base = in_base && baselined;
+		have_base |= baselined;
+		const struct migration *m = migrations_find(&set, h->v[i].version);
+		if (replay_one(sdb, m)) {
+			fail_detail("replaying migration %s_%s on the scratch database %s", m->version, m->name,
+				    building);
+			rc = fail_hint("the migration fails on a fresh database holding only the protected schemas: "
+				       "it depends on something else (a role, an extension, data); create that on the "
+				       "scratch server and check again");
+			break;
+		}
+		(*replayed)++;
+	}
+	if (!rc && have_base && in_base)
+		rc = catalog_snapshot(sdb, p->owned, p->nowned, base);
+	if (!rc)
+		rc = catalog_snapshot(sdb, p->owned, p->nowned, expected);
+	db_close(sdb);
+	migrations_release(&set);
+	return rc;
+}
+
+/* build makes the scratch database for key under a temporary name, replays
+ * into it and renames it: a database with the final name is complete */
+static int build(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
+		 const char *prefix_key, size_t prefix_n, const struct catalog *protected_cat, struct drift_result *r,
+		 struct catalog *base)
+{
+	struct db *m = NULL;
+	if (scratch_connect(p, s, maintenance_db(p), &m))
+		return -1;
+	char *building = xstrfmt("%s_b%ld", r->scratch, (long)getpid());
+	/* one statement a message: CREATE and DROP DATABASE refuse a transaction block */
+	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", building);
+	int rc = db_exec(m, sql, NULL);
+	free(sql);
+	size_t from = 0;
+	if (!rc && prefix_key) {
+		/* the replay of the history before the newest run, when it is
+		 * still there: copy it and replay only that run's migrations */
+		char *prev = xstrfmt(SCRATCH_PREFIX "%.*s", KEY_CHARS, prefix_key);
+		struct err_scope scope;
+		err_scope_push(&scope);
+		sql = xstrfmt("CREATE DATABASE %s TEMPLATE %s", building, prev);
+		if (db_exec(m, sql, NULL) == 0) {
+			from = prefix_n;
+			log_info("drift: copied the scratch database %s (the replay of the %zu migrations before the "
+				 "newest run)",
+				 prev, prefix_n);
+		} else {
+			log_verbose("drift: could not copy the scratch database %s (%s); replaying from the start",
+				    prev, err_message() ? err_message() : "?");
+		}
+		err_scope_pop(&scope, ERR_DISCARD);
+		free(sql);
+		free(prev);
+	}
+	if (!rc && !from) {
+		sql = xstrfmt("CREATE DATABASE %s TEMPLATE template0", building);
+		rc = db_exec(m, sql, NULL);
+		free(sql);
+	}
+	if (rc) {
+		fail_detail("creating the drift scratch database %s", building);
+		fail_hint(
+			"the scratch server's user needs CREATEDB (or point drift.scratch at a server where it has it)");
+	}
+	if (!rc) {
+		log_info("drift: replaying the target's history on the scratch database %s", r->scratch);
+		rc = replay(p, s, target, h, from, protected_cat, building, base, &r->expected, &r->replayed);
+	}
+	if (!rc) {
+		sql = xstrfmt("DROP DATABASE IF EXISTS %s", r->scratch);
+		rc = db_exec(m, sql, NULL);
+		free(sql);
+	}
+	if (!rc) {
+		sql = xstrfmt("ALTER DATABASE %s RENAME TO %s", building, r->scratch);
+		rc = db_exec(m, sql, NULL);
+		free(sql);
+	}
+	if (rc) {
+		/* keep the first error; the half-built database goes */
+		struct err_scope scope;
+		err_scope_push(&scope);
+		sql = xstrfmt("DROP DATABASE IF EXISTS %s", building);
+		db_exec(m, sql, NULL);
+		free(sql);
+		err_scope_pop(&scope, ERR_DISCARD);
+	}
+	free(building);
+	db_close(m);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the check */
+
+static int compute_key(const struct cfg_project *p, const struct catalog *protected_cat, const struct hist *h, size_t n,
+		       char key[65])
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "padctl drift 1\nowned");
+	for (size_t i = 0; i < p->nowned; i++)
+		buf_addf(&b, " %s", p->owned[i]);
+	buf_adds(&b, "\nprotected\n");
+	catalog_serialise(protected_cat, &b);
+	buf_adds(&b, "history\n");
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&b, "%s %s %s\n", h->v[i].status, h->v[i].version, h->v[i].checksum);
+	int rc = hash_sha256_hex(buf_str(&b), b.len, key);
+	buf_release(&b);
+	return rc;
+}
+
+/* A fingerprint of the row versions (oid and xmin) of every catalog row the
+ * snapshot of the owned schemas reads: any change to one of those objects
+ * (DDL, a GRANT, CREATE OR REPLACE) writes a new row version and so changes
+ * the fingerprint. It costs the server no pg_get_*def call, so a target that
+ * compared clean and has not changed since is known clean for the price of
+ * one cheap query. VACUUM FULL of a catalog only moves rows (same xmin).
+ * The rows are summed as two 64-bit hashes each (order does not matter, so
+ * nothing is sorted) with their count. Columns are the user columns of
+ * tables, as the snapshot reads them (an index's or a view's columns change
+ * with its pg_class, pg_index or pg_rewrite row). */
+static const char fingerprint_sql[] =
+	"WITH ns AS (SELECT oid, xmin FROM pg_namespace WHERE nspname = ANY (string_to_array($1, ','))),\n"
+	"rel AS (SELECT oid, xmin, relkind FROM pg_class WHERE relnamespace IN (SELECT oid FROM ns))\n"
+	"SELECT count(*) || ' ' || sum(hashtextextended(x, 0)) || ' ' || sum(hashtextextended(x, 1)) FROM (\n"
+	"SELECT 'n' || oid || ':' || xmin AS x FROM ns\n"
+	"UNION ALL SELECT 'c' || oid || ':' || xmin FROM rel\n"
+	"UNION ALL SELECT 'a' || attrelid || '.' || attnum || ':' || xmin FROM pg_attribute "
+	"  WHERE attnum > 0 AND attrelid IN (SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f'))\n"
+	"UNION ALL SELECT 'd' || oid || ':' || xmin FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'i' || indexrelid || ':' || xmin FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'k' || oid || ':' || xmin FROM pg_constraint WHERE connamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 't' || oid || ':' || xmin FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'r' || oid || ':' || xmin FROM pg_rewrite WHERE ev_class IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 's' || seqrelid || ':' || xmin FROM pg_sequence WHERE seqrelid IN (SELECT oid FROM rel)\n"
+	"UNION ALL SELECT 'p' || oid || ':' || xmin FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 'y' || oid || ':' || xmin FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns)\n"
+	"UNION ALL SELECT 'e' || e.oid || ':' || e.xmin FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+	"  WHERE t.typnamespace IN (SELECT oid FROM ns)) f";
+
+/* the version of what a snapshot holds: a padctl that reads the catalog
+ * differently must not trust another's record of a clean target */
+#define SNAPSHOT_VERSION "1"
+
+static char *owned_list(const struct cfg_project *p)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < p->nowned; i++)
+		buf_addf(&b, "%s%s", i ? "," : "", p->owned[i]);
+	return buf_detach(&b);
+}
+
+static char *fingerprint_record(const char *fp)
+{
+	return xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
+}
+
+static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
+{
+	char *list = owned_list(p), *fp = NULL;
+	const char *params[] = { list };
+	int rc = db_query_value(db, fingerprint_sql, 1, params, &fp);
+	free(list);
+	if (rc)
+		return -1;
+	*out = fingerprint_record(fp);
+	free(fp);
+	return 0;
+}
+
+char *drift_fingerprint_sql(const struct cfg_project *p)
+{
+	/* the schema list as a literal: owned schema names are identifiers
+	 * (config.c checks them), and a quote is doubled all the same */
+	char *list = owned_list(p);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "(SELECT * FROM (");
+	const char *at = strstr(fingerprint_sql, "$1");
+	buf_add(&b, fingerprint_sql, (size_t)(at - fingerprint_sql));
+	buf_addch(&b, '\'');
+	for (const char *c = list; *c; c++) {
+		buf_addch(&b, *c);
+		if (*c == '\'')
+			buf_addch(&b, '\'');
+	}
+	buf_addch(&b, '\'');
+	buf_adds(&b, at + 2);
+	buf_adds(&b, ") fp)");
+	free(list);
+	return buf_detach(&b);
+}
+
+/* clean_path names the record that target db compared clean with key's replay */
+static char *clean_path(const struct cfg_project *p, struct db *db, const char *key)
+{
+	char *who = xstrfmt("%s:%s/%s", PQhost(db->conn), PQport(db->conn), PQdb(db->conn));
+	char hex[HASH_SHA256_HEX_SIZE];
+	char *dir = cache_dir(p), *path = NULL;
+	if (hash_sha256_hex(who, strlen(who), hex) == 0)
+		path = xstrfmt("%s/%s.%.16s.clean", dir, key, hex);
+	free(who);
+	free(dir);
+	return path;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* same_text says whether the file at path holds exactly text */
+static int same_text(const char *path, const char *text)
+{
+	char *have = NULL;
+	size_t len = 0;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = fs_read_file(path, 4096, &have, &len);
+	err_scope_pop(&scope, ERR_DISCARD);
+	int same = rc == 0 && len == strlen(text) && memcmp(have, text, len) == 0;
+	free(have);
+	return same;
+}
+
+/* prefix_of returns how many history rows come before the newest run's
+ * (the rows at the end that share its run id), 0 when there is no such run
+ * or nothing before it: a postflight's replay starts from its preflight's */
+static size_t prefix_of(const struct hist *h)
+{
+	if (!h->n || !h->v[h->n - 1].run_id)
+		return 0;
+	size_t k = h->n;
+	while (k && h->v[k - 1].run_id && strcmp(h->v[k - 1].run_id, h->v[h->n - 1].run_id) == 0)
+		k--;
+	return k;
+}
+
+int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r)
+{
+	return drift_check_fp(p, target, db, NULL, r);
+}
+
+int drift_check_fp(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		   struct drift_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!p->drift) {
+		fail("drift is not configured for project \"%s\"", p->name);
+		fail_detail("a drift check replays the target's history on a scratch database");
+		fail_hint("add `drift: {scratch: local}` to %s (the managed local cluster) or name a scratch server "
+			  "(see docs/drift.md)",
+			  p->file);
+		return fail_status(EXIT_USAGE);
+	}
+	struct hist h;
+	if (read_history(db, &h))
+		return fail_detail("reading the history of target \"%s\"", target);
+	struct catalog protected_cat;
+	memset(&protected_cat, 0, sizeof protected_cat);
+	int rc = p->nprotected ? catalog_snapshot(db, p->protected_schemas, p->nprotected, &protected_cat) : 0;
+	for (size_t i = 0; !rc && i < h.n; i++) {
+		if (strcmp(h.v[i].status, "baselined") == 0 &&
+		    (!r->baseline || version_cmp(h.v[i].version, r->baseline) > 0)) {
+			free(r->baseline);
+			r->baseline = xstrdup(h.v[i].version);
+		}
+		if (strcmp(h.v[i].status, "skipped") != 0)
+			r->replayed++;
+	}
+	if (!rc)
+		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
+	char *fp = NULL, *clean = NULL;
+	if (!rc && known_fp)
+		fp = fingerprint_record(known_fp);
+	else if (!rc)
+		rc = fingerprint(p, db, &fp);
+	if (rc) {
+		catalog_release(&protected_cat);
+		hist_release(&h);
+		return -1;
+	}
+	r->scratch = xstrfmt(SCRATCH_PREFIX "%.*s", KEY_CHARS, r->key);
+	clean = clean_path(p, db, r->key);
+
+	char *dir = cache_dir(p);
+	char *cat_path = xstrfmt("%s/%s.catalog", dir, r->key), *only_path = xstrfmt("%s/%s.only", dir, r->key);
+	free(dir);
+	struct scratch s;
+	char *cache_dir_tmp = NULL;
+	memset(&s, 0, sizeof s);
+	if (clean && file_exists(cat_path) && (!r->baseline || file_exists(only_path)) && same_text(clean, fp)) {
+		/* compared clean with this replay before, and not one of the
+		 * catalog rows it read has changed since */
+		r->cached = 1;
+		r->unchanged = 1;
+		utimensat(AT_FDCWD, cat_path, NULL, 0);
+		log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database "
+			 "%s)",
+			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+		log_verbose("drift: the owned schemas' catalog of target \"%s\" has not changed since it last "
+			    "compared clean (%s)",
+			    target, clean);
+		goto done;
+	}
+	rc = catalog_snapshot(db, p->owned, p->nowned, &r->actual);
+	int hit = rc ? -1 : read_cached(cat_path, &r->expected);
+	if (hit == 0 && r->baseline) {
+		hit = read_cached(only_path, &r->only);
+		if (hit)
+			catalog_release(&r->expected);
+	}
+	rc = hit < 0 ? -1 : 0;
+	if (hit == 0) {
+		r->cached = 1;
+		/* the cache is used: it is the newest, not the next to go */
+		utimensat(AT_FDCWD, cat_path, NULL, 0);
+		log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database "
+			 "%s)",
+			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+	} else if (hit == 1) {
+		size_t total = r->replayed;
+		r->replayed = 0;
+		struct catalog base;
+		memset(&base, 0, sizeof base);
+		char prefix_key[65];
+		size_t prefix_n = prefix_of(&h);
+		int have_prefix =
+			!r->baseline && prefix_n && compute_key(p, &protected_cat, &h, prefix_n, prefix_key) == 0;
+		if (have_prefix) {
+			char *prev = xstrfmt("%s/%s.catalog", cache_dir_tmp = cache_dir(p), prefix_key);
+			have_prefix = file_exists(prev);
+			free(prev);
+			free(cache_dir_tmp);
+		}
+		rc = make_cache_dir(p);
+		if (!rc)
+			rc = build(p, &s, db, &h, have_prefix ? prefix_key : NULL, prefix_n, &protected_cat, r, &base);
+		if (!rc && r->baseline)
+			catalog_changed(&base, &r->expected, &r->only);
+		if (!rc && r->baseline)
+			rc = write_cached(only_path, &r->only);
+		if (!rc)
+			rc = write_cached(cat_path, &r->expected);
+		catalog_release(&base);
+		if (!rc) {
+			log_info("drift: replayed %zu migration%s of target \"%s\" on the scratch database %s",
+				 r->replayed, r->replayed == 1 ? "" : "s", target, r->scratch);
+			cleanup(p, &s);
+		}
+		r->replayed = total;
+	}
+	if (!rc) {
+		catalog_diff(&r->expected, &r->actual, r->baseline ? &r->only : NULL, &r->diff);
+		/* the fingerprint was taken before the snapshot: a change in
+		 * between makes the next check read the catalog again */
+		if (!r->diff.n && clean && fs_write_atomic(clean, fp, strlen(fp), 0600))
+			rc = -1;
+	}
+done:
+	if (!rc && r->baseline)
+		log_info("drift: target \"%s\" was baselined at %s: only the %zu object%s the migrations after "
+			 "it created, changed or dropped are compared",
+			 target, r->baseline, r->only.n, r->only.n == 1 ? "" : "s");
+	scratch_release(&s);
+	free(cat_path);
+	free(only_path);
+	free(clean);
+	free(fp);
+	catalog_release(&protected_cat);
+	hist_release(&h);
+	return rc;
+}
+
+void drift_result_release(struct drift_result *r)
+{
+	catalog_release(&r->expected);
+	catalog_release(&r->actual);
+	catalog_release(&r->only);
+	cat_diff_release(&r->diff);
+	free(r->baseline);
+	free(r->scratch);
+	memset(r, 0, sizeof *r);
+}
+
+char *drift_summary(const struct drift_result *r)
+{
+	struct buf b = BUF_INIT;
+	if (r->diff.n)
+		buf_addf(&b, "%zu difference%s", r->diff.n, r->diff.n == 1 ? "" : "s");
+	else
+		buf_adds(&b, "no drift");
+	buf_addf(&b, " (against a replay of %zu migration%s%s", r->replayed, r->replayed == 1 ? "" : "s",
+		 r->cached ? ", cached" : "");
+	if (r->baseline)
+		buf_addf(&b, "; baselined at %s: only what came after it is compared", r->baseline);
+	buf_addch(&b, ')');
+	char *out = xstrprintable(buf_str(&b));
+	buf_release(&b);
+	return out;
+}
+
+/* a definition in a message: one line, at most ~200 bytes */
+static void add_def(struct buf *b, const char *def)
+{
+	if (!*def) {
+		buf_adds(b, "(none)");
+		return;
+	}
+	size_t n = strlen(def);
+	char *cut = n > 200 ? xstrfmt("%.200s...", def) : xstrdup(def);
+	for (char *c = cut; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	buf_add_printable(b, cut);
+	free(cut);
+}
+
+char *drift_finding(const struct cat_change *c)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s %s ", cat_change_name(c->change), c->kind);
+	buf_add_printable(&b, c->name);
+	if (c->change == CAT_MISSING) {
+		buf_adds(&b, ": the migrations create it, the target has none (expected ");
+		add_def(&b, c->expected);
+		buf_addch(&b, ')');
+	} else if (c->change == CAT_EXTRA) {
+		buf_adds(&b, ": on the target, created by no applied migration (");
+		add_def(&b, c->actual);
+		buf_addch(&b, ')');
+	} else {
+		buf_adds(&b, ": expected ");
+		add_def(&b, c->expected);
+		buf_adds(&b, ", the target has ");
+		add_def(&b, c->actual);
+	}
+	return buf_detach(&b);
+}
+
+static json_t *jstr(const char *s)
+{
+	json_t *v = s ? json_string(s) : json_null();
+	if (!v) {
+		char *p = xstrprintable(s);
+		v = json_string(p);
+		free(p);
+	}
+	return v ? v : json_null();
+}
+
+json_t *drift_json(const struct drift_result *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "drift", json_boolean(r->diff.n != 0));
+	json_object_set_new(o, "replayed", json_integer((json_int_t)r->replayed));
+	json_object_set_new(o, "cached", json_boolean(r->cached));
+	json_object_set_new(o, "unchanged", json_boolean(r->unchanged));
+	json_object_set_new(o, "baseline", jstr(r->baseline));
+	json_object_set_new(o, "scratch", jstr(r->scratch));
+	json_object_set_new(o, "key", json_string(r->key));
+	json_t *arr = json_array();
+	for (size_t i = 0; i < r->diff.n; i++) {
+		const struct cat_change *c = &r->diff.v[i];
+		json_t *f = json_object();
+		json_object_set_new(f, "change", json_string(cat_change_name(c->change)));
+		json_object_set_new(f, "kind", jstr(c->kind));
+		json_object_set_new(f, "name", jstr(c->name));
+		json_object_set_new(f, "expected", jstr(c->expected));
+		json_object_set_new(f, "actual", jstr(c->actual));
+		json_array_append_new(arr, f);
+	}
+	json_object_set_new(o, "findings", arr);
+	return o;
+}

@@ -1,0 +1,87 @@
+/* drift: does a target's catalog still match what its history says was
+ * applied to it?
+ *
+ * drift_check replays, on a scratch database, exactly the migrations the
+ * target's padctl.migrations says are applied or baselined (in the order
+ * they were applied; skipped ones are not run), each file checked against
+ * the checksum its history row recorded, and compares the catalog of the
+ * owned schemas (catalog.h) of the scratch with the target's.
+ *
+ * The scratch server is the project's managed local cluster
+ * (`drift: {scratch: local}`) or a configured server (`drift: {scratch:
+ * {host: ...}}`). Before the replay, the protected schemas the migrations may
+ * reference (foreign keys to a read-only schema) are copied from the target
+ * with `pg_dump --schema-only --no-owner --no-privileges` (the pg_dump of the
+ * target's major version), so the scratch sees what the target's migrations
+ * saw.
+ *
+ * The replay is cached by a key, the SHA-256 of: the owned schemas, a
+ * fingerprint of the protected schemas' catalog on the target, and every
+ * history row (status, version, checksum) in order. The scratch database is
+ * padctl_drift_<first 24 hex digits of the key>, built under a temporary
+ * name and renamed when complete; its catalog is kept in
+ * .padctl/drift/<key>.catalog, so a check with nothing new neither replays
+ * nor connects to the scratch server. The drift.keep most recently used
+ * replays are kept; older ones (file and database) are removed.
+ *
+ * A target that compared clean is recorded with a fingerprint of the row
+ * versions of the catalog rows its snapshot reads
+ * (.padctl/drift/<key>.<target>.clean); while the fingerprint is the same,
+ * nothing in its owned schemas' catalog changed, and the check ends there
+ * (one cheap query instead of the snapshot). Any DDL, GRANT or CREATE OR
+ * REPLACE writes new row versions, so the next check reads the catalog.
+ *
+ * A baselined target (history rows `baselined`, migrations padctl did not
+ * run) compares only the objects the migrations after the baseline created,
+ * changed or dropped: the scratch is snapshotted after the baselined
+ * migrations and again after the rest, and only what differs between the two
+ * is compared.
+ */
+#ifndef PADCTL_DRIFT_H
+#define PADCTL_DRIFT_H
+
+#include <jansson.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "db.h"
+
+struct drift_result {
+	struct catalog expected; /* the replay's catalog of the owned schemas */
+	struct catalog actual; /* the target's */
+	struct catalog only; /* baselined: the objects compared; else empty */
+	struct cat_diff diff;
+	int cached; /* the replay was reused */
+	int unchanged; /* the target's catalog had not changed since it compared clean with this
+				  * replay (its fingerprint): nothing was read or compared again */
+	size_t replayed; /* migrations the replay ran (applied and baselined) */
+	char *baseline; /* the newest baselined version, or NULL */
+	char *scratch; /* the scratch database's name */
+	char key[65];
+};
+
+/* drift_check compares the target open on db (reached for messages as
+ * target) with a replay of its history, into r (initialised here). A
+ * project without `drift:` in padctl.yml fails with EXIT_USAGE saying how
+ * to configure it. Finding drift is not a failure: read r->diff. */
+int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r);
+/* drift_check_fp is drift_check with the target's catalog fingerprint
+ * already read (known_fp, the value of drift_fingerprint_sql's expression
+ * on db; NULL: read it), so a caller can have the server compute it in a
+ * message it sends anyway (status sends it with its own first query). */
+int drift_check_fp(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		   struct drift_result *r);
+/* drift_fingerprint_sql returns the fingerprint of p's owned schemas as one
+ * SQL expression (a scalar subquery) without parameters; newly allocated. */
+char *drift_fingerprint_sql(const struct cfg_project *p);
+void drift_result_release(struct drift_result *r);
+
+/* drift_summary returns a one-line summary ("no drift (...)", "3
+ * differences (...)"), newly allocated. */
+char *drift_summary(const struct drift_result *r);
+/* drift_finding returns one difference as a line, printable, newly allocated. */
+char *drift_finding(const struct cat_change *c);
+/* drift_json returns r as a JSON object (a new reference). */
+json_t *drift_json(const struct drift_result *r);
+
+#endif
