@@ -57,5 +57,6 @@ int cmd_plugins(struct cmd_ctx *, int, char **);
 int cmd_doctor(struct cmd_ctx *, int, char **);
 int cmd_local(struct cmd_ctx *, int, char **);
 int cmd_trust(struct cmd_ctx *, int, char **);
+int cmd_backfill(struct cmd_ctx *, int, char **);
 
 #endif

@@ -637,6 +637,7 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->plugin = st->cfg->plugin;
 	s->dry_run = st->dry_run;
 	s->ledger_write = svc_ledger_write;
+	s->project = st->project;
 	return s;
 }
 
@@ -708,7 +709,8 @@ static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_op
 
 static int check_step(const struct cfg_pipeline *pl, const struct cfg_step *s, const struct padctl_plugin *d)
 {
-	if (s->phase) {
+	/* `- backfill: NAME`: a backfill plugin without phases takes the backfill's name there */
+	if (s->phase && !(d->kind == PADCTL_KIND_BACKFILL && !d->phases)) {
 		int ok = 0;
 		for (const char *const *ph = d->phases; ph && *ph && !ok; ph++)
 			ok = strcmp(*ph, s->phase) == 0;

@@ -736,6 +736,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &artifacts_v1;
 	if (strcmp(name, "ledger") == 0)
 		return &ledger_v1;
+	if (strcmp(name, "backfill") == 0)
+		return &svc_backfill_v1;
 	return NULL;
 }
 
@@ -763,4 +765,5 @@ void services_step_end(struct svc_step *s)
 	free(s->strs);
 	s->strs = NULL;
 	s->nstrs = 0;
+	svc_backfill_end(s);
 }

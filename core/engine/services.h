@@ -10,6 +10,8 @@
  *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
  *                  hashed while written, recorded in padctl.artifacts
  *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *   "backfill" 1   a backfills/<name>.yml and its records: migration_mapping,
+ *                  backfill_failures, backfill_runs (svc_backfill.c)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -47,15 +49,23 @@ struct svc_step {
 	 * role padctl connected as: inside a transaction the plugin has open it
 	 * travels with the plugin's next statement and commits with it. */
 	int (*ledger_write)(struct padctl_step *st, const char *sql);
+	const struct cfg_project *project;
 
 	struct padctl_artifact **arts; /* the artifacts the step created */
 	size_t narts;
 	char **strs; /* strings handed out, freed at the step's end */
 	size_t nstrs;
+	struct svc_backfill *backfill; /* the "backfill" service's state (svc_backfill.c) */
 };
 
 /* svc_step_of returns st's view for the services (defined by the engine). */
 struct svc_step *svc_step_of(struct padctl_step *st);
+
+/* svc_backfill_v1 is the "backfill" service; svc_backfill_end frees its state of a step. */
+struct cfg_project;
+struct svc_backfill;
+extern const struct padctl_backfill_v1 svc_backfill_v1;
+void svc_backfill_end(struct svc_step *s);
 
 /* services_lookup returns the service name at exactly version, or NULL. */
 const void *services_lookup(const char *name, uint32_t version);
