@@ -117,3 +117,10 @@ padealing.pad_request|12" "$(psql_q "SELECT target_table, count(*) FROM padctl.m
 	assert_eq "0" "$(psql_q "SELECT count(*) FROM padctl.migration_mapping m WHERE m.target_table = 'padealing.pad_approval' AND NOT EXISTS (SELECT 1 FROM padealing.pad_approval a WHERE a.id = m.target_id AND a.request_id = m.source_id)")" "mapping points at the rows"
 	ok "migration_mapping: every target row, with its source row"
 }
+
+# bf_generate FIRST LAST BAD_EVERY: deterministic legacy rows (bench/backfill/generate.sql).
+bf_generate() {
+	"$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
+		-v first="$1" -v last="$2" -v bad_every="$3" -f "$PADCTL_SOURCE_DIR/bench/backfill/generate.sql" >/dev/null ||
+		fail_now "could not generate legacy rows $1-$2"
+}
