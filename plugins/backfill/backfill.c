@@ -151,7 +151,7 @@ static int run_once(struct bf *b, char **keys, size_t n)
 	char **bad_key = NULL, **bad_reason = NULL;
 	size_t nbad = 0;
 	char *lit = NULL;
-	int64_t *seen = NULL;
+	int64_t *seen = NULL, *gk = NULL;
 	size_t nseen = 0;
 	uint64_t *add = calloc(def->ntargets ? def->ntargets : 1, sizeof *add);
 	int rc = 0;
@@ -216,9 +216,16 @@ static int run_once(struct bf *b, char **keys, size_t n)
 		}
 		qsort(seen, nseen, sizeof *seen, cmp_i64);
 		/* every key must have written something, and nothing but the batch's keys */
+		gk = malloc(ngood * sizeof *gk);
+		if (!gk) {
+			h->tx_rollback(st);
+			rc = h->fail(st, NULL, "out of memory");
+			goto out;
+		}
 		size_t nwrote = 0;
 		for (size_t i = 0; i < ngood; i++) {
 			int64_t k = strtoll(good[i], NULL, 10);
+			gk[i] = k;
 			if (bsearch(&k, seen, nseen, sizeof *seen, cmp_i64)) {
 				nwrote++;
 				continue;
@@ -228,21 +235,16 @@ static int run_once(struct bf *b, char **keys, size_t n)
 			bad_key[nbad] = strdup(good[i]);
 			bad_reason[nbad++] = strdup("the batch SQL wrote no row for this source row");
 		}
-		size_t inbatch = 0;
+		qsort(gk, ngood, sizeof *gk, cmp_i64);
 		for (size_t i = 0; i < nseen; i++) {
-			char kb[32];
-			snprintf(kb, sizeof kb, "%" PRId64, seen[i]);
-			for (size_t j = 0; j < ngood; j++)
-				if (!strcmp(good[j], kb)) {
-					inbatch++;
-					break;
-				}
-			if (inbatch != i + 1) {
+			if (i && seen[i] == seen[i - 1])
+				continue;
+			if (!bsearch(&seen[i], gk, ngood, sizeof *gk, cmp_i64)) {
 				h->tx_rollback(st);
 				rc = h->fail(st, "return only the keys of the batch ($1) as source_id",
-					     "%s:%d: the batch SQL of backfill \"%s\" returned source_id %s, which is not "
-					     "a key of its batch",
-					     def->file, def->sql_line, def->name, kb);
+					     "%s:%d: the batch SQL of backfill \"%s\" returned source_id %" PRId64
+					     ", which is not a key of its batch",
+					     def->file, def->sql_line, def->name, seen[i]);
 				goto out;
 			}
 		}
@@ -300,6 +302,7 @@ out:
 	free(bad_reason);
 	free(lit);
 	free(seen);
+	free(gk);
 	free(good);
 	free(add);
 	return rc;
