@@ -271,12 +271,7 @@ static const struct yw_field backfill_fields[] = {
 		  "target_id` for every row it wrote" },
 };
 
-static const struct yw_table backfill_table = YW_TABLE(backfill_fields, NULL);
-
-const struct yw_table *config_backfill_table(void)
-{
-	return &backfill_table;
-}
+const struct yw_table config_backfill_keys = YW_TABLE(backfill_fields, NULL);
 
 void config_backfill_release(struct cfg_backfill *b)
 {
@@ -307,10 +302,10 @@ int config_parse_backfill(const char *path, const char *name, char *const *owned
 	struct bf_ctx c = { owned, nowned };
 	struct yw_doc f;
 	struct yw_walk w = { &f, &c };
-	int rc = yw_load(&f, path, &backfill_table);
+	int rc = yw_load(&f, path, &config_backfill_keys);
 	if (!rc) {
 		char *where = xstrfmt("backfill \"%s\"", name);
-		rc = yw_walk_map(&w, yw_root(&f), &backfill_table, where, b);
+		rc = yw_walk_map(&w, yw_root(&f), &config_backfill_keys, where, b);
 		free(where);
 	}
 	yw_release(&f);

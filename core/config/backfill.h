@@ -48,9 +48,9 @@ int config_load_backfill(const struct cfg_project *p, const char *name, struct c
 int config_parse_backfill(const char *path, const char *name, char *const *owned, size_t nowned,
 			  struct cfg_backfill *b);
 void config_backfill_release(struct cfg_backfill *b);
-/* config_backfill_table is the key table the loader walks (for docs/config.md). */
+/* config_backfill_keys is the key table the loader walks (docs/config.md shows it). */
 struct yw_table;
-const struct yw_table *config_backfill_table(void);
+extern const struct yw_table config_backfill_keys;
 /* backfill_qualified_ok accepts schema.table of two unquoted SQL identifiers. */
 int backfill_qualified_ok(const char *s);
 
