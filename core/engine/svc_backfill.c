@@ -32,6 +32,7 @@ struct svc_bf_def {
 struct svc_backfill {
 	struct svc_bf_def **defs;
 	size_t ndefs;
+	char *error_text; /* error_text's answer */
 };
 
 static struct svc_bf_def *def_of(struct svc_step *s, const struct padctl_backfill_def *def)
@@ -285,6 +286,43 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 	return rc;
 }
 
+/* recorded_error describes the step's recorded error: the server's message
+ * and its own detail lines (not padctl's "on target" and "in step" lines),
+ * and its SQLSTATE into sqlstate (or "") */
+static void recorded_error(struct buf *why, char sqlstate[6])
+{
+	buf_adds(why, err_message() ? err_message() : "failed");
+	const char *det = err_detail();
+	const char *p = det ? strstr(det, "SQLSTATE ") : NULL;
+	if (p && strspn(p + 9, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5)
+		memcpy(sqlstate, p + 9, 5);
+	const char *nl = det ? strchr(det, '\n') : NULL;
+	for (const char *l = nl ? nl + 1 : NULL; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if (strncmp(l, "in step ", 8) != 0)
+			buf_addf(why, " (%.*s)", (int)len, l);
+		l = e ? e + 1 : NULL;
+	}
+}
+
+static const char *bf_error_text(struct padctl_step *st)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!err_pending())
+		return NULL;
+	if (!s->backfill)
+		s->backfill = xcalloc(1, sizeof *s->backfill);
+	struct buf why = BUF_INIT;
+	char sqlstate[6] = "";
+	recorded_error(&why, sqlstate);
+	if (*sqlstate)
+		buf_addf(&why, " [SQLSTATE %s]", sqlstate);
+	free(s->backfill->error_text);
+	s->backfill->error_text = buf_detach(&why);
+	return s->backfill->error_text;
+}
+
 static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
 		     const char *reason)
 {
@@ -304,20 +342,7 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 			return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason and without "
 				    "an error",
 				    s->plugin, def->name);
-		buf_adds(&why, err_message() ? err_message() : "failed");
-		const char *det = err_detail();
-		const char *p = det ? strstr(det, "SQLSTATE ") : NULL;
-		if (p && strspn(p + 9, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5)
-			memcpy(sqlstate, p + 9, 5);
-		/* the server's own detail lines follow the "on target" line */
-		const char *nl = det ? strchr(det, '\n') : NULL;
-		for (const char *l = nl ? nl + 1 : NULL; l && *l;) {
-			const char *e = strchr(l, '\n');
-			size_t len = e ? (size_t)(e - l) : strlen(l);
-			if (strncmp(l, "in step ", 8) != 0)
-				buf_addf(&why, " (%.*s)", (int)len, l);
-			l = e ? e + 1 : NULL;
-		}
+		recorded_error(&why, sqlstate);
 		err_clear();
 	}
 	char *run = db_literal(s->db, s->run_id);
@@ -376,6 +401,7 @@ const struct padctl_backfill_v1 svc_backfill_v1 = {
 	.mapped = bf_mapped,
 	.failed = bf_failed,
 	.counts = bf_counts,
+	.error_text = bf_error_text,
 };
 
 void svc_backfill_end(struct svc_step *s)
@@ -392,6 +418,7 @@ void svc_backfill_end(struct svc_step *s)
 		free(d);
 	}
 	free(s->backfill->defs);
+	free(s->backfill->error_text);
 	free(s->backfill);
 	s->backfill = NULL;
 }

@@ -330,12 +330,17 @@ static int run_keys(struct bf *b, char **keys, size_t n)
 	if (n == 1) {
 		b->failed++;
 		if (b->dry) {
-			const char *state = b->h->error_sqlstate(b->st);
-			show_failure(b, keys[0], state ? state : "failed");
+			const char *why = PADCTL_SERVICE_HAS(b->svc, struct padctl_backfill_v1, error_text)
+						  ? b->svc->error_text(b->st)
+						  : NULL;
+			show_failure(b, keys[0], why ? why : "the server failed it");
 			b->h->error_clear(b->st);
 			return 0;
 		}
-		show_failure(b, keys[0], "the server's error is recorded in padctl.backfill_failures");
+		const char *why = PADCTL_SERVICE_HAS(b->svc, struct padctl_backfill_v1, error_text)
+					  ? b->svc->error_text(b->st)
+					  : NULL;
+		show_failure(b, keys[0], why ? why : "the server's error is recorded in padctl.backfill_failures");
 		if (b->svc->failed(b->st, b->def, keys[0], NULL))
 			return -1;
 		return b->svc->counts(b->st, b->def, b->done, b->failed, b->written, b->batches, 0);

@@ -17,6 +17,7 @@ assert_rc 0
 assert_err_contains "16 source rows in backoffice.personal_account_dealing, 16 to do"
 assert_err_contains "12 source rows would be done, 4 failed"
 assert_err_contains "row id=113 would fail: pre-check"
+assert_err_contains "row id=114 would fail: new row for relation \"pad_request\" violates check constraint \"pad_request_quantity_check\""
 assert_eq "0|0|0|0|0|0" "$(psql_q "SELECT (SELECT count(*) FROM padealing.pad_request), (SELECT count(*) FROM padealing.pad_approval),
 	(SELECT count(*) FROM padealing.pad_execution), (SELECT count(*) FROM padealing.audit_log),
 	(SELECT count(*) FROM padctl.migration_mapping), (SELECT count(*) FROM padctl.backfill_failures)")" \

@@ -391,6 +391,11 @@ struct padctl_backfill_v1 {
 	 * source rows done and failed, target rows written, batches. */
 	int (*counts)(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
 		      uint64_t written, uint64_t batches, int finished);
+	/* error_text returns the step's recorded error as failed() would record
+	 * it (message, SQLSTATE, the server's detail), or NULL when there is
+	 * none: for a dry run, which reports a failing row without recording
+	 * it. Valid until the next call or the step's end. */
+	const char *(*error_text)(struct padctl_step *st);
 };
 
 /* The descriptor a plugin's entry function returns. */
