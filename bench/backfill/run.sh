@@ -65,7 +65,9 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 trap bench_cluster_stop EXIT
-bench_cluster_start
+# BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling
+# shellcheck disable=SC2086
+bench_cluster_start ${BENCH_PG_SETTINGS-}
 say "PostgreSQL $PGVER on port $PORT; N=$N, N_SMALL=$N_SMALL"
 
 now() { date +%s.%N; }

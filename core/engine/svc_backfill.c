@@ -144,10 +144,23 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 	d->retry = retry;
 	char *table = quoted_table(def->source_table);
 	char *key = xstrfmt("\"%s\"", def->source_key);
+	/* the keyset read: the next keys in the source's key order (or, for a
+	 * retry, in the failures' order), each with whether it is still to do.
+	 * The LIMIT is on the key range, not on the anti-join, so each read
+	 * costs n index probes however much of the table is done. */
 	struct buf q = BUF_INIT;
-	buf_addf(&q, "SELECT %s FROM %s s WHERE s.%s > $1::bigint AND ", key, table, key);
-	add_todo_filter(&q, d, key);
-	buf_addf(&q, " ORDER BY s.%s LIMIT $2", key);
+	if (retry)
+		buf_addf(&q,
+			 "SELECT source_id, true FROM padctl.backfill_failures WHERE source_table = %s "
+			 "AND source_id > $1::bigint ORDER BY source_id LIMIT $2",
+			 d->src_lit);
+	else
+		buf_addf(&q,
+			 "SELECT s.k, NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.k) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f WHERE "
+			 "f.source_table = %s AND f.source_id = s.k) FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
+			 "ORDER BY %s LIMIT $2) s ORDER BY s.k",
+			 d->src_lit, d->src_lit, key, table, key, key);
 	free(d->keyset);
 	d->keyset = buf_detach(&q);
 	buf_addf(&q, "SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE ", table, table);

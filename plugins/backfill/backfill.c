@@ -433,13 +433,19 @@ static int backfill_run(const struct padctl_host *h, struct padctl_step *st, voi
 			rc = -1;
 			break;
 		}
-		size_t nk = (size_t)h->rows_count(kr);
-		for (size_t i = 0; i < nk; i++)
-			keys[i] = strdup(h->rows_value(kr, (int)i, 0));
+		size_t nread = (size_t)h->rows_count(kr), nk = 0;
+		for (size_t i = 0; i < nread; i++) {
+			const char *flag = h->rows_value(kr, (int)i, 1);
+			if (flag && !strcmp(flag, "t"))
+				keys[nk++] = strdup(h->rows_value(kr, (int)i, 0));
+		}
+		if (nread)
+			snprintf(after, sizeof after, "%s", h->rows_value(kr, (int)nread - 1, 0));
 		h->rows_free(kr);
-		if (!nk)
+		if (!nread)
 			break;
-		snprintf(after, sizeof after, "%s", keys[nk - 1]);
+		if (!nk)
+			continue;
 		rc = run_keys(&b, keys, nk);
 		for (size_t i = 0; i < nk; i++)
 			free(keys[i]);

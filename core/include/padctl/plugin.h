@@ -370,10 +370,12 @@ struct padctl_backfill_v1 {
 	 * failures) and *failed (recorded failures). */
 	int (*start)(struct padctl_step *st, const struct padctl_backfill_def *def, int dry_run, int retry_failed,
 		     uint64_t *total, uint64_t *todo, uint64_t *failed);
-	/* next_keys returns, in key order, up to n keys greater than after
-	 * (NULL: from the first) that are still to do as start counted them:
-	 * one column, the key as text. A keyset read, never an OFFSET. Free
-	 * with rows_free. */
+	/* next_keys returns, in key order, the next n keys greater than after
+	 * (NULL: from the first), two columns: the key as text, and "t" when
+	 * it is still to do as start counted it ("f": done, or failed before).
+	 * The next read starts after the last key returned; no row: the end. A
+	 * keyset read, never an OFFSET. With retry_failed only recorded
+	 * failures are returned. Free with rows_free. */
 	int (*next_keys)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *after, long n,
 			 struct padctl_rows **rows);
 	/* mapped records the rows the batch SQL returned (columns source_id,
