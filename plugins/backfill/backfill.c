@@ -175,6 +175,12 @@ static int run_once(struct bf *b, char **keys, size_t n)
 			const char *why = h->rows_value(rows, r, 1);
 			if (!k)
 				continue;
+			/* a pre-check may only set aside keys of its batch */
+			int mine = 0;
+			for (size_t i = 0; i < n && !mine; i++)
+				mine = !strcmp(keys[i], k);
+			if (!mine)
+				continue;
 			int dup = 0;
 			for (size_t i = 0; i < nbad && !dup; i++)
 				dup = !strcmp(bad_key[i], k);
