@@ -147,7 +147,10 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 	/* the keyset read: the next keys in the source's key order (or, for a
 	 * retry, in the failures' order), each with whether it is still to do.
 	 * The LIMIT is on the key range, not on the anti-join, so each read
-	 * costs n index probes however much of the table is done. */
+	 * costs n index probes however much of the table is done; the probes
+	 * are LATERAL ... LIMIT 1 so that the planner cannot pick a hashed
+	 * subplan, which would hash the whole mapping table (growing, and
+	 * estimated small while the run fills it) for every batch. */
 	struct buf q = BUF_INIT;
 	if (retry)
 		buf_addf(&q,
@@ -156,11 +159,13 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 			 d->src_lit);
 	else
 		buf_addf(&q,
-			 "SELECT s.k, NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
-			 "AND m.source_id = s.k) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f WHERE "
-			 "f.source_table = %s AND f.source_id = s.k) FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
-			 "ORDER BY %s LIMIT $2) s ORDER BY s.k",
-			 d->src_lit, d->src_lit, key, table, key, key);
+			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
+			 "ORDER BY %s LIMIT $2) s "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.k LIMIT 1) m ON true "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
+			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
+			 key, table, key, key, d->src_lit, d->src_lit);
 	free(d->keyset);
 	d->keyset = buf_detach(&q);
 	buf_addf(&q, "SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE ", table, table);
