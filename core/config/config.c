@@ -322,41 +322,17 @@ static const struct yw_table schemas_table = YW_TABLE(schemas_fields, schemas_do
 
 /* paths: each default is the directory of the key's name under the root (project_done) */
 static const struct yw_field paths_fields[] = {
-	{ .key = "migrations",
-	  .type = YW_FN,
-	  .fn = set_path,
-	  .off = offsetof(struct cfg_project, migrations_dir),
-	  .dflt = "migrations",
-	  .what = "\"paths.migrations\"",
-	  .doc_type = "path",
-	  .doc_default = "`migrations`",
+	{ .key = "migrations", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, migrations_dir),
+	  .dflt = "migrations", .what = "\"paths.migrations\"", .doc_type = "path", .doc_default = "`migrations`",
 	  .help = "the migration directories" },
-	{ .key = "seeds",
-	  .type = YW_FN,
-	  .fn = set_path,
-	  .off = offsetof(struct cfg_project, seeds_dir),
-	  .dflt = "seeds",
-	  .what = "\"paths.seeds\"",
-	  .doc_type = "path",
-	  .doc_default = "`seeds`",
+	{ .key = "seeds", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, seeds_dir),
+	  .dflt = "seeds", .what = "\"paths.seeds\"", .doc_type = "path", .doc_default = "`seeds`",
 	  .help = "seed sets (not used yet)" },
-	{ .key = "contracts",
-	  .type = YW_FN,
-	  .fn = set_path,
-	  .off = offsetof(struct cfg_project, contracts_dir),
-	  .dflt = "contracts",
-	  .what = "\"paths.contracts\"",
-	  .doc_type = "path",
-	  .doc_default = "`contracts`",
+	{ .key = "contracts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, contracts_dir),
+	  .dflt = "contracts", .what = "\"paths.contracts\"", .doc_type = "path", .doc_default = "`contracts`",
 	  .help = "contracts (not used yet)" },
-	{ .key = "backfills",
-	  .type = YW_FN,
-	  .fn = set_path,
-	  .off = offsetof(struct cfg_project, backfills_dir),
-	  .dflt = "backfills",
-	  .what = "\"paths.backfills\"",
-	  .doc_type = "path",
-	  .doc_default = "`backfills`",
+	{ .key = "backfills", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, backfills_dir),
+	  .dflt = "backfills", .what = "\"paths.backfills\"", .doc_type = "path", .doc_default = "`backfills`",
 	  .help = "backfills: `NAME.yml` data migrations run by `padctl backfill` (docs/backfill.md)" },
 };
 static const struct yw_table paths_table = YW_TABLE(paths_fields, NULL);
@@ -1334,9 +1310,10 @@ static const struct {
 	const char *name;
 	const struct yw_table *table;
 } key_tables[] = {
-	{ "padctl.yml", &project_table }, { "env", &env_table },       { "target", &target_table },
-	{ "database", &db_table },	  { "ssh", &ssh_table },       { "pipeline", &pipeline_table },
-	{ "stage", &stage_table },	  { "meta.yml", &meta_table }, { "backfill.yml", &config_backfill_keys },
+	{ "padctl.yml", &project_table }, { "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
+	{ "ssh", &ssh_table },		  { "pipeline", &pipeline_table }, { "stage", &stage_table },
+	{ "meta.yml", &meta_table },
+	{ "backfill.yml", &config_backfill_keys },
 };
 
 const char *config_key_table_name(size_t i)
