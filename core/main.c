@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "baseline", cmd_baseline, "ENV VERSION", "adopt an existing database: mark history up to VERSION applied" },
 	{ "repair", cmd_repair, "ENV VERSION... --reason TEXT",
 	  "accept the new checksum of an applied migration whose file was reformatted" },
+	{ "backfill", cmd_backfill, "ENV NAME [--dry-run] [--limit N] [--status] [--retry-failed]",
+	  "run a data migration (backfills/NAME.yml) in resumable batches" },
 	{ "plugins", cmd_plugins, "", "plugins found, with kind, version and ABI" },
 	{ "doctor", cmd_doctor, "[ENV]", "installation and connectivity check, with the fix for each problem" },
 	{ "local", cmd_local, "start|stop|status", "the managed local PostgreSQL cluster" },

@@ -60,5 +60,6 @@ int cmd_doctor(struct cmd_ctx *, int, char **);
 int cmd_local(struct cmd_ctx *, int, char **);
 int cmd_trust(struct cmd_ctx *, int, char **);
 int cmd_validate(struct cmd_ctx *, int, char **);
+int cmd_backfill(struct cmd_ctx *, int, char **);
 
 #endif

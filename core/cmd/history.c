@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bfstatus.h"
 #include "buf.h"
 #include "cmd.h"
 #include "db.h"
@@ -57,6 +58,25 @@ static void print_repairs(const char *text)
 	json_decref(a);
 }
 
+/* print_backfills prints the counts of a run's backfills (padctl backfill, or a backfill step) */
+static int print_backfills(struct db *db, const char *run_id)
+{
+	const char *p[] = { run_id };
+	PGresult *res = NULL;
+	if (db_query(db, bf_history_sql, 1, p, &res))
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		char *name = xstrprintable(PQgetvalue(res, r, 0));
+		printf("      backfill %s: done %s, failed %s, target rows %s, batches %s%s%s\n", name,
+		       PQgetvalue(res, r, 3), PQgetvalue(res, r, 4), PQgetvalue(res, r, 5), PQgetvalue(res, r, 6),
+		       !strcmp(PQgetvalue(res, r, 1), "t") ? " (dry run: rolled back)" : "",
+		       !strcmp(PQgetvalue(res, r, 2), "t") ? " (retry of recorded failures)" : "");
+		free(name);
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int target_history(const struct cfg_project *p, const char *env, const struct cfg_target *t, const char *limit,
 			  json_t *arr)
 {
@@ -83,6 +103,9 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 		have_rollbacks = v && strlen(v) > 4 && strcmp(v + strlen(v) - 4, "true") == 0;
 		free(v);
 	}
+	int have_backfills = 0;
+	if (!rc && exists)
+		rc = bf_have_tables(db, &have_backfills);
 	if (!rc && exists) {
 		const char *params[] = { limit };
 		rc = db_query(db, have_rollbacks ? runs_sql : have_repairs ? runs_sql_v2 : runs_sql_v1, 1, params, &res);
@@ -137,6 +160,8 @@ static int target_history(const struct cfg_project *p, const char *env, const st
 			printf("      rolled back by run %s\n", by);
 			free(by);
 		}
+		if (have_backfills && print_backfills(db, PQgetvalue(res, i, 0)))
+			rc = -1;
 		if (!PQgetisnull(res, i, 7))
 			printf("      error: %s\n", f[7]);
 		for (int c = 0; c < 10; c++)

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "yamlwalk.h"
+#include "backfill.h"
 #include "fs.h"
 #include "migrations.h"
 #include "buf.h"
@@ -345,7 +346,7 @@ static const struct yw_field paths_fields[] = {
 		  "([contracts.md](contracts.md))" },
 	{ .key = "backfills", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_project, backfills_dir),
 	  .dflt = "backfills", .what = "\"paths.backfills\"", .doc_type = "path", .doc_default = "`backfills`",
-	  .help = "backfills (not used yet)" },
+	  .help = "backfills: `NAME.yml` data migrations run by `padctl backfill` (docs/backfill.md)" },
 };
 static const struct yw_table paths_table = YW_TABLE(paths_fields, NULL);
 
@@ -1666,6 +1667,7 @@ static const struct {
 	{ "env", &env_table },	   { "target", &target_table }, { "database", &db_table },
 	{ "ssh", &ssh_table },		  { "pipeline", &pipeline_table }, { "stage", &stage_table },
 	{ "meta.yml", &meta_table },
+	{ "backfill.yml", &config_backfill_keys },
 };
 
 const char *config_key_table_name(size_t i)

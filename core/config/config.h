@@ -197,7 +197,7 @@ void config_lint_allow_free(struct cfg_lint_allow *v, size_t n);
 int config_load_meta(const char *path, int *transactional);
 
 /* config_key_table_name returns the name of the i-th key table (from 0:
- * "padctl.yml", "env", "target", "database", "ssh", "pipeline", "stage", "meta.yml"),
+ * "padctl.yml", "env", "target", "database", "ssh", "pipeline", "stage", "meta.yml", "backfill.yml"),
  * NULL past the last. config_key_table_markdown appends the named table's key
  * reference, as docs/config.md shows it (-1 for an unknown name). The tables
  * are the ones the loaders walk, so the reference cannot drift from them. */

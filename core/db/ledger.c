@@ -87,6 +87,26 @@ static const char *const ledger_steps[] = {
 	"ALTER TABLE padctl.runs ADD COLUMN IF NOT EXISTS rollback_of text;\n"
 	"ALTER TABLE padctl.rollbacks ADD COLUMN IF NOT EXISTS undone_run text,\n"
 	"  ADD COLUMN IF NOT EXISTS strategy text;\n",
+	/* 7: backfills (padctl backfill, the backfill service): which target rows
+	 * each source row became (a re-run skips a source row that has any),
+	 * the source rows that failed with the server's error, and each run's
+	 * counts, updated in every batch's transaction */
+	"CREATE TABLE IF NOT EXISTS padctl.migration_mapping (\n"
+	"  source_table text NOT NULL, source_id bigint NOT NULL, target_table text NOT NULL,\n"
+	"  target_id bigint NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now(),\n"
+	"  PRIMARY KEY (source_table, source_id, target_table, target_id));\n"
+	"CREATE TABLE IF NOT EXISTS padctl.backfill_failures (\n"
+	"  source_table text NOT NULL, source_id bigint NOT NULL, backfill text NOT NULL, run_id text NOT NULL,\n"
+	"  sqlstate text, error text NOT NULL, attempts integer NOT NULL DEFAULT 1,\n"
+	"  first_failed_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  failed_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (source_table, source_id));\n"
+	"CREATE TABLE IF NOT EXISTS padctl.backfill_runs (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), backfill text NOT NULL, target text NOT NULL,\n"
+	"  source_table text NOT NULL, dry_run boolean NOT NULL, retry_failed boolean NOT NULL,\n"
+	"  started_at timestamptz NOT NULL DEFAULT clock_timestamp(), finished_at timestamptz,\n"
+	"  rows_total bigint NOT NULL DEFAULT 0, rows_done bigint NOT NULL DEFAULT 0,\n"
+	"  rows_failed bigint NOT NULL DEFAULT 0, rows_written bigint NOT NULL DEFAULT 0,\n"
+	"  batches bigint NOT NULL DEFAULT 0, PRIMARY KEY (run_id, backfill));\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

@@ -760,7 +760,8 @@ static int check_option_value(const struct cfg_pipeline *pl, const struct cfg_op
 
 static int check_step(const struct cfg_pipeline *pl, const struct cfg_step *s, const struct padctl_plugin *d)
 {
-	if (s->phase) {
+	/* `- backfill: NAME`: a backfill plugin without phases takes the backfill's name there */
+	if (s->phase && !(d->kind == PADCTL_KIND_BACKFILL && !d->phases)) {
 		int ok = 0;
 		for (const char *const *ph = d->phases; ph && *ph && !ok; ph++)
 			ok = strcmp(*ph, s->phase) == 0;

@@ -1424,6 +1424,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &contracts_v1;
 	if (strcmp(name, "drift") == 0)
 		return &drift_v1;
+	if (strcmp(name, "backfill") == 0)
+		return &svc_backfill_v1;
 	return NULL;
 }
 
@@ -1457,4 +1459,5 @@ void services_step_end(struct svc_step *s)
 	free(s->inputs);
 	s->inputs = NULL;
 	s->ninputs = 0;
+	svc_backfill_end(s);
 }

@@ -19,6 +19,8 @@
  *                  (seed files), with the step's target (schema/lint.h)
  *   "drift" 1      the step's target compared with a replay of its history
  *                  on a scratch database (drift.h)
+ *   "backfill" 1   a backfills/<name>.yml and its records: migration_mapping,
+ *                  backfill_failures, backfill_runs (svc_backfill.c)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -100,10 +102,17 @@ struct svc_step {
 	size_t nstrs;
 	char **inputs; /* files the backups service verified: pg_restore may read them */
 	size_t ninputs;
+	struct svc_backfill *backfill; /* the "backfill" service's state (svc_backfill.c) */
 };
 
 /* svc_step_of returns st's view for the services (defined by the engine). */
 struct svc_step *svc_step_of(struct padctl_step *st);
+
+/* svc_backfill_v1 is the "backfill" service; svc_backfill_end frees its state of a step. */
+struct cfg_project;
+struct svc_backfill;
+extern const struct padctl_backfill_v1 svc_backfill_v1;
+void svc_backfill_end(struct svc_step *s);
 
 /* services_lookup returns the service name at exactly version, or NULL. */
 const void *services_lookup(const char *name, uint32_t version);

@@ -1200,8 +1200,9 @@ static void test_reference_project(void)
 			CU_ASSERT_EQUAL(e.ntargets, 1);
 			CU_ASSERT_EQUAL(e.targets[0].db.managed, 1);
 			CU_ASSERT_STRING_EQUAL(e.targets[0].db.dbname, "padealing");
-			CU_ASSERT_EQUAL_FATAL(e.targets[0].db.nfixtures, 1);
+			CU_ASSERT_EQUAL_FATAL(e.targets[0].db.nfixtures, 2);
 			CU_ASSERT_TRUE(ends_with(e.targets[0].db.fixtures[0], "/db/fixtures/bo_airflow.sql"));
+			CU_ASSERT_TRUE(ends_with(e.targets[0].db.fixtures[1], "/db/fixtures/legacy_personal_account_dealing.sql"));
 			CU_ASSERT_EQUAL_FATAL(e.nseeds, 2);
 			CU_ASSERT_STRING_EQUAL(e.seeds[1], "uat");
 			CU_ASSERT_STRING_EQUAL(pl.name, "standard");

@@ -469,6 +469,78 @@ struct padctl_drift_v1 {
 	int (*check)(struct padctl_step *st, struct padctl_rows **rows);
 };
 
+/* "backfill", version 1: a data migration (backfills/<name>.yml) and its
+ * records in the target's ledger: padctl.migration_mapping (which target
+ * rows each source row became), padctl.backfill_failures (source rows that
+ * failed, with the server's error) and padctl.backfill_runs (each run's
+ * counts). The plugin runs the batches; the host owns the file, the ledger
+ * tables and the SQL that reads and writes them. Records written while the
+ * plugin has a transaction open commit or roll back with it. Writing
+ * records is refused in a dry run of the engine (deploy --dry-run). */
+#define PADCTL_BACKFILL_V1 1
+struct padctl_backfill_check {
+	const char *name;
+	const char *sql; /* $1 bigint[] -> source_id, reason */
+	int line; /* of the SQL in the file */
+};
+struct padctl_backfill_def {
+	const char *name;
+	const char *file; /* absolute path of backfills/<name>.yml */
+	const char *source_table; /* schema.table */
+	const char *source_key;
+	const char *const *targets; /* schema.table, each in an owned schema */
+	size_t ntargets;
+	const char *sql; /* $1 bigint[] -> source_id, target_table, target_id */
+	int sql_line;
+	const struct padctl_backfill_check *checks;
+	size_t nchecks;
+	long batch_size;
+	long statement_timeout_ms; /* 0: none */
+	long pause_ms;
+};
+struct padctl_backfill_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* load reads backfills/<name>.yml of the project into *def (valid until
+	 * the step ends); a bad file fails naming file:line:col. */
+	int (*load)(struct padctl_step *st, const char *name, const struct padctl_backfill_def **def);
+	/* start records this run of the backfill (dry_run: the plugin rolls
+	 * every batch back; retry_failed: only recorded failures are tried) and
+	 * counts the source rows: *total, *todo (no mapping and, unless
+	 * retry_failed, no recorded failure; with retry_failed: the recorded
+	 * failures) and *failed (recorded failures). */
+	int (*start)(struct padctl_step *st, const struct padctl_backfill_def *def, int dry_run, int retry_failed,
+		     uint64_t *total, uint64_t *todo, uint64_t *failed);
+	/* next_keys returns, in key order, the next n keys greater than after
+	 * (NULL: from the first), two columns: the key as text, and "t" when
+	 * it is still to do as start counted it ("f": done, or failed before).
+	 * The next read starts after the last key returned; no row: the end. A
+	 * keyset read, never an OFFSET. With retry_failed only recorded
+	 * failures are returned. Free with rows_free. */
+	int (*next_keys)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *after, long n,
+			 struct padctl_rows **rows);
+	/* mapped records the rows the batch SQL returned (columns source_id,
+	 * target_table, target_id, in that order and with those names; each
+	 * target_table one of def->targets) in padctl.migration_mapping, and
+	 * forgets recorded failures of those source rows. Call it inside the
+	 * batch's transaction. */
+	int (*mapped)(struct padctl_step *st, const struct padctl_backfill_def *def, const struct padctl_rows *rows);
+	/* failed records source row source_id as failed with reason; reason
+	 * NULL takes the step's recorded error (the server's message, SQLSTATE
+	 * and detail) and then forgets it, so the step goes on. */
+	int (*failed)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+		      const char *reason);
+	/* counts records this run's counts so far (finished: the run ended):
+	 * source rows done and failed, target rows written, batches. */
+	int (*counts)(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
+		      uint64_t written, uint64_t batches, int finished);
+	/* error_text returns the step's recorded error as failed() would record
+	 * it (message, SQLSTATE, the server's detail), or NULL when there is
+	 * none: for a dry run, which reports a failing row without recording
+	 * it. Valid until the next call or the step's end. */
+	const char *(*error_text)(struct padctl_step *st);
+};
+
 /* The descriptor a plugin's entry function returns. */
 struct padctl_plugin {
 	uint32_t abi;           /* PADCTL_PLUGIN_ABI */

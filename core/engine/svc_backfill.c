@@ -1,0 +1,442 @@
+/* The "backfill" service (padctl/plugin.h documents its contract): the
+ * backfill's file, loaded through config/backfill.h, and its records in the
+ * target's ledger. The tables' names and every statement on them live here,
+ * not in the plugin: a plugin hands over rows and keys, never SQL for the
+ * ledger. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <padctl/plugin.h>
+
+#include "backfill.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "services.h"
+#include "yamlwalk.h"
+
+/* one loaded backfill: the parsed file and the SDK's view of it */
+struct svc_bf_def {
+	struct cfg_backfill cfg;
+	struct padctl_backfill_def def;
+	struct padctl_backfill_check *checks;
+	char *src_lit; /* source_table as an SQL literal */
+	char *name_lit;
+	char *keyset; /* the keyset query of next_keys */
+	int dry_run;
+	int retry;
+	int started;
+};
+
+struct svc_backfill {
+	struct svc_bf_def **defs;
+	size_t ndefs;
+	char *error_text; /* error_text's answer */
+};
+
+static struct svc_bf_def *def_of(struct svc_step *s, const struct padctl_backfill_def *def)
+{
+	for (size_t i = 0; s->backfill && i < s->backfill->ndefs; i++)
+		if (&s->backfill->defs[i]->def == def)
+			return s->backfill->defs[i];
+	fail("step \"%s\" on target \"%s\" passed a backfill the backfill service did not load in this step", s->plugin,
+	     s->target);
+	return NULL;
+}
+
+static int refused_dry(struct svc_step *s, const char *what)
+{
+	if (!s->dry_run)
+		return 0;
+	fail("step \"%s\" on target \"%s\" asked to %s in a dry run: refused", s->plugin, s->target, what);
+	return fail_detail("a dry run of the engine runs read-only and records nothing; `padctl backfill --dry-run` "
+			   "runs each batch and rolls it back");
+}
+
+/* quoted_table returns "schema"."table" for a checked schema.table */
+static char *quoted_table(const char *qualified)
+{
+	const char *dot = strchr(qualified, '.');
+	return xstrfmt("\"%.*s\".\"%s\"", (int)(dot - qualified), qualified, dot + 1);
+}
+
+static int bf_load(struct padctl_step *st, const char *name, const struct padctl_backfill_def **out)
+{
+	struct svc_step *s = svc_step_of(st);
+	*out = NULL;
+	if (!name || !*name)
+		return fail("step \"%s\" on target \"%s\" asked for a backfill without a name", s->plugin, s->target);
+	struct svc_bf_def *d = xcalloc(1, sizeof *d);
+	if (config_load_backfill(s->project, name, &d->cfg)) {
+		free(d);
+		return -1;
+	}
+	struct cfg_backfill *c = &d->cfg;
+	d->checks = xcalloc(c->nchecks ? c->nchecks : 1, sizeof *d->checks);
+	for (size_t i = 0; i < c->nchecks; i++) {
+		d->checks[i].name = c->checks[i].name;
+		d->checks[i].sql = c->checks[i].sql;
+		d->checks[i].line = c->checks[i].line;
+	}
+	d->def = (struct padctl_backfill_def){
+		.name = c->name,
+		.file = c->file,
+		.source_table = c->source_table,
+		.source_key = c->source_key,
+		.targets = (const char *const *)c->targets,
+		.ntargets = c->ntargets,
+		.sql = c->sql,
+		.sql_line = c->sql_line,
+		.checks = d->checks,
+		.nchecks = c->nchecks,
+		.batch_size = c->batch_size,
+		.statement_timeout_ms = c->statement_timeout * 1000L,
+		.pause_ms = c->pause_ms,
+	};
+	d->src_lit = db_literal(s->db, c->source_table);
+	d->name_lit = db_literal(s->db, c->name);
+	if (!s->backfill)
+		s->backfill = xcalloc(1, sizeof *s->backfill);
+	struct svc_backfill *b = s->backfill;
+	b->defs = xrealloc(b->defs, (b->ndefs + 1) * sizeof *b->defs);
+	b->defs[b->ndefs++] = d;
+	if (!d->src_lit || !d->name_lit)
+		return -1;
+	*out = &d->def;
+	return 0;
+}
+
+/* todo_filter is the WHERE clause (after the key condition) of the rows start counted as to do */
+static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const char *key)
+{
+	if (d->retry)
+		buf_addf(q,
+			 "EXISTS (SELECT 1 FROM padctl.backfill_failures f WHERE f.source_table = %s "
+			 "AND f.source_id = s.%s)",
+			 d->src_lit, key);
+	else
+		buf_addf(q,
+			 "NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
+			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
+			 d->src_lit, key, d->src_lit, key);
+}
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+	if (!v || !*v || *end)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *def, int dry_run, int retry,
+		    uint64_t *total, uint64_t *todo, uint64_t *failed)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	if (!d)
+		return -1;
+	d->dry_run = dry_run;
+	d->retry = retry;
+	char *table = quoted_table(def->source_table);
+	char *key = xstrfmt("\"%s\"", def->source_key);
+	/* the keyset read: the next keys in the source's key order (or, for a
+	 * retry, in the failures' order), each with whether it is still to do.
+	 * The LIMIT is on the key range, not on the anti-join, so each read
+	 * costs n index probes however much of the table is done; the probes
+	 * are LATERAL ... LIMIT 1 so that the planner cannot pick a hashed
+	 * subplan, which would hash the whole mapping table (growing, and
+	 * estimated small while the run fills it) for every batch. */
+	struct buf q = BUF_INIT;
+	if (retry)
+		buf_addf(&q,
+			 "SELECT source_id, true FROM padctl.backfill_failures WHERE source_table = %s "
+			 "AND source_id > $1::bigint ORDER BY source_id LIMIT $2",
+			 d->src_lit);
+	else
+		buf_addf(&q,
+			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
+			 "ORDER BY %s LIMIT $2) s "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.k LIMIT 1) m ON true "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
+			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
+			 key, table, key, key, d->src_lit, d->src_lit);
+	free(d->keyset);
+	d->keyset = buf_detach(&q);
+	buf_addf(&q, "SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE ", table, table);
+	add_todo_filter(&q, d, key);
+	buf_addf(&q, "), (SELECT count(*) FROM padctl.backfill_failures WHERE source_table = %s)", d->src_lit);
+	PGresult *res = NULL;
+	int rc = db_query(s->db, buf_str(&q), 0, NULL, &res);
+	buf_release(&q);
+	free(table);
+	free(key);
+	if (rc)
+		return fail_detail("counting the rows of backfill \"%s\" on target \"%s\"", def->name, s->target);
+	if (parse_u64(PQgetvalue(res, 0, 0), total) || parse_u64(PQgetvalue(res, 0, 1), todo) ||
+	    parse_u64(PQgetvalue(res, 0, 2), failed)) {
+		PQclear(res);
+		return fail("could not read the row counts of backfill \"%s\" on target \"%s\"", def->name, s->target);
+	}
+	PQclear(res);
+	if (s->dry_run)
+		return 0; /* the engine's dry run: read-only, nothing recorded */
+	char *run = db_literal(s->db, s->run_id);
+	char *tgt = db_literal(s->db, s->target);
+	if (!run || !tgt) {
+		free(run);
+		free(tgt);
+		return -1;
+	}
+	char *sql = xstrfmt("INSERT INTO padctl.backfill_runs (run_id, backfill, target, source_table, dry_run, "
+			    "retry_failed, rows_total) VALUES (%s, %s, %s, %s, %s, %s, %llu) "
+			    "ON CONFLICT (run_id, backfill) DO NOTHING",
+			    run, d->name_lit, tgt, d->src_lit, dry_run ? "true" : "false", retry ? "true" : "false",
+			    (unsigned long long)*total);
+	rc = s->ledger_write(st, sql);
+	free(sql);
+	free(run);
+	free(tgt);
+	d->started = !rc;
+	return rc;
+}
+
+static int bf_next_keys(struct padctl_step *st, const struct padctl_backfill_def *def, const char *after, long n,
+			struct padctl_rows **rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	*rows = NULL;
+	if (!d)
+		return -1;
+	if (!d->keyset)
+		return fail("step \"%s\" asked for the keys of backfill \"%s\" before start", s->plugin, def->name);
+	if (n < 1 || n > BACKFILL_BATCH_MAX)
+		return fail("step \"%s\" asked for %ld keys of backfill \"%s\": ask for 1 to %d", s->plugin, n,
+			    def->name, BACKFILL_BATCH_MAX);
+	char lim[32];
+	snprintf(lim, sizeof lim, "%ld", n);
+	const char *params[] = { after ? after : "-9223372036854775808", lim };
+	PGresult *res;
+	if (db_query(s->db, d->keyset, 2, params, &res))
+		return fail_detail("reading the next keys of backfill \"%s\" on target \"%s\"", def->name, s->target);
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = res;
+	return 0;
+}
+
+static int is_int(const char *v)
+{
+	if (!v)
+		return 0;
+	if (*v == '-')
+		v++;
+	size_t n = strspn(v, "0123456789");
+	return n > 0 && n <= 19 && !v[n];
+}
+
+static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *def, const struct padctl_rows *rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	if (!d || refused_dry(s, "record a backfill batch"))
+		return -1;
+	const PGresult *res = rows->res;
+	static const char *const cols[] = { "source_id", "target_table", "target_id" };
+	if (PQnfields(res) != 3 || strcmp(PQfname(res, 0), cols[0]) || strcmp(PQfname(res, 1), cols[1]) ||
+	    strcmp(PQfname(res, 2), cols[2])) {
+		struct buf got = BUF_INIT;
+		for (int i = 0; i < PQnfields(res); i++)
+			buf_addf(&got, "%s%s", i ? ", " : "", PQfname(res, i));
+		fail("%s:%d: the batch SQL of backfill \"%s\" returns the columns (%s)", def->file, def->sql_line,
+		     def->name, buf_str(&got));
+		buf_release(&got);
+		return fail_hint("end it with RETURNING (or SELECT) source_id, target_table, target_id: one row per "
+				 "row written");
+	}
+	int n = PQntuples(res);
+	if (!n)
+		return 0;
+	struct buf ids = BUF_INIT, tabs = BUF_INIT, tids = BUF_INIT;
+	int rc = 0;
+	for (int r = 0; r < n && !rc; r++) {
+		const char *sid = PQgetisnull(res, r, 0) ? NULL : PQgetvalue(res, r, 0);
+		const char *tt = PQgetisnull(res, r, 1) ? NULL : PQgetvalue(res, r, 1);
+		const char *tid = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
+		int known = 0;
+		for (size_t i = 0; tt && i < def->ntargets && !known; i++)
+			known = !strcmp(def->targets[i], tt);
+		if (!is_int(sid) || !is_int(tid) || !known) {
+			fail("%s:%d: the batch SQL of backfill \"%s\" returned the row (%s, %s, %s)", def->file,
+			     def->sql_line, def->name, sid ? sid : "NULL", tt ? yw_show(tt) : "NULL",
+			     tid ? tid : "NULL");
+			fail_detail(!known ? "target_table must be one of the backfill's targets"
+					   : "source_id and target_id must be integers");
+			rc = fail_hint("fix the SQL's RETURNING (or the targets list) in %s", def->file);
+		}
+		buf_addf(&ids, "%s%s", r ? "," : "", sid ? sid : "");
+		buf_addf(&tabs, "%s%s", r ? "," : "", tt ? tt : "");
+		buf_addf(&tids, "%s%s", r ? "," : "", tid ? tid : "");
+	}
+	if (!rc) {
+		struct buf sql = BUF_INIT;
+		buf_addf(&sql,
+			 "INSERT INTO padctl.migration_mapping (source_table, source_id, target_table, target_id) "
+			 "SELECT %s, u.s, u.t, u.i FROM unnest('{%s}'::bigint[], '{%s}'::text[], '{%s}'::bigint[]) "
+			 "AS u(s, t, i)",
+			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
+		if (d->retry)
+			buf_addf(&sql,
+				 "; DELETE FROM padctl.backfill_failures WHERE source_table = %s AND source_id = "
+				 "ANY('{%s}'::bigint[])",
+				 d->src_lit, buf_str(&ids));
+		rc = s->ledger_write(st, buf_str(&sql));
+		buf_release(&sql);
+	}
+	buf_release(&ids);
+	buf_release(&tabs);
+	buf_release(&tids);
+	return rc;
+}
+
+/* recorded_error describes the step's recorded error: the server's message
+ * and its own detail lines (not padctl's "on target" and "in step" lines),
+ * and its SQLSTATE into sqlstate (or "") */
+static void recorded_error(struct buf *why, char sqlstate[6])
+{
+	buf_adds(why, err_message() ? err_message() : "failed");
+	const char *det = err_detail();
+	const char *p = det ? strstr(det, "SQLSTATE ") : NULL;
+	if (p && strspn(p + 9, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5)
+		memcpy(sqlstate, p + 9, 5);
+	const char *nl = det ? strchr(det, '\n') : NULL;
+	for (const char *l = nl ? nl + 1 : NULL; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if (strncmp(l, "in step ", 8) != 0)
+			buf_addf(why, " (%.*s)", (int)len, l);
+		l = e ? e + 1 : NULL;
+	}
+}
+
+static const char *bf_error_text(struct padctl_step *st)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (!err_pending())
+		return NULL;
+	if (!s->backfill)
+		s->backfill = xcalloc(1, sizeof *s->backfill);
+	struct buf why = BUF_INIT;
+	char sqlstate[6] = "";
+	recorded_error(&why, sqlstate);
+	if (*sqlstate)
+		buf_addf(&why, " [SQLSTATE %s]", sqlstate);
+	free(s->backfill->error_text);
+	s->backfill->error_text = buf_detach(&why);
+	return s->backfill->error_text;
+}
+
+static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+		     const char *reason)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	if (!d || refused_dry(s, "record a failed source row"))
+		return -1;
+	if (!is_int(source_id))
+		return fail("step \"%s\" recorded a failure of backfill \"%s\" for the key \"%s\", not an integer",
+			    s->plugin, def->name, source_id ? yw_show(source_id) : "NULL");
+	struct buf why = BUF_INIT;
+	char sqlstate[6] = "";
+	if (reason) {
+		buf_adds(&why, reason);
+	} else {
+		if (!err_pending())
+			return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason and without "
+				    "an error",
+				    s->plugin, def->name);
+		recorded_error(&why, sqlstate);
+		err_clear();
+	}
+	char *run = db_literal(s->db, s->run_id);
+	char *msg = db_literal(s->db, buf_str(&why));
+	buf_release(&why);
+	if (!run || !msg) {
+		free(run);
+		free(msg);
+		return -1;
+	}
+	char *sql =
+		xstrfmt("INSERT INTO padctl.backfill_failures (source_table, source_id, backfill, run_id, sqlstate, "
+			"error) VALUES (%s, %s, %s, %s, %s%s%s, %s) ON CONFLICT (source_table, source_id) DO UPDATE "
+			"SET backfill = excluded.backfill, run_id = excluded.run_id, sqlstate = excluded.sqlstate, "
+			"error = excluded.error, attempts = padctl.backfill_failures.attempts + 1, "
+			"failed_at = clock_timestamp()",
+			d->src_lit, source_id, d->name_lit, run, *sqlstate ? "'" : "", *sqlstate ? sqlstate : "NULL",
+			*sqlstate ? "'" : "", msg);
+	int rc = s->ledger_write(st, sql);
+	free(sql);
+	free(run);
+	free(msg);
+	return rc;
+}
+
+static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
+		     uint64_t written, uint64_t batches, int finished)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	if (!d || refused_dry(s, "record a backfill's counts"))
+		return -1;
+	if (!d->started)
+		return fail("step \"%s\" recorded the counts of backfill \"%s\" before start", s->plugin, def->name);
+	char *run = db_literal(s->db, s->run_id);
+	if (!run)
+		return -1;
+	char *sql =
+		xstrfmt("UPDATE padctl.backfill_runs SET rows_done = %llu, rows_failed = %llu, rows_written = %llu, "
+			"batches = %llu%s WHERE run_id = %s AND backfill = %s",
+			(unsigned long long)done, (unsigned long long)failed, (unsigned long long)written,
+			(unsigned long long)batches, finished ? ", finished_at = clock_timestamp()" : "", run,
+			d->name_lit);
+	int rc = s->ledger_write(st, sql);
+	free(sql);
+	free(run);
+	return rc;
+}
+
+const struct padctl_backfill_v1 svc_backfill_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_backfill_v1),
+	.load = bf_load,
+	.start = bf_start,
+	.next_keys = bf_next_keys,
+	.mapped = bf_mapped,
+	.failed = bf_failed,
+	.counts = bf_counts,
+	.error_text = bf_error_text,
+};
+
+void svc_backfill_end(struct svc_step *s)
+{
+	if (!s->backfill)
+		return;
+	for (size_t i = 0; i < s->backfill->ndefs; i++) {
+		struct svc_bf_def *d = s->backfill->defs[i];
+		config_backfill_release(&d->cfg);
+		free(d->checks);
+		free(d->src_lit);
+		free(d->name_lit);
+		free(d->keyset);
+		free(d);
+	}
+	free(s->backfill->defs);
+	free(s->backfill->error_text);
+	free(s->backfill);
+	s->backfill = NULL;
+}

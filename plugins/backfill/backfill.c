@@ -1,0 +1,507 @@
+/* backfill: a data migration (backfills/<name>.yml) in key-ordered batches.
+ *
+ * Each batch is one transaction: the pre-checks (their keys are recorded as
+ * failures and left out), the batch SQL, and the host's records of what it
+ * wrote (padctl.migration_mapping) and of the run's counts, all committed
+ * together. The next batch starts after the last key (a keyset read, never
+ * an OFFSET) among the rows that have no mapping and no recorded failure, so
+ * a re-run skips what is done and a killed run resumes after its last
+ * committed batch. A batch the server fails is split in halves until the
+ * failing source rows stand alone; each is recorded with the server's error
+ * and the run goes on. In dry_run every batch runs and is rolled back.
+ * Memory holds one batch at a time. */
+#include <padctl/plugin.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FAILURE_LINES 20
+#define LOG_EVERY_MS 10000.0
+
+struct bf {
+	const struct padctl_host *h;
+	struct padctl_step *st;
+	const struct padctl_backfill_v1 *svc;
+	const struct padctl_backfill_def *def;
+	int dry;
+	uint64_t goal, done, failed, written, batches;
+	uint64_t *per_target; /* rows written per def->targets[i] */
+	unsigned shown; /* failure lines logged */
+	double t0, last_log;
+	int tty;
+	char timeout_sql[64];
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static const struct padctl_option options[] = {
+	{ "name", PADCTL_OPT_STRING, 0, "the backfill (backfills/NAME.yml); `- backfill: NAME` gives it as the phase" },
+	{ "limit", PADCTL_OPT_INT, 0, "stop after this many source rows" },
+	{ "batch", PADCTL_OPT_INT, 0, "source rows per batch (default: the file's batch_size)" },
+	{ "dry_run", PADCTL_OPT_BOOL, 0, "run every batch and roll it back" },
+	{ "retry_failed", PADCTL_OPT_BOOL, 0, "retry only the recorded failures" },
+	{ NULL, 0, 0, NULL },
+};
+
+static int opt_bool(struct bf *b, const char *name)
+{
+	const char *v = b->h->option(b->st, name);
+	return v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "True") ||
+		     !strcmp(v, "TRUE") || !strcmp(v, "Yes") || !strcmp(v, "On"));
+}
+
+static long opt_long(struct bf *b, const char *name, long dflt)
+{
+	const char *v = b->h->option(b->st, name);
+	if (!v)
+		return dflt;
+	char *end;
+	long n = strtol(v, &end, 10);
+	return *end ? dflt : n;
+}
+
+/* keys_literal writes keys[0..n) as a bigint[] literal */
+static char *keys_literal(char *const *keys, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(keys[i]) + 1;
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	char *p = s;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(keys[i]);
+		if (i)
+			*p++ = ',';
+		memcpy(p, keys[i], k);
+		p += k;
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+static void show_failure(struct bf *b, const char *key, const char *reason)
+{
+	if (b->shown++ < MAX_FAILURE_LINES)
+		b->h->log(b->st, PADCTL_LOG_WARN, "%s row %s=%s %s: %s", b->def->source_table, b->def->source_key, key,
+			  b->dry ? "would fail" : "failed", reason);
+}
+
+static void report(struct bf *b, int force)
+{
+	double t = now_ms();
+	double secs = (t - b->t0) / 1000.0;
+	uint64_t n = b->done + b->failed;
+	double rate = secs > 0 ? (double)n / secs : 0;
+	double left = rate > 0 && b->goal > n ? (double)(b->goal - n) / rate : 0;
+	if (b->tty) {
+		char label[160];
+		snprintf(label, sizeof label, "rows  %.0f rows/s  %" PRIu64 " failed  %.0f s left", rate, b->failed,
+			 left);
+		b->h->progress(b->st, n, b->goal, label);
+	} else if (force || t - b->last_log >= LOG_EVERY_MS) {
+		b->h->log(b->st, PADCTL_LOG_INFO,
+			  "%" PRIu64 " of %" PRIu64 " rows, %.0f rows/s, %" PRIu64 " failed, about %.0f s left", n,
+			  b->goal, rate, b->failed, left);
+		b->last_log = t;
+	}
+}
+
+/* isolatable: the server failed the batch for something one of its rows
+ * holds (bad data: class 22, a constraint: 23, a RAISE: P0, a value too
+ * large: 54, a statement timeout), which bisection isolates. Anything else
+ * (a missing table or column, a permission, a lost connection, the host's
+ * contract checks, padctl told to stop) would fail every row alike: it ends
+ * the run instead of recording every source row as failed. */
+static int isolatable(struct bf *b)
+{
+	const char *s = b->h->error_sqlstate(b->st);
+	if (!s || b->h->cancelled(b->st))
+		return 0;
+	return !strncmp(s, "22", 2) || !strncmp(s, "23", 2) || !strncmp(s, "P0", 2) || !strncmp(s, "54", 2) ||
+	       !strcmp(s, "57014");
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
+	return a < c ? -1 : a > c;
+}
+
+/* run_once runs keys[0..n) as one transaction; 1: the server failed it (the
+ * transaction was rolled back, the error is still recorded), -1: fatal */
+static int run_once(struct bf *b, char **keys, size_t n)
+{
+	const struct padctl_host *h = b->h;
+	struct padctl_step *st = b->st;
+	const struct padctl_backfill_def *def = b->def;
+	struct padctl_rows *rows = NULL;
+	char **bad_key = NULL, **bad_reason = NULL;
+	size_t nbad = 0;
+	char *lit = NULL;
+	int64_t *seen = NULL, *gk = NULL;
+	size_t nseen = 0;
+	uint64_t *add = calloc(def->ntargets ? def->ntargets : 1, sizeof *add);
+	int rc = 0;
+	char **good = calloc(n, sizeof *good);
+	if (!good || !add) {
+		free(good);
+		free(add);
+		return h->fail(st, NULL, "out of memory");
+	}
+	if (h->tx_begin(st))
+		goto server;
+	if (def->statement_timeout_ms && h->sql_exec(st, b->timeout_sql, NULL))
+		goto server;
+	lit = keys_literal(keys, n);
+	for (size_t c = 0; lit && c < def->nchecks; c++) {
+		const char *p[] = { lit };
+		if (h->sql_query(st, def->checks[c].sql, 1, p, &rows))
+			goto server;
+		for (int r = 0; r < h->rows_count(rows); r++) {
+			const char *k = h->rows_value(rows, r, 0);
+			const char *why = h->rows_value(rows, r, 1);
+			if (!k)
+				continue;
+			/* a pre-check may only set aside keys of its batch */
+			int mine = 0;
+			for (size_t i = 0; i < n && !mine; i++)
+				mine = !strcmp(keys[i], k);
+			if (!mine)
+				continue;
+			int dup = 0;
+			for (size_t i = 0; i < nbad && !dup; i++)
+				dup = !strcmp(bad_key[i], k);
+			if (dup)
+				continue;
+			bad_key = realloc(bad_key, (nbad + 1) * sizeof *bad_key);
+			bad_reason = realloc(bad_reason, (nbad + 1) * sizeof *bad_reason);
+			bad_key[nbad] = strdup(k);
+			char msg[512];
+			snprintf(msg, sizeof msg, "pre-check \"%s\": %s", def->checks[c].name, why ? why : "failed");
+			bad_reason[nbad++] = strdup(msg);
+		}
+		h->rows_free(rows);
+		rows = NULL;
+	}
+	size_t ngood = 0;
+	for (size_t i = 0; i < n; i++) {
+		int isbad = 0;
+		for (size_t j = 0; j < nbad && !isbad; j++)
+			isbad = !strcmp(bad_key[j], keys[i]);
+		if (!isbad)
+			good[ngood++] = keys[i];
+	}
+	if (ngood) {
+		free(lit);
+		lit = keys_literal(good, ngood);
+		const char *p[] = { lit };
+		if (!lit || h->sql_query(st, def->sql, 1, p, &rows))
+			goto server;
+		int nr = h->rows_count(rows);
+		seen = malloc((size_t)(nr ? nr : 1) * sizeof *seen);
+		for (int r = 0; r < nr; r++) {
+			const char *sid = h->rows_value(rows, r, 0);
+			const char *tt = h->rows_value(rows, r, 1);
+			seen[nseen++] = sid ? strtoll(sid, NULL, 10) : INT64_MIN;
+			for (size_t t = 0; tt && t < def->ntargets; t++)
+				if (!strcmp(def->targets[t], tt))
+					add[t]++;
+		}
+		qsort(seen, nseen, sizeof *seen, cmp_i64);
+		/* every key must have written something, and nothing but the batch's keys */
+		gk = malloc(ngood * sizeof *gk);
+		if (!gk) {
+			h->tx_rollback(st);
+			rc = h->fail(st, NULL, "out of memory");
+			goto out;
+		}
+		size_t nwrote = 0;
+		for (size_t i = 0; i < ngood; i++) {
+			int64_t k = strtoll(good[i], NULL, 10);
+			gk[i] = k;
+			if (bsearch(&k, seen, nseen, sizeof *seen, cmp_i64)) {
+				nwrote++;
+				continue;
+			}
+			bad_key = realloc(bad_key, (nbad + 1) * sizeof *bad_key);
+			bad_reason = realloc(bad_reason, (nbad + 1) * sizeof *bad_reason);
+			bad_key[nbad] = strdup(good[i]);
+			bad_reason[nbad++] = strdup("the batch SQL wrote no row for this source row");
+		}
+		qsort(gk, ngood, sizeof *gk, cmp_i64);
+		for (size_t i = 0; i < nseen; i++) {
+			if (i && seen[i] == seen[i - 1])
+				continue;
+			if (!bsearch(&seen[i], gk, ngood, sizeof *gk, cmp_i64)) {
+				h->tx_rollback(st);
+				rc = h->fail(st, "return only the keys of the batch ($1) as source_id",
+					     "%s:%d: the batch SQL of backfill \"%s\" returned source_id %" PRId64
+					     ", which is not a key of its batch",
+					     def->file, def->sql_line, def->name, seen[i]);
+				goto out;
+			}
+		}
+		if (!b->dry && b->svc->mapped(st, def, rows)) {
+			if (isolatable(b))
+				goto server;
+			h->tx_rollback(st);
+			rc = -1;
+			goto out;
+		}
+		h->rows_free(rows);
+		rows = NULL;
+		b->done += nwrote;
+		b->written += nseen;
+		for (size_t t = 0; t < def->ntargets; t++)
+			b->per_target[t] += add[t];
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		show_failure(b, bad_key[i], bad_reason[i]);
+		if (!b->dry && b->svc->failed(st, def, bad_key[i], bad_reason[i])) {
+			h->tx_rollback(st);
+			rc = -1;
+			goto out;
+		}
+	}
+	b->failed += nbad;
+	b->batches++;
+	if (b->dry) {
+		h->tx_rollback(st);
+	} else if (b->svc->counts(st, def, b->done, b->failed, b->written, b->batches, 0) || h->tx_commit(st)) {
+		/* nothing of this batch counts: undo the tallies */
+		b->batches--;
+		b->failed -= nbad;
+		if (!isolatable(b)) {
+			rc = -1;
+			goto out;
+		}
+		goto server_rolled_back;
+	}
+	goto out;
+server:
+	h->rows_free(rows);
+	rows = NULL;
+	h->tx_rollback(st);
+server_rolled_back:
+	rc = isolatable(b) ? 1 : -1;
+out:
+	if (rows)
+		h->rows_free(rows);
+	for (size_t i = 0; i < nbad; i++) {
+		free(bad_key[i]);
+		free(bad_reason[i]);
+	}
+	free(bad_key);
+	free(bad_reason);
+	free(lit);
+	free(seen);
+	free(gk);
+	free(good);
+	free(add);
+	return rc;
+}
+
+/* run_keys runs keys[0..n), halving what the server fails until the failing
+ * rows stand alone; each of those is recorded with the server's error */
+static int run_keys(struct bf *b, char **keys, size_t n)
+{
+	uint64_t done0 = b->done, written0 = b->written;
+	uint64_t *pt0 = malloc(b->def->ntargets * sizeof *pt0 + 1);
+	if (pt0)
+		memcpy(pt0, b->per_target, b->def->ntargets * sizeof *pt0);
+	int rc = run_once(b, keys, n);
+	if (rc == 1) {
+		/* rolled back: what run_once counted did not happen */
+		b->done = done0;
+		b->written = written0;
+		if (pt0)
+			memcpy(b->per_target, pt0, b->def->ntargets * sizeof *pt0);
+	}
+	free(pt0);
+	if (rc <= 0)
+		return rc;
+	if (n == 1) {
+		b->failed++;
+		if (b->dry) {
+			const char *why = PADCTL_SERVICE_HAS(b->svc, struct padctl_backfill_v1, error_text)
+						  ? b->svc->error_text(b->st)
+						  : NULL;
+			show_failure(b, keys[0], why ? why : "the server failed it");
+			b->h->error_clear(b->st);
+			return 0;
+		}
+		const char *why = PADCTL_SERVICE_HAS(b->svc, struct padctl_backfill_v1, error_text)
+					  ? b->svc->error_text(b->st)
+					  : NULL;
+		show_failure(b, keys[0], why ? why : "the server's error is recorded in padctl.backfill_failures");
+		if (b->svc->failed(b->st, b->def, keys[0], NULL))
+			return -1;
+		return b->svc->counts(b->st, b->def, b->done, b->failed, b->written, b->batches, 0);
+	}
+	b->h->error_clear(b->st);
+	size_t half = n / 2;
+	if (run_keys(b, keys, half))
+		return -1;
+	return run_keys(b, keys + half, n - half);
+}
+
+static void pause_ms(struct bf *b, long ms)
+{
+	while (ms > 0 && !b->h->cancelled(b->st)) {
+		long slice = ms > 100 ? 100 : ms;
+		struct timespec ts = { 0, slice * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+}
+
+static int backfill_run(const struct padctl_host *h, struct padctl_step *st, void *state)
+{
+	(void)state;
+	struct bf b;
+	memset(&b, 0, sizeof b);
+	b.h = h;
+	b.st = st;
+	b.svc = h->service(st, "backfill", PADCTL_BACKFILL_V1);
+	if (!b.svc)
+		return h->fail(st, "upgrade padctl: this plugin needs its \"backfill\" service",
+			       "this padctl offers no \"backfill\" service version 1");
+	const char *name = h->option(st, "name");
+	if (!name)
+		name = h->phase(st);
+	if (!name)
+		return h->fail(st,
+			       "name the backfill: `- backfill: NAME` in the pipeline, or `padctl backfill ENV NAME`",
+			       "no backfill named");
+	if (b.svc->load(st, name, &b.def))
+		return -1;
+	const struct padctl_backfill_def *def = b.def;
+	long batch = opt_long(&b, "batch", def->batch_size);
+	long limit = opt_long(&b, "limit", 0);
+	if (batch < 1 || batch > 100000)
+		return h->fail(st, "give a batch size from 1 to 100000", "batch size %ld is out of range", batch);
+	if (limit < 0)
+		return h->fail(st, "give a limit of 0 (none) or more", "limit %ld is negative", limit);
+	int retry = opt_bool(&b, "retry_failed");
+	b.dry = opt_bool(&b, "dry_run") || h->dry_run(st);
+	uint64_t total, todo, recorded;
+	if (b.svc->start(st, def, b.dry, retry, &total, &todo, &recorded))
+		return -1;
+	if (h->dry_run(st)) {
+		/* the engine's dry run is read-only: say what a run would take on */
+		h->log(st, PADCTL_LOG_INFO,
+		       "backfill %s: %" PRIu64 " of %" PRIu64 " source rows to do, %" PRIu64
+		       " recorded failures (a dry run of the engine runs no batch; `padctl backfill --dry-run` does)",
+		       name, todo, total, recorded);
+		return 0;
+	}
+	b.goal = limit && (uint64_t)limit < todo ? (uint64_t)limit : todo;
+	b.per_target = calloc(def->ntargets ? def->ntargets : 1, sizeof *b.per_target);
+	if (!b.per_target)
+		return h->fail(st, NULL, "out of memory");
+	b.tty = isatty(STDERR_FILENO);
+	snprintf(b.timeout_sql, sizeof b.timeout_sql, "SET LOCAL statement_timeout = %ld", def->statement_timeout_ms);
+	h->log(st, PADCTL_LOG_INFO,
+	       "backfill %s%s: %" PRIu64 " source rows in %s, %" PRIu64 " %s, %" PRIu64
+	       " recorded failures; this run: %" PRIu64 " rows in batches of %ld",
+	       name,
+	       b.dry ? " (dry run: every "
+		       "batch is rolled back)"
+		     : "",
+	       total, def->source_table, todo, retry ? "to retry" : "to do", recorded, b.goal, batch);
+	b.t0 = b.last_log = now_ms();
+	char after[32] = "";
+	char **keys = calloc((size_t)batch, sizeof *keys);
+	int rc = keys ? 0 : h->fail(st, NULL, "out of memory");
+	while (!rc && b.done + b.failed < b.goal) {
+		if (h->cancelled(st)) {
+			rc = h->fail(st, "run it again: it resumes after the last committed batch",
+				     "stopped after %" PRIu64 " source rows", b.done + b.failed);
+			break;
+		}
+		uint64_t left = b.goal - (b.done + b.failed);
+		long n = left < (uint64_t)batch ? (long)left : batch;
+		struct padctl_rows *kr;
+		if (b.svc->next_keys(st, def, *after ? after : NULL, n, &kr)) {
+			rc = -1;
+			break;
+		}
+		size_t nread = (size_t)h->rows_count(kr), nk = 0;
+		for (size_t i = 0; i < nread; i++) {
+			const char *flag = h->rows_value(kr, (int)i, 1);
+			if (flag && !strcmp(flag, "t"))
+				keys[nk++] = strdup(h->rows_value(kr, (int)i, 0));
+		}
+		if (nread)
+			snprintf(after, sizeof after, "%s", h->rows_value(kr, (int)nread - 1, 0));
+		h->rows_free(kr);
+		if (!nread)
+			break;
+		if (!nk)
+			continue;
+		rc = run_keys(&b, keys, nk);
+		for (size_t i = 0; i < nk; i++)
+			free(keys[i]);
+		report(&b, 0);
+		if (!rc && def->pause_ms && b.done + b.failed < b.goal)
+			pause_ms(&b, def->pause_ms);
+	}
+	free(keys);
+	double secs = (now_ms() - b.t0) / 1000.0;
+	if (!rc || !h->cancelled(st)) {
+		int crc = b.svc->counts(st, def, b.done, b.failed, b.written, b.batches, 1);
+		if (!rc)
+			rc = crc;
+	}
+	if (!rc) {
+		char per[512] = "";
+		size_t off = 0;
+		for (size_t t = 0; t < def->ntargets && off < sizeof per; t++)
+			off += (size_t)snprintf(per + off, sizeof per - off, "%s%s %" PRIu64, t ? ", " : "",
+						def->targets[t], b.per_target[t]);
+		h->log(st, PADCTL_LOG_INFO,
+		       "backfill %s: %" PRIu64 " source rows %s, %" PRIu64 " failed, %" PRIu64
+		       " target rows %s (%s) in %" PRIu64 " batches, %.2f s, %.0f rows/s",
+		       name, b.done, b.dry ? "would be done" : "done", b.failed, b.written,
+		       b.dry ? "would be written" : "written", per, b.batches, secs,
+		       secs > 0 ? (double)(b.done + b.failed) / secs : 0);
+		if (b.shown > MAX_FAILURE_LINES)
+			h->log(st, PADCTL_LOG_WARN, "... and %u more failed rows", b.shown - MAX_FAILURE_LINES);
+		if (b.failed && !b.dry)
+			h->log(st, PADCTL_LOG_WARN,
+			       "%" PRIu64 " source rows failed and are recorded: `padctl backfill "
+			       "%s %s --status` lists them; fix them, then run with --retry-failed",
+			       b.failed, h->env(st), name);
+	}
+	free(b.per_target);
+	return rc;
+}
+
+static const struct padctl_plugin backfill = {
+	.abi = PADCTL_PLUGIN_ABI,
+	.size = sizeof(struct padctl_plugin),
+	.name = "backfill",
+	.version = "1.0.0",
+	.kind = PADCTL_KIND_BACKFILL,
+	.summary = "run a data migration (backfills/NAME.yml) in batches, resumable, isolating failing rows",
+	.options = options,
+	.run = backfill_run,
+};
+
+PADCTL_EXPORT const struct padctl_plugin *padctl_plugin_entry(void)
+{
+	return &backfill;
+}
