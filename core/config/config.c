@@ -466,10 +466,22 @@ static const char *const ssh_tools[] = { "local", "remote", NULL };
 static int ssh_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
 	struct cfg_ssh *s = obj;
-	(void)w;
-	(void)map;
 	if (!s->known_hosts)
 		s->known_hosts = config_expand_home("~/.ssh/known_hosts");
+	if (!s->tunnel) {
+		const yaml_node_t *v = yw_map_get(w->doc, map, "tunnel", NULL);
+		yw_err(w->doc, v ? v : map, "an ssh section without tunnel: true");
+		fail_detail("padctl reaches a database behind an SSH host only through a tunnel; it never connects to "
+			    "database.host directly when the env file names an SSH host");
+		return fail_hint("set tunnel: true in the ssh section (docs/ssh.md)");
+	}
+	if (s->tools && !strcmp(s->tools, "remote")) {
+		const yaml_node_t *v = yw_map_get(w->doc, map, "tools", NULL);
+		yw_err(w->doc, v ? v : map, "ssh.tools: remote is not supported by this padctl yet");
+		fail_detail("pg_dump and pg_restore would have to run on the SSH host; padctl refuses the setting rather "
+			    "than run them somewhere else");
+		return fail_hint("set tools: local: they run on this machine and reach the database through the tunnel");
+	}
 	return 0;
 }
 

@@ -325,6 +325,9 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	argv_add(&env, xstrfmt("PGAPPNAME=padctl-%s", tool));
 	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
 	const char *v;
+	/* through an SSH tunnel: host stays the real name (TLS, pgpass), hostaddr is the tunnel */
+	if ((v = conn_option(s->db->conn, "hostaddr")))
+		argv_add(&env, xstrfmt("PGHOSTADDR=%s", v));
 	if ((v = conn_option(s->db->conn, "sslmode")))
 		argv_add(&env, xstrfmt("PGSSLMODE=%s", v));
 	if ((v = conn_option(s->db->conn, "sslrootcert")))
