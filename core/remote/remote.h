@@ -181,4 +181,22 @@ struct remote_exec_result {
  * channel closed, which ends a command that has no terminal). */
 int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remote_exec_result *res);
 
+/* ---------------------------------------------------------------- sftp */
+
+/* remote_put_private creates a new file on r's host with mode 0600 holding
+ * data (n bytes), over SFTP. With dir set, the file is dir/padctl-XXXXXX (a
+ * random name; an existing file is never overwritten) and *path is set to
+ * its name (newly allocated). The file is never readable by anyone else,
+ * not even while it is written. */
+int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n,
+		       char **path);
+
+/* remote_remove removes the file path on r's host over SFTP; a file that is
+ * already gone is not an error. */
+int remote_remove(struct remote *r, const char *path);
+
+/* remote_stat_size sets *size to the size of path on r's host; -1 with the
+ * error recorded when it cannot be read. */
+int remote_stat_size(struct remote *r, const char *path, unsigned long long *size);
+
 #endif

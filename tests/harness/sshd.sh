@@ -14,6 +14,10 @@
 #   SSHD_KNOWN_HOSTS               a known_hosts holding exactly that key for [ADDR]:PORT
 #   SSHD_FPR                       the host key's SHA256 fingerprint as ssh-keygen prints it
 # sshd is stopped at exit (its pid only).
+#
+# Run as a program for C tests: `bash sshd.sh start DIR` starts it (detached)
+# and writes those variables to DIR/env as KEY=VALUE lines; `bash sshd.sh
+# stop DIR` stops the sshd whose pid DIR/sshd.pid holds.
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 
@@ -86,3 +90,33 @@ CFG
 	done
 	die "sshd did not start on $addr (log: $(tail -n 5 "$dir/sshd.log"))"
 }
+
+# ------------------------------------------------------------------ as a program
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	die() {
+		printf 'sshd.sh: error: %s\n' "$*" >&2
+		exit 1
+	}
+	track_pid() { :; }
+	free_port() {
+		python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	}
+	[ $# -eq 2 ] || die "usage: sshd.sh start DIR | stop DIR"
+	case $1 in
+	start)
+		sshd_available || die "no sshd ($SSHD_BIN) or ssh-keygen"
+		sshd_start "$2"
+		{
+			for v in SSHD_ADDR SSHD_PORT SSHD_PID SSHD_USER SSHD_USER_KEY SSHD_HOST_PUB SSHD_KNOWN_HOSTS SSHD_FPR; do
+				printf '%s=%s\n' "$v" "${!v}"
+			done
+		} >"$2/env"
+		;;
+	stop)
+		[ -f "$2/sshd.pid" ] && kill "$(cat "$2/sshd.pid")" 2>/dev/null
+		exit 0
+		;;
+	*) die "usage: sshd.sh start DIR | stop DIR" ;;
+	esac
+fi
