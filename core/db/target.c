@@ -185,16 +185,20 @@ static int resolve_direct(const struct cfg_target *t, struct endpoint *ep)
 /* resolve_ssh opens (or reuses) the target's tunnel and resolves as direct,
  * with libpq's host still the database's real name (a verify-full TLS check
  * and pgpass match it) and hostaddr/port the tunnel's local end. Without
- * tunnel: true the database is never reached around the SSH host: only a
- * tunnel gets there. */
+ * tunnel: true the database is reached directly, and that only when the SSH
+ * host is there to run the tools (tools: remote): an ssh section that would
+ * do nothing is refused, never silently bypassed. */
 static int resolve_ssh(const struct cfg_target *t, struct endpoint *ep)
 {
 	const struct cfg_ssh *ssh = t->ssh;
 	if (!ssh->tunnel) {
-		fail("target \"%s\" has an ssh section without tunnel: true", t->name);
-		fail_detail("padctl reaches a database behind an SSH host only through a tunnel; it never connects to "
-			    "database.host directly when the env file names an SSH host");
-		fail_hint("set ssh.tunnel: true in the env file (docs/ssh.md)");
+		if (ssh->tools && !strcmp(ssh->tools, "remote"))
+			return resolve_direct(t, ep);
+		fail("target \"%s\" has an ssh section without tunnel: true or tools: remote", t->name);
+		fail_detail("padctl would connect to database.host directly and never use the SSH host: refused rather "
+			    "than bypass it");
+		fail_hint("set ssh.tunnel: true to reach the database through the SSH host (docs/ssh.md), or remove "
+			  "the ssh section");
 		return fail_status(EXIT_USAGE);
 	}
 	const char *dbhost = t->db.host ? t->db.host : "127.0.0.1";

@@ -633,6 +633,7 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->root = st->project->root;
 	s->env = st->env->name;
 	s->target = st->target->name;
+	s->tcfg = st->target;
 	s->run_id = st->run_id;
 	s->plugin = st->cfg->plugin;
 	s->dry_run = st->dry_run;

@@ -68,8 +68,10 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 		return fail("no remote command to run on the %s", r->label);
 	if (sig_cancelled()) {
 		res->cancelled = 1;
-		return fail("%s: not starting %s on the %s", sig_cancelled_name(), o->argv[0], r->label);
+		return fail("%s: not starting %s on the %s", sig_cancelled_name(), o->what ? o->what : o->argv[0],
+			    r->label);
 	}
+	const char *name = o->what ? o->what : o->argv[0];
 	size_t n = 0;
 	while (o->argv[n])
 		n++;
@@ -89,7 +91,7 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 	LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(r->s);
 	if (!ch || libssh2_channel_exec(ch, cmd.s) != 0) {
 		char *why = remote_session_error(r->s);
-		char *what = xstrprintable(o->argv[0]);
+		char *what = xstrprintable(name);
 		fail("could not start %s on the %s: %s", what, r->label, why);
 		free(what);
 		free(why);
@@ -115,7 +117,7 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 				continue;
 			if (got < 0) {
 				char *why = remote_session_error(r->s);
-				fail("lost the %s while %s ran: %s", r->label, o->argv[0], why);
+				fail("lost the %s while %s ran: %s", r->label, name, why);
 				free(why);
 				rc = -1;
 				stop = 1;
@@ -163,7 +165,7 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 			wait = 0;
 		/* a signal interrupts poll (EINTR) and the loop looks at the flag */
 		if (poll(&pfd, 1, wait > 1000 || wait < 0 ? 1000 : (int)wait) < 0 && errno != EINTR) {
-			rc = fail("could not wait for %s on the %s: %s", o->argv[0], r->label, strerror(errno));
+			rc = fail("could not wait for %s on the %s: %s", name, r->label, strerror(errno));
 			break;
 		}
 	}
@@ -176,7 +178,7 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 		libssh2_channel_close(ch);
 		libssh2_channel_free(ch);
 		libssh2_session_set_timeout(r->s, 0);
-		char *what = xstrprintable(o->argv[0]);
+		char *what = xstrprintable(name);
 		if (res->timed_out)
 			fail("%s on the %s did not finish within %ld s and was stopped", what, r->label,
 			     o->timeout_ms / 1000);

@@ -165,6 +165,7 @@ struct remote_exec_opts {
 	void *out_ctx;
 	remote_output_fn on_err;  /* stderr as it comes (NULL: discarded) */
 	void *err_ctx;
+	const char *what;         /* the command's name in messages (NULL: argv[0]) */
 };
 
 struct remote_exec_result {
@@ -191,6 +192,10 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n,
 		       char **path);
 
+/* remote_upload_private copies the local file local to a new file of mode
+ * 0600 on r's host, named like remote_put_private's. */
+int remote_upload_private(struct remote *r, const char *dir, const char *prefix, const char *local, char **path);
+
 /* remote_remove removes the file path on r's host over SFTP; a file that is
  * already gone is not an error. */
 int remote_remove(struct remote *r, const char *path);
@@ -198,5 +203,34 @@ int remote_remove(struct remote *r, const char *path);
 /* remote_stat_size sets *size to the size of path on r's host; -1 with the
  * error recorded when it cannot be read. */
 int remote_stat_size(struct remote *r, const char *path, unsigned long long *size);
+
+/* ---------------------------------------------------------------- tools */
+
+/* What remote_tool_run runs: a PostgreSQL client tool on a target's SSH host. */
+struct remote_tool_opts {
+	const struct cfg_ssh *ssh;
+	const char *target;        /* its name, for messages */
+	int connect_timeout_s;
+	const char *tool;          /* "pg_dump", "pg_restore", "psql" */
+	int major;                 /* the server's major version: the remote tool must be of it */
+	const char *const *args;   /* the arguments after the program (connection options included) */
+	const char *const *env;    /* NAME=VALUE set for the tool (PGSSLMODE, ...), NULL-terminated; may be NULL */
+	const char *password;      /* goes into a private remote pgpass file; NULL: none */
+	const char *const *uploads;/* the entries of args that name local files to copy to the host first */
+	long timeout_ms;
+	remote_output_fn on_out;   /* the tool's stdout, as it comes */
+	void *out_ctx;
+	struct buf *err;           /* its stderr (the last 64 KiB) */
+};
+
+/* remote_tool_run runs /usr/lib/postgresql/MAJOR/bin/TOOL on the SSH host
+ * (its --version checked first: another major version is refused), with
+ * the password in a pgpass file of mode 0600 created over SFTP and the
+ * local files named in uploads copied to private files there; all of them
+ * are removed afterwards, also when the tool fails, times out or is
+ * cancelled. *exit_code is the tool's exit status (128 + n for a signal);
+ * *version (newly allocated) what --version printed. Returns -1 when the
+ * tool could not be run to its end. */
+int remote_tool_run(const struct remote_tool_opts *o, int *exit_code, char **version);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs.h"
 #include "log.h"
 
 #define SFTP_TIMEOUT_MS 30000
@@ -108,6 +109,18 @@ int remote_put_private(struct remote *r, const char *dir, const char *prefix, co
 	}
 	*path = name;
 	return 0;
+}
+
+int remote_upload_private(struct remote *r, const char *dir, const char *prefix, const char *local, char **path)
+{
+	char *data = NULL;
+	size_t n = 0;
+	/* files a tool reads are dumps: a cap well above any this tool makes */
+	if (fs_read_file(local, (size_t)1 << 40, &data, &n))
+		return -1;
+	int rc = remote_put_private(r, dir, prefix, data, n, path);
+	free(data);
+	return rc;
 }
 
 int remote_remove(struct remote *r, const char *path)

@@ -166,22 +166,25 @@ assert_rc 0
 unset PADCTL_TEST_PASSPHRASE
 ok "an encrypted identity opens with the passphrase from the named variable"
 
-group "ssh without tunnel is refused"
-ssh_env "      identity: $SSHD_USER_KEY
-      tunnel: false" 2>/dev/null
+group "an ssh section that would do nothing is refused"
+ssh_env "      identity: $SSHD_USER_KEY"
 sed -i '/tunnel: true/d' "$PROJECT/envs/test.yml"
 pc status test
+assert_rc 1
+assert_any_contains "has an ssh section without tunnel: true or tools: remote"
+pc deploy test
 assert_rc 2
-assert_any_contains "without tunnel: true"
-ok "an ssh section without tunnel: true is refused, never bypassed"
+assert_any_contains "has an ssh section without tunnel: true or tools: remote"
+ok "ssh without tunnel or remote tools is refused, never bypassed"
 
-group "tools: remote is refused"
+group "tools: remote without a tunnel reaches the database directly"
 ssh_env "      identity: $SSHD_USER_KEY
       tools: remote"
-pc status test
-assert_rc 2
-assert_any_contains "ssh.tools: remote is not supported"
-ok "tools: remote is refused clearly"
+sed -i '/tunnel: true/d' "$PROJECT/envs/test.yml"
+pc -v status test
+assert_rc 0
+assert_err_not_contains "forwarder pid"
+ok "with tunnel: false the database is reached directly; the SSH host is only for the tools"
 
 group "an unreachable database behind the SSH host"
 ssh_env

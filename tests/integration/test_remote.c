@@ -133,7 +133,7 @@ static void test_exec_output_status(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	const char *argv[] = { "sh", "-c", "printf 'a b\\n'; printf oops >&2; exit 3", NULL };
-	struct remote_exec_opts o = { argv, 10000, collect, &out, collect, &err };
+	struct remote_exec_opts o = { argv, 10000, collect, &out, collect, &err, NULL };
 	struct remote_exec_result res;
 	CU_ASSERT_EQUAL(remote_exec(r, &o, &res), 0);
 	CU_ASSERT_EQUAL(res.exit_code, 3);
@@ -161,7 +161,7 @@ static void test_exec_hostile_args(void)
 	     *a3 = xstrfmt("x'; touch %s; '", marker);
 	const char *argv[] = { "printf", "[%s]\\n", a1, a2, a3, "two words", "new\nline", "\"q\"", "", NULL };
 	struct buf out = BUF_INIT;
-	struct remote_exec_opts o = { argv, 10000, collect, &out, NULL, NULL };
+	struct remote_exec_opts o = { argv, 10000, collect, &out, NULL, NULL, NULL };
 	struct remote_exec_result res;
 	CU_ASSERT_EQUAL(remote_exec(r, &o, &res), 0);
 	CU_ASSERT_EQUAL(res.exit_code, 0);
@@ -219,7 +219,7 @@ static void test_exec_timeout_kills(void)
 	char *pidf = xstrfmt("%s/sleeper.pid", dir);
 	char *script = xstrfmt("echo $$ > '%s'; exec sleep 300", pidf);
 	const char *argv[] = { "sh", "-c", script, NULL };
-	struct remote_exec_opts o = { argv, 1500, NULL, NULL, NULL, NULL };
+	struct remote_exec_opts o = { argv, 1500, NULL, NULL, NULL, NULL, NULL };
 	struct remote_exec_result res;
 	CU_ASSERT_EQUAL(remote_exec(r, &o, &res), -1);
 	CU_ASSERT_EQUAL(res.timed_out, 1);
@@ -274,7 +274,7 @@ static void test_exec_sigint_and_pgpass(void)
 			kill(self, SIGINT);
 			_exit(0);
 		}
-		struct remote_exec_opts o = { argv, 60000, NULL, NULL, NULL, NULL };
+		struct remote_exec_opts o = { argv, 60000, NULL, NULL, NULL, NULL, NULL };
 		struct remote_exec_result res;
 		int rc = remote_exec(r, &o, &res);
 		waitpid(helper, NULL, 0);
