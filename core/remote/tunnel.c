@@ -36,6 +36,7 @@ struct fconn {
 	LIBSSH2_CHANNEL *ch;     /* NULL while it is being opened */
 	int closing;             /* the client is gone: free the channel, then the slot */
 	int client_eof, remote_eof, eof_sent, shut_wr;
+	int readable;            /* poll() said the client has input (or EOF): recv only then */
 	size_t uplen, upoff;     /* client -> channel */
 	size_t downlen, downoff; /* channel -> client */
 	char up[FWD_BUF];
@@ -48,6 +49,7 @@ struct forwarder {
 	const char *dbhost;
 	int dbport, lport;
 	LIBSSH2_CHANNEL *first;  /* the channel opened before the fork, for the first client */
+	int ssh_readable;        /* the SSH socket may hold input libssh2 has not read */
 	struct fconn *c[FWD_MAX_CONNS];
 	size_t n;
 };
@@ -125,8 +127,10 @@ static int pump(struct forwarder *f, struct fconn *c)
 		progress = 1;
 	}
 	/* client -> channel */
-	if (!c->client_eof && !c->uplen) {
+	if (!c->client_eof && !c->uplen && c->readable) {
 		n = recv(c->fd, c->up, sizeof c->up, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			c->readable = 0;
 		if (n > 0) {
 			c->uplen = (size_t)n;
 			c->upoff = 0;
@@ -159,8 +163,14 @@ static int pump(struct forwarder *f, struct fconn *c)
 		}
 	}
 	/* channel -> client */
-	if (!c->downlen && !c->remote_eof) {
+	/* read the channel when the socket has input, or when libssh2 queued
+	 * data or the end of this channel while reading for another: no recv()
+	 * that can only fail */
+	if (!c->downlen && !c->remote_eof &&
+	    (f->ssh_readable || libssh2_poll_channel_read(c->ch, 0) || libssh2_channel_eof(c->ch))) {
 		n = libssh2_channel_read(c->ch, c->down, sizeof c->down);
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			f->ssh_readable = 0;
 		if (n > 0) {
 			c->downlen = (size_t)n;
 			c->downoff = 0;
@@ -218,6 +228,7 @@ static void accept_clients(struct forwarder *f)
 			continue;
 		}
 		c->fd = fd;
+		c->readable = 1;
 		c->ch = f->first;
 		f->first = NULL;
 		f->c[f->n++] = c;
@@ -262,6 +273,7 @@ static void forwarder_main(struct forwarder *f, pid_t parent)
 	libssh2_session_set_blocking(f->s, 0);
 	/* keepalives without replies: nobody reads the socket while no client is connected */
 	libssh2_keepalive_config(f->s, 0, 15);
+	f->ssh_readable = 1;
 	struct pollfd pfd[FWD_MAX_CONNS + 2];
 	for (;;) {
 		int progress;
@@ -285,6 +297,8 @@ static void forwarder_main(struct forwarder *f, pid_t parent)
 		 * unread input would wake poll() over and over */
 		int want_in = 0;
 		size_t np = 0;
+		struct fconn *owner[FWD_MAX_CONNS + 2];
+		owner[np] = NULL;
 		pfd[np++] = (struct pollfd){ f->lfd, POLLIN, 0 };
 		for (size_t i = 0; i < f->n; i++) {
 			struct fconn *c = f->c[i];
@@ -295,14 +309,17 @@ static void forwarder_main(struct forwarder *f, pid_t parent)
 				ev |= POLLIN;
 			if (c->fd >= 0 && c->downlen)
 				ev |= POLLOUT;
-			if (c->fd >= 0)
+			if (c->fd >= 0) {
+				owner[np] = c;
 				pfd[np++] = (struct pollfd){ c->fd, ev, 0 };
+			}
 		}
 		short sev = POLLRDHUP;
 		if (want_in)
 			sev |= POLLIN;
 		if (libssh2_session_block_directions(f->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			sev |= POLLOUT;
+		owner[np] = NULL;
 		pfd[np++] = (struct pollfd){ f->sshfd, sev, 0 };
 		int pr = poll(pfd, np, next > 0 ? next * 1000 : -1);
 		if (pr < 0 && errno != EINTR)
@@ -310,6 +327,11 @@ static void forwarder_main(struct forwarder *f, pid_t parent)
 		struct pollfd *sp = &pfd[np - 1];
 		if (!want_in && (sp->revents & (POLLRDHUP | POLLHUP | POLLERR)))
 			session_lost(f);
+		if (sp->revents & (POLLIN | POLLHUP | POLLERR))
+			f->ssh_readable = 1;
+		for (size_t i = 1; i + 1 < np; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				owner[i]->readable = 1;
 		if (pfd[0].revents & POLLIN)
 			accept_clients(f);
 	}
