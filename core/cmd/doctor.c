@@ -134,6 +134,10 @@ static int check_ssh(struct doctor *d, const char *what, const struct cfg_target
 	remote_close(r);
 	if (rc)
 		return -1;
+	if (!t->ssh->tunnel) {
+		ok("%s: no ssh tunnel (tunnel: false): the database is reached directly", what);
+		return 0;
+	}
 	int port = 0;
 	err_scope_push(&scope);
 	rc = remote_tunnel(t->ssh, t->name, t->db.host ? t->db.host : "127.0.0.1", t->db.port, t->db.connect_timeout,
@@ -145,6 +149,35 @@ static int check_ssh(struct doctor *d, const char *what, const struct cfg_target
 		ok("%s: ssh tunnel 127.0.0.1:%d -> %s:%d as the ssh host sees it", what, port,
 		   t->db.host ? t->db.host : "127.0.0.1", t->db.port);
 	return rc;
+}
+
+/* check_remote_tools checks that the SSH host has the client tools of the
+ * server's major version, for a target with tools: remote */
+static void check_remote_tools(struct doctor *d, const char *what, const struct cfg_target *t, struct db *db)
+{
+	static const char *const tools[] = { "pg_dump", "pg_restore", "psql" };
+	int major = PQserverVersion(db->conn) / 10000;
+	struct err_scope scope;
+	struct remote *r = NULL;
+	enum remote_stage stage;
+	err_scope_push(&scope);
+	int rc = remote_open(t->ssh, t->name, t->db.connect_timeout, &r, &stage);
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0] && !rc; i++) {
+		char *version = NULL;
+		struct err_scope one;
+		err_scope_push(&one);
+		int trc = remote_tool_check(r, tools[i], major, &version);
+		char *check = xstrfmt("%s: %s on the ssh host (tools: remote)", what, tools[i]);
+		check_end(d, &one, trc, check);
+		if (!trc)
+			ok("%s: %s on the ssh host: %s", what, tools[i], version);
+		free(check);
+		free(version);
+	}
+	char *check = xstrfmt("%s: ssh host for the tools", what);
+	check_end(d, &scope, rc, check);
+	free(check);
+	remote_close(r);
 }
 
 static void check_env(struct doctor *d, const struct cfg_project *p, const char *name, int connect)
@@ -180,6 +213,8 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 			check_end(d, &scope, rc, what);
 			if (!rc)
 				ok("%s answers (PostgreSQL %s)", what, v);
+			if (!rc && t->ssh && t->ssh->tools && !strcmp(t->ssh->tools, "remote"))
+				check_remote_tools(d, what, t, db);
 			free(v);
 		}
 		db_close(db);

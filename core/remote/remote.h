@@ -223,6 +223,11 @@ struct remote_tool_opts {
 	struct buf *err;           /* its stderr (the last 64 KiB) */
 };
 
+/* remote_tool_check runs `/usr/lib/postgresql/MAJOR/bin/TOOL --version` on
+ * r's host and fails, saying what to install, unless it is the PostgreSQL
+ * MAJOR client; *version (newly allocated) is what it printed. */
+int remote_tool_check(struct remote *r, const char *tool, int major, char **version);
+
 /* remote_tool_run runs /usr/lib/postgresql/MAJOR/bin/TOOL on the SSH host
  * (its --version checked first: another major version is refused), with
  * the password in a pgpass file of mode 0600 created over SFTP and the

@@ -42,6 +42,7 @@ static int version_major(const char *out)
 
 static int check_version(struct remote *r, const struct remote_tool_opts *o, const char *bin, char **version)
 {
+	*version = NULL;
 	const char *argv[] = { bin, "--version", NULL };
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	struct remote_exec_opts eo = { argv, 60000, collect, &out, collect, &err, NULL };
@@ -65,6 +66,18 @@ static int check_version(struct remote *r, const struct remote_tool_opts *o, con
 	}
 	buf_release(&out);
 	buf_release(&err);
+	return rc;
+}
+
+int remote_tool_check(struct remote *r, const char *tool, int major, char **version)
+{
+	struct remote_tool_opts o;
+	memset(&o, 0, sizeof o);
+	o.tool = tool;
+	o.major = major;
+	char *bin = xstrfmt("%s/%d/bin/%s", REMOTE_PG_ROOT, major, tool);
+	int rc = check_version(r, &o, bin, version);
+	free(bin);
 	return rc;
 }
 

@@ -78,6 +78,13 @@ assert_err_contains "psql said: sdk_owner@ran_on_ssh_host"
 pgpass_left && fail_now "a pgpass file was left in $REMOTE_HOME"
 ok "psql ran on the SSH host with the remote pgpass, which is gone"
 
+group "doctor checks the tools on the SSH host"
+pc doctor test
+assert_rc 0
+assert_out_contains "pg_dump on the ssh host: pg_dump (PostgreSQL) "
+assert_out_contains "pg_restore on the ssh host: pg_restore (PostgreSQL) "
+ok "doctor finds the server's client tools on the SSH host"
+
 group "pg_dump on the SSH host, streamed back into the artifact"
 pipeline dump
 pc deploy test
