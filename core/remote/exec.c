@@ -112,7 +112,8 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 	for (;;) {
 		int progress = 0;
 		for (int stream = 0; stream < 2 && !stop; stream++) {
-			ssize_t got = libssh2_channel_read_ex(ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, data, sizeof data);
+			ssize_t got =
+				libssh2_channel_read_ex(ch, stream ? SSH_EXTENDED_DATA_STDERR : 0, data, sizeof data);
 			if (got == LIBSSH2_ERROR_EAGAIN || got == 0)
 				continue;
 			if (got < 0) {

@@ -33,7 +33,7 @@
 
 enum kh_marker {
 	KH_MARK_NONE = 0,
-	KH_MARK_REVOKED,        /* @revoked: the key must never be accepted */
+	KH_MARK_REVOKED, /* @revoked: the key must never be accepted */
 	KH_MARK_CERT_AUTHORITY, /* @cert-authority: a CA key (host certificates; padctl accepts none) */
 };
 
@@ -41,9 +41,9 @@ enum kh_marker {
 struct kh_entry {
 	int lineno;
 	enum kh_marker marker;
-	char *hosts;            /* the host pattern field as written (comma list, or |1|salt|hash) */
-	char *keytype;          /* the key type field ("ssh-ed25519", ...) */
-	unsigned char *blob;    /* the decoded public key */
+	char *hosts; /* the host pattern field as written (comma list, or |1|salt|hash) */
+	char *keytype; /* the key type field ("ssh-ed25519", ...) */
+	unsigned char *blob; /* the decoded public key */
 	size_t bloblen;
 };
 
@@ -67,10 +67,10 @@ void kh_file_release(struct kh_file *f);
 int kh_host_matches(const char *hosts, const char *host, int port);
 
 enum kh_result {
-	KH_OK = 0,      /* a line for the host carries the key */
-	KH_UNKNOWN,     /* no line for the host carries a key of this type */
-	KH_CHANGED,     /* lines for the host carry another key of this type */
-	KH_REVOKED,     /* an @revoked line carries the key */
+	KH_OK = 0, /* a line for the host carries the key */
+	KH_UNKNOWN, /* no line for the host carries a key of this type */
+	KH_CHANGED, /* lines for the host carry another key of this type */
+	KH_REVOKED, /* an @revoked line carries the key */
 };
 
 /* kh_check checks the key (keytype as the key blob names it) the server at
@@ -102,8 +102,8 @@ void kh_base64_add(struct buf *b, const unsigned char *data, size_t n, int pad);
 /* How far remote_open got: doctor reports each stage. */
 enum remote_stage {
 	REMOTE_STAGE_CONNECT = 0, /* TCP connection and SSH handshake */
-	REMOTE_STAGE_HOSTKEY,     /* host key against known_hosts */
-	REMOTE_STAGE_AUTH,        /* authentication */
+	REMOTE_STAGE_HOSTKEY, /* host key against known_hosts */
+	REMOTE_STAGE_AUTH, /* authentication */
 	REMOTE_STAGE_READY,
 };
 
@@ -159,20 +159,20 @@ void remote_command_line(struct buf *b, const char *const *argv);
 typedef int (*remote_output_fn)(void *ctx, const void *data, size_t n);
 
 struct remote_exec_opts {
-	const char *const *argv;  /* the remote command; argv[0] is looked up in the remote PATH */
-	long timeout_ms;          /* 0: no limit */
-	remote_output_fn on_out;  /* stdout as it comes (NULL: discarded) */
+	const char *const *argv; /* the remote command; argv[0] is looked up in the remote PATH */
+	long timeout_ms; /* 0: no limit */
+	remote_output_fn on_out; /* stdout as it comes (NULL: discarded) */
 	void *out_ctx;
-	remote_output_fn on_err;  /* stderr as it comes (NULL: discarded) */
+	remote_output_fn on_err; /* stderr as it comes (NULL: discarded) */
 	void *err_ctx;
-	const char *what;         /* the command's name in messages (NULL: argv[0]) */
+	const char *what; /* the command's name in messages (NULL: argv[0]) */
 };
 
 struct remote_exec_result {
-	int exit_code;           /* the exit status, or -1 when the command died of a signal or was stopped */
-	char signal[32];         /* the signal's name without SIG ("TERM"), or "" */
+	int exit_code; /* the exit status, or -1 when the command died of a signal or was stopped */
+	char signal[32]; /* the signal's name without SIG ("TERM"), or "" */
 	int timed_out;
-	int cancelled;           /* SIGINT/SIGTERM (sig.h) stopped it */
+	int cancelled; /* SIGINT/SIGTERM (sig.h) stopped it */
 };
 
 /* remote_exec runs the command on r's host and waits for it. It returns 0
@@ -189,8 +189,7 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
  * random name; an existing file is never overwritten) and *path is set to
  * its name (newly allocated). The file is never readable by anyone else,
  * not even while it is written. */
-int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n,
-		       char **path);
+int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, char **path);
 
 /* remote_upload_private copies the local file local to a new file of mode
  * 0600 on r's host, named like remote_put_private's. */
@@ -209,18 +208,18 @@ int remote_stat_size(struct remote *r, const char *path, unsigned long long *siz
 /* What remote_tool_run runs: a PostgreSQL client tool on a target's SSH host. */
 struct remote_tool_opts {
 	const struct cfg_ssh *ssh;
-	const char *target;        /* its name, for messages */
+	const char *target; /* its name, for messages */
 	int connect_timeout_s;
-	const char *tool;          /* "pg_dump", "pg_restore", "psql" */
-	int major;                 /* the server's major version: the remote tool must be of it */
-	const char *const *args;   /* the arguments after the program (connection options included) */
-	const char *const *env;    /* NAME=VALUE set for the tool (PGSSLMODE, ...), NULL-terminated; may be NULL */
-	const char *password;      /* goes into a private remote pgpass file; NULL: none */
-	const char *const *uploads;/* the entries of args that name local files to copy to the host first */
+	const char *tool; /* "pg_dump", "pg_restore", "psql" */
+	int major; /* the server's major version: the remote tool must be of it */
+	const char *const *args; /* the arguments after the program (connection options included) */
+	const char *const *env; /* NAME=VALUE set for the tool (PGSSLMODE, ...), NULL-terminated; may be NULL */
+	const char *password; /* goes into a private remote pgpass file; NULL: none */
+	const char *const *uploads; /* the entries of args that name local files to copy to the host first */
 	long timeout_ms;
-	remote_output_fn on_out;   /* the tool's stdout, as it comes */
+	remote_output_fn on_out; /* the tool's stdout, as it comes */
 	void *out_ctx;
-	struct buf *err;           /* its stderr (the last 64 KiB) */
+	struct buf *err; /* its stderr (the last 64 KiB) */
 };
 
 /* remote_tool_check runs `/usr/lib/postgresql/MAJOR/bin/TOOL --version` on

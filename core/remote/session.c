@@ -213,7 +213,8 @@ static int check_hostkey(struct remote *r, const struct kh_file *kh)
 	int rc = 0;
 	switch (res) {
 	case KH_OK:
-		log_verbose("%s: host key %s %s matches %s:%d", r->label, keytype, r->fingerprint, r->known_hosts, line);
+		log_verbose("%s: host key %s %s matches %s:%d", r->label, keytype, r->fingerprint, r->known_hosts,
+			    line);
 		break;
 	case KH_REVOKED:
 		fail("refusing the %s: its host key is revoked", r->label);
@@ -259,7 +260,8 @@ static int auth_identity(struct remote *r, const struct cfg_ssh *ssh, struct buf
 	if (access(ssh->identity, R_OK) != 0) {
 		fail("could not read the identity file \"%s\": %s", ssh->identity, strerror(errno));
 		fail_detail("it is ssh.identity of the %s", r->label);
-		return fail_hint("set ssh.identity to a private key file you can read, or remove it to use the ssh agent");
+		return fail_hint(
+			"set ssh.identity to a private key file you can read, or remove it to use the ssh agent");
 	}
 	buf_addf(tried, "publickey with the identity file %s", ssh->identity);
 	if (libssh2_userauth_publickey_fromfile_ex(r->s, r->user, (unsigned)strlen(r->user), NULL, ssh->identity,

@@ -48,8 +48,7 @@ static const char *sftp_why(LIBSSH2_SFTP *sftp, struct remote *r, char **own)
 	}
 }
 
-int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n,
-		       char **path)
+int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, char **path)
 {
 	*path = NULL;
 	LIBSSH2_SFTP *sftp = sftp_open(r, "write a private file");

@@ -53,7 +53,8 @@ static int check_version(struct remote *r, const struct remote_tool_opts *o, con
 		if (res.exit_code == 127)
 			fail("%s of PostgreSQL %d is not installed on the %s", o->tool, o->major, r->label);
 		else
-			fail("%s at \"%s\" on the %s is not the PostgreSQL %d client", o->tool, bin, r->label, o->major);
+			fail("%s at \"%s\" on the %s is not the PostgreSQL %d client", o->tool, bin, r->label,
+			     o->major);
 		fail_detail("\"%s --version\" there exited with status %d and printed: %s", bin, res.exit_code, said);
 		fail_hint("install postgresql-client-%d on the SSH host, or set ssh.tools: local", o->major);
 		free(said);

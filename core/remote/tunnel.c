@@ -32,12 +32,12 @@
 #define FWD_BUF (32 * 1024)
 
 struct fconn {
-	int fd;                  /* the local client; -1 once closed */
-	LIBSSH2_CHANNEL *ch;     /* NULL while it is being opened */
-	int closing;             /* the client is gone: free the channel, then the slot */
+	int fd; /* the local client; -1 once closed */
+	LIBSSH2_CHANNEL *ch; /* NULL while it is being opened */
+	int closing; /* the client is gone: free the channel, then the slot */
 	int client_eof, remote_eof, eof_sent, shut_wr;
-	int readable;            /* poll() said the client has input (or EOF): recv only then */
-	size_t uplen, upoff;     /* client -> channel */
+	int readable; /* poll() said the client has input (or EOF): recv only then */
+	size_t uplen, upoff; /* client -> channel */
 	size_t downlen, downoff; /* channel -> client */
 	char up[FWD_BUF];
 	char down[FWD_BUF];
@@ -48,8 +48,8 @@ struct forwarder {
 	int sshfd, lfd;
 	const char *dbhost;
 	int dbport, lport;
-	LIBSSH2_CHANNEL *first;  /* the channel opened before the fork, for the first client */
-	int ssh_readable;        /* the SSH socket may hold input libssh2 has not read */
+	LIBSSH2_CHANNEL *first; /* the channel opened before the fork, for the first client */
+	int ssh_readable; /* the SSH socket may hold input libssh2 has not read */
 	struct fconn *c[FWD_MAX_CONNS];
 	size_t n;
 };
@@ -80,8 +80,7 @@ static void session_lost(struct forwarder *f)
 	char *msg = NULL;
 	int len = 0;
 	libssh2_session_last_error(f->s, &msg, &len, 0);
-	fwd_say("padctl: tunnel to %s:%d: the SSH session ended (%.*s)\n", f->dbhost, f->dbport, len,
-		msg ? msg : "");
+	fwd_say("padctl: tunnel to %s:%d: the SSH session ended (%.*s)\n", f->dbhost, f->dbport, len, msg ? msg : "");
 	_exit(1);
 }
 
@@ -238,7 +237,8 @@ static void accept_clients(struct forwarder *f)
 static void close_other_fds(int a, int b)
 {
 	int lo = a < b ? a : b, hi = a < b ? b : a;
-	unsigned ranges[3][2] = { { 3, (unsigned)lo - 1 }, { (unsigned)lo + 1, (unsigned)hi - 1 },
+	unsigned ranges[3][2] = { { 3, (unsigned)lo - 1 },
+				  { (unsigned)lo + 1, (unsigned)hi - 1 },
 				  { (unsigned)hi + 1, ~0U } };
 	for (int i = 0; i < 3; i++) {
 		if (ranges[i][0] > ranges[i][1])
@@ -460,7 +460,7 @@ int remote_tunnel(const struct cfg_ssh *ssh, const char *target, const char *dbh
 	tunnels[ntunnels].pid = pid;
 	ntunnels++;
 	*local_port = port;
-	log_verbose("target \"%s\": tunnel 127.0.0.1:%d -> %s:%d through ssh host %s (forwarder pid %d)", target,
-		    port, dbhost, dbport, ssh->host, (int)pid);
+	log_verbose("target \"%s\": tunnel 127.0.0.1:%d -> %s:%d through ssh host %s (forwarder pid %d)", target, port,
+		    dbhost, dbport, ssh->host, (int)pid);
 	return 0;
 }

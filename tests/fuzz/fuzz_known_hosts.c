@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(fp);
 		/* a plain host name on a plain line is accepted for its key, unless revoked */
-		if (e->marker == KH_MARK_NONE && !strpbrk(e->hosts, "*?!,|[") ) {
+		if (e->marker == KH_MARK_NONE && !strpbrk(e->hosts, "*?!,|[")) {
 			int line;
 			enum kh_result r = kh_check(&f, e->hosts, 22, e->keytype, e->blob, e->bloblen, &line);
 			if (r != KH_OK && r != KH_REVOKED)

@@ -22,8 +22,8 @@
 #include "sig.h"
 #include "unit.h"
 
-static char *dir;       /* the test's temp dir */
-static char *sdir;      /* the sshd's */
+static char *dir; /* the test's temp dir */
+static char *sdir; /* the sshd's */
 static int have_sshd;
 static struct cfg_ssh ssh;
 

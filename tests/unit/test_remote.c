@@ -35,7 +35,7 @@ static enum kh_result check(const char *text, const char *host, int port, const 
 	size_t len;
 	*line = -1;
 	if (parse(text, &f))
-		return (enum kh_result)-1;
+		return (enum kh_result) - 1;
 	unsigned char *b = blob_of(b64, &len);
 	enum kh_result r = kh_check(&f, host, port, "ssh-ed25519", b, len, line);
 	free(b);
@@ -194,8 +194,7 @@ static void test_keytypes(void)
 {
 	char text[1024];
 	struct kh_file f;
-	snprintf(text, sizeof text, "h ssh-ed25519 %s\nh ssh-ed25519 %s\nx ssh-ed25519 %s\n", ED_B64, ED2_B64,
-		 ED_B64);
+	snprintf(text, sizeof text, "h ssh-ed25519 %s\nh ssh-ed25519 %s\nx ssh-ed25519 %s\n", ED_B64, ED2_B64, ED_B64);
 	CU_ASSERT_EQUAL_FATAL(parse(text, &f), 0);
 	struct buf b = BUF_INIT;
 	kh_host_keytypes(&f, "h", 22, &b);
@@ -236,8 +235,21 @@ static char *run_sh(const char *line)
 static void test_command_line_hostile(void)
 {
 	static const char *const hostile[] = {
-		"plain", "two words", "it's", "\"dq\"", "$(touch /tmp/padctl-remote-pwned)",
-		"`touch /tmp/padctl-remote-pwned`", "a\nb", "; rm -rf /", "*", "$HOME", "\\", "", "-n", "'", "''\\''",
+		"plain",
+		"two words",
+		"it's",
+		"\"dq\"",
+		"$(touch /tmp/padctl-remote-pwned)",
+		"`touch /tmp/padctl-remote-pwned`",
+		"a\nb",
+		"; rm -rf /",
+		"*",
+		"$HOME",
+		"\\",
+		"",
+		"-n",
+		"'",
+		"''\\''",
 	};
 	size_t n = sizeof hostile / sizeof hostile[0];
 	const char **argv = calloc(n + 3, sizeof *argv);
