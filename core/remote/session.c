@@ -174,12 +174,16 @@ static int load_known_hosts(const char *path, struct kh_file *kh)
 {
 	char *text = NULL;
 	size_t len = 0;
-	if (fs_read_file(path, 16 << 20, &text, &len)) {
+	int rc = fs_read_file(path, 16 << 20, &text, &len);
+	if (rc) {
+		/* 1: there is no such file (fs_read_file reports only other failures) */
+		if (rc > 0)
+			fail("could not read the known_hosts file \"%s\": it does not exist", path);
 		fail_detail("it is ssh.known_hosts, the host keys padctl trusts");
 		return fail_hint("create it with the SSH host's key (see docs/ssh.md: ssh-keyscan, then check the "
 				 "fingerprint), or set ssh.known_hosts in the env file");
 	}
-	int rc = kh_parse(text, len, path, kh);
+	rc = kh_parse(text, len, path, kh);
 	free(text);
 	return rc;
 }

@@ -115,9 +115,12 @@ int remote_upload_private(struct remote *r, const char *dir, const char *prefix,
 	char *data = NULL;
 	size_t n = 0;
 	/* files a tool reads are dumps: a cap well above any this tool makes */
-	if (fs_read_file(local, (size_t)1 << 40, &data, &n))
+	int rc = fs_read_file(local, (size_t)1 << 40, &data, &n);
+	if (rc > 0)
+		return fail("could not read \"%s\" to copy it to the %s: it does not exist", local, r->label);
+	if (rc)
 		return -1;
-	int rc = remote_put_private(r, dir, prefix, data, n, path);
+	rc = remote_put_private(r, dir, prefix, data, n, path);
 	free(data);
 	return rc;
 }

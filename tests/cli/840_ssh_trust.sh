@@ -72,6 +72,14 @@ group "known_hosts is never written"
 assert_eq 0 "$(wc -c <"$S/empty_kh")" "padctl wrote to known_hosts"
 ok "padctl does not write known_hosts"
 
+group "a missing known_hosts file"
+KH=$S/no_such_kh ssh_env
+pc status test
+assert_rc 1
+assert_any_contains "could not read the known_hosts file \"$S/no_such_kh\": it does not exist"
+assert_any_contains "ssh-keyscan"
+ok "a missing known_hosts is refused with how to create it"
+
 group "changed host key"
 sshd_keygen "$S/other"
 printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$S/other.pub")" >"$S/changed_kh"

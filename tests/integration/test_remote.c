@@ -291,6 +291,20 @@ static void test_exec_sigint_and_pgpass(void)
 	remote_close(r);
 	r = open_remote();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	/* a local file copied to a private file there (a dump a remote pg_restore reads) */
+	char *local = xstrfmt("%s/input.dump", dir), *copy = NULL;
+	unit_write(dir, "input.dump", "PGDMP not really\n");
+	CU_ASSERT_EQUAL_FATAL(remote_upload_private(r, dir, "in-", local, &copy), 0);
+	char *text = NULL;
+	size_t len = 0;
+	CU_ASSERT_EQUAL(fs_read_file(copy, 1024, &text, &len), 0);
+	CU_ASSERT_STRING_EQUAL(text ? text : "", "PGDMP not really\n");
+	CU_ASSERT_EQUAL(stat(copy, &stt), 0);
+	CU_ASSERT_EQUAL(stt.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(remote_remove(r, copy), 0);
+	free(text);
+	free(copy);
+	free(local);
 	/* the cleanup a cancelled tool does: the pgpass goes */
 	CU_ASSERT_EQUAL(remote_remove(r, path), 0);
 	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
