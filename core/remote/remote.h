@@ -191,8 +191,9 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
  * not even while it is written. */
 int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, char **path);
 
-/* remote_upload_private copies the local file local to a new file of mode
- * 0600 on r's host, named like remote_put_private's. */
+/* remote_upload_private copies the local file local (streamed, never read
+ * whole into memory) to a new file of mode 0600 on r's host, named like
+ * remote_put_private's. */
 int remote_upload_private(struct remote *r, const char *dir, const char *prefix, const char *local, char **path);
 
 /* remote_remove removes the file path on r's host over SFTP; a file that is

@@ -1,11 +1,13 @@
 #include "remote.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libssh2_sftp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "fs.h"
 #include "log.h"
 
 #define SFTP_TIMEOUT_MS 30000
@@ -48,7 +50,28 @@ static const char *sftp_why(LIBSSH2_SFTP *sftp, struct remote *r, char **own)
 	}
 }
 
-int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, char **path)
+/* write_all writes n bytes to the SFTP file */
+static int write_all(struct remote *r, LIBSSH2_SFTP *sftp, LIBSSH2_SFTP_HANDLE *h, const char *name, const char *d,
+		     size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = libssh2_sftp_write(h, d + off, n - off);
+		if (w <= 0) {
+			char *own = NULL;
+			fail("could not write \"%s\" on the %s: %s", name, r->label, sftp_why(sftp, r, &own));
+			free(own);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* put_private creates the private file and fills it with data (n bytes), or
+ * with what the descriptor fd holds when fd >= 0 */
+static int put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, int fd,
+		       char **path)
 {
 	*path = NULL;
 	LIBSSH2_SFTP *sftp = sftp_open(r, "write a private file");
@@ -85,18 +108,21 @@ int remote_put_private(struct remote *r, const char *dir, const char *prefix, co
 		sftp_done(r, sftp);
 		return -1;
 	}
-	const char *d = data;
-	size_t off = 0;
 	int rc = 0;
-	while (off < n) {
-		ssize_t w = libssh2_sftp_write(h, d + off, n - off);
-		if (w <= 0) {
-			char *own = NULL;
-			rc = fail("could not write \"%s\" on the %s: %s", name, r->label, sftp_why(sftp, r, &own));
-			free(own);
-			break;
+	if (fd < 0) {
+		rc = write_all(r, sftp, h, name, data, n);
+	} else {
+		/* streamed: a dump is not read into memory whole */
+		char chunk[65536];
+		ssize_t got;
+		while (!rc && (got = read(fd, chunk, sizeof chunk)) != 0) {
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				rc = fail("could not read the file copied to \"%s\": %s", name, strerror(errno));
+			else
+				rc = write_all(r, sftp, h, name, chunk, (size_t)got);
 		}
-		off += (size_t)w;
 	}
 	libssh2_sftp_close(h);
 	if (rc)
@@ -110,18 +136,19 @@ int remote_put_private(struct remote *r, const char *dir, const char *prefix, co
 	return 0;
 }
 
+int remote_put_private(struct remote *r, const char *dir, const char *prefix, const void *data, size_t n, char **path)
+{
+	return put_private(r, dir, prefix, data, n, -1, path);
+}
+
 int remote_upload_private(struct remote *r, const char *dir, const char *prefix, const char *local, char **path)
 {
-	char *data = NULL;
-	size_t n = 0;
-	/* files a tool reads are dumps: a cap well above any this tool makes */
-	int rc = fs_read_file(local, (size_t)1 << 40, &data, &n);
-	if (rc > 0)
-		return fail("could not read \"%s\" to copy it to the %s: it does not exist", local, r->label);
-	if (rc)
-		return -1;
-	rc = remote_put_private(r, dir, prefix, data, n, path);
-	free(data);
+	*path = NULL;
+	int fd = open(local, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail("could not read \"%s\" to copy it to the %s: %s", local, r->label, strerror(errno));
+	int rc = put_private(r, dir, prefix, NULL, 0, fd, path);
+	close(fd);
 	return rc;
 }
 
