@@ -108,7 +108,8 @@ assert_rc 1
 assert_err_contains "did not finish within 1 s and was stopped"
 remote_psql() { pgrep -f -- "SELECT pg_sleep\(600\)" | while read -r p; do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = psql ] && printf '%s\n' "$p"; done; }
-wait_for 30 test -z "$(remote_psql)" || fail_now "the remote psql still runs: $(remote_psql)"
+no_remote_psql() { [ -z "$(remote_psql)" ]; }
+wait_for 30 no_remote_psql || fail_now "the remote psql still runs: $(remote_psql)"
 # a killed client leaves its query to the server until it notices; end it here
 on_target "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(600)%'" >/dev/null
 pgpass_left && fail_now "a pgpass file was left in $REMOTE_HOME"
@@ -138,8 +139,8 @@ bg_wait "$BG_PID" "$PADCTL_TEST_TMP/sshtools.$$" 60
 [ "$RC" -ne 0 ] || fail_now "padctl succeeded after SIGINT"
 wait_for 30 bash -c "! kill -0 $remote_dump 2>/dev/null" || fail_now "the remote pg_dump $remote_dump outlived the run"
 pgpass_left && fail_now "a pgpass file was left in $REMOTE_HOME after SIGINT"
-wait_for 30 test "$(on_target "SELECT count(*) FROM pg_stat_activity WHERE pid = $dump_pid")" = 0 ||
-	fail_now "pg_dump's session still runs"
+dump_session_gone() { [ "$(on_target "SELECT count(*) FROM pg_stat_activity WHERE pid = $dump_pid")" = 0 ]; }
+wait_for 30 dump_session_gone || fail_now "pg_dump's session still runs"
 sql_on "$CL_PORT" postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	WHERE application_name = 'sdk_locker'" >/dev/null
 ok "SIGINT: the remote pg_dump stopped, no remote pgpass left"
