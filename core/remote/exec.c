@@ -1,7 +1,10 @@
+/* ppoll is a Linux (and POSIX.1-2024) interface */
+#define _GNU_SOURCE
 #include "remote.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,9 +167,27 @@ int remote_exec(struct remote *r, const struct remote_exec_opts *o, struct remot
 		long wait = deadline ? deadline - now_ms() : -1;
 		if (deadline && wait < 0)
 			wait = 0;
-		/* a signal interrupts poll (EINTR) and the loop looks at the flag */
-		if (poll(&pfd, 1, wait > 1000 || wait < 0 ? 1000 : (int)wait) < 0 && errno != EINTR) {
-			rc = fail("could not wait for %s on the %s: %s", name, r->label, strerror(errno));
+		/* a command that prints nothing for long still keeps the session alive */
+		int next = 0;
+		if (libssh2_keepalive_send(r->s, &next) == 0 && next > 0 && (wait < 0 || wait > next * 1000L))
+			wait = next * 1000L;
+		/* SIGINT/SIGTERM are blocked from the flag's check until ppoll waits,
+		 * so a signal either is seen here or ends the wait (EINTR): no
+		 * wake-ups on a timer, no signal lost in between */
+		sigset_t block, old;
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		int pr = 0;
+		if (!sig_cancelled()) {
+			struct timespec ts = { wait / 1000, (wait % 1000) * 1000000L };
+			pr = ppoll(&pfd, 1, wait >= 0 ? &ts : NULL, &old);
+		}
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (pr < 0 && e != EINTR) {
+			rc = fail("could not wait for %s on the %s: %s", name, r->label, strerror(e));
 			break;
 		}
 	}
