@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "deploy", cmd_deploy, "ENV [--dry-run] [--target T]", "run the env's pipeline" },
 	{ "rollback", cmd_rollback, "ENV", "undo the last deploy" },
 	{ "history", cmd_history, "ENV", "deploy and rollback records" },
+	{ "backups", cmd_backups, "ENV [--verify]", "per target, the backups taken, verified and kept" },
 	{ "baseline", cmd_baseline, "ENV VERSION", "adopt an existing database: mark history up to VERSION applied" },
 	{ "repair", cmd_repair, "ENV VERSION... --reason TEXT",
 	  "accept the new checksum of an applied migration whose file was reformatted" },

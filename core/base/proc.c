@@ -144,6 +144,11 @@ int proc_run(const struct proc_opts *o, struct proc_result *r)
 		close_fd(&outp[0]), close_fd(&outp[1]), close_fd(&errp[0]), close_fd(&errp[1]);
 		return fail("could not create a pipe to run \"%s\": %s", prog, strerror(e));
 	}
+	/* a bulk writer (pg_dump into a backup) blocks on a full pipe until padctl
+	 * is scheduled again: room for more keeps it writing on a busy machine.
+	 * Best effort: the system's pipe-max-size may refuse it. */
+	if (want_out && o->out_pipe_size > 0)
+		(void)fcntl(outp[0], F_SETPIPE_SZ, (int)o->out_pipe_size);
 	/* the child's ends must survive exec: dup2 onto 1 and 2 clears close-on-exec */
 	int out_w = want_out ? outp[1] : o->out_fd;
 	fflush(NULL);

@@ -45,6 +45,9 @@ struct proc_opts {
 	proc_output_fn on_out;
 	void *out_ctx;
 	struct buf *out;
+	/* when stdout is a pipe: its capacity in bytes (0: the system's
+	 * default, 64 KiB), as far as the system allows (pipe-max-size) */
+	size_t out_pipe_size;
 	/* stderr goes to on_err, else to err (appended, keeping at most
 	 * err_max bytes, the last ones; 0: 64 KiB), else to stdout's place
 	 * when merge_err, else nowhere. */

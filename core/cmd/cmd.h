@@ -50,6 +50,7 @@ int cmd_status(struct cmd_ctx *, int, char **);
 int cmd_plan(struct cmd_ctx *, int, char **);
 int cmd_deploy(struct cmd_ctx *, int, char **);
 int cmd_history(struct cmd_ctx *, int, char **);
+int cmd_backups(struct cmd_ctx *, int, char **);
 int cmd_baseline(struct cmd_ctx *, int, char **);
 int cmd_repair(struct cmd_ctx *, int, char **);
 int cmd_rollback(struct cmd_ctx *, int, char **);

@@ -287,6 +287,7 @@ void config_project_release(struct cfg_project *p)
 	free(p->seeds_dir);
 	free(p->contracts_dir);
 	free(p->backfills_dir);
+	free(p->backups_dir);
 	memset(p, 0, sizeof *p);
 }
 
@@ -344,6 +345,67 @@ static const struct yw_field project_migrations_fields[] = {
 };
 static const struct yw_table project_migrations_table = YW_TABLE(project_migrations_fields, NULL);
 
+/* set_backups_dir: where backups go. The files hold the owned schemas'
+ * data, so the value is refused rather than guessed at when it could mean
+ * something else than it seems: a ".." component (an absolute path says
+ * where without depending on the project's place), a control character, the
+ * file system's root. */
+static int set_backups_dir(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+			   const yaml_node_t *v, void *obj)
+{
+	const struct cfg_ctx *c = w->ctx;
+	(void)map;
+	(void)k;
+	if (!v)
+		return 0;
+	const char *s = NULL;
+	if (yw_scalar(w->doc, v, fl->what, &s))
+		return -1;
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+		if (*q < 0x20 || *q == 0x7f) {
+			yw_err(w->doc, v, "%s holds a control character", fl->what);
+			return fail_hint("write a plain path, e.g. `.padctl/backups` or `/var/backups/padctl`");
+		}
+	for (const char *q = s; *q;) {
+		size_t n = strcspn(q, "/");
+		if (n == 2 && q[0] == '.' && q[1] == '.') {
+			yw_err(w->doc, v, "%s \"%s\" has a \"..\" component", fl->what, yw_show(s));
+			return fail_hint("write the directory as an absolute path (or one below the project root) "
+					 "without \"..\"");
+		}
+		q += n;
+		q += *q == '/';
+	}
+	char *dir = NULL;
+	if (get_path(w->doc, v, fl->what, c->root, &dir))
+		return -1;
+	size_t n = strlen(dir);
+	/* trailing "/" and "/." name the same directory: the checks below see it bare */
+	while (n > 1 && (dir[n - 1] == '/' || (dir[n - 1] == '.' && dir[n - 2] == '/')))
+		dir[--n] = '\0';
+	if (strspn(dir, "/") == n || strcmp(dir, c->root) == 0) {
+		yw_err(w->doc, v, "%s \"%s\" is %s", fl->what, yw_show(s),
+		       strcmp(dir, c->root) == 0 ? "the project root" : "the root directory");
+		free(dir);
+		return fail_hint("give backups a directory of their own, e.g. `.padctl/backups`");
+	}
+	free(*FIELD_AT(obj, fl, char **));
+	*FIELD_AT(obj, fl, char **) = dir;
+	return 0;
+}
+
+static const struct yw_field backups_fields[] = {
+	{ .key = "dir", .type = YW_FN, .fn = set_backups_dir, .off = offsetof(struct cfg_project, backups_dir),
+	  .dflt = ".padctl/backups", .what = "\"backups.dir\"", .doc_type = "path", .doc_default = "`.padctl/backups`",
+	  .help = "where the `backup` step writes its files, as `<dir>/<env>/<target>/<run id>.dump` (directories "
+		  "0700, files 0600). No `..` component. See [backups.md](backups.md)." },
+	{ .key = "keep", .type = YW_INT, .lo = 1, .hi = 100000, .off = offsetof(struct cfg_project, backups_keep),
+	  .what = "\"backups.keep\"", .doc_type = "integer, 1-100000", .doc_default = "`10`",
+	  .help = "backups kept per target; older ones are deleted and marked pruned in the ledger, except one a "
+		  "rollback may still need. See [backups.md](backups.md#retention)." },
+};
+static const struct yw_table backups_table = YW_TABLE(backups_fields, NULL);
+
 static int project_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
 	struct cfg_project *p = obj;
@@ -354,6 +416,8 @@ static int project_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 		if (!*dir)
 			*dir = path_join(p->root, paths_table.fields[i].dflt);
 	}
+	if (!p->backups_dir)
+		p->backups_dir = path_join(p->root, backups_fields[0].dflt);
 	return 0;
 }
 
@@ -364,6 +428,7 @@ static const struct yw_field project_fields[] = {
 	{ .key = "schemas", .type = YW_MAP, .sub = &schemas_table },
 	{ .key = "paths", .type = YW_MAP, .sub = &paths_table },
 	{ .key = "migrations", .type = YW_MAP, .sub = &project_migrations_table },
+	{ .key = "backups", .type = YW_MAP, .sub = &backups_table },
 };
 static const struct yw_table project_table = YW_TABLE(project_fields, project_done);
 
@@ -378,6 +443,7 @@ int config_load_project(const char *root, struct cfg_project *p)
 	p->root = xstrdup(real);
 	p->file = path_join(real, "padctl.yml");
 	p->lock_timeout = 5;
+	p->backups_keep = 10;
 	struct yw_doc f;
 	struct cfg_ctx c = { .root = p->root };
 	struct yw_walk w = { &f, &c };

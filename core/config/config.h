@@ -22,6 +22,8 @@ struct cfg_project {
 	char *contracts_dir;
 	char *backfills_dir;
 	int lock_timeout;      /* migrations.lock_timeout in seconds (default 5; 0: wait without limit) */
+	char *backups_dir;     /* backups.dir, absolute; default root/.padctl/backups */
+	int backups_keep;      /* backups.keep: backups kept per target (default 10) */
 };
 
 struct cfg_ssh {

@@ -63,6 +63,15 @@ static const char *const ledger_steps[] = {
 	"  run_id text NOT NULL REFERENCES padctl.runs (id), seed_set text NOT NULL, file text NOT NULL,\n"
 	"  checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
 	"  applied_by text NOT NULL, PRIMARY KEY (run_id, seed_set, file));\n",
+	/* 4: backups of the owned schemas (the backup step, the backups service,
+	 * `padctl backups`): one per run and target; path NULL when no owned
+	 * schema existed to dump; pruned_at set when retention deleted the file */
+	"CREATE TABLE IF NOT EXISTS padctl.backups (\n"
+	"  run_id text NOT NULL REFERENCES padctl.runs (id), target text NOT NULL, path text,\n"
+	"  size bigint NOT NULL DEFAULT 0, sha256 text, tool_version text, schemas text[] NOT NULL,\n"
+	"  started_at timestamptz NOT NULL, finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  verified boolean NOT NULL DEFAULT false, verified_at timestamptz, pruned_at timestamptz,\n"
+	"  created_by text NOT NULL, PRIMARY KEY (run_id, target));\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

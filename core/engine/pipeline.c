@@ -254,6 +254,8 @@ static const char *h_config(struct padctl_step *st, const char *key)
 		return st->target->name;
 	if (strcmp(key, "target.dbname") == 0)
 		return st->target->db.dbname;
+	if (strcmp(key, "backups.dir") == 0)
+		return st->project->backups_dir;
 	return NULL;
 }
 
@@ -638,6 +640,11 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->plugin = st->cfg->plugin;
 	s->dry_run = st->dry_run;
 	s->ledger_write = svc_ledger_write;
+	s->pending = 0;
+	for (size_t i = 0; i < st->run->ntodo; i++)
+		s->pending += st->run->todo[i].skip_reason == NULL;
+	s->backups_dir = st->project->backups_dir;
+	s->backups_keep = st->project->backups_keep;
 	return s;
 }
 

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "fs.h"
 #include "hash.h"
+#include "backups.h"
 #include "ledger.h"
 #include "log.h"
 #include "proc.h"
@@ -22,16 +23,6 @@
 
 #define TOOL_TIMEOUT_DEFAULT_MS (60L * 60 * 1000)
 #define ARTIFACT_NAME_MAX 64
-
-struct padctl_artifact {
-	char *name;
-	char *path;
-	int fd; /* open until commit */
-	struct hash_sha256 sha;
-	uint64_t size;
-	char hex[65]; /* "" until commit */
-	int committed;
-};
 
 static int refused_in_dry_run(struct svc_step *s, const char *what)
 {
@@ -51,9 +42,80 @@ static int refused_cancelled(struct svc_step *s, const char *what)
 	return fail_detail("padctl was told to stop; nothing more is started");
 }
 
+int services_refused(struct svc_step *s, const char *what)
+{
+	return refused_in_dry_run(s, what) || refused_cancelled(s, what);
+}
+
 /* ---- tools */
 
 static const char *const tool_names[] = { "pg_dump", "pg_restore", "psql", NULL };
+
+const char *services_pg_root(void)
+{
+	const char *r = getenv("PADCTL_PG_CLIENT_ROOT");
+	return r && r[0] == '/' ? r : SERVICES_PG_ROOT;
+}
+
+int services_tool_version_parse(const char *out, int *major)
+{
+	const char *p = out ? strstr(out, "(PostgreSQL) ") : NULL;
+	if (!p)
+		return -1;
+	p += strlen("(PostgreSQL) ");
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (end == p || v < 6 || v > 1000 ||
+	    (*end != '.' && *end != '\n' && *end != ' ' && *end != '\0' && strncmp(end, "devel", 5) != 0 &&
+	     strncmp(end, "beta", 4) != 0 && strncmp(end, "rc", 2) != 0))
+		return -1;
+	*major = (int)v;
+	return 0;
+}
+
+int services_tool_check(const char *bin, const char *tool, int major, char **version)
+{
+	*version = NULL;
+	char *argv[] = { (char *)bin, (char *)"--version", NULL };
+	char *envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LC_ALL=C", NULL };
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	struct proc_opts o;
+	proc_opts_init(&o);
+	o.argv = argv;
+	o.envp = envp;
+	o.timeout_ms = 30000;
+	o.out = &out;
+	o.err = &err;
+	struct proc_result r;
+	int have = 0, rc = proc_run(&o, &r);
+	if (!rc && r.exit_code == 0 && services_tool_version_parse(out.s, &have))
+		have = 0;
+	while (out.len && (out.s[out.len - 1] == '\n' || out.s[out.len - 1] == '\r'))
+		out.s[--out.len] = '\0';
+	if (rc) {
+		fail_detail("could not run \"%s --version\" to check which PostgreSQL it belongs to", bin);
+	} else if (!have) {
+		char *said = xstrprintable(out.len ? out.s : err.len ? err.s : "nothing");
+		fail("could not tell which PostgreSQL version %s at \"%s\" belongs to", tool, bin);
+		fail_detail("\"%s --version\" exited with status %d and printed: %s", bin, r.exit_code, said);
+		fail_hint("install the Debian package postgresql-client-%d", major);
+		free(said);
+		rc = -1;
+	} else if (have != major) {
+		fail("%s at \"%s\" is PostgreSQL %d, but the target's server is PostgreSQL %d", tool, bin, have, major);
+		fail_detail("padctl runs only the client tools of the server's major version: a %s of another version "
+			    "writes or reads archives the server's tools may not",
+			    tool);
+		fail_hint("install the Debian package postgresql-client-%d (it puts %s in %s/%d/bin)", major, tool,
+			  services_pg_root(), major);
+		rc = -1;
+	} else {
+		*version = xstrdup(out.s);
+	}
+	buf_release(&out);
+	buf_release(&err);
+	return rc;
+}
 
 int services_tool_path(const char *root, int major, const char *tool, char **path)
 {
@@ -112,9 +174,10 @@ char *services_tool_args_refused(const char *tool, const char *const *args, int 
 		if (a[0] != '-') {
 			if (strcmp(tool, "pg_restore") == 0 && is_input && is_input(ctx, a))
 				continue;
-			return xstrfmt("argument \"%s\" is not an option: give options as --name=value (the host names the "
-				       "database; pg_restore's input must be an artifact of this step)",
-				       a);
+			return xstrfmt(
+				"argument \"%s\" is not an option: give options as --name=value (the host names the "
+				"database; pg_restore's input must be an artifact of this step or a backup it verified)",
+				a);
 		}
 		if (a[1] != '-')
 			return xstrfmt("short option \"%s\": give the long form (--name=value), which the host can check",
@@ -142,6 +205,9 @@ static int is_artifact_path(void *ctx, const char *arg)
 	struct svc_step *s = ctx;
 	for (size_t i = 0; i < s->narts; i++)
 		if (s->arts[i]->committed && strcmp(s->arts[i]->path, arg) == 0)
+			return 1;
+	for (size_t i = 0; i < s->ninputs; i++)
+		if (strcmp(s->inputs[i], arg) == 0)
 			return 1;
 	return 0;
 }
@@ -271,6 +337,34 @@ static int tool_output(void *ctx, const void *data, size_t n)
 	return 0;
 }
 
+/* end_tool_session ends the server session of a tool padctl killed (a time
+ * limit, a signal): a killed client's session lives on while its statement
+ * waits (for a lock, say), because the server notices a gone client only
+ * when it next talks to it, and it would queue behind that lock in the
+ * tool's place. The tool's session is the one with its application_name on
+ * this database as this user, other than padctl's own: the target's lock
+ * keeps any other padctl from running a tool there meanwhile. Best effort,
+ * on padctl's own connection (inside the plugin's transaction, if one is
+ * open, a harmless SELECT), outside the db layer so that nothing the plugin
+ * deferred is sent with it; a failure changes nothing. */
+static void end_tool_session(struct svc_step *s, const char *tool)
+{
+	PGTransactionStatusType ts = s->db && s->db->conn ? PQtransactionStatus(s->db->conn) : PQTRANS_UNKNOWN;
+	if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
+		return;
+	char *app = xstrfmt("padctl-%s", tool);
+	const char *p[] = { app };
+	PGresult *r =
+		PQexecParams(s->db->conn,
+			     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 "
+			     "AND datname = current_database() AND usename = current_user AND pid <> pg_backend_pid()",
+			     1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+		log_verbose("[%s] %s: ended the server session %s left behind", s->target, s->plugin, tool);
+	PQclear(r);
+	free(app);
+}
+
 /* tools_run_remote runs the tool on the target's SSH host (ssh.tools:
  * remote): connected to database.host:port as that host sees it, the
  * password in a private pgpass file there, output streamed back as from a
@@ -324,9 +418,16 @@ static int tools_run_remote(struct svc_step *s, const char *tool, const char *co
 	int code = -1;
 	char *version = NULL;
 	int rc = remote_tool_run(&o, &code, &version);
-	(void)art;
-	free(version);
+	if (art) {
+		free(art->tool_version);
+		art->tool_version = version;
+	} else {
+		free(version);
+	}
 	if (rc) {
+		/* stopped (time limit, signal) or lost: its server session must not wait on */
+		if (connect)
+			end_tool_session(s, tool);
 		fail_detail("step \"%s\" on target \"%s\" ran %s on the SSH host %s", s->plugin, s->target, tool,
 			    t->ssh->host);
 	} else if (code != 0) {
@@ -371,9 +472,19 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 		struct tool_out rto = { s, st, out, ctx, art };
 		return tools_run_remote(s, tool, args, timeout_ms, &rto, art, major, connect);
 	}
-	char *bin;
-	if (services_tool_path(SERVICES_PG_ROOT, major, tool, &bin))
+	char *bin, *version = NULL;
+	if (services_tool_path(services_pg_root(), major, tool, &bin))
 		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+	if (services_tool_check(bin, tool, major, &version)) {
+		free(bin);
+		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
+	}
+	if (art) {
+		free(art->tool_version);
+		art->tool_version = version;
+	} else {
+		free(version);
+	}
 
 	struct argv_buf av = { NULL, 0 };
 	argv_add(&av, bin);
@@ -421,11 +532,15 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	o.timeout_ms = timeout_ms > 0 ? timeout_ms : TOOL_TIMEOUT_DEFAULT_MS;
 	o.on_out = tool_output;
 	o.out_ctx = &to;
+	if (art)
+		o.out_pipe_size = 1024 * 1024; /* a dump into a file: see proc.h */
 	o.err = &err;
 	log_verbose("[%s] %s: running %s (PostgreSQL %d client)", s->target, s->plugin, bin, major);
 	struct proc_result r;
 	int rc = proc_run(&o, &r);
 	pgpass_remove(&pp);
+	if (rc && connect && (r.cancelled || r.timed_out))
+		end_tool_session(s, tool);
 	if (rc) {
 		fail_detail("step \"%s\" on target \"%s\" ran %s", s->plugin, s->target, tool);
 	} else if (r.exit_code != 0) {
@@ -485,9 +600,7 @@ static int name_ok(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-/* private_dir makes path (0700) if missing and refuses anything but a real
- * directory in its place: nothing is written through a link. */
-static int private_dir(const char *path)
+int services_private_dir(const char *path)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return fail("could not create directory \"%s\": %s", path, strerror(errno));
@@ -501,10 +614,9 @@ static int private_dir(const char *path)
 	return 0;
 }
 
-static int artifact_dir(struct svc_step *s, char **dir)
+int services_project_dot(const char *dot)
 {
-	char *dot = xstrfmt("%s/.padctl", s->root);
-	int rc = private_dir(dot);
+	int rc = services_private_dir(dot);
 	if (!rc) {
 		/* what padctl keeps in the project never belongs in git */
 		char *gi = xstrfmt("%s/.gitignore", dot);
@@ -513,11 +625,18 @@ static int artifact_dir(struct svc_step *s, char **dir)
 			rc = fs_write_atomic(gi, "*\n", 2, 0644);
 		free(gi);
 	}
+	return rc;
+}
+
+static int artifact_dir(struct svc_step *s, char **dir)
+{
+	char *dot = xstrfmt("%s/.padctl", s->root);
+	int rc = services_project_dot(dot);
 	char *parts[3] = { xstrfmt("%s/artifacts", dot), NULL, NULL };
 	parts[1] = xstrfmt("%s/%s", parts[0], s->env);
 	parts[2] = xstrfmt("%s/%s", parts[1], s->target);
 	for (int i = 0; i < 3 && !rc; i++)
-		rc = private_dir(parts[i]);
+		rc = services_private_dir(parts[i]);
 	*dir = rc ? NULL : xstrdup(parts[2]);
 	for (int i = 0; i < 3; i++)
 		free(parts[i]);
@@ -544,12 +663,21 @@ static int art_create(struct padctl_step *st, const char *name, struct padctl_ar
 		return -1;
 	char *path = xstrfmt("%s/%s-%s", dir, s->run_id, name);
 	free(dir);
+	return services_artifact_open(s, name, path, out);
+}
+
+int services_artifact_open(struct svc_step *s, const char *name, char *path, struct padctl_artifact **out)
+{
+	*out = NULL;
 	sig_tempfile_register(path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
 		sig_tempfile_unregister(path);
-		fail("could not create artifact \"%s\": %s", path, strerror(e));
+		fail("could not create %s \"%s\": %s", strcmp(name, "backup") == 0 ? "backup file" : "artifact", path,
+		     strerror(e));
+		if (e == EEXIST)
+			fail_detail("a file of that name is there already: padctl never writes over one");
 		free(path);
 		return -1;
 	}
@@ -564,7 +692,7 @@ static int art_create(struct padctl_step *st, const char *name, struct padctl_ar
 	return 0;
 }
 
-static int own(struct svc_step *s, const struct padctl_artifact *a)
+int services_artifact_own(struct svc_step *s, const struct padctl_artifact *a)
 {
 	for (size_t i = 0; a && i < s->narts; i++)
 		if (s->arts[i] == a)
@@ -586,23 +714,26 @@ static int art_write(struct svc_step *s, struct padctl_artifact *a, const void *
 static int art_write_api(struct padctl_step *st, struct padctl_artifact *a, const void *data, size_t n)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" wrote to an artifact the host did not hand it", s->plugin);
 	return art_write(s, a, data, n);
 }
 
 static const char *art_path(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) ? a->path : NULL;
+	return services_artifact_own(svc_step_of(st), a) ? a->path : NULL;
 }
 
 static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" committed an artifact the host did not hand it", s->plugin);
 	if (a->committed)
 		return fail("step \"%s\" committed artifact \"%s\" twice", s->plugin, a->name);
+	if (a->backup)
+		return fail("step \"%s\" committed its backup as an artifact: commit it with the backups service",
+			    s->plugin);
 	if (refused_cancelled(s, "commit an artifact"))
 		return -1;
 	if (fsync(a->fd) != 0 || close(a->fd) != 0) {
@@ -640,12 +771,11 @@ static int art_commit(struct padctl_step *st, struct padctl_artifact *a)
 	return 0;
 }
 
-/* file_sha256 hashes the file at path as it is on disk now. */
-static int file_sha256(const char *path, char hex[65], uint64_t *size)
+int services_file_sha256(const char *path, char hex[65], uint64_t *size)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail("could not read artifact \"%s\": %s", path, strerror(errno));
+		return fail("could not read \"%s\": %s", path, strerror(errno));
 	struct hash_sha256 c;
 	hash_sha256_init(&c);
 	char chunk[65536];
@@ -657,27 +787,30 @@ static int file_sha256(const char *path, char hex[65], uint64_t *size)
 		if (n < 0) {
 			int e = errno;
 			close(fd);
-			return fail("could not read artifact \"%s\": %s", path, strerror(e));
+			return fail("could not read \"%s\": %s", path, strerror(e));
 		}
 		hash_sha256_update(&c, chunk, (size_t)n);
 		*size += (uint64_t)n;
 	}
 	close(fd);
 	if (hash_sha256_final(&c, hex))
-		return fail("could not hash artifact \"%s\" (OpenSSL failed)", path);
+		return fail("could not hash \"%s\" (OpenSSL failed)", path);
 	return 0;
 }
 
 static int art_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 {
 	struct svc_step *s = svc_step_of(st);
-	if (!own(s, a))
+	if (!services_artifact_own(s, a))
 		return fail("step \"%s\" verified an artifact the host did not hand it", s->plugin);
 	if (!a->committed)
 		return fail("step \"%s\" marked artifact \"%s\" verified before committing it", s->plugin, a->name);
+	if (a->backup)
+		return fail("step \"%s\" marked its backup verified as an artifact: use the backups service",
+			    s->plugin);
 	char hex[65];
 	uint64_t size;
-	if (file_sha256(a->path, hex, &size))
+	if (services_file_sha256(a->path, hex, &size))
 		return -1;
 	if (size != a->size || strcmp(hex, a->hex) != 0) {
 		fail("artifact \"%s\" changed after it was committed: not marked verified", a->path);
@@ -700,12 +833,12 @@ static int art_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 
 static const char *art_sha256(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) ? a->hex : "";
+	return services_artifact_own(svc_step_of(st), a) ? a->hex : "";
 }
 
 static uint64_t art_bytes(struct padctl_step *st, const struct padctl_artifact *a)
 {
-	return own(svc_step_of(st), a) && a->committed ? a->size : 0;
+	return services_artifact_own(svc_step_of(st), a) && a->committed ? a->size : 0;
 }
 
 static int art_find(struct padctl_step *st, const char *run_id, struct padctl_rows **rows)
@@ -818,6 +951,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &artifacts_v1;
 	if (strcmp(name, "ledger") == 0)
 		return &ledger_v1;
+	if (strcmp(name, "backups") == 0)
+		return backups_service_v1();
 	return NULL;
 }
 
@@ -835,6 +970,7 @@ void services_step_end(struct svc_step *s)
 		}
 		free(a->name);
 		free(a->path);
+		free(a->tool_version);
 		free(a);
 	}
 	free(s->arts);
@@ -845,4 +981,9 @@ void services_step_end(struct svc_step *s)
 	free(s->strs);
 	s->strs = NULL;
 	s->nstrs = 0;
+	for (size_t i = 0; i < s->ninputs; i++)
+		free(s->inputs[i]);
+	free(s->inputs);
+	s->inputs = NULL;
+	s->ninputs = 0;
 }

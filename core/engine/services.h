@@ -10,6 +10,9 @@
  *   "artifacts" 1  files a step makes under .padctl/artifacts/<env>/<target>/,
  *                  hashed while written, recorded in padctl.artifacts
  *   "ledger" 1     typed records: padctl.rollbacks, padctl.seeds
+ *   "backups" 1    the run's backup file under backups.dir, its record in
+ *                  padctl.backups, retention, and finding and re-checking
+ *                  a run's backup later (backups.h)
  *
  * The engine owns the step; a service reaches what it needs of it through
  * struct svc_step, which the engine (pipeline.c) fills and hands over with
@@ -21,11 +24,31 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "db.h"
+#include "hash.h"
 
 struct padctl_step;
-struct padctl_artifact;
+
+/* struct padctl_artifact is the SDK's opaque file handle: an artifact, or
+ * (backup set) the run's backup, which only the backups service commits. */
+struct padctl_artifact {
+	char *name;
+	char *path;
+	int fd; /* open until commit */
+	struct hash_sha256 sha;
+	uint64_t size;
+	char hex[65]; /* "" until commit */
+	int committed;
+	int backup; /* made by the backups service */
+	char *tool_version; /* `TOOL --version` of the last tool run into it, or NULL */
+	double started; /* backups: when it was created (seconds since the epoch) */
+	dev_t dev; /* backups: the committed file's identity, checked by mark_verified */
+	ino_t ino;
+	struct timespec mtime;
+};
 
 /* struct padctl_rows is what the SDK's opaque rows are: a query's result. */
 struct padctl_rows {
@@ -44,6 +67,9 @@ struct svc_step {
 	const char *run_id;
 	const char *plugin; /* the step's plugin, for messages */
 	int dry_run;
+	int pending; /* migrations the run's plan applies on the target (skips not counted) */
+	const char *backups_dir; /* backups.dir, absolute */
+	int backups_keep; /* backups.keep */
 	/* ledger_write runs a record's SQL on the step's connection as the
 	 * role padctl connected as: inside a transaction the plugin has open it
 	 * travels with the plugin's next statement and commits with it. */
@@ -53,6 +79,8 @@ struct svc_step {
 	size_t narts;
 	char **strs; /* strings handed out, freed at the step's end */
 	size_t nstrs;
+	char **inputs; /* files the backups service verified: pg_restore may read them */
+	size_t ninputs;
 };
 
 /* svc_step_of returns st's view for the services (defined by the engine). */
@@ -68,6 +96,46 @@ void services_step_end(struct svc_step *s);
 /* SERVICES_PG_ROOT is where Debian's postgresql-client-<major> installs
  * the client tools: <root>/<major>/bin/<tool>. */
 #define SERVICES_PG_ROOT "/usr/lib/postgresql"
+
+/* services_pg_root returns where the client tools are looked for:
+ * PADCTL_PG_CLIENT_ROOT when it is set to an absolute path (laid out like
+ * SERVICES_PG_ROOT), else SERVICES_PG_ROOT. Borrowed. */
+const char *services_pg_root(void);
+
+/* services_tool_check runs `bin --version` and fails, naming both versions
+ * and the Debian package to install, unless it is PostgreSQL major's tool;
+ * *version is then what it printed (newly allocated). */
+int services_tool_check(const char *bin, const char *tool, int major, char **version);
+
+/* services_tool_version_parse reads the major version out of a client
+ * tool's `--version` output ("pg_dump (PostgreSQL) 15.4 ..."); -1 when
+ * there is none. */
+int services_tool_version_parse(const char *out, int *major);
+
+/* services_private_dir makes path (0700) if missing and refuses anything but
+ * a real directory in its place: nothing is written through a link. */
+int services_private_dir(const char *path);
+
+/* services_refused fails (and returns non-zero) when the step may not
+ * `what` ("create a backup"): in a dry run, or once padctl was told to stop. */
+int services_refused(struct svc_step *s, const char *what);
+
+/* services_project_dot makes the project's .padctl directory dot (0700,
+ * as services_private_dir) with a .gitignore that keeps it out of git. */
+int services_project_dot(const char *dot);
+
+/* services_file_sha256 hashes the file at path (never through a link) as it
+ * is on disk now: hex SHA-256 and size. */
+int services_file_sha256(const char *path, char hex[65], uint64_t *size);
+
+/* services_artifact_open creates path (taking it over: freed by the step's
+ * end) as a new 0600 file, never through a link nor over an existing file,
+ * registered for removal until committed, and hands it to the step as
+ * artifact name. */
+int services_artifact_open(struct svc_step *s, const char *name, char *path, struct padctl_artifact **a);
+
+/* services_artifact_own says whether a is one of the step's handles. */
+int services_artifact_own(struct svc_step *s, const struct padctl_artifact *a);
 
 /* services_tool_path sets *path (newly allocated) to root/<major>/bin/tool
  * when that is an executable file; otherwise it fails naming the server's

@@ -159,7 +159,10 @@ static void test_project_full(void)
 			    "  migrations: db/migrations\n"
 			    "  seeds: db/seeds\n"
 			    "  contracts: /abs/contracts\n"
-			    "  backfills: db/backfills\n");
+			    "  backfills: db/backfills\n"
+			    "backups:\n"
+			    "  dir: /abs/backups/\n"
+			    "  keep: 3\n");
 	struct cfg_project p;
 	CU_ASSERT_EQUAL_FATAL(load_project(dir, &p), 0);
 	char real[PATH_MAX];
@@ -180,6 +183,8 @@ static void test_project_full(void)
 	CU_ASSERT_TRUE(ends_with(p.seeds_dir, "/db/seeds") && p.seeds_dir[0] == '/');
 	CU_ASSERT_STRING_EQUAL(p.contracts_dir, "/abs/contracts");
 	CU_ASSERT_TRUE(ends_with(p.backfills_dir, "/db/backfills"));
+	CU_ASSERT_STRING_EQUAL(p.backups_dir, "/abs/backups");
+	CU_ASSERT_EQUAL(p.backups_keep, 3);
 	config_project_release(&p);
 	CU_ASSERT_PTR_NULL(p.root);
 	unit_rmrf(dir);
@@ -199,6 +204,9 @@ static void test_project_defaults(void)
 	CU_ASSERT_TRUE(ends_with(p.contracts_dir, "/contracts"));
 	CU_ASSERT_TRUE(ends_with(p.backfills_dir, "/backfills"));
 	CU_ASSERT_TRUE(!strncmp(p.migrations_dir, p.root, strlen(p.root)));
+	CU_ASSERT_TRUE(ends_with(p.backups_dir, "/.padctl/backups"));
+	CU_ASSERT_TRUE(!strncmp(p.backups_dir, p.root, strlen(p.root)));
+	CU_ASSERT_EQUAL(p.backups_keep, 10);
 	config_project_release(&p);
 	unit_rmrf(dir);
 	free(dir);
@@ -225,6 +233,14 @@ static void test_project_errors(void)
 	PROJECT_ERR("# only a comment\n\n", "1:1", "empty file", NULL);
 	PROJECT_ERR("project: x\n---\nproject: y\n", "2:1", "second YAML document", NULL);
 	PROJECT_ERR("project: x\nproject: y\n", "2:1", "duplicate key \"project\"", NULL);
+	/* backups: never through "..", never / or the project root, keep at least 1 */
+	PROJECT_ERR("project: x\nbackups:\n  dir: a/../../b\n", "3:8", "has a \"..\" component", "absolute path");
+	PROJECT_ERR("project: x\nbackups:\n  dir: ..\n", "3:8", "has a \"..\" component", NULL);
+	PROJECT_ERR("project: x\nbackups:\n  dir: \"a\\tb\"\n", "3:8", "holds a control character", NULL);
+	PROJECT_ERR("project: x\nbackups:\n  dir: /./\n", "3:8", "is the root directory", NULL);
+	PROJECT_ERR("project: x\nbackups:\n  dir: ./.\n", "3:8", "is the project root", NULL);
+	PROJECT_ERR("project: x\nbackups:\n  keep: 0\n", "3:9", "\"backups.keep\" 0 is out of range", NULL);
+	PROJECT_ERR("project: x\nbackups:\n  kept: 3\n", "3:3", "unknown key \"kept\"", "dir, keep");
 	/* 63 characters is PostgreSQL's limit for a name */
 	char *ok63 = xstrfmt("project: x\nschemas:\n  owned: [s%062d]\n", 0);
 	char *dir = project(ok63);

@@ -124,6 +124,36 @@ static void test_args(void)
 	expect_refused("psql", (const char *const[]){ "/art/dump", NULL }, "is not an option");
 }
 
+static void test_tool_version(void)
+{
+	int m = 0;
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n", &m), 0);
+	CU_ASSERT_EQUAL(m, 15);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_restore (PostgreSQL) 9.6.24\n", &m), 0);
+	CU_ASSERT_EQUAL(m, 9);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 17devel", &m), 0);
+	CU_ASSERT_EQUAL(m, 17);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 16beta2\n", &m), 0);
+	CU_ASSERT_EQUAL(m, 16);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 16", &m), 0);
+	CU_ASSERT_EQUAL(m, 16);
+	/* nothing that says which PostgreSQL it is */
+	CU_ASSERT_EQUAL(services_tool_version_parse(NULL, &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("I am not pg_dump", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) x15", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 15x", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 99999999999999999999", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) 5.1", &m), -1);
+	CU_ASSERT_EQUAL(services_tool_version_parse("pg_dump (PostgreSQL) -15", &m), -1);
+	/* the backups service is there too */
+	const struct padctl_backups_v1 *b = services_lookup("backups", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(b->size, sizeof *b);
+	CU_ASSERT_TRUE(PADCTL_SERVICE_HAS(b, struct padctl_backups_v1, verify));
+	CU_ASSERT_PTR_NULL(services_lookup("backups", 2));
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -131,6 +161,7 @@ int main(void)
 		{ "the client binary of the server's major version", test_tool_path },
 		{ "the password file's line escapes : and \\", test_pgpass_line },
 		{ "tool arguments a plugin may give", test_args },
+		{ "the PostgreSQL version a client tool says it is", test_tool_version },
 		{ NULL, NULL },
 	};
 	return unit_run("services", tests);

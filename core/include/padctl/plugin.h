@@ -263,8 +263,8 @@ struct padctl_tools_v1 {
 	 * nothing is quoted because nothing goes through a shell). Connection
 	 * options (-h, -p, -U, -d, -W and their long forms) are refused; so is a
 	 * bare argument, except pg_restore's input, which must be the path of an
-	 * artifact of this step. stdout goes to out(ctx, ...) as it comes
-	 * (out NULL: discarded); stderr is kept (its last 64 KiB) and shown
+	 * artifact of this step or of a backup "backups" verify handed it.
+	 * stdout goes to out(ctx, ...) as it comes (out NULL: discarded); stderr is kept (its last 64 KiB) and shown
 	 * when the tool fails, and with -v when it succeeds. timeout_ms 0 means the host's limit (one hour); the
 	 * tool is killed when it runs longer. A non-zero exit fails. */
 	int (*run)(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
@@ -326,6 +326,57 @@ struct padctl_ledger_v1 {
 	/* seed_applied records that file of seed set `set`, with checksum
 	 * (hex SHA-256), was applied by this run (padctl.seeds). */
 	int (*seed_applied)(struct padctl_step *st, const char *set, const char *file, const char *checksum);
+};
+
+/* "backups", version 1: the verified backups of the owned schemas, one per
+ * run and target, as files <backups.dir>/<env>/<target>/<run id>.dump of the
+ * project (directories 0700, files 0600) recorded in the target's ledger
+ * (padctl.backups), and how a later step (a restore) finds and re-checks
+ * one. A backup handle is a struct padctl_artifact: tools' run_to_artifact
+ * writes into it (hashing as it writes) and artifacts' path, sha256 and
+ * bytes describe it; it is committed and verified only through this
+ * service. create, commit, commit_none, mark_verified and prune are
+ * refused in a dry run; pending, find and verify only read. */
+#define PADCTL_BACKUPS_V1 1
+struct padctl_backups_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	/* pending returns how many migrations this run's plan applies on the
+	 * step's target (migrations it only records as skipped do not count):
+	 * 0 means the run changes nothing there. */
+	int (*pending)(struct padctl_step *st);
+	/* create makes the run's backup file, empty, and returns its handle;
+	 * one per run and target. */
+	int (*create)(struct padctl_step *st, struct padctl_artifact **a);
+	/* commit closes the file (after fsync) and records the backup: run,
+	 * target, path, size and SHA-256 (computed while it was written), the
+	 * version of the pg_dump the host ran into it, schemas (NULL-ended: what
+	 * the dump holds), when create and commit were called; not yet verified. */
+	int (*commit)(struct padctl_step *st, struct padctl_artifact *a, const char *const *schemas);
+	/* commit_none records a backup without a file, verified: none of the
+	 * owned schemas existed, so restoring it means dropping them. */
+	int (*commit_none)(struct padctl_step *st);
+	/* mark_verified records that the plugin's check of a committed backup
+	 * (pg_restore --list) passed; the host first checks that the file still
+	 * has the size it committed (the SHA-256 is the one computed while it
+	 * was written: the file is not read again). */
+	int (*mark_verified)(struct padctl_step *st, struct padctl_artifact *a);
+	/* prune applies backups.keep on the step's target: beyond the newest
+	 * `keep` backups, files are deleted and their records marked pruned,
+	 * except the backups a rollback may still need (docs/backups.md). */
+	int (*prune)(struct padctl_step *st);
+	/* find returns the backup of run_id (NULL: this run) on the step's
+	 * target, zero or one row: 0 run id, 1 path (NULL: a commit_none
+	 * backup), 2 size, 3 sha256, 4 verified ("t"/"f"), 5 pruned ("t"/"f"),
+	 * 6 schemas (comma-separated), 7 pg_dump version, 8 started_at,
+	 * 9 finished_at. Free with rows_free. */
+	int (*find)(struct padctl_step *st, const char *run_id, struct padctl_rows **rows);
+	/* verify checks the backup of run_id on the step's target before it is
+	 * used: recorded, verified, not pruned, and the file has its recorded
+	 * size and SHA-256 now (read again); otherwise it fails saying what is
+	 * wrong. *path is then the file (NULL for a commit_none backup), valid
+	 * until the step ends, and tools' run accepts it as pg_restore's input. */
+	int (*verify)(struct padctl_step *st, const char *run_id, const char **path);
 };
 
 /* The descriptor a plugin's entry function returns. */

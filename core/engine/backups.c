@@ -1,0 +1,488 @@
+#include "backups.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <padctl/plugin.h>
+
+#include "buf.h"
+#include "ledger.h"
+#include "log.h"
+#include "proc.h"
+#include "services.h"
+#include "sig.h"
+
+#define BACKUP_NAME "backup"
+
+char *backups_path(const char *base, const char *env, const char *target, const char *run_id)
+{
+	return xstrfmt("%s/%s/%s/%s.dump", base, env, target, run_id);
+}
+
+/* make_parents makes the missing directories of path, and path, 0700. */
+static int make_parents(const char *path)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *q = p + 1; !rc; q++) {
+		if (*q != '/' && *q != '\0')
+			continue;
+		char c = *q;
+		*q = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			rc = fail("could not create directory \"%s\": %s", p, strerror(errno));
+		*q = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int backups_dir_make(const char *root, const char *base, const char *env, const char *target, char **dir)
+{
+	*dir = NULL;
+	char *dot = xstrfmt("%s/.padctl", root);
+	size_t n = strlen(dot);
+	int rc = 0;
+	if (strncmp(base, dot, n) == 0 && (base[n] == '/' || base[n] == '\0'))
+		rc = services_project_dot(dot);
+	free(dot);
+	if (!rc)
+		rc = make_parents(base);
+	struct stat st;
+	if (!rc && lstat(base, &st) != 0)
+		rc = fail("could not stat \"%s\": %s", base, strerror(errno));
+	if (!rc && !S_ISDIR(st.st_mode)) {
+		fail("backups.dir \"%s\" is not a directory (a symbolic link or a file is in its place)", base);
+		fail_detail("padctl writes backups only into a real directory, never through a link");
+		return fail_hint("remove \"%s\", or point backups.dir in padctl.yml at a directory", base);
+	}
+	if (!rc && (st.st_mode & S_IWOTH)) {
+		fail("backups.dir \"%s\" is writable by every user of this machine: no backup is written there", base);
+		fail_detail("anyone could replace a backup before it is restored");
+		return fail_hint("chmod o-w \"%s\", or point backups.dir in padctl.yml at a private directory", base);
+	}
+	char *e = xstrfmt("%s/%s", base, env);
+	char *t = xstrfmt("%s/%s", e, target);
+	if (!rc)
+		rc = services_private_dir(e);
+	if (!rc)
+		rc = services_private_dir(t);
+	free(e);
+	if (rc)
+		free(t);
+	else
+		*dir = t;
+	return rc;
+}
+
+int backups_have_table(struct db *db, int *have)
+{
+	char *v = NULL;
+	if (db_query_value(db, "SELECT to_regclass('padctl.backups') IS NOT NULL", 0, NULL, &v))
+		return -1;
+	*have = v && strcmp(v, "t") == 0;
+	free(v);
+	return 0;
+}
+
+#define ISO_UTC(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* the query by hand: clang-format would scatter it around the macros */
+/* clang-format off */
+static const char list_sql[] =
+	"SELECT b.run_id, b.path, b.size::text, b.sha256, CASE WHEN b.verified THEN 't' ELSE 'f' END, "
+	"CASE WHEN b.pruned_at IS NULL THEN 'f' ELSE 't' END, array_to_string(b.schemas, ','), b.tool_version, "
+	ISO_UTC("b.started_at") ", " ISO_UTC("b.finished_at") ", " ISO_UTC("b.pruned_at") ", r.status, r.env "
+	"FROM padctl.backups b LEFT JOIN padctl.runs r ON r.id = b.run_id "
+	"WHERE b.target = $1 AND ($2::text IS NULL OR b.run_id = $2) "
+	"ORDER BY b.started_at DESC, b.run_id DESC";
+/* clang-format on */
+
+int backups_list(struct db *db, const char *target, const char *run_id, PGresult **res)
+{
+	const char *p[] = { target, run_id };
+	return db_query(db, list_sql, 2, p, res);
+}
+
+int backups_file_check(const char *path, const char *size, const char *sha256)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT) {
+			fail("backup file \"%s\" is missing", path);
+			return fail_detail("the ledger records it with %s bytes, sha256 %s", size,
+					   sha256 ? sha256 : "-");
+		}
+		return fail("could not stat backup file \"%s\": %s", path, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return fail("backup file \"%s\" is not a regular file (a link or something else is in its place)",
+			    path);
+	char hex[65];
+	uint64_t got;
+	if (services_file_sha256(path, hex, &got))
+		return -1;
+	char now[32];
+	snprintf(now, sizeof now, "%llu", (unsigned long long)got);
+	if (strcmp(now, size) != 0 || !sha256 || strcmp(hex, sha256) != 0) {
+		fail("backup file \"%s\" changed since it was written", path);
+		return fail_detail("recorded: %s bytes, sha256 %s; now: %s bytes, sha256 %s", size,
+				   sha256 ? sha256 : "-", now, hex);
+	}
+	return 0;
+}
+
+int backups_restore_list(int major, const char *path)
+{
+	char *bin = NULL, *version = NULL;
+	if (services_tool_path(services_pg_root(), major, "pg_restore", &bin))
+		return -1;
+	if (services_tool_check(bin, "pg_restore", major, &version)) {
+		free(bin);
+		return -1;
+	}
+	free(version);
+	char *argv[] = { bin, (char *)"--list", (char *)path, NULL };
+	char *envp[] = { (char *)"PATH=/usr/bin:/bin", (char *)"LC_ALL=C", NULL };
+	struct buf err = BUF_INIT;
+	struct proc_opts o;
+	proc_opts_init(&o);
+	o.argv = argv;
+	o.envp = envp;
+	o.timeout_ms = 10L * 60 * 1000;
+	o.err = &err;
+	struct proc_result r;
+	int rc = proc_run(&o, &r);
+	if (!rc && r.exit_code != 0) {
+		while (err.len && err.s[err.len - 1] == '\n')
+			err.s[--err.len] = '\0';
+		fail("pg_restore --list could not read backup file \"%s\" (exit status %d)", path, r.exit_code);
+		if (err.len)
+			fail_detail("%s", err.s);
+		rc = -1;
+	}
+	buf_release(&err);
+	free(bin);
+	return rc;
+}
+
+/* ---- the service */
+
+static int backup_handle(struct svc_step *s, struct padctl_artifact *a, const char *what)
+{
+	if (!services_artifact_own(s, a) || !a->backup)
+		return fail("step \"%s\" %s a backup the backups service did not hand it", s->plugin, what);
+	return 0;
+}
+
+/* insert_row writes a backup's record as the role padctl connected as. */
+static int insert_row(struct padctl_step *st, struct svc_step *s, const char *path, uint64_t size, const char *sha,
+		      const char *tool_version, const char *const *schemas, double started, int verified)
+{
+	struct buf sql = BUF_INIT;
+	const char *vals[] = { s->run_id, s->target, path, sha, tool_version, ledger_actor() };
+	char *lit[6] = { NULL };
+	int rc = 0;
+	for (int i = 0; i < 6 && !rc; i++)
+		if (vals[i] && !(lit[i] = db_literal(s->db, vals[i])))
+			rc = -1;
+	if (!rc) {
+		buf_addf(&sql,
+			 "INSERT INTO padctl.backups (run_id, target, path, size, sha256, tool_version, schemas, "
+			 "started_at, created_by, verified, verified_at) VALUES (%s, %s, %s, %llu, %s, %s, ARRAY[",
+			 lit[0], lit[1], lit[2] ? lit[2] : "NULL", (unsigned long long)size, lit[3] ? lit[3] : "NULL",
+			 lit[4] ? lit[4] : "NULL");
+		for (size_t i = 0; schemas && schemas[i] && !rc; i++) {
+			char *l = db_literal(s->db, schemas[i]);
+			if (!l) {
+				rc = -1;
+				break;
+			}
+			buf_addf(&sql, "%s%s", i ? ", " : "", l);
+			PQfreemem(l);
+		}
+		buf_addf(&sql, "]::text[], to_timestamp(%.6f), %s, %s, %s)", started, lit[5],
+			 verified ? "true" : "false", verified ? "clock_timestamp()" : "NULL");
+	}
+	if (!rc)
+		rc = s->ledger_write(st, sql.s);
+	for (int i = 0; i < 6; i++)
+		PQfreemem(lit[i]);
+	buf_release(&sql);
+	if (rc)
+		fail_detail("recording the backup of run %s on target \"%s\"", s->run_id, s->target);
+	return rc;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int bk_pending(struct padctl_step *st)
+{
+	return svc_step_of(st)->pending;
+}
+
+static int bk_create(struct padctl_step *st, struct padctl_artifact **out)
+{
+	struct svc_step *s = svc_step_of(st);
+	*out = NULL;
+	if (services_refused(s, "create a backup"))
+		return -1;
+	for (size_t i = 0; i < s->narts; i++)
+		if (s->arts[i]->backup)
+			return fail("step \"%s\" on target \"%s\" created a second backup in run %s: one per run",
+				    s->plugin, s->target, s->run_id);
+	if (!s->backups_dir)
+		return fail("step \"%s\" on target \"%s\": no backups.dir is configured", s->plugin, s->target);
+	char *dir;
+	if (backups_dir_make(s->root, s->backups_dir, s->env, s->target, &dir))
+		return fail_detail("step \"%s\" on target \"%s\" could not make its backup's directory", s->plugin,
+				   s->target);
+	char *path = xstrfmt("%s/%s.dump", dir, s->run_id);
+	free(dir);
+	if (services_artifact_open(s, BACKUP_NAME, path, out))
+		return -1;
+	(*out)->backup = 1;
+	(*out)->started = now_seconds();
+	return 0;
+}
+
+static int bk_commit(struct padctl_step *st, struct padctl_artifact *a, const char *const *schemas)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (backup_handle(s, a, "committed"))
+		return -1;
+	if (a->committed || a->fd < 0)
+		return fail("step \"%s\" committed its backup twice", s->plugin);
+	if (services_refused(s, "commit a backup"))
+		return -1;
+	struct stat fst;
+	int rc = fsync(a->fd) != 0 || fstat(a->fd, &fst) != 0 ? -1 : 0;
+	int e = errno;
+	if (close(a->fd) != 0 && !rc) {
+		rc = -1;
+		e = errno;
+	}
+	a->fd = -1;
+	if (rc)
+		return fail("could not write backup file \"%s\": %s", a->path, strerror(e));
+	char hex[HASH_SHA256_HEX_SIZE];
+	if (hash_sha256_final(&a->sha, hex))
+		return fail("could not hash backup file \"%s\" (OpenSSL failed)", a->path);
+	if (insert_row(st, s, a->path, a->size, hex, a->tool_version, schemas, a->started, 0))
+		return -1;
+	memcpy(a->hex, hex, sizeof hex);
+	a->dev = fst.st_dev;
+	a->ino = fst.st_ino;
+	a->mtime = fst.st_mtim;
+	a->committed = 1;
+	sig_tempfile_unregister(a->path);
+	log_verbose("[%s] %s: backup %s, %llu bytes, sha256 %s", s->target, s->plugin, a->path,
+		    (unsigned long long)a->size, a->hex);
+	return 0;
+}
+
+static int bk_commit_none(struct padctl_step *st)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (services_refused(s, "record a backup"))
+		return -1;
+	double t = now_seconds();
+	return insert_row(st, s, NULL, 0, NULL, NULL, NULL, t, 1);
+}
+
+static int bk_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (backup_handle(s, a, "verified"))
+		return -1;
+	if (!a->committed)
+		return fail("step \"%s\" marked its backup verified before committing it", s->plugin);
+	if (services_refused(s, "mark a backup verified"))
+		return -1;
+	struct stat now;
+	if (lstat(a->path, &now) != 0)
+		return fail("could not stat backup file \"%s\": %s", a->path, strerror(errno));
+	if (!S_ISREG(now.st_mode) || now.st_dev != a->dev || now.st_ino != a->ino || (uint64_t)now.st_size != a->size ||
+	    now.st_mtim.tv_sec != a->mtime.tv_sec || now.st_mtim.tv_nsec != a->mtime.tv_nsec) {
+		fail("backup file \"%s\" changed after it was committed: not marked verified", a->path);
+		return fail_detail("committed: %llu bytes; now: %llu bytes%s", (unsigned long long)a->size,
+				   (unsigned long long)now.st_size,
+				   S_ISREG(now.st_mode) && now.st_ino == a->ino ? "" : ", another file");
+	}
+	char *l[2] = { db_literal(s->db, s->run_id), db_literal(s->db, s->target) };
+	int rc = -1;
+	if (l[0] && l[1]) {
+		char *sql = xstrfmt("UPDATE padctl.backups SET verified = true, verified_at = clock_timestamp() "
+				    "WHERE run_id = %s AND target = %s",
+				    l[0], l[1]);
+		rc = s->ledger_write(st, sql);
+		free(sql);
+	}
+	PQfreemem(l[0]);
+	PQfreemem(l[1]);
+	return rc;
+}
+
+/* has_backup_shape says whether path looks like a file padctl wrote for
+ * run_id on env/target (…/<env>/<target>/<run id>.dump): retention deletes
+ * nothing else, whatever a ledger row says, and a backup written under an
+ * earlier backups.dir still qualifies. */
+static int has_backup_shape(const char *path, const char *env, const char *target, const char *run_id)
+{
+	char *tail = xstrfmt("/%s/%s/%s.dump", env, target, run_id);
+	size_t n = strlen(path), k = strlen(tail);
+	int ok = path[0] == '/' && n > k && strcmp(path + n - k, tail) == 0 && !strstr(path, "/../") &&
+		 !strstr(path, "/./");
+	free(tail);
+	return ok;
+}
+
+/* The backups retention may prune on a target: verified ones beyond the
+ * newest $2, and unverified ones (they never counted), but never this run's
+ * ($3) nor the one a rollback of the newest run whose migrations are still
+ * applied would restore. */
+static const char prune_sql[] =
+	"WITH needed AS (SELECT r.id FROM padctl.runs r WHERE r.target = $1 AND EXISTS "
+	"(SELECT 1 FROM padctl.migrations m WHERE m.run_id = r.id AND m.status = 'applied') "
+	"ORDER BY r.started_at DESC, r.id DESC LIMIT 1), "
+	"ranked AS (SELECT b.run_id, b.path, b.verified, row_number() OVER (PARTITION BY b.verified "
+	"ORDER BY b.started_at DESC, b.run_id DESC) AS n FROM padctl.backups b "
+	"WHERE b.target = $1 AND b.pruned_at IS NULL) "
+	"SELECT run_id, path FROM ranked WHERE (NOT verified OR n > $2::int) AND run_id <> $3 "
+	"AND run_id NOT IN (SELECT id FROM needed) ORDER BY run_id";
+
+static int bk_prune(struct padctl_step *st)
+{
+	struct svc_step *s = svc_step_of(st);
+	if (services_refused(s, "prune backups"))
+		return -1;
+	char keep[16];
+	snprintf(keep, sizeof keep, "%d", s->backups_keep > 0 ? s->backups_keep : 10);
+	const char *p[] = { s->target, keep, s->run_id };
+	PGresult *res;
+	if (db_query(s->db, prune_sql, 3, p, &res))
+		return fail_detail("listing the backups to prune on target \"%s\"", s->target);
+	int rc = 0;
+	for (int i = 0; !rc && i < PQntuples(res); i++) {
+		const char *run = PQgetvalue(res, i, 0);
+		const char *path = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+		struct stat fst;
+		if (path && lstat(path, &fst) == 0) {
+			if (!S_ISREG(fst.st_mode) || !has_backup_shape(path, s->env, s->target, run)) {
+				log_warn("[%s] %s: the backup of run %s is recorded as \"%s\", which is not a backup "
+					 "file padctl wrote there: left in place, its record marked pruned",
+					 s->target, s->plugin, run, path);
+			} else if (unlink(path) != 0 && errno != ENOENT) {
+				log_warn("[%s] %s: could not delete backup file \"%s\": %s; kept, and its record too",
+					 s->target, s->plugin, path, strerror(errno));
+				continue;
+			}
+		}
+		char *l[2] = { db_literal(s->db, run), db_literal(s->db, s->target) };
+		rc = -1;
+		if (l[0] && l[1]) {
+			char *sql = xstrfmt("UPDATE padctl.backups SET pruned_at = clock_timestamp() WHERE run_id = %s "
+					    "AND target = %s",
+					    l[0], l[1]);
+			rc = s->ledger_write(st, sql);
+			free(sql);
+		}
+		PQfreemem(l[0]);
+		PQfreemem(l[1]);
+		if (!rc)
+			log_info("[%s] %s: pruned the backup of run %s%s%s (backups.keep is %s)", s->target, s->plugin,
+				 run, path ? ": deleted " : "", path ? path : "", keep);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int bk_find(struct padctl_step *st, const char *run_id, struct padctl_rows **rows)
+{
+	struct svc_step *s = svc_step_of(st);
+	*rows = NULL;
+	int have = 0;
+	if (backups_have_table(s->db, &have))
+		return -1;
+	PGresult *res;
+	if (!have) {
+		/* a ledger an older padctl made records no backup: no row */
+		res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	} else if (backups_list(s->db, s->target, run_id ? run_id : s->run_id, &res)) {
+		return fail_detail("looking for the backup of run %s on target \"%s\"", run_id ? run_id : s->run_id,
+				   s->target);
+	}
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = res;
+	return 0;
+}
+
+static int bk_verify(struct padctl_step *st, const char *run_id, const char **path)
+{
+	struct svc_step *s = svc_step_of(st);
+	*path = NULL;
+	const char *run = run_id ? run_id : s->run_id;
+	int have = 0;
+	if (backups_have_table(s->db, &have))
+		return -1;
+	PGresult *res = NULL;
+	if (have && backups_list(s->db, s->target, run, &res))
+		return fail_detail("looking for the backup of run %s on target \"%s\"", run, s->target);
+	int rc = 0;
+	if (!res || PQntuples(res) == 0) {
+		fail("no backup of run %s is recorded on target \"%s\"", run, s->target);
+		rc = fail_hint("`padctl backups ENV --target %s` lists the target's backups", s->target);
+	} else if (strcmp(PQgetvalue(res, 0, 5), "t") == 0) {
+		fail("the backup of run %s on target \"%s\" was pruned on %s: its file is gone", run, s->target,
+		     PQgetvalue(res, 0, 10));
+		rc = fail_hint("backups.keep in padctl.yml says how many backups are kept per target");
+	} else if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+		fail("the backup of run %s on target \"%s\" was never verified: it does not count", run, s->target);
+		rc = fail_detail("pg_restore --list did not pass on it when it was taken");
+	} else if (!PQgetisnull(res, 0, 1)) {
+		const char *file = PQgetvalue(res, 0, 1);
+		if (backups_file_check(file, PQgetvalue(res, 0, 2),
+				       PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3))) {
+			fail_detail("the backup of run %s on target \"%s\" is refused: it is not the file that was "
+				    "verified",
+				    run, s->target);
+			rc = -1;
+		} else {
+			s->inputs = xrealloc(s->inputs, (s->ninputs + 1) * sizeof *s->inputs);
+			s->inputs[s->ninputs] = xstrdup(file);
+			*path = s->inputs[s->ninputs++];
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+static const struct padctl_backups_v1 backups_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_backups_v1),
+	.pending = bk_pending,
+	.create = bk_create,
+	.commit = bk_commit,
+	.commit_none = bk_commit_none,
+	.mark_verified = bk_mark_verified,
+	.prune = bk_prune,
+	.find = bk_find,
+	.verify = bk_verify,
+};
+
+const void *backups_service_v1(void)
+{
+	return &backups_v1;
+}
