@@ -103,6 +103,43 @@ assert_eq f "$(nsql "SELECT to_regclass('app.u') IS NOT NULL")" "app.u was rolle
 rm -rf "$PROJECT/migrations/0002_bad"
 ok "the failed migration left nothing behind the bastion"
 
+group "backup through the tunnel (tools: local) and on the bastion (tools: remote)"
+cat >"$PROJECT/pipelines/standard.yml" <<'EOF2'
+steps:
+  - validate: preflight
+  - backup
+  - migrate
+  - validate: postflight
+on_failure: rollback
+EOF2
+REMOTE_HOME=$(getent passwd "$SSHD_USER" | cut -d: -f6)
+touch "$S/mark"
+pgpass_left() { find "$REMOTE_HOME" -maxdepth 1 -name '.padctl-pgpass-*' -newer "$S/mark" | grep -q .; }
+backup_of_last_run() {
+	nsql "SELECT path || '|' || verified || '|' || coalesce(tool_version, '') FROM padctl.backups ORDER BY started_at DESC LIMIT 1"
+}
+add_migration 0003 more "CREATE TABLE app.v (id int);" "DROP TABLE app.v;"
+pc deploy qa
+assert_rc 0
+IFS='|' read -r f verified tv <<<"$(backup_of_last_run)"
+assert_eq true "$verified" "the local-tools backup is verified"
+[ -f "$f" ] || fail_now "no backup file $f"
+"$TPG_BIN/pg_restore" --list "$f" | grep -q "TABLE app t " || fail_now "the backup has no app.t"
+bastion_env
+sed -i 's/^      tunnel: true$/      tunnel: true\n      tools: remote/' "$PROJECT/envs/qa.yml"
+grep -q "tools: remote" "$PROJECT/envs/qa.yml" || fail_now "could not set tools: remote"
+add_migration 0004 again "CREATE TABLE app.w (id int);" "DROP TABLE app.w;"
+pc -v deploy qa
+assert_rc 0
+assert_err_contains "running /usr/lib/postgresql/"
+IFS='|' read -r f2 verified tv <<<"$(backup_of_last_run)"
+assert_eq true "$verified" "the remote-tools backup is verified"
+[ "$f2" != "$f" ] && [ -f "$f2" ] || fail_now "no new backup file ($f2)"
+"$TPG_BIN/pg_restore" --list "$f2" | grep -q "TABLE app v " || fail_now "the remote backup has no app.v"
+assert_contains "$tv" "pg_dump (PostgreSQL) " "the remote tool's version recorded"
+pgpass_left && fail_now "a pgpass file was left on the bastion"
+ok "backups through the bastion: local tools through the tunnel, remote tools on the bastion, both verified"
+
 group "doctor through the bastion"
 pc doctor qa
 assert_rc 0
