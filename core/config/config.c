@@ -532,10 +532,15 @@ static const char *const ssh_tools[] = { "local", "remote", NULL };
 static int ssh_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
 	struct cfg_ssh *s = obj;
-	(void)w;
-	(void)map;
 	if (!s->known_hosts)
 		s->known_hosts = config_expand_home("~/.ssh/known_hosts");
+	if (s->passphrase_env && !s->identity) {
+		/* refused, not ignored: the agent holds its keys unlocked, so the setting could only be a mistake */
+		const yaml_node_t *v = yw_map_get(w->doc, map, "passphrase_env", NULL);
+		yw_err(w->doc, v ? v : map, "\"ssh.passphrase_env\" without \"ssh.identity\"");
+		fail_detail("the passphrase is for an identity file; without one padctl logs in with the ssh agent's keys");
+		return fail_hint("set identity: to the private key file, or remove passphrase_env");
+	}
 	return 0;
 }
 
@@ -556,7 +561,7 @@ static const struct yw_field ssh_fields[] = {
 	  .help = "a private key file (OpenSSH format; ed25519, ecdsa or rsa)" },
 	{ .key = "passphrase_env", .type = YW_FN, .fn = set_env_var, .off = offsetof(struct cfg_ssh, passphrase_env),
 	  .what = "\"ssh.passphrase_env\"", .doc_type = "environment variable name", .doc_default = "none",
-	  .help = "the variable holding the identity's passphrase" },
+	  .help = "the variable holding the identity's passphrase (only with `identity`)" },
 	{ .key = "known_hosts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_ssh, known_hosts),
 	  .what = "\"ssh.known_hosts\"", .doc_type = "path", .doc_default = "`~/.ssh/known_hosts`",
 	  .help = "the OpenSSH known_hosts file the SSH host's key must be in; padctl never writes it" },

@@ -137,11 +137,15 @@ assert_any_contains "padctl tried: publickey with the identity file $S/stranger"
 ok "a key the server does not accept is refused with what was offered and tried"
 
 group "no identity and no agent"
-ssh_env "      passphrase_env: PADCTL_NOPE"
+ssh_env "      tools: local"
 pc status test
 assert_rc 1
 assert_any_contains "no ssh agent (SSH_AUTH_SOCK is not set) and no ssh.identity"
-ok "without identity or agent the error says so"
+ssh_env "      passphrase_env: PADCTL_NOPE"
+pc status test
+assert_rc 2
+assert_err_contains '"ssh.passphrase_env" without "ssh.identity"'
+ok "without identity or agent the error says so; a passphrase without an identity is refused"
 
 group "agent"
 if command -v ssh-agent >/dev/null 2>&1 && command -v ssh-add >/dev/null 2>&1; then
