@@ -200,6 +200,24 @@ static int trust_hint(const struct remote *r, const char *keytype)
 	return -1;
 }
 
+/* other_types explains an unknown key when known_hosts holds keys of other
+ * types for the host: the host did not offer one of those. libssh2 1.10
+ * verifies RSA host keys only with SHA-1 signatures (ssh-rsa), which
+ * OpenSSH 8.8 and later do not offer by default. */
+static void other_types(const struct remote *r, const struct kh_file *kh)
+{
+	struct buf types = BUF_INIT;
+	kh_host_keytypes(kh, r->host, r->port, &types);
+	if (types.len) {
+		fail_detail("%s holds keys of type %s for this host, which the handshake did not choose",
+			    r->known_hosts, types.s);
+		if (strstr(types.s, "ssh-rsa"))
+			fail_detail("this libssh2 checks an RSA host key only with ssh-rsa (SHA-1) signatures, which "
+				    "OpenSSH 8.8 and later no longer make: add the host's ed25519 or ecdsa key");
+	}
+	buf_release(&types);
+}
+
 static int check_hostkey(struct remote *r, const struct kh_file *kh)
 {
 	size_t len = 0;
@@ -240,6 +258,7 @@ static int check_hostkey(struct remote *r, const struct kh_file *kh)
 		fail_detail("it presented %s key %s; padctl never trusts a key on first use and never writes "
 			    "known_hosts",
 			    keytype, r->fingerprint);
+		other_types(r, kh);
 		rc = trust_hint(r, keytype);
 		break;
 	}

@@ -126,6 +126,34 @@ pc status test
 assert_rc 0
 ok "a hashed [host]:port entry is matched"
 
+group "ecdsa and rsa host keys"
+ssh-keygen -q -t ecdsa -b 256 -N '' -f "$S/host_ecdsa" </dev/null >/dev/null || fail_now "ssh-keygen ecdsa failed"
+ssh-keygen -q -t rsa -b 2048 -N '' -f "$S/host_rsa" </dev/null >/dev/null || fail_now "ssh-keygen rsa failed"
+printf 'HostKey %s\nHostKey %s\n' "$S/host_ecdsa" "$S/host_rsa" >>"$S/sshd_config"
+kill -HUP "$SSHD_PID"
+sshd_up() { (exec 3<>"/dev/tcp/127.0.0.1/$SSHD_PORT") 2>/dev/null; }
+sleep_until_restarted() { grep -q "Received SIGHUP" "$S/sshd.log" && sshd_up; }
+wait_for 20 sleep_until_restarted || fail_now "sshd did not come back after SIGHUP"
+for t in ecdsa rsa; do
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$S/host_$t.pub")" >"$S/${t}_kh"
+done
+KH=$S/ecdsa_kh ssh_env
+pc -v status test
+assert_rc 0
+assert_err_contains "host key ecdsa-sha2-nistp256 $(ssh-keygen -lf "$S/host_ecdsa.pub" | awk '{print $2}') matches"
+# libssh2 1.10 has no rsa-sha2 host key signatures, and OpenSSH 9 makes no ssh-rsa (SHA-1) ones
+KH=$S/rsa_kh ssh_env
+pc status test
+assert_rc 1
+assert_any_contains "holds keys of type ssh-rsa for this host, which the handshake did not choose"
+assert_any_contains "add the host's ed25519 or ecdsa key"
+# libssh2 would choose ecdsa first on its own: the ed25519-only file works because it is asked for first
+KH=$SSHD_KNOWN_HOSTS ssh_env
+pc -v status test
+assert_rc 0
+assert_err_contains "host key ssh-ed25519 $SSHD_FPR matches"
+ok "a host known by one key type is asked for that type first (ecdsa, ed25519); an rsa-only entry is explained"
+
 group "wrong user key"
 sshd_keygen "$S/stranger"
 ssh_env "      identity: $S/stranger"
