@@ -86,6 +86,35 @@ static void test_fingerprint(void)
 	CU_ASSERT_PTR_NULL(kh_blob_keytype((const unsigned char *)"\0\0", 2));
 }
 
+static void test_rsa_and_ecdsa(void)
+{
+	/* ssh-keygen -t rsa / -t ecdsa keys and their ssh-keygen -l fingerprints */
+	static const char rsa[] = "AAAAB3NzaC1yc2EAAAADAQABAAAAgQCv11/ebAqyJ82Pct0xioRuBuY8VApHDCNjuZfSecqrQ+kUVzBhx3KTPVFkVHOxoDM67aBkE"
+				  "MyAYXbxeLqsTbnR0MsEZpi8VubqDnqAzVoV8uT1VLC3elmoKU0OKqRovMr97IpWZSjSw8FjGIpOjpKAGdWsB6xFBPD7to4"
+				  "Syv+rpQ==";
+	static const char ec[] = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBALnqBgR9FmZrot5lU5Ac7qNunnDxhfL63L7fVP9PrtTE5bI"
+				 "ZWEi/2AlAQXa3DtBamdH/3BIK3msIfhZtujweto=";
+	char text[1024];
+	snprintf(text, sizeof text, "h ssh-rsa %s\nh ecdsa-sha2-nistp256 %s\n", rsa, ec);
+	struct kh_file f;
+	CU_ASSERT_EQUAL_FATAL(parse(text, &f), 0);
+	CU_ASSERT_EQUAL_FATAL(f.n, 2);
+	char *fp = kh_fingerprint(f.v[0].blob, f.v[0].bloblen);
+	CU_ASSERT_STRING_EQUAL(fp, "SHA256:LQn7VBam+t/4L+An9gcQZxNayDlx30jWlLJ10QpNSBQ");
+	free(fp);
+	fp = kh_fingerprint(f.v[1].blob, f.v[1].bloblen);
+	CU_ASSERT_STRING_EQUAL(fp, "SHA256:XXW2o3GsJzb+IE5R5AgK4wPUEOx/+vuXk0eoCW84VzA");
+	free(fp);
+	int line;
+	CU_ASSERT_EQUAL(kh_check(&f, "h", 22, "ecdsa-sha2-nistp256", f.v[1].blob, f.v[1].bloblen, &line), KH_OK);
+	CU_ASSERT_EQUAL(line, 2);
+	struct buf b = BUF_INIT;
+	kh_host_keytypes(&f, "h", 22, &b);
+	CU_ASSERT_STRING_EQUAL(buf_str(&b), "ssh-rsa,ecdsa-sha2-nistp256");
+	buf_release(&b);
+	kh_file_release(&f);
+}
+
 static void test_plain_and_port(void)
 {
 	char text[512];
@@ -278,6 +307,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "base64", test_base64 },
 		{ "fingerprint as ssh-keygen prints it", test_fingerprint },
+		{ "rsa and ecdsa keys", test_rsa_and_ecdsa },
 		{ "plain entries and [host]:port", test_plain_and_port },
 		{ "wildcards and negation", test_patterns },
 		{ "hashed entries", test_hashed },
