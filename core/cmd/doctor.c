@@ -10,6 +10,7 @@
 #include "local.h"
 #include "log.h"
 #include "plugin.h"
+#include "remote.h"
 #include "target.h"
 
 struct doctor {
@@ -105,6 +106,80 @@ static void check_plugins(struct doctor *d)
 	plugin_registry_release(&reg);
 }
 
+/* check_ssh checks, in order, what a run through an SSH host needs: the host
+ * answers, its key is the one known_hosts trusts, padctl can log in, and the
+ * host can open the tunnel to the database. Each failure is one PROBLEM with
+ * its fix; returns 0 when all passed (the database is checked next). */
+static int check_ssh(struct doctor *d, const char *what, const struct cfg_target *t)
+{
+	static const char *const stage_names[] = { "reachable", "host key", "authentication", "ready" };
+	struct err_scope scope;
+	struct remote *r = NULL;
+	enum remote_stage stage = REMOTE_STAGE_CONNECT;
+	err_scope_push(&scope);
+	int rc = remote_open(t->ssh, t->name, t->db.connect_timeout, &r, &stage);
+	for (int i = REMOTE_STAGE_CONNECT; i < (int)stage; i++) {
+		if (i == REMOTE_STAGE_CONNECT)
+			ok("%s: ssh host %s port %d answers", what, t->ssh->host, t->ssh->port);
+		else if (i == REMOTE_STAGE_HOSTKEY)
+			ok("%s: ssh host key %s is trusted by %s", what, r ? remote_hostkey_fingerprint(r) : "",
+			   t->ssh->known_hosts);
+		else if (i == REMOTE_STAGE_AUTH)
+			ok("%s: ssh login as %s (%s)", what, r ? r->user : "?",
+			   t->ssh->identity ? t->ssh->identity : "ssh agent");
+	}
+	char *check = xstrfmt("%s: ssh %s", what, stage_names[stage]);
+	check_end(d, &scope, rc, check);
+	free(check);
+	remote_close(r);
+	if (rc)
+		return -1;
+	if (!t->ssh->tunnel) {
+		ok("%s: no ssh tunnel (tunnel: false): the database is reached directly", what);
+		return 0;
+	}
+	int port = 0;
+	err_scope_push(&scope);
+	rc = remote_tunnel(t->ssh, t->name, t->db.host ? t->db.host : "127.0.0.1", t->db.port, t->db.connect_timeout,
+			   &port);
+	check = xstrfmt("%s: ssh tunnel", what);
+	check_end(d, &scope, rc, check);
+	free(check);
+	if (!rc)
+		ok("%s: ssh tunnel 127.0.0.1:%d -> %s:%d as the ssh host sees it", what, port,
+		   t->db.host ? t->db.host : "127.0.0.1", t->db.port);
+	return rc;
+}
+
+/* check_remote_tools checks that the SSH host has the client tools of the
+ * server's major version, for a target with tools: remote */
+static void check_remote_tools(struct doctor *d, const char *what, const struct cfg_target *t, struct db *db)
+{
+	static const char *const tools[] = { "pg_dump", "pg_restore", "psql" };
+	int major = PQserverVersion(db->conn) / 10000;
+	struct err_scope scope;
+	struct remote *r = NULL;
+	enum remote_stage stage;
+	err_scope_push(&scope);
+	int rc = remote_open(t->ssh, t->name, t->db.connect_timeout, &r, &stage);
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0] && !rc; i++) {
+		char *version = NULL;
+		struct err_scope one;
+		err_scope_push(&one);
+		int trc = remote_tool_check(r, tools[i], major, &version);
+		char *check = xstrfmt("%s: %s on the ssh host (tools: remote)", what, tools[i]);
+		check_end(d, &one, trc, check);
+		if (!trc)
+			ok("%s: %s on the ssh host: %s", what, tools[i], version);
+		free(check);
+		free(version);
+	}
+	char *check = xstrfmt("%s: ssh host for the tools", what);
+	check_end(d, &scope, rc, check);
+	free(check);
+	remote_close(r);
+}
+
 static void check_env(struct doctor *d, const struct cfg_project *p, const char *name, int connect)
 {
 	struct cfg_env env;
@@ -127,8 +202,8 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 		const struct cfg_target *t = &env.targets[i];
 		struct db *db = NULL;
 		char *what = xstrfmt("target %s/%s", name, t->name);
-		if (t->ssh) {
-			printf("skip     %s: reached over SSH (%s), which this padctl cannot do yet\n", what, t->ssh->host);
+		if (t->ssh && check_ssh(d, what, t)) {
+			/* the problem is named; the database behind it cannot be checked */
 		} else {
 			/* one scope per target: an unreachable target is reported and the next one is still checked */
 			char *v = NULL;
@@ -138,6 +213,8 @@ static void check_env(struct doctor *d, const struct cfg_project *p, const char 
 			check_end(d, &scope, rc, what);
 			if (!rc)
 				ok("%s answers (PostgreSQL %s)", what, v);
+			if (!rc && t->ssh && t->ssh->tools && !strcmp(t->ssh->tools, "remote"))
+				check_remote_tools(d, what, t, db);
 			free(v);
 		}
 		db_close(db);

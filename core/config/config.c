@@ -734,10 +734,15 @@ static const char *const ssh_tools[] = { "local", "remote", NULL };
 static int ssh_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 {
 	struct cfg_ssh *s = obj;
-	(void)w;
-	(void)map;
 	if (!s->known_hosts)
 		s->known_hosts = config_expand_home("~/.ssh/known_hosts");
+	if (s->passphrase_env && !s->identity) {
+		/* refused, not ignored: the agent holds its keys unlocked, so the setting could only be a mistake */
+		const yaml_node_t *v = yw_map_get(w->doc, map, "passphrase_env", NULL);
+		yw_err(w->doc, v ? v : map, "\"ssh.passphrase_env\" without \"ssh.identity\"");
+		fail_detail("the passphrase is for an identity file; without one padctl logs in with the ssh agent's keys");
+		return fail_hint("set identity: to the private key file, or remove passphrase_env");
+	}
 	return 0;
 }
 
@@ -755,18 +760,21 @@ static const struct yw_field ssh_fields[] = {
 	  .doc_type = "string", .doc_default = "the local user", .help = "the SSH user" },
 	{ .key = "identity", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_ssh, identity),
 	  .what = "\"ssh.identity\"", .doc_type = "path", .doc_default = "none (the ssh agent)",
-	  .help = "a private key file" },
+	  .help = "a private key file (OpenSSH format; ed25519, ecdsa or rsa)" },
 	{ .key = "passphrase_env", .type = YW_FN, .fn = set_env_var, .off = offsetof(struct cfg_ssh, passphrase_env),
 	  .what = "\"ssh.passphrase_env\"", .doc_type = "environment variable name", .doc_default = "none",
-	  .help = "the variable holding the identity's passphrase" },
+	  .help = "the variable holding the identity's passphrase (only with `identity`)" },
 	{ .key = "known_hosts", .type = YW_FN, .fn = set_path, .off = offsetof(struct cfg_ssh, known_hosts),
 	  .what = "\"ssh.known_hosts\"", .doc_type = "path", .doc_default = "`~/.ssh/known_hosts`",
-	  .help = "the host keys the SSH host is checked against" },
+	  .help = "the OpenSSH known_hosts file the SSH host's key must be in; padctl never writes it" },
 	{ .key = "tunnel", .type = YW_BOOL, .off = offsetof(struct cfg_ssh, tunnel), .what = "\"ssh.tunnel\"",
-	  .doc_type = "bool", .doc_default = "`false`", .help = "reach the database through a tunnel over SSH" },
+	  .doc_type = "bool", .doc_default = "`false`",
+	  .help = "libpq connects through a local port forward over SSH to `database.host:port` as the SSH host sees it; "
+		  "`false`: directly, and the SSH host only runs the tools (`tools: remote`)" },
 	{ .key = "tools", .type = YW_ENUM, .choices = ssh_tools, .dflt = "local", .off = offsetof(struct cfg_ssh, tools),
 	  .what = "\"ssh.tools\"", .doc_type = "`local` or `remote`", .doc_default = "`local`",
-	  .help = "where client tools such as pg_dump run" },
+	  .help = "where pg_dump / pg_restore run: `local` (this machine, through the tunnel) or `remote` (on the SSH host, "
+		  "the dump streamed back)" },
 };
 static const struct yw_table ssh_table = YW_TABLE(ssh_fields, ssh_done);
 
@@ -968,7 +976,7 @@ static const struct yw_field target_fields[] = {
 	{ .key = "database", .type = YW_FN, .fn = set_database, .doc_type = "mapping (below)",
 	  .doc_default = "every default", .help = "the database" },
 	{ .key = "ssh", .type = YW_FN, .fn = set_ssh, .doc_type = "mapping (below)",
-	  .help = "reach the database through this SSH host (not used yet)" },
+	  .help = "reach the database through a tunnel over this SSH host ([ssh.md](ssh.md))" },
 };
 static const struct yw_table target_table = YW_TABLE(target_fields, target_done);
 

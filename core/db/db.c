@@ -55,6 +55,7 @@ static PGconn *connect_once(const struct db_params *p, int server_side)
 	char *options = startup_options(p, server_side);
 #define KV(k, v) do { const char *v_ = (v); if (v_) { keys[n] = (k); vals[n] = v_; n++; } } while (0)
 	KV("host", p->host);
+	KV("hostaddr", p->hostaddr);
 	KV("port", p->port > 0 ? port : NULL);
 	KV("dbname", p->dbname);
 	KV("user", p->user);

@@ -32,6 +32,7 @@ struct db {
 
 struct db_params {
 	const char *host;
+	const char *hostaddr;   /* NULL: resolve host; an SSH tunnel sets 127.0.0.1 and keeps host for TLS */
 	int port;
 	const char *dbname;
 	const char *user;

@@ -13,6 +13,7 @@
 #include "local.h"
 #include "log.h"
 #include "proc.h"
+#include "remote.h"
 #include "sig.h"
 #include "trust.h"
 
@@ -181,17 +182,37 @@ static int resolve_direct(const struct cfg_target *t, struct endpoint *ep)
 	return 0;
 }
 
-/* resolve_ssh is where the SSH tunnel goes: open it, then resolve as direct
- * with host and port pointing at the tunnel's local end. Until then a target
- * behind SSH is refused, never reached by its database.host directly. */
+/* resolve_ssh opens (or reuses) the target's tunnel and resolves as direct,
+ * with libpq's host still the database's real name (a verify-full TLS check
+ * and pgpass match it) and hostaddr/port the tunnel's local end. Without
+ * tunnel: true the database is reached directly, and that only when the SSH
+ * host is there to run the tools (tools: remote): an ssh section that would
+ * do nothing is refused, never silently bypassed. */
 static int resolve_ssh(const struct cfg_target *t, struct endpoint *ep)
 {
-	(void)ep;
-	fail("target \"%s\" is reached over SSH (%s), which this version of padctl cannot do yet", t->name,
-	     t->ssh->host);
-	fail_detail("padctl never connects to database.host directly when the env file says to go through SSH");
-	return fail_hint("run padctl on a host that reaches the database and remove the ssh section there, or "
-			 "wait for SSH support");
+	const struct cfg_ssh *ssh = t->ssh;
+	if (!ssh->tunnel) {
+		if (ssh->tools && !strcmp(ssh->tools, "remote"))
+			return resolve_direct(t, ep);
+		fail("target \"%s\" has an ssh section without tunnel: true or tools: remote", t->name);
+		fail_detail("padctl would connect to database.host directly and never use the SSH host: refused rather "
+			    "than bypass it");
+		fail_hint("set ssh.tunnel: true to reach the database through the SSH host (docs/ssh.md), or remove "
+			  "the ssh section");
+		return fail_status(EXIT_USAGE);
+	}
+	const char *dbhost = t->db.host ? t->db.host : "127.0.0.1";
+	int lport = 0;
+	if (remote_tunnel(ssh, t->name, dbhost, t->db.port, t->db.connect_timeout, &lport))
+		return -1;
+	if (resolve_direct(t, ep))
+		return -1;
+	ep->params.hostaddr = "127.0.0.1";
+	ep->params.port = lport;
+	free(ep->label);
+	ep->label = xstrfmt("target \"%s\" (%s:%d/%s through ssh host %s, tunnel 127.0.0.1:%d)", t->name, dbhost,
+			    t->db.port, t->db.dbname, ssh->host, lport);
+	return 0;
 }
 
 static int resolve(const struct cfg_project *p, const struct cfg_target *t, struct endpoint *ep)

@@ -676,6 +676,7 @@ struct svc_step *svc_step_of(struct padctl_step *st)
 	s->owned_later = st->cfg->phase && strcmp(st->cfg->phase, "preflight") == 0 && st->run->ntodo > 0;
 	s->env = st->env->name;
 	s->target = st->target->name;
+	s->tcfg = st->target;
 	s->run_id = st->run_id;
 	s->plugin = st->cfg->plugin;
 	s->phase = st->cfg->phase;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "planlint.h"
 #include "proc.h"
+#include "remote.h"
 #include "sig.h"
 
 #define TOOL_TIMEOUT_DEFAULT_MS (60L * 60 * 1000)
@@ -370,6 +371,87 @@ static void end_tool_session(struct svc_step *s, const char *tool)
 	free(app);
 }
 
+/* tools_run_remote runs the tool on the target's SSH host (ssh.tools:
+ * remote): connected to database.host:port as that host sees it, the
+ * password in a private pgpass file there, output streamed back as from a
+ * local tool, local artifact files the arguments name copied there first. */
+static int tools_run_remote(struct svc_step *s, const char *tool, const char *const *args, long timeout_ms,
+			    struct tool_out *to, struct padctl_artifact *art, int major, int connect)
+{
+	const struct cfg_target *t = s->tcfg;
+	struct argv_buf av = { NULL, 0 }, env = { NULL, 0 }, up = { NULL, 0 };
+	if (connect) {
+		PGconn *c = s->db->conn;
+		argv_add(&av, xstrfmt("--host=%s", t->db.host ? t->db.host : "127.0.0.1"));
+		argv_add(&av, xstrfmt("--port=%d", t->db.port));
+		argv_add(&av, xstrfmt("--username=%s", PQuser(c)));
+		argv_add(&av, conninfo_dbname(PQdb(c)));
+		argv_add(&av, xstrdup("--no-password"));
+	}
+	if (strcmp(tool, "psql") == 0) {
+		argv_add(&av, xstrdup("--no-psqlrc"));
+		argv_add(&av, xstrdup("--set=ON_ERROR_STOP=1"));
+	}
+	for (size_t i = 0; args && args[i]; i++) {
+		argv_add(&av, xstrdup(args[i]));
+		if (is_artifact_path(s, args[i]))
+			argv_add(&up, xstrdup(args[i]));
+	}
+	argv_add(&env, xstrdup("LC_ALL=C"));
+	argv_add(&env, xstrfmt("PGAPPNAME=padctl-%s", tool));
+	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
+	const char *v;
+	if ((v = conn_option(s->db->conn, "sslmode")))
+		argv_add(&env, xstrfmt("PGSSLMODE=%s", v));
+	struct buf err = BUF_INIT;
+	struct remote_tool_opts o;
+	memset(&o, 0, sizeof o);
+	o.ssh = t->ssh;
+	o.target = t->name;
+	o.connect_timeout_s = t->db.connect_timeout;
+	o.tool = tool;
+	o.major = major;
+	o.args = (const char *const *)av.v;
+	o.env = (const char *const *)env.v;
+	o.password = connect ? PQpass(s->db->conn) : NULL;
+	if (o.password && !*o.password)
+		o.password = NULL;
+	o.uploads = (const char *const *)up.v;
+	o.timeout_ms = timeout_ms > 0 ? timeout_ms : TOOL_TIMEOUT_DEFAULT_MS;
+	o.on_out = tool_output;
+	o.out_ctx = to;
+	o.err = &err;
+	int code = -1;
+	char *version = NULL;
+	int rc = remote_tool_run(&o, &code, &version);
+	if (art) {
+		free(art->tool_version);
+		art->tool_version = version;
+	} else {
+		free(version);
+	}
+	if (rc) {
+		/* stopped (time limit, signal) or lost: its server session must not wait on */
+		if (connect)
+			end_tool_session(s, tool);
+		fail_detail("step \"%s\" on target \"%s\" ran %s on the SSH host %s", s->plugin, s->target, tool,
+			    t->ssh->host);
+	} else if (code != 0) {
+		while (err.len && err.s[err.len - 1] == '\n')
+			err.s[--err.len] = '\0';
+		fail("%s failed on the SSH host of target \"%s\" (step \"%s\") with exit status %d", tool, s->target,
+		     s->plugin, code);
+		if (err.len)
+			fail_detail("%s", err.s);
+		rc = -1;
+	}
+	buf_release(&err);
+	argv_free(&av);
+	argv_free(&env);
+	argv_free(&up);
+	return rc;
+}
+
 static int tools_run_impl(struct padctl_step *st, const char *tool, const char *const *args, long timeout_ms,
 			  padctl_output_fn out, void *ctx, struct padctl_artifact *art)
 {
@@ -391,6 +473,11 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 		return fail("step \"%s\" on target \"%s\" sent the output of %s to artifact \"%s\", which is committed",
 			    s->plugin, s->target, tool, art->name);
 	int major = PQserverVersion(s->db->conn) / 10000;
+	int connect = !(strcmp(tool, "pg_restore") == 0 && (has_arg(args, "--list")));
+	if (connect && s->tcfg && s->tcfg->ssh && s->tcfg->ssh->tools && !strcmp(s->tcfg->ssh->tools, "remote")) {
+		struct tool_out rto = { s, st, out, ctx, art };
+		return tools_run_remote(s, tool, args, timeout_ms, &rto, art, major, connect);
+	}
 	char *bin, *version = NULL;
 	if (services_tool_path(services_pg_root(), major, tool, &bin))
 		return fail_detail("step \"%s\" on target \"%s\"", s->plugin, s->target);
@@ -407,7 +494,6 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 
 	struct argv_buf av = { NULL, 0 };
 	argv_add(&av, bin);
-	int connect = !(strcmp(tool, "pg_restore") == 0 && (has_arg(args, "--list")));
 	if (connect) {
 		PGconn *c = s->db->conn;
 		argv_add(&av, xstrfmt("--host=%s", PQhost(c)));
@@ -435,6 +521,9 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 	argv_add(&env, xstrfmt("PGAPPNAME=padctl-%s", tool));
 	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
 	const char *v;
+	/* through an SSH tunnel: host stays the real name (TLS, pgpass), hostaddr is the tunnel */
+	if ((v = conn_option(s->db->conn, "hostaddr")))
+		argv_add(&env, xstrfmt("PGHOSTADDR=%s", v));
 	if ((v = conn_option(s->db->conn, "sslmode")))
 		argv_add(&env, xstrfmt("PGSSLMODE=%s", v));
 	if ((v = conn_option(s->db->conn, "sslrootcert")))

@@ -80,6 +80,7 @@ struct svc_step {
 	int owned_later;           /* preflight with migrations pending: owned schemas' contracts wait for postflight */
 	const char *env;
 	const char *target;
+	const struct cfg_target *tcfg; /* the target's configuration (tools: remote runs on its SSH host) */
 	const char *run_id;
 	const char *plugin; /* the step's plugin, for messages */
 	int dry_run;

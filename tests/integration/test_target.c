@@ -116,10 +116,18 @@ static void test_ssh_refused(void)
 	/* database.host would answer, but a target behind SSH is never reached directly */
 	CU_ASSERT_EQUAL(target_connect(&p, &t, "status", NULL, 1, &db), -1);
 	CU_ASSERT_PTR_NULL(db);
-	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "over SSH (bastion.example)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "has an ssh section without tunnel: true or tools: remote"));
 	err_clear();
 	CU_ASSERT_EQUAL(target_open_read(&p, "prod", &t, "deploy", "r-1", &db), -1);
 	CU_ASSERT_PTR_NULL(db);
+	err_clear();
+	/* with a tunnel to a host that is not there, still never directly */
+	ssh.tunnel = 1;
+	ssh.port = 22;
+	ssh.known_hosts = (char *)"/nonexistent/known_hosts";
+	CU_ASSERT_EQUAL(target_connect(&p, &t, "status", NULL, 1, &db), -1);
+	CU_ASSERT_PTR_NULL(db);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "known_hosts file \"/nonexistent/known_hosts\": it does not exist"));
 	err_clear();
 	t.ssh = NULL;
 	target_free(&t);

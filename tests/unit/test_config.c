@@ -521,6 +521,8 @@ static void test_env_errors(void)
 	ENV_ERR("targets: {qa: {database: {sslmode: strict}}}\n", "1:36", "invalid \"sslmode\"", "verify-full");
 	ENV_ERR("targets: {qa: {ssh: {host: b, tools: both}}}\n", "1:38", "invalid \"ssh.tools\"", "local, remote");
 	ENV_ERR("targets: {qa: {ssh: {host: b, tunnel: 2}}}\n", "1:39", "expected a boolean for \"ssh.tunnel\"", NULL);
+	ENV_ERR("targets: {qa: {ssh: {host: b, passphrase_env: K}}}\n", "1:47",
+		"\"ssh.passphrase_env\" without \"ssh.identity\"", "set identity:");
 	ENV_ERR("targets: {qa: {ssh: {user: b}}}\n", "1:21", "missing key \"host\" in the ssh of target \"qa\"", NULL);
 	ENV_ERR("targets: {qa: {}}\nrollback: {restore: maybe}\n", "2:21", "expected a boolean for \"rollback.restore\"",
 		NULL);
