@@ -59,5 +59,8 @@ int cmd_plugins(struct cmd_ctx *, int, char **);
 int cmd_doctor(struct cmd_ctx *, int, char **);
 int cmd_local(struct cmd_ctx *, int, char **);
 int cmd_trust(struct cmd_ctx *, int, char **);
+int cmd_approve(struct cmd_ctx *, int, char **);
+/* `plan show ID` and `plan verify ID` (argv[0] is "show" or "verify") */
+int cmd_plan_audit(struct cmd_ctx *, int, char **);
 
 #endif

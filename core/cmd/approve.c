@@ -1,0 +1,442 @@
+/* padctl approve, padctl plan show, padctl plan verify: the approvals of a
+ * signed plan and its audit trail (docs/approve.md, docs/plan.md). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "approvals.h"
+#include "buf.h"
+#include "cmd.h"
+#include "log.h"
+#include "migrations.h"
+#include "plan.h"
+#include "sign.h"
+
+/* the env a plan id is looked up in when --env is not given */
+#define DEFAULT_ENV "prod"
+
+static void print_esc(const char *prefix, const char *s, const char *suffix)
+{
+	char *shown = xstrprintable(s ? s : "");
+	printf("%s%s%s", prefix, shown, suffix);
+	free(shown);
+}
+
+/* print_body shows what the plan does per target, from its recorded body */
+static void print_body(const char *body)
+{
+	json_t *doc = json_loads(body, 0, NULL);
+	size_t i, k;
+	json_t *t, *m;
+	json_array_foreach (json_object_get(doc, "targets"), i, t) {
+		json_t *migs = json_object_get(t, "migrations");
+		print_esc("  target ", json_string_value(json_object_get(t, "target")), "");
+		printf(": %zu migration%s\n", json_array_size(migs), json_array_size(migs) == 1 ? "" : "s");
+		json_array_foreach (migs, k, m) {
+			print_esc("    ", json_string_value(json_object_get(m, "action")), " ");
+			print_esc("", json_string_value(json_object_get(m, "version")), "_");
+			print_esc("", json_string_value(json_object_get(m, "name")), "");
+			print_esc("  sha256:", json_string_value(json_object_get(m, "up_sha256")), "\n");
+		}
+		json_t *lint = json_object_get(t, "lint");
+		json_array_foreach (lint, k, m) {
+			char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			print_esc("    lint: ", s, "\n");
+			free(s);
+		}
+	}
+	json_decref(doc);
+}
+
+static int env_pipeline(struct cmd_ctx *ctx, const char *name, const struct cfg_project **p, struct cfg_env *env,
+			struct cfg_pipeline *pl)
+{
+	if (cmd_env(ctx, name, p, env, pl))
+		return -1;
+	if (!pl->signers) {
+		fail("env \"%s\": pipeline \"%s\" has no `approvals:` section, so its plans are not approved", env->name,
+		     pl->name);
+		fail_hint("add `approvals: {required: N, signers: FILE}` to %s", pl->file);
+		cmd_env_release(env, pl);
+		return fail_status(EXIT_USAGE);
+	}
+	return 0;
+}
+
+static const struct cfg_stage *find_stage(const struct cfg_pipeline *pl, const char *name)
+{
+	for (size_t i = 0; i < pl->nstages; i++)
+		if (strcmp(pl->stages[i].name, name) == 0)
+			return &pl->stages[i];
+	return NULL;
+}
+
+int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *key = NULL, *stage = NULL, *comment = NULL, *envname = DEFAULT_ENV;
+	int withdraw = 0;
+	const struct cmd_opt opts[] = {
+		{ "key", 1, NULL, &key },
+		{ "stage", 1, NULL, &stage },
+		{ "comment", 1, NULL, &comment },
+		{ "env", 1, NULL, &envname },
+		{ "withdraw", 0, &withdraw, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	const char *usage = "PLAN --key KEY [--stage S] [--comment TEXT] [--withdraw] [--env ENV]";
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, usage))
+		return -1;
+	if (plan_id_check(pos[0]) || sign_comment_check(comment))
+		return -1;
+	if (!key) {
+		fail("approve: --key KEY is required (your private key, or your public key with the private half in the "
+		     "ssh-agent)");
+		return fail_status(EXIT_USAGE);
+	}
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (env_pipeline(ctx, envname, &p, &env, &pl))
+		return -1;
+	int rc = 0;
+	const struct cfg_stage *st = stage ? find_stage(&pl, stage) : NULL;
+	if (stage && (!st || !st->approval)) {
+		char *shown = xstrprintable(stage);
+		fail("pipeline \"%s\" has no stage \"%s\" with `approval: true`", pl.name, shown);
+		free(shown);
+		fail_hint("--stage names a stage gate of %s; without --stage the plan as a whole is approved", pl.file);
+		rc = fail_status(EXIT_USAGE);
+	}
+	struct plan_record r;
+	memset(&r, 0, sizeof r);
+	struct tally t;
+	memset(&t, 0, sizeof t);
+	if (!rc)
+		rc = plan_record_load(p, &env, pos[0], &r);
+	if (!rc)
+		rc = approvals_tally(pl.signers, &r, stage, pl.approvals_valid_for * 3600L, &t);
+	if (!rc && !t.body_ok) {
+		fail("plan \"%s\" in the ledger does not match its own hash: it cannot be approved", r.id);
+		rc = fail_hint("someone edited padctl.plans; `padctl plan verify %s` shows what holds", r.id);
+	}
+	if (!rc && !t.requester) {
+		fail("plan \"%s\" cannot be approved: %s", r.id, t.request_why);
+		fail_hint("record a signed plan with `padctl plan %s --key KEY`", env.name);
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	if (!rc) {
+		printf("plan %s for env %s\nhash sha256:%s\n", r.id, r.env, r.hash);
+		print_esc("requested by ", t.requester, "");
+		printf(" at %s\n", r.sigs ? r.sigs[0].signed_at : "?");
+		print_body(r.body);
+	}
+	char now[32];
+	sign_now(now);
+	struct sign_fields f = { withdraw ? "withdraw" : "approve", env.name, r.id, r.hash, stage, now, comment };
+	char *msg = rc ? NULL : sign_message(&f);
+	char *sig = NULL;
+	struct sign_check c;
+	memset(&c, 0, sizeof c);
+	if (!rc)
+		rc = sign_create(key, msg, &sig);
+	if (!rc)
+		rc = sign_verify(pl.signers, NULL, msg, sig, &c);
+	if (!rc && !c.valid) {
+		fail("the key %s cannot approve plans of env \"%s\": %s", key, env.name, c.why ? c.why : "it does not verify");
+		fail_detail("approvers are the keys of %s (approvals.signers of %s)", pl.signers, pl.file);
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	if (!rc && strcmp(c.principal, t.requester) == 0) {
+		fail("%s requested plan %s and cannot %s it", c.principal, r.id, withdraw ? "withdraw an approval of" : "approve");
+		fail_hint("an approval must come from someone other than the requester");
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	if (!rc)
+		rc = plan_sig_add(p, &env, &f, c.principal, c.fingerprint, sig, NULL);
+	if (!rc) {
+		int counted = 0;
+		for (size_t i = 0; i < t.napprovers; i++)
+			counted |= strcmp(t.approvers[i], c.principal) == 0;
+		size_t now_n = t.napprovers + (withdraw ? (counted ? (size_t)-1 : 0) : (counted ? 0 : 1));
+		int need = stage ? 1 : pl.approvals_required;
+		printf("\n%s plan %s%s%s as %s (key %s)\n", withdraw ? "withdrew the approval of" : "approved", r.id,
+		       stage ? ", stage " : "", stage ? stage : "", c.principal, c.fingerprint ? c.fingerprint : "?");
+		if (!withdraw && counted)
+			printf("%s had approved it already: each principal counts once\n", c.principal);
+		printf("%zu of %d approval%s%s%s\n", now_n, need, need == 1 ? "" : "s", stage ? " for stage " : "",
+		       stage ? stage : "");
+	}
+	free(msg);
+	free(sig);
+	sign_check_release(&c);
+	tally_release(&t, r.nsigs);
+	plan_record_release(&r);
+	cmd_env_release(&env, &pl);
+	return rc;
+}
+
+/* ---- plan show / plan verify */
+
+static json_t *jstr(const char *s)
+{
+	json_t *v = s ? json_string(s) : json_null();
+	if (!v) {
+		char *shown = xstrprintable(s);
+		v = json_string(shown);
+		free(shown);
+	}
+	return v ? v : json_null();
+}
+
+/* sql_ok tells whether a recorded migration's SQL still hashes to its recorded checksum */
+static int sql_ok(const struct sql_row *s)
+{
+	char sum[65];
+	migration_checksum(s->sql, strlen(s->sql), sum);
+	return strcmp(sum, s->up_sha256) == 0;
+}
+
+static int show(const struct cfg_pipeline *pl, const struct plan_record *r, int json)
+{
+	struct tally whole;
+	if (approvals_tally(pl->signers, r, NULL, pl->approvals_valid_for * 3600L, &whole))
+		return -1;
+	json_t *doc = json_object();
+	json_object_set_new(doc, "id", jstr(r->id));
+	json_object_set_new(doc, "env", jstr(r->env));
+	json_object_set_new(doc, "hash", jstr(r->hash));
+	json_object_set_new(doc, "hash_matches_body", json_boolean(whole.body_ok));
+	json_object_set_new(doc, "recorded_at", jstr(r->created_at));
+	json_object_set_new(doc, "recorded_by", jstr(r->created_by));
+	json_object_set_new(doc, "requester", jstr(whole.requester));
+	json_object_set_new(doc, "approvals_required", json_integer(pl->approvals_required));
+	json_object_set_new(doc, "approvals_counted", json_integer((json_int_t)whole.napprovers));
+	json_t *sigs = json_array();
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const struct sig_row *s = &r->sigs[i];
+		/* a stage's rows count against that stage's gate */
+		struct tally gate;
+		const char *note = whole.notes[i];
+		int have_gate = 0;
+		if (s->stage && strcmp(s->action, "request") != 0) {
+			if (approvals_tally(pl->signers, r, s->stage, pl->approvals_valid_for * 3600L, &gate) == 0) {
+				note = gate.notes[i];
+				have_gate = 1;
+			}
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "action", jstr(s->action));
+		json_object_set_new(o, "stage", jstr(s->stage));
+		json_object_set_new(o, "principal", jstr(s->principal));
+		json_object_set_new(o, "fingerprint", jstr(s->fingerprint));
+		json_object_set_new(o, "signed_at", jstr(s->signed_at));
+		json_object_set_new(o, "recorded_at", jstr(s->recorded_at));
+		json_object_set_new(o, "comment", jstr(s->comment));
+		json_object_set_new(o, "verifies_now", json_boolean(whole.checks[i].valid));
+		json_object_set_new(o, "note", jstr(*note ? note : whole.checks[i].valid ? NULL : whole.checks[i].why));
+		json_object_set_new(o, "signature", jstr(s->signature));
+		json_array_append_new(sigs, o);
+		if (have_gate)
+			tally_release(&gate, r->nsigs);
+	}
+	json_object_set_new(doc, "signatures", sigs);
+	json_t *stages = json_array();
+	for (size_t i = 0; i < r->nstages; i++) {
+		const struct stage_row *s = &r->stages[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "stage", jstr(s->stage));
+		json_object_set_new(o, "target", jstr(s->target));
+		json_object_set_new(o, "run_id", jstr(s->run_id));
+		json_object_set_new(o, "event", jstr(s->event));
+		json_object_set_new(o, "detail", jstr(s->detail));
+		json_object_set_new(o, "at", jstr(s->at));
+		json_array_append_new(stages, o);
+	}
+	json_object_set_new(doc, "stages", stages);
+	json_t *sql = json_array();
+	for (size_t i = 0; i < r->nsql; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "version", jstr(r->sql[i].version));
+		json_object_set_new(o, "name", jstr(r->sql[i].name));
+		json_object_set_new(o, "up_sha256", jstr(r->sql[i].up_sha256));
+		json_object_set_new(o, "sha256_matches", json_boolean(sql_ok(&r->sql[i])));
+		json_object_set_new(o, "sql", jstr(r->sql[i].sql));
+		json_array_append_new(sql, o);
+	}
+	json_object_set_new(doc, "sql", sql);
+	json_t *body = json_loads(r->body, 0, NULL);
+	json_object_set_new(doc, "plan", body ? body : json_null());
+	if (json) {
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		printf("plan %s for env %s\nhash sha256:%s (%s)\n", r->id, r->env, r->hash,
+		       whole.body_ok ? "the recorded body matches it" : "THE RECORDED BODY DOES NOT MATCH IT");
+		printf("recorded %s by %s\n", r->created_at, r->created_by);
+		printf("requested by %s\n", whole.requester ? whole.requester : "(nobody: no valid request signature)");
+		printf("approvals: %zu of %d counted\n", whole.napprovers, pl->approvals_required);
+		for (size_t i = 0; i < r->nsigs; i++) {
+			json_t *o = json_array_get(sigs, i);
+			const struct sig_row *s = &r->sigs[i];
+			print_esc("  ", s->action, "");
+			if (s->stage)
+				print_esc(" stage ", s->stage, "");
+			print_esc(" by ", s->principal, "");
+			print_esc(" key ", s->fingerprint, "");
+			print_esc(" at ", s->signed_at, "");
+			printf(" verifies now: %s", whole.checks[i].valid ? "yes" : "no");
+			const char *note = json_string_value(json_object_get(o, "note"));
+			if (note && *note)
+				print_esc(" (", note, ")");
+			if (s->comment && *s->comment)
+				print_esc(" comment: ", s->comment, "");
+			printf("\n");
+		}
+		printf("what it does:\n");
+		print_body(r->body);
+		if (r->nstages)
+			printf("rollout:\n");
+		for (size_t i = 0; i < r->nstages; i++) {
+			const struct stage_row *s = &r->stages[i];
+			print_esc("  ", s->at, " stage ");
+			print_esc("", s->stage, "");
+			if (s->target)
+				print_esc(" target ", s->target, "");
+			print_esc(": ", s->event, "");
+			if (s->run_id)
+				print_esc(" (run ", s->run_id, ")");
+			if (s->detail && *s->detail)
+				print_esc(": ", s->detail, "");
+			printf("\n");
+		}
+		for (size_t i = 0; i < r->nsql; i++) {
+			print_esc("\n-- ", r->sql[i].version, "_");
+			print_esc("", r->sql[i].name, "");
+			printf(" sha256:%s%s\n", r->sql[i].up_sha256, sql_ok(&r->sql[i]) ? "" : " (DOES NOT MATCH ITS SQL)");
+			size_t n = strlen(r->sql[i].sql);
+			printf("%s%s", r->sql[i].sql, n && r->sql[i].sql[n - 1] == '\n' ? "" : "\n");
+		}
+	}
+	json_decref(doc);
+	tally_release(&whole, r->nsigs);
+	return 0;
+}
+
+/* verify checks the plan from the ledger alone: the body against its hash,
+ * each signature against the key it carries and its recorded fingerprint,
+ * each recorded SQL against its checksum */
+static int verify(const struct plan_record *r, int json)
+{
+	int bad = 0;
+	char own[65];
+	plan_hash(r->body, strlen(r->body), own);
+	int body_ok = strcmp(own, r->hash) == 0;
+	bad += !body_ok;
+	json_t *doc = json_object();
+	json_t *rows = json_array();
+	if (!json)
+		printf("plan %s: body %s its hash sha256:%s\n", r->id, body_ok ? "matches" : "DOES NOT MATCH", r->hash);
+	int requests = 0;
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const struct sig_row *s = &r->sigs[i];
+		struct sign_fields f;
+		plan_record_fields(r, i, &f);
+		char *msg = sign_message(&f);
+		struct sign_check c;
+		int rc = sign_check_self(msg, s->signature, &c);
+		free(msg);
+		if (rc) {
+			json_decref(rows);
+			json_decref(doc);
+			return -1;
+		}
+		const char *why = c.valid ? NULL : c.why;
+		if (c.valid && (!c.fingerprint || !s->fingerprint || strcmp(c.fingerprint, s->fingerprint) != 0))
+			why = "signed by another key than the recorded fingerprint";
+		requests += strcmp(s->action, "request") == 0;
+		bad += why != NULL;
+		json_t *o = json_object();
+		json_object_set_new(o, "seq", jstr(s->seq));
+		json_object_set_new(o, "action", jstr(s->action));
+		json_object_set_new(o, "principal", jstr(s->principal));
+		json_object_set_new(o, "fingerprint", jstr(s->fingerprint));
+		json_object_set_new(o, "valid", json_boolean(!why));
+		json_object_set_new(o, "why", jstr(why));
+		json_array_append_new(rows, o);
+		if (!json) {
+			print_esc("  ", s->action, "");
+			if (s->stage)
+				print_esc(" stage ", s->stage, "");
+			print_esc(" by ", s->principal, "");
+			print_esc(" key ", s->fingerprint, ": ");
+			if (why)
+				print_esc("DOES NOT VERIFY: ", why, "\n");
+			else
+				printf("good signature\n");
+		}
+		sign_check_release(&c);
+	}
+	if (!requests) {
+		bad++;
+		if (!json)
+			printf("  no request signature: the plan was not signed by its requester\n");
+	}
+	for (size_t i = 0; i < r->nsql; i++) {
+		int ok = sql_ok(&r->sql[i]);
+		bad += !ok;
+		if (!json && !ok)
+			print_esc("  recorded SQL of ", r->sql[i].version, " DOES NOT MATCH its checksum\n");
+	}
+	json_object_set_new(doc, "id", jstr(r->id));
+	json_object_set_new(doc, "hash_matches_body", json_boolean(body_ok));
+	json_object_set_new(doc, "signatures", rows);
+	json_object_set_new(doc, "ok", json_boolean(!bad));
+	if (json) {
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s)
+			puts(s);
+		free(s);
+	}
+	json_decref(doc);
+	if (bad) {
+		fail("plan %s does not verify: %d problem%s (listed above)", r->id, bad, bad == 1 ? "" : "s");
+		return fail_hint("the ledger of this plan was altered or a signature is forged: do not deploy it");
+	}
+	if (!json)
+		printf("plan %s verifies: body, %zu signature%s and recorded SQL\n", r->id, r->nsigs, r->nsigs == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_plan_audit(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const char *envname = DEFAULT_ENV;
+	const struct cmd_opt opts[] = {
+		{ "env", 1, NULL, &envname },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *pos[1];
+	int npos;
+	int is_show = strcmp(argv[0], "show") == 0;
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ID [--env ENV]"))
+		return -1;
+	if (plan_id_check(pos[0]))
+		return -1;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (env_pipeline(ctx, envname, &p, &env, &pl))
+		return -1;
+	struct plan_record r;
+	int rc = plan_record_load(p, &env, pos[0], &r);
+	if (!rc)
+		rc = is_show ? show(&pl, &r, ctx->json) : verify(&r, ctx->json);
+	if (!rc || r.id)
+		plan_record_release(&r);
+	cmd_env_release(&env, &pl);
+	return rc;
+}
