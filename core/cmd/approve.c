@@ -12,6 +12,8 @@
 #include "migrations.h"
 #include "plan.h"
 #include "sign.h"
+#include "target.h"
+#include "ledger.h"
 
 /* the env a plan id is looked up in when --env is not given */
 #define DEFAULT_ENV "prod"
@@ -438,5 +440,101 @@ int cmd_plan_audit(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc || r.id)
 		plan_record_release(&r);
 	cmd_env_release(&env, &pl);
+	return rc;
+}
+
+/* ---- padctl history: the plans */
+
+int history_plans(const struct cfg_project *p, const struct cfg_env *env, long limit, void *doc)
+{
+	const struct cfg_target *lt = env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
+	struct db *db = NULL;
+	PGresult *res = NULL;
+	char lim[32];
+	snprintf(lim, sizeof lim, "%ld", limit);
+	const char *params[] = { lim };
+	int exists = 0;
+	int rc = target_connect(p, lt, "history", NULL, 1, &db);
+	if (!rc)
+		rc = ledger_exists(db, &exists);
+	if (!rc && exists)
+		rc = db_query(db,
+			      "SELECT id FROM padctl.plans WHERE to_regclass('padctl.plan_signatures') IS NOT NULL AND "
+			      "(id IN (SELECT plan_id FROM padctl.plan_signatures) OR id IN (SELECT plan_id FROM "
+			      "padctl.plan_stages)) ORDER BY created_at DESC, id DESC LIMIT $1::int",
+			      1, params, &res);
+	db_close(db);
+	if (rc || !exists) {
+		PQclear(res);
+		return rc;
+	}
+	json_t *plans = json_array();
+	int nrows = PQntuples(res);
+	if (!doc && nrows)
+		printf("\nplans of env %s (signatures as recorded: `padctl plan show ID` verifies them now)\n", env->name);
+	for (int i = 0; !rc && i < nrows; i++) {
+		struct plan_record r;
+		rc = plan_record_load(p, env, PQgetvalue(res, i, 0), &r);
+		if (rc)
+			break;
+		json_t *o = json_object();
+		json_object_set_new(o, "id", jstr(r.id));
+		json_object_set_new(o, "hash", jstr(r.hash));
+		json_object_set_new(o, "recorded_at", jstr(r.created_at));
+		json_object_set_new(o, "recorded_by", jstr(r.created_by));
+		json_t *sigs = json_array();
+		struct buf line = BUF_INIT;
+		buf_addf(&line, "  plan %s recorded %s", r.id, r.created_at);
+		for (size_t k = 0; k < r.nsigs; k++) {
+			const struct sig_row *s = &r.sigs[k];
+			json_t *x = json_object();
+			json_object_set_new(x, "action", jstr(s->action));
+			json_object_set_new(x, "stage", jstr(s->stage));
+			json_object_set_new(x, "principal", jstr(s->principal));
+			json_object_set_new(x, "fingerprint", jstr(s->fingerprint));
+			json_object_set_new(x, "signed_at", jstr(s->signed_at));
+			json_object_set_new(x, "comment", jstr(s->comment));
+			json_array_append_new(sigs, x);
+			struct buf one = BUF_INIT;
+			buf_addf(&one, "%s%s%s by %s (key %s) at %s", s->action, s->stage ? " stage " : "",
+				 s->stage ? s->stage : "", s->principal, s->fingerprint ? s->fingerprint : "?", s->signed_at);
+			if (s->comment && *s->comment)
+				buf_addf(&one, ": %s", s->comment);
+			buf_adds(&line, "\n    ");
+			buf_add_printable(&line, buf_str(&one));
+			buf_release(&one);
+		}
+		json_object_set_new(o, "signatures", sigs);
+		json_t *stages = json_array();
+		for (size_t k = 0; k < r.nstages; k++) {
+			const struct stage_row *s = &r.stages[k];
+			json_t *x = json_object();
+			json_object_set_new(x, "stage", jstr(s->stage));
+			json_object_set_new(x, "target", jstr(s->target));
+			json_object_set_new(x, "run_id", jstr(s->run_id));
+			json_object_set_new(x, "event", jstr(s->event));
+			json_object_set_new(x, "detail", jstr(s->detail));
+			json_object_set_new(x, "at", jstr(s->at));
+			json_array_append_new(stages, x);
+			struct buf one = BUF_INIT;
+			buf_addf(&one, "%s stage %s%s%s: %s%s%s", s->at, s->stage, s->target ? " target " : "",
+				 s->target ? s->target : "", s->event, s->detail && *s->detail ? ": " : "",
+				 s->detail ? s->detail : "");
+			buf_adds(&line, "\n    ");
+			buf_add_printable(&line, buf_str(&one));
+			buf_release(&one);
+		}
+		json_object_set_new(o, "stages", stages);
+		json_array_append_new(plans, o);
+		if (!doc)
+			printf("%s\n", buf_str(&line));
+		buf_release(&line);
+		plan_record_release(&r);
+	}
+	PQclear(res);
+	if (doc)
+		json_object_set_new((json_t *)doc, "plans", plans);
+	else
+		json_decref(plans);
 	return rc;
 }

@@ -62,5 +62,9 @@ int cmd_trust(struct cmd_ctx *, int, char **);
 int cmd_approve(struct cmd_ctx *, int, char **);
 /* `plan show ID` and `plan verify ID` (argv[0] is "show" or "verify") */
 int cmd_plan_audit(struct cmd_ctx *, int, char **);
+/* history_plans adds the env's plans with their signatures and stage records
+ * (as recorded) to `padctl history`: printed, or into doc (a json_t object)
+ * as "plans" when doc is non-NULL; nothing when the env keeps none. */
+int history_plans(const struct cfg_project *p, const struct cfg_env *env, long limit, void *doc);
 
 #endif

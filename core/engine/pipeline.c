@@ -1302,21 +1302,30 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 	if (!what)
 		return 0;
 	if (dry_run) {
-		log_warn("pipeline \"%s\" asks for %s, which this padctl cannot check yet: a deploy of env \"%s\" "
-			 "that is not a dry run is refused", pl->name, what, env->name);
+		log_warn("pipeline \"%s\" asks for %s: a %s of env \"%s\" that is not a dry run needs an approved plan",
+			 pl->name, what, command, env->name);
 		buf_release(&b);
 		return 0;
 	}
 	if (line)
-		fail("%s:%d: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, line,
-		     pl->name, what);
+		fail("%s:%d: pipeline \"%s\" asks for %s, so a %s of env \"%s\" needs an approved plan", pl->file,
+		     line, pl->name, what, command, env->name);
 	else
-		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
-		     what);
-	fail_detail("approvals and stage gates are not implemented yet, so the %s of env \"%s\" is refused, "
-		    "not run without them; nothing was changed", command, env->name);
-	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env%s",
-		  strcmp(command, "repair") != 0 ? ", or `--dry-run` to see what a deploy would do" : "");
+		fail("%s: pipeline \"%s\" asks for %s, so a %s of env \"%s\" needs an approved plan", pl->file,
+		     pl->name, what, command, env->name);
+	if (strcmp(command, "deploy") != 0)
+		fail_detail("`padctl %s` cannot run under approvals in this version of padctl, so it is refused in env "
+			    "\"%s\"; nothing was changed",
+			    command, env->name);
+	else if (!pl->signers)
+		fail_detail("a stage gate is approved by the signers of the pipeline's `approvals:` section, and it has "
+			    "none; nothing was changed");
+	else
+		fail_detail("only `padctl deploy %s --plan ID` of a signed, approved plan runs it; nothing was changed",
+			    env->name);
+	fail_hint("%s", pl->signers ? "`padctl plan ENV --key KEY`, `padctl approve ID --key KEY`, `padctl deploy ENV "
+				      "--plan ID` (docs/approve.md)"
+				    : "add `approvals: {required: N, signers: FILE}` to the pipeline (docs/approve.md)");
 	buf_release(&b);
 	return fail_status(EXIT_APPROVAL);
 }

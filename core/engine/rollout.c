@@ -108,9 +108,10 @@ static int missing(const struct plan_record *r, const struct tally *t, int need,
 	for (size_t i = 0; i < r->nsigs; i++)
 		if (t->notes[i] && *t->notes[i]) {
 			char *who = xstrprintable(r->sigs[i].principal);
-			fail_detail("the %s by %s signed %s does not count: %s", r->sigs[i].action, who,
-				    r->sigs[i].signed_at, t->notes[i]);
+			char *at = xstrprintable(r->sigs[i].signed_at);
+			fail_detail("the %s by %s signed %s does not count: %s", r->sigs[i].action, who, at, t->notes[i]);
 			free(who);
+			free(at);
 		}
 	struct buf b = BUF_INIT;
 	list_names(&b, t->may_approve, t->nmay);

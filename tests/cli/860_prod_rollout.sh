@@ -316,6 +316,17 @@ assert_eq "app.fx" "$(on "$EU" "SELECT to_regclass('app.fx')")" "eu deployed on 
 assert_eq "app.fx" "$(on "$US" "SELECT to_regclass('app.fx')")" "us deployed on resume"
 ok "the killed rollout resumed at the main stage"
 
+group "history prod lists the plans with their signatures and stages"
+pc history prod
+assert_rc 0
+assert_out_contains "plan $P1 recorded"
+assert_out_contains "approve by bob@example.com (key SHA256:"
+assert_out_contains "stage main target prod-eu: ok"
+pc --json history prod
+assert_rc 0
+assert_eq alice@example.com "$(json_get '[p for p in d["plans"] if p["id"] == "'"$P1"'"][0]["signatures"][0]["principal"]')" "requester in --json"
+ok "history shows who requested, who approved, each stage and target"
+
 group "records are append-only"
 assert_eq 0 "$(on "$CANARY" "SELECT n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'padctl' AND relname = 'plan_stages'")" "no update or delete of stage records"
 ok "padctl.plan_stages only grew"
