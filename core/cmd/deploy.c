@@ -46,8 +46,8 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 		fail_hint("add `approvals: {required: N, signers: FILE}` to %s (see docs/approve.md)", pl.file);
 		rc = fail_status(EXIT_APPROVAL);
 	} else if (staged && !plan) {
-		fail("env \"%s\" deploys only an approved plan: pipeline \"%s\" asks for %d approval%s", env.name,
-		     pl.name, pl.approvals_required, pl.approvals_required == 1 ? "" : "s");
+		fail("env \"%s\" deploys only an approved plan: pipeline \"%s\" asks for %d approval%s (%s)", env.name,
+		     pl.name, pl.approvals_required, pl.approvals_required == 1 ? "" : "s", pl.file);
 		fail_detail("nothing was changed");
 		fail_hint("`padctl plan %s --key KEY` records a signed plan, `padctl approve PLAN --key KEY` approves it, "
 			  "`padctl deploy %s --plan PLAN` rolls it out (`--dry-run` shows what a deploy would do)",

@@ -208,8 +208,18 @@ add_migration 0002 add_trade "CREATE TABLE app.trade (id bigint PRIMARY KEY);" "
 new_plan
 P2=$ID
 pc approve "$P2" --key "$KEYS/bob"
-pc approve "$P2" --key "$KEYS/carol"
-pc approve "$P2" --key "$KEYS/carol" --stage main
+assert_rc 0
+# carol signs through the ssh-agent: --key is her public key
+eval "$(ssh-agent -s)" >/dev/null || die "cannot start ssh-agent"
+track_pid "$SSH_AGENT_PID"
+ssh-add -q "$KEYS/carol" 2>/dev/null || die "ssh-add failed"
+mv "$KEYS/carol" "$KEYS/carol.private"
+pc approve "$P2" --key "$KEYS/carol.pub"
+assert_rc 0
+assert_out_contains "approved plan $P2 as carol@example.com"
+pc approve "$P2" --key "$KEYS/carol.pub" --stage main
+assert_rc 0
+mv "$KEYS/carol.private" "$KEYS/carol"
 printf 'CREATE TABLE app.trade (id bigint PRIMARY KEY, note text);\n' >"$PROJECT/migrations/0002_add_trade/up.sql"
 pc deploy prod --plan "$P2"
 assert_rc 1
