@@ -220,6 +220,16 @@ assert_out_contains "approved plan $P2 as carol@example.com"
 pc approve "$P2" --key "$KEYS/carol.pub" --stage main
 assert_rc 0
 mv "$KEYS/carol.private" "$KEYS/carol"
+# a withdrawal is a record of its own; bob approves again with his other key
+pc approve "$P2" --withdraw --key "$KEYS/bob" --comment "wait for the index review"
+assert_rc 0
+assert_out_contains "withdrew the approval of plan $P2 as bob@example.com"
+pc deploy prod --plan "$P2"
+assert_rc 3
+assert_err_contains "has 1 of the 2 approvals it needs"
+pc approve "$P2" --key "$KEYS/bob2"
+assert_rc 0
+assert_eq "approve approve approve withdraw approve" "$(on "$CANARY" "SELECT string_agg(action, ' ' ORDER BY seq) FROM padctl.plan_signatures WHERE plan_id = '$P2' AND action <> 'request'")" "records appended"
 printf 'CREATE TABLE app.trade (id bigint PRIMARY KEY, note text);\n' >"$PROJECT/migrations/0002_add_trade/up.sql"
 pc deploy prod --plan "$P2"
 assert_rc 1
