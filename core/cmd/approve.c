@@ -13,6 +13,9 @@
 #include "plan.h"
 #include "sign.h"
 #include "target.h"
+#include "fs.h"
+#include "inspect.h"
+#include "pipeline.h"
 #include "ledger.h"
 
 /* the env a plan id is looked up in when --env is not given */
@@ -31,6 +34,20 @@ static void print_body(const char *body)
 	json_t *doc = json_loads(body, 0, NULL);
 	size_t i, k;
 	json_t *t, *m;
+	if (json_is_string(json_object_get(doc, "kind"))) {
+		json_t *what = json_object_get(doc, "rollback");
+		const char *run = json_string_value(json_object_get(what, "run"));
+		const char *to = json_string_value(json_object_get(what, "to"));
+		print_esc("  ", json_string_value(json_object_get(doc, "kind")), " plan: undoes ");
+		if (run)
+			print_esc("run ", run, " on every target\n");
+		else if (to)
+			print_esc("every migration applied after ", to, " on every target\n");
+		else
+			printf("the newest run that still has migrations applied, on each target\n");
+		json_decref(doc);
+		return;
+	}
 	json_array_foreach (json_object_get(doc, "targets"), i, t) {
 		json_t *migs = json_object_get(t, "migrations");
 		print_esc("  target ", json_string_value(json_object_get(t, "target")), "");
@@ -537,4 +554,253 @@ int history_plans(const struct cfg_project *p, const struct cfg_env *env, long l
 	else
 		json_decref(plans);
 	return rc;
+}
+
+/* ---- rollback plans: `plan ENV --rollback`, `rollback ENV --plan ID` */
+
+/* rollback_body derives the canonical bytes of a rollback plan of env: the
+ * deploy plan's facts (files, identities, histories) plus "kind":"rollback",
+ * what to undo ({"run", "to"}) and per target the down.sql checksum of every
+ * migration its history holds, so the plan no longer holds once anything a
+ * rollback depends on changed */
+static int rollback_body(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+			 const char *run, const char *to, char **bytes, size_t *len)
+{
+	*bytes = NULL;
+	*len = 0;
+	struct migration_set set = { NULL, 0 };
+	const struct cfg_target **targets = NULL;
+	size_t n = 0;
+	int rc = migrations_load(p->migrations_dir, &set);
+	if (!rc)
+		rc = pipeline_targets(env, pl, NULL, &targets, &n);
+	struct plan plan;
+	plan_init(&plan, p, env, pl, n);
+	if (!rc)
+		rc = plan_digest_files(&plan, env, pl);
+	json_t *downs = json_array();
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct inspection ins;
+		inspect_target(p, env, targets[i], &set, "plan", 0, 0, &ins);
+		if (!ins.reachable) {
+			fail("cannot plan a rollback of target \"%s\": it is not reachable", targets[i]->name);
+			rc = fail_detail("%s", ins.error);
+		} else if (ins.identity_error) {
+			fail("cannot plan a rollback of target \"%s\": identity mismatch", targets[i]->name);
+			rc = fail_detail("%s", ins.identity_error);
+		} else if (ins.plan_failed) {
+			rc = err_pending() ? -1 : fail("could not read target \"%s\"", targets[i]->name);
+		} else {
+			plan.targets[i] = ins.plan;
+			memset(&ins.plan, 0, sizeof ins.plan);
+			json_t *d = json_object();
+			const struct history *h = &plan.targets[i].history;
+			for (size_t k = 0; !rc && k < h->n; k++) {
+				const struct migration *m = migrations_find(&set, h->v[k].version);
+				char sum[65] = "";
+				char *text = NULL;
+				size_t tl = 0;
+				if (m && m->down_path && read_text_file(m->down_path, &text, &tl) == 0)
+					migration_checksum(text, tl, sum);
+				free(text);
+				json_object_set_new(d, h->v[k].version, *sum ? json_string(sum) : json_null());
+			}
+			json_array_append_new(downs, d);
+		}
+		inspect_release(&ins);
+	}
+	char *base = NULL;
+	size_t blen = 0;
+	if (!rc)
+		rc = plan_bytes(&plan, &base, &blen);
+	json_t *doc = rc ? NULL : json_loads(base, 0, NULL);
+	if (doc) {
+		json_object_set_new(doc, "kind", json_string("rollback"));
+		json_object_set_new(doc, "rollback", json_pack("{s:o, s:o}", "run", jstr(run), "to", jstr(to)));
+		size_t i;
+		json_t *t;
+		json_array_foreach (json_object_get(doc, "targets"), i, t)
+			json_object_set(t, "down_sha256", json_array_get(downs, i));
+		char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+		rc = text ? plan_canonical(text, strlen(text), bytes, len) : fail("cannot build the rollback plan");
+		free(text);
+	} else if (!rc) {
+		rc = fail("cannot build the rollback plan");
+	}
+	json_decref(doc);
+	json_decref(downs);
+	free(base);
+	plan_release(&plan);
+	free(targets);
+	migrations_release(&set);
+	return rc;
+}
+
+int plan_rollback(struct cmd_ctx *ctx, const char *envname, const char *key, const char *run, const char *to,
+		  const char *out)
+{
+	if (run && to) {
+		fail("--run and --to cannot go together");
+		return fail_status(EXIT_USAGE);
+	}
+	if (run && plan_id_check(run)) {
+		err_clear();
+		char *shown = xstrprintable(run);
+		fail("\"%s\" is not a run id", shown);
+		free(shown);
+		return fail_status(EXIT_USAGE);
+	}
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (env_pipeline(ctx, envname, &p, &env, &pl))
+		return -1;
+	int rc = 0;
+	if (!key) {
+		fail("a rollback plan must be signed: give --key KEY");
+		rc = fail_status(EXIT_USAGE);
+	}
+	char *bytes = NULL;
+	size_t len = 0;
+	if (!rc)
+		rc = rollback_body(p, &env, &pl, run, to, &bytes, &len);
+	char hash[65] = "";
+	char *id = ledger_new_run_id();
+	char now[32];
+	sign_now(now);
+	struct sign_fields f = { "request", env.name, id, hash, NULL, now, NULL };
+	char *msg = NULL, *sig = NULL;
+	struct sign_check c;
+	memset(&c, 0, sizeof c);
+	if (!rc) {
+		plan_hash(bytes, len, hash);
+		msg = sign_message(&f);
+		rc = sign_create(key, msg, &sig);
+	}
+	if (!rc)
+		rc = sign_verify(pl.signers, NULL, msg, sig, &c);
+	if (!rc && !c.valid) {
+		fail("the key %s cannot request a plan of env \"%s\": %s", key, env.name, c.why ? c.why : "?");
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	if (!rc)
+		rc = plan_store(p, &env, id, hash, bytes);
+	if (!rc)
+		rc = plan_sig_add(p, &env, &f, c.principal, c.fingerprint, sig, NULL);
+	if (!rc && out && fs_write_atomic(out, bytes, len, 0644))
+		rc = fail_detail("the plan %s was recorded; only writing the file failed", id);
+	if (!rc) {
+		printf("rollback plan %s for env %s: undo %s%s\n", id, env.name, run ? "run " : to ? "every migration after " : "the newest run with migrations applied",
+		       run ? run : to ? to : "");
+		printf("\nrecorded plan %s (hash sha256:%s)\n", id, hash);
+		printf("requested by %s (key %s); approve with `padctl approve %s --key KEY`, then `padctl rollback %s "
+		       "--plan %s`\n",
+		       c.principal, c.fingerprint ? c.fingerprint : "?", id, env.name, id);
+	}
+	sign_check_release(&c);
+	free(msg);
+	free(sig);
+	free(id);
+	free(bytes);
+	cmd_env_release(&env, &pl);
+	return rc;
+}
+
+int rollback_plan_check(struct cmd_ctx *ctx, const char *envname, const char *id, char **run, char **to)
+{
+	*run = *to = NULL;
+	const struct cfg_project *p;
+	struct cfg_env env;
+	struct cfg_pipeline pl;
+	if (env_pipeline(ctx, envname, &p, &env, &pl))
+		return -1;
+	struct plan_record r;
+	struct tally t;
+	memset(&t, 0, sizeof t);
+	int rc = plan_record_load(p, &env, id, &r);
+	json_t *body = rc ? NULL : json_loads(r.body, 0, NULL);
+	if (!rc && strcmp(json_string_value(json_object_get(body, "kind")) ? json_string_value(json_object_get(body, "kind")) : "", "rollback") != 0) {
+		fail("plan %s is not a rollback plan", id);
+		fail_hint("`padctl plan %s --rollback [--run ID | --to VERSION] --key KEY` records one", env.name);
+		rc = fail_status(EXIT_USAGE);
+	}
+	for (size_t k = 0; !rc && k < r.nstages; k++)
+		if (strcmp(r.stages[k].event, "done") == 0) {
+			fail("rollback plan %s was carried out already: a plan runs once", id);
+			rc = fail_status(EXIT_USAGE);
+		}
+	if (!rc)
+		rc = approvals_tally(pl.signers, &r, NULL, pl.approvals_valid_for * 3600L, &t);
+	if (!rc && !t.body_ok) {
+		fail("plan %s in the ledger does not match its own hash: nothing was changed", id);
+		rc = -1;
+	} else if (!rc && !t.requester) {
+		fail("plan %s cannot be carried out: %s", id, t.request_why);
+		rc = fail_status(EXIT_APPROVAL);
+	} else if (!rc && (int)t.napprovers < pl.approvals_required) {
+		struct buf b = BUF_INIT;
+		for (size_t i = 0; i < t.nmay; i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", t.may_approve[i]);
+		fail("rollback plan %s has %zu of the %d approvals it needs: %zu missing", id, t.napprovers,
+		     pl.approvals_required, (size_t)pl.approvals_required - t.napprovers);
+		fail_hint("who may approve: %s (`padctl approve %s --key KEY`)", b.len ? buf_str(&b) : "nobody else",
+			  id);
+		buf_release(&b);
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	const json_t *what = json_object_get(body, "rollback");
+	char *now = NULL;
+	size_t nlen = 0;
+	if (!rc)
+		rc = rollback_body(p, &env, &pl, json_string_value(json_object_get(what, "run")),
+				   json_string_value(json_object_get(what, "to")), &now, &nlen);
+	if (!rc) {
+		char hash[65];
+		plan_hash(now, nlen, hash);
+		if (strcmp(hash, r.hash) != 0) {
+			fail("rollback plan %s no longer matches the targets: nothing was changed", id);
+			char *diff = plan_diff(r.body, now, 20);
+			for (char *line = diff, *next; line && *line; line = next) {
+				next = strchr(line, '\n');
+				if (next)
+					*next++ = '\0';
+				fail_detail("%s", line);
+			}
+			free(diff);
+			rc = fail_hint("record a new rollback plan and have it approved");
+		}
+	}
+	if (!rc) {
+		const char *rv = json_string_value(json_object_get(what, "run"));
+		const char *tv = json_string_value(json_object_get(what, "to"));
+		*run = rv ? xstrdup(rv) : NULL;
+		*to = tv ? xstrdup(tv) : NULL;
+		log_info("rollback plan %s: requested by %s, approved, holds", id, t.requester);
+	}
+	free(now);
+	json_decref(body);
+	tally_release(&t, r.nsigs);
+	if (r.id)
+		plan_record_release(&r);
+	cmd_env_release(&env, &pl);
+	return rc;
+}
+
+void rollback_plan_done(struct cmd_ctx *ctx, const char *envname, const char *id, int failed)
+{
+	struct err_scope e;
+	err_scope_push(&e);
+	const struct cfg_project *p;
+	struct cfg_env env;
+	if (cmd_env(ctx, envname, &p, &env, NULL) == 0) {
+		struct db *db = NULL;
+		const struct cfg_target *lt = env.ledger ? config_env_target(&env, env.ledger) : &env.targets[0];
+		if (target_open_write(p, env.name, lt, "rollback", id, 30000, &db) == 0)
+			plan_stage_add(db, id, "rollback", NULL, NULL, failed ? "failed" : "done", NULL);
+		db_close(db);
+		cmd_env_release(&env, NULL);
+	}
+	if (err_pending())
+		log_warn("could not record the outcome of rollback plan %s: %s", id, err_message());
+	err_scope_pop(&e, ERR_DISCARD);
 }

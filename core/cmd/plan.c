@@ -112,10 +112,13 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "verify") == 0))
 		return cmd_plan_audit(ctx, argc - 1, argv + 1);
-	const char *out = NULL, *target = NULL, *key = NULL;
-	int allow_ooo = 0;
+	const char *out = NULL, *target = NULL, *key = NULL, *run = NULL, *to = NULL;
+	int allow_ooo = 0, rollback = 0;
 	const struct cmd_opt opts[] = {
 		{ "key", 1, NULL, &key },
+		{ "rollback", 0, &rollback, NULL },
+		{ "run", 1, NULL, &run },
+		{ "to", 1, NULL, &to },
 		{ "out", 1, NULL, &out },
 		{ "target", 1, NULL, &target },
 		{ "allow-out-of-order", 0, &allow_ooo, NULL },
@@ -124,8 +127,19 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *pos[1];
 	int npos;
 	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--key KEY] [--out FILE] [--target T] [--allow-out-of-order]\n"
+		      "       padctl plan ENV --rollback [--run ID | --to VERSION] --key KEY [--out FILE]\n"
 		      "       padctl plan show ID [--env ENV] | padctl plan verify ID [--env ENV]"))
 		return -1;
+	if ((run || to) && !rollback) {
+		fail("--run and --to go with --rollback");
+		return fail_status(EXIT_USAGE);
+	}
+	if (rollback && (target || allow_ooo)) {
+		fail("--rollback covers every target: --target and --allow-out-of-order do not go with it");
+		return fail_status(EXIT_USAGE);
+	}
+	if (rollback)
+		return plan_rollback(ctx, pos[0], key, run, to, out);
 	const struct cfg_project *p;
 	struct cfg_env env;
 	struct cfg_pipeline pl;

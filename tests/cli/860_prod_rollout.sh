@@ -347,6 +347,34 @@ assert_rc 0
 assert_eq alice@example.com "$(json_get '[p for p in d["plans"] if p["id"] == "'"$P1"'"][0]["signatures"][0]["principal"]')" "requester in --json"
 ok "history shows who requested, who approved, each stage and target"
 
+group "rollback in prod: a signed, approved rollback plan"
+pc rollback prod
+assert_rc 3
+assert_err_contains "needs an approved rollback plan"
+pc plan prod --rollback --key "$KEYS/mallory"
+assert_rc 3
+pc plan prod --rollback --key "$KEYS/alice"
+assert_rc 0
+RB=$(plan_id)
+[ -n "$RB" ] || fail_now "no rollback plan id" "got: $OUT"
+pc rollback prod --plan "$RB"
+assert_rc 3
+assert_err_contains "has 0 of the 2 approvals it needs"
+pc approve "$RB" --key "$KEYS/bob"
+assert_rc 0
+assert_out_contains "rollback plan: undoes the newest run"
+pc approve "$RB" --key "$KEYS/carol"
+assert_rc 0
+pc rollback prod --plan "$RB"
+assert_rc 0
+for db in "$CANARY" "$EU" "$US"; do
+	assert_eq "" "$(on "$db" "SELECT to_regclass('app.fx')")" "0004 rolled back on $db"
+done
+pc rollback prod --plan "$RB"
+assert_rc 2
+assert_err_contains "carried out already"
+ok "refused without a plan and without approvals; the approved plan undid 0004 everywhere, once"
+
 group "records are append-only"
 assert_eq 0 "$(on "$CANARY" "SELECT n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'padctl' AND relname = 'plan_stages'")" "no update or delete of stage records"
 ok "padctl.plan_stages only grew"
