@@ -474,9 +474,15 @@ int history_plans(const struct cfg_project *p, const struct cfg_env *env, long l
 	int rc = target_connect(p, lt, "history", NULL, 1, &db);
 	if (!rc)
 		rc = ledger_exists(db, &exists);
+	char *have = NULL;
+	/* a ledger an older padctl made has no plan records (history never upgrades a ledger) */
+	if (!rc && exists)
+		rc = db_query_value(db, "SELECT to_regclass('padctl.plan_signatures') IS NOT NULL", 0, NULL, &have);
+	exists = exists && have && have[0] == 't';
+	free(have);
 	if (!rc && exists)
 		rc = db_query(db,
-			      "SELECT id FROM padctl.plans WHERE to_regclass('padctl.plan_signatures') IS NOT NULL AND "
+			      "SELECT id FROM padctl.plans WHERE "
 			      "(id IN (SELECT plan_id FROM padctl.plan_signatures) OR id IN (SELECT plan_id FROM "
 			      "padctl.plan_stages)) ORDER BY created_at DESC, id DESC LIMIT $1::int",
 			      1, params, &res);

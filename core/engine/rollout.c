@@ -286,9 +286,9 @@ int rollout_deploy(const struct cfg_project *p, const struct cfg_env *env, const
 		record(p, env, r.id, st[s].name, NULL, run_id, rc ? "failed" : "done", why);
 		free(why);
 		if (rc) {
-			fail_detail("stage \"%s\" failed: every target of it that run %s changed was rolled back (on_failure: "
-				    "%s); the rollout stopped",
-				    st[s].name, run_id, pl->on_failure);
+			fail_detail("stage \"%s\" failed (run %s) and the rollout stopped; with on_failure: rollback, every "
+				    "target of the stage that the run changed is rolled back (the lines above say what was)",
+				    st[s].name, run_id);
 			for (size_t d = 0; d < s; d++)
 				fail_detail("stage \"%s\" stays deployed", st[d].name);
 			fail_hint("fix the cause and record a new plan (`padctl plan %s --key KEY`): this one no longer "
