@@ -74,8 +74,8 @@ static int env_pipeline(struct cmd_ctx *ctx, const char *name, const struct cfg_
 	if (cmd_env(ctx, name, p, env, pl))
 		return -1;
 	if (!pl->signers) {
-		fail("env \"%s\": pipeline \"%s\" has no `approvals:` section, so its plans are not approved", env->name,
-		     pl->name);
+		fail("env \"%s\": pipeline \"%s\" has no `approvals:` section, so its plans are not approved",
+		     env->name, pl->name);
 		fail_hint("add `approvals: {required: N, signers: FILE}` to %s", pl->file);
 		cmd_env_release(env, pl);
 		return fail_status(EXIT_USAGE);
@@ -96,12 +96,8 @@ int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *key = NULL, *stage = NULL, *comment = NULL, *envname = DEFAULT_ENV;
 	int withdraw = 0;
 	const struct cmd_opt opts[] = {
-		{ "key", 1, NULL, &key },
-		{ "stage", 1, NULL, &stage },
-		{ "comment", 1, NULL, &comment },
-		{ "env", 1, NULL, &envname },
-		{ "withdraw", 0, &withdraw, NULL },
-		{ NULL, 0, NULL, NULL },
+		{ "key", 1, NULL, &key },     { "stage", 1, NULL, &stage },	  { "comment", 1, NULL, &comment },
+		{ "env", 1, NULL, &envname }, { "withdraw", 0, &withdraw, NULL }, { NULL, 0, NULL, NULL },
 	};
 	const char *pos[1];
 	int npos;
@@ -164,12 +160,14 @@ int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = sign_verify(pl.signers, NULL, msg, sig, &c);
 	if (!rc && !c.valid) {
-		fail("the key %s cannot approve plans of env \"%s\": %s", key, env.name, c.why ? c.why : "it does not verify");
+		fail("the key %s cannot approve plans of env \"%s\": %s", key, env.name,
+		     c.why ? c.why : "it does not verify");
 		fail_detail("approvers are the keys of %s (approvals.signers of %s)", pl.signers, pl.file);
 		rc = fail_status(EXIT_APPROVAL);
 	}
 	if (!rc && strcmp(c.principal, t.requester) == 0) {
-		fail("%s requested plan %s and cannot %s it", c.principal, r.id, withdraw ? "withdraw an approval of" : "approve");
+		fail("%s requested plan %s and cannot %s it", c.principal, r.id,
+		     withdraw ? "withdraw an approval of" : "approve");
 		fail_hint("an approval must come from someone other than the requester");
 		rc = fail_status(EXIT_APPROVAL);
 	}
@@ -336,7 +334,8 @@ static int show(const struct cfg_pipeline *pl, const struct plan_record *r, int 
 		for (size_t i = 0; i < r->nsql; i++) {
 			print_esc("\n-- ", r->sql[i].version, "_");
 			print_esc("", r->sql[i].name, "");
-			printf(" sha256:%s%s\n", r->sql[i].up_sha256, sql_ok(&r->sql[i]) ? "" : " (DOES NOT MATCH ITS SQL)");
+			printf(" sha256:%s%s\n", r->sql[i].up_sha256,
+			       sql_ok(&r->sql[i]) ? "" : " (DOES NOT MATCH ITS SQL)");
 			size_t n = strlen(r->sql[i].sql);
 			printf("%s%s", r->sql[i].sql, n && r->sql[i].sql[n - 1] == '\n' ? "" : "\n");
 		}
@@ -427,7 +426,8 @@ static int verify(const struct plan_record *r, int json)
 		return fail_hint("the ledger of this plan was altered or a signature is forged: do not deploy it");
 	}
 	if (!json)
-		printf("plan %s verifies: body, %zu signature%s and recorded SQL\n", r->id, r->nsigs, r->nsigs == 1 ? "" : "s");
+		printf("plan %s verifies: body, %zu signature%s and recorded SQL\n", r->id, r->nsigs,
+		       r->nsigs == 1 ? "" : "s");
 	return 0;
 }
 
@@ -494,7 +494,8 @@ int history_plans(const struct cfg_project *p, const struct cfg_env *env, long l
 	json_t *plans = json_array();
 	int nrows = PQntuples(res);
 	if (!doc && nrows)
-		printf("\nplans of env %s (signatures as recorded: `padctl plan show ID` verifies them now)\n", env->name);
+		printf("\nplans of env %s (signatures as recorded: `padctl plan show ID` verifies them now)\n",
+		       env->name);
 	for (int i = 0; !rc && i < nrows; i++) {
 		struct plan_record r;
 		rc = plan_record_load(p, env, PQgetvalue(res, i, 0), &r);
@@ -520,7 +521,8 @@ int history_plans(const struct cfg_project *p, const struct cfg_env *env, long l
 			json_array_append_new(sigs, x);
 			struct buf one = BUF_INIT;
 			buf_addf(&one, "%s%s%s by %s (key %s) at %s", s->action, s->stage ? " stage " : "",
-				 s->stage ? s->stage : "", s->principal, s->fingerprint ? s->fingerprint : "?", s->signed_at);
+				 s->stage ? s->stage : "", s->principal, s->fingerprint ? s->fingerprint : "?",
+				 s->signed_at);
 			if (s->comment && *s->comment)
 				buf_addf(&one, ": %s", s->comment);
 			buf_adds(&line, "\n    ");
@@ -696,8 +698,13 @@ int plan_rollback(struct cmd_ctx *ctx, const char *envname, const char *key, con
 	if (!rc && out && fs_write_atomic(out, bytes, len, 0644))
 		rc = fail_detail("the plan %s was recorded; only writing the file failed", id);
 	if (!rc) {
-		printf("rollback plan %s for env %s: undo %s%s\n", id, env.name, run ? "run " : to ? "every migration after " : "the newest run with migrations applied",
-		       run ? run : to ? to : "");
+		printf("rollback plan %s for env %s: undo %s%s\n", id, env.name,
+		       run  ? "run "
+		       : to ? "every migration after "
+			    : "the newest run with migrations applied",
+		       run  ? run
+		       : to ? to
+			    : "");
 		printf("\nrecorded plan %s (hash sha256:%s)\n", id, hash);
 		printf("requested by %s (key %s); approve with `padctl approve %s --key KEY`, then `padctl rollback %s "
 		       "--plan %s`\n",
@@ -725,7 +732,10 @@ int rollback_plan_check(struct cmd_ctx *ctx, const char *envname, const char *id
 	memset(&t, 0, sizeof t);
 	int rc = plan_record_load(p, &env, id, &r);
 	json_t *body = rc ? NULL : json_loads(r.body, 0, NULL);
-	if (!rc && strcmp(json_string_value(json_object_get(body, "kind")) ? json_string_value(json_object_get(body, "kind")) : "", "rollback") != 0) {
+	if (!rc &&
+	    strcmp(json_string_value(json_object_get(body, "kind")) ? json_string_value(json_object_get(body, "kind"))
+								    : "",
+		   "rollback") != 0) {
 		fail("plan %s is not a rollback plan", id);
 		fail_hint("`padctl plan %s --rollback [--run ID | --to VERSION] --key KEY` records one", env.name);
 		rc = fail_status(EXIT_USAGE);

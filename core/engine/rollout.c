@@ -56,15 +56,16 @@ static void target_outcome(const struct cfg_project *p, const struct cfg_env *en
 	const char *params[] = { run_id, t->name };
 	int rc = target_connect(p, t, "deploy", NULL, 1, &db);
 	if (!rc)
-		rc = db_query(db,
-			      "SELECT r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			      "to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.error, "
-			      "(SELECT coalesce(b.path, '(nothing to dump)') FROM padctl.backups b WHERE b.run_id = r.id "
-			      " AND b.target = $2), "
-			      "(SELECT string_agg(x.id || ' ' || x.status, ', ') FROM padctl.runs x WHERE x.rollback_of = r.id), "
-			      "(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id) "
-			      "FROM padctl.runs r WHERE r.id = $1",
-			      2, params, &res);
+		rc = db_query(
+			db,
+			"SELECT r.status, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+			"to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.error, "
+			"(SELECT coalesce(b.path, '(nothing to dump)') FROM padctl.backups b WHERE b.run_id = r.id "
+			" AND b.target = $2), "
+			"(SELECT string_agg(x.id || ' ' || x.status, ', ') FROM padctl.runs x WHERE x.rollback_of = r.id), "
+			"(SELECT count(*) FROM padctl.migrations m WHERE m.run_id = r.id) "
+			"FROM padctl.runs r WHERE r.id = $1",
+			2, params, &res);
 	char *event = NULL, *detail = NULL;
 	if (!rc && PQntuples(res) == 1) {
 		struct buf b = BUF_INIT;
@@ -109,7 +110,8 @@ static int missing(const struct plan_record *r, const struct tally *t, int need,
 		if (t->notes[i] && *t->notes[i]) {
 			char *who = xstrprintable(r->sigs[i].principal);
 			char *at = xstrprintable(r->sigs[i].signed_at);
-			fail_detail("the %s by %s signed %s does not count: %s", r->sigs[i].action, who, at, t->notes[i]);
+			fail_detail("the %s by %s signed %s does not count: %s", r->sigs[i].action, who, at,
+				    t->notes[i]);
 			free(who);
 			free(at);
 		}
@@ -144,7 +146,8 @@ static int precheck(const struct cfg_project *p, const struct cfg_env *env, cons
 			fail("target \"%s\": identity mismatch: nothing was changed", targets[i]->name);
 			rc = fail_detail("%s", ins.identity_error);
 		} else if (ins.plan_failed) {
-			rc = err_pending() ? -1 : fail("could not re-derive the plan for target \"%s\"", targets[i]->name);
+			rc = err_pending() ? -1
+					   : fail("could not re-derive the plan for target \"%s\"", targets[i]->name);
 		} else {
 			plan.targets[i] = ins.plan;
 			memset(&ins.plan, 0, sizeof ins.plan);
@@ -286,9 +289,10 @@ int rollout_deploy(const struct cfg_project *p, const struct cfg_env *env, const
 		record(p, env, r.id, st[s].name, NULL, run_id, rc ? "failed" : "done", why);
 		free(why);
 		if (rc) {
-			fail_detail("stage \"%s\" failed (run %s) and the rollout stopped; with on_failure: rollback, every "
-				    "target of the stage that the run changed is rolled back (the lines above say what was)",
-				    st[s].name, run_id);
+			fail_detail(
+				"stage \"%s\" failed (run %s) and the rollout stopped; with on_failure: rollback, every "
+				"target of the stage that the run changed is rolled back (the lines above say what was)",
+				st[s].name, run_id);
 			for (size_t d = 0; d < s; d++)
 				fail_detail("stage \"%s\" stays deployed", st[d].name);
 			fail_hint("fix the cause and record a new plan (`padctl plan %s --key KEY`): this one no longer "

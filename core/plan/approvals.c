@@ -50,8 +50,7 @@ static char *col(PGresult *res, int r, int c)
 
 #define TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, const char *id,
-		     struct plan_record *r)
+int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, const char *id, struct plan_record *r)
 {
 	memset(r, 0, sizeof *r);
 	if (plan_id_check(id))
@@ -65,10 +64,12 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 	PGresult *res = NULL;
 	const char *params[] = { id };
 	if (!rc && exists)
-		rc = db_query(db,
-			      "SELECT id, env, hash, body, " TS("created_at") ", created_by, "
-			      "to_regclass('padctl.plan_signatures') IS NOT NULL FROM padctl.plans WHERE id = $1",
-			      1, params, &res);
+		rc = db_query(
+			db,
+			"SELECT id, env, hash, body, " TS(
+				"created_at") ", created_by, "
+					      "to_regclass('padctl.plan_signatures') IS NOT NULL FROM padctl.plans WHERE id = $1",
+			1, params, &res);
 	if (!rc && (!exists || PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 1), env->name) != 0)) {
 		if (exists && PQntuples(res) == 1)
 			fail("plan \"%s\" was made for env \"%s\", not \"%s\"", id, PQgetvalue(res, 0, 1), env->name);
@@ -90,10 +91,11 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 	PQclear(res);
 	res = NULL;
 	if (!rc && have_sigs)
-		rc = db_query(db,
-			      "SELECT seq, action, stage, principal, fingerprint, signed_at, comment, signature, "
-			      TS("recorded_at") ", recorded_by FROM padctl.plan_signatures WHERE plan_id = $1 ORDER BY seq",
-			      1, params, &res);
+		rc = db_query(
+			db,
+			"SELECT seq, action, stage, principal, fingerprint, signed_at, comment, signature, " TS(
+				"recorded_at") ", recorded_by FROM padctl.plan_signatures WHERE plan_id = $1 ORDER BY seq",
+			1, params, &res);
 	if (!rc && have_sigs) {
 		r->nsigs = (size_t)PQntuples(res);
 		r->sigs = xcalloc(r->nsigs ? r->nsigs : 1, sizeof *r->sigs);
@@ -114,8 +116,9 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 		PQclear(res);
 		res = NULL;
 		rc = db_query(db,
-			      "SELECT seq, stage, target, run_id, event, detail, " TS("at") ", recorded_by "
-			      "FROM padctl.plan_stages WHERE plan_id = $1 ORDER BY seq",
+			      "SELECT seq, stage, target, run_id, event, detail, " TS(
+				      "at") ", recorded_by "
+					    "FROM padctl.plan_stages WHERE plan_id = $1 ORDER BY seq",
 			      1, params, &res);
 		if (!rc) {
 			r->nstages = (size_t)PQntuples(res);
@@ -136,8 +139,9 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 		PQclear(res);
 		res = NULL;
 		if (!rc)
-			rc = db_query(db, "SELECT version, name, up_sha256, sql FROM padctl.plan_sql WHERE plan_id = $1 "
-					  "ORDER BY version",
+			rc = db_query(db,
+				      "SELECT version, name, up_sha256, sql FROM padctl.plan_sql WHERE plan_id = $1 "
+				      "ORDER BY version",
 				      1, params, &res);
 		if (!rc) {
 			r->nsql = (size_t)PQntuples(res);
@@ -213,8 +217,8 @@ int plan_sig_add(const struct cfg_project *p, const struct cfg_env *env, const s
 	PQclear(res);
 	res = NULL;
 	if (!rc) {
-		const char *params[] = { f->plan, f->action, f->stage, principal, fingerprint, f->time, f->comment,
-					 signature, ledger_actor() };
+		const char *params[] = { f->plan, f->action,  f->stage,	 principal,	fingerprint,
+					 f->time, f->comment, signature, ledger_actor() };
 		rc = db_query(db,
 			      "INSERT INTO padctl.plan_signatures (plan_id, action, stage, principal, fingerprint, "
 			      "signed_at, comment, signature, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -314,7 +318,8 @@ int approvals_tally(const char *allowed, const struct plan_record *r, const char
 						 r->sigs[i].principal, t->checks[i].why ? t->checks[i].why : "?");
 	}
 	if (!rc && !t->requester && !t->request_why)
-		t->request_why = xstrdup("the plan was recorded without a signature (`padctl plan ENV --key KEY` signs it)");
+		t->request_why =
+			xstrdup("the plan was recorded without a signature (`padctl plan ENV --key KEY` signs it)");
 	time_t now = time(NULL);
 	for (size_t i = 0; !rc && i < n; i++) {
 		const struct sig_row *s = &r->sigs[i];
@@ -330,7 +335,8 @@ int approvals_tally(const char *allowed, const struct plan_record *r, const char
 		else if (t->requester && strcmp(t->checks[i].principal, t->requester) == 0)
 			why = "signed by the requester, who cannot approve their own plan";
 		long long at = sign_time_parse(s->signed_at);
-		if (!why && strcmp(s->action, "approve") == 0 && valid_for > 0 && (at < 0 || (long long)now - at > valid_for))
+		if (!why && strcmp(s->action, "approve") == 0 && valid_for > 0 &&
+		    (at < 0 || (long long)now - at > valid_for))
 			why = "expired (approvals.valid_for)";
 		t->notes[i] = xstrdup(why ? why : "");
 		if (why)

@@ -47,8 +47,7 @@ int plan_id_check(const char *id);
 
 /* plan_record_load reads plan id with its records from the env's ledger
  * target, read-only. Unknown id or another env's plan: EXIT_USAGE. */
-int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, const char *id,
-		     struct plan_record *r);
+int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, const char *id, struct plan_record *r);
 void plan_record_release(struct plan_record *r);
 
 /* plan_sig_add appends a signature record (f's fields, principal and the
@@ -68,15 +67,15 @@ void plan_record_fields(const struct plan_record *r, size_t i, struct sign_field
 
 /* What counts for a plan, or for one stage gate of it. */
 struct tally {
-	int body_ok;          /* the stored body hashes to the stored hash */
-	char *requester;      /* the requester's principal when the request verifies now, else NULL */
-	char *request_why;    /* why the request does not verify */
-	char **approvers;     /* the principals that count, each once */
+	int body_ok; /* the stored body hashes to the stored hash */
+	char *requester; /* the requester's principal when the request verifies now, else NULL */
+	char *request_why; /* why the request does not verify */
+	char **approvers; /* the principals that count, each once */
 	size_t napprovers;
-	char **may_approve;   /* principals of allowed_signers that could still approve */
+	char **may_approve; /* principals of allowed_signers that could still approve */
 	size_t nmay;
 	struct sign_check *checks; /* per row of r->sigs: verified against allowed_signers now */
-	char **notes;         /* per row: why it does not count ("" when it counts or is not for this gate) */
+	char **notes; /* per row: why it does not count ("" when it counts or is not for this gate) */
 };
 
 /* approvals_tally verifies every signature row of r against allowed (the

@@ -257,8 +257,7 @@ static int well_formed(const char *sig, struct sign_check *c)
 	return 1;
 }
 
-int sign_verify(const char *allowed, const char *principal, const char *msg, const char *sig,
-		struct sign_check *c)
+int sign_verify(const char *allowed, const char *principal, const char *msg, const char *sig, struct sign_check *c)
 {
 	memset(c, 0, sizeof *c);
 	if (!well_formed(sig, c))
@@ -289,7 +288,9 @@ int sign_verify(const char *allowed, const char *principal, const char *msg, con
 		buf_reset(&err);
 	}
 	if (!rc && who) {
-		const char *args[] = { "-Y", "verify", "-f", allowed, "-I", who, "-n", SIGN_NAMESPACE, "-s", sfile, NULL };
+		const char *args[] = {
+			"-Y", "verify", "-f", allowed, "-I", who, "-n", SIGN_NAMESPACE, "-s", sfile, NULL
+		};
 		rc = keygen(args, mfile, &out, &err, &code);
 		if (!rc && code == 0) {
 			c->valid = 1;

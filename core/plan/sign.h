@@ -62,8 +62,7 @@ struct sign_check {
  * the first that ssh-keygen names), with the padctl namespace allowed. An
  * invalid signature is not an error (c->valid 0, c->why); -1 only when
  * ssh-keygen cannot be run. */
-int sign_verify(const char *allowed, const char *principal, const char *msg, const char *sig,
-		struct sign_check *c);
+int sign_verify(const char *allowed, const char *principal, const char *msg, const char *sig, struct sign_check *c);
 /* sign_check_self checks sig over msg with the key the signature itself
  * carries, without allowed_signers (ssh-keygen -Y check-novalidate): the
  * offline check `padctl plan verify` makes. */

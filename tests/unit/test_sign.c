@@ -86,9 +86,15 @@ static void test_principals(void)
 static void test_plan_id(void)
 {
 	CU_ASSERT_EQUAL(plan_id_check("20261122-073047-0c1276a7"), 0);
-	const char *bad[] = { "", "20261122-073047-0C1276A7", "20261122-073047-0c1276a", "../20261122-073047-0c127",
-			      "20261122-073047-0c1276a7\n", "2026112a-073047-0c1276a7", "20261122_073047-0c1276a7",
-			      "20261122-073047-0c1276a7x", NULL };
+	const char *bad[] = { "",
+			      "20261122-073047-0C1276A7",
+			      "20261122-073047-0c1276a",
+			      "../20261122-073047-0c127",
+			      "20261122-073047-0c1276a7\n",
+			      "2026112a-073047-0c1276a7",
+			      "20261122_073047-0c1276a7",
+			      "20261122-073047-0c1276a7x",
+			      NULL };
 	for (int i = 0; bad[i]; i++) {
 		CU_ASSERT_EQUAL(plan_id_check(bad[i]), -1);
 		CU_ASSERT_EQUAL(err_exit_status(), EXIT_USAGE);
@@ -101,12 +107,9 @@ static void test_plan_id(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		{ "the signed message", test_message },
-		{ "comments", test_comment },
-		{ "signed times", test_time },
-		{ "allowed_signers principals", test_principals },
-		{ "plan ids", test_plan_id },
-		{ NULL, NULL },
+		{ "the signed message", test_message }, { "comments", test_comment },
+		{ "signed times", test_time },		{ "allowed_signers principals", test_principals },
+		{ "plan ids", test_plan_id },		{ NULL, NULL },
 	};
 	return unit_run("sign", tests);
 }
