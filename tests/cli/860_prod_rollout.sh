@@ -49,6 +49,7 @@ cat >"$PROJECT/pipelines/prod.yml" <<'EOF'
 approvals:
   required: 2
   signers: pipelines/approvers.allowed_signers
+  valid_for: 8760
 stages:
   - name: canary
     targets: [prod-canary]
@@ -374,6 +375,27 @@ pc rollback prod --plan "$RB"
 assert_rc 2
 assert_err_contains "carried out already"
 ok "refused without a plan and without approvals; the approved plan undid 0004 everywhere, once"
+
+group "an approval older than approvals.valid_for does not count"
+new_plan
+P6=$ID
+pc approve "$P6" --key "$KEYS/bob"
+assert_rc 0
+H6=$(on "$CANARY" "SELECT hash FROM padctl.plans WHERE id = '$P6'")
+# carol's genuine signature, made in 2020 (the test holds her key)
+printf 'padctl-signature 1\naction: approve\nenv: prod\nplan: %s\nhash: sha256:%s\nstage: -\ntime: 2020-01-01T00:00:00Z\ncomment: \n' \
+	"$P6" "$H6" >"$PROJECT/old.msg"
+ssh-keygen -q -Y sign -n padctl -f "$KEYS/carol" "$PROJECT/old.msg" || die "ssh-keygen sign failed"
+FP=$(ssh-keygen -l -f "$KEYS/carol.pub" | awk '{print $2}')
+on "$CANARY" "INSERT INTO padctl.plan_signatures (plan_id, action, stage, principal, fingerprint, signed_at, comment, signature, recorded_by)
+  VALUES ('$P6', 'approve', NULL, 'carol@example.com', '$FP', '2020-01-01T00:00:00Z', '', \$sig\$$(cat "$PROJECT/old.msg.sig")\$sig\$, 'test')" >/dev/null
+pc plan verify "$P6"
+assert_rc 0
+pc deploy prod --plan "$P6"
+assert_rc 3
+assert_err_contains "has 1 of the 2 approvals it needs"
+assert_err_contains "expired (approvals.valid_for)"
+ok "a genuine 2020 approval verifies but has expired"
 
 group "records are append-only"
 assert_eq 0 "$(on "$CANARY" "SELECT n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE schemaname = 'padctl' AND relname = 'plan_stages'")" "no update or delete of stage records"
