@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "envs", cmd_envs, "", "environments and their targets" },
 	{ "status", cmd_status, "ENV", "per target: reachable, applied / pending / skipped migrations, lock holder" },
 	{ "plan", cmd_plan, "ENV", "what a deploy would do, with the SQL; recorded with an id and a hash" },
+	{ "approve", cmd_approve, "PLAN --key KEY [--stage S]", "sign a prod plan (or one stage of it) as an approver" },
 	{ "deploy", cmd_deploy, "ENV [--dry-run] [--target T]", "run the env's pipeline" },
 	{ "rollback", cmd_rollback, "ENV", "undo the last deploy" },
 	{ "seed", cmd_seed, "ENV [--set S] [--teardown S]", "apply the env's seed sets without a deploy" },

@@ -68,9 +68,12 @@ static void child_exec(const struct proc_opts *o, int out_w, int err_w, int repo
 	int in = open("/dev/null", O_RDWR);
 	if (in < 0)
 		goto fail;
+	int src = o->in_path ? open(o->in_path, O_RDONLY) : in;
+	if (src < 0)
+		goto fail;
 	int out = out_w >= 0 ? out_w : in;
 	int err = err_w >= 0 ? err_w : o->merge_err ? out : in;
-	if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+	if (dup2(src, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 		goto fail;
 	child_close_fds(report);
 	if (o->user && (setgroups(o->user->ngroups, o->user->groups) || setgid(o->user->gid) || setuid(o->user->uid)))

@@ -56,6 +56,8 @@ struct proc_opts {
 	struct buf *err;
 	size_t err_max;
 	int merge_err;
+	/* stdin from this file, read-only (NULL: /dev/null) */
+	const char *in_path;
 };
 
 /* How the child ended. */

@@ -61,5 +61,20 @@ int cmd_local(struct cmd_ctx *, int, char **);
 int cmd_trust(struct cmd_ctx *, int, char **);
 int cmd_validate(struct cmd_ctx *, int, char **);
 int cmd_backfill(struct cmd_ctx *, int, char **);
+int cmd_approve(struct cmd_ctx *, int, char **);
+/* `plan show ID` and `plan verify ID` (argv[0] is "show" or "verify") */
+int cmd_plan_audit(struct cmd_ctx *, int, char **);
+/* history_plans adds the env's plans with their signatures and stage records
+ * (as recorded) to `padctl history`: printed, or into doc (a json_t object)
+ * as "plans" when doc is non-NULL; nothing when the env keeps none. */
+/* Rollback plans (approve.c): plan_rollback is `plan ENV --rollback`;
+ * rollback_plan_check checks rollback plan id of env (signed, approved, still
+ * holding) and says what it undoes (*run or *to, newly allocated, or both
+ * NULL: the newest run); rollback_plan_done records its outcome. */
+int plan_rollback(struct cmd_ctx *ctx, const char *envname, const char *key, const char *run, const char *to,
+		  const char *out);
+int rollback_plan_check(struct cmd_ctx *ctx, const char *envname, const char *id, char **run, char **to);
+void rollback_plan_done(struct cmd_ctx *ctx, const char *envname, const char *id, int failed);
+int history_plans(const struct cfg_project *p, const struct cfg_env *env, long limit, void *doc);
 
 #endif

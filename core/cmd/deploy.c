@@ -6,6 +6,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "plugin.h"
+#include "rollout.h"
 
 int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -39,13 +40,22 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_env(ctx, pos[0], &p, &env, &pl))
 		return -1;
 	int rc = 0;
-	/* a stored plan of a non-prod env runs once it is re-derived with the
-	 * same hash (pipeline_run); a prod deploy needs an approved plan */
-	if (strcmp(env.tier, "prod") == 0 && !dry_run) {
-		fail("env \"%s\" is prod-tier: a deploy needs a plan approved with `padctl approve`", env.name);
-		fail_detail("plan approvals are not implemented in this version of padctl yet, so prod deploys are "
-			    "refused%s", plan ? " (--plan was given)" : "");
-		fail_hint("use `padctl deploy %s --dry-run` or `padctl plan %s` to see what a deploy would do",
+	/* an env whose pipeline asks for approvals (every prod env) deploys only
+	 * a signed plan with its approvals, stage by stage (rollout.h); a dry run
+	 * changes nothing and runs as anywhere else */
+	int staged = !dry_run && pl.signers;
+	if (strcmp(env.tier, "prod") == 0 && !dry_run && !pl.signers) {
+		fail("env \"%s\" is prod-tier: a deploy needs a plan approved with `padctl approve`, but pipeline \"%s\" "
+		     "has no `approvals:` section",
+		     env.name, pl.name);
+		fail_hint("add `approvals: {required: N, signers: FILE}` to %s (see docs/approve.md)", pl.file);
+		rc = fail_status(EXIT_APPROVAL);
+	} else if (staged && !plan) {
+		fail("env \"%s\" deploys only an approved plan: pipeline \"%s\" asks for %d approval%s (%s)", env.name,
+		     pl.name, pl.approvals_required, pl.approvals_required == 1 ? "" : "s", pl.file);
+		fail_detail("nothing was changed");
+		fail_hint("`padctl plan %s --key KEY` records a signed plan, `padctl approve PLAN --key KEY` approves it, "
+			  "`padctl deploy %s --plan PLAN` rolls it out (`--dry-run` shows what a deploy would do)",
 			  env.name, env.name);
 		rc = fail_status(EXIT_APPROVAL);
 	}
@@ -56,7 +66,7 @@ int cmd_deploy(struct cmd_ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; !rc && i < reg.nrefused; i++)
 		log_warn("plugin \"%s\" was refused: %s", reg.refused[i].path, reg.refused[i].reason);
 	if (!rc)
-		rc = pipeline_run(p, &env, &pl, &reg, &o);
+		rc = staged ? rollout_deploy(p, &env, &pl, &reg, &o) : pipeline_run(p, &env, &pl, &reg, &o);
 	plugin_registry_release(&reg);
 	cmd_env_release(&env, &pl);
 	return rc;

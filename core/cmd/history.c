@@ -200,8 +200,12 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 	json_t *arr = ctx->json ? json_array() : NULL;
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = target_history(p, env.name, targets[i], limit, arr);
+	if (!rc && !arr && !target)
+		rc = history_plans(p, &env, lim, NULL);
 	if (!rc && arr) {
 		json_t *doc = json_pack("{s:s, s:O}", "env", env.name, "runs", arr);
+		if (!target)
+			rc = history_plans(p, &env, lim, doc);
 		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		puts(s);
 		free(s);

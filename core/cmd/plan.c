@@ -14,6 +14,8 @@
 #include "planlint.h"
 #include "pipeline.h"
 #include "plugin.h"
+#include "approvals.h"
+#include "sign.h"
 
 /* print_text shows the plan with each migration's path and SQL (not in the
  * hashed bytes: the checksums cover them). Names and paths are escaped
@@ -121,11 +123,49 @@ static json_t *json_doc(const struct plan *pl, const struct plan_lint *lint, con
 	return doc;
 }
 
+/* sign_request signs the plan's hash as its requester with key and checks
+ * that the pipeline's allowed_signers lists the key: *principal, *fpr, *sig */
+static int sign_request(const struct cfg_pipeline *pl, const char *key, const struct sign_fields *f, char **principal,
+			char **fpr, char **sig)
+{
+	*principal = *fpr = *sig = NULL;
+	char *msg = sign_message(f);
+	int rc = sign_create(key, msg, sig);
+	struct sign_check c;
+	memset(&c, 0, sizeof c);
+	if (!rc)
+		rc = sign_verify(pl->signers, NULL, msg, *sig, &c);
+	if (!rc && !c.valid) {
+		fail("the key %s cannot request a plan of env \"%s\": %s", key, f->env, c.why ? c.why : "it does not verify");
+		fail_detail("requesters and approvers are the keys of %s (approvals.signers of %s)", pl->signers, pl->file);
+		fail_hint("add your public key there with your principal and namespaces=\"%s\", or use a key it lists",
+			  SIGN_NAMESPACE);
+		rc = fail_status(EXIT_APPROVAL);
+	}
+	if (!rc) {
+		*principal = c.principal;
+		*fpr = c.fingerprint;
+		c.principal = c.fingerprint = NULL;
+	} else {
+		free(*sig);
+		*sig = NULL;
+	}
+	sign_check_release(&c);
+	free(msg);
+	return rc;
+}
+
 int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const char *out = NULL, *target = NULL;
-	int allow_ooo = 0;
+	if (argc >= 2 && (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "verify") == 0))
+		return cmd_plan_audit(ctx, argc - 1, argv + 1);
+	const char *out = NULL, *target = NULL, *key = NULL, *run = NULL, *to = NULL;
+	int allow_ooo = 0, rollback = 0;
 	const struct cmd_opt opts[] = {
+		{ "key", 1, NULL, &key },
+		{ "rollback", 0, &rollback, NULL },
+		{ "run", 1, NULL, &run },
+		{ "to", 1, NULL, &to },
 		{ "out", 1, NULL, &out },
 		{ "target", 1, NULL, &target },
 		{ "allow-out-of-order", 0, &allow_ooo, NULL },
@@ -133,13 +173,36 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	const char *pos[1];
 	int npos;
-	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--out FILE] [--target T] [--allow-out-of-order]"))
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--key KEY] [--out FILE] [--target T] [--allow-out-of-order]\n"
+		      "       padctl plan ENV --rollback [--run ID | --to VERSION] --key KEY [--out FILE]\n"
+		      "       padctl plan show ID [--env ENV] | padctl plan verify ID [--env ENV]"))
 		return -1;
+	if ((run || to) && !rollback) {
+		fail("--run and --to go with --rollback");
+		return fail_status(EXIT_USAGE);
+	}
+	if (rollback && (target || allow_ooo)) {
+		fail("--rollback covers every target: --target and --allow-out-of-order do not go with it");
+		return fail_status(EXIT_USAGE);
+	}
+	if (rollback)
+		return plan_rollback(ctx, pos[0], key, run, to, out);
 	const struct cfg_project *p;
 	struct cfg_env env;
 	struct cfg_pipeline pl;
 	if (cmd_env(ctx, pos[0], &p, &env, &pl))
 		return -1;
+	if (key && !pl.signers) {
+		cmd_env_release(&env, &pl);
+		fail("--key signs a plan for approval, but pipeline \"%s\" has no `approvals:` section", pl.name);
+		fail_hint("add `approvals: {required: N, signers: FILE}` to %s, or plan without --key", pl.file);
+		return fail_status(EXIT_USAGE);
+	}
+	if (key && target) {
+		cmd_env_release(&env, &pl);
+		fail("--key and --target cannot go together: a signed plan covers every target of the env");
+		return fail_status(EXIT_USAGE);
+	}
 	struct migration_set set = { NULL, 0 };
 	const struct cfg_target **targets = NULL;
 	size_t n = 0;
@@ -194,10 +257,20 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t len = 0;
 	if (!rc)
 		rc = plan_bytes(&plan, &bytes, &len);
+	char *principal = NULL, *fpr = NULL, *sig = NULL;
+	char now[32];
+	sign_now(now);
+	struct sign_fields f = { "request", env.name, id, hash, NULL, now, NULL };
 	if (!rc) {
 		/* the hash covers every byte of the body; the id and hash themselves stay outside it */
 		plan_hash(bytes, len, hash);
-		rc = plan_store(p, &env, id, hash, bytes);
+		/* signed before anything is recorded: a key that may not request records nothing */
+		if (key)
+			rc = sign_request(&pl, key, &f, &principal, &fpr, &sig);
+		if (!rc)
+			rc = plan_store(p, &env, id, hash, bytes);
+		if (!rc && key)
+			rc = plan_sig_add(p, &env, &f, principal, fpr, sig, &plan);
 	}
 	/* --out gets exactly the hashed bytes: sha256sum of the file is the hash */
 	if (!rc && out && fs_write_atomic(out, bytes, len, 0644)) {
@@ -219,7 +292,17 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		print_text(&plan, lint, id, hash);
 		printf("\nrecorded plan %s (hash sha256:%s)%s%s\n", id, hash, out ? ", written to " : "",
 		       out ? out : "");
+		if (key)
+			printf("requested by %s (key %s); approve with `padctl approve %s --key KEY`\n", principal,
+			       fpr ? fpr : "?", id);
+		else if (pl.signers)
+			log_warn("plan %s is not signed: pipeline \"%s\" needs approvals, so only a plan recorded with "
+				 "`padctl plan %s --key KEY` can be approved and deployed",
+				 id, pl.name, env.name);
 	}
+	free(principal);
+	free(fpr);
+	free(sig);
 	free(bytes);
 	free(id);
 	for (size_t i = 0; i < n; i++)

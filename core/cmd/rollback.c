@@ -9,8 +9,9 @@
 int cmd_rollback(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	int restore = 0, dry_run = 0;
-	const char *run = NULL, *to = NULL, *target = NULL, *lock_timeout = "10";
+	const char *run = NULL, *to = NULL, *target = NULL, *lock_timeout = "10", *plan = NULL;
 	const struct cmd_opt opts[] = {
+		{ "plan", 1, NULL, &plan },
 		{ "run", 1, NULL, &run },
 		{ "to", 1, NULL, &to },
 		{ "restore", 0, &restore, NULL },
@@ -22,7 +23,8 @@ int cmd_rollback(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *pos[1];
 	int npos;
 	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos,
-		      "ENV [--run ID | --to VERSION] [--restore] [--target T] [--dry-run] [--lock-timeout SECONDS]"))
+		      "ENV [--run ID | --to VERSION | --plan ID] [--restore] [--target T] [--dry-run] "
+		      "[--lock-timeout SECONDS]"))
 		return -1;
 	struct rollback_opts o = { run, to, restore, target, dry_run, 10000 };
 	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
@@ -32,13 +34,24 @@ int cmd_rollback(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_env(ctx, pos[0], &p, &env, NULL))
 		return -1;
 	int rc = 0;
-	/* like deploy: a prod change needs an approval, and approvals do not exist yet */
-	if (strcmp(env.tier, "prod") == 0 && !dry_run) {
-		fail("env \"%s\" is prod-tier: a rollback needs an approval, and approvals are not implemented in this "
-		     "version of padctl yet",
-		     env.name);
-		fail_detail("so prod rollbacks are refused; nothing was changed");
-		fail_hint("use `padctl rollback %s --dry-run` to see what a rollback would run", env.name);
+	/* a prod rollback runs an approved rollback plan (approve.c), which says what to undo */
+	char *plan_run = NULL, *plan_to = NULL;
+	int approved = 0;
+	if (plan && (run || to || target)) {
+		fail("--plan says what to undo on every target: --run, --to and --target do not go with it");
+		rc = fail_status(EXIT_USAGE);
+	} else if (plan) {
+		rc = rollback_plan_check(ctx, pos[0], plan, &plan_run, &plan_to);
+		o.run_id = plan_run;
+		o.to = plan_to;
+		approved = !rc && !dry_run;
+	}
+	if (!rc && !plan && strcmp(env.tier, "prod") == 0 && !dry_run) {
+		fail("env \"%s\" is prod-tier: a rollback needs an approved rollback plan", env.name);
+		fail_detail("nothing was changed");
+		fail_hint("`padctl plan %s --rollback [--run ID | --to VERSION] --key KEY`, `padctl approve PLAN --key "
+			  "KEY`, then `padctl rollback %s --plan PLAN`; `--dry-run` shows what a rollback would run",
+			  env.name, env.name);
 		rc = fail_status(EXIT_APPROVAL);
 	}
 	struct plugin_registry reg;
@@ -49,6 +62,10 @@ int cmd_rollback(struct cmd_ctx *ctx, int argc, char **argv)
 		log_warn("plugin \"%s\" was refused: %s", reg.refused[i].path, reg.refused[i].reason);
 	if (!rc)
 		rc = pipeline_rollback(p, &env, &reg, &o);
+	if (approved)
+		rollback_plan_done(ctx, pos[0], plan, rc != 0);
+	free(plan_run);
+	free(plan_to);
 	plugin_registry_release(&reg);
 	cmd_env_release(&env, NULL);
 	return rc;

@@ -106,7 +106,7 @@ int cmd_seed(struct cmd_ctx *ctx, int argc, char **argv)
 		stages[i] = pl.stages[i];
 		stages[i].approval = 0;
 	}
-	struct cfg_pipeline seed_pl = { pl.name, pl.file, &step, 1, "stop", stages, pl.nstages, 0, NULL };
+	struct cfg_pipeline seed_pl = { pl.name, pl.file, &step, 1, "stop", stages, pl.nstages, 0, NULL, 0 };
 	if (!rc)
 		rc = pipeline_run(p, &env, &seed_pl, &reg, &o);
 	free(stages);

@@ -1220,13 +1220,14 @@ static int env_done(struct yw_walk *w, const yaml_node_t *root, void *obj)
 static const struct yw_field env_fields[] = {
 	{ .key = "tier", .type = YW_ENUM, .choices = tiers, .dflt = "nonprod", .off = offsetof(struct cfg_env, tier),
 	  .doc_type = "`nonprod` or `prod`", .doc_default = "`nonprod`",
-	  .help = "`prod` refuses deploys without `--dry-run` (approvals are not implemented yet) and refuses to run "
-		  "with a pipeline step whose plugin is not installed" },
+	  .help = "`prod` deploys only a signed plan with its approvals (`padctl plan ENV --key`, `padctl approve`, "
+		  "`padctl deploy ENV --plan ID`; its pipeline needs `approvals`) and refuses to run with a pipeline "
+		  "step whose plugin is not installed" },
 	{ .key = "pipeline", .type = YW_FN, .fn = set_pipeline, .doc_type = "name",
 	  .doc_default = "`standard`, or `prod` when `tier: prod`",
 	  .help = "the file `pipelines/<name>.yml`; it must exist" },
 	{ .key = "ledger", .type = YW_LATER, .doc_type = "target name", .doc_default = "the first target",
-	  .help = "where env-wide records (plans) are written" },
+	  .help = "where env-wide records (plans, their signatures and approvals, stage records) are written" },
 	{ .key = "targets", .type = YW_FN, .fn = set_targets, .doc_type = "mapping of target name to target",
 	  .doc_default = "required, except in env `local`",
 	  .help = "the databases deployed as this env, in this order (unless the pipeline has `stages`)" },
@@ -1457,8 +1458,8 @@ static const struct yw_field stage_fields[] = {
 	  .doc_default = "required", .help = "targets of the env, each in one stage only" },
 	{ .key = "approval", .type = YW_BOOL, .off = offsetof(struct cfg_stage, approval), .doc_type = "bool",
 	  .doc_default = "`false`",
-	  .help = "approval gates are not implemented yet: `true` makes every deploy (not a dry run) of the pipeline "
-		  "refused with exit 3, whatever the tier" },
+	  .help = "`true`: the stage waits (exit 3, nothing of it touched) until a signer other than the requester "
+		  "approves it with `padctl approve PLAN --stage NAME`; needs `approvals`" },
 };
 static const struct yw_table stage_table = YW_TABLE(stage_fields, NULL);
 
@@ -1535,13 +1536,18 @@ static const struct yw_field approvals_fields[] = {
 	  .off = offsetof(struct cfg_pipeline, approvals_required), .what = "\"approvals.required\"",
 	  .hint = "say how many distinct approvers a plan needs: `required: 2`", .doc_type = "integer 1-100",
 	  .doc_default = "required with `approvals`",
-	  .help = "approvals are not implemented yet: a deploy (not a dry run) of a pipeline with this section is "
-		  "refused with exit 3 in every env" },
+	  .help = "how many distinct signers other than the requester must approve a plan before `padctl deploy "
+		  "ENV --plan ID` runs it; a deploy without a plan is refused with exit 3" },
 	{ .key = "signers", .type = YW_FN, .fn = set_path, .required = 1, .off = offsetof(struct cfg_pipeline, signers),
 	  .what = "\"approvals.signers\"",
 	  .hint = "name the OpenSSH allowed_signers file, relative to the project root", .doc_type = "path",
 	  .doc_default = "required with `approvals`",
-	  .help = "an OpenSSH allowed_signers file; parsed, not used yet" },
+	  .help = "an OpenSSH allowed_signers file: who may request and approve plans (namespace `padctl`); "
+		  "checked again at every deploy, so removing a key revokes its pending approvals" },
+	{ .key = "valid_for", .type = YW_INT, .lo = 1, .hi = 8760,
+	  .off = offsetof(struct cfg_pipeline, approvals_valid_for), .what = "\"approvals.valid_for\" (hours)",
+	  .hint = "give the hours an approval counts, e.g. `valid_for: 72`", .doc_type = "integer hours, 1-8760",
+	  .doc_default = "no limit", .help = "an approval older than this no longer counts (the signed time counts)" },
 };
 static const struct yw_table approvals_table = YW_TABLE(approvals_fields, NULL);
 

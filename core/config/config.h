@@ -141,6 +141,7 @@ struct cfg_pipeline {
 	size_t nstages;
 	int approvals_required;/* 0 when no approvals section */
 	char *signers;         /* absolute path of the allowed_signers file */
+	int approvals_valid_for; /* hours an approval counts after it was signed; 0: no limit */
 };
 
 /* config_find_root finds the project directory: dir_opt (-C), else

@@ -107,6 +107,23 @@ static const char *const ledger_steps[] = {
 	"  rows_total bigint NOT NULL DEFAULT 0, rows_done bigint NOT NULL DEFAULT 0,\n"
 	"  rows_failed bigint NOT NULL DEFAULT 0, rows_written bigint NOT NULL DEFAULT 0,\n"
 	"  batches bigint NOT NULL DEFAULT 0, PRIMARY KEY (run_id, backfill));\n",
+	/* 8: staged prod rollout: the signatures on a plan (its
+	 * requester's, approvals, withdrawals) and the stage and target records
+	 * of its rollout, in the env's ledger target. Append-only: padctl never
+	 * updates or deletes a row (a withdrawal is a row of its own). */
+	"CREATE TABLE IF NOT EXISTS padctl.plan_signatures (\n"
+	"  seq bigserial PRIMARY KEY, plan_id text NOT NULL REFERENCES padctl.plans (id),\n"
+	"  action text NOT NULL CHECK (action IN ('request', 'approve', 'withdraw')), stage text,\n"
+	"  principal text NOT NULL, fingerprint text, signed_at text NOT NULL, comment text,\n"
+	"  signature text NOT NULL, recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+	"  recorded_by text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS padctl.plan_stages (\n"
+	"  seq bigserial PRIMARY KEY, plan_id text NOT NULL REFERENCES padctl.plans (id), stage text NOT NULL,\n"
+	"  target text, run_id text, event text NOT NULL, detail text,\n"
+	"  at timestamptz NOT NULL DEFAULT clock_timestamp(), recorded_by text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS padctl.plan_sql (\n"
+	"  plan_id text NOT NULL REFERENCES padctl.plans (id), version text NOT NULL, name text NOT NULL,\n"
+	"  up_sha256 text NOT NULL, sql text NOT NULL, PRIMARY KEY (plan_id, version));\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

@@ -1392,32 +1392,46 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
 	if (!what)
 		return 0;
 	if (dry_run) {
-		log_warn("pipeline \"%s\" asks for %s, which this padctl cannot check yet: a deploy of env \"%s\" "
-			 "that is not a dry run is refused", pl->name, what, env->name);
+		log_warn("pipeline \"%s\" asks for %s: a %s of env \"%s\" that is not a dry run needs an approved plan",
+			 pl->name, what, command, env->name);
 		buf_release(&b);
 		return 0;
 	}
 	if (line)
-		fail("%s:%d: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, line,
-		     pl->name, what);
+		fail("%s:%d: pipeline \"%s\" asks for %s, so a %s of env \"%s\" needs an approved plan", pl->file,
+		     line, pl->name, what, command, env->name);
 	else
-		fail("%s: pipeline \"%s\" asks for %s, which this version of padctl cannot check", pl->file, pl->name,
-		     what);
-	fail_detail("approvals and stage gates are not implemented yet, so the %s of env \"%s\" is refused, "
-		    "not run without them; nothing was changed", command, env->name);
-	fail_hint("use a pipeline without `approvals:` and `approval: true` for this env%s",
-		  strcmp(command, "repair") != 0 ? ", or `--dry-run` to see what a deploy would do" : "");
+		fail("%s: pipeline \"%s\" asks for %s, so a %s of env \"%s\" needs an approved plan", pl->file,
+		     pl->name, what, command, env->name);
+	if (strcmp(command, "deploy") != 0)
+		fail_detail("`padctl %s` cannot run under approvals in this version of padctl, so it is refused in env "
+			    "\"%s\"; nothing was changed",
+			    command, env->name);
+	else if (!pl->signers)
+		fail_detail("a stage gate is approved by the signers of the pipeline's `approvals:` section, and it has "
+			    "none; nothing was changed");
+	else
+		fail_detail("only `padctl deploy %s --plan ID` of a signed, approved plan runs it; nothing was changed",
+			    env->name);
+	fail_hint("%s", pl->signers ? "`padctl plan ENV --key KEY`, `padctl approve ID --key KEY`, `padctl deploy ENV "
+				      "--plan ID` (docs/approve.md)"
+				    : "add `approvals: {required: N, signers: FILE}` to the pipeline (docs/approve.md)");
 	buf_release(&b);
 	return fail_status(EXIT_APPROVAL);
 }
 
 /* check_stored compares the plan re-derived under the locks with the stored one */
-static int check_stored(const struct plan *plan, const char *id, const char *stored, const char *stored_hash)
+static int check_stored(const struct plan *plan, const char *id, const char *stored, const char *stored_hash,
+			const unsigned char *skip)
 {
 	char *bytes = NULL;
 	size_t len = 0;
 	if (plan_bytes(plan, &bytes, &len))
 		return -1;
+	if (skip && plan_keep_stored(stored, skip, plan->ntargets, &bytes, &len)) {
+		free(bytes);
+		return -1;
+	}
 	char hash[65], own[65];
 	plan_hash(bytes, len, hash);
 	plan_hash(stored, strlen(stored), own);
@@ -1449,11 +1463,18 @@ static int check_stored(const struct plan *plan, const char *id, const char *sto
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
 		 const struct plugin_registry *reg, const struct run_opts *o)
 {
+	return pipeline_run_stage(p, env, pl, reg, o, NULL);
+}
+
+int pipeline_run_stage(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+		       const struct plugin_registry *reg, const struct run_opts *o, const struct stage_opts *so)
+{
+	const unsigned char *skip = so ? so->skip : NULL;
 	struct resolved_step *steps = NULL;
 	const struct cfg_target **targets = NULL;
 	size_t ntargets = 0;
 	struct migration_set set = { NULL, 0 };
-	if (pipeline_check_gates(pl, env, o->command, o->dry_run))
+	if (!so && pipeline_check_gates(pl, env, o->command, o->dry_run))
 		return -1;
 	/* the engine and its plugins check sig_cancelled() between and inside steps */
 	sig_safe_points(1);
@@ -1488,7 +1509,7 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	char *stored = NULL, *stored_hash = NULL;
 	if (!rc && o->plan_id)
 		rc = plan_load(p, env, o->plan_id, &stored, &stored_hash);
-	char *run_id = ledger_new_run_id();
+	char *run_id = so ? xstrdup(so->run_id) : ledger_new_run_id();
 	if (!rc)
 		log_info("%s %s: run %s, pipeline \"%s\", %zu target%s%s", o->command, env->name, run_id, pl->name,
 			 ntargets, ntargets == 1 ? "" : "s",
@@ -1508,12 +1529,15 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 	/* a stored plan runs only as a whole: every target is locked and its
 	 * part re-derived before the first one changes */
 	for (size_t i = 0; !rc && o->plan_id && i < ntargets; i++)
-		rc = open_target(&trs[i], &plan.targets[i], &set);
+		if (!skip || !skip[i])
+			rc = open_target(&trs[i], &plan.targets[i], &set);
 	if (!rc && o->plan_id)
-		rc = check_stored(&plan, o->plan_id, stored, stored_hash);
+		rc = check_stored(&plan, o->plan_id, stored, stored_hash, skip);
 	int failed = 0;
 	for (size_t i = 0; (!rc || (o->keep_going && failed)) && i < ntargets; i++) {
 		struct target_run *tr = &trs[i];
+		if (skip && skip[i])
+			continue;
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		/* the target's own error scope: what ledger_run_finish records is
@@ -1539,11 +1563,18 @@ int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const s
 			log_info("[%s] %s: %zu migration%s applied in %.2f s", tr->t->name,
 				 o->dry_run ? "dry run done" : "done", tr->napplied, tr->napplied == 1 ? "" : "s",
 				 elapsed_ms(&t0) / 1000.0);
-		if (rc && i + 1 < ntargets && !o->keep_going)
+		/* a stage rolls back as a whole: the targets it changed before this one too */
+		for (size_t j = 0; rc && so && j < i; j++)
+			if (trs[j].db && trs[j].napplied)
+				apply_failure_policy(&trs[j], reg);
+		if (rc && i + 1 < ntargets && !o->keep_going && !so)
 			fail_detail("the rollout stopped: targets after \"%s\" were not touched", tr->t->name);
 		sig_watch_conn(NULL);
-		db_close(tr->db);
-		tr->db = NULL;
+		/* a stage keeps its targets locked until it is done, for the rollback above */
+		if (!so) {
+			db_close(tr->db);
+			tr->db = NULL;
+		}
 	}
 	sig_watch_conn(NULL);
 	if (failed)

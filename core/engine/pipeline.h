@@ -41,6 +41,11 @@ struct run_report {
 };
 /* run_report_release frees what pipeline_run put in r. */
 void run_report_release(struct run_report *r);
+/* One stage of a staged rollout (rollout.h): what pipeline_run_stage adds. */
+struct stage_opts {
+	const unsigned char *skip; /* per target in rollout order: 1 = not run now, its recorded part of the plan stands */
+	const char *run_id; /* the run's id */
+};
 
 /* A resolved step: its config and the plugin that runs it (NULL when not installed). */
 struct resolved_step {
@@ -72,6 +77,12 @@ int pipeline_check_gates(const struct cfg_pipeline *pl, const struct cfg_env *en
  * first failure, after applying the on_failure policy. */
 int pipeline_run(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
 		 const struct plugin_registry *reg, const struct run_opts *o);
+/* pipeline_run_stage is pipeline_run of stored plan o->plan_id on the
+ * targets so->skip leaves, as run so->run_id, once the caller checked the
+ * approvals and the stage gate; a failure also rolls back every other
+ * target this run changed (the stage as a whole). */
+int pipeline_run_stage(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_pipeline *pl,
+		       const struct plugin_registry *reg, const struct run_opts *o, const struct stage_opts *so);
 
 /* What `padctl rollback` undoes, and how. */
 struct rollback_opts {

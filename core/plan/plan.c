@@ -461,6 +461,26 @@ char *plan_diff(const char *a, const char *b, int max)
 	return buf_detach(&d.out);
 }
 
+int plan_keep_stored(const char *stored, const unsigned char *skip, size_t n, char **bytes, size_t *len)
+{
+	json_t *a = json_loads(stored, 0, NULL), *b = json_loads(*bytes, 0, NULL);
+	json_t *ta = json_object_get(a, "targets"), *tb = json_object_get(b, "targets");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		if (skip[i] && (!json_array_get(ta, i) || json_array_set(tb, i, json_array_get(ta, i))))
+			rc = -1;
+	char *text = rc || !b ? NULL : json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(a);
+	json_decref(b);
+	if (!text)
+		return fail("could not compare the recorded plan with the re-derived one (the recorded one is damaged?)");
+	free(*bytes);
+	*bytes = NULL;
+	rc = plan_canonical(text, strlen(text), bytes, len);
+	free(text);
+	return rc;
+}
+
 static const struct cfg_target *ledger_target(const struct cfg_env *env)
 {
 	return env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];

@@ -112,6 +112,12 @@ void plan_hash(const char *bytes, size_t len, char hex[65]);
  * max lines; newly allocated, "" when they are equal. */
 char *plan_diff(const char *a, const char *b, int max);
 
+/* plan_keep_stored replaces, in the canonical bytes *bytes of a re-derived
+ * plan, the part of each target i with skip[i] set by its part in stored:
+ * for a staged rollout, whose targets of other stages are not re-derived
+ * (what this plan's earlier stages changed there is no change). */
+int plan_keep_stored(const char *stored, const unsigned char *skip, size_t n, char **bytes, size_t *len);
+
 /* plan_store records a plan (its canonical bytes and their hash) as id in
  * the padctl.plans table of the env's ledger target (`ledger:`, default the
  * first target), opened for writing as a deploy opens it. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Approvals and stage gates are refused, not ignored: until padctl can check
-# them, a deploy whose pipeline asks for either exits 3 whatever the tier,
-# before any database is touched. A dry run changes nothing and still runs.
+# Approvals and stage gates are refused, not ignored: a deploy whose pipeline
+# asks for either, without an approved plan, exits 3 whatever the tier,
+# before any database is touched (a gate needs an approvals section to be
+# approved at all). A dry run changes nothing and still runs. cli/860 runs an
+# approved plan.
 . "$(dirname "$0")/lib.sh"
 
 new_project gates
@@ -19,17 +21,17 @@ approvals:
 P
 pc deploy test
 assert_rc 3
-assert_err_contains "asks for approvals (2 required)"
+assert_err_contains "deploys only an approved plan: pipeline \"standard\" asks for 2 approvals"
 assert_err_contains "standard.yml"
 assert_err_contains "nothing was changed"
 assert_no_table app.account
 assert_eq f "$(psql_q "SELECT to_regnamespace('padctl') IS NOT NULL")" "no ledger after the refusal"
 ok "approvals: refused with exit 3, nothing changed"
 
-group "a dry run of that pipeline still runs and says a deploy would be refused"
+group "a dry run of that pipeline still runs and says a deploy needs an approved plan"
 pc deploy test --dry-run
 assert_rc 0
-assert_err_contains "is refused"
+assert_err_contains "needs an approved plan"
 assert_no_table app.account
 ok "approvals: the dry run warns"
 

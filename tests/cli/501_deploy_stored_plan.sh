@@ -2,7 +2,7 @@
 # deploy --plan ID runs a recorded plan of a non-prod env once it is
 # re-derived under the lock with the same hash (issue 8 item 1); a plan that
 # has run no longer holds, an unknown id is a usage error, and a prod-tier
-# env is still refused with exit 3.
+# env whose pipeline has no approvals is refused with exit 3 (cli/860: prod).
 . "$(dirname "$0")/lib.sh"
 
 new_project deployplan
@@ -48,7 +48,7 @@ id3=$(plan_id)
 sed -i 's/^tier: nonprod/tier: prod/' "$PROJECT/envs/test.yml"
 pc deploy test --plan "$id3"
 assert_rc 3
-assert_err_contains "(--plan was given)"
+assert_err_contains 'has no `approvals:` section'
 assert_no_table app.stored_plan_note
 ok "exit 3, nothing applied"
 
