@@ -9,7 +9,7 @@ static void expect(const char *in, const char *want)
 {
 	char *got = xstrprintable(in);
 	if (strcmp(got, want) != 0)
-		fprintf(stderr, "\n  [%s] -> [%s], want [%s]\n", in, got, want);
+		fprintf(stderr, "\n  [%s] -> [%s], want [%s]\n", in ? in : "(null)", got, want);
 	CU_ASSERT_STRING_EQUAL(got, want);
 	free(got);
 }
