@@ -24,7 +24,8 @@
 #   N_SMALL  rows of the memory comparison (default N/10)
 #
 # Environment: PADCTL_BIN (default build-rel/padctl), BENCH_WORK (default
-# bench/work), PGBIN, BENCH_KEEP=1 (leave the cluster running). The cluster
+# bench/work), PGBIN, BENCH_BATCH (padctl's --batch; default the file's
+# batch_size), BENCH_KEEP=1 (leave the cluster running). The cluster
 # is started as bench/lib.sh says (data on disk, fsync on) and stopped on exit.
 set -euo pipefail
 
@@ -135,7 +136,7 @@ set_rate=$(rate "$N" "$set_secs")
 run_padctl() { # DB -> secs
 	local t0 t1
 	t0=$(now)
-	/usr/bin/time -v "$PADCTL_BIN" -C "$W/$1" backfill bench personal_account_dealing \
+	/usr/bin/time -v "$PADCTL_BIN" -C "$W/$1" backfill bench personal_account_dealing ${BENCH_BATCH:+--batch "$BENCH_BATCH"} \
 		>"$LOGS/$1.out" 2>"$LOGS/$1.err" || die "padctl backfill on $1 failed (see $LOGS/$1.err)"
 	t1=$(now)
 	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null

@@ -22,7 +22,7 @@ assert_eq "0" "$(psql_q "SELECT count(*) FROM padealing.pad_request WHERE id = 6
 assert_eq "617|23514" "$(psql_q "SELECT source_id, sqlstate FROM padctl.backfill_failures")" "617 recorded with its SQLSTATE"
 assert_contains "$(psql_q "SELECT error FROM padctl.backfill_failures")" "pad_request_quantity_check" "the server's message"
 assert_eq "999" "$(psql_q "SELECT count(DISTINCT source_id) FROM padctl.migration_mapping")" "999 source rows mapped"
-# the failed batch of 1,000, then halves down to the single row: ~2 log2(1000) transactions, not 1,000
+# the failed batch of 1,000, then quarters down to the single row: ~3 log4(1000) transactions, not 1,000
 batches=$(psql_q "SELECT batches FROM padctl.backfill_runs")
 [ "$batches" -le 25 ] || fail_now "bisection took $batches transactions"
 ok "617 isolated and recorded (23514), 999 neighbours landed in $batches transactions"

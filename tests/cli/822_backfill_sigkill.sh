@@ -9,7 +9,7 @@ bf_reference_project bfkill
 psql_q "DELETE FROM backoffice.personal_account_dealing" >/dev/null
 bf_generate 1 3000 0
 # batches of 100 with a pause between them, so the kill lands mid-run
-sed -i 's/^pause_ms: 0 /pause_ms: 200 /; s/^batch_size: 1000/batch_size: 100/' "$PROJECT/backfills/personal_account_dealing.yml"
+sed -i 's/^pause_ms: 0 /pause_ms: 200 /; s/^batch_size: [0-9]*/batch_size: 100/' "$PROJECT/backfills/personal_account_dealing.yml"
 grep -q '^pause_ms: 200' "$PROJECT/backfills/personal_account_dealing.yml" || fail_now "could not set pause_ms"
 LOG=$PROJECT/bf1
 
