@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -568,7 +569,9 @@ int ledger_repair_add(struct db *db, const char *run_id, const char *version, co
 char *ledger_new_run_id(void)
 {
 	unsigned char r[4] = { 0, 0, 0, 0 };
-	if (RAND_bytes(r, sizeof r) != 1) {
+	/* the kernel's generator first: seeding OpenSSL's costs a command that
+	 * needs no other randomness (plan) more than all its SQL */
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r && RAND_bytes(r, sizeof r) != 1) {
 		unsigned pid = (unsigned)getpid();
 		for (int i = 0; i < 4; i++)
 			r[i] = (unsigned char)(pid >> (8 * i));
