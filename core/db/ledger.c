@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,11 @@ static const char *const ledger_steps[] = {
 	"CREATE TABLE IF NOT EXISTS padctl.plan_sql (\n"
 	"  plan_id text NOT NULL REFERENCES padctl.plans (id), version text NOT NULL, name text NOT NULL,\n"
 	"  up_sha256 text NOT NULL, sql text NOT NULL, PRIMARY KEY (plan_id, version));\n",
+	/* 9: a plan's body is kept uncompressed: pglz took about 8 ms of the
+	 * server's time to record the plan of 1,000 migrations and saved a
+	 * third of its size (the SHA-256 digests in it do not compress);
+	 * rows recorded before keep their form */
+	"ALTER TABLE padctl.plans ALTER COLUMN body SET STORAGE EXTERNAL;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))
@@ -568,7 +574,9 @@ int ledger_repair_add(struct db *db, const char *run_id, const char *version, co
 char *ledger_new_run_id(void)
 {
 	unsigned char r[4] = { 0, 0, 0, 0 };
-	if (RAND_bytes(r, sizeof r) != 1) {
+	/* the kernel's generator first: seeding OpenSSL's costs a command that
+	 * needs no other randomness (plan) more than all its SQL */
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r && RAND_bytes(r, sizeof r) != 1) {
 		unsigned pid = (unsigned)getpid();
 		for (int i = 0; i < 4; i++)
 			r[i] = (unsigned char)(pid >> (8 * i));

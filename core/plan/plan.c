@@ -9,6 +9,7 @@
 #include "hash.h"
 #include "ledger.h"
 #include "log.h"
+#include "sql.h"
 #include "target.h"
 
 /* the identity, sent ahead of the history in the same message */
@@ -116,91 +117,139 @@ void plan_release(struct plan *pl)
 	memset(pl, 0, sizeof *pl);
 }
 
-/* Building the JSON: every constructor is checked; err remembers that one
- * failed, so a plan is never hashed with a hole in it. */
-struct jb {
+/* Writing the canonical bytes. They are what json_dumps(JSON_COMPACT |
+ * JSON_SORT_KEYS) makes of the plan's document (plan_canonical re-derives
+ * them that way, and the unit tests check that the two agree), written
+ * straight into one buffer: building a jansson tree of a thousand migrations
+ * and sorting each object's keys cost plan more than reading the files.
+ * Keys are therefore written in strcmp order by hand. A string that is not
+ * UTF-8 (jansson would refuse it) fails the plan: it is never hashed with a
+ * hole in it. */
+struct jw {
+	struct buf b;
 	int err;
 };
 
-static void put(struct jb *jb, json_t *obj, const char *key, json_t *value)
+/* str writes s as a JSON string the way jansson's dump escapes it (", \ and
+ * control characters; "/" and non-ASCII as they are), NULL as null */
+static void str(struct jw *w, const char *s)
 {
-	if (!obj || !value || json_object_set_new(obj, key, value) != 0) {
-		if (!obj)
-			json_decref(value);
-		jb->err = 1;
+	if (!s) {
+		buf_adds(&w->b, "null");
+		return;
 	}
-}
-
-static void append(struct jb *jb, json_t *arr, json_t *value)
-{
-	if (!arr || !value || json_array_append_new(arr, value) != 0) {
-		if (!arr)
-			json_decref(value);
-		jb->err = 1;
+	size_t n = strlen(s);
+	if (utf8_invalid_at(s, n) != n) {
+		if (!w->err) {
+			/* quote it with the bad bytes escaped: they are what the terminal cannot show */
+			struct buf e = BUF_INIT;
+			buf_add_escaped(&e, s, "\"\\", BUF_ESC_HIGH, 200);
+			fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&e));
+			buf_release(&e);
+			fail_hint("rename the file or directory, or save its text as UTF-8");
+			fail_status(EXIT_USAGE);
+		}
+		w->err = 1;
+		return;
 	}
-}
-
-/* str is json_string that names what it could not encode (jansson refuses text that is not UTF-8) */
-static json_t *str(struct jb *jb, const char *s)
-{
-	json_t *v = s ? json_string(s) : json_null();
-	if (!v && !jb->err) {
-		/* quote it with the bad bytes escaped: they are what the terminal cannot show */
-		struct buf b = BUF_INIT;
-		buf_add_escaped(&b, s, "\"\\", BUF_ESC_HIGH, 200);
-		fail("cannot put \"%s\" into the plan: it is not valid UTF-8", buf_str(&b));
-		buf_release(&b);
-		fail_hint("rename the file or directory, or save its text as UTF-8");
-		fail_status(EXIT_USAGE);
+	buf_addch(&w->b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c != '"' && c != '\\' && c >= 0x20)
+			continue;
+		buf_add(&w->b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_adds(&w->b, "\\\""); break;
+		case '\\': buf_adds(&w->b, "\\\\"); break;
+		case '\b': buf_adds(&w->b, "\\b"); break;
+		case '\f': buf_adds(&w->b, "\\f"); break;
+		case '\n': buf_adds(&w->b, "\\n"); break;
+		case '\r': buf_adds(&w->b, "\\r"); break;
+		case '\t': buf_adds(&w->b, "\\t"); break;
+		default: buf_addf(&w->b, "\\u%04X", c); break;
+		}
 	}
-	if (!v)
-		jb->err = 1;
-	return v;
+	buf_add(&w->b, s + run, n - run);
+	buf_addch(&w->b, '"');
 }
 
-static json_t *digest(struct jb *jb, const char *hex)
+/* jkey writes "name": after a comma (first 0), after the object's opening
+ * brace (first -1), or as it is (first 1: the caller opened the object) */
+static void jkey(struct jw *w, const char *name, int first)
 {
-	return *hex ? str(jb, hex) : json_null();
+	buf_adds(&w->b, first < 0 ? "{" : first ? "" : ",");
+	buf_addch(&w->b, '"');
+	buf_adds(&w->b, name);
+	buf_adds(&w->b, "\":");
 }
 
-static json_t *target_json(struct jb *jb, const struct plan_target *pt)
+static void digest(struct jw *w, const char *hex)
 {
-	json_t *o = json_object();
-	put(jb, o, "target", str(jb, pt->t ? pt->t->name : NULL));
-	put(jb, o, "system_id", str(jb, pt->system_id));
-	put(jb, o, "dbname", str(jb, pt->dbname));
-	json_t *hist = json_array();
+	str(w, *hex ? hex : NULL);
+}
+
+static void target_json(struct jw *w, const struct plan_target *pt)
+{
+	/* keys in strcmp order */
+	jkey(w, "backfills", 1);
+	buf_adds(&w->b, "[]");
+	jkey(w, "backups", 0);
+	buf_adds(&w->b, "[]");
+	jkey(w, "dbname", 0);
+	str(w, pt->dbname);
+	jkey(w, "history", 0);
+	buf_addch(&w->b, '[');
 	for (size_t i = 0; i < pt->history.n; i++) {
 		const struct history_row *r = &pt->history.v[i];
-		json_t *row = json_object();
-		put(jb, row, "version", str(jb, r->version));
-		put(jb, row, "checksum", str(jb, r->checksum));
-		put(jb, row, "status", str(jb, r->status));
-		append(jb, hist, row);
+		if (i)
+			buf_addch(&w->b, ',');
+		jkey(w, "checksum", -1);
+		str(w, r->checksum);
+		jkey(w, "status", 0);
+		str(w, r->status);
+		jkey(w, "version", 0);
+		str(w, r->version);
+		buf_addch(&w->b, '}');
 	}
-	put(jb, o, "history", hist);
-	json_t *migs = json_array();
+	buf_addch(&w->b, ']');
+	/* room for what later versions plan per target */
+	jkey(w, "lint", 0);
+	buf_adds(&w->b, "[]");
+	jkey(w, "migrations", 0);
+	buf_addch(&w->b, '[');
 	for (size_t i = 0; i < pt->ntodo; i++) {
 		const struct plan_mig *pm = &pt->todo[i];
-		json_t *m = json_object();
-		put(jb, m, "version", str(jb, pm->m->version));
-		put(jb, m, "name", str(jb, pm->m->name));
-		put(jb, m, "action", str(jb, pm->skip_reason ? "skip" : "apply"));
-		if (pm->skip_reason)
-			put(jb, m, "reason", str(jb, pm->skip_reason));
-		put(jb, m, "transactional", json_boolean(pm->m->transactional));
-		put(jb, m, "up_sha256", str(jb, pm->m->checksum));
-		put(jb, m, "down_sha256", digest(jb, pm->down_sha256));
-		put(jb, m, "verify_sha256", digest(jb, pm->verify_sha256));
-		append(jb, migs, m);
+		if (i)
+			buf_addch(&w->b, ',');
+		jkey(w, "action", -1);
+		str(w, pm->skip_reason ? "skip" : "apply");
+		jkey(w, "down_sha256", 0);
+		digest(w, pm->down_sha256);
+		jkey(w, "name", 0);
+		str(w, pm->m->name);
+		if (pm->skip_reason) {
+			jkey(w, "reason", 0);
+			str(w, pm->skip_reason);
+		}
+		jkey(w, "transactional", 0);
+		buf_adds(&w->b, pm->m->transactional ? "true" : "false");
+		jkey(w, "up_sha256", 0);
+		str(w, pm->m->checksum);
+		jkey(w, "verify_sha256", 0);
+		digest(w, pm->verify_sha256);
+		jkey(w, "version", 0);
+		str(w, pm->m->version);
+		buf_addch(&w->b, '}');
 	}
-	put(jb, o, "migrations", migs);
-	/* room for what later versions plan per target */
-	put(jb, o, "backups", json_array());
-	put(jb, o, "seeds", json_array());
-	put(jb, o, "lint", json_array());
-	put(jb, o, "backfills", json_array());
-	return o;
+	buf_addch(&w->b, ']');
+	jkey(w, "seeds", 0);
+	buf_adds(&w->b, "[]");
+	jkey(w, "system_id", 0);
+	str(w, pt->system_id);
+	jkey(w, "target", 0);
+	str(w, pt->t ? pt->t->name : NULL);
 }
 
 /* dump writes the canonical bytes of a built document */
@@ -223,25 +272,36 @@ int plan_bytes(const struct plan *pl, char **bytes, size_t *len)
 {
 	*bytes = NULL;
 	*len = 0;
-	struct jb jb = { 0 };
-	json_t *doc = json_object();
-	put(&jb, doc, "padctl_plan", json_integer(PLAN_FORMAT));
-	put(&jb, doc, "project", str(&jb, pl->project));
-	put(&jb, doc, "env", str(&jb, pl->env));
-	put(&jb, doc, "pipeline", str(&jb, pl->pipeline));
-	put(&jb, doc, "env_sha256", digest(&jb, pl->env_sha256));
-	put(&jb, doc, "pipeline_sha256", digest(&jb, pl->pipeline_sha256));
-	json_t *targets = json_array();
-	for (size_t i = 0; i < pl->ntargets; i++)
-		append(&jb, targets, target_json(&jb, &pl->targets[i]));
-	put(&jb, doc, "targets", targets);
-	int rc = 0;
-	if (jb.err)
-		rc = err_pending() ? -1 : fail("cannot build the plan (out of memory?)");
-	else
-		rc = dump(doc, bytes, len);
-	json_decref(doc);
-	return rc;
+	struct jw w = { BUF_INIT, 0 };
+	jkey(&w, "env", -1);
+	str(&w, pl->env);
+	jkey(&w, "env_sha256", 0);
+	digest(&w, pl->env_sha256);
+	jkey(&w, "padctl_plan", 0);
+	buf_addf(&w.b, "%d", PLAN_FORMAT);
+	jkey(&w, "pipeline", 0);
+	str(&w, pl->pipeline);
+	jkey(&w, "pipeline_sha256", 0);
+	digest(&w, pl->pipeline_sha256);
+	jkey(&w, "project", 0);
+	str(&w, pl->project);
+	jkey(&w, "targets", 0);
+	buf_addch(&w.b, '[');
+	for (size_t i = 0; i < pl->ntargets; i++) {
+		if (i)
+			buf_addch(&w.b, ',');
+		buf_addch(&w.b, '{');
+		target_json(&w, &pl->targets[i]);
+		buf_addch(&w.b, '}');
+	}
+	buf_adds(&w.b, "]}\n");
+	if (w.err) {
+		buf_release(&w.b);
+		return err_pending() ? -1 : fail("cannot build the plan (out of memory?)");
+	}
+	*len = w.b.len;
+	*bytes = buf_detach(&w.b);
+	return 0;
 }
 
 /* has_real tells whether a document holds a number with a fraction or exponent */

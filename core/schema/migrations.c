@@ -78,14 +78,6 @@ static int line_of_offset(const char *text, size_t off)
 	return line;
 }
 
-static char *existing(const char *dir, const char *file)
-{
-	char *p = xstrfmt("%s/%s", dir, file);
-	if (access(p, F_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
-}
 
 int sql_is_blank(const char *s, size_t len)
 {
@@ -104,6 +96,17 @@ static char *concat3(const char *a, const char *b, const char *c)
 	memcpy(s + la, b, lb);
 	memcpy(s + la + lb, c, lc + 1);
 	return s;
+}
+
+/* existing returns dir/file when entry/file exists under the migrations
+ * directory rootfd (looked up relative to it: plan asks this three times
+ * per migration, and the walk of the whole path was most of the cost) */
+static char *existing(int rootfd, const char *entry, const char *dir, const char *file)
+{
+	char *rel = concat3(entry, "/", file);
+	int found = faccessat(rootfd, rel, F_OK, 0) == 0;
+	free(rel);
+	return found ? concat3(dir, "/", file) : NULL;
 }
 
 static int load_one(const char *root, int rootfd, const char *entry, struct migration *m, int brief)
@@ -169,9 +172,9 @@ static int load_one(const char *root, int rootfd, const char *entry, struct migr
 	migration_checksum(m->up_sql, len, m->checksum);
 	if (brief == LOAD_BRIEF)
 		return 0;
-	m->down_path = existing(m->dir, "down.sql");
-	m->verify_path = existing(m->dir, "verify.sql");
-	m->meta_path = existing(m->dir, "meta.yml");
+	m->down_path = existing(rootfd, entry, m->dir, "down.sql");
+	m->verify_path = existing(rootfd, entry, m->dir, "verify.sql");
+	m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
 	struct cfg_meta meta = { m->transactional, NULL, NULL, 0 };
 	int rc = m->meta_path ? config_read_meta(m->meta_path, &meta) : 0;
 	m->transactional = meta.transactional;

@@ -213,6 +213,27 @@ static void test_down_file_moves_the_hash(void)
 	free(dir);
 }
 
+/* plan_bytes writes the canonical bytes itself: they must be exactly what
+ * jansson's canonical form of them is, escapes included */
+static void test_bytes_are_canonical(void)
+{
+	struct fixture f;
+	fixture(&f);
+	f.v[1].name = (char *)"q\"b\\s/\x01\x08\x09\x0a\x0c\x0d\x1f\x7f caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+	f.skip.reason = (char *)"tab\there\r\n\x1b[31m";
+	const char *rows[] = { "0001:a\"b" };
+	char *a = bytes_of(&f, 1, rows, "4\\2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	char *c = NULL;
+	size_t n = 0;
+	CU_ASSERT_EQUAL_FATAL(plan_canonical(a, strlen(a), &c, &n), 0);
+	CU_ASSERT_STRING_EQUAL(a, c);
+	CU_ASSERT_EQUAL(n, strlen(a));
+	CU_ASSERT_PTR_NOT_NULL(strstr(a, "\\u0001\\b\\t\\n\\f\\r\\u001F\x7f"));
+	free(a);
+	free(c);
+}
+
 static void test_not_utf8_is_refused(void)
 {
 	struct fixture f;
@@ -240,6 +261,7 @@ int main(void)
 		{ "key order is irrelevant", test_key_order_irrelevant },
 		{ "a changed file or history moves the hash", test_changes_move_the_hash },
 		{ "down.sql is covered", test_down_file_moves_the_hash },
+		{ "the bytes are their own canonical form", test_bytes_are_canonical },
 		{ "a name that is not UTF-8 is refused", test_not_utf8_is_refused },
 		{ NULL, NULL },
 	};
