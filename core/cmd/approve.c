@@ -591,10 +591,10 @@ static int rollback_body(const struct cfg_project *p, const struct cfg_env *env,
 		struct inspection ins;
 		inspect_target(p, env, targets[i], &set, "plan", 0, 0, &ins);
 		if (!ins.reachable) {
-			fail("cannot plan a rollback of target \"%s\": it is not reachable", targets[i]->name);
+			fail("could not plan a rollback of target \"%s\": it is not reachable", targets[i]->name);
 			rc = fail_detail("%s", ins.error);
 		} else if (ins.identity_error) {
-			fail("cannot plan a rollback of target \"%s\": identity mismatch", targets[i]->name);
+			fail("could not plan a rollback of target \"%s\": identity mismatch", targets[i]->name);
 			rc = fail_detail("%s", ins.identity_error);
 		} else if (ins.plan_failed) {
 			rc = err_pending() ? -1 : fail("could not read target \"%s\"", targets[i]->name);
@@ -630,10 +630,10 @@ static int rollback_body(const struct cfg_project *p, const struct cfg_env *env,
 		json_array_foreach (json_object_get(doc, "targets"), i, t)
 			json_object_set(t, "down_sha256", json_array_get(downs, i));
 		char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-		rc = text ? plan_canonical(text, strlen(text), bytes, len) : fail("cannot build the rollback plan");
+		rc = text ? plan_canonical(text, strlen(text), bytes, len) : fail("could not build the rollback plan");
 		free(text);
 	} else if (!rc) {
-		rc = fail("cannot build the rollback plan");
+		rc = fail("could not build the rollback plan");
 	}
 	json_decref(doc);
 	json_decref(downs);

@@ -448,6 +448,7 @@ static const struct yw_field project_seeds_fields[] = {
 	  .help = "the seed sets a prod-tier env may list in its `seeds`; any other is a configuration error there" },
 };
 static const struct yw_table project_seeds_table = YW_TABLE(project_seeds_fields, NULL);
+
 void config_lint_allow_free(struct cfg_lint_allow *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

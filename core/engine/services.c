@@ -1120,7 +1120,7 @@ static int seed_file(struct svc_step *s, const char *path)
 {
 	struct stat sb;
 	if (stat(path, &sb) != 0)
-		return fail("cannot read seed file \"%s\": %s", path, strerror(errno));
+		return fail("could not read seed file \"%s\": %s", path, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return fail("seed file \"%s\" is not a regular file", path);
 	if (!confine_within(path, seed_base(s->project))) {
@@ -1139,7 +1139,7 @@ static int seed_list(struct svc_step *s, const char *dir, char ***names, size_t 
 	*n = 0;
 	DIR *d = opendir(dir);
 	if (!d)
-		return fail("cannot read seed set directory \"%s\": %s", dir, strerror(errno));
+		return fail("could not read seed set directory \"%s\": %s", dir, strerror(errno));
 	struct dirent *de;
 	size_t cap = 0;
 	int rc = 0;
@@ -1184,7 +1184,7 @@ static int seed_hash(const char *path, char **text, char hex[HASH_SHA256_HEX_SIZ
 	size_t len = 0;
 	if (fs_read_text_if(path, text, &len)) {
 		if (!err_pending())
-			fail("cannot read seed file \"%s\": %s", path, strerror(ENOENT));
+			fail("could not read seed file \"%s\": %s", path, strerror(ENOENT));
 		return -1;
 	}
 	return hash_sha256_hex(*text, len, hex);

@@ -60,7 +60,6 @@ struct padctl_artifact {
 	ino_t ino;
 	struct timespec mtime;
 };
-struct padctl_artifact;
 struct cfg_project;
 
 /* struct padctl_rows is what the SDK's opaque rows are: a query's result. */
@@ -110,7 +109,6 @@ struct svc_step {
 struct svc_step *svc_step_of(struct padctl_step *st);
 
 /* svc_backfill_v1 is the "backfill" service; svc_backfill_end frees its state of a step. */
-struct cfg_project;
 struct svc_backfill;
 extern const struct padctl_backfill_v1 svc_backfill_v1;
 void svc_backfill_end(struct svc_step *s);

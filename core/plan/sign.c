@@ -263,7 +263,7 @@ int sign_verify(const char *allowed, const char *principal, const char *msg, con
 	if (!well_formed(sig, c))
 		return 0;
 	if (access(allowed, R_OK) != 0) {
-		c->why = xstrfmt("cannot read the allowed_signers file %s: %s", allowed, strerror(errno));
+		c->why = xstrfmt("could not read the allowed_signers file %s: %s", allowed, strerror(errno));
 		return 0;
 	}
 	struct workdir w;
