@@ -120,6 +120,11 @@ void confine_check(const char *path)
 	free(target);
 }
 
+int confine_plain(const char *dir)
+{
+	return !root || !dir || !under(dir, root) || plain_below_root(dir);
+}
+
 int confine_within(const char *path, const char *dir)
 {
 	char p[PATH_MAX], d[PATH_MAX];

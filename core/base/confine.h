@@ -17,6 +17,14 @@ void confine_set_root(const char *root);
  * the project by name (configured so) and missing files are not reported. */
 void confine_check(const char *path);
 
+/* confine_plain says whether files below dir, reached from it through no
+ * symlink, are ones confine_check never warns about: dir lies outside the
+ * project by name, or inside it with no symlink, "." or ".." on the way from
+ * the project directory. A reader of many such files (plan reads every
+ * migration file) then opens them relative to dir with O_NOFOLLOW and takes
+ * only links the slow way. */
+int confine_plain(const char *dir);
+
 /* confine_within is for files padctl refuses rather than warns about (seed
  * sets): 1 when path's real path (every symlink resolved) lies in dir's real
  * path, 0 when it lies outside or does not resolve. */

@@ -20,15 +20,17 @@ int fs_read_file(const char *path, size_t cap, char **text, size_t *len)
 	return fs_read_file_at(AT_FDCWD, path, path, cap, text, len);
 }
 
-int fs_read_file_at(int dirfd, const char *rel, const char *path, size_t cap, char **text, size_t *len)
+static int read_file_at(int dirfd, const char *rel, const char *path, size_t cap, char **text, size_t *len, int flags)
 {
 	*text = NULL;
 	if (len)
 		*len = 0;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway */
-	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | flags);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
+	if (fd < 0 && errno == ELOOP && (flags & O_NOFOLLOW))
+		return 2;
 	if (fd < 0)
 		return fail("could not read \"%s\": %s", path, strerror(errno));
 	struct stat st;
@@ -166,15 +168,20 @@ int read_text_file_if(const char *path, char **text, size_t *len)
 	return rc;
 }
 
+int fs_read_file_at(int dirfd, const char *rel, const char *path, size_t cap, char **text, size_t *len)
+{
+	return read_file_at(dirfd, rel, path, cap, text, len, 0);
+}
+
 int fs_read_text_if(const char *path, char **text, size_t *len)
 {
 	return fs_read_text_at_if(AT_FDCWD, path, path, text, len);
 }
 
-int fs_read_text_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len)
+static int read_text_at(int dirfd, const char *rel, const char *path, char **text, size_t *len, int flags)
 {
 	size_t n = 0;
-	int rc = fs_read_file_at(dirfd, rel, path, FS_TEXT_CAP, text, &n);
+	int rc = read_file_at(dirfd, rel, path, FS_TEXT_CAP, text, &n, flags);
 	if (rc)
 		return rc;
 	if (memchr(*text, '\0', n)) {
@@ -186,4 +193,14 @@ int fs_read_text_at_if(int dirfd, const char *rel, const char *path, char **text
 	if (len)
 		*len = n;
 	return 0;
+}
+
+int fs_read_text_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len)
+{
+	return read_text_at(dirfd, rel, path, text, len, 0);
+}
+
+int fs_read_text_nofollow_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len)
+{
+	return read_text_at(dirfd, rel, path, text, len, O_NOFOLLOW);
 }

@@ -40,6 +40,11 @@ int read_text_file_if(const char *path, char **text, size_t *len);
 int fs_read_text_if(const char *path, char **text, size_t *len);
 /* fs_read_text_at_if is fs_read_text_if of rel relative to dirfd (see fs_read_file_at). */
 int fs_read_text_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len);
+/* fs_read_text_nofollow_at_if is fs_read_text_at_if, but returns 2 (nothing
+ * read, no error recorded) when the last component of rel is a symlink: for a
+ * reader that takes links the slow way, through read_text_file_if and its
+ * warning about links out of the project. */
+int fs_read_text_nofollow_at_if(int dirfd, const char *rel, const char *path, char **text, size_t *len);
 
 /* fs_write_all writes all len bytes of data to fd, retrying short writes and
  * EINTR. Returns 0, or -1 with errno set (nothing recorded: the caller names

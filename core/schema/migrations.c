@@ -109,7 +109,48 @@ static char *existing(int rootfd, const char *entry, const char *dir, const char
 	return found ? concat3(dir, "/", file) : NULL;
 }
 
-static int load_one(const char *root, int rootfd, const char *entry, struct migration *m, int brief)
+/* read_in reads file of the migration directory entry (dir by its whole
+ * path) below the migrations directory rootfd. With plain set (no symlink
+ * leads to the migration's directory, and none to the migrations directory
+ * from the project: confine_plain) it opens entry/file relative to rootfd with
+ * O_NOFOLLOW, so a plain file costs the kernel the lookup of two names, and
+ * takes a symlink by its path, through read_text_file_if and its warning
+ * about links out of the project; without plain it reads every file that way.
+ * Returns what read_text_file_if returns; *path gets dir/file. */
+static int read_in(int rootfd, int plain, const char *entry, const char *dir, const char *file, char **path,
+		   char **text, size_t *len)
+{
+	*path = concat3(dir, "/", file);
+	int rc = 2;
+	if (plain) {
+		char *rel = concat3(entry, "/", file);
+		rc = fs_read_text_nofollow_at_if(rootfd, rel, *path, text, len);
+		free(rel);
+	}
+	return rc == 2 ? read_text_file_if(*path, text, len) : rc;
+}
+
+/* side_file sets *path and sum for down.sql or verify.sql of a full load:
+ * plan records their checksums, and reading them here, beside up.sql, saves
+ * plan a second walk of every path. */
+static int side_file(int rootfd, int plain, const char *entry, const char *dir, const char *file, char **path,
+		     char sum[65])
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_in(rootfd, plain, entry, dir, file, path, &text, &len);
+	if (rc == 0)
+		migration_checksum(text, len, sum);
+	free(text);
+	if (rc == 1) {
+		free(*path);
+		*path = NULL;
+		return 0;
+	}
+	return rc;
+}
+
+static int load_one(const char *root, int rootfd, int plain, const char *entry, struct migration *m, int brief)
 {
 	const char *us = strchr(entry, '_');
 	size_t vlen = us ? (size_t)(us - entry) : strlen(entry);
@@ -135,46 +176,55 @@ static int load_one(const char *root, int rootfd, const char *entry, struct migr
 		fail_hint("name it like 0001_create_pad_request (digits, an underscore, a name); `padctl new NAME` does it");
 		return fail_status(EXIT_USAGE);
 	}
-	m->up_path = concat3(m->dir, "/up.sql", "");
-	if (brief == LOAD_NAMES)
+	if (brief == LOAD_NAMES) {
+		m->up_path = concat3(m->dir, "/up.sql", "");
 		return 0;
+	}
 	size_t len = 0;
 	/* a brief load (status) only checksums up.sql: no lookup of links out of the project, and
-	 * the file is opened relative to the migrations directory */
+	 * the file is opened relative to the migrations directory. A full load opens the
+	 * migration's files relative to the migrations directory as well (see read_in). */
 	int got;
 	if (brief == LOAD_BRIEF) {
+		m->up_path = concat3(m->dir, "/up.sql", "");
 		char *rel = concat3(entry, "/up.sql", "");
 		got = fs_read_text_at_if(rootfd, rel, m->up_path, &m->up_sql, &len);
 		free(rel);
 	} else {
-		got = read_text_file_if(m->up_path, &m->up_sql, &len);
+		got = read_in(rootfd, plain, entry, m->dir, "up.sql", &m->up_path, &m->up_sql, &len);
 	}
 	if (got == 1) {
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
 	}
-	if (got)
-		return fail_status(EXIT_USAGE);
-	/* comments alone are as empty as nothing: applying them would record a change that never happened */
-	if (sql_is_blank(m->up_sql, len)) {
+	if (!got && sql_is_blank(m->up_sql, len)) {
+		/* comments alone are as empty as nothing: applying them would record a change that never happened */
 		fail("\"%s\" is empty (no SQL statement)", m->up_path);
 		fail_hint("write the migration's SQL into it, or remove the directory");
-		return fail_status(EXIT_USAGE);
+		got = -1;
 	}
 	/* the server, the ledger and plan's JSON all want UTF-8; say where it breaks, not later in a crash */
-	size_t bad = utf8_invalid_at(m->up_sql, len);
+	size_t bad = got ? len : utf8_invalid_at(m->up_sql, len);
 	if (bad < len) {
 		fail("\"%s\" is not valid UTF-8 at byte offset %zu (line %d)", m->up_path, bad,
 		     line_of_offset(m->up_sql, bad));
 		fail_hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
-		return fail_status(EXIT_USAGE);
+		got = -1;
 	}
+	if (!got && brief != LOAD_BRIEF) {
+		got = side_file(rootfd, plain, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
+				      side_file(rootfd, plain, entry, m->dir, "verify.sql", &m->verify_path,
+						m->verify_sha256)
+			      ? -1
+			      : 0;
+		if (!got)
+			m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
+	}
+	if (got)
+		return fail_status(EXIT_USAGE);
 	migration_checksum(m->up_sql, len, m->checksum);
 	if (brief == LOAD_BRIEF)
 		return 0;
-	m->down_path = existing(rootfd, entry, m->dir, "down.sql");
-	m->verify_path = existing(rootfd, entry, m->dir, "verify.sql");
-	m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
 	struct cfg_meta meta = { m->transactional, NULL, NULL, 0 };
 	int rc = m->meta_path ? config_read_meta(m->meta_path, &meta) : 0;
 	m->transactional = meta.transactional;
@@ -217,9 +267,14 @@ static int cmp_migration(const void *a, const void *b)
 	return version_cmp(x->version, y->version);
 }
 
+struct entry {
+	char *name;
+	int real_dir; /* a directory, not a symlink to one */
+};
+
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
 static int load_set(const char *dir, struct migration_set *set, int brief)
@@ -232,7 +287,7 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 			return 0;
 		return fail("cannot read the migrations directory \"%s\": %s", dir, strerror(errno));
 	}
-	char **names = NULL;
+	struct entry *names = NULL;
 	size_t nnames = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -251,18 +306,19 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 			cap = cap ? cap * 2 : 64;
 			names = xrealloc(names, cap * sizeof *names);
 		}
-		names[nnames++] = xstrdup(de->d_name);
+		names[nnames].real_dir = de->d_type == DT_DIR;
+		names[nnames++].name = xstrdup(de->d_name);
 	}
 	if (nnames)
 		qsort(names, nnames, sizeof *names, cmp_name);
-	int rc = 0;
+	int rc = 0, plain = brief == LOAD_FULL && confine_plain(dir);
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
 		if (!rc) {
-			rc = load_one(dir, dirfd(d), names[i], &set->v[set->n], brief);
+			rc = load_one(dir, dirfd(d), plain && names[i].real_dir, names[i].name, &set->v[set->n], brief);
 			set->n++;
 		}
-		free(names[i]);
+		free(names[i].name);
 	}
 	free(names);
 	closedir(d);

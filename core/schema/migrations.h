@@ -22,6 +22,8 @@ struct migration {
 	char *down_path;    /* NULL when missing */
 	char *verify_path;  /* NULL when missing */
 	char checksum[65];  /* hex SHA-256 of up.sql, line endings normalised */
+	char down_sha256[65];   /* the same of down.sql; "" when missing or not loaded (a brief load) */
+	char verify_sha256[65]; /* the same of verify.sql */
 	int transactional;
 	char *meta_path;    /* NULL when there is no meta.yml */
 	char *destructive;  /* meta.yml `destructive:` (the reason), or NULL */

@@ -2,8 +2,10 @@
  * migration against a target's history (pure logic, no database). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "log.h"
 #include "migrations.h"
 #include "sql.h"
@@ -75,6 +77,69 @@ static void test_load_sorted(void)
 	migrations_release(&set);
 	unit_rmrf(dir);
 	free(dir);
+}
+
+/* a full load reads down.sql and verify.sql beside up.sql (plan records their
+ * checksums), relative to the migrations directory; links, to a file or to a
+ * migration's directory, are read through their targets as before */
+static void test_load_side_files_and_links(void)
+{
+	char *dir = unit_tmpdir(), *out = unit_tmpdir();
+	unit_write(dir, "0001_a/up.sql", "SELECT 1;\n");
+	unit_write(dir, "0001_a/down.sql", "SELECT 0;\r\n");
+	unit_write(dir, "0001_a/verify.sql", "SELECT true;\n");
+	unit_write(dir, "0002_b/up.sql", "SELECT 2;\n");
+	unit_write(out, "c/up.sql", "SELECT 3;\n");
+	unit_write(out, "c/down.sql", "SELECT 30;\n");
+	unit_write(out, "d.sql", "SELECT 4;\n");
+	unit_write(out, "e.sql", "SELECT 40;\n");
+	unit_write(dir, "0004_d/verify.sql", "SELECT false;\n");
+	char *from = xstrfmt("%s/0003_c", dir), *to = xstrfmt("%s/c", out);
+	CU_ASSERT_EQUAL_FATAL(symlink(to, from), 0);
+	free(from);
+	free(to);
+	from = xstrfmt("%s/0004_d/up.sql", dir), to = xstrfmt("%s/d.sql", out);
+	CU_ASSERT_EQUAL_FATAL(symlink(to, from), 0);
+	free(from);
+	free(to);
+	from = xstrfmt("%s/0004_d/down.sql", dir), to = xstrfmt("%s/e.sql", out);
+	CU_ASSERT_EQUAL_FATAL(symlink(to, from), 0);
+	free(from);
+	free(to);
+	char sum[65];
+	for (int confined = 0; confined < 2; confined++) {
+		/* with the project root set, the files are opened relative to the directory */
+		confine_set_root(confined ? dir : NULL);
+		struct migration_set set;
+		CU_ASSERT_EQUAL_FATAL(migrations_load(dir, &set), 0);
+		CU_ASSERT_EQUAL_FATAL(set.n, 4);
+		migration_checksum("SELECT 0;\n", 10, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[0].down_sha256, sum);
+		migration_checksum("SELECT true;\n", 13, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[0].verify_sha256, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[1].down_sha256, "");
+		CU_ASSERT_STRING_EQUAL(set.v[1].verify_sha256, "");
+		CU_ASSERT_PTR_NULL(set.v[1].down_path);
+		CU_ASSERT_STRING_EQUAL(set.v[2].up_sql, "SELECT 3;\n");
+		migration_checksum("SELECT 30;\n", 11, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[2].down_sha256, sum);
+		CU_ASSERT_PTR_NOT_NULL(set.v[2].down_path);
+		CU_ASSERT_STRING_EQUAL(set.v[3].up_sql, "SELECT 4;\n");
+		migration_checksum("SELECT 40;\n", 11, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[3].down_sha256, sum);
+		migration_checksum("SELECT false;\n", 14, sum);
+		CU_ASSERT_STRING_EQUAL(set.v[3].verify_sha256, sum);
+		/* status's brief load leaves them empty */
+		migrations_release(&set);
+		CU_ASSERT_EQUAL_FATAL(migrations_load_brief(dir, &set), 0);
+		CU_ASSERT_STRING_EQUAL(set.v[0].down_sha256, "");
+		migrations_release(&set);
+	}
+	confine_set_root(NULL);
+	unit_rmrf(dir);
+	unit_rmrf(out);
+	free(dir);
+	free(out);
 }
 
 static void expect_load_error(const char *const *files, const char *want1, const char *want2)
@@ -320,6 +385,7 @@ int main(void)
 		{ "skipped rows do not make out of order", test_plan_skipped_rows_do_not_make_out_of_order },
 		{ "rolled-back rows are pending again", test_plan_rolled_back_rows_are_pending },
 		{ "plan of nothing", test_plan_empty },
+		{ "down.sql and verify.sql read with up.sql, links too", test_load_side_files_and_links },
 		{ "read_text_file rejects binary", test_read_text_file_rejects_binary },
 		{ "white space and comments", test_sql_blank },
 		{ NULL, NULL },
