@@ -226,44 +226,59 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = pipeline_resolve(&pl, &env, &reg, &steps);
 	if (!rc)
-		rc = migrations_load(p->migrations_dir, &set);
-	if (!rc)
 		rc = pipeline_targets(&env, &pl, target, &targets, &n);
+	/* every target is asked for its identity and history first, as status
+	 * does: the servers answer while the migration files are read */
+	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
+	for (size_t i = 0; !rc && i < n; i++)
+		inspect_start(p, &env, targets[i], "plan", 0, &ins[i]);
+	if (!rc)
+		rc = migrations_load(p->migrations_dir, &set);
 	char *id = ledger_new_run_id();
 	struct plan plan;
 	plan_init(&plan, p, &env, &pl, n);
 	struct plan_lint *lint = xcalloc(n ? n : 1, sizeof *lint);
 	if (!rc)
 		rc = plan_digest_files(&plan, &env, &pl);
+	/* the ledger target's connection stays open to record the plan: a second connection costs a server process */
+	const struct cfg_target *lt = plan_ledger_target(&env);
+	struct db *ledger_db = NULL;
 	for (size_t i = 0; !rc && i < n; i++) {
-		struct inspection ins;
-		inspect_target(p, &env, targets[i], &set, "plan", 1, allow_ooo, &ins);
-		if (!ins.reachable) {
+		ins[i].allow_ooo = allow_ooo;
+		inspect_finish(&ins[i], &set, 1);
+		if (!ins[i].reachable) {
 			fail("cannot plan for target \"%s\": it is not reachable", targets[i]->name);
-			fail_detail("%s", ins.error);
+			fail_detail("%s", ins[i].error);
 			rc = -1;
-		} else if (ins.identity_error) {
+		} else if (ins[i].identity_error) {
 			fail("cannot plan for target \"%s\": identity mismatch", targets[i]->name);
-			fail_detail("%s", ins.identity_error);
+			fail_detail("%s", ins[i].identity_error);
 			rc = -1;
-		} else if (ins.plan_failed) {
+		} else if (ins[i].plan_failed) {
 			rc = err_pending() ? -1 : fail("could not build the plan for target \"%s\"", targets[i]->name);
 		} else {
-			rc = pipeline_check_migrations(&ins.plan.mig, targets[i]->name, allow_ooo);
+			rc = pipeline_check_migrations(&ins[i].plan.mig, targets[i]->name, allow_ooo);
 			/* lint reads what the target knows (version, search_path, pg_proc) */
 			if (!rc)
-				rc = plan_lint_target(p, &env, &ins.plan, ins.db, &lint[i]);
+				rc = plan_lint_target(p, &env, &ins[i].plan, ins[i].db, &lint[i]);
 			if (!rc)
 				rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan");
 			/* each step's check(), read-only, on this target */
 			if (!rc)
-				rc = pipeline_check_steps(p, &env, &pl, steps, targets[i], ins.db, &ins.plan, id);
+				rc = pipeline_check_steps(p, &env, &pl, steps, targets[i], ins[i].db, &ins[i].plan, id);
 			/* the target's part moves into the plan */
-			plan.targets[i] = ins.plan;
-			memset(&ins.plan, 0, sizeof ins.plan);
+			plan.targets[i] = ins[i].plan;
+			memset(&ins[i].plan, 0, sizeof ins[i].plan);
+			if (!rc && targets[i] == lt) {
+				ledger_db = ins[i].db;
+				ins[i].db = NULL;
+			}
 		}
-		inspect_release(&ins);
+		inspect_release(&ins[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		inspect_release(&ins[i]);
+	free(ins);
 	char hash[65] = "";
 	char *bytes = NULL;
 	size_t len = 0;
@@ -280,7 +295,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		if (key)
 			rc = sign_request(&pl, key, &f, &principal, &fpr, &sig);
 		if (!rc)
-			rc = plan_store(p, &env, id, hash, bytes);
+			rc = plan_store(p, &env, id, hash, bytes, &ledger_db);
 		if (!rc && key)
 			rc = plan_sig_add(p, &env, &f, principal, fpr, sig, &plan);
 	}
@@ -315,6 +330,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	free(principal);
 	free(fpr);
 	free(sig);
+	db_close(ledger_db);
 	free(bytes);
 	free(id);
 	for (size_t i = 0; i < n; i++)

@@ -80,12 +80,14 @@ static PGconn *connect_once(const struct db_params *p, int server_side)
 
 int db_connect(const struct db_params *p, const char *label, struct db **out)
 {
+	int server_side = 1;
 	PGconn *conn = connect_once(p, 1);
 	/* a server older than 14 lacks client_connection_check_interval (older
 	 * than 12, tcp_user_timeout): connect without the server-side settings */
 	if (conn && PQstatus(conn) != CONNECTION_OK &&
 	    strstr(PQerrorMessage(conn), "unrecognized configuration parameter")) {
 		PQfinish(conn);
+		server_side = 0;
 		conn = connect_once(p, 0);
 	}
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
@@ -105,6 +107,7 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	db->conn = conn;
 	db->label = xstrdup(label);
 	db->read_only = p->read_only;
+	db->server_side = server_side;
 	PQsetNoticeReceiver(conn, notice_receiver, db);
 	*out = db;
 	return 0;
@@ -515,6 +518,25 @@ static int check_text(struct db *db, const char *sql, size_t len, const char *or
 		rc = got < 0 ? 1 : 0;
 	}
 	sql_stream_release(&s);
+	return rc;
+}
+
+int db_promote_write(struct db *db, const char *application_name)
+{
+	/* RESET ALL first: whatever the readers set goes, and the read-only default
+	 * from the startup options comes back, to be turned off after it */
+	struct buf b = BUF_INIT;
+	char *app = db_literal(db, application_name);
+	if (!app)
+		return -1;
+	buf_addf(&b, "RESET ALL; SET default_transaction_read_only = off; SET application_name = %s", app);
+	if (db->server_side)
+		buf_adds(&b, "; SET client_connection_check_interval = " DB_CHECK_INTERVAL_MS);
+	free(app);
+	int rc = db_exec(db, buf_str(&b), NULL);
+	buf_release(&b);
+	if (!rc)
+		db->read_only = 0;
 	return rc;
 }
 

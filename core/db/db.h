@@ -14,6 +14,7 @@ struct db {
 	PGconn *conn;
 	char *label;       /* "target 'qa' (db.qa.internal:5432/backoffice_db)" for messages */
 	int read_only;
+	int server_side;      /* connected with the server-side settings (keepalives, connection checks) */
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
 	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
@@ -48,6 +49,12 @@ struct db_params {
 
 /* db_connect opens a connection; label names the target in errors. */
 int db_connect(const struct db_params *p, const char *label, struct db **out);
+/* db_promote_write turns a read-only session (db_params.read_only) into one
+ * that may write, as if it had connected for writing with application_name:
+ * every session setting is reset first. One round trip, where a second
+ * connection costs a server process. */
+int db_promote_write(struct db *db, const char *application_name);
+
 /* db_exec runs one or more statements discarding rows. With an origin (a
  * file), the text is read in chunks of about 1 MiB cut at statement
  * boundaries (memory stays near the text's size), parsed whole before

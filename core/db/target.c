@@ -246,24 +246,27 @@ int target_connect(const struct cfg_project *p, const struct cfg_target *t, cons
 
 /* ---------------------------------------------------------------- opening */
 
-int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
-		      const char *command, const char *run_id, long lock_ms, struct db **out)
+/* before_write is the last safe point before a write: a signal during the
+ * reading before it stops the command here. From here the command writes: a
+ * signal stops it at the next safe point (the lock wait, the engine between
+ * migrations) so it can say what it did not record; reading commands die of
+ * the first signal at once. */
+static int before_write(const char *command, const struct cfg_target *t)
 {
-	struct db *db = NULL;
-	*out = NULL;
-	/* the last safe point before a write: a signal during the reading before it stops the command here */
 	if (sig_cancelled()) {
 		fail("%s: %s stopped before it wrote to target \"%s\"", sig_cancelled_name(), command, t->name);
 		return fail_detail("nothing was changed");
 	}
-	/* from here the command writes: a signal stops it at the next safe point
-	 * (the lock wait, the engine between migrations) so it can say what it
-	 * did not record; reading commands die of the first signal at once */
 	sig_safe_points(1);
-	if (target_connect(p, t, command, run_id, 0, &db))
-		return -1;
-	/* identity after the lock: the pin is read and written while no other
-	 * padctl run can be between its own check and its first write */
+	return 0;
+}
+
+/* locked takes the ledger lock on db and checks the identity after it: the
+ * pin is read and written while no other padctl run can be between its own
+ * check and its first write; then the ledger is brought up to date */
+static int locked(const struct cfg_project *p, const char *env, const struct cfg_target *t, long lock_ms,
+		  struct db *db)
+{
 	int rc = ledger_lock(db, t->name, lock_ms);
 	if (!rc)
 		rc = identity_check(p, env, t, db, 1);
@@ -271,12 +274,35 @@ int target_open_write(const struct cfg_project *p, const char *env, const struct
 		rc = ledger_ensure(db);
 	if (!rc)
 		rc = ledger_close_interrupted(db, t->name);
-	if (rc) {
+	return rc;
+}
+
+int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+		      const char *command, const char *run_id, long lock_ms, struct db **out)
+{
+	struct db *db = NULL;
+	*out = NULL;
+	if (before_write(command, t))
+		return -1;
+	if (target_connect(p, t, command, run_id, 0, &db))
+		return -1;
+	if (locked(p, env, t, lock_ms, db)) {
 		db_close(db);
 		return -1;
 	}
 	*out = db;
 	return 0;
+}
+
+int target_promote_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			 const char *command, const char *run_id, long lock_ms, struct db *db)
+{
+	if (before_write(command, t))
+		return -1;
+	char *app = ledger_app_name(command, run_id);
+	int rc = db_promote_write(db, app);
+	free(app);
+	return rc ? -1 : locked(p, env, t, lock_ms, db);
 }
 
 int target_open_read(const struct cfg_project *p, const char *env, const struct cfg_target *t,

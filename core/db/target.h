@@ -44,6 +44,15 @@ int target_password(const struct cfg_target *t, char **password);
 int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		      const char *command, const char *run_id, long lock_ms, struct db **out);
 
+/* target_promote_write makes db, a connection to t that target_connect
+ * opened read-only (inspect.h) and whose identity was checked, what
+ * target_open_write returns: the session reset and writable, named for
+ * command and run_id, the lock taken, identity and ledger checked as there.
+ * Saves plan the server process of a second connection. On failure db stays
+ * the caller's to close. */
+int target_promote_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			 const char *command, const char *run_id, long lock_ms, struct db *db);
+
 /* target_open_read connects read-only (default_transaction_read_only=on),
  * checks the server's identity without pinning and refuses a ledger this
  * padctl cannot read, as a write would: for dry runs. */

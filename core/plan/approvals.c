@@ -38,11 +38,6 @@ int plan_id_check(const char *id)
 	return fail_status(EXIT_USAGE);
 }
 
-static const struct cfg_target *ledger_target(const struct cfg_env *env)
-{
-	return env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
-}
-
 static char *col(PGresult *res, int r, int c)
 {
 	return PQgetisnull(res, r, c) ? NULL : xstrdup(PQgetvalue(res, r, c));
@@ -55,7 +50,7 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 	memset(r, 0, sizeof *r);
 	if (plan_id_check(id))
 		return -1;
-	const struct cfg_target *lt = ledger_target(env);
+	const struct cfg_target *lt = plan_ledger_target(env);
 	struct db *db = NULL;
 	int rc = target_open_read(p, env->name, lt, "plan", NULL, &db);
 	int exists = 0;
@@ -208,7 +203,7 @@ void plan_record_release(struct plan_record *r)
 int plan_sig_add(const struct cfg_project *p, const struct cfg_env *env, const struct sign_fields *f,
 		 const char *principal, const char *fingerprint, const char *signature, const struct plan *pl)
 {
-	const struct cfg_target *lt = ledger_target(env);
+	const struct cfg_target *lt = plan_ledger_target(env);
 	struct db *db = NULL;
 	int rc = target_open_write(p, env->name, lt, "approve", f->plan, 10000, &db);
 	PGresult *res = NULL;

@@ -541,17 +541,20 @@ int plan_keep_stored(const char *stored, const unsigned char *skip, size_t n, ch
 	return rc;
 }
 
-static const struct cfg_target *ledger_target(const struct cfg_env *env)
+const struct cfg_target *plan_ledger_target(const struct cfg_env *env)
 {
 	return env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
 }
 
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
-	       const char *bytes)
+	       const char *bytes, struct db **open)
 {
-	const struct cfg_target *lt = ledger_target(env);
-	struct db *db = NULL;
-	int rc = target_open_write(p, env->name, lt, "plan", id, 10000, &db);
+	const struct cfg_target *lt = plan_ledger_target(env);
+	struct db *db = open ? *open : NULL;
+	if (open)
+		*open = NULL;
+	int rc = db ? target_promote_write(p, env->name, lt, "plan", id, 10000, db)
+		    : target_open_write(p, env->name, lt, "plan", id, 10000, &db);
 	if (!rc) {
 		rc = ledger_plan_add(db, id, env->name, hash, bytes);
 		ledger_unlock(db);
@@ -565,7 +568,7 @@ int plan_store(const struct cfg_project *p, const struct cfg_env *env, const cha
 int plan_load(const struct cfg_project *p, const struct cfg_env *env, const char *id, char **bytes, char **hash)
 {
 	*bytes = *hash = NULL;
-	const struct cfg_target *lt = ledger_target(env);
+	const struct cfg_target *lt = plan_ledger_target(env);
 	struct db *db = NULL;
 	char *stored_env = NULL;
 	int rc = target_open_read(p, env->name, lt, "deploy", id, &db);

@@ -118,11 +118,18 @@ char *plan_diff(const char *a, const char *b, int max);
  * (what this plan's earlier stages changed there is no change). */
 int plan_keep_stored(const char *stored, const unsigned char *skip, size_t n, char **bytes, size_t *len);
 
+/* plan_ledger_target is the target whose ledger keeps the env's plans and
+ * approvals (`ledger:`, default the first target). */
+const struct cfg_target *plan_ledger_target(const struct cfg_env *env);
+
 /* plan_store records a plan (its canonical bytes and their hash) as id in
- * the padctl.plans table of the env's ledger target (`ledger:`, default the
- * first target), opened for writing as a deploy opens it. */
+ * the padctl.plans table of the env's ledger target, opened for writing as a
+ * deploy opens it. With *open set (a read-only connection to that target,
+ * opened by inspect_target: its identity checked), that connection is made
+ * writable instead (target_promote_write) and taken over: it is closed, and
+ * *open set to NULL, whatever happens. */
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
-	       const char *bytes);
+	       const char *bytes, struct db **open);
 /* plan_load reads plan id from the env's ledger target (read-only): its
  * stored bytes and hash, both newly allocated. An unknown id, or a plan
  * recorded for another env, fails with EXIT_USAGE. */
