@@ -45,16 +45,36 @@ static void hist_release(struct hist *h)
 	free(h->v);
 }
 
+static char *fingerprint_expr(const struct cfg_project *p, int literal);
+static char *owned_list(const struct cfg_project *p);
+static char *fingerprint_record(const char *fp);
+
 /* the history in the order it was applied (replaying in file order would
- * differ for a migration applied out of order) */
-static int read_history(struct db *db, struct hist *h)
+ * differ for a migration applied out of order). With fp, the owned schemas'
+ * catalog fingerprint comes in the same round trip as the question whether
+ * there is a ledger at all (*fp, a record as fingerprint_record makes). */
+static int read_history(const struct cfg_project *p, struct db *db, struct hist *h, char **fp)
 {
 	memset(h, 0, sizeof *h);
-	char *exists = NULL;
-	if (db_query_value(db, "SELECT to_regclass('padctl.migrations') IS NOT NULL", 0, NULL, &exists))
+	PGresult *first = NULL;
+	char *sql = NULL, *list = NULL;
+	if (fp) {
+		char *expr = fingerprint_expr(p, 0);
+		sql = xstrfmt("SELECT to_regclass('padctl.migrations') IS NOT NULL, %s", expr);
+		free(expr);
+		list = owned_list(p);
+	}
+	const char *params[] = { list };
+	int rc = db_query(db, sql ? sql : "SELECT to_regclass('padctl.migrations') IS NOT NULL", fp ? 1 : 0,
+			  fp ? params : NULL, &first);
+	free(sql);
+	free(list);
+	if (rc)
 		return -1;
-	int have = exists && strcmp(exists, "t") == 0;
-	free(exists);
+	int have = strcmp(PQgetvalue(first, 0, 0), "t") == 0;
+	if (fp)
+		*fp = fingerprint_record(PQgetisnull(first, 0, 1) ? NULL : PQgetvalue(first, 0, 1));
+	PQclear(first);
 	if (!have)
 		return 0;
 	PGresult *res = NULL;
@@ -582,13 +602,20 @@ static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 	return 0;
 }
 
-char *drift_fingerprint_sql(const struct cfg_project *p)
+/* fingerprint_expr returns the fingerprint as one scalar subquery, with the
+ * schema list as $1 or, literal, quoted in */
+static char *fingerprint_expr(const struct cfg_project *p, int literal)
 {
-	/* the schema list as a literal: owned schema names are identifiers
-	 * (config.c checks them), and a quote is doubled all the same */
-	char *list = owned_list(p);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "(SELECT * FROM (");
+	if (!literal) {
+		buf_adds(&b, fingerprint_sql);
+		buf_adds(&b, ") fp)");
+		return buf_detach(&b);
+	}
+	/* owned schema names are identifiers (config.c checks them), and a
+	 * quote is doubled all the same */
+	char *list = owned_list(p);
 	const char *at = strstr(fingerprint_sql, "$1");
 	buf_add(&b, fingerprint_sql, (size_t)(at - fingerprint_sql));
 	buf_addch(&b, '\'');
@@ -602,6 +629,11 @@ char *drift_fingerprint_sql(const struct cfg_project *p)
 	buf_adds(&b, ") fp)");
 	free(list);
 	return buf_detach(&b);
+}
+
+char *drift_fingerprint_sql(const struct cfg_project *p)
+{
+	return fingerprint_expr(p, 1);
 }
 
 /* clean_path names the record that target db compared clean with key's replay */
@@ -668,9 +700,10 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 		return fail_status(EXIT_USAGE);
 	}
 	struct hist h;
+	char *fp = NULL, *clean = NULL;
 	if (known_history)
 		hist_copy(known_history, &h);
-	else if (read_history(db, &h))
+	else if (read_history(p, db, &h, known_fp ? NULL : &fp))
 		return fail_detail("reading the history of target \"%s\"", target);
 	struct catalog protected_cat;
 	memset(&protected_cat, 0, sizeof protected_cat);
@@ -686,12 +719,12 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 	}
 	if (!rc)
 		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
-	char *fp = NULL, *clean = NULL;
 	if (!rc && known_fp)
 		fp = fingerprint_record(known_fp);
-	else if (!rc)
+	else if (!rc && !fp)
 		rc = fingerprint(p, db, &fp);
 	if (rc) {
+		free(fp);
 		catalog_release(&protected_cat);
 		hist_release(&h);
 		return -1;
