@@ -32,11 +32,12 @@ struct hrow {
 struct hist {
 	struct hrow *v;
 	size_t n;
+	int borrowed; /* the strings belong to the history hist_copy took them from */
 };
 
 static void hist_release(struct hist *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
+	for (size_t i = 0; i < h->n && !h->borrowed; i++) {
 		free(h->v[i].version);
 		free(h->v[i].checksum);
 		free(h->v[i].status);
@@ -95,18 +96,19 @@ static int read_history(const struct cfg_project *p, struct db *db, struct hist 
 	return 0;
 }
 
-/* hist_copy takes the rows of a history its caller read in applied order
- * (run ids are NULL in a brief one) */
+/* hist_copy borrows the rows of a history its caller read in applied order
+ * (run ids are NULL in a brief one); from must outlive h */
 static void hist_copy(const struct history *from, struct hist *h)
 {
 	h->n = from->n;
+	h->borrowed = 1;
 	h->v = xcalloc(h->n ? h->n : 1, sizeof *h->v);
 	for (size_t i = 0; i < h->n; i++) {
 		const struct history_row *r = &from->v[i];
-		h->v[i].version = xstrdup(r->version ? r->version : "");
-		h->v[i].checksum = xstrdup(r->checksum ? r->checksum : "");
-		h->v[i].status = xstrdup(r->status ? r->status : "");
-		h->v[i].run_id = r->run_id ? xstrdup(r->run_id) : NULL;
+		h->v[i].version = r->version ? r->version : "";
+		h->v[i].checksum = r->checksum ? r->checksum : "";
+		h->v[i].status = r->status ? r->status : "";
+		h->v[i].run_id = r->run_id;
 	}
 }
 
@@ -508,8 +510,16 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
 	buf_adds(&b, "\nprotected\n");
 	catalog_serialise(protected_cat, &b);
 	buf_adds(&b, "history\n");
-	for (size_t i = 0; i < n; i++)
-		buf_addf(&b, "%s %s %s\n", h->v[i].status, h->v[i].version, h->v[i].checksum);
+	for (size_t i = 0; i < n; i++) {
+		/* "status version checksum\n", without a format to parse for
+		 * each of a long history's rows */
+		buf_adds(&b, h->v[i].status);
+		buf_addch(&b, ' ');
+		buf_adds(&b, h->v[i].version);
+		buf_addch(&b, ' ');
+		buf_adds(&b, h->v[i].checksum);
+		buf_addch(&b, '\n');
+	}
 	int rc = hash_sha256_hex(buf_str(&b), b.len, key);
 	buf_release(&b);
 	return rc;
