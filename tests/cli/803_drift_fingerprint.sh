@@ -201,6 +201,26 @@ assert_err_contains "has not changed since it last compared clean"
 psql_q "SELECT pg_terminate_backend($(lock_pids))" >/dev/null
 ok "status --drift: the lock holder and the drift line"
 
+group "pg_index is not in the fingerprint: what changes only it (CLUSTER ON) the comparison does not read either"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+psql_q "ALTER TABLE app.account CLUSTER ON account_status_idx" >/dev/null
+[ "$(psql_q "SELECT indisclustered FROM pg_index WHERE indexrelid = 'app.account_status_idx'::regclass")" = t ] ||
+	fail_now "CLUSTER ON did not mark the index"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+rm -f "$PROJECT"/.padctl/drift/*.clean
+pc -v validate test
+assert_rc 0
+assert_err_not_contains "has not changed since"
+assert_err_contains "drift: no drift (against a replay of 2 migrations, cached)"
+psql_q "ALTER TABLE app.account SET WITHOUT CLUSTER" >/dev/null
+pc validate test
+assert_rc 0
+ok "CLUSTER ON: unchanged fingerprint, and a full comparison finds nothing either"
+
 changed "enum: ADD VALUE (pg_enum only; cannot be undone, so last)" \
 	"ALTER TYPE app.mood ADD VALUE 'meh'" \
 	"drift: changed enum app.mood" \
