@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "drift.h"
 #include "inspect.h"
+#include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -121,7 +122,7 @@ static int drift_status(const struct cfg_project *p, struct inspection *ins, jso
 	struct drift_result r;
 	struct err_scope scope;
 	err_scope_push(&scope);
-	int rc = drift_check_fp(p, ins->t->name, ins->db, ins->extra, &r);
+	int rc = drift_check_known(p, ins->t->name, ins->db, ins->extra, &ins->plan.history, &r);
 	char *why = rc && err_message() ? xstrprintable(err_message()) : NULL;
 	err_scope_pop(&scope, ERR_DISCARD);
 	int found = rc || r.diff.n;
@@ -176,10 +177,13 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	 * JSON shows when and by whom each migration was applied. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	/* with --drift the target's catalog fingerprint travels with status's
-	 * own first query: the server computes it while the files are read */
+	 * own first query, and the history comes in the order it was applied:
+	 * the server computes both while the files are read, and a target
+	 * that compared clean needs no further query */
 	char *fp_sql = want_drift && p->drift ? drift_fingerprint_sql(p) : NULL;
+	int flags = (ctx->json ? 0 : LEDGER_HISTORY_BRIEF) | (fp_sql ? LEDGER_HISTORY_APPLIED : 0);
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start_extra(p, &env, targets[i], "status", !ctx->json, fp_sql, &ins[i]);
+		inspect_start_extra(p, &env, targets[i], "status", flags, fp_sql, &ins[i]);
 	free(fp_sql);
 	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
 		for (size_t i = 0; i < n; i++)

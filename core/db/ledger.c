@@ -377,7 +377,10 @@ int ledger_history_send(struct db *db, const char *first, int brief)
 	if (db_flush(db))
 		return -1;
 	/* one round trip: a target without a ledger answers undefined_table (42P01) */
-	const char *sql = brief ? history_brief : history_full;
+	const char *sql = brief & LEDGER_HISTORY_BRIEF ? history_brief : history_full;
+	char *ordered = brief & LEDGER_HISTORY_APPLIED ? xstrfmt("%s ORDER BY " LEDGER_APPLIED_ORDER, sql) : NULL;
+	if (ordered)
+		sql = ordered;
 	int sent;
 	if (first) {
 		char *both = xstrfmt("%s;\n%s", first, sql);
@@ -386,6 +389,7 @@ int ledger_history_send(struct db *db, const char *first, int brief)
 	} else {
 		sent = PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	}
+	free(ordered);
 	if (!sent)
 		return history_failed(db, PQerrorMessage(db->conn));
 	return 0;

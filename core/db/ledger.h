@@ -65,8 +65,15 @@ int ledger_history(struct db *db, struct history *h);
  * NULL, is one statement without parameters sent in the same message ahead
  * of the history: the caller takes its result with PQgetResult before
  * calling ledger_history_recv. */
-/* brief leaves applied_at, applied_by and run_id NULL (and duration_ms 0):
- * enough for a plan, and a third of the server's work for a long history. */
+/* brief is a set of flags (1 is LEDGER_HISTORY_BRIEF, so a true value still
+ * means brief). LEDGER_HISTORY_BRIEF leaves applied_at, applied_by and run_id
+ * NULL (and duration_ms 0): enough for a plan, and a third of the server's
+ * work for a long history. LEDGER_HISTORY_APPLIED returns the rows in the
+ * order they were applied (ORDER BY LEDGER_APPLIED_ORDER), as drift replays
+ * them; otherwise in no particular order. */
+#define LEDGER_HISTORY_BRIEF 1
+#define LEDGER_HISTORY_APPLIED 2
+#define LEDGER_APPLIED_ORDER "applied_at, length(version), version"
 int ledger_history_send(struct db *db, const char *first, int brief);
 int ledger_history_recv(struct db *db, struct history *h);
 /* ledger_history_add inserts one history row (replacing a `rolled_back` row of the version). */

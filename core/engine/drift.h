@@ -65,12 +65,19 @@ struct drift_result {
  * project without `drift:` in padctl.yml fails with EXIT_USAGE saying how
  * to configure it. Finding drift is not a failure: read r->diff. */
 int drift_check(const struct cfg_project *p, const char *target, struct db *db, struct drift_result *r);
-/* drift_check_fp is drift_check with the target's catalog fingerprint
- * already read (known_fp, the value of drift_fingerprint_sql's expression
- * on db; NULL: read it), so a caller can have the server compute it in a
- * message it sends anyway (status sends it with its own first query). */
-int drift_check_fp(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
-		   struct drift_result *r);
+/* drift_check_known is drift_check with what a caller had the server
+ * compute in a message it sends anyway (status sends both with its own
+ * first query), so a target that compared clean with a cached replay costs
+ * no query of its own:
+ * - known_fp, the value of drift_fingerprint_sql's expression on db (NULL:
+ *   read it);
+ * - known_history, the target's history in the order it was applied
+ *   (ledger_history_send with LEDGER_HISTORY_APPLIED; brief is enough; NULL:
+ *   read it). When the target is not known clean, the check reads the
+ *   history again itself. */
+struct history;
+int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		      const struct history *known_history, struct drift_result *r);
 /* drift_fingerprint_sql returns the fingerprint of p's owned schemas as one
  * SQL expression (a scalar subquery) without parameters; newly allocated. */
 char *drift_fingerprint_sql(const struct cfg_project *p);

@@ -40,7 +40,8 @@ int inspect_target(const struct cfg_project *p, const struct cfg_env *env, const
  * with set, so the caller can read the migration files while the server
  * works. p, env and t must outlive inspect_finish; inspect_release without
  * inspect_finish simply drops the connection. brief reads the history
- * without applied_at, applied_by and run_id (ledger_history_send). */
+ * without applied_at, applied_by and run_id (ledger_history_send's flags:
+ * LEDGER_HISTORY_APPLIED also orders it as it was applied). */
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const char *command, int brief, struct inspection *ins);
 void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db);

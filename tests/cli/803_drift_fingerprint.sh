@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# drift: a target that compared clean is re-checked by one fingerprint query
+# of its catalog rows. Every kind of hand-made change the comparison reports
+# must change that fingerprint, above all the changes that write one catalog
+# row and nothing else (SET NOT NULL, a replaced default, ALTER SEQUENCE,
+# RENAME VALUE, VALIDATE CONSTRAINT, ...), and an index rebuilt under its old
+# name. Each is made after a clean check, must be reported, and is undone.
+# Also: status --drift reads the history in the order it was applied with
+# its own first query, and reaches the same cache as validate.
+. "$(dirname "$0")/lib.sh"
+
+new_project driftfp
+cat >>"$PROJECT/padctl.yml" <<YML
+drift:
+  keep: 1
+  scratch:
+    host: $TPG_HOST
+    port: $TPG_PORT
+    user: $TPG_USER
+YML
+drop_scratch() {
+	local f k
+	for f in "$PROJECT"/.padctl/drift/*.catalog; do
+		[ -e "$f" ] || continue
+		k=$(basename "$f" .catalog)
+		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
+	done
+}
+on_exit drop_scratch
+
+add_migration 0001 create_app "CREATE SCHEMA app;
+CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE DOMAIN app.email AS text CHECK (VALUE LIKE '%@%');
+CREATE SEQUENCE app.ticket_seq START 100;
+CREATE TABLE app.owner (id bigint PRIMARY KEY);
+CREATE TABLE app.account (id bigint PRIMARY KEY, code varchar(10), status text NOT NULL DEFAULT 'new', note text,
+  owner_id bigint REFERENCES app.owner (id), mood app.mood, mail app.email);
+CREATE INDEX account_status_idx ON app.account (status);
+CREATE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'closed';
+CREATE FUNCTION app.answer() RETURNS int LANGUAGE sql AS \$\$ SELECT 42 \$\$;
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$;
+CREATE TRIGGER account_touch BEFORE UPDATE ON app.account FOR EACH ROW EXECUTE FUNCTION app.touch();"
+add_migration 0002 add_check "ALTER TABLE app.account ADD CONSTRAINT account_status_set CHECK (status <> '') NOT VALID;"
+
+group "a clean deploy"
+pc deploy test
+assert_rc 0
+assert_err_contains "drift: no drift (against a replay of 2 migrations)"
+ok "deploy: no drift"
+
+# changed NAME DO_SQL FINDING UNDO_SQL: after a check that ended at the
+# fingerprint, DO_SQL by hand must make the next check compare in full and
+# report FINDING; after UNDO_SQL the target is clean again
+changed() {
+	group "$1"
+	pc -v validate test
+	assert_rc 0
+	assert_err_contains "has not changed since it last compared clean"
+	psql_q "$2" >/dev/null
+	pc -v validate test
+	assert_rc 1
+	assert_err_not_contains "has not changed since"
+	assert_err_contains "$3"
+	if [ -n "$4" ]; then
+		psql_q "$4" >/dev/null
+		pc validate test
+		assert_rc 0
+	fi
+	ok "$1: reported after a clean check"
+}
+
+changed "column: SET NOT NULL (pg_attribute only)" \
+	"ALTER TABLE app.account ALTER COLUMN note SET NOT NULL" \
+	"drift: changed column app.account.note" \
+	"ALTER TABLE app.account ALTER COLUMN note DROP NOT NULL"
+changed "column: a wider varchar, no rewrite (pg_attribute only)" \
+	"ALTER TABLE app.account ALTER COLUMN code TYPE varchar(20)" \
+	"drift: changed column app.account.code" \
+	"ALTER TABLE app.account ALTER COLUMN code TYPE varchar(10)"
+changed "column: a default replaced (pg_attrdef only)" \
+	"ALTER TABLE app.account ALTER COLUMN status SET DEFAULT 'open'" \
+	"drift: changed column app.account.status" \
+	"ALTER TABLE app.account ALTER COLUMN status SET DEFAULT 'new'"
+changed "column: a default dropped" \
+	"ALTER TABLE app.account ALTER COLUMN status DROP DEFAULT" \
+	"drift: changed column app.account.status" \
+	"ALTER TABLE app.account ALTER COLUMN status SET DEFAULT 'new'"
+changed "column: renamed" \
+	"ALTER TABLE app.account RENAME COLUMN note TO remark" \
+	"drift: extra column app.account.remark" \
+	"ALTER TABLE app.account RENAME COLUMN remark TO note"
+changed "index: rebuilt under its name on another column" \
+	"DROP INDEX app.account_status_idx; CREATE INDEX account_status_idx ON app.account (code)" \
+	"drift: changed index app.account_status_idx" \
+	"DROP INDEX app.account_status_idx; CREATE INDEX account_status_idx ON app.account (status)"
+changed "index: made unique under its name" \
+	"DROP INDEX app.account_status_idx; CREATE UNIQUE INDEX account_status_idx ON app.account (status)" \
+	"drift: changed index app.account_status_idx" \
+	"DROP INDEX app.account_status_idx; CREATE INDEX account_status_idx ON app.account (status)"
+changed "constraint: VALIDATE (pg_constraint only)" \
+	"ALTER TABLE app.account VALIDATE CONSTRAINT account_status_set" \
+	"drift: changed constraint app.account.account_status_set" \
+	"ALTER TABLE app.account DROP CONSTRAINT account_status_set;
+	 ALTER TABLE app.account ADD CONSTRAINT account_status_set CHECK (status <> '') NOT VALID"
+changed "constraint: renamed" \
+	"ALTER TABLE app.account RENAME CONSTRAINT account_status_set TO status_set" \
+	"drift: extra constraint app.account.status_set" \
+	"ALTER TABLE app.account RENAME CONSTRAINT status_set TO account_status_set"
+changed "foreign key: made deferrable" \
+	"ALTER TABLE app.account ALTER CONSTRAINT account_owner_id_fkey DEFERRABLE" \
+	"drift: changed constraint app.account.account_owner_id_fkey" \
+	"ALTER TABLE app.account ALTER CONSTRAINT account_owner_id_fkey NOT DEFERRABLE"
+changed "sequence: ALTER SEQUENCE (pg_sequence only)" \
+	"ALTER SEQUENCE app.ticket_seq INCREMENT BY 5" \
+	"drift: changed sequence app.ticket_seq" \
+	"ALTER SEQUENCE app.ticket_seq INCREMENT BY 1"
+changed "view: CREATE OR REPLACE (pg_rewrite)" \
+	"CREATE OR REPLACE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'gone'" \
+	"drift: changed view app.active" \
+	"CREATE OR REPLACE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'closed'"
+changed "function: CREATE OR REPLACE (pg_proc only)" \
+	"CREATE OR REPLACE FUNCTION app.answer() RETURNS int LANGUAGE sql AS \$\$ SELECT 43 \$\$" \
+	"drift: changed function app.answer()" \
+	"CREATE OR REPLACE FUNCTION app.answer() RETURNS int LANGUAGE sql AS \$\$ SELECT 42 \$\$"
+changed "trigger: recreated under its name for another event (pg_trigger)" \
+	"DROP TRIGGER account_touch ON app.account;
+	 CREATE TRIGGER account_touch BEFORE INSERT ON app.account FOR EACH ROW EXECUTE FUNCTION app.touch()" \
+	"drift: changed trigger app.account.account_touch" \
+	"DROP TRIGGER account_touch ON app.account;
+	 CREATE TRIGGER account_touch BEFORE UPDATE ON app.account FOR EACH ROW EXECUTE FUNCTION app.touch()"
+changed "enum: RENAME VALUE (pg_enum only)" \
+	"ALTER TYPE app.mood RENAME VALUE 'sad' TO 'blue'" \
+	"drift: changed enum app.mood" \
+	"ALTER TYPE app.mood RENAME VALUE 'blue' TO 'sad'"
+changed "domain: a default (pg_type only)" \
+	"ALTER DOMAIN app.email SET DEFAULT 'x@y'" \
+	"drift: changed domain app.email" \
+	"ALTER DOMAIN app.email DROP DEFAULT"
+changed "domain: a constraint" \
+	"ALTER DOMAIN app.email ADD CONSTRAINT email_len CHECK (length(VALUE) < 100)" \
+	"drift: changed domain app.email" \
+	"ALTER DOMAIN app.email DROP CONSTRAINT email_len"
+changed "privileges: on the schema (pg_namespace)" \
+	"GRANT USAGE ON SCHEMA app TO PUBLIC" \
+	"drift: extra privileges schema app" \
+	"REVOKE USAGE ON SCHEMA app FROM PUBLIC"
+changed "privileges: on a function (pg_proc)" \
+	"REVOKE EXECUTE ON FUNCTION app.answer() FROM PUBLIC" \
+	"privileges app.answer()" \
+	"GRANT EXECUTE ON FUNCTION app.answer() TO PUBLIC"
+changed "table: created by hand" \
+	"CREATE TABLE app.extra (id int)" \
+	"drift: extra table app.extra" \
+	"DROP TABLE app.extra"
+
+group "status --drift: the history in applied order with status's own query, the same cache as validate"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+# a no-op update moves 0001's history row behind 0002's in the table: only
+# an ordered read gives the applied order (and the cache key) back
+psql_q "UPDATE padctl.migrations SET checksum = checksum WHERE version = '0001'" >/dev/null
+[ "$(psql_q "SELECT string_agg(version, ' ') FROM padctl.migrations")" = "0002 0001" ] ||
+	fail_now "the history rows did not change places: $(psql_q "SELECT string_agg(version, ' ') FROM padctl.migrations")"
+pc -v status test --drift
+assert_rc 0
+assert_out_contains "drift: no drift (against a replay of 2 migrations, cached)"
+assert_err_contains "has not changed since it last compared clean"
+assert_err_not_contains "replayed"
+pc --json status test --drift
+assert_rc 0
+assert_eq "True True False" "$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["targets"][0]["drift"]
+print(d["cached"], d["unchanged"], d["drift"])')" "status --json --drift"
+psql_q "ALTER SEQUENCE app.ticket_seq INCREMENT BY 5" >/dev/null
+pc status test --drift
+assert_rc 1
+assert_out_contains "drift: 1 difference (against a replay of 2 migrations, cached)"
+assert_out_contains "changed sequence app.ticket_seq"
+psql_q "ALTER SEQUENCE app.ticket_seq INCREMENT BY 1" >/dev/null
+pc validate test
+assert_rc 0
+ok "status --drift: unchanged target known clean from its first query; a change is read in full"
+
+group "status --drift while a session holds the deploy lock (status asks who, then drift reads its answer)"
+lock_pids() {
+	psql_q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1885430883
+	  AND objid = 1 AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+}
+"$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" -c "SELECT pg_advisory_lock(1885430883, 1)" \
+	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
+track_pid $!
+lock_taken() { [ -n "$(lock_pids)" ]; }
+wait_for 30 lock_taken || fail_now "the session did not take the lock"
+pc -v status test --drift
+assert_rc 0
+assert_out_not_contains "lock: free"
+assert_out_contains "drift: no drift (against a replay of 2 migrations, cached)"
+assert_err_contains "has not changed since it last compared clean"
+psql_q "SELECT pg_terminate_backend($(lock_pids))" >/dev/null
+ok "status --drift: the lock holder and the drift line"
+
+group "pg_index is not in the fingerprint: what changes only it (CLUSTER ON) the comparison does not read either"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+psql_q "ALTER TABLE app.account CLUSTER ON account_status_idx" >/dev/null
+[ "$(psql_q "SELECT indisclustered FROM pg_index WHERE indexrelid = 'app.account_status_idx'::regclass")" = t ] ||
+	fail_now "CLUSTER ON did not mark the index"
+pc -v validate test
+assert_rc 0
+assert_err_contains "has not changed since it last compared clean"
+rm -f "$PROJECT"/.padctl/drift/*.clean
+pc -v validate test
+assert_rc 0
+assert_err_not_contains "has not changed since"
+assert_err_contains "drift: no drift (against a replay of 2 migrations, cached)"
+psql_q "ALTER TABLE app.account SET WITHOUT CLUSTER" >/dev/null
+pc validate test
+assert_rc 0
+ok "CLUSTER ON: unchanged fingerprint, and a full comparison finds nothing either"
+
+changed "enum: ADD VALUE (pg_enum only; cannot be undone, so last)" \
+	"ALTER TYPE app.mood ADD VALUE 'meh'" \
+	"drift: changed enum app.mood" \
+	""
+finish
