@@ -49,8 +49,10 @@ assert_out_contains "rollback of run $run_c would undo 2 migrations, newest firs
 assert_out_contains "-- 0005_e: "
 assert_out_contains "DROP TABLE app.e;"
 assert_out_contains "DROP TABLE app.d;"
-[ "${OUT%%DROP TABLE app.d*}" != "$OUT" ] && [ "${OUT%%DROP TABLE app.e*}" != "$OUT" ] &&
-	[ ${#OUT%%DROP TABLE app.e*} -lt ${#OUT%%DROP TABLE app.d*} ] || fail_now "0005 is not printed before 0004"
+before_e=${OUT%%DROP TABLE app.e*}
+before_d=${OUT%%DROP TABLE app.d*}
+[ "$before_d" != "$OUT" ] && [ "$before_e" != "$OUT" ] && [ ${#before_e} -lt ${#before_d} ] ||
+	fail_now "0005 is not printed before 0004"
 assert_eq "$runs" "$(psql_q "SELECT count(*) FROM padctl.runs")" "no run recorded"
 assert_eq "1" "$(psql_q "SELECT count(*) FROM app.e")" "app.e is there"
 ok "dry run: SQL shown, nothing changed"
