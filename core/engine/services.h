@@ -59,6 +59,7 @@ struct padctl_artifact {
 	dev_t dev; /* backups: the committed file's identity, checked by mark_verified */
 	ino_t ino;
 	struct timespec mtime;
+	int remote; /* backups: the file is on the target's SSH host (ssh.backups_dir); path is its path there */
 };
 struct cfg_project;
 
@@ -103,6 +104,8 @@ struct svc_step {
 	char **inputs; /* files the backups service verified: pg_restore may read them */
 	size_t ninputs;
 	struct svc_backfill *backfill; /* the "backfill" service's state (svc_backfill.c) */
+	char **remote_inputs; /* of inputs, those on the SSH host (a kept backup): pg_restore runs there */
+	size_t nremote_inputs;
 };
 
 /* svc_step_of returns st's view for the services (defined by the engine). */
