@@ -185,4 +185,27 @@ assert_rc 0
 assert_out_contains "deleted"
 ok "backups.keep deletes the files on the SSH host and marks their records"
 
+group "a kept dump that fails on the way is removed from the SSH host"
+cat >"$PROJECT/pipelines/standard.yml" <<'P'
+steps:
+  - backup: {always: true, timeout: 2}
+  - migrate
+on_failure: stop
+P
+count_on() { [ "$(on_target "$1")" = 1 ]; }
+PGAPPNAME=kept_locker "$PSQL" -XAtq -h 127.0.0.1 -p "$CL_PORT" -U "$TPG_USER" -d "$DB2" \
+	-c "BEGIN; LOCK TABLE app.t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+track_pid $!
+wait_for 30 count_on "SELECT count(*) FROM pg_locks WHERE relation = 'app.t'::regclass AND granted
+	AND mode = 'AccessExclusiveLock'" || fail_now "the locker did not take its lock"
+before_files=$(find "$KEPT/test/t1" -name '*.dump' | sort)
+pc deploy test
+assert_rc 1
+assert_err_contains "did not finish within 2 s and was stopped"
+run4=$(last_run)
+assert_eq "$before_files" "$(find "$KEPT/test/t1" -name '*.dump' | sort)" "files on the SSH host"
+assert_eq "" "$(on_target "SELECT run_id FROM padctl.backups WHERE run_id = '$run4'")" "no record of the failed backup"
+sql_on "$CL_PORT" postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kept_locker'" >/dev/null
+ok "pg_dump stopped by its time limit: its file on the SSH host is removed, nothing recorded"
+
 finish
