@@ -247,14 +247,14 @@ static int keeps_remote(const struct svc_step *s)
 	return s->tcfg && s->tcfg->ssh && s->tcfg->ssh->backups_dir;
 }
 
-/* step_remote opens a session to the step's SSH host */
+/* step_remote: the step's session to its SSH host (services_remote: opened
+ * once, closed at the step's end; the caller does not close it) */
 static int step_remote(struct svc_step *s, struct remote **r)
 {
-	enum remote_stage stage;
 	*r = NULL;
 	if (!s->tcfg || !s->tcfg->ssh)
 		return fail("target \"%s\" has no ssh section", s->target);
-	return remote_open(s->tcfg->ssh, s->target, s->tcfg->db.connect_timeout, r, &stage);
+	return services_remote(s, r);
 }
 
 /* usable_host says why a backup kept on host cannot be reached through the
@@ -289,7 +289,6 @@ static int bk_create_remote(struct svc_step *s, struct padctl_artifact **out)
 	}
 	if (!rc)
 		log_verbose("[%s] %s: the backup stays on the %s: %s", s->target, s->plugin, remote_label(r), path);
-	remote_close(r);
 	free(dir);
 	if (rc) {
 		free(path);
@@ -327,7 +326,6 @@ static int bk_commit_remote(struct padctl_step *st, struct svc_step *s, struct p
 	if (!rc)
 		rc = remote_sha256(r, a->path, hex);
 	char *host = remote_location(s->tcfg->ssh);
-	remote_close(r);
 	if (!rc)
 		rc = insert_row(st, s, a->path, fst.size, hex, a->tool_version, schemas, a->started, 0, host);
 	free(host);
@@ -349,7 +347,6 @@ void backups_remote_discard(struct svc_step *s, struct padctl_artifact *a)
 	int rc = step_remote(s, &r);
 	if (!rc)
 		rc = remote_remove(r, a->path);
-	remote_close(r);
 	if (rc)
 		log_warn("[%s] %s: could not remove the unfinished backup \"%s\" on the SSH host: %s; remove it by "
 			 "hand",
@@ -456,8 +453,7 @@ static int bk_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 			     remote_label(r));
 			bad = 1;
 		}
-		remote_close(r);
-		if (bad)
+			if (bad)
 			return -1;
 	}
 	struct stat now;
@@ -619,7 +615,6 @@ static int bk_prune(struct padctl_step *st)
 			log_info("[%s] %s: pruned the backup of run %s%s%s (backups.keep is %s)", s->target, s->plugin,
 				 run, path ? ": deleted " : "", path ? path : "", keep);
 	}
-	remote_close(r);
 	PQclear(res);
 	return rc;
 }
@@ -663,7 +658,6 @@ static int verify_remote(struct svc_step *s, PGresult *res, const char *run, con
 	int rc = step_remote(s, &r);
 	if (!rc)
 		rc = remote_dump_check(r, file, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
-	remote_close(r);
 	if (rc)
 		return fail_detail("the backup of run %s on target \"%s\" is refused: it is not the file that was "
 				   "verified",

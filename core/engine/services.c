@@ -384,6 +384,18 @@ static void end_tool_session(struct svc_step *s, const char *tool)
 	free(app);
 }
 
+int services_remote(struct svc_step *s, struct remote **r)
+{
+	*r = NULL;
+	if (!s->remote) {
+		enum remote_stage stage;
+		if (remote_open(s->tcfg->ssh, s->tcfg->name, s->tcfg->db.connect_timeout, &s->remote, &stage))
+			return -1;
+	}
+	*r = s->remote;
+	return 0;
+}
+
 /* tools_run_remote runs the tool on the target's SSH host (ssh.tools:
  * remote): connected to database.host:port as that host sees it, the
  * password in a private pgpass file there, output streamed back as from a
@@ -439,7 +451,9 @@ static int tools_run_remote(struct svc_step *s, const char *tool, const char *co
 	o.err = &err;
 	int code = -1;
 	char *version = NULL;
-	int rc = remote_tool_run(&o, &code, &version);
+	int rc = services_remote(s, &o.session);
+	if (!rc)
+		rc = remote_tool_run(&o, &code, &version);
 	if (art) {
 		free(art->tool_version);
 		art->tool_version = version;
@@ -1581,5 +1595,7 @@ void services_step_end(struct svc_step *s)
 	free(s->remote_inputs);
 	s->remote_inputs = NULL;
 	s->nremote_inputs = 0;
+	remote_close(s->remote);
+	s->remote = NULL;
 	svc_backfill_end(s);
 }

@@ -265,6 +265,7 @@ struct remote_tool_opts {
 	remote_output_fn on_out; /* the tool's stdout, as it comes */
 	void *out_ctx;
 	struct buf *err; /* its stderr (the last 64 KiB) */
+	struct remote *session; /* an open session to use (kept open); NULL: one is opened and closed */
 };
 
 /* remote_tool_check runs `/usr/lib/postgresql/MAJOR/bin/TOOL --version` on

@@ -110,7 +110,10 @@ assert_out_contains "check: ok"
 pc backups test --json
 assert_rc 0
 assert_out_contains "\"host\": \"$SSHD_USER@127.0.0.1:$SSHD_PORT\""
-ok "listed with its host; --verify passes"
+pc doctor test
+assert_rc 0
+assert_out_contains "backups kept on the ssh host in $KEPT"
+ok "listed with its host; --verify passes; doctor checks the directory there"
 
 group "--verify fails once the kept file is changed, and when it is gone"
 cp -p "$file1" "$PROJECT/saved.dump"
