@@ -19,7 +19,8 @@
 #
 # Then, once, what hashing a kept dump costs two ways: sha256sum on the SSH
 # host (what padctl does) against reading the file back over SFTP (OpenSSH's
-# scp, which speaks SFTP) and hashing it here.
+# scp, which speaks SFTP) and hashing it here, both over one open OpenSSH
+# connection (ControlMaster), so that logging in is not counted.
 #
 # Prints a Markdown table of medians and the ratios the issue asks for:
 # padctl-streamed / ssh-pg_dump (goal <= 1.10x) and padctl-kept /
@@ -168,7 +169,7 @@ SSH=(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$S
 DUMP="env PGSSLMODE=disable $PGBIN/pg_dump -Fc -n app -h 127.0.0.1 -p $PORT -U $SUPERUSER $DB"
 say "timing: 4 ways, $ROUNDS rounds in turns (after one untimed run each)"
 python3 - "$ROUNDS" "$W" "$PADCTL_BIN" "$P" "$DUMP" "${SSH[@]}" <<'PY' | tee "$W/results.md"
-import os, shlex, statistics, subprocess, sys, time
+import os, resource, shlex, statistics, subprocess, sys, time
 rounds, w, padctl, proj, dump = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 ssh = sys.argv[6:]
 plain, plain_f = os.path.join(w, "ssh.dump"), os.path.join(w, "ssh-f.dump")
@@ -183,15 +184,21 @@ def run(name):
     for f in (plain, plain_f):
         if os.path.exists(f):
             os.unlink(f)
+    u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(out or os.devnull, "wb") as o:
         r = subprocess.run(argv, stdout=o, stderr=subprocess.PIPE)
     t = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode:
         sys.exit("%s failed: %s" % (name, r.stderr.decode(errors="replace")))
+    # this side's CPU (padctl and what it runs here; the ssh client): what load blurs least
+    cpu[name].append((u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime))
     return t
+cpu = {n: [] for n in ways}
 for n in ways:
     run(n)
+cpu = {n: [] for n in ways}
 times = {n: [] for n in ways}
 for i in range(rounds):
     for n in ways:
@@ -200,10 +207,10 @@ for i in range(rounds):
 med = {n: statistics.median(t) for n, t in times.items()}
 run("ssh-pg_dump")
 size = os.path.getsize(plain)
-print("| way | median of %d (s) | all rounds (s) |" % rounds)
-print("|---|---:|---|")
+print("| way | median of %d (s) | all rounds (s) | CPU here, median (s) |" % rounds)
+print("|---|---:|---|---:|")
 for n in ways:
-    print("| %s | %.3f | %s |" % (n, med[n], " ".join("%.2f" % t for t in times[n])))
+    print("| %s | %.3f | %s | %.3f |" % (n, med[n], " ".join("%.2f" % t for t in times[n]), statistics.median(cpu[n])))
 print()
 print("| ratio | value | goal |")
 print("|---|---:|---:|")
@@ -211,15 +218,23 @@ print("| padctl-streamed / ssh-pg_dump | %.3fx | <= 1.10x |" % (med["padctl-stre
 print("| padctl-kept / ssh-pg_dump-f | %.3fx | (reference) |" % (med["padctl-kept"] / med["ssh-pg_dump-f"]))
 print()
 print("dump size: %.1f MB" % (size / 1e6))
-# hashing a kept dump: on the host, or read back over SFTP and hashed here
+# hashing a kept dump: on the host, or read back over SFTP and hashed here;
+# both over one OpenSSH master connection, so the log-in is not counted
 kept = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(w, "kept")) for f in fs if f.endswith(".dump")][0]
-def timed(argv, shell_pipe=False):
+cm = os.path.join(w, "cm.sock")
+master = subprocess.Popen(ssh[:1] + ["-N", "-o", "ControlMaster=yes", "-o", "ControlPath=" + cm] + ssh[1:])
+for _ in range(300):
+    if os.path.exists(cm):
+        break
+    time.sleep(0.1)
+sshm = ssh[:1] + ["-o", "ControlPath=" + cm] + ssh[1:]
+def timed(argv):
     t0 = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, shell=shell_pipe)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t0
-h_remote = statistics.median(timed(ssh + ["sha256sum -- " + shlex.quote(kept)]) for _ in range(3))
+h_remote = statistics.median(timed(sshm + ["sha256sum -- " + shlex.quote(kept)]) for _ in range(3))
 # scp speaks SFTP (OpenSSH 9); its port option is -P
-scp = ["scp", "-q"] + ["-P" if a == "-p" else a for a in ssh[1:-1]] + [ssh[-1] + ":" + kept, os.path.join(w, "readback.dump")]
+scp = ["scp", "-q"] + ["-P" if a == "-p" else a for a in sshm[1:-1]] + [ssh[-1] + ":" + kept, os.path.join(w, "readback.dump")]
 def readback():
     t0 = time.perf_counter()
     subprocess.run(scp, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -233,6 +248,8 @@ print("| hashing the kept dump (median of 3) | s |")
 print("|---|---:|")
 print("| sha256sum on the SSH host (what padctl does) | %.3f |" % h_remote)
 print("| read back over SFTP (scp) and sha256sum here | %.3f |" % h_back)
+master.terminate()
+master.wait()
 print()
 print("load average at the end: %s" % open("/proc/loadavg").read().split()[:3])
 PY
