@@ -65,9 +65,9 @@ static const char *remote_state(struct kept *k, const char *host, const char *pa
 	err_scope_push(&scope);
 	struct remote_stat st;
 	const char *state = remote_lstat(r, path, &st) ? "unreadable"
-			    : !st.exists		   ? "missing"
-			    : st.regular		   ? "present"
-							   : "not a file";
+			    : !st.exists	       ? "missing"
+			    : st.regular	       ? "present"
+						       : "not a file";
 	err_scope_pop(&scope, ERR_DISCARD);
 	return state;
 }
@@ -106,7 +106,8 @@ static int check_remote(struct kept *k, PGresult *res, int i, int major)
 	if (!rc && code != 0) {
 		while (err.len && err.s[err.len - 1] == '\n')
 			err.s[--err.len] = '\0';
-		fail("pg_restore --list on the SSH host could not read backup file \"%s\" (exit status %d)", path, code);
+		fail("pg_restore --list on the SSH host could not read backup file \"%s\" (exit status %d)", path,
+		     code);
 		if (err.len)
 			fail_detail("%s", err.s);
 		rc = -1;
@@ -146,7 +147,8 @@ static int check_one(struct kept *k, PGresult *res, int i, int major, char **why
 	if (!PQgetisnull(res, i, 13)) {
 		rc = check_remote(k, res, i, major);
 	} else {
-		rc = backups_file_check(path, PQgetvalue(res, i, 2), PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
+		rc = backups_file_check(path, PQgetvalue(res, i, 2),
+					PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
 		if (!rc)
 			rc = backups_restore_list(major, path);
 	}
@@ -198,8 +200,8 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 		const char *host = PQgetisnull(res, i, 13) ? NULL : PQgetvalue(res, i, 13);
 		/* a pruned backup's file is gone: the SSH host is not asked again */
 		const char *state = !path || !host ? file_state(path)
-				    : pruned	       ? "deleted"
-						       : remote_state(&k, host, path);
+				    : pruned	   ? "deleted"
+						   : remote_state(&k, host, path);
 		char *why = NULL;
 		int checked = verify && !pruned;
 		int bad = checked && check_one(&k, res, i, major, &why);
@@ -231,7 +233,7 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			/* the ledger's text is escaped: a recorded path cannot forge a line */
 			char *f[4];
 			f[0] = xstrprintable(PQgetvalue(res, i, 0));
-			char *shown_path = !path ? xstrdup("(nothing dumped: no owned schema existed)")
+			char *shown_path = !path  ? xstrdup("(nothing dumped: no owned schema existed)")
 					   : host ? xstrfmt("%s (on the ssh host %s)", path, host)
 						  : xstrdup(path);
 			f[1] = xstrprintable(shown_path);

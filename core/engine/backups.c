@@ -205,9 +205,8 @@ static int insert_row(struct padctl_step *st, struct svc_step *s, const char *pa
 		buf_addf(&sql,
 			 "INSERT INTO padctl.backups (run_id, target, path, size, sha256, tool_version, schemas, "
 			 "started_at, created_by, verified, verified_at%s) VALUES (%s, %s, %s, %llu, %s, %s, ARRAY[",
-			 hostlit ? ", host" : "",
-			 lit[0], lit[1], lit[2] ? lit[2] : "NULL", (unsigned long long)size, lit[3] ? lit[3] : "NULL",
-			 lit[4] ? lit[4] : "NULL");
+			 hostlit ? ", host" : "", lit[0], lit[1], lit[2] ? lit[2] : "NULL", (unsigned long long)size,
+			 lit[3] ? lit[3] : "NULL", lit[4] ? lit[4] : "NULL");
 		for (size_t i = 0; schemas && schemas[i] && !rc; i++) {
 			char *l = db_literal(s->db, schemas[i]);
 			if (!l) {
@@ -238,7 +237,6 @@ static double now_seconds(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
 
 /* ---- backups kept on the target's SSH host (ssh.backups_dir) */
 
@@ -322,7 +320,9 @@ static int bk_commit_remote(struct padctl_step *st, struct svc_step *s, struct p
 	int rc = remote_lstat(r, a->path, &fst);
 	if (!rc && (!fst.exists || !fst.regular || (fst.perm & 077)))
 		rc = fail("backup file \"%s\" on the %s is %s after pg_dump wrote it", a->path, remote_label(r),
-			  !fst.exists ? "gone" : !fst.regular ? "not a regular file" : "readable by other users");
+			  !fst.exists	 ? "gone"
+			  : !fst.regular ? "not a regular file"
+					 : "readable by other users");
 	if (!rc)
 		rc = remote_sha256(r, a->path, hex);
 	char *host = remote_location(s->tcfg->ssh);
@@ -449,11 +449,11 @@ static int bk_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 		struct remote_stat rst;
 		int bad = step_remote(s, &r) || remote_lstat(r, a->path, &rst);
 		if (!bad && (!rst.exists || !rst.regular || rst.size != a->size)) {
-			fail("backup file \"%s\" on the %s changed after it was committed: not marked verified", a->path,
-			     remote_label(r));
+			fail("backup file \"%s\" on the %s changed after it was committed: not marked verified",
+			     a->path, remote_label(r));
 			bad = 1;
 		}
-			if (bad)
+		if (bad)
 			return -1;
 	}
 	struct stat now;
@@ -461,8 +461,9 @@ static int bk_mark_verified(struct padctl_step *st, struct padctl_artifact *a)
 		return fail("could not stat backup file \"%s\": %s", a->path, strerror(errno));
 	if (a->remote) {
 		/* checked above */
-	} else if (!S_ISREG(now.st_mode) || now.st_dev != a->dev || now.st_ino != a->ino || (uint64_t)now.st_size != a->size ||
-	    now.st_mtim.tv_sec != a->mtime.tv_sec || now.st_mtim.tv_nsec != a->mtime.tv_nsec) {
+	} else if (!S_ISREG(now.st_mode) || now.st_dev != a->dev || now.st_ino != a->ino ||
+		   (uint64_t)now.st_size != a->size || now.st_mtim.tv_sec != a->mtime.tv_sec ||
+		   now.st_mtim.tv_nsec != a->mtime.tv_nsec) {
 		fail("backup file \"%s\" changed after it was committed: not marked verified", a->path);
 		return fail_detail("committed: %llu bytes; now: %llu bytes%s", (unsigned long long)a->size,
 				   (unsigned long long)now.st_size,
@@ -519,7 +520,7 @@ static int prune_remote(struct svc_step *s, struct remote **r, int *r_failed, co
 {
 	/* deleting needs only SFTP on the host the record names, not tools: remote */
 	char *now = s->tcfg && s->tcfg->ssh ? remote_location(s->tcfg->ssh) : NULL;
-	char *why = !now ? xstrdup("the target has no ssh section now")
+	char *why = !now		? xstrdup("the target has no ssh section now")
 		    : strcmp(now, host) ? xstrfmt("the target's ssh section now names %s", now)
 					: NULL;
 	free(now);
@@ -657,7 +658,8 @@ static int verify_remote(struct svc_step *s, PGresult *res, const char *run, con
 	struct remote *r = NULL;
 	int rc = step_remote(s, &r);
 	if (!rc)
-		rc = remote_dump_check(r, file, PQgetvalue(res, 0, 2), PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
+		rc = remote_dump_check(r, file, PQgetvalue(res, 0, 2),
+				       PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
 	if (rc)
 		return fail_detail("the backup of run %s on target \"%s\" is refused: it is not the file that was "
 				   "verified",
