@@ -115,6 +115,7 @@ struct remote {
 	int port;
 	char *label;
 	char *fingerprint;
+	struct _LIBSSH2_SFTP *sftp; /* the session's SFTP channel, opened at first use and kept (sftp.c) */
 };
 
 /* remote_open connects to the SSH host of target (ssh, its name for
@@ -204,6 +205,9 @@ int remote_upload_private(struct remote *r, const char *dir, const char *prefix,
 /* remote_remove removes the file path on r's host over SFTP; a file that is
  * already gone is not an error. */
 int remote_remove(struct remote *r, const char *path);
+
+/* remote_sftp_close shuts r's SFTP channel down, if it has one (remote_close does). */
+void remote_sftp_close(struct remote *r);
 
 /* remote_stat_size sets *size to the size of path on r's host; -1 with the
  * error recorded when it cannot be read. */

@@ -439,6 +439,8 @@ void remote_close(struct remote *r)
 {
 	if (!r)
 		return;
+	if (r->s && r->fd >= 0)
+		remote_sftp_close(r);
 	if (r->s) {
 		if (r->fd >= 0)
 			libssh2_session_disconnect(r->s, "padctl is done");

@@ -12,24 +12,42 @@
 
 #define SFTP_TIMEOUT_MS 30000
 
+/* sftp_open returns r's SFTP channel, started at the first use and kept:
+ * each start runs an sftp-server process on the host, and a kept backup or
+ * a tool's pgpass file needs several SFTP operations in a row */
 static LIBSSH2_SFTP *sftp_open(struct remote *r, const char *what)
 {
 	libssh2_session_set_blocking(r->s, 1);
 	libssh2_session_set_timeout(r->s, SFTP_TIMEOUT_MS);
+	if (r->sftp)
+		return r->sftp;
 	LIBSSH2_SFTP *sftp = libssh2_sftp_init(r->s);
 	if (!sftp) {
 		char *why = remote_session_error(r->s);
 		fail("could not start SFTP on the %s to %s: %s", r->label, what, why);
 		free(why);
 		fail_hint("padctl needs the SSH server's sftp subsystem (Subsystem sftp in sshd_config)");
+		libssh2_session_set_timeout(r->s, 0);
 	}
+	r->sftp = sftp;
 	return sftp;
 }
 
 static void sftp_done(struct remote *r, LIBSSH2_SFTP *sftp)
 {
-	libssh2_sftp_shutdown(sftp);
+	(void)sftp;
 	libssh2_session_set_timeout(r->s, 0);
+}
+
+void remote_sftp_close(struct remote *r)
+{
+	if (!r->sftp)
+		return;
+	libssh2_session_set_blocking(r->s, 1);
+	libssh2_session_set_timeout(r->s, 5000);
+	libssh2_sftp_shutdown(r->sftp);
+	libssh2_session_set_timeout(r->s, 0);
+	r->sftp = NULL;
 }
 
 static const char *sftp_why(LIBSSH2_SFTP *sftp, struct remote *r, char **own)
