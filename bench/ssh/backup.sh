@@ -146,7 +146,8 @@ printf 'project: bench\nschemas:\n  owned: [app]\n  protected: [ref]\nbackups:\n
 printf 'steps:\n  - backup: {always: true}\non_failure: stop\n' >"$P/pipelines/backup.yml"
 env_file() { # NAME [BACKUPS_DIR]
 	{
-		printf 'pipeline: backup\ntargets:\n  t1:\n    database:\n'
+		# a target of its own per env: retention (backups.keep, per target) must not prune the other's
+		printf 'pipeline: backup\ntargets:\n  %s:\n    database:\n' "$1"
 		printf '      host: 127.0.0.1\n      port: %s\n      dbname: %s\n      user: %s\n      sslmode: disable\n' \
 			"$PORT" "$DB" "$SUPERUSER"
 		printf '    ssh:\n      host: 127.0.0.1\n      port: %s\n      user: %s\n      identity: %s\n' \

@@ -514,7 +514,8 @@ static const char prune_sql[] =
 /* prune_remote deletes the file of a backup kept on the SSH host (host) at
  * path, over the session *r (opened here the first time). Returns 1 when
  * the record must stay (the file could not be deleted, or is on a host the
- * target no longer names), 0 when it may be marked pruned. */
+ * target no longer names), 2 when the record may be marked pruned but the
+ * file was left (not one padctl wrote), 0 when the file is gone. */
 static int prune_remote(struct svc_step *s, struct remote **r, int *r_failed, const char *run, const char *path,
 			const char *host)
 {
@@ -559,6 +560,7 @@ static int prune_remote(struct svc_step *s, struct remote **r, int *r_failed, co
 		log_warn("[%s] %s: the backup of run %s is recorded as \"%s\" on the SSH host, which is not a backup "
 			 "file padctl wrote there: left in place, its record marked pruned",
 			 s->target, s->plugin, run, path);
+		keep = 2;
 	} else if (st.exists && remote_remove(*r, path)) {
 		log_warn("[%s] %s: could not delete backup file \"%s\" on the SSH host: %s; kept, and its record too",
 			 s->target, s->plugin, path, err_message() ? err_message() : "failed");
@@ -587,14 +589,18 @@ static int bk_prune(struct padctl_step *st)
 		const char *path = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
 		const char *host = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
 		struct stat fst;
+		int left = 0; /* the file stays (not one padctl wrote): only the record is marked */
 		if (path && host) {
-			if (prune_remote(s, &r, &r_failed, run, path, host))
+			int how = prune_remote(s, &r, &r_failed, run, path, host);
+			if (how == 1)
 				continue;
+			left = how == 2;
 		} else if (path && lstat(path, &fst) == 0) {
 			if (!S_ISREG(fst.st_mode) || !has_backup_shape(path, s->env, s->target, run)) {
 				log_warn("[%s] %s: the backup of run %s is recorded as \"%s\", which is not a backup "
 					 "file padctl wrote there: left in place, its record marked pruned",
 					 s->target, s->plugin, run, path);
+				left = 1;
 			} else if (unlink(path) != 0 && errno != ENOENT) {
 				log_warn("[%s] %s: could not delete backup file \"%s\": %s; kept, and its record too",
 					 s->target, s->plugin, path, strerror(errno));
@@ -614,7 +620,11 @@ static int bk_prune(struct padctl_step *st)
 		PQfreemem(l[1]);
 		if (!rc)
 			log_info("[%s] %s: pruned the backup of run %s%s%s (backups.keep is %s)", s->target, s->plugin,
-				 run, path ? ": deleted " : "", path ? path : "", keep);
+				 run,
+				 !path	? ""
+				 : left ? ": its record; the file was left"
+					: ": deleted ",
+				 path && !left ? path : "", keep);
 	}
 	PQclear(res);
 	return rc;
