@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
+#include "remote.h"
 #include "target.h"
 
 /* file_state says what is at a recorded path now. */
@@ -24,6 +25,95 @@ static const char *file_state(const char *path)
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? "missing" : "unreadable";
 	return S_ISREG(st.st_mode) ? "present" : "not a file";
+}
+
+/* The SSH host of a target whose backups are kept there, opened at the
+ * first such backup listed; a failure is said once and each of those
+ * backups is "unreadable". */
+struct kept {
+	const struct cfg_target *t;
+	char *location; /* remote_location of the target's ssh section, or NULL */
+	struct remote *r;
+	int failed;
+	char *why; /* why the host could not be reached */
+};
+
+static struct remote *kept_open(struct kept *k)
+{
+	if (k->r || k->failed)
+		return k->r;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	enum remote_stage stage;
+	if (remote_open(k->t->ssh, k->t->name, k->t->db.connect_timeout, &k->r, &stage)) {
+		k->failed = 1;
+		k->why = xstrdup(err_message() ? err_message() : "could not reach the SSH host");
+	}
+	err_scope_pop(&scope, ERR_DISCARD);
+	return k->r;
+}
+
+/* remote_state says what is at a path recorded on the SSH host host */
+static const char *remote_state(struct kept *k, const char *host, const char *path)
+{
+	if (!k->location || strcmp(k->location, host) != 0)
+		return "on another host";
+	struct remote *r = kept_open(k);
+	if (!r)
+		return "unreadable";
+	struct err_scope scope;
+	err_scope_push(&scope);
+	struct remote_stat st;
+	const char *state = remote_lstat(r, path, &st) ? "unreadable"
+			    : !st.exists	       ? "missing"
+			    : st.regular	       ? "present"
+						       : "not a file";
+	err_scope_pop(&scope, ERR_DISCARD);
+	return state;
+}
+
+/* check_remote re-checks a backup kept on the SSH host there: size and
+ * SHA-256 (sha256sum on the host), then pg_restore --list run there */
+static int check_remote(struct kept *k, PGresult *res, int i, int major)
+{
+	const char *path = PQgetvalue(res, i, 1), *host = PQgetvalue(res, i, 13);
+	if (!k->location || strcmp(k->location, host) != 0) {
+		fail("backup file \"%s\" is kept on the ssh host %s, which target \"%s\" does not name now", path, host,
+		     k->t->name);
+		return fail_detail("its ssh section names %s", k->location ? k->location : "no SSH host");
+	}
+	struct remote *r = kept_open(k);
+	if (!r)
+		return fail("%s", k->why);
+	if (remote_dump_check(r, path, PQgetvalue(res, i, 2), PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3)))
+		return -1;
+	const char *const args[] = { "--list", path, NULL };
+	struct buf err = BUF_INIT;
+	struct remote_tool_opts o;
+	memset(&o, 0, sizeof o);
+	o.ssh = k->t->ssh;
+	o.target = k->t->name;
+	o.connect_timeout_s = k->t->db.connect_timeout;
+	o.tool = "pg_restore";
+	o.major = major;
+	o.args = args;
+	o.timeout_ms = 10L * 60 * 1000;
+	o.err = &err;
+	int code = -1;
+	char *version = NULL;
+	int rc = remote_tool_run(&o, &code, &version);
+	free(version);
+	if (!rc && code != 0) {
+		while (err.len && err.s[err.len - 1] == '\n')
+			err.s[--err.len] = '\0';
+		fail("pg_restore --list on the SSH host could not read backup file \"%s\" (exit status %d)", path,
+		     code);
+		if (err.len)
+			fail_detail("%s", err.s);
+		rc = -1;
+	}
+	buf_release(&err);
+	return rc;
 }
 
 static const char *human_size(const char *bytes, char *buf, size_t size)
@@ -41,7 +131,7 @@ static const char *human_size(const char *bytes, char *buf, size_t size)
 
 /* check_one re-checks a backup: the file's SHA-256 and size against the
  * ledger, then pg_restore --list; *why is the failure (newly allocated). */
-static int check_one(PGresult *res, int i, int major, char **why)
+static int check_one(struct kept *k, PGresult *res, int i, int major, char **why)
 {
 	*why = NULL;
 	if (strcmp(PQgetvalue(res, i, 4), "t") != 0) {
@@ -53,9 +143,15 @@ static int check_one(PGresult *res, int i, int major, char **why)
 	struct err_scope scope;
 	err_scope_push(&scope);
 	const char *path = PQgetvalue(res, i, 1);
-	int rc = backups_file_check(path, PQgetvalue(res, i, 2), PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
-	if (!rc)
-		rc = backups_restore_list(major, path);
+	int rc;
+	if (!PQgetisnull(res, i, 13)) {
+		rc = check_remote(k, res, i, major);
+	} else {
+		rc = backups_file_check(path, PQgetvalue(res, i, 2),
+					PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
+		if (!rc)
+			rc = backups_restore_list(major, path);
+	}
 	if (rc) {
 		struct buf b = BUF_INIT;
 		buf_adds(&b, err_message() ? err_message() : "failed");
@@ -88,6 +184,7 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 	if (!rc && have)
 		rc = backups_list(db, t->name, NULL, &res);
 	int major = PQserverVersion(db->conn) / 10000;
+	struct kept k = { t, t->ssh ? remote_location(t->ssh) : NULL, NULL, 0, NULL };
 	int shown = 0;
 	for (int i = 0; !rc && res && i < PQntuples(res); i++)
 		shown += PQgetisnull(res, i, 12) || strcmp(PQgetvalue(res, i, 12), env) == 0;
@@ -100,10 +197,14 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 		const char *path = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
 		int pruned = strcmp(PQgetvalue(res, i, 5), "t") == 0;
 		int verified = strcmp(PQgetvalue(res, i, 4), "t") == 0;
-		const char *state = file_state(path);
+		const char *host = PQgetisnull(res, i, 13) ? NULL : PQgetvalue(res, i, 13);
+		/* a pruned backup's file is gone: the SSH host is not asked again */
+		const char *state = !path || !host ? file_state(path)
+				    : pruned	   ? "deleted"
+						   : remote_state(&k, host, path);
 		char *why = NULL;
 		int checked = verify && !pruned;
-		int bad = checked && check_one(res, i, major, &why);
+		int bad = checked && check_one(&k, res, i, major, &why);
 		*failed += bad;
 		if (arr) {
 			json_t *o = json_object();
@@ -112,6 +213,7 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			json_object_set_new(o, "started_at", json_string(PQgetvalue(res, i, 8)));
 			json_object_set_new(o, "finished_at", json_string(PQgetvalue(res, i, 9)));
 			json_object_set_new(o, "path", path ? json_string(path) : json_null());
+			json_object_set_new(o, "host", host ? json_string(host) : json_null());
 			json_object_set_new(o, "size", json_integer(strtoll(PQgetvalue(res, i, 2), NULL, 10)));
 			json_object_set_new(o, "sha256",
 					    PQgetisnull(res, i, 3) ? json_null() : json_string(PQgetvalue(res, i, 3)));
@@ -131,7 +233,11 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 			/* the ledger's text is escaped: a recorded path cannot forge a line */
 			char *f[4];
 			f[0] = xstrprintable(PQgetvalue(res, i, 0));
-			f[1] = xstrprintable(path ? path : "(nothing dumped: no owned schema existed)");
+			char *shown_path = !path  ? xstrdup("(nothing dumped: no owned schema existed)")
+					   : host ? xstrfmt("%s (on the ssh host %s)", path, host)
+						  : xstrdup(path);
+			f[1] = xstrprintable(shown_path);
+			free(shown_path);
 			f[2] = xstrprintable(PQgetisnull(res, i, 3) ? "-" : PQgetvalue(res, i, 3));
 			f[3] = xstrprintable(PQgetvalue(res, i, 6));
 			char size[32];
@@ -155,6 +261,14 @@ static int target_backups(const struct cfg_project *p, const char *env, const st
 		}
 		free(why);
 	}
+	if (k.why && !arr) {
+		char *w = xstrprintable(k.why);
+		printf("  (the ssh host could not be reached: %s)\n", w);
+		free(w);
+	}
+	remote_close(k.r);
+	free(k.location);
+	free(k.why);
 	PQclear(res);
 	db_close(db);
 	return rc;

@@ -151,6 +151,42 @@ static int check_ssh(struct doctor *d, const char *what, const struct cfg_target
 	return rc;
 }
 
+/* check_kept_dir checks, without changing anything, that backups can be
+ * kept in ssh.backups_dir on the SSH host: a real directory not every user
+ * may write to (or none yet: the first backup makes it), and sha256sum */
+static void check_kept_dir(struct doctor *d, const char *what, const struct cfg_target *t, struct remote *r)
+{
+	struct err_scope one;
+	err_scope_push(&one);
+	const char *dir = t->ssh->backups_dir;
+	char *shown = xstrprintable(dir);
+	struct remote_stat st;
+	int rc = remote_lstat(r, dir, &st);
+	if (!rc && st.exists && !st.dir) {
+		rc = fail("ssh.backups_dir \"%s\" on the ssh host is not a directory (a symbolic link or a file is in "
+			  "its place)",
+			  shown);
+		fail_hint("remove it on the SSH host, or point ssh.backups_dir at a directory");
+	} else if (!rc && st.exists && (st.perm & 002)) {
+		rc = fail("ssh.backups_dir \"%s\" on the ssh host is writable by every user there", shown);
+		fail_hint("chmod o-w \"%s\" on the SSH host, or point ssh.backups_dir at a private directory", shown);
+	}
+	const char *const argv[] = { "sha256sum", "--version", NULL };
+	struct remote_exec_opts o = { argv, 30000, NULL, NULL, NULL, NULL, "sha256sum" };
+	struct remote_exec_result res;
+	if (!rc && (remote_exec(r, &o, &res) || res.exit_code != 0)) {
+		rc = fail("sha256sum does not run on the ssh host: padctl hashes kept backups there with it");
+		fail_hint("install coreutils on the SSH host");
+	}
+	char *check = xstrfmt("%s: ssh.backups_dir on the ssh host", what);
+	check_end(d, &one, rc, check);
+	if (!rc)
+		ok("%s: backups kept on the ssh host in %s%s", what, shown,
+		   st.exists ? "" : " (it does not exist yet: the first backup makes it, mode 0700)");
+	free(check);
+	free(shown);
+}
+
 /* check_remote_tools checks that the SSH host has the client tools of the
  * server's major version, for a target with tools: remote */
 static void check_remote_tools(struct doctor *d, const char *what, const struct cfg_target *t, struct db *db)
@@ -174,6 +210,8 @@ static void check_remote_tools(struct doctor *d, const char *what, const struct 
 		free(check);
 		free(version);
 	}
+	if (!rc && t->ssh->backups_dir)
+		check_kept_dir(d, what, t, r);
 	char *check = xstrfmt("%s: ssh host for the tools", what);
 	check_end(d, &scope, rc, check);
 	free(check);

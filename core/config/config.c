@@ -688,6 +688,7 @@ static void target_release(struct cfg_target *t)
 		free(t->ssh->passphrase_env);
 		free(t->ssh->known_hosts);
 		free(t->ssh->tools);
+		free(t->ssh->backups_dir);
 		free(t->ssh);
 	}
 }
@@ -744,6 +745,63 @@ static int ssh_done(struct yw_walk *w, const yaml_node_t *map, void *obj)
 		fail_detail("the passphrase is for an identity file; without one padctl logs in with the ssh agent's keys");
 		return fail_hint("set identity: to the private key file, or remove passphrase_env");
 	}
+	if (s->backups_dir && (!s->tools || strcmp(s->tools, "remote") != 0)) {
+		/* refused, not ignored: pg_dump on this machine cannot write a file on the SSH host */
+		const yaml_node_t *v = yw_map_get(w->doc, map, "backups_dir", NULL);
+		yw_err(w->doc, v ? v : map, "\"ssh.backups_dir\" needs \"ssh.tools: remote\"");
+		fail_detail("only pg_dump run on the SSH host can keep the dump there; with tools: local it runs here");
+		return fail_hint("set tools: remote in the ssh section, or remove backups_dir (backups then go to "
+				 "backups.dir on this machine)");
+	}
+	return 0;
+}
+
+/* set_remote_dir: ssh.backups_dir, a directory on the SSH host. It is
+ * checked as backups.dir is, and must be absolute: "~" and a relative path
+ * would depend on the remote login directory, and the ledger records where
+ * the file is. Spaces, quotes and the like are data (every remote argument
+ * is quoted), but control characters are refused. */
+static int set_remote_dir(struct yw_walk *w, const struct yw_field *fl, const yaml_node_t *map, const yaml_node_t *k,
+			  const yaml_node_t *v, void *obj)
+{
+	(void)map;
+	(void)k;
+	if (!v)
+		return 0;
+	const char *s = NULL;
+	if (yw_scalar(w->doc, v, fl->what, &s))
+		return -1;
+	const char *eg = "write an absolute directory on the SSH host, e.g. `/var/backups/padctl`";
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+		if (*q < 0x20 || *q == 0x7f) {
+			yw_err(w->doc, v, "%s holds a control character", fl->what);
+			return fail_hint("%s", eg);
+		}
+	if (s[0] != '/') {
+		yw_err(w->doc, v, "%s \"%s\" is not an absolute path", fl->what, yw_show(s));
+		fail_detail("it names a directory on the SSH host; \"~\" and relative paths are not expanded there");
+		return fail_hint("%s", eg);
+	}
+	for (const char *q = s; *q;) {
+		size_t n = strcspn(q, "/");
+		if ((n == 2 && q[0] == '.' && q[1] == '.') || (n == 1 && q[0] == '.')) {
+			yw_err(w->doc, v, "%s \"%s\" has a \"%.*s\" component", fl->what, yw_show(s), (int)n, q);
+			return fail_hint("%s, without \".\" or \"..\"", eg);
+		}
+		q += n;
+		q += *q == '/';
+	}
+	char *dir = xstrdup(s);
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	if (strspn(dir, "/") == n) {
+		yw_err(w->doc, v, "%s \"%s\" is the root directory", fl->what, yw_show(s));
+		free(dir);
+		return fail_hint("give backups a directory of their own, e.g. `/var/backups/padctl`");
+	}
+	free(*FIELD_AT(obj, fl, char **));
+	*FIELD_AT(obj, fl, char **) = dir;
 	return 0;
 }
 
@@ -775,7 +833,12 @@ static const struct yw_field ssh_fields[] = {
 	{ .key = "tools", .type = YW_ENUM, .choices = ssh_tools, .dflt = "local", .off = offsetof(struct cfg_ssh, tools),
 	  .what = "\"ssh.tools\"", .doc_type = "`local` or `remote`", .doc_default = "`local`",
 	  .help = "where pg_dump / pg_restore run: `local` (this machine, through the tunnel) or `remote` (on the SSH host, "
-		  "the dump streamed back)" },
+		  "the dump streamed back unless `backups_dir` is set)" },
+	{ .key = "backups_dir", .type = YW_FN, .fn = set_remote_dir, .off = offsetof(struct cfg_ssh, backups_dir),
+	  .what = "\"ssh.backups_dir\"", .doc_type = "absolute path on the SSH host", .doc_default = "none (streamed back)",
+	  .help = "with `tools: remote`: backups stay on the SSH host, in `DIR/<env>/<target>/<run id>.dump` "
+		  "(directories 0700, files 0600), hashed and verified there; the ledger records the host and path "
+		  "([ssh.md](ssh.md#keeping-the-dump-on-the-ssh-host))" },
 };
 static const struct yw_table ssh_table = YW_TABLE(ssh_fields, ssh_done);
 

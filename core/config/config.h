@@ -54,6 +54,7 @@ struct cfg_ssh {
 	int tunnel;            /* bool */
 	char *tools;           /* "local" (default) or "remote" */
 	int line;
+	char *backups_dir;     /* absolute path on the SSH host: backups stay there; NULL: streamed back */
 };
 
 struct cfg_database {

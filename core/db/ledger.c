@@ -130,6 +130,10 @@ static const char *const ledger_steps[] = {
 	 * third of its size (the SHA-256 digests in it do not compress);
 	 * rows recorded before keep their form */
 	"ALTER TABLE padctl.plans ALTER COLUMN body SET STORAGE EXTERNAL;\n",
+	/* 10: a backup kept on the target's SSH host (ssh.backups_dir): host is
+	 * where its path is ("user@host:port"); NULL: a file on the machine
+	 * that ran padctl */
+	"ALTER TABLE padctl.backups ADD COLUMN IF NOT EXISTS host text;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

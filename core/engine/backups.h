@@ -41,7 +41,8 @@ int backups_have_table(struct db *db, int *have);
  * was dumped), 2 size, 3 sha256, 4 verified (t/f), 5 pruned (t/f),
  * 6 schemas (comma-separated), 7 pg_dump version, 8 started_at and
  * 9 finished_at (ISO 8601, UTC), 10 pruned_at, 11 the run's status, 12 the
- * run's env. The caller PQclears *res. */
+ * run's env, 13 the SSH host the file is on ("user@host:port"; NULL: on
+ * this machine). The caller PQclears *res. */
 int backups_list(struct db *db, const char *target, const char *run_id, PGresult **res);
 
 /* backups_file_check fails, saying what differs, unless the file at path
@@ -53,5 +54,11 @@ int backups_file_check(const char *path, const char *size, const char *sha256);
  * target's) on the file at path, as the tools service picks and checks the
  * binary; it fails with pg_restore's own words when that cannot read it. */
 int backups_restore_list(int major, const char *path);
+
+/* backups_remote_discard removes the file of a backup kept on the SSH host
+ * that was never committed (services_step_end); a failure is a warning. */
+struct svc_step;
+struct padctl_artifact;
+void backups_remote_discard(struct svc_step *s, struct padctl_artifact *a);
 
 #endif

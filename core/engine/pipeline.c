@@ -264,6 +264,8 @@ static const char *h_config(struct padctl_step *st, const char *key)
 		return st->run->rollback_of;
 	if (strcmp(key, "backups.dir") == 0)
 		return st->project->backups_dir;
+	if (strcmp(key, "ssh.backups_dir") == 0)
+		return st->target->ssh ? st->target->ssh->backups_dir : NULL;
 	if (strcmp(key, "drift") == 0)
 		return st->project->drift ? "true" : "false";
 	return NULL;

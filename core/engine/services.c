@@ -218,6 +218,19 @@ static int is_artifact_path(void *ctx, const char *arg)
 	return 0;
 }
 
+/* is_remote_path: arg names a file on the SSH host (a backup kept there):
+ * the tool runs there and reads it in place */
+static int is_remote_path(struct svc_step *s, const char *arg)
+{
+	for (size_t i = 0; i < s->narts; i++)
+		if (s->arts[i]->remote && strcmp(s->arts[i]->path, arg) == 0)
+			return 1;
+	for (size_t i = 0; i < s->nremote_inputs; i++)
+		if (strcmp(s->remote_inputs[i], arg) == 0)
+			return 1;
+	return 0;
+}
+
 /* The private password file: a 0700 directory of its own with one 0600 file,
  * both registered with sig so a signal or an exit removes them. */
 struct pgpass {
@@ -371,6 +384,18 @@ static void end_tool_session(struct svc_step *s, const char *tool)
 	free(app);
 }
 
+int services_remote(struct svc_step *s, struct remote **r)
+{
+	*r = NULL;
+	if (!s->remote) {
+		enum remote_stage stage;
+		if (remote_open(s->tcfg->ssh, s->tcfg->name, s->tcfg->db.connect_timeout, &s->remote, &stage))
+			return -1;
+	}
+	*r = s->remote;
+	return 0;
+}
+
 /* tools_run_remote runs the tool on the target's SSH host (ssh.tools:
  * remote): connected to database.host:port as that host sees it, the
  * password in a private pgpass file there, output streamed back as from a
@@ -394,9 +419,12 @@ static int tools_run_remote(struct svc_step *s, const char *tool, const char *co
 	}
 	for (size_t i = 0; args && args[i]; i++) {
 		argv_add(&av, xstrdup(args[i]));
-		if (is_artifact_path(s, args[i]))
+		if (is_artifact_path(s, args[i]) && !is_remote_path(s, args[i]))
 			argv_add(&up, xstrdup(args[i]));
 	}
+	/* a backup kept on the SSH host: pg_dump writes the file padctl created there */
+	if (art && art->remote)
+		argv_add(&av, xstrfmt("--file=%s", art->path));
 	argv_add(&env, xstrdup("LC_ALL=C"));
 	argv_add(&env, xstrfmt("PGAPPNAME=padctl-%s", tool));
 	argv_add(&env, xstrdup("PGCONNECT_TIMEOUT=30"));
@@ -423,7 +451,9 @@ static int tools_run_remote(struct svc_step *s, const char *tool, const char *co
 	o.err = &err;
 	int code = -1;
 	char *version = NULL;
-	int rc = remote_tool_run(&o, &code, &version);
+	int rc = services_remote(s, &o.session);
+	if (!rc)
+		rc = remote_tool_run(&o, &code, &version);
 	if (art) {
 		free(art->tool_version);
 		art->tool_version = version;
@@ -469,13 +499,22 @@ static int tools_run_impl(struct padctl_step *st, const char *tool, const char *
 		free(why);
 		return -1;
 	}
-	if (art && (art->committed || art->fd < 0))
+	if (art && (art->committed || (art->fd < 0 && !art->remote)))
 		return fail("step \"%s\" on target \"%s\" sent the output of %s to artifact \"%s\", which is committed",
 			    s->plugin, s->target, tool, art->name);
 	int major = PQserverVersion(s->db->conn) / 10000;
 	int connect = !(strcmp(tool, "pg_restore") == 0 && (has_arg(args, "--list")));
-	if (connect && s->tcfg && s->tcfg->ssh && s->tcfg->ssh->tools && !strcmp(s->tcfg->ssh->tools, "remote")) {
-		struct tool_out rto = { s, st, out, ctx, art };
+	int tools_remote = s->tcfg && s->tcfg->ssh && s->tcfg->ssh->tools && !strcmp(s->tcfg->ssh->tools, "remote");
+	/* a file on the SSH host (a kept backup) is read there, --list included */
+	int reads_remote = art && art->remote;
+	for (size_t i = 0; args && args[i]; i++)
+		reads_remote |= is_remote_path(s, args[i]);
+	if (reads_remote && !tools_remote)
+		return fail("step \"%s\" on target \"%s\": %s would use a backup kept on the SSH host, but the target "
+			    "has no ssh.tools: remote",
+			    s->plugin, s->target, tool);
+	if ((connect && tools_remote) || reads_remote) {
+		struct tool_out rto = { s, st, out, ctx, art && art->remote ? NULL : art };
 		return tools_run_remote(s, tool, args, timeout_ms, &rto, art, major, connect);
 	}
 	char *bin, *version = NULL;
@@ -1522,7 +1561,10 @@ void services_step_end(struct svc_step *s)
 {
 	for (size_t i = 0; i < s->narts; i++) {
 		struct padctl_artifact *a = s->arts[i];
-		if (!a->committed) {
+		if (!a->committed && a->remote) {
+			/* the path is on the SSH host: never unlink it here */
+			backups_remote_discard(s, a);
+		} else if (!a->committed) {
 			if (a->fd >= 0)
 				close(a->fd);
 			unlink(a->path);
@@ -1548,5 +1590,12 @@ void services_step_end(struct svc_step *s)
 	free(s->inputs);
 	s->inputs = NULL;
 	s->ninputs = 0;
+	for (size_t i = 0; i < s->nremote_inputs; i++)
+		free(s->remote_inputs[i]);
+	free(s->remote_inputs);
+	s->remote_inputs = NULL;
+	s->nremote_inputs = 0;
+	remote_close(s->remote);
+	s->remote = NULL;
 	svc_backfill_end(s);
 }

@@ -59,6 +59,7 @@ struct padctl_artifact {
 	dev_t dev; /* backups: the committed file's identity, checked by mark_verified */
 	ino_t ino;
 	struct timespec mtime;
+	int remote; /* backups: the file is on the target's SSH host (ssh.backups_dir); path is its path there */
 };
 struct cfg_project;
 
@@ -103,6 +104,9 @@ struct svc_step {
 	char **inputs; /* files the backups service verified: pg_restore may read them */
 	size_t ninputs;
 	struct svc_backfill *backfill; /* the "backfill" service's state (svc_backfill.c) */
+	char **remote_inputs; /* of inputs, those on the SSH host (a kept backup): pg_restore runs there */
+	size_t nremote_inputs;
+	struct remote *remote; /* the step's session to its SSH host (services_remote) */
 };
 
 /* svc_step_of returns st's view for the services (defined by the engine). */
@@ -115,6 +119,13 @@ void svc_backfill_end(struct svc_step *s);
 
 /* services_lookup returns the service name at exactly version, or NULL. */
 const void *services_lookup(const char *name, uint32_t version);
+
+/* services_remote sets *r to the step's session to its target's SSH host,
+ * opened at the first call and closed by services_step_end: the tools and
+ * backups services share it, so one step logs in once. The step's calls
+ * follow each other, so the session is never idle for long. */
+struct remote;
+int services_remote(struct svc_step *s, struct remote **r);
 
 /* services_step_end removes the artifacts the step created but did not
  * commit and frees what the services kept for the step. */

@@ -115,6 +115,7 @@ struct remote {
 	int port;
 	char *label;
 	char *fingerprint;
+	struct _LIBSSH2_SFTP *sftp; /* the session's SFTP channel, opened at first use and kept (sftp.c) */
 };
 
 /* remote_open connects to the SSH host of target (ssh, its name for
@@ -129,6 +130,11 @@ void remote_close(struct remote *r);
 const char *remote_label(const struct remote *r);
 /* remote_hostkey_fingerprint returns the host key's fingerprint (borrowed). */
 const char *remote_hostkey_fingerprint(const struct remote *r);
+
+/* remote_location returns "user@host:port" of ssh (user defaulted as
+ * remote_open does; newly allocated): where the ledger says a backup kept
+ * on the SSH host is. */
+char *remote_location(const struct cfg_ssh *ssh);
 
 /* remote_lib_init initialises libssh2 once per process. */
 int remote_lib_init(void);
@@ -200,9 +206,51 @@ int remote_upload_private(struct remote *r, const char *dir, const char *prefix,
  * already gone is not an error. */
 int remote_remove(struct remote *r, const char *path);
 
+/* remote_sftp_close shuts r's SFTP channel down, if it has one (remote_close does). */
+void remote_sftp_close(struct remote *r);
+
 /* remote_stat_size sets *size to the size of path on r's host; -1 with the
  * error recorded when it cannot be read. */
 int remote_stat_size(struct remote *r, const char *path, unsigned long long *size);
+
+/* ---------------------------------------------------------------- kept dumps (keep.c) */
+
+/* What an SFTP lstat found at a path on the SSH host. */
+struct remote_stat {
+	int exists;
+	int regular; /* a regular file (never a link: lstat) */
+	int dir; /* a directory (not a link to one) */
+	unsigned long perm; /* the permission bits (07777) */
+	unsigned long long size;
+};
+
+/* remote_lstat fills *st for path on r's host; a missing path is
+ * st->exists == 0, not an error. */
+int remote_lstat(struct remote *r, const char *path, struct remote_stat *st);
+
+/* remote_dump_dir makes base/env/target on r's host for backups kept
+ * there (ssh.backups_dir) and sets *dir to it (newly allocated). Missing
+ * directories are made 0700; base must then be a real directory (not a
+ * link) that not every user may write to, and env and target real
+ * directories that only their owner may use: anything else is refused,
+ * as backups_dir_make refuses it on this machine. */
+int remote_dump_dir(struct remote *r, const char *base, const char *env, const char *target, char **dir);
+
+/* remote_create_private creates path on r's host, empty, with mode 0600,
+ * exclusively (an existing file or link there is an error, never written
+ * through). */
+int remote_create_private(struct remote *r, const char *path);
+
+/* remote_sha256 runs `sha256sum -- path` on r's host and sets hex (64
+ * lowercase hex digits and a NUL). Hashing there costs no transfer of the
+ * file (see bench/README.md). */
+int remote_sha256(struct remote *r, const char *path, char hex[65]);
+
+/* remote_dump_check checks that path on r's host is a regular file with the
+ * recorded size (decimal text) and sha256 (NULL: none recorded, which
+ * fails), as backups_file_check does on this machine: a missing file says
+ * so, a changed one gives both sizes and hashes. */
+int remote_dump_check(struct remote *r, const char *path, const char *size, const char *sha256);
 
 /* ---------------------------------------------------------------- tools */
 
@@ -221,6 +269,7 @@ struct remote_tool_opts {
 	remote_output_fn on_out; /* the tool's stdout, as it comes */
 	void *out_ctx;
 	struct buf *err; /* its stderr (the last 64 KiB) */
+	struct remote *session; /* an open session to use (kept open); NULL: one is opened and closed */
 };
 
 /* remote_tool_check runs `/usr/lib/postgresql/MAJOR/bin/TOOL --version` on

@@ -42,6 +42,14 @@ static char *local_user(void)
 	return xstrdup(pw && pw->pw_name ? pw->pw_name : "root");
 }
 
+char *remote_location(const struct cfg_ssh *ssh)
+{
+	char *u = ssh->user ? xstrdup(ssh->user) : local_user();
+	char *loc = xstrfmt("%s@%s:%d", u, ssh->host, ssh->port);
+	free(u);
+	return loc;
+}
+
 const char *remote_label(const struct remote *r)
 {
 	return r->label;
@@ -431,6 +439,8 @@ void remote_close(struct remote *r)
 {
 	if (!r)
 		return;
+	if (r->s && r->fd >= 0)
+		remote_sftp_close(r);
 	if (r->s) {
 		if (r->fd >= 0)
 			libssh2_session_disconnect(r->s, "padctl is done");

@@ -94,9 +94,9 @@ int remote_tool_run(const struct remote_tool_opts *o, int *exit_code, char **ver
 {
 	*exit_code = -1;
 	*version = NULL;
-	struct remote *r = NULL;
+	struct remote *r = o->session;
 	enum remote_stage stage;
-	if (remote_open(o->ssh, o->target, o->connect_timeout_s, &r, &stage))
+	if (!r && remote_open(o->ssh, o->target, o->connect_timeout_s, &r, &stage))
 		return -1;
 	char *bin = xstrfmt("%s/%d/bin/%s", REMOTE_PG_ROOT, o->major, o->tool);
 	size_t nargs = 0, nenv = 0;
@@ -176,7 +176,8 @@ int remote_tool_run(const struct remote_tool_opts *o, int *exit_code, char **ver
 	free(argv);
 	free(pgpass);
 	free(bin);
-	remote_close(r);
+	if (!o->session)
+		remote_close(r);
 	if (rc) {
 		free(*version);
 		*version = NULL;

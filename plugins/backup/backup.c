@@ -300,7 +300,13 @@ static int run(const struct padctl_host *h, struct padctl_step *st, void *state)
 	if (rc) {
 		/* failed above */
 	} else if (h->dry_run(st)) {
-		if (p.n)
+		const char *kept = h->config(st, "ssh.backups_dir");
+		if (p.n && kept)
+			h->log(st, PADCTL_LOG_INFO,
+			       "dry run: would back up schema%s %s with pg_dump --format=custom on the SSH host to "
+			       "%s/%s/%s/%s.dump there, verify it there with pg_restore --list and apply backups.keep%s",
+			       p.n == 1 ? "" : "s", list, kept, h->env(st), h->target(st), h->run_id(st), why);
+		else if (p.n)
 			h->log(st, PADCTL_LOG_INFO,
 			       "dry run: would back up schema%s %s with pg_dump --format=custom to %s/%s/%s/%s.dump, "
 			       "verify it with pg_restore --list and apply backups.keep%s",

@@ -140,6 +140,29 @@ assert_contains "$tv" "pg_dump (PostgreSQL) " "the remote tool's version recorde
 pgpass_left && fail_now "a pgpass file was left on the bastion"
 ok "backups through the bastion: local tools through the tunnel, remote tools on the bastion, both verified"
 
+group "a backup kept on the bastion (ssh.backups_dir), and a failed migration restored from it there"
+KEPT="$PROJECT/bastion dumps"
+printf '      backups_dir: %s\n' "$KEPT" >>"$PROJECT/envs/qa.yml"
+nsql "INSERT INTO app.t VALUES (7)" >/dev/null
+add_migration 0005 no_down "ALTER TABLE app.t ADD COLUMN x int; UPDATE app.t SET x = id;"
+add_migration 0006 broken "SELECT 1/0;"
+pc deploy qa
+assert_rc 1
+IFS='|' read -r run host f3 <<<"$(nsql "SELECT run_id || '|' || host || '|' || path FROM padctl.backups ORDER BY started_at DESC LIMIT 1")"
+assert_eq "$SSHD_USER@$NETNS_ADDR:$SSHD_PORT" "$host" "the ledger says the backup is on the bastion"
+assert_eq "$KEPT/qa/qa/$run.dump" "$f3" "its path there"
+assert_eq 600 "$(stat -c %a "$f3")" "its mode"
+assert_eq "$(sha256sum "$f3" | cut -d' ' -f1)" "$(nsql "SELECT sha256 FROM padctl.backups WHERE run_id = '$run'")" "its checksum"
+assert_err_contains "restored the owned schemas from the backup of run $run"
+assert_eq "" "$(nsql "SELECT attname FROM pg_attribute WHERE attrelid = 'app.t'::regclass AND attname = 'x'")" "column x is gone"
+assert_eq 1 "$(nsql "SELECT count(*) FROM app.t WHERE id = 7")" "the row written before the run is back"
+pgpass_left && fail_now "a pgpass file was left on the bastion"
+rm -rf "$PROJECT/migrations/0005_no_down" "$PROJECT/migrations/0006_broken"
+pc backups qa --verify
+assert_rc 0
+assert_out_contains "(on the ssh host $SSHD_USER@$NETNS_ADDR:$SSHD_PORT)"
+ok "kept on the bastion (0600, recorded with its host), verified there, restored from there"
+
 group "doctor through the bastion"
 pc doctor qa
 assert_rc 0

@@ -5,6 +5,7 @@
  * away. sshd runs on this machine, so the test looks at the "remote" files
  * and processes directly. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,79 @@ static void test_exec_sigint_and_pgpass(void)
 	remote_close(r);
 }
 
+/* kept dumps (ssh.backups_dir): the directories are made 0700, a link or a
+ * file in their place and a base every user may write to are refused, the
+ * file is created 0600 and never over an existing one, hashed on the host
+ * (a name with a backslash included), and a changed or missing one fails
+ * remote_dump_check */
+static void test_kept_dump_files(void)
+{
+	if (!have_sshd)
+		return;
+	struct remote *r = open_remote();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	char *base = xstrfmt("%s/kept \\ 'q' $(x)/deep", dir), *kdir = NULL;
+	CU_ASSERT_EQUAL_FATAL(remote_dump_dir(r, base, "qa", "t1", &kdir), 0);
+	char *want = xstrfmt("%s/qa/t1", base);
+	CU_ASSERT_STRING_EQUAL(kdir, want);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(kdir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+	/* again: the directories are there, fine */
+	free(kdir);
+	CU_ASSERT_EQUAL(remote_dump_dir(r, base, "qa", "t1", &kdir), 0);
+	char *file = xstrfmt("%s/run\\1.dump", kdir);
+	CU_ASSERT_EQUAL_FATAL(remote_create_private(r, file), 0);
+	CU_ASSERT_EQUAL(stat(file, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_NOT_EQUAL(remote_create_private(r, file), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "the file exists"));
+	err_clear();
+	int fd = open(file, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(fs_write_all(fd, "abc", 3), 0);
+	close(fd);
+	char hex[65];
+	CU_ASSERT_EQUAL(remote_sha256(r, file, hex), 0);
+	CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CU_ASSERT_EQUAL(remote_dump_check(r, file, "3", hex), 0);
+	CU_ASSERT_NOT_EQUAL(remote_dump_check(r, file, "3", "00"), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "changed since it was written"));
+	err_clear();
+	CU_ASSERT_EQUAL(remote_remove(r, file), 0);
+	CU_ASSERT_NOT_EQUAL(remote_dump_check(r, file, "3", hex), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "is missing"));
+	err_clear();
+	/* a link in place of the target's directory */
+	char *other = xstrfmt("%s/elsewhere", dir), *t2 = xstrfmt("%s/qa/t2", base);
+	CU_ASSERT_EQUAL(mkdir(other, 0700), 0);
+	CU_ASSERT_EQUAL(symlink(other, t2), 0);
+	free(kdir);
+	kdir = NULL;
+	CU_ASSERT_NOT_EQUAL(remote_dump_dir(r, base, "qa", "t2", &kdir), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "is not a directory"));
+	err_clear();
+	/* a base every user may write to; an env directory others may read */
+	CU_ASSERT_EQUAL(chmod(base, 0777), 0);
+	CU_ASSERT_NOT_EQUAL(remote_dump_dir(r, base, "qa", "t1", &kdir), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "writable by every user"));
+	err_clear();
+	CU_ASSERT_EQUAL(chmod(base, 0700), 0);
+	char *qa = xstrfmt("%s/qa", base);
+	CU_ASSERT_EQUAL(chmod(qa, 0755), 0);
+	CU_ASSERT_NOT_EQUAL(remote_dump_dir(r, base, "qa", "t1", &kdir), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "other users could read"));
+	err_clear();
+	CU_ASSERT_PTR_NULL(kdir);
+	free(qa);
+	free(other);
+	free(t2);
+	free(file);
+	free(want);
+	free(base);
+	remote_close(r);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -322,6 +396,7 @@ int main(void)
 		{ "exec: hostile arguments are data", test_exec_hostile_args },
 		{ "exec: a time limit kills the remote command", test_exec_timeout_kills },
 		{ "exec: SIGINT kills it; private files are 0600 and removed", test_exec_sigint_and_pgpass },
+		{ "kept dumps: directories, files, hashes on the host", test_kept_dump_files },
 		{ NULL, NULL },
 	};
 	if (setup())
