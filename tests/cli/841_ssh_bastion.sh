@@ -4,6 +4,9 @@
 # cannot reach that database directly; through the SSH target it runs status,
 # plan, deploy (a migration that fails is rolled back through the tunnel),
 # history and doctor. Needs root (ip netns); skipped otherwise.
+# resource-lock: ssh_login_home
+# (the SSH user is this user: the scenarios that look for pgpass files left
+# in its home directory must not see another scenario's files in flight)
 . "$(dirname "$0")/lib.sh"
 . "$PADCTL_SOURCE_DIR/tests/harness/sshd.sh"
 . "$PADCTL_SOURCE_DIR/tests/harness/netns.sh"

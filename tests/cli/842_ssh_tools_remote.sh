@@ -7,6 +7,9 @@
 # recorded. A database name full of shell syntax reaches pg_dump as data.
 # The target's cluster demands a password (scram), so a dump that works
 # proves the remote pgpass works.
+# resource-lock: ssh_login_home
+# (the SSH user is this user: the scenarios that look for pgpass files left
+# in its home directory must not see another scenario's files in flight)
 . "$(dirname "$0")/lib.sh"
 . "$PADCTL_SOURCE_DIR/tests/harness/sshd.sh"
 

@@ -7,6 +7,9 @@
 # once the file is changed or gone); the rollback's restore strategy runs
 # pg_restore there from it; retention deletes it there. A directory full
 # of shell syntax stays data. Where it cannot work, the key is refused.
+# resource-lock: ssh_login_home
+# (the SSH user is this user: the scenarios that look for pgpass files left
+# in its home directory must not see another scenario's files in flight)
 . "$(dirname "$0")/lib.sh"
 . "$PADCTL_SOURCE_DIR/tests/harness/sshd.sh"
 
