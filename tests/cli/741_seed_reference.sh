@@ -32,6 +32,8 @@ pc deploy local
 assert_rc 0
 assert_err_contains "seed set common: 1 file applied"
 assert_err_contains "seed set uat: 2 files applied"
+# the reference padctl.yml has drift on: postflight compares with a replay
+assert_err_contains "validate: drift: no drift (against a replay of 15 migrations)"
 assert_eq 7 "$(q "SELECT count(*) FROM padealing.compliance_config")" "compliance defaults"
 assert_eq "amartin:employee,bcarter:employee,bcarter:manager,cnguyen:compliance,cnguyen:employee" \
 	"$(q "SELECT string_agg(e.user_name || ':' || r.role, ',' ORDER BY e.user_name, r.role)
