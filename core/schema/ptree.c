@@ -15,17 +15,21 @@ struct pt_arena {
 	max_align_t data[];
 };
 
+/* arena_reserve puts a new block of cap bytes in front of *a */
+static void arena_reserve(struct pt_arena **a, size_t cap)
+{
+	struct pt_arena *b = xmalloc(sizeof *b + cap);
+	b->next = *a;
+	b->used = 0;
+	b->cap = cap;
+	*a = b;
+}
+
 static void *arena_alloc(struct pt_arena **a, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	if (!*a || (*a)->cap - (*a)->used < n) {
-		size_t cap = n > BLOCK ? n : BLOCK;
-		struct pt_arena *b = xmalloc(sizeof *b + cap);
-		b->next = *a;
-		b->used = 0;
-		b->cap = cap;
-		*a = b;
-	}
+	if (!*a || (*a)->cap - (*a)->used < n)
+		arena_reserve(a, n > BLOCK ? n : BLOCK);
 	void *p = (char *)(*a)->data + (*a)->used;
 	(*a)->used += n;
 	return p;
@@ -277,6 +281,11 @@ struct pt *pt_parse(char *text, struct pt_arena **arena)
 	*arena = NULL;
 	if (!text)
 		return NULL;
+	/* the first block is sized from the text (a parse-tree node takes about
+	 * four to five times its JSON): a small migration's tree then takes one
+	 * small allocation, which malloc hands out again for the next one */
+	size_t want = strlen(text) * 6 + 512;
+	arena_reserve(arena, want < BLOCK ? want : BLOCK);
 	struct parser ps = { text, arena, NULL, NULL, 0, 0, 0 };
 	struct pt v;
 	int rc = parse_value(&ps, &v);
