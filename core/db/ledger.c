@@ -130,6 +130,32 @@ static const char *const ledger_steps[] = {
 	 * third of its size (the SHA-256 digests in it do not compress);
 	 * rows recorded before keep their form */
 	"ALTER TABLE padctl.plans ALTER COLUMN body SET STORAGE EXTERNAL;\n",
+	/* 10: a backfill's mapping as one row per source row (its target
+	 * tables and ids as two arrays) instead of one per target row: a
+	 * legacy row of the reference backfill wrote 4-5 mapping rows with a
+	 * primary key of two texts and two bigints, a quarter of its batch's
+	 * time (bench/README.md, backfill). padctl.migration_mapping stays,
+	 * as a view with its columns; rows recorded before move over. */
+	"CREATE TABLE IF NOT EXISTS padctl.backfill_mapping (\n"
+	"  source_table text COLLATE \"C\" NOT NULL, source_id bigint NOT NULL,\n"
+	"  target_tables text[] NOT NULL, target_ids bigint[] NOT NULL,\n"
+	"  migrated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (source_table, source_id),\n"
+	"  CHECK (cardinality(target_tables) = cardinality(target_ids)));\n"
+	"DO $padctl$ BEGIN\n"
+	"  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+	"             WHERE n.nspname = 'padctl' AND c.relname = 'migration_mapping' AND c.relkind = 'r') THEN\n"
+	"    INSERT INTO padctl.backfill_mapping\n"
+	"      SELECT source_table, source_id, array_agg(target_table ORDER BY target_table, target_id),\n"
+	"             array_agg(target_id ORDER BY target_table, target_id), min(migrated_at)\n"
+	"      FROM padctl.migration_mapping GROUP BY source_table, source_id\n"
+	"      ON CONFLICT (source_table, source_id) DO NOTHING;\n"
+	"    DROP TABLE padctl.migration_mapping;\n"
+	"  END IF;\n"
+	"END $padctl$;\n"
+	"CREATE OR REPLACE VIEW padctl.migration_mapping AS\n"
+	"  SELECT m.source_table::text AS source_table, m.source_id, u.target_table, u.target_id, m.migrated_at\n"
+	"  FROM padctl.backfill_mapping m CROSS JOIN LATERAL unnest(m.target_tables, m.target_ids)\n"
+	"    AS u(target_table, target_id);\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

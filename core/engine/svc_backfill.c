@@ -117,10 +117,25 @@ static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const cha
 			 d->src_lit, key);
 	else
 		buf_addf(q,
-			 "NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source_table = %s "
 			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
 			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
 			 d->src_lit, key, d->src_lit, key);
+}
+
+/* bf_write is a ledger write of the backfill's own. Inside a batch's
+ * transaction the host resets the session in front of it (RESET ALL), which
+ * would also drop the batch's SET LOCAL statement_timeout: it is set again,
+ * so the mapping rows and the counts are held to the file's timeout too. */
+static int bf_write(struct svc_step *s, struct padctl_step *st, const struct padctl_backfill_def *def,
+		    const char *sql)
+{
+	if (def->statement_timeout_ms <= 0)
+		return s->ledger_write(st, sql);
+	char *t = xstrfmt("SET LOCAL statement_timeout = %ld;\n%s", def->statement_timeout_ms, sql);
+	int rc = s->ledger_write(st, t);
+	free(t);
+	return rc;
 }
 
 static int parse_u64(const char *v, uint64_t *out)
@@ -161,7 +176,7 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 		buf_addf(&q,
 			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
 			 "ORDER BY %s LIMIT $2) s "
-			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source_table = %s "
 			 "AND m.source_id = s.k LIMIT 1) m ON true "
 			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
@@ -285,17 +300,18 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 	}
 	if (!rc) {
 		struct buf sql = BUF_INIT;
+		/* one mapping row per source row (padctl.migration_mapping is their view) */
 		buf_addf(&sql,
-			 "INSERT INTO padctl.migration_mapping (source_table, source_id, target_table, target_id) "
-			 "SELECT %s, u.s, u.t, u.i FROM unnest('{%s}'::bigint[], '{%s}'::text[], '{%s}'::bigint[]) "
-			 "AS u(s, t, i)",
+			 "INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids) "
+			 "SELECT %s, u.s, array_agg(u.t), array_agg(u.i) FROM unnest('{%s}'::bigint[], "
+			 "'{%s}'::text[], '{%s}'::bigint[]) AS u(s, t, i) GROUP BY u.s",
 			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
 		if (d->retry)
 			buf_addf(&sql,
 				 "; DELETE FROM padctl.backfill_failures WHERE source_table = %s AND source_id = "
 				 "ANY('{%s}'::bigint[])",
 				 d->src_lit, buf_str(&ids));
-		rc = s->ledger_write(st, buf_str(&sql));
+		rc = bf_write(s, st, def, buf_str(&sql));
 		buf_release(&sql);
 	}
 	buf_release(&ids);
@@ -379,7 +395,7 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 			"failed_at = clock_timestamp()",
 			d->src_lit, source_id, d->name_lit, run, *sqlstate ? "'" : "", *sqlstate ? sqlstate : "NULL",
 			*sqlstate ? "'" : "", msg);
-	int rc = s->ledger_write(st, sql);
+	int rc = bf_write(s, st, def, sql);
 	free(sql);
 	free(run);
 	free(msg);
@@ -404,7 +420,7 @@ static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *d
 			(unsigned long long)done, (unsigned long long)failed, (unsigned long long)written,
 			(unsigned long long)batches, finished ? ", finished_at = clock_timestamp()" : "", run,
 			d->name_lit);
-	int rc = s->ledger_write(st, sql);
+	int rc = bf_write(s, st, def, sql);
 	free(sql);
 	free(run);
 	return rc;
