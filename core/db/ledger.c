@@ -155,7 +155,49 @@ static const char *const ledger_steps[] = {
 	"CREATE OR REPLACE VIEW padctl.migration_mapping AS\n"
 	"  SELECT m.source_table::text AS source_table, m.source_id, u.target_table, u.target_id, m.migrated_at\n"
 	"  FROM padctl.backfill_mapping m CROSS JOIN LATERAL unnest(m.target_tables, m.target_ids)\n"
-	"    AS u(target_table, target_id);\n",
+	"    AS u(target_table, target_id);\n"
+	/* isolating a batch's failing rows on the server: the batch SQL on
+	 * `parts` parts of keys, each in a subtransaction; a part that fails for
+	 * its data (SQLSTATE class 22, 23, P0, 54) is split in halves down to
+	 * single rows, which come back with their SQLSTATE and error instead of
+	 * target rows. One statement instead of a transaction and round trips
+	 * per part (the backfill service's isolate). Any other error, and a
+	 * statement timeout, ends the call. */
+	"CREATE OR REPLACE FUNCTION padctl.backfill_isolate(batch_sql text, keys bigint[], parts integer)\n"
+	"RETURNS TABLE (source_id bigint, target_table text, target_id bigint, err_state text, err_text text)\n"
+	"LANGUAGE plpgsql AS $padctl$\n"
+	"DECLARE\n"
+	"  n integer := coalesce(cardinality(keys), 0);\n"
+	"  np integer := least(greatest(parts, 1), n);\n"
+	"  lo integer; hi integer; part bigint[]; r record;\n"
+	"  s bigint[]; t text[]; i bigint[]; st text; msg text; det text;\n"
+	"BEGIN\n"
+	"  FOR k IN 0 .. np - 1 LOOP\n"
+	"    lo := n * k / np + 1;\n"
+	"    hi := n * (k + 1) / np;\n"
+	"    part := keys[lo:hi];\n"
+	"    s := '{}'; t := '{}'; i := '{}';\n"
+	"    BEGIN\n"
+	"      FOR r IN EXECUTE batch_sql USING part LOOP\n"
+	"        s := s || r.source_id::bigint; t := t || r.target_table::text; i := i || r.target_id::bigint;\n"
+	"      END LOOP;\n"
+	"    EXCEPTION WHEN others THEN\n"
+	"      GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;\n"
+	"      IF left(st, 2) NOT IN ('22', '23', 'P0', '54') THEN\n"
+	"        RAISE;\n"
+	"      END IF;\n"
+	"      IF hi = lo THEN\n"
+	"        RETURN QUERY SELECT keys[lo], NULL::text, NULL::bigint, st,\n"
+	"          msg || coalesce(' (' || nullif(det, '') || ')', '');\n"
+	"      ELSE\n"
+	"        RETURN QUERY SELECT * FROM padctl.backfill_isolate(batch_sql, part, 2);\n"
+	"      END IF;\n"
+	"      CONTINUE;\n"
+	"    END;\n"
+	"    RETURN QUERY SELECT u.s, u.t, u.i, NULL::text, NULL::text FROM unnest(s, t, i) AS u(s, t, i);\n"
+	"  END LOOP;\n"
+	"END\n"
+	"$padctl$;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

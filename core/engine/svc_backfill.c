@@ -24,6 +24,7 @@ struct svc_bf_def {
 	char *src_lit; /* source_table as an SQL literal */
 	char *name_lit;
 	char *keyset; /* the keyset query of next_keys */
+	char *isolate_fn; /* CREATE FUNCTION of isolate's batch function, made at its first call */
 	int dry_run;
 	int retry;
 	int started;
@@ -357,8 +358,10 @@ static const char *bf_error_text(struct padctl_step *st)
 	return s->backfill->error_text;
 }
 
-static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
-		     const char *reason)
+/* record_failure is failed() and failed_as(): code, when not NULL, is the
+ * SQLSTATE that goes with reason */
+static int record_failure(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+			  const char *code, const char *reason)
 {
 	struct svc_step *s = svc_step_of(st);
 	struct svc_bf_def *d = def_of(s, def);
@@ -371,6 +374,8 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 	char sqlstate[6] = "";
 	if (reason) {
 		buf_adds(&why, reason);
+		if (code && strlen(code) == 5 && strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5)
+			memcpy(sqlstate, code, 6);
 	} else {
 		if (!err_pending())
 			return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason and without "
@@ -400,6 +405,160 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 	free(run);
 	free(msg);
 	return rc;
+}
+
+static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+		     const char *reason)
+{
+	return record_failure(st, def, source_id, NULL, reason);
+}
+
+static int bf_failed_as(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+			const char *sqlstate, const char *reason)
+{
+	if (!reason)
+		return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason", svc_step_of(st)->plugin,
+			    def->name);
+	return record_failure(st, def, source_id, sqlstate, reason);
+}
+
+/* new_rows is an empty result with text columns names[0..n), for rows made here */
+static PGresult *new_rows(PGconn *conn, const char *const *names, int n)
+{
+	PGresult *r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
+	PGresAttDesc a[5];
+	memset(a, 0, sizeof a);
+	for (int i = 0; i < n; i++) {
+		a[i].name = (char *)names[i];
+		a[i].typid = 25; /* text */
+		a[i].typlen = -1;
+		a[i].atttypmod = -1;
+	}
+	if (r && !PQsetResultAttrs(r, n, a)) {
+		PQclear(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static int copy_value(PGresult *to, int row, int col, const PGresult *from, int frow, int fcol)
+{
+	if (PQgetisnull(from, frow, fcol))
+		return PQsetvalue(to, row, col, NULL, -1);
+	return PQsetvalue(to, row, col, PQgetvalue(from, frow, fcol), PQgetlength(from, frow, fcol));
+}
+
+/* isolate_fn makes the statement that creates pg_temp.padctl_backfill_batch:
+ * the batch SQL as a PL/pgSQL function of $1, returning the SQL's own column
+ * types (the server describes it), so that the server plans the batch SQL
+ * once for all the parts it isolates, not once per part (a generic plan: a
+ * custom plan would be made anew for every part's keys) */
+static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def)
+{
+	const Oid int8_array = 1016;
+	if (db_flush(s->db))
+		return NULL;
+	PGresult *r = PQprepare(s->db->conn, "", def->sql, 1, &int8_array);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	PQclear(r);
+	r = PQdescribePrepared(s->db->conn, "");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || PQnfields(r) != 3) {
+		fail("%s:%d: the batch SQL of backfill \"%s\" returns %d columns", def->file, def->sql_line, def->name,
+		     PQresultStatus(r) == PGRES_COMMAND_OK ? PQnfields(r) : -1);
+		fail_hint("end it with RETURNING (or SELECT) source_id, target_table, target_id: one row per row written");
+		PQclear(r);
+		return NULL;
+	}
+	char oid[3][16], mod[3][16];
+	const char *params[6];
+	for (int i = 0; i < 3; i++) {
+		snprintf(oid[i], sizeof oid[i], "%u", PQftype(r, i));
+		snprintf(mod[i], sizeof mod[i], "%d", PQfmod(r, i));
+		params[2 * i] = oid[i];
+		params[2 * i + 1] = mod[i];
+	}
+	PQclear(r);
+	PGresult *types;
+	if (db_query(s->db,
+		     "SELECT format_type($1::oid, nullif($2::int, -1)), format_type($3::oid, nullif($4::int, -1)), "
+		     "format_type($5::oid, nullif($6::int, -1))",
+		     6, params, &types))
+		return NULL;
+	/* a dollar-quote tag the SQL does not hold */
+	char tag[32];
+	unsigned n = 0;
+	do
+		snprintf(tag, sizeof tag, "$padctl_batch%u$", n++);
+	while (strstr(def->sql, tag));
+	size_t len = strlen(def->sql);
+	while (len && (def->sql[len - 1] == ';' || def->sql[len - 1] == ' ' || def->sql[len - 1] == '\n' ||
+		       def->sql[len - 1] == '\t' || def->sql[len - 1] == '\r'))
+		len--;
+	char *fn = xstrfmt("CREATE OR REPLACE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
+			   "(source_id %s, target_table %s, target_id %s) LANGUAGE plpgsql "
+			   "SET plan_cache_mode = force_generic_plan AS %s\n"
+			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s;\nEND\n%s",
+			   PQgetvalue(types, 0, 0), PQgetvalue(types, 0, 1), PQgetvalue(types, 0, 2), tag, (int)len,
+			   def->sql, tag);
+	PQclear(types);
+	return fn;
+}
+
+static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys, long parts,
+		      struct padctl_rows **rows, struct padctl_rows **failures)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	*rows = *failures = NULL;
+	if (!d)
+		return -1;
+	if (parts < 1 || parts > BACKFILL_BATCH_MAX)
+		return fail("step \"%s\" asked to isolate backfill \"%s\" in %ld parts: ask for 1 to %d", s->plugin,
+			    def->name, parts, BACKFILL_BATCH_MAX);
+	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def)))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	/* made in the batch's transaction: gone again with a rolled-back one */
+	if (db_exec(s->db, d->isolate_fn, NULL))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	char np[32];
+	snprintf(np, sizeof np, "%ld", parts);
+	const char *params[] = { "SELECT * FROM pg_temp.padctl_backfill_batch($1)", keys, np };
+	PGresult *res;
+	if (db_query(s->db,
+		     "SELECT source_id, target_table, target_id, err_state, err_text "
+		     "FROM padctl.backfill_isolate($1, $2::bigint[], $3::integer)",
+		     3, params, &res))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	static const char *const mcols[] = { "source_id", "target_table", "target_id" };
+	static const char *const fcols[] = { "source_id", "sqlstate", "error" };
+	PGresult *m = new_rows(s->db->conn, mcols, 3), *f = new_rows(s->db->conn, fcols, 3);
+	int ok = m && f;
+	for (int r = 0, nm = 0, nf = 0; ok && r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 3))
+			ok = copy_value(m, nm, 0, res, r, 0) && copy_value(m, nm, 1, res, r, 1) &&
+			     copy_value(m, nm, 2, res, r, 2) && ++nm;
+		else
+			ok = copy_value(f, nf, 0, res, r, 0) && copy_value(f, nf, 1, res, r, 3) &&
+			     copy_value(f, nf, 2, res, r, 4) && ++nf;
+	}
+	PQclear(res);
+	if (!ok) {
+		PQclear(m);
+		PQclear(f);
+		return fail("out of memory");
+	}
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = m;
+	*failures = xmalloc(sizeof **failures);
+	(*failures)->res = f;
+	return 0;
 }
 
 static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
@@ -436,6 +595,8 @@ const struct padctl_backfill_v1 svc_backfill_v1 = {
 	.failed = bf_failed,
 	.counts = bf_counts,
 	.error_text = bf_error_text,
+	.isolate = bf_isolate,
+	.failed_as = bf_failed_as,
 };
 
 void svc_backfill_end(struct svc_step *s)
@@ -449,6 +610,7 @@ void svc_backfill_end(struct svc_step *s)
 		free(d->src_lit);
 		free(d->name_lit);
 		free(d->keyset);
+		free(d->isolate_fn);
 		free(d);
 	}
 	free(s->backfill->defs);
