@@ -25,7 +25,11 @@
 #
 # Environment: PADCTL_BIN (default build-rel/padctl), BENCH_WORK (default
 # bench/work), PGBIN, BENCH_BATCH (padctl's --batch; default the file's
-# batch_size), BENCH_KEEP=1 (leave the cluster running). The cluster
+# batch_size), BENCH_ROUNDS (default 3: rounds of the three runs, in turning
+# order, each ratio against the set-based run of its round; medians
+# reported), BENCH_AUTOVACUUM (default off, see below), BENCH_KEEP=1 (leave
+# the cluster running). Server CPU: the cluster's CPU seconds during a run
+# (steadier than wall time on a shared machine). The cluster
 # is started as bench/lib.sh says (data on disk, fsync on) and stopped on exit.
 set -euo pipefail
 
@@ -67,9 +71,14 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 trap bench_cluster_stop EXIT
-# BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling
+# BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling.
+# Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): both sides insert the
+# same rows, but a worker woken by one run's inserts (padctl commits 200
+# times at 1M rows, the set-based statement once, at its end) otherwise runs
+# during the next run and is charged to it; each database is vacuumed and
+# analysed between runs instead, outside the timings.
 # shellcheck disable=SC2086
-bench_cluster_start ${BENCH_PG_SETTINGS-}
+bench_cluster_start autovacuum=${BENCH_AUTOVACUUM:-off} ${BENCH_PG_SETTINGS-}
 say "PostgreSQL $PGVER on port $PORT; N=$N, N_SMALL=$N_SMALL"
 
 now() { date +%s.%N; }
