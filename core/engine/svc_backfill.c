@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <padctl/plugin.h>
+#include <pg_query.h>
 
 #include "backfill.h"
 #include "buf.h"
@@ -494,16 +495,23 @@ static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *de
 	do
 		snprintf(tag, sizeof tag, "$padctl_batch%u$", n++);
 	while (strstr(def->sql, tag));
-	size_t len = strlen(def->sql);
-	while (len && (def->sql[len - 1] == ';' || def->sql[len - 1] == ' ' || def->sql[len - 1] == '\n' ||
-		       def->sql[len - 1] == '\t' || def->sql[len - 1] == '\r'))
-		len--;
+	/* the statement alone: no trailing semicolon or comment to break the function's body */
+	size_t off = 0, len = strlen(def->sql);
+	PgQuerySplitResult split = pg_query_split_with_parser(def->sql);
+	if (!split.error && split.n_stmts == 1) {
+		off = (size_t)split.stmts[0]->stmt_location;
+		if (split.stmts[0]->stmt_len > 0)
+			len = (size_t)split.stmts[0]->stmt_len;
+		else
+			len -= off;
+	}
+	pg_query_free_split_result(split);
 	char *fn = xstrfmt("CREATE OR REPLACE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
 			   "(source_id %s, target_table %s, target_id %s) LANGUAGE plpgsql "
 			   "SET plan_cache_mode = force_generic_plan AS %s\n"
-			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s;\nEND\n%s",
+			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s\n;\nEND\n%s",
 			   PQgetvalue(types, 0, 0), PQgetvalue(types, 0, 1), PQgetvalue(types, 0, 2), tag, (int)len,
-			   def->sql, tag);
+			   def->sql + off, tag);
 	PQclear(types);
 	return fn;
 }

@@ -15,6 +15,8 @@ bf_generate 1 2000 0
 psql_q "ALTER TABLE backoffice.personal_account_dealing ALTER COLUMN currency TYPE text;
 	UPDATE backoffice.personal_account_dealing SET trade_size = 0 WHERE id IN (1, 17, 18, 1000, 1001);
 	UPDATE backoffice.personal_account_dealing SET currency = 'EURO' WHERE id = 1500" >/dev/null
+# the batch SQL (the file's last block) ends with a comment, as SQL in a file may
+printf '  -- the end of the batch SQL\n' >>"$PROJECT/backfills/personal_account_dealing.yml"
 
 group "--dry-run reports the isolated rows and records nothing"
 pc backfill test personal_account_dealing --batch 1000 --dry-run
