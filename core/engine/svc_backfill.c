@@ -257,6 +257,20 @@ static int is_int(const char *v)
 	return n > 0 && n <= 19 && !v[n];
 }
 
+/* a row of the batch SQL's result, for grouping by source row */
+struct mrow {
+	long long sid;
+	int row;
+};
+
+static int cmp_mrow(const void *x, const void *y)
+{
+	const struct mrow *a = x, *b = y;
+	if (a->sid != b->sid)
+		return a->sid < b->sid ? -1 : 1;
+	return a->row < b->row ? -1 : a->row > b->row;
+}
+
 static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *def, const struct padctl_rows *rows)
 {
 	struct svc_step *s = svc_step_of(st);
@@ -280,6 +294,7 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 	if (!n)
 		return 0;
 	struct buf ids = BUF_INIT, tabs = BUF_INIT, tids = BUF_INIT;
+	struct mrow *order = xcalloc((size_t)n, sizeof *order);
 	int rc = 0;
 	for (int r = 0; r < n && !rc; r++) {
 		const char *sid = PQgetisnull(res, r, 0) ? NULL : PQgetvalue(res, r, 0);
@@ -295,18 +310,34 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 			fail_detail(!known ? "target_table must be one of the backfill's targets"
 					   : "source_id and target_id must be integers");
 			rc = fail_hint("fix the SQL's RETURNING (or the targets list) in %s", def->file);
+			break;
 		}
-		buf_addf(&ids, "%s%s", r ? "," : "", sid ? sid : "");
-		buf_addf(&tabs, "%s%s", r ? "," : "", tt ? tt : "");
-		buf_addf(&tids, "%s%s", r ? "," : "", tid ? tid : "");
+		order[r].sid = strtoll(sid, NULL, 10);
+		order[r].row = r;
 	}
 	if (!rc) {
+		/* grouped here, by source row, so the server only parses the arrays: the
+		 * target tables are checked names (schema.table, plain identifiers) and
+		 * the ids integers, so none needs quoting inside an array literal */
+		qsort(order, (size_t)n, sizeof *order, cmp_mrow);
+		for (int r = 0; r < n; r++) {
+			int first = !r || order[r].sid != order[r - 1].sid;
+			int last = r == n - 1 || order[r].sid != order[r + 1].sid;
+			const char *tt = PQgetvalue(res, order[r].row, 1), *tid = PQgetvalue(res, order[r].row, 2);
+			if (first) {
+				buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)order[r].sid);
+				buf_addf(&tabs, "%s\"{", tabs.len ? "," : "");
+				buf_addf(&tids, "%s\"{", tids.len ? "," : "");
+			}
+			buf_addf(&tabs, "%s%s%s", first ? "" : ",", tt, last ? "}\"" : "");
+			buf_addf(&tids, "%s%s%s", first ? "" : ",", tid, last ? "}\"" : "");
+		}
 		struct buf sql = BUF_INIT;
 		/* one mapping row per source row (padctl.migration_mapping is their view) */
 		buf_addf(&sql,
 			 "INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids) "
-			 "SELECT %s, u.s, array_agg(u.t), array_agg(u.i) FROM unnest('{%s}'::bigint[], "
-			 "'{%s}'::text[], '{%s}'::bigint[]) AS u(s, t, i) GROUP BY u.s",
+			 "SELECT %s, u.s, u.t::text[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
+			 "'{%s}'::text[]) AS u(s, t, i)",
 			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
 		if (d->retry)
 			buf_addf(&sql,
@@ -316,6 +347,7 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 		rc = bf_write(s, st, def, buf_str(&sql));
 		buf_release(&sql);
 	}
+	free(order);
 	buf_release(&ids);
 	buf_release(&tabs);
 	buf_release(&tids);
