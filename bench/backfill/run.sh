@@ -25,7 +25,11 @@
 #
 # Environment: PADCTL_BIN (default build-rel/padctl), BENCH_WORK (default
 # bench/work), PGBIN, BENCH_BATCH (padctl's --batch; default the file's
-# batch_size), BENCH_KEEP=1 (leave the cluster running). The cluster
+# batch_size), BENCH_ROUNDS (default 3: rounds of the three runs, in turning
+# order, each ratio against the set-based run of its round; medians
+# reported), BENCH_AUTOVACUUM (default off, see below), BENCH_KEEP=1 (leave
+# the cluster running). Server CPU: the cluster's CPU seconds during a run
+# (steadier than wall time on a shared machine). The cluster
 # is started as bench/lib.sh says (data on disk, fsync on) and stopped on exit.
 set -euo pipefail
 
@@ -35,7 +39,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 
 N=${1:-1000000}
 N_SMALL=${2:-$((N / 10))}
-case $N$N_SMALL in
+ROUNDS=${BENCH_ROUNDS:-3}
+case $N$N_SMALL$ROUNDS in
 '' | *[!0-9]*)
 	printf 'usage: %s [N [N_SMALL]]\n' "$PROG" >&2
 	exit 2
@@ -66,9 +71,14 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 trap bench_cluster_stop EXIT
-# BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling
+# BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling.
+# Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): both sides insert the
+# same rows, but a worker woken by one run's inserts (padctl commits 200
+# times at 1M rows, the set-based statement once, at its end) otherwise runs
+# during the next run and is charged to it; each database is vacuumed and
+# analysed between runs instead, outside the timings.
 # shellcheck disable=SC2086
-bench_cluster_start ${BENCH_PG_SETTINGS-}
+bench_cluster_start autovacuum=${BENCH_AUTOVACUUM:-off} ${BENCH_PG_SETTINGS-}
 say "PostgreSQL $PGVER on port $PORT; N=$N, N_SMALL=$N_SMALL"
 
 now() { date +%s.%N; }
@@ -121,50 +131,122 @@ generate padctl_bad "$N" 100
 generate padctl_small "$N_SMALL" 0
 "$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
 
-rate() { python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
 maxrss() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
-
-say "set-based: one statement"
-t0=$(now)
-"$PSQL" -XAt -v ON_ERROR_STOP=1 -1 -d setbased -f "$W/setbased.sql" >"$LOGS/setbased.out" 2>&1 ||
-	die "the set-based statement failed (see $LOGS/setbased.out)"
-t1=$(now)
-set_secs=$(python3 -c "print($t1 - $t0)")
-set_rate=$(rate "$N" "$set_secs")
-"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
-
-run_padctl() { # DB -> secs
-	local t0 t1
+# server_cpu: CPU seconds the cluster has used so far: the postmaster's own
+# and its exited children's (a backend's time is added to it when it ends),
+# and its live children's (walwriter, checkpointer, ...)
+server_cpu() {
+	python3 - "$PGBASE/data/postmaster.pid" <<'PY'
+import os, sys
+tck = os.sysconf("SC_CLK_TCK")
+pm = int(open(sys.argv[1]).readline())
+def stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+f = stat(pm)
+total = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            g = stat(int(d))
+        except OSError:
+            continue
+        if int(g[1]) == pm:
+            total += int(g[11]) + int(g[12])
+print("%.2f" % (total / tck))
+PY
+}
+# reset DB: the target tables and the backfill's records emptied, for the next round
+reset() {
+	"$PSQL" -XqAt -v ON_ERROR_STOP=1 -d "$1" -c "SET client_min_messages = warning;
+		TRUNCATE padealing.audit_log, padealing.pad_execution, padealing.pad_approval, padealing.pad_request CASCADE;
+		TRUNCATE padctl.backfill_mapping, padctl.backfill_failures" -c "VACUUM ANALYZE" >/dev/null
+	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
+}
+# timed LABEL CMD...: run CMD; append "LABEL wall_seconds server_cpu_seconds" to $W/times
+timed() {
+	local label=$1 t0 t1 c0 c1
+	shift
+	c0=$(server_cpu)
 	t0=$(now)
+	"$@"
+	t1=$(now)
+	c1=$(server_cpu)
+	printf '%s %s %s\n' "$label" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($c1 - $c0)")" >>"$W/times"
+	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
+}
+run_setbased() {
+	"$PSQL" -XAt -v ON_ERROR_STOP=1 -1 -d setbased -f "$W/setbased.sql" >"$LOGS/setbased.out" 2>&1 ||
+		die "the set-based statement failed (see $LOGS/setbased.out)"
+}
+run_padctl() { # DB
 	/usr/bin/time -v "$PADCTL_BIN" -C "$W/$1" backfill bench personal_account_dealing ${BENCH_BATCH:+--batch "$BENCH_BATCH"} \
 		>"$LOGS/$1.out" 2>"$LOGS/$1.err" || die "padctl backfill on $1 failed (see $LOGS/$1.err)"
-	t1=$(now)
-	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
-	python3 -c "print($t1 - $t0)"
+	cp "$LOGS/$1.err" "$LOGS/$1.err.$ROUND"
 }
-
-say "padctl backfill"
-pad_secs=$(run_padctl padctl)
-pad_rate=$(rate "$N" "$pad_secs")
-say "padctl backfill, 1% bad rows"
-bad_secs=$(run_padctl padctl_bad)
-bad_rate=$(rate "$N" "$bad_secs")
-say "padctl backfill, $N_SMALL rows"
-small_secs=$(run_padctl padctl_small)
-small_rate=$(rate "$N_SMALL" "$small_secs")
-
 check() { "$PSQL" -XqAt -d "$1" -c "SELECT (SELECT count(*) FROM padealing.pad_request), (SELECT count(*) FROM padealing.audit_log), (SELECT count(*) FROM padctl.backfill_failures)" 2>/dev/null || echo "-"; }
-set_rows=$("$PSQL" -XqAt -d setbased -c "SELECT (SELECT count(*) FROM padealing.pad_request), (SELECT count(*) FROM padealing.audit_log), 0")
-[ "$set_rows" = "$(check padctl)" ] || die "set-based and padctl wrote different rows: $set_rows against $(check padctl)"
 
-ratio=$(python3 -c "print('%.2f' % ($pad_rate / $set_rate))")
-bad_ratio=$(python3 -c "print('%.2f' % ($bad_rate / $set_rate))")
-{
-	printf '| run | rows | seconds | rows/s | vs set-based | padctl max RSS |\n|---|---:|---:|---:|---:|---:|\n'
-	printf '| set-based (one statement, psql -1) | %s | %.2f | %s | 1.00x | |\n' "$N" "$set_secs" "$set_rate"
-	printf '| padctl backfill | %s | %.2f | %s | %sx | %s KiB |\n' "$N" "$pad_secs" "$pad_rate" "$ratio" "$(maxrss "$LOGS/padctl.err")"
-	printf '| padctl backfill, 1%% bad rows | %s | %.2f | %s | %sx | %s KiB |\n' "$N" "$bad_secs" "$bad_rate" "$bad_ratio" "$(maxrss "$LOGS/padctl_bad.err")"
-	printf '| padctl backfill (memory check) | %s | %.2f | %s | | %s KiB |\n' "$N_SMALL" "$small_secs" "$small_rate" "$(maxrss "$LOGS/padctl_small.err")"
-	printf '\nrows written (pad_request, audit_log, failures): set-based %s; padctl %s; padctl 1%% bad %s\n' \
-		"$set_rows" "$(check padctl)" "$(check padctl_bad)"
-} | tee "$W/results.md"
+: >"$W/times"
+uptime >"$W/load"
+for ROUND in $(seq 1 "$ROUNDS"); do
+	if [ "$ROUND" -gt 1 ]; then
+		for db in setbased padctl padctl_bad; do reset "$db"; done
+	fi
+	# the order turns each round, so that no run always follows the same one
+	case $((ROUND % 3)) in
+	1) order="setbased padctl padctl_bad" ;;
+	2) order="padctl padctl_bad setbased" ;;
+	0) order="padctl_bad setbased padctl" ;;
+	esac
+	for what in $order; do
+		say "round $ROUND of $ROUNDS: $what"
+		case $what in
+		setbased) timed "$ROUND setbased" run_setbased ;;
+		*) timed "$ROUND $what" run_padctl "$what" ;;
+		esac
+	done
+	set_rows=$("$PSQL" -XqAt -d setbased -c "SELECT (SELECT count(*) FROM padealing.pad_request), (SELECT count(*) FROM padealing.audit_log), 0")
+	[ "$set_rows" = "$(check padctl)" ] || die "set-based and padctl wrote different rows: $set_rows against $(check padctl)"
+	uptime >>"$W/load"
+done
+say "padctl backfill, $N_SMALL rows (memory check)"
+ROUND=small
+timed "1 padctl_small" run_padctl padctl_small
+
+python3 - "$W/times" "$N" "$N_SMALL" "$(maxrss "$LOGS/padctl.err")" "$(maxrss "$LOGS/padctl_bad.err")" \
+	"$(maxrss "$LOGS/padctl_small.err")" <<'PY' | tee "$W/results.md"
+import statistics, sys
+times, n, n_small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rss = {"padctl": sys.argv[4], "padctl_bad": sys.argv[5], "padctl_small": sys.argv[6]}
+t = {}
+for line in open(times):
+    r, what, wall, cpu = line.split()
+    t.setdefault(what, {})[r] = (float(wall), float(cpu))
+rounds = sorted(t["setbased"], key=int)
+def rate(what, r, i):
+    return (n_small if what == "padctl_small" else n) / t[what][r][i]
+print("N = %d legacy rows, %d rounds (each ratio against the set-based statement of the same round)\n" % (n, len(rounds)))
+print("| run | " + " | ".join("round %s" % r for r in rounds) + " | median |")
+print("|---|" + "---:|" * (len(rounds) + 1))
+def row(label, f):
+    vals = [f(r) for r in rounds]
+    print("| %s | %s | **%s** |" % (label, " | ".join(fmt(v) for v in vals), fmt(statistics.median(vals))))
+fmt = lambda v: "%.0f" % v
+row("set-based: rows/s (wall)", lambda r: rate("setbased", r, 0))
+row("padctl: rows/s (wall)", lambda r: rate("padctl", r, 0))
+row("padctl, 1% bad rows: rows/s (wall)", lambda r: rate("padctl_bad", r, 0))
+fmt = lambda v: "%.2fx" % v
+row("padctl / set-based (wall)", lambda r: rate("padctl", r, 0) / rate("setbased", r, 0))
+row("padctl, 1% bad / set-based (wall)", lambda r: rate("padctl_bad", r, 0) / rate("setbased", r, 0))
+row("padctl / set-based (server CPU)", lambda r: t["setbased"][r][1] / t["padctl"][r][1])
+row("padctl, 1% bad / set-based (server CPU)", lambda r: t["setbased"][r][1] / t["padctl_bad"][r][1])
+fmt = lambda v: "%.1f" % v
+row("set-based: seconds (wall)", lambda r: t["setbased"][r][0])
+row("padctl: seconds (wall)", lambda r: t["padctl"][r][0])
+row("padctl, 1% bad: seconds (wall)", lambda r: t["padctl_bad"][r][0])
+print("\npadctl max RSS: %s KiB at %d rows (1%% bad: %s KiB), %s KiB at %d rows (memory check, %.0f rows/s)"
+      % (rss["padctl"], n, rss["padctl_bad"], rss["padctl_small"], n_small, rate("padctl_small", "1", 0)))
+PY
+printf '\nrows written (pad_request, audit_log, failures): set-based %s; padctl %s; padctl 1%% bad %s\nload (uptime) before and after each round:\n' \
+	"$set_rows" "$(check padctl)" "$(check padctl_bad)" | tee -a "$W/results.md"
+sed 's/^/    /' "$W/load" | tee -a "$W/results.md"

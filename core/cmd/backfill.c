@@ -103,6 +103,7 @@ int cmd_backfill(struct cmd_ctx *ctx, int argc, char **argv)
 		return fail_status(EXIT_USAGE);
 	}
 	struct run_opts o = { .command = "backfill", .only_target = target, .lock_timeout_ms = 10000 };
+	o.records_dry_run = dry_run; /* every batch is rolled back: the run is a dry run in the history */
 	if (cmd_seconds("lock-timeout", lock_timeout, &o.lock_timeout_ms))
 		return -1;
 	const struct cfg_project *p;

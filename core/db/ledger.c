@@ -134,6 +134,74 @@ static const char *const ledger_steps[] = {
 	 * where its path is ("user@host:port"); NULL: a file on the machine
 	 * that ran padctl */
 	"ALTER TABLE padctl.backups ADD COLUMN IF NOT EXISTS host text;\n",
+	/* 11: a backfill's mapping as one row per source row (its target
+	 * tables and ids as two arrays) instead of one per target row: a
+	 * legacy row of the reference backfill wrote 4-5 mapping rows with a
+	 * primary key of two texts and two bigints, a quarter of its batch's
+	 * time (bench/README.md, backfill). padctl.migration_mapping stays,
+	 * as a view with its columns; rows recorded before move over. */
+	"CREATE TABLE IF NOT EXISTS padctl.backfill_mapping (\n"
+	"  source_table text COLLATE \"C\" NOT NULL, source_id bigint NOT NULL,\n"
+	"  target_tables text[] NOT NULL, target_ids bigint[] NOT NULL,\n"
+	"  migrated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (source_table, source_id),\n"
+	"  CHECK (cardinality(target_tables) = cardinality(target_ids)));\n"
+	"DO $padctl$ BEGIN\n"
+	"  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+	"             WHERE n.nspname = 'padctl' AND c.relname = 'migration_mapping' AND c.relkind = 'r') THEN\n"
+	"    INSERT INTO padctl.backfill_mapping\n"
+	"      SELECT source_table, source_id, array_agg(target_table ORDER BY target_table, target_id),\n"
+	"             array_agg(target_id ORDER BY target_table, target_id), min(migrated_at)\n"
+	"      FROM padctl.migration_mapping GROUP BY source_table, source_id\n"
+	"      ON CONFLICT (source_table, source_id) DO NOTHING;\n"
+	"    DROP TABLE padctl.migration_mapping;\n"
+	"  END IF;\n"
+	"END $padctl$;\n"
+	"CREATE OR REPLACE VIEW padctl.migration_mapping AS\n"
+	"  SELECT m.source_table::text AS source_table, m.source_id, u.target_table, u.target_id, m.migrated_at\n"
+	"  FROM padctl.backfill_mapping m CROSS JOIN LATERAL unnest(m.target_tables, m.target_ids)\n"
+	"    AS u(target_table, target_id);\n"
+	/* isolating a batch's failing rows on the server: the batch SQL on
+	 * `parts` parts of keys, each in a subtransaction; a part that fails for
+	 * its data (SQLSTATE class 22, 23, P0, 54) is split in halves down to
+	 * single rows, which come back with their SQLSTATE and error instead of
+	 * target rows. One statement instead of a transaction and round trips
+	 * per part (the backfill service's isolate). Any other error, and a
+	 * statement timeout, ends the call. */
+	"CREATE OR REPLACE FUNCTION padctl.backfill_isolate(batch_sql text, keys bigint[], parts integer)\n"
+	"RETURNS TABLE (source_id bigint, target_table text, target_id bigint, err_state text, err_text text)\n"
+	"LANGUAGE plpgsql AS $padctl$\n"
+	"DECLARE\n"
+	"  n integer := coalesce(cardinality(keys), 0);\n"
+	"  np integer := least(greatest(parts, 1), n);\n"
+	"  lo integer; hi integer; part bigint[]; r record;\n"
+	"  s bigint[]; t text[]; i bigint[]; st text; msg text; det text;\n"
+	"BEGIN\n"
+	"  FOR k IN 0 .. np - 1 LOOP\n"
+	"    lo := n * k / np + 1;\n"
+	"    hi := n * (k + 1) / np;\n"
+	"    part := keys[lo:hi];\n"
+	"    s := '{}'; t := '{}'; i := '{}';\n"
+	"    BEGIN\n"
+	"      FOR r IN EXECUTE batch_sql USING part LOOP\n"
+	"        s := s || r.source_id::bigint; t := t || r.target_table::text; i := i || r.target_id::bigint;\n"
+	"      END LOOP;\n"
+	"    EXCEPTION WHEN others THEN\n"
+	"      GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;\n"
+	"      IF left(st, 2) NOT IN ('22', '23', 'P0', '54') THEN\n"
+	"        RAISE;\n"
+	"      END IF;\n"
+	"      IF hi = lo THEN\n"
+	"        RETURN QUERY SELECT keys[lo], NULL::text, NULL::bigint, st,\n"
+	"          msg || coalesce(' (' || nullif(det, '') || ')', '');\n"
+	"      ELSE\n"
+	"        RETURN QUERY SELECT * FROM padctl.backfill_isolate(batch_sql, part, 2);\n"
+	"      END IF;\n"
+	"      CONTINUE;\n"
+	"    END;\n"
+	"    RETURN QUERY SELECT u.s, u.t, u.i, NULL::text, NULL::text FROM unnest(s, t, i) AS u(s, t, i);\n"
+	"  END LOOP;\n"
+	"END\n"
+	"$padctl$;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))

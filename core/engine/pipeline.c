@@ -1345,7 +1345,8 @@ static int run_target(struct target_run *tr, const struct resolved_step *steps, 
 	build_todo(tr);
 	int rc = 0;
 	if (!tr->o->dry_run)
-		rc = ledger_run_start(tr->db, tr->run_id, tr->env->name, tr->t->name, tr->o->command, tr->pl->name, 0);
+		rc = ledger_run_start(tr->db, tr->run_id, tr->env->name, tr->t->name, tr->o->command, tr->pl->name,
+				      tr->o->records_dry_run);
 	int started = !rc && !tr->o->dry_run;
 	int seq = 0;
 	for (size_t i = 0; !rc && i < tr->pl->nsteps; i++) {

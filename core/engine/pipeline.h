@@ -24,6 +24,9 @@ struct run_opts {
 	const char *only_phase;
 	int keep_going; /* go on to the next target after a failed one (the run still fails) */
 	struct run_report *report; /* NULL, or what each target's run found */
+	/* the run writes (it is not dry_run) but changes nothing it is about: it
+	 * is recorded in padctl.runs as a dry run (backfill --dry-run) */
+	int records_dry_run;
 };
 
 /* What a run found on each target, for a command that reports it as a whole

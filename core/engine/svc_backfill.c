@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <padctl/plugin.h>
+#include <pg_query.h>
 
 #include "backfill.h"
 #include "buf.h"
@@ -24,6 +25,7 @@ struct svc_bf_def {
 	char *src_lit; /* source_table as an SQL literal */
 	char *name_lit;
 	char *keyset; /* the keyset query of next_keys */
+	char *isolate_fn; /* CREATE FUNCTION of isolate's batch function, made at its first call */
 	int dry_run;
 	int retry;
 	int started;
@@ -117,10 +119,25 @@ static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const cha
 			 d->src_lit, key);
 	else
 		buf_addf(q,
-			 "NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source_table = %s "
 			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
 			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
 			 d->src_lit, key, d->src_lit, key);
+}
+
+/* bf_write is a ledger write of the backfill's own. Inside a batch's
+ * transaction the host resets the session in front of it (RESET ALL), which
+ * would also drop the batch's SET LOCAL statement_timeout: it is set again,
+ * so the mapping rows and the counts are held to the file's timeout too. */
+static int bf_write(struct svc_step *s, struct padctl_step *st, const struct padctl_backfill_def *def,
+		    const char *sql)
+{
+	if (def->statement_timeout_ms <= 0)
+		return s->ledger_write(st, sql);
+	char *t = xstrfmt("SET LOCAL statement_timeout = %ld;\n%s", def->statement_timeout_ms, sql);
+	int rc = s->ledger_write(st, t);
+	free(t);
+	return rc;
 }
 
 static int parse_u64(const char *v, uint64_t *out)
@@ -161,7 +178,7 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 		buf_addf(&q,
 			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
 			 "ORDER BY %s LIMIT $2) s "
-			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source_table = %s "
 			 "AND m.source_id = s.k LIMIT 1) m ON true "
 			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
@@ -240,6 +257,20 @@ static int is_int(const char *v)
 	return n > 0 && n <= 19 && !v[n];
 }
 
+/* a row of the batch SQL's result, for grouping by source row */
+struct mrow {
+	long long sid;
+	int row;
+};
+
+static int cmp_mrow(const void *x, const void *y)
+{
+	const struct mrow *a = x, *b = y;
+	if (a->sid != b->sid)
+		return a->sid < b->sid ? -1 : 1;
+	return a->row < b->row ? -1 : a->row > b->row;
+}
+
 static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *def, const struct padctl_rows *rows)
 {
 	struct svc_step *s = svc_step_of(st);
@@ -263,6 +294,7 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 	if (!n)
 		return 0;
 	struct buf ids = BUF_INIT, tabs = BUF_INIT, tids = BUF_INIT;
+	struct mrow *order = xcalloc((size_t)n, sizeof *order);
 	int rc = 0;
 	for (int r = 0; r < n && !rc; r++) {
 		const char *sid = PQgetisnull(res, r, 0) ? NULL : PQgetvalue(res, r, 0);
@@ -278,26 +310,44 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 			fail_detail(!known ? "target_table must be one of the backfill's targets"
 					   : "source_id and target_id must be integers");
 			rc = fail_hint("fix the SQL's RETURNING (or the targets list) in %s", def->file);
+			break;
 		}
-		buf_addf(&ids, "%s%s", r ? "," : "", sid ? sid : "");
-		buf_addf(&tabs, "%s%s", r ? "," : "", tt ? tt : "");
-		buf_addf(&tids, "%s%s", r ? "," : "", tid ? tid : "");
+		order[r].sid = strtoll(sid, NULL, 10);
+		order[r].row = r;
 	}
 	if (!rc) {
+		/* grouped here, by source row, so the server only parses the arrays: the
+		 * target tables are checked names (schema.table, plain identifiers) and
+		 * the ids integers, so none needs quoting inside an array literal */
+		qsort(order, (size_t)n, sizeof *order, cmp_mrow);
+		for (int r = 0; r < n; r++) {
+			int first = !r || order[r].sid != order[r - 1].sid;
+			int last = r == n - 1 || order[r].sid != order[r + 1].sid;
+			const char *tt = PQgetvalue(res, order[r].row, 1), *tid = PQgetvalue(res, order[r].row, 2);
+			if (first) {
+				buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)order[r].sid);
+				buf_addf(&tabs, "%s\"{", tabs.len ? "," : "");
+				buf_addf(&tids, "%s\"{", tids.len ? "," : "");
+			}
+			buf_addf(&tabs, "%s%s%s", first ? "" : ",", tt, last ? "}\"" : "");
+			buf_addf(&tids, "%s%s%s", first ? "" : ",", tid, last ? "}\"" : "");
+		}
 		struct buf sql = BUF_INIT;
+		/* one mapping row per source row (padctl.migration_mapping is their view) */
 		buf_addf(&sql,
-			 "INSERT INTO padctl.migration_mapping (source_table, source_id, target_table, target_id) "
-			 "SELECT %s, u.s, u.t, u.i FROM unnest('{%s}'::bigint[], '{%s}'::text[], '{%s}'::bigint[]) "
-			 "AS u(s, t, i)",
+			 "INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids) "
+			 "SELECT %s, u.s, u.t::text[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
+			 "'{%s}'::text[]) AS u(s, t, i)",
 			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
 		if (d->retry)
 			buf_addf(&sql,
 				 "; DELETE FROM padctl.backfill_failures WHERE source_table = %s AND source_id = "
 				 "ANY('{%s}'::bigint[])",
 				 d->src_lit, buf_str(&ids));
-		rc = s->ledger_write(st, buf_str(&sql));
+		rc = bf_write(s, st, def, buf_str(&sql));
 		buf_release(&sql);
 	}
+	free(order);
 	buf_release(&ids);
 	buf_release(&tabs);
 	buf_release(&tids);
@@ -341,8 +391,10 @@ static const char *bf_error_text(struct padctl_step *st)
 	return s->backfill->error_text;
 }
 
-static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
-		     const char *reason)
+/* record_failure is failed() and failed_as(): code, when not NULL, is the
+ * SQLSTATE that goes with reason */
+static int record_failure(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+			  const char *code, const char *reason)
 {
 	struct svc_step *s = svc_step_of(st);
 	struct svc_bf_def *d = def_of(s, def);
@@ -355,6 +407,8 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 	char sqlstate[6] = "";
 	if (reason) {
 		buf_adds(&why, reason);
+		if (code && strlen(code) == 5 && strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5)
+			memcpy(sqlstate, code, 6);
 	} else {
 		if (!err_pending())
 			return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason and without "
@@ -379,11 +433,172 @@ static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *d
 			"failed_at = clock_timestamp()",
 			d->src_lit, source_id, d->name_lit, run, *sqlstate ? "'" : "", *sqlstate ? sqlstate : "NULL",
 			*sqlstate ? "'" : "", msg);
-	int rc = s->ledger_write(st, sql);
+	int rc = bf_write(s, st, def, sql);
 	free(sql);
 	free(run);
 	free(msg);
 	return rc;
+}
+
+static int bf_failed(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+		     const char *reason)
+{
+	return record_failure(st, def, source_id, NULL, reason);
+}
+
+static int bf_failed_as(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+			const char *sqlstate, const char *reason)
+{
+	if (!reason)
+		return fail("step \"%s\" recorded a failure of backfill \"%s\" without a reason", svc_step_of(st)->plugin,
+			    def->name);
+	return record_failure(st, def, source_id, sqlstate, reason);
+}
+
+/* new_rows is an empty result with text columns names[0..n), for rows made here */
+static PGresult *new_rows(PGconn *conn, const char *const *names, int n)
+{
+	PGresult *r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
+	PGresAttDesc a[5];
+	memset(a, 0, sizeof a);
+	for (int i = 0; i < n; i++) {
+		a[i].name = (char *)names[i];
+		a[i].typid = 25; /* text */
+		a[i].typlen = -1;
+		a[i].atttypmod = -1;
+	}
+	if (r && !PQsetResultAttrs(r, n, a)) {
+		PQclear(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static int copy_value(PGresult *to, int row, int col, const PGresult *from, int frow, int fcol)
+{
+	if (PQgetisnull(from, frow, fcol))
+		return PQsetvalue(to, row, col, NULL, -1);
+	return PQsetvalue(to, row, col, PQgetvalue(from, frow, fcol), PQgetlength(from, frow, fcol));
+}
+
+/* isolate_fn makes the statement that creates pg_temp.padctl_backfill_batch:
+ * the batch SQL as a PL/pgSQL function of $1, returning the SQL's own column
+ * types (the server describes it), so that the server plans the batch SQL
+ * once for all the parts it isolates, not once per part (a generic plan: a
+ * custom plan would be made anew for every part's keys) */
+static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def)
+{
+	const Oid int8_array = 1016;
+	if (db_flush(s->db))
+		return NULL;
+	PGresult *r = PQprepare(s->db->conn, "", def->sql, 1, &int8_array);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fail("%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	PQclear(r);
+	r = PQdescribePrepared(s->db->conn, "");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || PQnfields(r) != 3) {
+		fail("%s:%d: the batch SQL of backfill \"%s\" returns %d columns", def->file, def->sql_line, def->name,
+		     PQresultStatus(r) == PGRES_COMMAND_OK ? PQnfields(r) : -1);
+		fail_hint("end it with RETURNING (or SELECT) source_id, target_table, target_id: one row per row written");
+		PQclear(r);
+		return NULL;
+	}
+	char oid[3][16], mod[3][16];
+	const char *params[6];
+	for (int i = 0; i < 3; i++) {
+		snprintf(oid[i], sizeof oid[i], "%u", PQftype(r, i));
+		snprintf(mod[i], sizeof mod[i], "%d", PQfmod(r, i));
+		params[2 * i] = oid[i];
+		params[2 * i + 1] = mod[i];
+	}
+	PQclear(r);
+	PGresult *types;
+	if (db_query(s->db,
+		     "SELECT format_type($1::oid, nullif($2::int, -1)), format_type($3::oid, nullif($4::int, -1)), "
+		     "format_type($5::oid, nullif($6::int, -1))",
+		     6, params, &types))
+		return NULL;
+	/* a dollar-quote tag the SQL does not hold */
+	char tag[32];
+	unsigned n = 0;
+	do
+		snprintf(tag, sizeof tag, "$padctl_batch%u$", n++);
+	while (strstr(def->sql, tag));
+	/* the statement alone: no trailing semicolon or comment to break the function's body */
+	size_t off = 0, len = strlen(def->sql);
+	PgQuerySplitResult split = pg_query_split_with_parser(def->sql);
+	if (!split.error && split.n_stmts == 1) {
+		off = (size_t)split.stmts[0]->stmt_location;
+		if (split.stmts[0]->stmt_len > 0)
+			len = (size_t)split.stmts[0]->stmt_len;
+		else
+			len -= off;
+	}
+	pg_query_free_split_result(split);
+	char *fn = xstrfmt("CREATE OR REPLACE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
+			   "(source_id %s, target_table %s, target_id %s) LANGUAGE plpgsql "
+			   "SET plan_cache_mode = force_generic_plan AS %s\n"
+			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s\n;\nEND\n%s",
+			   PQgetvalue(types, 0, 0), PQgetvalue(types, 0, 1), PQgetvalue(types, 0, 2), tag, (int)len,
+			   def->sql + off, tag);
+	PQclear(types);
+	return fn;
+}
+
+static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys, long parts,
+		      struct padctl_rows **rows, struct padctl_rows **failures)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	*rows = *failures = NULL;
+	if (!d)
+		return -1;
+	if (parts < 1 || parts > BACKFILL_BATCH_MAX)
+		return fail("step \"%s\" asked to isolate backfill \"%s\" in %ld parts: ask for 1 to %d", s->plugin,
+			    def->name, parts, BACKFILL_BATCH_MAX);
+	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def)))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	/* made in the batch's transaction: gone again with a rolled-back one */
+	if (db_exec(s->db, d->isolate_fn, NULL))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	char np[32];
+	snprintf(np, sizeof np, "%ld", parts);
+	const char *params[] = { "SELECT * FROM pg_temp.padctl_backfill_batch($1)", keys, np };
+	PGresult *res;
+	if (db_query(s->db,
+		     "SELECT source_id, target_table, target_id, err_state, err_text "
+		     "FROM padctl.backfill_isolate($1, $2::bigint[], $3::integer)",
+		     3, params, &res))
+		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
+				   def->file, def->sql_line, def->name, s->target);
+	static const char *const mcols[] = { "source_id", "target_table", "target_id" };
+	static const char *const fcols[] = { "source_id", "sqlstate", "error" };
+	PGresult *m = new_rows(s->db->conn, mcols, 3), *f = new_rows(s->db->conn, fcols, 3);
+	int ok = m && f;
+	for (int r = 0, nm = 0, nf = 0; ok && r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 3))
+			ok = copy_value(m, nm, 0, res, r, 0) && copy_value(m, nm, 1, res, r, 1) &&
+			     copy_value(m, nm, 2, res, r, 2) && ++nm;
+		else
+			ok = copy_value(f, nf, 0, res, r, 0) && copy_value(f, nf, 1, res, r, 3) &&
+			     copy_value(f, nf, 2, res, r, 4) && ++nf;
+	}
+	PQclear(res);
+	if (!ok) {
+		PQclear(m);
+		PQclear(f);
+		return fail("out of memory");
+	}
+	*rows = xmalloc(sizeof **rows);
+	(*rows)->res = m;
+	*failures = xmalloc(sizeof **failures);
+	(*failures)->res = f;
+	return 0;
 }
 
 static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
@@ -404,7 +619,7 @@ static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *d
 			(unsigned long long)done, (unsigned long long)failed, (unsigned long long)written,
 			(unsigned long long)batches, finished ? ", finished_at = clock_timestamp()" : "", run,
 			d->name_lit);
-	int rc = s->ledger_write(st, sql);
+	int rc = bf_write(s, st, def, sql);
 	free(sql);
 	free(run);
 	return rc;
@@ -420,6 +635,8 @@ const struct padctl_backfill_v1 svc_backfill_v1 = {
 	.failed = bf_failed,
 	.counts = bf_counts,
 	.error_text = bf_error_text,
+	.isolate = bf_isolate,
+	.failed_as = bf_failed_as,
 };
 
 void svc_backfill_end(struct svc_step *s)
@@ -433,6 +650,7 @@ void svc_backfill_end(struct svc_step *s)
 		free(d->src_lit);
 		free(d->name_lit);
 		free(d->keyset);
+		free(d->isolate_fn);
 		free(d);
 	}
 	free(s->backfill->defs);

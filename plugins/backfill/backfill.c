@@ -29,6 +29,7 @@ struct bf {
 	const struct padctl_backfill_def *def;
 	int dry;
 	uint64_t goal, done, failed, written, batches;
+	uint64_t isolated; /* source rows the server failed, isolated so far (for the next split's size) */
 	uint64_t *per_target; /* rows written per def->targets[i] */
 	unsigned shown; /* failure lines logged */
 	double t0, last_log;
@@ -140,16 +141,34 @@ static int cmp_i64(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-/* run_once runs keys[0..n) as one transaction; 1: the server failed it (the
- * transaction was rolled back, the error is still recorded), -1: fatal */
-static int run_once(struct bf *b, char **keys, size_t n)
+/* add_bad appends a failing key with its reason (and SQLSTATE, or NULL) */
+static void add_bad(char ***key, char ***reason, char ***state, size_t *n, const char *k, const char *why,
+		    const char *code)
+{
+	*key = realloc(*key, (*n + 1) * sizeof **key);
+	*reason = realloc(*reason, (*n + 1) * sizeof **reason);
+	*state = realloc(*state, (*n + 1) * sizeof **state);
+	(*key)[*n] = strdup(k);
+	(*reason)[*n] = strdup(why);
+	(*state)[*n] = code ? strdup(code) : NULL;
+	(*n)++;
+}
+
+/* run_once runs keys[0..n) as one transaction; with parts > 0 the server
+ * isolates the rows that fail (the service's isolate, in that many parts)
+ * and the rest commits. 1: the server failed it (the transaction was rolled
+ * back, the error is still recorded), -1: fatal */
+static int run_once(struct bf *b, char **keys, size_t n, long parts)
 {
 	const struct padctl_host *h = b->h;
 	struct padctl_step *st = b->st;
 	const struct padctl_backfill_def *def = b->def;
 	struct padctl_rows *rows = NULL;
-	char **bad_key = NULL, **bad_reason = NULL;
+	struct padctl_rows *fails = NULL;
+	char **bad_key = NULL, **bad_reason = NULL, **bad_state = NULL;
 	size_t nbad = 0;
+	int64_t *iso = NULL; /* keys the server isolated, sorted */
+	size_t niso = 0;
 	char *lit = NULL;
 	int64_t *seen = NULL, *gk = NULL;
 	size_t nseen = 0;
@@ -186,12 +205,9 @@ static int run_once(struct bf *b, char **keys, size_t n)
 				dup = !strcmp(bad_key[i], k);
 			if (dup)
 				continue;
-			bad_key = realloc(bad_key, (nbad + 1) * sizeof *bad_key);
-			bad_reason = realloc(bad_reason, (nbad + 1) * sizeof *bad_reason);
-			bad_key[nbad] = strdup(k);
 			char msg[512];
 			snprintf(msg, sizeof msg, "pre-check \"%s\": %s", def->checks[c].name, why ? why : "failed");
-			bad_reason[nbad++] = strdup(msg);
+			add_bad(&bad_key, &bad_reason, &bad_state, &nbad, k, msg, NULL);
 		}
 		h->rows_free(rows);
 		rows = NULL;
@@ -208,8 +224,21 @@ static int run_once(struct bf *b, char **keys, size_t n)
 		free(lit);
 		lit = keys_literal(good, ngood);
 		const char *p[] = { lit };
-		if (!lit || h->sql_query(st, def->sql, 1, p, &rows))
+		if (!lit || (parts ? b->svc->isolate(st, def, lit, parts, &rows, &fails)
+				   : h->sql_query(st, def->sql, 1, p, &rows)))
 			goto server;
+		int nf = h->rows_count(fails);
+		iso = malloc((size_t)(nf ? nf : 1) * sizeof *iso);
+		for (int r = 0; iso && r < nf; r++) {
+			const char *k = h->rows_value(fails, r, 0);
+			const char *why = h->rows_value(fails, r, 2);
+			if (!k)
+				continue;
+			iso[niso++] = strtoll(k, NULL, 10);
+			add_bad(&bad_key, &bad_reason, &bad_state, &nbad, k, why ? why : "failed",
+				h->rows_value(fails, r, 1));
+		}
+		qsort(iso, niso, sizeof *iso, cmp_i64);
 		int nr = h->rows_count(rows);
 		seen = malloc((size_t)(nr ? nr : 1) * sizeof *seen);
 		for (int r = 0; r < nr; r++) {
@@ -236,10 +265,10 @@ static int run_once(struct bf *b, char **keys, size_t n)
 				nwrote++;
 				continue;
 			}
-			bad_key = realloc(bad_key, (nbad + 1) * sizeof *bad_key);
-			bad_reason = realloc(bad_reason, (nbad + 1) * sizeof *bad_reason);
-			bad_key[nbad] = strdup(good[i]);
-			bad_reason[nbad++] = strdup("the batch SQL wrote no row for this source row");
+			if (niso && bsearch(&k, iso, niso, sizeof *iso, cmp_i64))
+				continue; /* failed alone: recorded with the server's error */
+			add_bad(&bad_key, &bad_reason, &bad_state, &nbad, good[i],
+				"the batch SQL wrote no row for this source row", NULL);
 		}
 		qsort(gk, ngood, sizeof *gk, cmp_i64);
 		for (size_t i = 0; i < nseen; i++) {
@@ -270,13 +299,15 @@ static int run_once(struct bf *b, char **keys, size_t n)
 	}
 	for (size_t i = 0; i < nbad; i++) {
 		show_failure(b, bad_key[i], bad_reason[i]);
-		if (!b->dry && b->svc->failed(st, def, bad_key[i], bad_reason[i])) {
+		if (!b->dry && (bad_state[i] ? b->svc->failed_as(st, def, bad_key[i], bad_state[i], bad_reason[i])
+					    : b->svc->failed(st, def, bad_key[i], bad_reason[i]))) {
 			h->tx_rollback(st);
 			rc = -1;
 			goto out;
 		}
 	}
 	b->failed += nbad;
+	b->isolated += niso;
 	b->batches++;
 	if (b->dry) {
 		h->tx_rollback(st);
@@ -284,6 +315,7 @@ static int run_once(struct bf *b, char **keys, size_t n)
 		/* nothing of this batch counts: undo the tallies */
 		b->batches--;
 		b->failed -= nbad;
+		b->isolated -= niso;
 		if (!isolatable(b)) {
 			rc = -1;
 			goto out;
@@ -300,12 +332,16 @@ server_rolled_back:
 out:
 	if (rows)
 		h->rows_free(rows);
+	h->rows_free(fails);
 	for (size_t i = 0; i < nbad; i++) {
 		free(bad_key[i]);
 		free(bad_reason[i]);
+		free(bad_state[i]);
 	}
 	free(bad_key);
 	free(bad_reason);
+	free(bad_state);
+	free(iso);
 	free(lit);
 	free(seen);
 	free(gk);
@@ -314,8 +350,12 @@ out:
 	return rc;
 }
 
-/* a failing batch is split into this many parts, each retried alone */
+/* a failing batch the server could not isolate (a statement timeout, say)
+ * is split into this many parts, each retried alone */
 #define BISECT_PARTS 4
+/* the most parts the server isolates a failing batch in at first */
+#define ISOLATE_PARTS_MAX 1024
+#define ISOLATE_PARTS_PER_BAD 8.0
 
 /* run_keys runs keys[0..n), splitting what the server fails until the failing
  * rows stand alone; each of those is recorded with the server's error */
@@ -325,7 +365,29 @@ static int run_keys(struct bf *b, char **keys, size_t n)
 	uint64_t *pt0 = malloc(b->def->ntargets * sizeof *pt0 + 1);
 	if (pt0)
 		memcpy(pt0, b->per_target, b->def->ntargets * sizeof *pt0);
-	int rc = run_once(b, keys, n);
+	int rc = run_once(b, keys, n, 0);
+	if (rc == 1 && n > 1 && PADCTL_SERVICE_HAS(b->svc, struct padctl_backfill_v1, failed_as)) {
+		/* the batch failed for something in its rows: the server isolates
+		 * them in one statement (subtransactions, no round trips, the batch
+		 * SQL planned once), in parts of about an eighth of the rows
+		 * expected per bad row at the rate seen so far: most parts land at
+		 * once, and the rows run again while a bad row is searched for
+		 * (about a part's worth per bad row) stay few; a part costs little
+		 * more than its rows (bench/README.md, backfill) */
+		b->done = done0;
+		b->written = written0;
+		if (pt0)
+			memcpy(b->per_target, pt0, b->def->ntargets * sizeof *pt0);
+		b->h->error_clear(b->st);
+		uint64_t seen = b->done + b->failed + n;
+		double expect = (double)n * (double)(b->isolated + 1) / (double)seen;
+		long parts = (long)(ISOLATE_PARTS_PER_BAD * (expect < 1 ? 1 : expect) + 0.5);
+		if (parts > ISOLATE_PARTS_MAX)
+			parts = ISOLATE_PARTS_MAX;
+		if ((size_t)parts > n)
+			parts = (long)n;
+		rc = run_once(b, keys, n, parts);
+	}
 	if (rc == 1) {
 		/* rolled back: what run_once counted did not happen */
 		b->done = done0;

@@ -539,6 +539,23 @@ struct padctl_backfill_v1 {
 	 * none: for a dry run, which reports a failing row without recording
 	 * it. Valid until the next call or the step's end. */
 	const char *(*error_text)(struct padctl_step *st);
+
+	/* Appended (check with PADCTL_SERVICE_HAS): */
+	/* isolate runs the batch SQL on keys (a bigint[] literal, like $1)
+	 * inside the plugin's open transaction, on the server, in one statement:
+	 * split in `parts` parts, each in a subtransaction; a part the server
+	 * fails for its data (SQLSTATE class 22, 23, P0, 54) is split in halves
+	 * down to single rows. *rows (for mapped): source_id, target_table,
+	 * target_id of the parts that succeeded; *failures: source_id, sqlstate,
+	 * error of each row that failed alone. Any other error, or a statement
+	 * timeout, fails the call (the transaction is then aborted). Free both
+	 * with rows_free. */
+	int (*isolate)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys, long parts,
+		       struct padctl_rows **rows, struct padctl_rows **failures);
+	/* failed_as is failed() with the SQLSTATE that goes with reason (an
+	 * isolated row's, from isolate). */
+	int (*failed_as)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
+			 const char *sqlstate, const char *reason);
 };
 
 /* The descriptor a plugin's entry function returns. */
