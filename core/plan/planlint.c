@@ -1,11 +1,8 @@
 #include "planlint.h"
 
 #include <libpq-fe.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -134,114 +131,6 @@ void lint_catalog_db_release(struct lint_catalog *cat)
 	memset(cat, 0, sizeof *cat);
 }
 
-/* The parses of the pending migrations are made ahead of the rules, on every
- * CPU: most of lint's time is PostgreSQL's parser and reading its tree, and a
- * plan of many migrations waits for it. The rules take the parses in order on
- * the calling thread (they may ask the target) and parse themselves while
- * the next one is not ready. At most RING parses are held at once, so the
- * memory stays that of a few migrations whatever the project. */
-#define RING 32
-#define MAX_THREADS 8
-
-struct parse_ring {
-	const struct migration **m; /* the migrations to lint, in order */
-	size_t n;
-	struct lint_parse slot[RING]; /* the parse of m[i] is slot[i % RING] */
-	int ready[RING];
-	size_t next; /* the next migration to parse */
-	size_t done; /* the rules are through m[done - 1]: slots of m[done..] are in use */
-	int stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-};
-
-/* claim takes the next migration to parse, with mu held: 0 when there is
- * none, or when its slot is still in use */
-static int claim(struct parse_ring *r, size_t *i)
-{
-	if (r->stop || r->next >= r->n || r->next >= r->done + RING)
-		return 0;
-	*i = r->next++;
-	return 1;
-}
-
-/* parse_one parses m[i] with mu held on entry and on return (released meanwhile) */
-static void parse_one(struct parse_ring *r, size_t i)
-{
-	pthread_mutex_unlock(&r->mu);
-	lint_parse_text(r->m[i]->up_sql, strlen(r->m[i]->up_sql), &r->slot[i % RING]);
-	pthread_mutex_lock(&r->mu);
-	r->ready[i % RING] = 1;
-	pthread_cond_broadcast(&r->cv);
-}
-
-static void *parse_thread(void *arg)
-{
-	struct parse_ring *r = arg;
-	size_t i;
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop && r->next < r->n) {
-		if (claim(r, &i))
-			parse_one(r, i);
-		else
-			pthread_cond_wait(&r->cv, &r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	/* the parser's per-thread memory goes with the thread (libpg_query frees it
-	 * at thread exit; calling pg_query_exit as well frees it twice) */
-	return NULL;
-}
-
-/* ring_get waits for the parse of m[at], parsing meanwhile */
-static const struct lint_parse *ring_get(struct parse_ring *r, size_t at)
-{
-	size_t i;
-	pthread_mutex_lock(&r->mu);
-	while (!r->ready[at % RING]) {
-		if (claim(r, &i))
-			parse_one(r, i);
-		else
-			pthread_cond_wait(&r->cv, &r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return &r->slot[at % RING];
-}
-
-/* ring_put gives back the slot of m[at], whose rules are done */
-static void ring_put(struct parse_ring *r, size_t at)
-{
-	lint_parse_release(&r->slot[at % RING]);
-	pthread_mutex_lock(&r->mu);
-	r->ready[at % RING] = 0;
-	r->done = at + 1;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static size_t ring_start(struct parse_ring *r, pthread_t *tid)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cpus > 1 ? (size_t)cpus - 1 : 0, started = 0;
-	if (want > MAX_THREADS)
-		want = MAX_THREADS;
-	for (; started < want && started + 1 < r->n; started++)
-		if (pthread_create(&tid[started], NULL, parse_thread, r) != 0)
-			break; /* fewer threads: the calling one parses what is left */
-	return started;
-}
-
-static void ring_stop(struct parse_ring *r, pthread_t *tid, size_t nthreads)
-{
-	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(tid[i], NULL);
-	for (size_t i = 0; i < RING; i++)
-		lint_parse_release(&r->slot[i]);
-}
-
 int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, const struct plan_target *pt,
 		     struct db *db, struct plan_lint *out)
 {
@@ -253,20 +142,11 @@ int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, con
 		return -1;
 	out->v = pt->ntodo ? xcalloc(pt->ntodo, sizeof *out->v) : NULL;
 	int rc = 0;
-	struct parse_ring ring;
-	struct parse_ring *r = &ring;
-	memset(r, 0, sizeof *r);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	r->m = xcalloc(pt->ntodo ? pt->ntodo : 1, sizeof *r->m);
-	for (size_t i = 0; i < pt->ntodo; i++)
-		if (!pt->todo[i].skip_reason)
-			r->m[r->n++] = pt->todo[i].m;
-	pthread_t tid[MAX_THREADS];
-	size_t nthreads = ring_start(r, tid);
-	for (size_t at = 0; !rc && at < r->n; at++) {
-		const struct migration *m = r->m[at];
-		const struct lint_parse *lp = ring_get(r, at);
+	for (size_t i = 0; !rc && i < pt->ntodo; i++) {
+		const struct plan_mig *pm = &pt->todo[i];
+		if (pm->skip_reason)
+			continue;
+		const struct migration *m = pm->m;
 		struct lint_opts o;
 		memset(&o, 0, sizeof o);
 		o.p = p;
@@ -279,17 +159,12 @@ int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, con
 		o.cat = db ? &cat : NULL;
 		struct mig_lint *ml = &out->v[out->n++];
 		ml->m = m;
-		rc = lint_sql_parsed(m->up_path, m->up_sql, strlen(m->up_sql), &o, lp, &ml->r);
-		ring_put(r, at);
+		rc = lint_sql(m->up_path, m->up_sql, strlen(m->up_sql), &o, &ml->r);
 		out->errors += ml->r.errors;
 		out->warnings += ml->r.warnings;
 		if (!out->assumed && ml->r.assumed)
 			out->assumed = xstrdup(ml->r.assumed);
 	}
-	ring_stop(r, tid, nthreads);
-	free(r->m);
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
 	out->server_version = cat.server_version;
 	lint_catalog_db_release(&cat);
 	if (!out->assumed)

@@ -1858,40 +1858,7 @@ static void lint_piece(struct lctx *c, size_t off, size_t n, struct pt *stmt)
 	check_stmt(c, stmt);
 }
 
-void lint_parse_text(const char *text, size_t len, struct lint_parse *lp)
-{
-	memset(lp, 0, sizeof *lp);
-	if (len > SQL_STREAM_CHUNK)
-		return;
-	PgQueryParseResult pr = pg_query_parse(text);
-	lp->done = 1;
-	if (!pr.error && pr.parse_tree) {
-		/* the JSON moves out of the result, which is freed now: the tree points into it */
-		lp->json = pr.parse_tree;
-		pr.parse_tree = NULL;
-		lp->tree = pt_parse(lp->json, &lp->arena);
-	}
-	pg_query_free_parse_result(pr);
-}
-
-void lint_parse_release(struct lint_parse *lp)
-{
-	pt_free(lp->arena);
-	free(lp->json);
-	memset(lp, 0, sizeof *lp);
-}
-
 int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r)
-{
-	struct lint_parse lp;
-	lint_parse_text(text, len, &lp);
-	int rc = lint_sql_parsed(file, text, len, o, &lp, r);
-	lint_parse_release(&lp);
-	return rc;
-}
-
-int lint_sql_parsed(const char *file, const char *text, size_t len, const struct lint_opts *o,
-		    const struct lint_parse *lp, struct lint_result *r)
 {
 	if (check_opts(o))
 		return -1;
@@ -1922,9 +1889,12 @@ int lint_sql_parsed(const char *file, const char *text, size_t len, const struct
 	 * (the common case); otherwise statement by statement from the
 	 * bounded-memory stream, which also finds where a syntax error is */
 	int whole = 0;
-	if (lp->done) {
-		struct pt *stmts = jget(lp->tree, "stmts");
-		if (lp->tree && pt_is_array(stmts)) {
+	if (len <= SQL_STREAM_CHUNK) {
+		PgQueryParseResult pr = pg_query_parse(text);
+		struct pt_arena *arena = NULL;
+		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
+		struct pt *stmts = jget(tree, "stmts");
+		if (tree && pt_is_array(stmts)) {
 			whole = 1;
 			for (size_t i = 0; i < pt_len(stmts); i++) {
 				struct pt *raw = pt_at(stmts, i);
@@ -1937,6 +1907,8 @@ int lint_sql_parsed(const char *file, const char *text, size_t len, const struct
 				lint_piece(&c, off, n, jget(raw, "stmt"));
 			}
 		}
+		pt_free(arena);
+		pg_query_free_parse_result(pr);
 	}
 	struct sql_stream s;
 	struct sql_piece p;

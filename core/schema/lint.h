@@ -116,28 +116,6 @@ struct lint_opts {
  * the error fail()ed naming the meta.yml line. */
 int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r);
 
-/* lint_parse is the parse of one text made ahead of lint_sql_parsed, apart
- * from the rules: the rules may ask the target (lint_catalog) and run in
- * order, the parse needs nothing and is most of lint's time, so plan parses
- * the pending migrations on several threads (lint_parse_text is
- * thread-safe) while the rules run on one. Zero it before use. */
-struct pt;
-struct pt_arena;
-struct lint_parse {
-	int done; /* lint_parse_text ran (text small enough to parse whole) */
-	char *json; /* the parser's tree as JSON (the tree points into it) */
-	struct pt_arena *arena;
-	struct pt *tree; /* NULL: the parser refused the text (lint_sql_parsed finds where) */
-};
-/* lint_parse_text parses text (len bytes, NUL-terminated) whole when it is
- * small enough (a text of over one stream chunk, or with COPY data, is read
- * statement by statement by lint_sql_parsed instead). */
-void lint_parse_text(const char *text, size_t len, struct lint_parse *lp);
-void lint_parse_release(struct lint_parse *lp);
-/* lint_sql_parsed is lint_sql with the parse lint_parse_text made of the same text. */
-int lint_sql_parsed(const char *file, const char *text, size_t len, const struct lint_opts *o,
-		    const struct lint_parse *lp, struct lint_result *r);
-
 /* lint_protected_sql is lint_sql with the protected-schema rule alone, for
  * SQL that is not a migration (seed files): every statement runs in one
  * transaction, nothing is allowed. A seed plugin reaches it through the
