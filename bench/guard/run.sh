@@ -19,7 +19,8 @@
 #   REPEATS  deploys per setting (default 3)
 #
 # Environment: PADCTL_BIN (default build-rel/padctl), BENCH_WORK (default
-# bench/work/guard), PGBIN (see bench/lib.sh). Like bench/migrate, the script
+# bench/work/guard), PGBIN (see bench/lib.sh), BENCH_AUTOVACUUM (default
+# off: see bench_cluster_start below). Like bench/migrate, the script
 # starts its own cluster with the data on disk and fsync on, and stops it.
 set -euo pipefail
 PROG=${0##*/}
@@ -60,7 +61,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-bench_cluster_start max_connections=50
+# Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): each deploy creates
+# 1,000 tables and 2,000 indexes, and a worker woken by that catalog churn
+# runs during whichever deploy comes next, guard on or off, and is charged
+# to it (the server CPU below is the whole cluster's).
+bench_cluster_start max_connections=50 autovacuum=${BENCH_AUTOVACUUM:-off}
 say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk, fsync=$("$PSQL" -XAtc 'SHOW fsync')"
 
 # the template: the protected schema as the reference team has it
