@@ -1,6 +1,14 @@
 # bench/lib.sh: what the benchmark scripts share. Sourced, not run. The
-# caller defines say and die, PROG, LOGS (a directory for logs) and
-# SUPERUSER (the cluster's superuser name) first.
+# caller sets PROG (its name, for messages) before sourcing it, and LOGS (a
+# directory for logs) and SUPERUSER (the cluster's superuser name) before
+# starting a cluster.
+
+# say prints a progress line on stderr; die prints an error there and exits 1
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+	printf '%s: error: %s\n' "$PROG" "$*" >&2
+	exit 1
+}
 
 # bench_pgbin: PGBIN (default: the newest /usr/lib/postgresql/<major>/bin)
 # and PSQL, the real psql binary of that version. /usr/bin/psql on Debian is
@@ -108,4 +116,55 @@ bench_cluster_start() {
 	export PGSSLMODE=disable PGGSSENCMODE=disable
 	unset PGPASSWORD PGSERVICE
 	PGVER=$("$PGBIN/postgres" -V | awk '{print $3}')
+}
+
+# bench_backup_schema DB SIZE_MB: the owned schema of the backup benchmarks
+# in database DB (made already): app (employees, PA-dealing requests with
+# three indexes, an audit log with JSON details) grown in batches to about
+# SIZE_MB MB, and a protected schema ref. Sets SCHEMA_BYTES (the size of
+# app's tables, indexes included) and ROWS (the requests; twice as many
+# audit rows).
+bench_backup_schema() {
+	local db=$1 mb=$2 batch=100000 next=1 last
+	_bq() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+	_bq "CREATE SCHEMA app; CREATE SCHEMA ref;
+	CREATE TABLE ref.security (isin char(12) PRIMARY KEY, ticker text NOT NULL);
+	INSERT INTO ref.security SELECT lpad(g::text, 12, 'X'), 'T' || g FROM generate_series(1, 5000) g;
+	CREATE TABLE app.employee (id int PRIMARY KEY, name text NOT NULL, email text NOT NULL,
+	  department text NOT NULL, manager_id int REFERENCES app.employee);
+	INSERT INTO app.employee SELECT g, 'Employee ' || g, 'employee' || g || '@example.com',
+	  (ARRAY['Equities', 'Fixed Income', 'Compliance', 'Operations', 'Research'])[1 + g % 5],
+	  CASE WHEN g > 100 THEN 1 + g % 100 END FROM generate_series(1, 20000) g;
+	CREATE TABLE app.pad_request (id bigint PRIMARY KEY, employee_id int NOT NULL REFERENCES app.employee,
+	  isin char(12) NOT NULL, ticker text NOT NULL, side text NOT NULL CHECK (side IN ('buy', 'sell')),
+	  quantity numeric(18,4) NOT NULL, price numeric(18,6), status text NOT NULL, reason text,
+	  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
+	CREATE INDEX pad_request_employee ON app.pad_request (employee_id, created_at);
+	CREATE INDEX pad_request_ticker ON app.pad_request (ticker);
+	CREATE INDEX pad_request_open ON app.pad_request (status) WHERE status <> 'executed';
+	CREATE TABLE app.audit_log (id bigint PRIMARY KEY, request_id bigint NOT NULL, action text NOT NULL,
+	  actor text NOT NULL, detail jsonb NOT NULL, at timestamptz NOT NULL);
+	CREATE INDEX audit_log_request ON app.audit_log (request_id);" >/dev/null
+	_bsize() {
+		_bq "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		   WHERE n.nspname = 'app' AND c.relkind = 'r'"
+	}
+	while [ "$(_bsize)" -lt $((mb * 1000000)) ]; do
+		last=$((next + batch - 1))
+		_bq "INSERT INTO app.pad_request SELECT g, 1 + g % 20000, lpad((1 + g % 5000)::text, 12, 'X'), 'T' || (1 + g % 5000),
+		     CASE WHEN g % 3 = 0 THEN 'sell' ELSE 'buy' END, (g % 997) * 10.5, 10 + (g % 5003) / 7.0,
+		     (ARRAY['requested', 'approved', 'rejected', 'executed', 'withdrawn'])[1 + g % 5],
+		     'pre-clearance: ' || md5(g::text) || ' ' || md5((g * 7)::text),
+		     timestamptz '2024-01-01' + g * interval '17 seconds', timestamptz '2024-01-01' + g * interval '19 seconds'
+		   FROM generate_series($next, $last) g;
+		   INSERT INTO app.audit_log SELECT 2 * g + k, g, (ARRAY['created', 'approved', 'executed'])[1 + (g + k) % 3],
+		     'employee' || (1 + g % 20000) || '@example.com',
+		     jsonb_build_object('request', g, 'step', k, 'note', md5((g + k)::text), 'ip', '10.0.' || (g % 250) || '.' || k),
+		     timestamptz '2024-01-01' + g * interval '17 seconds' + k * interval '1 hour'
+		   FROM generate_series($next, $last) g, generate_series(0, 1) k" >/dev/null
+		next=$((last + 1))
+	done
+	_bq "VACUUM ANALYZE" >/dev/null
+	SCHEMA_BYTES=$(_bsize)
+	ROWS=$((next - 1))
 }

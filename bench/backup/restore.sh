@@ -52,18 +52,13 @@ case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work}
 SUPERUSER=bench_runner
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 
 [ -x "$PADCTL_BIN" ] || die "padctl binary \"$PADCTL_BIN\" not found (build it as bench/README.md says, or set PADCTL_BIN)"
 for p in backup migrate rollback; do
 	[ -f "$(dirname "$PADCTL_BIN")/plugins/$p.so" ] || die "plugin $p.so not built next to $PADCTL_BIN"
 done
-# shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
 bench_pgbin
 
 mkdir -p "$W"

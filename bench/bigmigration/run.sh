@@ -55,19 +55,14 @@ W=${BENCH_WORK:-$ROOT/bench/work}
 BIG_TIMEOUT=${BIG_TIMEOUT:-3600}
 SUPERUSER=bench_runner
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (apt-get install time)"
 for t in python3 timeout; do
 	command -v "$t" >/dev/null || die "\"$t\" not found"
 done
 [ -x "$PADCTL_BIN" ] || die "padctl binary \"$PADCTL_BIN\" not found (build it as bench/README.md says, or set PADCTL_BIN)"
-# shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
 bench_pgbin
 
 mkdir -p "$W"

@@ -38,15 +38,10 @@ PADCTL_BIN=${PADCTL_BIN:-$ROOT/build-rel/padctl}
 case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work/guard}
 SUPERUSER=bench_runner
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 [ -x "$PADCTL_BIN" ] || die "no padctl binary at $PADCTL_BIN (build it, or set PADCTL_BIN)"
 command -v python3 >/dev/null || die "python3 not found"
-# shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
 bench_pgbin
 mkdir -p "$W"
 W=$(cd "$W" && pwd)

@@ -38,13 +38,8 @@ case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work-lint}
 SUPERUSER=bench_runner
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
 # shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 bench_pgbin
 mkdir -p "$W"
 W=$(cd "$W" && pwd)

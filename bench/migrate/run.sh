@@ -56,17 +56,12 @@ STATUS_ROUNDS=${STATUS_ROUNDS:-3}
 BENCH_TOOLS=${BENCH_TOOLS:-psql padctl dbmate sqitch}
 SUPERUSER=bench_runner # not "bench": "$user" in search_path would resolve to the bench schema
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 
 for t in hyperfine python3 jq; do
 	command -v "$t" >/dev/null || die "\"$t\" not found (apt-get install hyperfine python3 jq)"
 done
-# shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
 bench_pgbin
 
 mkdir -p "$W"

@@ -53,18 +53,13 @@ case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work}
 SUPERUSER=bench_runner
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 command -v python3 >/dev/null || die "python3 not found"
 command -v ssh >/dev/null && command -v scp >/dev/null || die "no ssh client (apt-get install openssh-client)"
 [ -x "$PADCTL_BIN" ] || die "no padctl at $PADCTL_BIN (build it: see bench/README.md)"
 [ -f "$(dirname "$PADCTL_BIN")/plugins/backup.so" ] ||
 	die "no plugins/backup.so next to $PADCTL_BIN (build the plugin_backup target)"
-# shellcheck source=bench/lib.sh
-. "$HERE/../lib.sh"
 bench_pgbin
 mkdir -p "$W"
 W=$(cd "$W" && pwd)/ssh-backup
@@ -90,50 +85,11 @@ done <"$W/sshd/env"
 say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk in $PGBASE/data; sshd on 127.0.0.1:$SSHD_PORT"
 DB=bench_backup
 "$PSQL" -XAtq -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
-q() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
 
-# --- the owned schema (as bench/backup/run.sh makes it) ---------------------------
+# --- the owned schema (bench_backup_schema, as bench/backup/run.sh makes it) -------
 
 say "generating an owned schema of about $SIZE_MB MB"
-q "CREATE SCHEMA app; CREATE SCHEMA ref;
-CREATE TABLE app.employee (id int PRIMARY KEY, name text NOT NULL, email text NOT NULL,
-  department text NOT NULL, manager_id int REFERENCES app.employee);
-INSERT INTO app.employee SELECT g, 'Employee ' || g, 'employee' || g || '@example.com',
-  (ARRAY['Equities', 'Fixed Income', 'Compliance', 'Operations', 'Research'])[1 + g % 5],
-  CASE WHEN g > 100 THEN 1 + g % 100 END FROM generate_series(1, 20000) g;
-CREATE TABLE app.pad_request (id bigint PRIMARY KEY, employee_id int NOT NULL REFERENCES app.employee,
-  isin char(12) NOT NULL, ticker text NOT NULL, side text NOT NULL CHECK (side IN ('buy', 'sell')),
-  quantity numeric(18,4) NOT NULL, price numeric(18,6), status text NOT NULL, reason text,
-  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
-CREATE INDEX pad_request_employee ON app.pad_request (employee_id, created_at);
-CREATE INDEX pad_request_ticker ON app.pad_request (ticker);
-CREATE INDEX pad_request_open ON app.pad_request (status) WHERE status <> 'executed';
-CREATE TABLE app.audit_log (id bigint PRIMARY KEY, request_id bigint NOT NULL, action text NOT NULL,
-  actor text NOT NULL, detail jsonb NOT NULL, at timestamptz NOT NULL);
-CREATE INDEX audit_log_request ON app.audit_log (request_id);" >/dev/null
-size_bytes() {
-	q "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	   WHERE n.nspname = 'app' AND c.relkind = 'r'"
-}
-BATCH=100000
-next=1
-while [ "$(size_bytes)" -lt $((SIZE_MB * 1000000)) ]; do
-	last=$((next + BATCH - 1))
-	q "INSERT INTO app.pad_request SELECT g, 1 + g % 20000, lpad((1 + g % 5000)::text, 12, 'X'), 'T' || (1 + g % 5000),
-	     CASE WHEN g % 3 = 0 THEN 'sell' ELSE 'buy' END, (g % 997) * 10.5, 10 + (g % 5003) / 7.0,
-	     (ARRAY['requested', 'approved', 'rejected', 'executed', 'withdrawn'])[1 + g % 5],
-	     'pre-clearance: ' || md5(g::text) || ' ' || md5((g * 7)::text),
-	     timestamptz '2024-01-01' + g * interval '17 seconds', timestamptz '2024-01-01' + g * interval '19 seconds'
-	   FROM generate_series($next, $last) g;
-	   INSERT INTO app.audit_log SELECT 2 * g + k, g, (ARRAY['created', 'approved', 'executed'])[1 + (g + k) % 3],
-	     'employee' || (1 + g % 20000) || '@example.com',
-	     jsonb_build_object('request', g, 'step', k, 'note', md5((g + k)::text), 'ip', '10.0.' || (g % 250) || '.' || k),
-	     timestamptz '2024-01-01' + g * interval '17 seconds' + k * interval '1 hour'
-	   FROM generate_series($next, $last) g, generate_series(0, 1) k" >/dev/null
-	next=$((last + 1))
-done
-q "VACUUM ANALYZE" >/dev/null
-SCHEMA_BYTES=$(size_bytes)
+bench_backup_schema "$DB" "$SIZE_MB"
 say "owned schema: $SCHEMA_BYTES bytes"
 
 # --- the project: one env streamed back, one kept on the SSH host -------------------

@@ -36,14 +36,10 @@ case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work/ssh}
 SUPERUSER=bench_runner
 
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/../lib.sh" # say, die and the cluster helpers
 [ -x "$PADCTL_BIN" ] || die "no padctl at $PADCTL_BIN (build it: see bench/README.md)"
 command -v ssh >/dev/null || die "no ssh client (apt-get install openssh-client)"
-. "$HERE/../lib.sh"
 bench_pgbin
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
