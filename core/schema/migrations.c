@@ -99,8 +99,8 @@ static char *concat3(const char *a, const char *b, const char *c)
 }
 
 /* existing returns dir/file when entry/file exists under the migrations
- * directory rootfd (looked up relative to it: plan asks this three times
- * per migration, and the walk of the whole path was most of the cost) */
+ * directory rootfd (looked up relative to it, not by the whole path: plan
+ * asks it for the meta.yml of every migration) */
 static char *existing(int rootfd, const char *entry, const char *dir, const char *file)
 {
 	char *rel = concat3(entry, "/", file);
@@ -109,36 +109,36 @@ static char *existing(int rootfd, const char *entry, const char *dir, const char
 	return found ? concat3(dir, "/", file) : NULL;
 }
 
-/* read_in reads file of the migration directory entry (dir by its whole
- * path) below the migrations directory rootfd. With plain set (no symlink
- * leads to the migration's directory, and none to the migrations directory
- * from the project: confine_plain) it opens entry/file relative to rootfd with
+/* read_in reads file (its whole path: path) of the migration directory entry
+ * below the migrations directory rootfd. With plain set (no symlink leads to
+ * the migration's directory, and none to the migrations directory from the
+ * project: confine_plain) it opens entry/file relative to rootfd with
  * O_NOFOLLOW, so a plain file costs the kernel the lookup of two names, and
  * takes a symlink by its path, through read_text_file_if and its warning
  * about links out of the project; without plain it reads every file that way.
- * Returns what read_text_file_if returns; *path gets dir/file. */
-static int read_in(int rootfd, int plain, const char *entry, const char *dir, const char *file, char **path,
-		   char **text, size_t *len)
+ * Returns what read_text_file_if returns. */
+static int read_in(int rootfd, int plain, const char *entry, const char *file, const char *path, char **text,
+		   size_t *len)
 {
-	*path = concat3(dir, "/", file);
 	int rc = 2;
 	if (plain) {
 		char *rel = concat3(entry, "/", file);
-		rc = fs_read_text_nofollow_at_if(rootfd, rel, *path, text, len);
+		rc = fs_read_text_nofollow_at_if(rootfd, rel, path, text, len);
 		free(rel);
 	}
-	return rc == 2 ? read_text_file_if(*path, text, len) : rc;
+	return rc == 2 ? read_text_file_if(path, text, len) : rc;
 }
 
-/* side_file sets *path and sum for down.sql or verify.sql of a full load:
- * plan records their checksums, and reading them here, beside up.sql, saves
- * plan a second walk of every path. */
+/* side_file sets *path (NULL when the file is missing) and sum for down.sql
+ * or verify.sql of a full load: plan records their checksums, and reading
+ * them here, beside up.sql, saves plan a second walk of every path. */
 static int side_file(int rootfd, int plain, const char *entry, const char *dir, const char *file, char **path,
 		     char sum[65])
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = read_in(rootfd, plain, entry, dir, file, path, &text, &len);
+	*path = concat3(dir, "/", file);
+	int rc = read_in(rootfd, plain, entry, file, *path, &text, &len);
 	if (rc == 0)
 		migration_checksum(text, len, sum);
 	free(text);
@@ -176,55 +176,48 @@ static int load_one(const char *root, int rootfd, int plain, const char *entry, 
 		fail_hint("name it like 0001_create_pad_request (digits, an underscore, a name); `padctl new NAME` does it");
 		return fail_status(EXIT_USAGE);
 	}
-	if (brief == LOAD_NAMES) {
-		m->up_path = concat3(m->dir, "/up.sql", "");
+	m->up_path = concat3(m->dir, "/up.sql", "");
+	if (brief == LOAD_NAMES)
 		return 0;
-	}
 	size_t len = 0;
 	/* a brief load (status) only checksums up.sql: no lookup of links out of the project, and
 	 * the file is opened relative to the migrations directory. A full load opens the
 	 * migration's files relative to the migrations directory as well (see read_in). */
 	int got;
 	if (brief == LOAD_BRIEF) {
-		m->up_path = concat3(m->dir, "/up.sql", "");
 		char *rel = concat3(entry, "/up.sql", "");
 		got = fs_read_text_at_if(rootfd, rel, m->up_path, &m->up_sql, &len);
 		free(rel);
 	} else {
-		got = read_in(rootfd, plain, entry, m->dir, "up.sql", &m->up_path, &m->up_sql, &len);
+		got = read_in(rootfd, plain, entry, "up.sql", m->up_path, &m->up_sql, &len);
 	}
 	if (got == 1) {
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
 	}
-	if (!got && sql_is_blank(m->up_sql, len)) {
-		/* comments alone are as empty as nothing: applying them would record a change that never happened */
+	if (got)
+		return fail_status(EXIT_USAGE);
+	/* comments alone are as empty as nothing: applying them would record a change that never happened */
+	if (sql_is_blank(m->up_sql, len)) {
 		fail("\"%s\" is empty (no SQL statement)", m->up_path);
 		fail_hint("write the migration's SQL into it, or remove the directory");
-		got = -1;
+		return fail_status(EXIT_USAGE);
 	}
 	/* the server, the ledger and plan's JSON all want UTF-8; say where it breaks, not later in a crash */
-	size_t bad = got ? len : utf8_invalid_at(m->up_sql, len);
+	size_t bad = utf8_invalid_at(m->up_sql, len);
 	if (bad < len) {
 		fail("\"%s\" is not valid UTF-8 at byte offset %zu (line %d)", m->up_path, bad,
 		     line_of_offset(m->up_sql, bad));
 		fail_hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
-		got = -1;
-	}
-	if (!got && brief != LOAD_BRIEF) {
-		got = side_file(rootfd, plain, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
-				      side_file(rootfd, plain, entry, m->dir, "verify.sql", &m->verify_path,
-						m->verify_sha256)
-			      ? -1
-			      : 0;
-		if (!got)
-			m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
-	}
-	if (got)
 		return fail_status(EXIT_USAGE);
+	}
 	migration_checksum(m->up_sql, len, m->checksum);
 	if (brief == LOAD_BRIEF)
 		return 0;
+	if (side_file(rootfd, plain, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
+	    side_file(rootfd, plain, entry, m->dir, "verify.sql", &m->verify_path, m->verify_sha256))
+		return fail_status(EXIT_USAGE);
+	m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
 	struct cfg_meta meta = { m->transactional, NULL, NULL, 0 };
 	int rc = m->meta_path ? config_read_meta(m->meta_path, &meta) : 0;
 	m->transactional = meta.transactional;
