@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -132,6 +133,22 @@ struct fn_body {
 	size_t body;
 };
 
+/* a statement of a queued file: its bytes in the file and where it starts in the message, in characters */
+struct qstmt {
+	size_t off, len;
+	size_t chars;
+};
+
+/* db_queued: a file db_exec_later put into db->deferred, to be run with what follows it */
+struct db_queued {
+	char *text, *origin;
+	size_t len;
+	size_t first;       /* results in front of its first statement's (the deferred statements') */
+	struct qstmt *stmt; /* each statement is followed by a separator (QUEUE_SEP) */
+	size_t n;
+	size_t end_chars;   /* the message up to the end of the file's part, in characters */
+};
+
 /* db_run: what db_exec is running, so errors and notices name the file and line */
 struct db_run {
 	const char *text; /* the whole text */
@@ -145,6 +162,11 @@ struct db_run {
 	int cur_line;
 	struct fn_body *fns;
 	size_t nfns;
+	/* a file db_exec_later queued runs as part of a bigger message: a position names
+	 * the statement it falls in (the server parses the whole message first) */
+	const struct qstmt *stmts;
+	size_t nstmts;
+	size_t end_chars;
 };
 
 static int run_line(struct db_run *r, size_t off)
@@ -261,6 +283,15 @@ static int server_line(struct db_run *r, const PGresult *res)
 {
 	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 	long p = pos ? strtol(pos, NULL, 10) : 0;
+	if (p > 0 && r->nstmts) {
+		if ((size_t)p <= r->stmts[0].chars || (size_t)p > r->end_chars)
+			return 0;
+		size_t j = r->nstmts - 1;
+		while (j > 0 && r->stmts[j].chars >= (size_t)p)
+			j--;
+		const struct qstmt *q = &r->stmts[j];
+		return run_line(r, q->off + sql_byte_offset(r->text + q->off, q->len, p - (long)q->chars));
+	}
 	if (p > 0) {
 		if ((size_t)p <= r->pre_chars)
 			return 0;
@@ -385,17 +416,62 @@ static int copy_in(struct db *db, const char *data, size_t len, int have)
 	return PQputCopyEnd(db->conn, NULL) > 0 ? 0 : -1;
 }
 
-/* send_text sends sql (one statement of r, or any text when r is NULL)
- * after what db_defer queued, and collects every result: COPY data is
- * streamed (copy, the statement's inline data, when not NULL) or drained; the
- * first failure is reported. */
-static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const char *copy,
-		     size_t copy_len)
+static size_t utf8_chars(const char *s, size_t n)
 {
-	size_t pre = 0; /* the deferred prefix in characters, as the server counts positions */
-	for (size_t i = 0; i < db->deferred.len; i++)
-		pre += ((unsigned char)db->deferred.s[i] & 0xC0) != 0x80;
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static void queued_free(struct db_queued *q)
+{
+	if (!q)
+		return;
+	free(q->text);
+	free(q->origin);
+	free(q->stmt);
+	free(q);
+}
+
+/* queue_owns tells whether the failed result k of a message with the queued
+ * file q is the file's: its position lies in the file's part (a syntax
+ * error the server found when it parsed the whole message, before running
+ * any of it), else it came in the file's range of results */
+static int queue_owns(const struct db_queued *q, const PGresult *res, size_t k)
+{
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	long p = pos ? strtol(pos, NULL, 10) : 0;
+	if (p > 0)
+		return (size_t)p > q->stmt[0].chars && (size_t)p <= q->end_chars;
+	return k >= q->first && k < q->first + 2 * q->n;
+}
+
+/* queue_at points the queued file's run at its statement j */
+static void queue_at(struct db_run *r, const struct db_queued *q, size_t j)
+{
+	r->off = q->stmt[j].off;
+	r->slen = q->stmt[j].len;
+	r->pre_chars = q->stmt[j].chars;
+}
+
+/* send_message sends sql (one statement of r, or any text when r is NULL)
+ * after what db_defer and db_exec_later queued, as one message, and collects
+ * every result: COPY data is streamed (copy, the statement's inline data,
+ * when not NULL) or drained. The queued file's results are followed one by
+ * one, so that its notices and errors name its lines. The first failure is
+ * reported; with last set, only a failure of the queued file is, and *last
+ * gets the message's last result (the caller's; an error of anything else
+ * is the last result, since the server runs nothing after it). */
+static int send_message(struct db *db, const char *sql, size_t len, struct db_run *r, const char *copy,
+			size_t copy_len, PGresult **last)
+{
+	size_t pre = utf8_chars(db->deferred.s, db->deferred.len); /* as the server counts positions */
+	struct db_queued *q = db->queued;
+	db->queued = NULL;
 	int sent;
+	if (last)
+		*last = NULL;
 	if (pre == 0 && sql[len] == '\0') {
 		sent = PQsendQuery(db->conn, sql);
 	} else {
@@ -405,12 +481,32 @@ static int send_text(struct db *db, const char *sql, size_t len, struct db_run *
 	}
 	if (r)
 		r->pre_chars = pre;
-	if (!sent)
+	if (!sent) {
+		queued_free(q);
 		return report_error(db, NULL, NULL);
+	}
+	/* the file's run: notices until its first statement's result are its first statement's
+	 * (those of the deferred statements in front were always shown so) */
+	struct db_run qrun, *caller = db->run;
+	memset(&qrun, 0, sizeof qrun);
+	if (q) {
+		qrun.text = q->text;
+		qrun.len = q->len;
+		qrun.origin = q->origin;
+		qrun.cur_line = 1;
+		qrun.stmts = q->stmt;
+		qrun.nstmts = q->n;
+		qrun.end_chars = q->end_chars;
+		queue_at(&qrun, q, 0);
+		db->run = &qrun;
+	}
 	int rc = 0;
+	size_t k = 0;
 	PGresult *res;
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
+		int failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY &&
+			     st != PGRES_COPY_IN && st != PGRES_COPY_OUT;
 		if (st == PGRES_COPY_IN) {
 			if (copy_in(db, copy, copy_len, copy != NULL) && !rc)
 				rc = report_error(db, NULL, r);
@@ -418,13 +514,46 @@ static int send_text(struct db *db, const char *sql, size_t len, struct db_run *
 			char *row;
 			while (PQgetCopyData(db->conn, &row, 0) > 0)
 				PQfreemem(row);
-		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY && !rc) {
+		} else if (failed && q && !rc && queue_owns(q, res, k)) {
+			rc = report_error(db, res, &qrun);
+			if (last) {
+				PQclear(*last);
+				*last = NULL;
+			}
+		} else if (failed && !rc && !last) {
 			/* an error in the deferred prefix names no line of the file */
 			rc = report_error(db, res, r);
+		} else if (!failed && q && k >= q->first && k < q->first + 2 * q->n && (k - q->first) % 2 == 0) {
+			/* statement j ran: what comes before the next result is statement j + 1's (the
+			 * separator after each statement holds back libpq, which reads notices ahead
+			 * of the result it holds, until this point) */
+			size_t j = (k - q->first) / 2;
+			run_note_function(&qrun);
+			if (j + 1 < q->n)
+				queue_at(&qrun, q, j + 1);
+			else
+				db->run = caller;
 		}
-		PQclear(res);
+		if (last && !rc) {
+			PQclear(*last);
+			*last = res;
+		} else {
+			PQclear(res);
+		}
+		k++;
+	}
+	db->run = caller;
+	if (q) {
+		run_release(&qrun);
+		queued_free(q);
 	}
 	return rc;
+}
+
+static int send_text(struct db *db, const char *sql, size_t len, struct db_run *r, const char *copy,
+		     size_t copy_len)
+{
+	return send_message(db, sql, len, r, copy, copy_len, NULL);
 }
 
 /* guard_refuses checks a statement against db->guard */
@@ -605,6 +734,130 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 	return rc;
 }
 
+/* QUEUE_SEP follows each statement of a queued file: the newline ends a line
+ * comment the statement may end with, and the empty SELECT (one cheap result
+ * with no notice) keeps the next statement's notices apart from this one's
+ * result: libpq hands a notice to the receiver as soon as it reads it, even
+ * while it still holds the result before it, but stops reading at any other
+ * message until that result is collected. */
+#define QUEUE_SEP "\n;\nSELECT;\n"
+
+/* settings_sensitive tells whether text may change how the server reads the
+ * statements after it (db_exec reads each of them with the settings of its
+ * time; a message is parsed whole, with the settings before it) */
+static int settings_sensitive(const char *text, size_t len)
+{
+	static const char *const words[] = { "standard_conforming_strings", "client_encoding", "backslash_quote" };
+	for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+		size_t n = strlen(words[w]);
+		for (size_t i = 0; i + n <= len; i++)
+			if (strncasecmp(text + i, words[w], n) == 0)
+				return 1;
+	}
+	/* SET NAMES sets client_encoding */
+	for (size_t i = 0; i + 5 <= len; i++) {
+		if (strncasecmp(text + i, "names", 5) != 0)
+			continue;
+		size_t k = i;
+		while (k > 0 && strchr(" \t\r\n", text[k - 1]))
+			k--;
+		if (k < i && k >= 3 && strncasecmp(text + k - 3, "set", 3) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* count_statements counts the statements of text (-1: it does not parse) */
+static long count_statements(const char *text, size_t len)
+{
+	struct sql_stream s;
+	struct sql_piece p;
+	long n = 0;
+	int got;
+	sql_stream_init(&s, text, len);
+	while ((got = sql_stream_next(&s, &p)) > 0)
+		n += p.copy_data ? 0 : 1;
+	sql_stream_release(&s);
+	return got < 0 ? -1 : n;
+}
+
+int db_exec_later(struct db *db, const char *sql, const char *origin)
+{
+	size_t len = strlen(sql);
+	if (!origin || db->queued || db->after_statement || len > SQL_STREAM_CHUNK ||
+	    settings_sensitive(sql, len))
+		return db_exec(db, sql, origin);
+	if (guard_blind(db, origin, sql, 0, len))
+		return -1;
+	long first = db->deferred.len ? count_statements(db->deferred.s, db->deferred.len) : 0;
+	if (first < 0)
+		return db_exec(db, sql, origin);
+	/* the checks of check_text, and the statements, in one pass */
+	struct sql_stream s;
+	struct sql_piece p, data;
+	struct db_queued *q = xcalloc(1, sizeof *q);
+	size_t cap = 0;
+	int got, refused = 0, copies = 0;
+	sql_stream_init(&s, sql, len);
+	while ((got = sql_stream_next(&s, &p)) > 0) {
+		size_t b = p.off + sql_skip_blank(sql + p.off, p.len);
+		if (p.copy_data || sql_stream_copy_data(&s, &data) ||
+		    (p.off + p.len - b >= 4 && strncasecmp(sql + b, "copy", 4) == 0)) {
+			/* COPY: data to stream, or more than one result */
+			copies = 1;
+			break;
+		}
+		if (db->guard && guard_refuses(db, sql, p.off, p.len, origin, sql)) {
+			refused = 1;
+			break;
+		}
+		if (q->n == cap) {
+			cap = cap ? 2 * cap : 8;
+			q->stmt = xrealloc(q->stmt, cap * sizeof *q->stmt);
+		}
+		q->stmt[q->n].off = p.off;
+		q->stmt[q->n].len = p.len;
+		q->n++;
+	}
+	sql_stream_release(&s);
+	if (refused || copies || got < 0 || q->n == 0) {
+		/* COPY data, a syntax error (db_exec reports it as ever), or nothing to run */
+		queued_free(q);
+		return refused ? -1 : db_exec(db, sql, origin);
+	}
+	q->text = xstrndup(sql, len);
+	q->len = len;
+	q->origin = xstrdup(origin);
+	q->first = (size_t)first;
+	size_t chars = utf8_chars(db->deferred.s, db->deferred.len);
+	for (size_t j = 0; j < q->n; j++) {
+		q->stmt[j].chars = chars;
+		buf_add(&db->deferred, sql + q->stmt[j].off, q->stmt[j].len);
+		buf_adds(&db->deferred, QUEUE_SEP);
+		chars += utf8_chars(sql + q->stmt[j].off, q->stmt[j].len) + strlen(QUEUE_SEP);
+	}
+	q->end_chars = chars;
+	db->queued = q;
+	return 0;
+}
+
+int db_queued(const struct db *db)
+{
+	return db->queued != NULL;
+}
+
+int db_exec_last(struct db *db, const char *sql, PGresult **last)
+{
+	return send_message(db, sql, strlen(sql), NULL, NULL, 0, last);
+}
+
+void db_drop_deferred(struct db *db)
+{
+	buf_reset(&db->deferred);
+	queued_free(db->queued);
+	db->queued = NULL;
+}
+
 void db_defer(struct db *db, const char *sql)
 {
 	buf_adds(&db->deferred, sql);
@@ -691,6 +944,7 @@ void db_close(struct db *db)
 		return;
 	PQfinish(db->conn);
 	buf_release(&db->deferred);
+	queued_free(db->queued);
 	free(db->label);
 	free(db);
 }

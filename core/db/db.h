@@ -16,6 +16,7 @@ struct db {
 	int read_only;
 	int server_side;      /* connected with the server-side settings (keepalives, connection checks) */
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
+	struct db_queued *queued; /* the file db_exec_later put into deferred, if any */
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
 	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
 	const char *notice_from; /* "[t1 validate]" while a plugin's SQL runs: its notices are shown like a
@@ -74,8 +75,35 @@ int db_query_value(struct db *db, const char *sql, int nparams, const char *cons
  * INSERT) to travel in front of the next statement, in the same message.
  * An error in them is reported by that next call. */
 void db_defer(struct db *db, const char *sql);
-/* db_flush sends what db_defer queued, if anything. */
+/* db_flush sends what db_defer and db_exec_later queued, if anything. */
 int db_flush(struct db *db);
+/* db_exec_later is db_exec of a file (origin set) that may wait: when the
+ * text can travel inside a bigger message it is appended to what db_defer
+ * queued and runs with the next call that sends anything (db_exec,
+ * db_query, db_flush, db_exec_last), which then reports its error exactly
+ * as db_exec would have (origin:line, DO block and function body lines,
+ * notices as origin:line). It may wait when db_exec would read it whole
+ * first anyway: every statement parses, the guard lets each pass, there is
+ * no COPY, it is at most SQL_STREAM_CHUNK bytes, nothing in it touches the
+ * settings that change how later statements are read (the server parses a
+ * message whole, before running any of it), no db->after_statement is set
+ * and no other file waits. Each of its statements is followed by an empty
+ * SELECT, so that libpq's early reading of notices cannot give one
+ * statement's notices to the statement before. Otherwise it is db_exec.
+ * Returns 0 (queued or run), -1 after fail(). Only for text that runs in a
+ * transaction the caller opened: in a message without one, the server
+ * would commit statements before the failing one. */
+int db_exec_later(struct db *db, const char *sql, const char *origin);
+/* db_queued tells whether a file db_exec_later queued waits to be sent. */
+int db_queued(const struct db *db);
+/* db_exec_last sends what is queued and then sql as one message and hands
+ * back the message's last result in *last (the caller's to PQclear; an
+ * error of sql or of a deferred statement is that last result, since the
+ * server runs nothing after an error, and the caller's to report). A failure
+ * of the queued file is reported as db_exec reports it: -1 and *last NULL. */
+int db_exec_last(struct db *db, const char *sql, PGresult **last);
+/* db_drop_deferred forgets what db_defer and db_exec_later queued. */
+void db_drop_deferred(struct db *db);
 /* db_literal returns s quoted as an SQL literal (newly allocated), or NULL
  * after fail() when libpq cannot quote it (text invalid in the client
  * encoding): never a silent SQL NULL. */

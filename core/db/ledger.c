@@ -556,7 +556,10 @@ char *ledger_history_sql(struct db *db, const char *version, const char *name, c
 		buf_addf(&b, "%s, ", lit);
 		free(lit);
 	}
-	buf_addf(&b, "%.3f)", duration_ms);
+	if (duration_ms < 0)
+		buf_adds(&b, "1000 * extract(epoch FROM clock_timestamp() - statement_timestamp()))");
+	else
+		buf_addf(&b, "%.3f)", duration_ms);
 	return buf_detach(&b);
 }
 

@@ -81,7 +81,9 @@ int ledger_history_add(struct db *db, const char *version, const char *name, con
 		       const char *status, const char *reason, const char *run_id, double duration_ms);
 /* ledger_history_sql returns the INSERT of one history row with its values
  * quoted in, for sending together with other statements (newly allocated);
- * NULL after fail() when a value cannot be quoted. */
+ * NULL after fail() when a value cannot be quoted. duration_ms < 0: the
+ * server's time from the arrival of the message carrying the INSERT to it
+ * (the migration's statements travel in the same message). */
 char *ledger_history_sql(struct db *db, const char *version, const char *name, const char *checksum,
 			 const char *status, const char *reason, const char *run_id, double duration_ms);
 /* ledger_run_start records a run on this target. */

@@ -279,7 +279,9 @@ static const char *notice_from(struct padctl_step *st)
 	return st->notice_from;
 }
 
-static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
+/* sql_exec is h_sql_exec; later: a file inside the plugin's transaction may
+ * wait for the message that carries COMMIT (db_exec_later, the "tx" service) */
+static int sql_exec(struct padctl_step *st, const char *sql, const char *origin, int later)
 {
 	if (origin && sig_cancelled())
 		return cancelled_fail(st);
@@ -299,7 +301,8 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	}
 	st->db->notice_from = notice_from(st);
-	int rc = db_exec(st->db, sql, origin);
+	int rc = later && origin && st->in_tx && !st->dry_run ? db_exec_later(st->db, sql, origin)
+							      : db_exec(st->db, sql, origin);
 	st->db->notice_from = NULL;
 	if (alone)
 		guard_alone_end(&st->run->guard, st->db);
@@ -310,6 +313,27 @@ static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origi
 		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	}
 	return 0;
+}
+
+static int h_sql_exec(struct padctl_step *st, const char *sql, const char *origin)
+{
+	return sql_exec(st, sql, origin, 0);
+}
+
+static int tx_exec_later(struct padctl_step *st, const char *sql, const char *origin)
+{
+	return sql_exec(st, sql, origin, 1);
+}
+
+static const struct padctl_tx_v1 tx_v1 = {
+	.version = 1,
+	.size = sizeof(struct padctl_tx_v1),
+	.exec_later = tx_exec_later,
+};
+
+const void *pipeline_tx_service_v1(void)
+{
+	return &tx_v1;
 }
 
 /* query_refused applies db_exec's guards to sql_query too: a query is one
@@ -413,8 +437,10 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 	if (session_reset(st->run, st->in_tx))
 		return -1;
 	if (st->in_tx) {
+		/* the migration's text waits to travel with this row (the "tx" service): its duration is the
+		 * server's, from the message's arrival to this row */
 		char *sql = ledger_history_sql(st->db, m->version, m->name, m->checksum, status, reason, st->run_id,
-					       duration_ms);
+					       applied && db_queued(st->db) ? -1 : duration_ms);
 		if (!sql)
 			return -1;
 		db_defer(st->db, sql);
@@ -487,7 +513,7 @@ static void end_tx(struct padctl_step *st, int committed)
 
 static void h_tx_rollback(struct padctl_step *st)
 {
-	buf_reset(&st->db->deferred);
+	db_drop_deferred(st->db);
 	int was = st->in_tx;
 	end_tx(st, 0);
 	/* in a dry run the step's read-only transaction stays open (the host rolls it back at the end) */
@@ -539,14 +565,23 @@ static int h_tx_commit(struct padctl_step *st)
 			    "was recorded");
 		return fail_hint("a plugin must roll back (tx_rollback) when a call inside its transaction fails");
 	}
-	/* the deferred statements (BEGIN, the history row) travel in front of COMMIT: one round trip */
+	/* the deferred statements (BEGIN, a file the "tx" service held back, the history row) travel in
+	 * front of COMMIT: one round trip */
 	const char *want = st->dry_run ? "RELEASE" : "COMMIT";
 	/* the protected-schema guard travels with COMMIT too, after the history row (guard.h) */
+	struct buf tail = BUF_INIT;
 	if (st->guard_sql && *st->guard_sql)
-		buf_addf(&st->db->deferred, "%s;\n", st->guard_sql);
-	buf_adds(&st->db->deferred, st->dry_run ? "RELEASE SAVEPOINT padctl_tx" : "COMMIT");
-	PGresult *res = PQexec(st->db->conn, st->db->deferred.s);
-	buf_reset(&st->db->deferred);
+		buf_addf(&tail, "%s;\n", st->guard_sql);
+	buf_adds(&tail, st->dry_run ? "RELEASE SAVEPOINT padctl_tx" : "COMMIT");
+	PGresult *res;
+	int sent = db_exec_last(st->db, buf_str(&tail), &res);
+	buf_release(&tail);
+	if (sent) {
+		/* a statement of the held-back file failed: reported as sql_exec reports it */
+		fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+		h_tx_rollback(st);
+		return -1;
+	}
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), want) == 0;
 	if (!ok) {
 		st->run->guard.what = st->last_origin;
@@ -957,7 +992,7 @@ static int dry_begin(struct target_run *tr)
 static void dry_end(struct target_run *tr)
 {
 	tr->db->guard = 0;
-	buf_reset(&tr->db->deferred);
+	db_drop_deferred(tr->db);
 	PGresult *r = PQexec(tr->db->conn, "ROLLBACK");
 	PQclear(r);
 }

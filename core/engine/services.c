@@ -1554,6 +1554,8 @@ const void *services_lookup(const char *name, uint32_t version)
 		return &drift_v1;
 	if (strcmp(name, "backfill") == 0)
 		return &svc_backfill_v1;
+	if (strcmp(name, "tx") == 0)
+		return pipeline_tx_service_v1();
 	return NULL;
 }
 

@@ -77,6 +77,7 @@ struct ctx {
 	char *owned;              /* ",a,b," : schemas.owned */
 	int has_index_api;        /* the host offers sql_indexes (a newer host) */
 	int has_lock_api;
+	const struct padctl_tx_v1 *tx; /* the "tx" service: a migration's transaction in one round trip */
 };
 
 static int owned(const struct ctx *c, const char *schema)
@@ -176,9 +177,11 @@ static int apply_transactional(struct ctx *c, const struct padctl_migration *m, 
 	const struct padctl_host *h = c->h;
 	struct padctl_step *st = c->st;
 	/* tx_begin's session reset sets lock_timeout (when not 0) in the message that carries BEGIN: a
-	 * SET LOCAL of the same value would cost a round trip per migration */
+	 * SET LOCAL of the same value would cost a round trip per migration. With the "tx" service the
+	 * statements wait for that message too, and so do the history row, the guard's check and
+	 * COMMIT: one round trip, and an error of the text is reported by tx_commit. */
 	if (h->tx_begin(st) || (c->has_lock_api && h->lock_timeout_ms(st) == 0 && set_lock_timeout(c, 1)) ||
-	    h->sql_exec(st, m->up_sql, m->up_path) ||
+	    (c->tx ? c->tx->exec_later(st, m->up_sql, m->up_path) : h->sql_exec(st, m->up_sql, m->up_path)) ||
 	    h->history_record(st, m, "applied", NULL, now_ms() - t0) || h->tx_commit(st)) {
 		h->tx_rollback(st);
 		return -1;
@@ -273,9 +276,12 @@ static int migrate_run(const struct padctl_host *h, struct padctl_step *st, void
 		h->log(st, PADCTL_LOG_INFO, "nothing to migrate: the target is up to date");
 		return 0;
 	}
-	struct ctx c = { h, st, NULL, 0, 0 };
+	struct ctx c = { h, st, NULL, 0, 0, NULL };
 	c.has_index_api = h->size >= offsetof(struct padctl_host, sql_indexes) + sizeof h->sql_indexes;
 	c.has_lock_api = h->size >= offsetof(struct padctl_host, lock_timeout_ms) + sizeof h->lock_timeout_ms;
+	c.tx = h->service(st, "tx", PADCTL_TX_V1);
+	if (c.tx && !PADCTL_SERVICE_HAS(c.tx, struct padctl_tx_v1, exec_later))
+		c.tx = NULL;
 	const char *own = h->config(st, "schemas.owned");
 	size_t olen = own ? strlen(own) : 0;
 	c.owned = malloc(olen + 3);

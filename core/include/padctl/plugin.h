@@ -558,6 +558,25 @@ struct padctl_backfill_v1 {
 			 const char *sqlstate, const char *reason);
 };
 
+/* "tx", version 1: a transaction in one round trip. exec_later is
+ * sql_exec of a file (origin set) inside the transaction the plugin opened
+ * with tx_begin (not in a dry run), where the host may hold the text back
+ * and send it in the message that carries BEGIN, the history row, the
+ * guard's check and COMMIT: a migration of several statements then costs
+ * one round trip instead of one per statement. Its failure is reported by
+ * the call that sends it (tx_commit, or an earlier sql_exec or sql_query)
+ * exactly as sql_exec reports it (origin:line of the failing statement,
+ * error_sqlstate), and tx_commit then rolls the transaction back. The host
+ * runs the text at once, as sql_exec, when it cannot hold it back (outside
+ * a transaction, in a dry run, COPY, texts over 1 MiB, ...). history_record
+ * of a migration whose text waits measures its duration on the server. */
+#define PADCTL_TX_V1 1
+struct padctl_tx_v1 {
+	uint32_t version; /* 1 */
+	uint32_t size;
+	int (*exec_later)(struct padctl_step *st, const char *sql, const char *origin);
+};
+
 /* The descriptor a plugin's entry function returns. */
 struct padctl_plugin {
 	uint32_t abi;           /* PADCTL_PLUGIN_ABI */
