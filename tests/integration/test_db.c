@@ -299,6 +299,139 @@ static void test_notices_name_file_and_line(void)
 	db_close(db);
 }
 
+/* later_commit sends what waits with COMMIT as padctl's tx_commit does: 0 committed */
+static int later_commit(struct db *db)
+{
+	PGresult *res = NULL;
+	if (db_exec_last(db, "COMMIT", &res)) {
+		CU_ASSERT_PTR_NULL(res);
+		db_drop_deferred(db);
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+		return -1;
+	}
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+	PQclear(res);
+	return ok ? 0 : 1;
+}
+
+static void test_exec_later_one_message(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	int level = log_level_get();
+	log_setup(LOG_NORMAL);
+	char *v = NULL;
+
+	/* queued, then run in the message that carries COMMIT: one transaction */
+	db_defer(db, "RESET ALL; BEGIN");
+	db->guard = DB_GUARD_TX_CONTROL;
+	CU_ASSERT_EQUAL(db_exec_later(db, "CREATE TABLE public.later_a (t text);\n"
+					  "INSERT INTO public.later_a VALUES ('caf\xc3\xa9 \xe2\x82\xac');\n"
+					  "CREATE TABLE public.later_b AS SELECT statement_timestamp() = "
+					  "transaction_timestamp() AS same;\n",
+					  "ok.sql"),
+			0);
+	CU_ASSERT(db_queued(db));
+	CU_ASSERT_EQUAL(PQtransactionStatus(db->conn), PQTRANS_IDLE); /* nothing sent yet */
+	db_defer(db, "INSERT INTO public.later_a VALUES ('after')");
+	CU_ASSERT_EQUAL(later_commit(db), 0);
+	db->guard = 0;
+	CU_ASSERT(!db_queued(db));
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT string_agg(t, ',' ORDER BY t) || (SELECT same::text FROM "
+					   "public.later_b) FROM public.later_a", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "after,caf\xc3\xa9 \xe2\x82\xac" "true");
+	if (!v || strcmp(v, "after,caf\xc3\xa9 \xe2\x82\xac" "true") != 0)
+		fprintf(stderr, "got: %s\n", v ? v : "(null)");
+	free(v);
+
+	/* an error with a position in the 2nd statement (after multibyte text): its line */
+	db_defer(db, "BEGIN");
+	CU_ASSERT_EQUAL(db_exec_later(db, "CREATE TABLE public.later_c (t text DEFAULT '\xc3\xa9\xc3\xa9');\n\n"
+					  "SELECT t,\n  no_such_column\n  FROM public.later_c;\n"
+					  "CREATE TABLE public.later_d (i int);\n",
+					  "pos.sql"),
+			0);
+	CU_ASSERT_EQUAL(later_commit(db), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "pos.sql:4: column \"no_such_column\" does not exist"));
+	if (!strstr(msg(), "pos.sql:4:"))
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT to_regclass('public.later_c') IS NULL", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "t");
+	free(v);
+
+	/* a runtime error (no position) in the 2nd of 3, reported by the next db_exec */
+	db_defer(db, "BEGIN");
+	CU_ASSERT_EQUAL(db_exec_later(db, "SELECT 1;\n-- two\nSELECT 1 / (i - 1) FROM generate_series(1, 1) i;\n"
+					  "SELECT 3;\n",
+					  "rt.sql"),
+			0);
+	CU_ASSERT_EQUAL(db_exec(db, "SELECT 4", NULL), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "rt.sql:3: division by zero"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_detail(), "SQLSTATE 22012"));
+	err_clear();
+	CU_ASSERT_EQUAL(PQtransactionStatus(db->conn), PQTRANS_INERROR);
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+
+	/* notices of each statement, and a function an earlier statement defined */
+	db_defer(db, "BEGIN");
+	const char *nsql = "DROP TABLE IF EXISTS public.later_none1;\n"
+			   "DROP TABLE IF EXISTS public.later_none2;\n"
+			   "CREATE FUNCTION pg_temp.later_f() RETURNS int LANGUAGE plpgsql AS $$\n"
+			   "BEGIN\n"
+			   "  RAISE NOTICE 'in the body';\n"
+			   "  RETURN 1 / 0;\n"
+			   "END $$;\n"
+			   "SELECT pg_temp.later_f();\n";
+	CU_ASSERT_EQUAL(db_exec_later(db, nsql, "n.sql"), 0);
+	capture_start();
+	int rc = later_commit(db);
+	char *out = capture_end();
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:1: NOTICE: table \"later_none1\" does not exist, skipping"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:2: NOTICE: table \"later_none2\" does not exist, skipping"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:5: NOTICE: in the body"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "n.sql:6: division by zero"));
+	if (!strstr(out, "n.sql:2: NOTICE") || !strstr(msg(), "n.sql:6:"))
+		fprintf(stderr, "got: %s\n%s\n", out, msg());
+	free(out);
+	err_clear();
+
+	/* what cannot wait runs at once, as db_exec */
+	static const char *const now[] = {
+		"CREATE TEMP TABLE later_cp (i int);\nCOPY later_cp FROM stdin;\n1\n\\.\n",
+		"SET LOCAL standard_conforming_strings = on;\nSELECT 1;\n",
+		"SET NAMES 'UTF8';\nSELECT 1;\n",
+		"-- nothing but a comment\n",
+	};
+	for (size_t i = 0; i < sizeof now / sizeof now[0]; i++) {
+		db_defer(db, "BEGIN");
+		CU_ASSERT_EQUAL(db_exec_later(db, now[i], "now.sql"), 0);
+		CU_ASSERT(!db_queued(db));
+		CU_ASSERT_EQUAL(db_exec(db, "ROLLBACK", NULL), 0);
+	}
+	/* a syntax error is reported at once, before anything of the file is queued */
+	CU_ASSERT_EQUAL(db_exec_later(db, "SELECT 1;\nSELEC 2;\n", "syn.sql"), -1);
+	CU_ASSERT(!db_queued(db));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "syn.sql:2:"));
+	err_clear();
+	/* the guard refuses before anything is queued or sent */
+	db_defer(db, "BEGIN");
+	db->guard = DB_GUARD_TX_CONTROL;
+	CU_ASSERT_EQUAL(db_exec_later(db, "SELECT 1;\nCOMMIT;\n", "g.sql"), -1);
+	CU_ASSERT(!db_queued(db));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg(), "g.sql:2: transaction control is not allowed here"));
+	if (!strstr(msg(), "g.sql:2: transaction control"))
+		fprintf(stderr, "got: %s\n", msg());
+	err_clear();
+	db->guard = 0;
+	db_drop_deferred(db);
+	CU_ASSERT_EQUAL(PQtransactionStatus(db->conn), PQTRANS_IDLE);
+	CU_ASSERT_EQUAL(db_exec(db, "DROP TABLE public.later_a, public.later_b", NULL), 0);
+	log_setup(level);
+	db_close(db);
+}
+
 static void test_literal_fails_on_bad_text(void)
 {
 	struct db *db = connect_test(0);
@@ -415,6 +548,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "errors name the line of the failing statement", test_error_names_line_of_statement },
 		{ "deferred statements travel with the next one", test_deferred_travel_with_next },
+		{ "db_exec_later: a file in the message that carries COMMIT", test_exec_later_one_message },
 		{ "a read-only connection refuses writes", test_read_only_refuses_writes },
 		{ "a failed connection names the target", test_connect_failure_names_target },
 		{ "PL/pgSQL errors name the line in the file", test_plpgsql_error_maps_to_file_line },
