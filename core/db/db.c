@@ -19,13 +19,17 @@ static void notice_receiver(void *arg, const PGresult *res);
  * side gives up on a silent peer after about 25 s (keepalives) or 30 s of
  * unacknowledged data (tcp_user_timeout); the same settings, sent as startup
  * options so that no RESET in the session undoes them, make the server probe
- * padctl, and a writing session's server checks every 10 s during a long
- * statement that padctl is still there, ending it and releasing its locks. */
+ * padctl, and a writing session's server checks every second during a long
+ * statement that padctl is still there, ending it and releasing its locks.
+ * Every second, not less often: a transactional migration travels whole, up
+ * to its COMMIT, in one message (db_exec_later), so a padctl killed while it
+ * runs has it rolled back only when the server notices before COMMIT (the
+ * check costs the server a poll() a second during a statement). */
 #define DB_KEEPALIVES_IDLE "10"
 #define DB_KEEPALIVES_INTERVAL "5"
 #define DB_KEEPALIVES_COUNT "3"
 #define DB_TCP_USER_TIMEOUT_MS "30000"
-#define DB_CHECK_INTERVAL_MS "10000"
+#define DB_CHECK_INTERVAL_MS "1000"
 
 static char *startup_options(const struct db_params *p, int server_side)
 {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kill -9 of padctl in the middle of a transactional migration: the migration
 # is fully absent (no table, no history row), no advisory lock is left, and
-# the next deploy applies it.
+# the next deploy applies it. The migration went to the server whole, with its
+# COMMIT (one message); the server notices the dead client during the sleep
+# (client_connection_check_interval) and rolls it back.
 . "$(dirname "$0")/lib.sh"
 
 new_project sigkill

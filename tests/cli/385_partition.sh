@@ -68,7 +68,7 @@ pc_bg "$LOG" deploy test
 pid=$BG_PID
 wait_for 60 sleeping || { bg_wait "$pid" "$LOG" 1; fail_now "0002 never reached pg_sleep"; }
 backend=$(sock_q part "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
-assert_eq "10s|10|30000|on" "$(sock_q part "SELECT * FROM app.settings")" \
+assert_eq "1s|10|30000|on" "$(sock_q part "SELECT * FROM app.settings")" \
 	"client_connection_check_interval, tcp_keepalives_idle, tcp_user_timeout and keepalives in the deploy session"
 # the backend's own settings are not visible from another session: ask the socket it uses
 assert_eq 1 "$(sock_q part "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $backend")" \

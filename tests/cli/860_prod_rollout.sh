@@ -327,6 +327,13 @@ waits() { [ "$(on "$EU" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisor
 wait_for 120 waits || fail_now "0004 never waited on prod-eu"
 kill -KILL "$BG_PID"
 wait "$BG_PID" 2>/dev/null
+# 0004 went whole, with its COMMIT, in one message: released now, the lock would let it commit; the
+# server ends the waiting session once it notices padctl is gone (client_connection_check_interval)
+eu_deploy_gone() {
+	[ "$(on "$EU" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name LIKE 'padctl deploy %'")" = 0 ]
+}
+wait_for 60 eu_deploy_gone || fail_now "the killed deploy's session on prod-eu is still there"
 on "$EU" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pr_locker'" >/dev/null
 assert_eq "app.fx" "$(on "$CANARY" "SELECT to_regclass('app.fx')")" "canary done before the kill"
 assert_eq "" "$(on "$EU" "SELECT to_regclass('app.fx')")" "eu not applied"
