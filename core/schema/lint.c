@@ -1759,6 +1759,8 @@ static void r_long_identifier(struct lctx *c, const struct lint_rule_info *ri)
 		T_CreateAmStmt, T_CreatePublicationStmt, T_CreateSubscriptionStmt, T_CreateStatsStmt,
 		T_AlterTableStmt, T_IndexStmt, T_ViewStmt, T_RenameStmt, T_DefineStmt,
 	};
+	if (c->stmt_len <= 63)
+		return; /* no room for a name over 63 bytes */
 	size_t i = 0;
 	while (i < sizeof naming / sizeof naming[0] && naming[i] != c->tag)
 		i++;
