@@ -5,10 +5,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libpq-dev libssh2-1-dev libyaml-dev libpg-query-dev libssl-dev libjansson-dev libcunit1-dev
+  libpq-dev libssh2-1-dev libyaml-dev libpg-query-dev postgresql-server-dev-15 libssl-dev libjansson-dev libcunit1-dev
   postgresql postgresql-client openssh-server openssh-client
   python3 iproute2            # the test harness (free ports, network namespaces)
   clang libclang-rt-14-dev    # libFuzzer for the fuzz targets under tests/fuzz
+  # postgresql-server-dev-15 (above): the parse-node headers lint reads libpg_query 15's tree with
 )
 
 missing=()

@@ -1,6 +1,30 @@
+/* lint reads PostgreSQL's own parse nodes (libpg_query's raw parse tree)
+ * rather than the JSON pg_query_parse prints from them: printing and reading
+ * back that JSON was half of plan's time on a thousand migrations. The
+ * server's headers come first and stay in this file alone: port.h renames
+ * snprintf and friends to libpg_query's pg_* versions, and c.h, elog.h
+ * define short macros (Min, Max, _, ERROR, WARNING, ...) that nothing else
+ * in padctl should see (docs/internals.md). */
+#include "postgres.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pg_list.h"
+#include "utils/memutils.h"
+
+#if PG_MAJORVERSION_NUM != 15
+#error "lint reads libpg_query 15's parse nodes: build with PostgreSQL 15's server headers (postgresql-server-dev-15)"
+#endif
+/* pg_query.h names the parser's version (15.1) where pg_config.h named the headers' (15.x) */
+#undef PG_VERSION
+#undef PG_VERSION_NUM
+#undef PG_MAJORVERSION
+#include <pg_query.h>
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <pg_query/pg_query_internal.h>
+#pragma GCC diagnostic pop
+
 #include "lint.h"
 
-#include <pg_query.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +34,6 @@
 
 #include "buf.h"
 #include "log.h"
-#include "ptree.h"
 #include "sql.h"
 #include "sqlstream.h"
 
@@ -40,8 +63,8 @@ struct lctx {
 	const struct lint_opts *o;
 	struct lint_result *r;
 	/* the statement being checked */
-	struct pt *node; /* the statement's node ({"CreateStmt": {...}} unwrapped) */
-	const char *type; /* its node type, "CreateStmt" */
+	Node *node; /* the statement's node */
+	NodeTag tag; /* its node type, T_CreateStmt */
 	size_t piece_off; /* where the parsed text starts (node locations count from here) */
 	size_t stmt_off; /* where the statement starts (after leading comments) */
 	size_t stmt_len; /* its bytes from stmt_off */
@@ -64,48 +87,24 @@ struct lctx {
 	int ax_line, ax_reported;
 	/* non-transactional migrations: statements, and the first that cannot run twice */
 	size_t nstmts;
-	int rerun_line, rerun_col;
-	char *rerun_what;
+	int rerun_line, rerun_col, rerun_seen;
 	struct allow_comment rerun_allows[MAX_ALLOWS];
 	size_t nrerun_allows;
 	int version; /* the server's major version * 10000, as PQserverVersion */
 };
 
-/* ---------------------------------------------------------------- JSON helpers */
+/* ---------------------------------------------------------------- node helpers */
 
-static struct pt *jget(struct pt *o, const char *key)
+/* sval is a String node's text, NULL for any other node */
+static const char *sval(const Node *n)
 {
-	return pt_get(o, key);
+	return n && IsA(n, String) ? strVal(n) : NULL;
 }
 
-static const char *jstr(struct pt *o, const char *key)
+/* nth is item i of a list, NULL past its end */
+static Node *nth(const List *l, int i)
 {
-	return pt_str(pt_get(o, key));
-}
-
-static int jtrue(struct pt *o, const char *key)
-{
-	return pt_true(pt_get(o, key));
-}
-
-static int jis(struct pt *o, const char *key, const char *value)
-{
-	const char *s = jstr(o, key);
-	return s && strcmp(s, value) == 0;
-}
-
-/* unwrap returns {"T": x} -> x for a node of type T, else n itself (typed
- * fields of the tree carry no wrapper, list items do) */
-static struct pt *unwrap(struct pt *n, const char *type)
-{
-	struct pt *in = pt_get(n, type);
-	return in ? in : n;
-}
-
-/* sval is a String node's text */
-static const char *sval(struct pt *n)
-{
-	return jstr(jget(n, "String"), "sval");
+	return i >= 0 && i < list_length(l) ? list_nth(l, i) : NULL;
 }
 
 /* ---------------------------------------------------------------- names and search_path */
@@ -225,21 +224,20 @@ static int is_protected(const struct lctx *c, const char *schema)
 	return 0;
 }
 
-/* a RangeVar (wrapped or not): its schema (NULL: unqualified) and name */
-static const char *rv_name(struct pt *rv, const char **schema)
+/* a RangeVar's schema (NULL: unqualified) and name; NULL for no RangeVar */
+static const char *rv_name(const RangeVar *rv, const char **schema)
 {
-	rv = unwrap(rv, "RangeVar");
-	*schema = jstr(rv, "schemaname");
-	return jstr(rv, "relname");
+	*schema = rv ? rv->schemaname : NULL;
+	return rv ? rv->relname : NULL;
 }
 
-static int rv_temp(struct pt *rv)
+static int rv_temp(const RangeVar *rv)
 {
-	return jis(unwrap(rv, "RangeVar"), "relpersistence", "t");
+	return rv && rv->relpersistence == 't' /* RELPERSISTENCE_TEMP */;
 }
 
 /* is_new tells whether the relation was created earlier in this migration */
-static int is_new(const struct lctx *c, struct pt *rv)
+static int is_new(const struct lctx *c, const RangeVar *rv)
 {
 	const char *schema, *name = rv_name(rv, &schema);
 	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name));
@@ -325,7 +323,7 @@ static void vreport_at(struct lctx *c, const struct lint_rule_info *ri, int line
 }
 
 static void report(struct lctx *c, const struct lint_rule_info *ri, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+	__attribute__((format(__printf__, 4, 5)));
 static void report(struct lctx *c, const struct lint_rule_info *ri, const char *hint, const char *fmt, ...)
 {
 	int line, col;
@@ -349,7 +347,6 @@ enum shape {
 	T_REL, /* a RangeVar */
 	T_RELS, /* a list of RangeVars */
 	T_INTO, /* an IntoClause's rel */
-	T_BASE, /* an embedded CreateStmt's relation (CREATE FOREIGN TABLE) */
 	T_NAMES, /* a list of String: a qualified name */
 	T_OBJ, /* an object as DropStmt/CommentStmt/GrantStmt name them; objtype decides a bare String */
 	T_OBJS, /* a list of those */
@@ -357,143 +354,156 @@ enum shape {
 	T_OPTS, /* DefElem options: "schemas" (default privileges) or "schema" (extension) */
 };
 
+#define NO_OBJTYPE ((size_t)-1)
+
 struct target_key {
-	const char *node, *key;
+	NodeTag tag;
+	size_t off; /* the field: a pointer, or a char * for T_SCHEMA */
 	int shape;
-	const char *objtype_key; /* T_OBJ(S): which key holds the object type */
+	size_t objtype_off; /* T_OBJ(S), T_SCHEMA: the statement's ObjectType field, or NO_OBJTYPE */
 	const char *verb;
 };
+
+#define TK(node, field, shape, verb) { T_##node, offsetof(node, field), shape, NO_OBJTYPE, verb }
+#define TKO(node, field, shape, objtype, verb) { T_##node, offsetof(node, field), shape, offsetof(node, objtype), verb }
 
 /* Where each kind of statement names what it creates, changes or writes.
  * Reads (a SELECT, the source of an INSERT ... SELECT) are not here: reading
  * a protected schema is what it is for. */
 static const struct target_key target_keys[] = {
-	{ "CreateStmt", "relation", T_REL, NULL, "creates" },
-	{ "CreateTableAsStmt", "into", T_INTO, NULL, "creates" },
-	{ "SelectStmt", "intoClause", T_INTO, NULL, "creates" },
-	{ "CreateForeignTableStmt", "base", T_BASE, NULL, "creates" },
-	{ "ImportForeignSchemaStmt", "local_schema", T_SCHEMA, NULL, "imports foreign tables into" },
-	{ "ViewStmt", "view", T_REL, NULL, "creates" },
-	{ "CreateSeqStmt", "sequence", T_REL, NULL, "creates" },
-	{ "AlterSeqStmt", "sequence", T_REL, NULL, "alters" },
-	{ "IndexStmt", "relation", T_REL, NULL, "creates an index on" },
-	{ "AlterTableStmt", "relation", T_REL, NULL, "alters" },
-	{ "RenameStmt", "relation", T_REL, NULL, "renames" },
-	{ "RenameStmt", "object", T_OBJ, "renameType", "renames" },
-	{ "RenameStmt", "subname", T_SCHEMA, "renameType", "renames" },
-	{ "DropStmt", "objects", T_OBJS, "removeType", "drops" },
-	{ "CreateSchemaStmt", "schemaname", T_SCHEMA, NULL, "creates" },
-	{ "AlterObjectSchemaStmt", "relation", T_REL, NULL, "moves" },
-	{ "AlterObjectSchemaStmt", "object", T_OBJ, "objectType", "moves" },
-	{ "AlterObjectSchemaStmt", "newschema", T_SCHEMA, NULL, "moves an object into" },
-	{ "AlterOwnerStmt", "relation", T_REL, NULL, "changes the owner of" },
-	{ "AlterOwnerStmt", "object", T_OBJ, "objectType", "changes the owner of" },
-	{ "GrantStmt", "objects", T_OBJS, "objtype", "grants on" },
-	{ "AlterDefaultPrivilegesStmt", "options", T_OPTS, NULL, "changes default privileges in" },
-	{ "CommentStmt", "object", T_OBJ, "objtype", "comments on" },
-	{ "InsertStmt", "relation", T_REL, NULL, "writes to" },
-	{ "UpdateStmt", "relation", T_REL, NULL, "writes to" },
-	{ "DeleteStmt", "relation", T_REL, NULL, "writes to" },
-	{ "MergeStmt", "relation", T_REL, NULL, "writes to" },
-	{ "TruncateStmt", "relations", T_RELS, NULL, "truncates" },
-	{ "CopyStmt", "relation", T_REL, NULL, "writes to" }, /* COPY TO is let through in protected_rule */
-	{ "CreateFunctionStmt", "funcname", T_NAMES, NULL, "creates" },
-	{ "AlterFunctionStmt", "func", T_OBJ, NULL, "alters" },
-	{ "CreateEnumStmt", "typeName", T_NAMES, NULL, "creates" },
-	{ "AlterEnumStmt", "typeName", T_NAMES, NULL, "alters" },
-	{ "CompositeTypeStmt", "typevar", T_REL, NULL, "creates" },
-	{ "CreateRangeStmt", "typeName", T_NAMES, NULL, "creates" },
-	{ "CreateDomainStmt", "domainname", T_NAMES, NULL, "creates" },
-	{ "AlterDomainStmt", "typeName", T_NAMES, NULL, "alters" },
-	{ "DefineStmt", "defnames", T_NAMES, NULL, "creates" },
-	{ "CreateTrigStmt", "relation", T_REL, NULL, "creates a trigger on" },
-	{ "RuleStmt", "relation", T_REL, NULL, "creates a rule on" },
-	{ "CreatePolicyStmt", "table", T_REL, NULL, "creates a policy on" },
-	{ "AlterPolicyStmt", "table", T_REL, NULL, "alters a policy on" },
-	{ "RefreshMatViewStmt", "relation", T_REL, NULL, "refreshes" },
-	{ "CreateExtensionStmt", "options", T_OPTS, NULL, "creates an extension in" },
-	{ "CreateStatsStmt", "defnames", T_NAMES, NULL, "creates statistics" },
+	TK(CreateStmt, relation, T_REL, "creates"),
+	TK(CreateTableAsStmt, into, T_INTO, "creates"),
+	TK(SelectStmt, intoClause, T_INTO, "creates"),
+	TK(CreateForeignTableStmt, base.relation, T_REL, "creates"),
+	TK(ImportForeignSchemaStmt, local_schema, T_SCHEMA, "imports foreign tables into"),
+	TK(ViewStmt, view, T_REL, "creates"),
+	TK(CreateSeqStmt, sequence, T_REL, "creates"),
+	TK(AlterSeqStmt, sequence, T_REL, "alters"),
+	TK(IndexStmt, relation, T_REL, "creates an index on"),
+	TK(AlterTableStmt, relation, T_REL, "alters"),
+	TK(RenameStmt, relation, T_REL, "renames"),
+	TKO(RenameStmt, object, T_OBJ, renameType, "renames"),
+	TKO(RenameStmt, subname, T_SCHEMA, renameType, "renames"),
+	TKO(DropStmt, objects, T_OBJS, removeType, "drops"),
+	TK(CreateSchemaStmt, schemaname, T_SCHEMA, "creates"),
+	TK(AlterObjectSchemaStmt, relation, T_REL, "moves"),
+	TKO(AlterObjectSchemaStmt, object, T_OBJ, objectType, "moves"),
+	TK(AlterObjectSchemaStmt, newschema, T_SCHEMA, "moves an object into"),
+	TK(AlterOwnerStmt, relation, T_REL, "changes the owner of"),
+	TKO(AlterOwnerStmt, object, T_OBJ, objectType, "changes the owner of"),
+	TKO(GrantStmt, objects, T_OBJS, objtype, "grants on"),
+	TK(AlterDefaultPrivilegesStmt, options, T_OPTS, "changes default privileges in"),
+	TKO(CommentStmt, object, T_OBJ, objtype, "comments on"),
+	TK(InsertStmt, relation, T_REL, "writes to"),
+	TK(UpdateStmt, relation, T_REL, "writes to"),
+	TK(DeleteStmt, relation, T_REL, "writes to"),
+	TK(MergeStmt, relation, T_REL, "writes to"),
+	TK(TruncateStmt, relations, T_RELS, "truncates"),
+	TK(CopyStmt, relation, T_REL, "writes to"), /* COPY TO is let through in protected_rule */
+	TK(CreateFunctionStmt, funcname, T_NAMES, "creates"),
+	TK(AlterFunctionStmt, func, T_OBJ, "alters"),
+	TK(CreateEnumStmt, typeName, T_NAMES, "creates"),
+	TK(AlterEnumStmt, typeName, T_NAMES, "alters"),
+	TK(CompositeTypeStmt, typevar, T_REL, "creates"),
+	TK(CreateRangeStmt, typeName, T_NAMES, "creates"),
+	TK(CreateDomainStmt, domainname, T_NAMES, "creates"),
+	TK(AlterDomainStmt, typeName, T_NAMES, "alters"),
+	TK(DefineStmt, defnames, T_NAMES, "creates"),
+	TK(CreateTrigStmt, relation, T_REL, "creates a trigger on"),
+	TK(RuleStmt, relation, T_REL, "creates a rule on"),
+	TK(CreatePolicyStmt, table, T_REL, "creates a policy on"),
+	TK(AlterPolicyStmt, table, T_REL, "alters a policy on"),
+	TK(RefreshMatViewStmt, relation, T_REL, "refreshes"),
+	TK(CreateExtensionStmt, options, T_OPTS, "creates an extension in"),
+	TK(CreateStatsStmt, defnames, T_NAMES, "creates statistics"),
 };
 
 /* names_touched reads a qualified name (a list of String); col: the last
  * part is a column, the table comes before it */
-static int names_touched(struct pt *items, int col, struct touched *t)
+static int names_touched(const List *items, int col, struct touched *t)
 {
-	size_t n = pt_len(items);
+	int n = list_length(items);
 	if (col && n)
 		n--;
 	if (!n)
 		return 0;
-	t->name = sval(pt_at(items, n - 1));
-	t->schema = n >= 2 ? sval(pt_at(items, n - 2)) : NULL;
+	t->name = sval(nth(items, n - 1));
+	t->schema = n >= 2 ? sval(nth(items, n - 2)) : NULL;
 	return t->name != NULL;
 }
 
-/* obj_touched reads one object of DropStmt.objects, CommentStmt.object, ... */
-static int obj_touched(struct pt *o, const char *objtype, int in_schema, struct touched *t)
+/* obj_touched reads one object of DropStmt.objects, CommentStmt.object, ...
+ * (objtype: -1 when the statement names none) */
+static int obj_touched(const Node *o, int objtype, int in_schema, struct touched *t)
 {
 	memset(t, 0, sizeof *t);
+	if (!o)
+		return 0;
 	if (sval(o)) {
 		/* a bare name: a schema for these object types, else an object that lives in no schema */
-		if (in_schema || (objtype && !strcmp(objtype, "OBJECT_SCHEMA"))) {
+		if (in_schema || objtype == OBJECT_SCHEMA) {
 			t->schema = sval(o);
 			return 1;
 		}
 		return 0;
 	}
-	int col = objtype && !strcmp(objtype, "OBJECT_COLUMN");
-	struct pt *x;
-	if ((x = jget(o, "List")))
-		return names_touched(jget(x, "items"), col, t);
-	if ((x = jget(o, "ObjectWithArgs")) || (x = jget(o, "objname") ? o : NULL))
-		return names_touched(jget(x, "objname"), 0, t);
-	if ((x = jget(o, "TypeName")))
-		return names_touched(jget(x, "names"), 0, t);
-	if ((x = jget(o, "RangeVar")) || (x = jget(o, "relname") ? o : NULL)) {
-		t->name = rv_name(x, &t->schema);
-		t->temp = rv_temp(x);
+	switch (nodeTag(o)) {
+	case T_List:
+		return names_touched((const List *)o, objtype == OBJECT_COLUMN, t);
+	case T_ObjectWithArgs:
+		return names_touched(((const ObjectWithArgs *)o)->objname, 0, t);
+	case T_TypeName:
+		return names_touched(((const TypeName *)o)->names, 0, t);
+	case T_RangeVar:
+		t->name = rv_name((const RangeVar *)o, &t->schema);
+		t->temp = rv_temp((const RangeVar *)o);
 		return t->name != NULL;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* each_touched calls fn for every object the statement changes (stops at a non-zero answer) */
 static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct touched *t, const char *verb, void *arg),
 			void *arg)
 {
+	const char *base = (const char *)c->node;
 	for (size_t i = 0; i < sizeof target_keys / sizeof target_keys[0]; i++) {
 		const struct target_key *k = &target_keys[i];
-		if (strcmp(k->node, c->type) != 0)
+		if (k->tag != c->tag)
 			continue;
-		struct pt *v = jget(c->node, k->key);
-		if (!v)
+		const void *field = base + k->off;
+		const Node *v = k->shape == T_SCHEMA ? NULL : *(Node *const *)field;
+		const char *str = k->shape == T_SCHEMA ? *(char *const *)field : NULL;
+		if (!v && !str)
 			continue;
-		const char *objtype = k->objtype_key ? jstr(c->node, k->objtype_key) : NULL;
-		int in_schema = jis(c->node, "targtype", "ACL_TARGET_ALL_IN_SCHEMA");
+		int objtype = k->objtype_off != NO_OBJTYPE ? (int)*(const ObjectType *)(base + k->objtype_off) : -1;
+		int in_schema = c->tag == T_GrantStmt && ((const GrantStmt *)c->node)->targtype == ACL_TARGET_ALL_IN_SCHEMA;
 		struct touched t;
 		memset(&t, 0, sizeof t);
 		int rc = 0;
+		const ListCell *lc;
 		switch (k->shape) {
 		case T_REL:
-		case T_INTO:
-		case T_BASE:
-			if (k->shape == T_INTO)
-				v = jget(v, "rel");
-			else if (k->shape == T_BASE)
-				v = jget(v, "relation");
-			t.name = rv_name(v, &t.schema);
-			t.temp = rv_temp(v);
+		case T_INTO: {
+			const RangeVar *rv = k->shape == T_INTO ? ((const IntoClause *)v)->rel : (const RangeVar *)v;
+			t.name = rv_name(rv, &t.schema);
+			t.temp = rv_temp(rv);
 			if (t.name)
 				rc = fn(c, &t, k->verb, arg);
 			break;
+		}
 		case T_RELS:
 		case T_OBJS:
-			for (size_t j = 0; !rc && j < pt_len(v); j++)
-				if (obj_touched(pt_at(v, j), objtype, in_schema, &t))
+			foreach (lc, (const List *)v) {
+				if (rc)
+					break;
+				if (obj_touched(lfirst(lc), objtype, in_schema, &t))
 					rc = fn(c, &t, k->verb, arg);
+			}
 			break;
 		case T_NAMES:
-			if (names_touched(v, 0, &t))
+			if (names_touched((const List *)v, 0, &t))
 				rc = fn(c, &t, k->verb, arg);
 			break;
 		case T_OBJ:
@@ -501,23 +511,27 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 				rc = fn(c, &t, k->verb, arg);
 			break;
 		case T_SCHEMA:
-			if (pt_str(v) && (!objtype || !strcmp(objtype, "OBJECT_SCHEMA"))) {
-				t.schema = pt_str(v);
+			if (objtype < 0 || objtype == OBJECT_SCHEMA) {
+				t.schema = str;
 				rc = fn(c, &t, k->verb, arg);
 			}
 			break;
 		case T_OPTS:
-			for (size_t j = 0; !rc && j < pt_len(v); j++) {
-				struct pt *d = jget(pt_at(v, j), "DefElem");
-				const char *dn = jstr(d, "defname");
-				struct pt *a = jget(d, "arg");
-				if (dn && !strcmp(dn, "schema") && sval(a)) {
-					t.schema = sval(a);
+			foreach (lc, (const List *)v) {
+				if (rc)
+					break;
+				const DefElem *d = lfirst(lc);
+				if (!IsA(d, DefElem) || !d->defname)
+					continue;
+				if (!strcmp(d->defname, "schema") && sval(d->arg)) {
+					t.schema = sval(d->arg);
 					rc = fn(c, &t, k->verb, arg);
-				} else if (dn && !strcmp(dn, "schemas")) {
-					struct pt *items = jget(jget(a, "List"), "items");
-					for (size_t m = 0; !rc && m < pt_len(items); m++) {
-						t.schema = sval(pt_at(items, m));
+				} else if (!strcmp(d->defname, "schemas") && d->arg && IsA(d->arg, List)) {
+					const ListCell *m;
+					foreach (m, (const List *)d->arg) {
+						if (rc)
+							break;
+						t.schema = sval(lfirst(m));
 						if (t.schema)
 							rc = fn(c, &t, k->verb, arg);
 					}
@@ -564,47 +578,75 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 
 static void r_protected(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "CopyStmt") && !jtrue(c->node, "is_from"))
+	if (c->tag == T_CopyStmt && !((const CopyStmt *)c->node)->is_from)
 		return;
 	each_touched(c, protected_one, (void *)ri);
 }
 
 static void r_tx_nesting(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (c->o->transactional && !strcmp(c->type, "TransactionStmt"))
+	if (c->o->transactional && c->tag == T_TransactionStmt)
 		report(c, ri,
 		       "remove it: padctl runs the migration in one transaction with its history row; or set "
 		       "`transactional: false` in meta.yml",
 		       "transaction control in a transactional migration");
 }
 
-static int reindex_concurrent(struct pt *node)
+/* has_defelem tells whether a list of DefElem options has one named name */
+static int has_defelem(const List *opts, const char *name)
 {
-	struct pt *params = jget(node, "params");
-	for (size_t i = 0; i < pt_len(params); i++)
-		if (jis(jget(pt_at(params, i), "DefElem"), "defname", "concurrently"))
+	const ListCell *lc;
+	foreach (lc, opts) {
+		const DefElem *d = lfirst(lc);
+		if (IsA(d, DefElem) && d->defname && !strcmp(d->defname, name))
 			return 1;
+	}
 	return 0;
 }
 
-/* detach_cmd returns the DETACH PARTITION command of an ALTER TABLE, or NULL */
-static struct pt *cmd_of(struct pt *node, const char *subtype, size_t *from)
+static int reindex_concurrent(const ReindexStmt *node)
 {
-	struct pt *cmds = jget(node, "cmds");
-	for (size_t i = *from; i < pt_len(cmds); i++) {
-		struct pt *cmd = jget(pt_at(cmds, i), "AlterTableCmd");
-		if (!subtype || jis(cmd, "subtype", subtype)) {
+	return has_defelem(node->params, "concurrently");
+}
+
+/* the statement as an ALTER TABLE, or NULL */
+static const AlterTableStmt *alter_table(const struct lctx *c)
+{
+	return c->tag == T_AlterTableStmt ? (const AlterTableStmt *)c->node : NULL;
+}
+
+/* cmd_of returns the next command of an ALTER TABLE from *from on, of the
+ * subtype (any: -1), or NULL */
+static const AlterTableCmd *cmd_of(const AlterTableStmt *node, int subtype, int *from)
+{
+	int n = node ? list_length(node->cmds) : 0;
+	for (int i = *from; i < n; i++) {
+		const AlterTableCmd *cmd = list_nth(node->cmds, i);
+		if (!IsA(cmd, AlterTableCmd))
+			continue;
+		if (subtype < 0 || (int)cmd->subtype == subtype) {
 			*from = i + 1;
 			return cmd;
 		}
 	}
-	*from = pt_len(cmds);
+	*from = n;
 	return NULL;
 }
 
-static int detach_concurrent(struct pt *cmd)
+static int detach_concurrent(const AlterTableCmd *cmd)
 {
-	return jtrue(jget(jget(cmd, "def"), "PartitionCmd"), "concurrent");
+	return cmd->def && IsA(cmd->def, PartitionCmd) && ((const PartitionCmd *)cmd->def)->concurrent;
+}
+
+/* the def of an ALTER TABLE command when it is a node of that type */
+static const ColumnDef *cmd_coldef(const AlterTableCmd *cmd)
+{
+	return cmd->def && IsA(cmd->def, ColumnDef) ? (const ColumnDef *)cmd->def : NULL;
+}
+
+static const Constraint *cmd_constraint(const AlterTableCmd *cmd)
+{
+	return cmd->def && IsA(cmd->def, Constraint) ? (const Constraint *)cmd->def : NULL;
 }
 
 static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri)
@@ -612,14 +654,16 @@ static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri
 	if (!c->o->transactional)
 		return;
 	int hit = 0;
-	if (!strcmp(c->type, "IndexStmt") || !strcmp(c->type, "DropStmt"))
-		hit = jtrue(c->node, "concurrent");
-	else if (!strcmp(c->type, "ReindexStmt"))
-		hit = reindex_concurrent(c->node);
-	else if (!strcmp(c->type, "AlterTableStmt")) {
-		size_t at = 0;
-		struct pt *cmd;
-		while (!hit && (cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
+	if (c->tag == T_IndexStmt)
+		hit = ((const IndexStmt *)c->node)->concurrent;
+	else if (c->tag == T_DropStmt)
+		hit = ((const DropStmt *)c->node)->concurrent;
+	else if (c->tag == T_ReindexStmt)
+		hit = reindex_concurrent((const ReindexStmt *)c->node);
+	else if (alter_table(c)) {
+		int at = 0;
+		const AlterTableCmd *cmd;
+		while (!hit && (cmd = cmd_of(alter_table(c), AT_DetachPartition, &at)))
 			hit = detach_concurrent(cmd);
 	}
 	if (hit)
@@ -630,61 +674,60 @@ static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri
 
 /* rerunnable tells whether a statement can run a second time after a
  * failure later in a non-transactional migration */
+#define NO_FLAG ((size_t)-1)
 struct rerun_key {
-	const char *node, *flag;
+	NodeTag tag;
+	size_t flag; /* the bool field that makes it re-runnable, or NO_FLAG: never */
 };
+#define RK(node, flag) { T_##node, offsetof(node, flag) }
 static const struct rerun_key rerun_keys[] = {
-	{ "CreateStmt", "if_not_exists" },
-	{ "IndexStmt", "if_not_exists" },
-	{ "CreateSeqStmt", "if_not_exists" },
-	{ "CreateSchemaStmt", "if_not_exists" },
-	{ "CreateExtensionStmt", "if_not_exists" },
-	{ "CreateTableAsStmt", "if_not_exists" },
-	{ "ViewStmt", "replace" },
-	{ "CreateFunctionStmt", "replace" },
-	{ "DropStmt", "missing_ok" },
-	{ "CreateTrigStmt", "replace" },
-	{ "AlterEnumStmt", "skipIfNewValExists" },
-	{ "CreateEnumStmt", NULL },
-	{ "CompositeTypeStmt", NULL },
-	{ "CreateDomainStmt", NULL },
-	{ "RenameStmt", NULL },
-	{ "CreateRangeStmt", NULL },
+	RK(CreateStmt, if_not_exists),
+	RK(IndexStmt, if_not_exists),
+	RK(CreateSeqStmt, if_not_exists),
+	RK(CreateSchemaStmt, if_not_exists),
+	RK(CreateExtensionStmt, if_not_exists),
+	RK(CreateTableAsStmt, if_not_exists),
+	RK(ViewStmt, replace),
+	RK(CreateFunctionStmt, replace),
+	RK(DropStmt, missing_ok),
+	RK(CreateTrigStmt, replace),
+	RK(AlterEnumStmt, skipIfNewValExists),
+	{ T_CreateEnumStmt, NO_FLAG },
+	{ T_CompositeTypeStmt, NO_FLAG },
+	{ T_CreateDomainStmt, NO_FLAG },
+	{ T_RenameStmt, NO_FLAG },
+	{ T_CreateRangeStmt, NO_FLAG },
 };
 
 static int rerunnable(struct lctx *c)
 {
-	if (!strcmp(c->type, "AlterTableStmt")) {
-		size_t at = 0;
-		struct pt *cmd;
-		while ((cmd = cmd_of(c->node, NULL, &at))) {
-			const char *st = jstr(cmd, "subtype");
-			if (!st)
-				continue;
-			if ((!strcmp(st, "AT_AddColumn") || !strcmp(st, "AT_DropColumn") ||
-			     !strcmp(st, "AT_DropConstraint")) &&
-			    !jtrue(cmd, "missing_ok"))
+	if (alter_table(c)) {
+		int at = 0;
+		const AlterTableCmd *cmd;
+		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
+			AlterTableType st = cmd->subtype;
+			if ((st == AT_AddColumn || st == AT_DropColumn || st == AT_DropConstraint) && !cmd->missing_ok)
 				return 0;
-			if (!strcmp(st, "AT_AddConstraint") || !strcmp(st, "AT_AddIdentity"))
+			if (st == AT_AddConstraint || st == AT_AddIdentity)
 				return 0;
 		}
 		return 1;
 	}
-	if (!strcmp(c->type, "IndexStmt") && !jstr(c->node, "idxname"))
+	if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->idxname)
 		return 0; /* a second run adds a second index under another name */
 	for (size_t i = 0; i < sizeof rerun_keys / sizeof rerun_keys[0]; i++)
-		if (!strcmp(rerun_keys[i].node, c->type))
-			return rerun_keys[i].flag && jtrue(c->node, rerun_keys[i].flag);
+		if (rerun_keys[i].tag == c->tag)
+			return rerun_keys[i].flag != NO_FLAG && *(const bool *)((const char *)c->node + rerun_keys[i].flag);
 	return 1;
 }
 
 static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
 {
 	(void)ri;
-	if (c->o->transactional || c->rerun_what || rerunnable(c))
+	if (c->o->transactional || c->rerun_seen || rerunnable(c))
 		return;
 	advance(c, c->stmt_off, &c->rerun_line, &c->rerun_col);
-	c->rerun_what = xstrdup(c->type);
+	c->rerun_seen = 1;
 	for (size_t i = 0; i < c->nallows; i++) {
 		c->rerun_allows[i].rule = c->allows[i].rule;
 		c->rerun_allows[i].reason = xstrdup(c->allows[i].reason);
@@ -696,7 +739,7 @@ static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
  * that cannot run twice */
 static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!c->rerun_what || c->nstmts < 2)
+	if (!c->rerun_seen || c->nstmts < 2)
 		return;
 	int sev = rule_severity(c, ri);
 	if (sev == LINT_OFF)
@@ -724,22 +767,29 @@ static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
 
 /* ---- destructive */
 
+static const DropStmt *drop_of(const struct lctx *c, ObjectType type)
+{
+	return c->tag == T_DropStmt && ((const DropStmt *)c->node)->removeType == type ? (const DropStmt *)c->node
+											: NULL;
+}
+
 static void r_drop_schema(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "DropStmt") && jis(c->node, "removeType", "OBJECT_SCHEMA"))
+	const DropStmt *d = drop_of(c, OBJECT_SCHEMA);
+	if (d)
 		report(c, ri, "declare it in meta.yml (`destructive: \"why\"`) if the data is meant to go",
-		       "drops schema \"%s\" and everything in it",
-		       sval(pt_at(jget(c->node, "objects"), 0)) ? sval(pt_at(jget(c->node, "objects"), 0)) : "?");
+		       "drops schema \"%s\" and everything in it", sval(nth(d->objects, 0)) ? sval(nth(d->objects, 0)) : "?");
 }
 
 static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_TABLE"))
+	const DropStmt *d = drop_of(c, OBJECT_TABLE);
+	if (!d)
 		return;
-	struct pt *objs = jget(c->node, "objects");
-	for (size_t i = 0; i < pt_len(objs); i++) {
+	const ListCell *lc;
+	foreach (lc, d->objects) {
 		struct touched t;
-		if (!obj_touched(pt_at(objs, i), "OBJECT_TABLE", 0, &t))
+		if (!obj_touched(lfirst(lc), OBJECT_TABLE, 0, &t))
 			continue;
 		if (names_has(&c->created, resolve(c, t.schema), t.name))
 			continue;
@@ -750,64 +800,92 @@ static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 	}
 }
 
-static struct pt *stmt_relation(struct lctx *c)
+/* stmt_relation is the relation a statement names in its `relation` field, or NULL */
+static const RangeVar *stmt_relation(const struct lctx *c)
 {
-	return jget(c->node, "relation");
+	switch (c->tag) {
+	case T_AlterTableStmt:
+		return ((const AlterTableStmt *)c->node)->relation;
+	case T_IndexStmt:
+		return ((const IndexStmt *)c->node)->relation;
+	case T_DeleteStmt:
+		return ((const DeleteStmt *)c->node)->relation;
+	case T_UpdateStmt:
+		return ((const UpdateStmt *)c->node)->relation;
+	case T_RenameStmt:
+		return ((const RenameStmt *)c->node)->relation;
+	case T_ReindexStmt:
+		return ((const ReindexStmt *)c->node)->relation;
+	case T_ClusterStmt:
+		return ((const ClusterStmt *)c->node)->relation;
+	case T_RefreshMatViewStmt:
+		return ((const RefreshMatViewStmt *)c->node)->relation;
+	case T_CreateStmt:
+		return ((const CreateStmt *)c->node)->relation;
+	default:
+		return NULL;
+	}
 }
 
 static void r_drop_column(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+	if (!alter_table(c) || is_new(c, stmt_relation(c)))
 		return;
-	size_t at = 0;
-	struct pt *cmd = cmd_of(c->node, "AT_DropColumn", &at);
+	int at = 0;
+	const AlterTableCmd *cmd = cmd_of(alter_table(c), AT_DropColumn, &at);
 	if (cmd)
 		report(c, ri,
 		       "stop using the column in the app first, drop it in a later release, and declare it in meta.yml",
-		       "drops column \"%s\" and its data; the running app may still use it", jstr(cmd, "name"));
+		       "drops column \"%s\" and its data; the running app may still use it", cmd->name);
 }
 
 static void r_truncate(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "TruncateStmt") && !jis(c->node, "behavior", "DROP_CASCADE"))
+	if (c->tag == T_TruncateStmt && ((const TruncateStmt *)c->node)->behavior != DROP_CASCADE)
 		report(c, ri, "declare it in meta.yml if the rows are meant to go", "TRUNCATE removes every row");
 }
 
 static void r_truncate_cascade(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "TruncateStmt") && jis(c->node, "behavior", "DROP_CASCADE"))
+	if (c->tag == T_TruncateStmt && ((const TruncateStmt *)c->node)->behavior == DROP_CASCADE)
 		report(c, ri, "truncate the tables by name instead of CASCADE",
 		       "TRUNCATE ... CASCADE also empties every table that references these, whichever they are");
 }
 
 static void r_delete_no_where(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "DeleteStmt") && !jget(c->node, "whereClause") && !is_new(c, stmt_relation(c)))
+	if (c->tag == T_DeleteStmt && !((const DeleteStmt *)c->node)->whereClause && !is_new(c, stmt_relation(c)))
 		report(c, ri, "add a WHERE clause (WHERE true if every row is meant), or declare it in meta.yml",
 		       "DELETE without WHERE removes every row");
 }
 
 static void r_update_no_where(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "UpdateStmt") && !jget(c->node, "whereClause") && !is_new(c, stmt_relation(c)))
+	if (c->tag == T_UpdateStmt && !((const UpdateStmt *)c->node)->whereClause && !is_new(c, stmt_relation(c)))
 		report(c, ri, "add a WHERE clause (WHERE true if every row is meant); batch large updates",
 		       "UPDATE without WHERE rewrites every row, holding their locks until commit");
 }
 
+static const RenameStmt *rename_of(const struct lctx *c, ObjectType type)
+{
+	return c->tag == T_RenameStmt && ((const RenameStmt *)c->node)->renameType == type
+		       ? (const RenameStmt *)c->node
+		       : NULL;
+}
+
 static void r_rename_table(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "RenameStmt") && jis(c->node, "renameType", "OBJECT_TABLE") &&
-	    !is_new(c, stmt_relation(c)))
+	if (rename_of(c, OBJECT_TABLE) && !is_new(c, stmt_relation(c)))
 		report(c, ri, "create the new table (or a view under the new name) and switch the app first",
 		       "renames a table: the running app still uses the old name");
 }
 
 static void r_rename_column(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "RenameStmt") && jis(c->node, "renameType", "OBJECT_COLUMN") &&
-	    !is_new(c, stmt_relation(c)))
+	const RenameStmt *rs = rename_of(c, OBJECT_COLUMN);
+	if (rs && !is_new(c, stmt_relation(c)))
 		report(c, ri, "add the new column, write both, switch the app, then drop the old one",
-		       "renames column \"%s\": the running app still uses the old name", jstr(c->node, "subname"));
+		       "renames column \"%s\": the running app still uses the old name", rs->subname);
 }
 
 /* ---- types: what a type change does */
@@ -819,18 +897,18 @@ struct typ {
 };
 
 /* typ_parse reads a TypeName node (no array types) */
-static int typ_parse(struct pt *tn, struct typ *t)
+static int typ_parse(const TypeName *tn, struct typ *t)
 {
 	memset(t, 0, sizeof *t);
-	struct pt *names = jget(tn, "names");
-	const char *last = sval(pt_at(names, pt_len(names) - 1));
-	if (!last || jget(tn, "arrayBounds"))
+	const char *last = tn ? sval(nth(tn->names, list_length(tn->names) - 1)) : NULL;
+	if (!last || tn->arrayBounds)
 		return -1;
 	snprintf(t->name, sizeof t->name, "%s", last);
-	struct pt *mods = jget(tn, "typmods");
-	for (size_t i = 0; i < pt_len(mods) && i < 2; i++) {
-		struct pt *ival = jget(jget(jget(pt_at(mods, i), "A_Const"), "ival"), "ival");
-		t->mods[t->nmods++] = (int)pt_int(ival);
+	for (int i = 0; i < list_length(tn->typmods) && i < 2; i++) {
+		/* an integer constant; anything else counts as 0 */
+		const A_Const *ac = list_nth(tn->typmods, i);
+		int v = IsA(ac, A_Const) && !ac->isnull && IsA(&ac->val, Integer) ? intVal(&ac->val) : 0;
+		t->mods[t->nmods++] = v;
 	}
 	/* a bare name may be the SQL spelling the grammar did not turn into pg_catalog's */
 	static const char *const alias[][2] = { { "int", "int4" },
@@ -920,14 +998,14 @@ static int type_change(const struct typ *a, const struct typ *b)
 }
 
 /* old_type asks the target for the column's type; -1 when it cannot */
-static int old_type(struct lctx *c, struct pt *cmd, struct typ *t)
+static int old_type(struct lctx *c, const AlterTableCmd *cmd, struct typ *t)
 {
 	const struct lint_catalog *cat = c->o->cat;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
 	char name[64];
 	int typmod;
-	if (!cat || !cat->column_type || !table || !jstr(cmd, "name") ||
-	    cat->column_type(cat->arg, schema, table, jstr(cmd, "name"), name, sizeof name, &typmod))
+	if (!cat || !cat->column_type || !table || !cmd->name ||
+	    cat->column_type(cat->arg, schema, table, cmd->name, name, sizeof name, &typmod))
 		return -1;
 	typ_from_catalog(t, name, typmod);
 	return 0;
@@ -935,27 +1013,27 @@ static int old_type(struct lctx *c, struct pt *cmd, struct typ *t)
 
 static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narrow)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+	if (!alter_table(c) || is_new(c, stmt_relation(c)))
 		return;
-	size_t at = 0;
-	struct pt *cmd;
-	while ((cmd = cmd_of(c->node, "AT_AlterColumnType", &at))) {
-		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
+	int at = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), AT_AlterColumnType, &at))) {
+		const ColumnDef *cd = cmd_coldef(cmd);
 		struct typ b, a;
-		int known = typ_parse(jget(cd, "typeName"), &b) == 0 && old_type(c, cmd, &a) == 0;
+		int known = typ_parse(cd ? cd->typeName : NULL, &b) == 0 && old_type(c, cmd, &a) == 0;
 		int what = known ? type_change(&a, &b) : CHANGE_REWRITE;
-		if (known && jget(cd, "raw_default"))
+		if (known && cd->raw_default)
 			what = what == CHANGE_SAFE ? CHANGE_REWRITE : what; /* USING: an expression per row */
 		if (narrow && what == CHANGE_NARROW)
 			report(c, ri, "check that every value fits first; declare it in meta.yml",
 			       "narrows column \"%s\" from %s to %s: longer values make it fail, or lose precision",
-			       jstr(cmd, "name"), a.name, b.name);
+			       cmd->name, a.name, b.name);
 		else if (!narrow && what != CHANGE_SAFE)
 			report(c, ri,
 			       "add a new column, backfill it in batches and switch over; or do it in a maintenance window",
 			       "changes the type of column \"%s\": the table is rewritten (or scanned) under an ACCESS "
 			       "EXCLUSIVE lock%s",
-			       jstr(cmd, "name"),
+			       cmd->name,
 			       known ? ""
 				     : " (its current type is unknown without a connected target; assumed not safe)");
 		if (what != CHANGE_SAFE)
@@ -977,7 +1055,7 @@ static void r_changing_type(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_index_create(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "IndexStmt") && !jtrue(c->node, "concurrent") && !is_new(c, stmt_relation(c)))
+	if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->concurrent && !is_new(c, stmt_relation(c)))
 		report(c, ri,
 		       "use CREATE INDEX CONCURRENTLY in a migration of its own with `transactional: false` in meta.yml",
 		       "CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds");
@@ -985,13 +1063,13 @@ static void r_index_create(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "DropStmt") != 0 || !jis(c->node, "removeType", "OBJECT_INDEX") ||
-	    jtrue(c->node, "concurrent"))
+	const DropStmt *d = drop_of(c, OBJECT_INDEX);
+	if (!d || d->concurrent)
 		return;
-	struct pt *objs = jget(c->node, "objects");
-	for (size_t i = 0; i < pt_len(objs); i++) {
+	const ListCell *lc;
+	foreach (lc, d->objects) {
 		struct touched t;
-		if (obj_touched(pt_at(objs, i), "OBJECT_INDEX", 0, &t) &&
+		if (obj_touched(lfirst(lc), OBJECT_INDEX, 0, &t) &&
 		    !names_has(&c->created_idx, resolve(c, t.schema), t.name)) {
 			report(c, ri, "use DROP INDEX CONCURRENTLY in a migration with `transactional: false`",
 			       "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table");
@@ -1002,7 +1080,7 @@ static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "ReindexStmt") && !reindex_concurrent(c->node) &&
+	if (c->tag == T_ReindexStmt && !reindex_concurrent((const ReindexStmt *)c->node) &&
 	    !(stmt_relation(c) && is_new(c, stmt_relation(c))))
 		report(c, ri,
 		       c->version >= 120000
@@ -1011,32 +1089,33 @@ static void r_reindex(struct lctx *c, const struct lint_rule_info *ri)
 		       "REINDEX without CONCURRENTLY blocks writes (and reads that use the index) while it runs");
 }
 
+typedef void (*constraint_fn)(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+			      const AlterTableCmd *cmd);
+
 /* each_constraint calls fn for every constraint an ALTER TABLE on an existing table adds */
-static void each_added_constraint(struct lctx *c,
-				  void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *con,
-					     struct pt *cmd),
-				  const struct lint_rule_info *ri)
+static void each_added_constraint(struct lctx *c, constraint_fn fn, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+	if (!alter_table(c) || is_new(c, stmt_relation(c)))
 		return;
-	size_t at = 0;
-	struct pt *cmd;
-	while ((cmd = cmd_of(c->node, NULL, &at))) {
-		struct pt *def = jget(cmd, "def");
-		if (jis(cmd, "subtype", "AT_AddConstraint") || jis(cmd, "subtype", "AT_AddConstraintRecurse")) {
-			fn(c, ri, jget(def, "Constraint"), cmd);
-		} else if (jis(cmd, "subtype", "AT_AddColumn")) {
-			struct pt *cons = jget(jget(def, "ColumnDef"), "constraints");
-			for (size_t i = 0; i < pt_len(cons); i++)
-				fn(c, ri, jget(pt_at(cons, i), "Constraint"), cmd);
+	int at = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), -1, &at))) {
+		if (cmd->subtype == AT_AddConstraint || cmd->subtype == AT_AddConstraintRecurse) {
+			if (cmd_constraint(cmd))
+				fn(c, ri, cmd_constraint(cmd), cmd);
+		} else if (cmd->subtype == AT_AddColumn && cmd_coldef(cmd)) {
+			const ListCell *lc;
+			foreach (lc, cmd_coldef(cmd)->constraints)
+				if (IsA(lfirst(lc), Constraint))
+					fn(c, ri, lfirst(lc), cmd);
 		}
 	}
 }
 
-static void fk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void fk_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con, const AlterTableCmd *cmd)
 {
 	(void)cmd;
-	if (jis(con, "contype", "CONSTR_FOREIGN") && !jtrue(con, "skip_validation"))
+	if (con->contype == CONSTR_FOREIGN && !con->skip_validation)
 		report(c, ri, "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
 		       "adding a foreign key validates every row while both tables are locked against writes");
 }
@@ -1046,10 +1125,11 @@ static void r_fk(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, fk_one, ri);
 }
 
-static void check_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void check_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+		      const AlterTableCmd *cmd)
 {
 	(void)cmd;
-	if (jis(con, "contype", "CONSTR_CHECK") && !jtrue(con, "skip_validation"))
+	if (con->contype == CONSTR_CHECK && !con->skip_validation)
 		report(c, ri, "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
 		       "adding a CHECK constraint scans the whole table under an ACCESS EXCLUSIVE lock");
 }
@@ -1058,20 +1138,20 @@ static void r_not_valid(struct lctx *c, const struct lint_rule_info *ri)
 {
 	each_added_constraint(c, check_one, ri);
 	/* VALIDATE in the same transaction as the NOT VALID add gains nothing */
-	if (!c->o->transactional || strcmp(c->type, "AlterTableStmt") != 0)
+	if (!c->o->transactional || !alter_table(c))
 		return;
-	size_t at = 0;
-	struct pt *cmd;
+	int at = 0;
+	const AlterTableCmd *cmd;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
-	while ((cmd = cmd_of(c->node, "AT_ValidateConstraint", &at))) {
-		char *key = xstrfmt("%s.%s", table ? table : "", jstr(cmd, "name") ? jstr(cmd, "name") : "");
+	while ((cmd = cmd_of(alter_table(c), AT_ValidateConstraint, &at))) {
+		char *key = xstrfmt("%s.%s", table ? table : "", cmd->name ? cmd->name : "");
 		int hit = names_has(&c->not_valid, resolve(c, schema), key);
 		free(key);
 		if (hit) {
 			report(c, ri, "validate it in a later migration, after the NOT VALID one has committed",
 			       "VALIDATE CONSTRAINT \"%s\" in the same transaction as its NOT VALID add holds the "
 			       "add's ACCESS EXCLUSIVE lock during the validation",
-			       jstr(cmd, "name"));
+			       cmd->name);
 			return;
 		}
 	}
@@ -1079,16 +1159,16 @@ static void r_not_valid(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+	if (!alter_table(c) || is_new(c, stmt_relation(c)))
 		return;
-	size_t at = 0;
-	struct pt *cmd = cmd_of(c->node, "AT_SetNotNull", &at);
+	int at = 0;
+	const AlterTableCmd *cmd = cmd_of(alter_table(c), AT_SetNotNull, &at);
 	if (!cmd)
 		return;
 	const struct lint_catalog *cat = c->o->cat;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
-	int has = cat && cat->has_notnull_check && table && jstr(cmd, "name")
-			  ? cat->has_notnull_check(cat->arg, schema, table, jstr(cmd, "name"))
+	int has = cat && cat->has_notnull_check && table && cmd->name
+			  ? cat->has_notnull_check(cat->arg, schema, table, cmd->name)
 			  : -1;
 	if (has == 1)
 		return;
@@ -1096,57 +1176,198 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 	       "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (which "
 	       "uses the check)",
 	       "SET NOT NULL on column \"%s\" scans the whole table under an ACCESS EXCLUSIVE lock%s",
-	       jstr(cmd, "name"), has < 0 ? " (no target connected to look for a validated CHECK)" : "");
+	       cmd->name, has < 0 ? " (no target connected to look for a validated CHECK)" : "");
 }
 
-/* expr_volatile finds a function call in an expression: 'v' when one is volatile, 0 unknown */
-static int expr_volatility(struct lctx *c, struct pt *e, int *unknown)
+/* expr_volatility finds a function call in an expression: 'v' when one is
+ * volatile; *unknown when one's volatility is not known. A column default is
+ * a b_expr; the walk descends into every node kind one can hold (subqueries
+ * included: the server refuses them later, lint need not). */
+static int expr_volatility(struct lctx *c, const void *e, int *unknown);
+
+static int list_volatility(struct lctx *c, const List *l, int *unknown)
 {
-	if (pt_is_array(e)) {
-		for (size_t i = 0; i < pt_len(e); i++)
-			if (expr_volatility(c, pt_at(e, i), unknown) == 'v')
-				return 'v';
+	const ListCell *lc;
+	foreach (lc, l)
+		if (expr_volatility(c, lfirst(lc), unknown) == 'v')
+			return 'v';
+	return 0;
+}
+
+#define VOL(x)                                                    \
+	do {                                                      \
+		if (expr_volatility(c, (x), unknown) == 'v')      \
+			return 'v';                               \
+	} while (0)
+
+static int expr_volatility(struct lctx *c, const void *e, int *unknown)
+{
+	const Node *n = e;
+	if (!n)
 		return 0;
-	}
-	if (!pt_is_object(e))
-		return 0;
-	struct pt *fc = jget(e, "FuncCall");
-	if (fc) {
+	switch (nodeTag(n)) {
+	case T_List:
+		return list_volatility(c, (const List *)n, unknown);
+	case T_FuncCall: {
+		const FuncCall *fc = (const FuncCall *)n;
 		const struct lint_catalog *cat = c->o->cat;
 		struct touched t;
 		int v = 0;
-		if (names_touched(jget(fc, "funcname"), 0, &t) && cat && cat->volatility)
+		if (names_touched(fc->funcname, 0, &t) && cat && cat->volatility)
 			v = cat->volatility(cat->arg, t.schema, t.name);
 		if (v == 'v')
 			return 'v';
 		if (!v)
 			*unknown = 1;
+		VOL(fc->args);
+		VOL(fc->agg_order);
+		VOL(fc->agg_filter);
+		VOL(fc->over);
+		return 0;
 	}
-	for (unsigned i = 0; i < e->n; i++)
-		if (expr_volatility(c, &e->items[i], unknown) == 'v')
-			return 'v';
-	return 0;
+	case T_A_Expr:
+		VOL(((const A_Expr *)n)->lexpr);
+		return expr_volatility(c, ((const A_Expr *)n)->rexpr, unknown);
+	case T_BoolExpr:
+		return expr_volatility(c, ((const BoolExpr *)n)->args, unknown);
+	case T_TypeCast:
+		VOL(((const TypeCast *)n)->arg);
+		return expr_volatility(c, ((const TypeCast *)n)->typeName, unknown);
+	case T_TypeName:
+		VOL(((const TypeName *)n)->typmods);
+		return expr_volatility(c, ((const TypeName *)n)->arrayBounds, unknown);
+	case T_CollateClause:
+		return expr_volatility(c, ((const CollateClause *)n)->arg, unknown);
+	case T_NullTest:
+		return expr_volatility(c, ((const NullTest *)n)->arg, unknown);
+	case T_BooleanTest:
+		return expr_volatility(c, ((const BooleanTest *)n)->arg, unknown);
+	case T_CaseExpr:
+		VOL(((const CaseExpr *)n)->arg);
+		VOL(((const CaseExpr *)n)->args);
+		return expr_volatility(c, ((const CaseExpr *)n)->defresult, unknown);
+	case T_CaseWhen:
+		VOL(((const CaseWhen *)n)->expr);
+		return expr_volatility(c, ((const CaseWhen *)n)->result, unknown);
+	case T_CoalesceExpr:
+		return expr_volatility(c, ((const CoalesceExpr *)n)->args, unknown);
+	case T_MinMaxExpr:
+		return expr_volatility(c, ((const MinMaxExpr *)n)->args, unknown);
+	case T_RowExpr:
+		return expr_volatility(c, ((const RowExpr *)n)->args, unknown);
+	case T_A_ArrayExpr:
+		return expr_volatility(c, ((const A_ArrayExpr *)n)->elements, unknown);
+	case T_A_Indirection:
+		VOL(((const A_Indirection *)n)->arg);
+		return expr_volatility(c, ((const A_Indirection *)n)->indirection, unknown);
+	case T_A_Indices:
+		VOL(((const A_Indices *)n)->lidx);
+		return expr_volatility(c, ((const A_Indices *)n)->uidx, unknown);
+	case T_NamedArgExpr:
+		return expr_volatility(c, ((const NamedArgExpr *)n)->arg, unknown);
+	case T_GroupingFunc:
+		return expr_volatility(c, ((const GroupingFunc *)n)->args, unknown);
+	case T_XmlExpr:
+		VOL(((const XmlExpr *)n)->named_args);
+		return expr_volatility(c, ((const XmlExpr *)n)->args, unknown);
+	case T_XmlSerialize:
+		VOL(((const XmlSerialize *)n)->expr);
+		return expr_volatility(c, ((const XmlSerialize *)n)->typeName, unknown);
+	case T_SubLink:
+		VOL(((const SubLink *)n)->testexpr);
+		return expr_volatility(c, ((const SubLink *)n)->subselect, unknown);
+	case T_SelectStmt: {
+		const SelectStmt *q = (const SelectStmt *)n;
+		VOL(q->distinctClause);
+		VOL(q->targetList);
+		VOL(q->fromClause);
+		VOL(q->whereClause);
+		VOL(q->groupClause);
+		VOL(q->havingClause);
+		VOL(q->windowClause);
+		VOL(q->valuesLists);
+		VOL(q->sortClause);
+		VOL(q->limitOffset);
+		VOL(q->limitCount);
+		VOL(q->withClause);
+		VOL(q->larg);
+		return expr_volatility(c, q->rarg, unknown);
+	}
+	case T_ResTarget:
+		VOL(((const ResTarget *)n)->indirection);
+		return expr_volatility(c, ((const ResTarget *)n)->val, unknown);
+	case T_MultiAssignRef:
+		return expr_volatility(c, ((const MultiAssignRef *)n)->source, unknown);
+	case T_SortBy:
+		return expr_volatility(c, ((const SortBy *)n)->node, unknown);
+	case T_WindowDef:
+		VOL(((const WindowDef *)n)->partitionClause);
+		VOL(((const WindowDef *)n)->orderClause);
+		VOL(((const WindowDef *)n)->startOffset);
+		return expr_volatility(c, ((const WindowDef *)n)->endOffset, unknown);
+	case T_GroupingSet:
+		return expr_volatility(c, ((const GroupingSet *)n)->content, unknown);
+	case T_WithClause:
+		return expr_volatility(c, ((const WithClause *)n)->ctes, unknown);
+	case T_CommonTableExpr:
+		return expr_volatility(c, ((const CommonTableExpr *)n)->ctequery, unknown);
+	case T_JoinExpr:
+		VOL(((const JoinExpr *)n)->larg);
+		VOL(((const JoinExpr *)n)->rarg);
+		return expr_volatility(c, ((const JoinExpr *)n)->quals, unknown);
+	case T_RangeSubselect:
+		return expr_volatility(c, ((const RangeSubselect *)n)->subquery, unknown);
+	case T_RangeFunction:
+		VOL(((const RangeFunction *)n)->functions);
+		return expr_volatility(c, ((const RangeFunction *)n)->coldeflist, unknown);
+	case T_RangeTableSample:
+		VOL(((const RangeTableSample *)n)->relation);
+		VOL(((const RangeTableSample *)n)->args);
+		return expr_volatility(c, ((const RangeTableSample *)n)->repeatable, unknown);
+	case T_RangeTableFunc:
+		VOL(((const RangeTableFunc *)n)->docexpr);
+		VOL(((const RangeTableFunc *)n)->rowexpr);
+		VOL(((const RangeTableFunc *)n)->namespaces);
+		return expr_volatility(c, ((const RangeTableFunc *)n)->columns, unknown);
+	case T_RangeTableFuncCol:
+		VOL(((const RangeTableFuncCol *)n)->typeName);
+		VOL(((const RangeTableFuncCol *)n)->colexpr);
+		return expr_volatility(c, ((const RangeTableFuncCol *)n)->coldefexpr, unknown);
+	case T_ColumnDef:
+		VOL(((const ColumnDef *)n)->typeName);
+		return expr_volatility(c, ((const ColumnDef *)n)->raw_default, unknown);
+	default:
+		return 0; /* constants, column and parameter references, names: no calls */
+	}
 }
 
-static void default_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+#undef VOL
+
+static const char *cmd_colname(const AlterTableCmd *cmd)
 {
-	if (!jis(cmd, "subtype", "AT_AddColumn") || !jis(con, "contype", "CONSTR_DEFAULT"))
+	return cmd_coldef(cmd) ? cmd_coldef(cmd)->colname : NULL;
+}
+
+static void default_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+			const AlterTableCmd *cmd)
+{
+	if (cmd->subtype != AT_AddColumn || con->contype != CONSTR_DEFAULT)
 		return;
 	int unknown = 0;
 	if (c->version && c->version < 110000)
 		report(c, ri, "add the column without a default, then set the default and backfill in batches",
 		       "before PostgreSQL 11 a column added with a default rewrites the table under an ACCESS "
 		       "EXCLUSIVE lock");
-	else if (expr_volatility(c, jget(con, "raw_expr"), &unknown) == 'v')
+	else if (expr_volatility(c, con->raw_expr, &unknown) == 'v')
 		report(c, ri, "add the column without a default, then set the default and backfill in batches",
 		       "the default of column \"%s\" calls a volatile function: the table is rewritten under an "
 		       "ACCESS EXCLUSIVE lock",
-		       jstr(jget(jget(cmd, "def"), "ColumnDef"), "colname"));
+		       cmd_colname(cmd));
 	else if (unknown)
 		report(c, ri, "connect a target (plan does) so lint can read the function's volatility from pg_proc",
 		       "the default of column \"%s\" calls a function whose volatility is unknown: if it is volatile, "
 		       "the table is rewritten",
-		       jstr(jget(jget(cmd, "def"), "ColumnDef"), "colname"));
+		       cmd_colname(cmd));
 }
 
 static void r_volatile_default(struct lctx *c, const struct lint_rule_info *ri)
@@ -1154,9 +1375,10 @@ static void r_volatile_default(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, default_one, ri);
 }
 
-static void identity_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void identity_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+			 const AlterTableCmd *cmd)
 {
-	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_IDENTITY"))
+	if (cmd->subtype == AT_AddColumn && con->contype == CONSTR_IDENTITY)
 		report(c, ri, "add a plain column, fill it in batches, then make it an identity",
 		       "adding an identity column rewrites the table under an ACCESS EXCLUSIVE lock");
 }
@@ -1166,9 +1388,10 @@ static void r_identity(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, identity_one, ri);
 }
 
-static void generated_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void generated_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+			  const AlterTableCmd *cmd)
 {
-	if (jis(cmd, "subtype", "AT_AddColumn") && jis(con, "contype", "CONSTR_GENERATED"))
+	if (cmd->subtype == AT_AddColumn && con->contype == CONSTR_GENERATED)
 		report(c, ri, "add a plain column with a trigger, fill it in batches",
 		       "adding a stored generated column rewrites the table under an ACCESS EXCLUSIVE lock");
 }
@@ -1189,14 +1412,14 @@ static int is_serial(const char *t)
 
 static void r_serial(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0 || is_new(c, stmt_relation(c)))
+	if (!alter_table(c) || is_new(c, stmt_relation(c)))
 		return;
-	size_t at = 0;
-	struct pt *cmd;
-	while ((cmd = cmd_of(c->node, "AT_AddColumn", &at))) {
+	int at = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), AT_AddColumn, &at))) {
 		struct typ t;
-		struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
-		if (typ_parse(jget(cd, "typeName"), &t) == 0 && is_serial(t.name)) {
+		const ColumnDef *cd = cmd_coldef(cmd);
+		if (typ_parse(cd ? cd->typeName : NULL, &t) == 0 && is_serial(t.name)) {
 			report(c, ri, "add a plain column, fill it in batches, then attach a sequence or identity",
 			       "adding a %s column fills every row from a sequence: the table is rewritten", t.name);
 			return;
@@ -1204,10 +1427,10 @@ static void r_serial(struct lctx *c, const struct lint_rule_info *ri)
 	}
 }
 
-static void pk_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void pk_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con, const AlterTableCmd *cmd)
 {
 	(void)cmd;
-	if (jis(con, "contype", "CONSTR_PRIMARY") && !jstr(con, "indexname"))
+	if (con->contype == CONSTR_PRIMARY && !con->indexname)
 		report(c, ri, "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD PRIMARY KEY USING INDEX",
 		       "ADD PRIMARY KEY builds its index under an ACCESS EXCLUSIVE lock");
 }
@@ -1217,10 +1440,11 @@ static void r_pk(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, pk_one, ri);
 }
 
-static void unique_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void unique_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+		       const AlterTableCmd *cmd)
 {
 	(void)cmd;
-	if (jis(con, "contype", "CONSTR_UNIQUE") && !jstr(con, "indexname"))
+	if (con->contype == CONSTR_UNIQUE && !con->indexname)
 		report(c, ri, "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX",
 		       "ADD UNIQUE builds its index under an ACCESS EXCLUSIVE lock");
 }
@@ -1230,10 +1454,11 @@ static void r_unique(struct lctx *c, const struct lint_rule_info *ri)
 	each_added_constraint(c, unique_one, ri);
 }
 
-static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *con, struct pt *cmd)
+static void exclusion_one(struct lctx *c, const struct lint_rule_info *ri, const Constraint *con,
+			  const AlterTableCmd *cmd)
 {
 	(void)cmd;
-	if (jis(con, "contype", "CONSTR_EXCLUSION"))
+	if (con->contype == CONSTR_EXCLUSION)
 		report(c, ri,
 		       "there is no concurrent way: add it in a maintenance window, or when the table is created",
 		       "adding an EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock");
@@ -1246,38 +1471,31 @@ static void r_exclusion(struct lctx *c, const struct lint_rule_info *ri)
 
 static void r_vacuum_full(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "VacuumStmt") != 0)
-		return;
-	struct pt *opts = jget(c->node, "options");
-	for (size_t i = 0; i < pt_len(opts); i++)
-		if (jis(jget(pt_at(opts, i), "DefElem"), "defname", "full")) {
-			report(c, ri, "run plain VACUUM, or a tool that repacks online, outside migrations",
-			       "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock");
-			return;
-		}
+	if (c->tag == T_VacuumStmt && has_defelem(((const VacuumStmt *)c->node)->options, "full"))
+		report(c, ri, "run plain VACUUM, or a tool that repacks online, outside migrations",
+		       "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock");
 }
 
 static void r_cluster(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "ClusterStmt") && !is_new(c, stmt_relation(c)))
+	if (c->tag == T_ClusterStmt && !is_new(c, stmt_relation(c)))
 		report(c, ri, "run it in a maintenance window, outside migrations",
 		       "CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock");
 }
 
 static void r_refresh(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!strcmp(c->type, "RefreshMatViewStmt") && !jtrue(c->node, "concurrent") && !is_new(c, stmt_relation(c)))
+	if (c->tag == T_RefreshMatViewStmt && !((const RefreshMatViewStmt *)c->node)->concurrent &&
+	    !is_new(c, stmt_relation(c)))
 		report(c, ri, "give the view a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY",
 		       "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view");
 }
 
 static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (strcmp(c->type, "AlterTableStmt") != 0)
-		return;
-	size_t at = 0;
-	struct pt *cmd;
-	while ((cmd = cmd_of(c->node, "AT_DetachPartition", &at)))
+	int at = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), AT_DetachPartition, &at)))
 		if (!detach_concurrent(cmd)) {
 			report(c, ri,
 			       c->version >= 140000
@@ -1291,33 +1509,31 @@ static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
 /* takes_access_exclusive names the table an existing-table statement locks ACCESS EXCLUSIVE, or NULL */
 static const char *takes_access_exclusive(struct lctx *c, const char **schema)
 {
-	static const char *const lighter[] = { "AT_ValidateConstraint", "AT_SetStatistics", "AT_AttachPartition",
-					       "AT_ClusterOn", "AT_DropCluster" };
+	static const AlterTableType lighter[] = { AT_ValidateConstraint, AT_SetStatistics, AT_AttachPartition,
+						  AT_ClusterOn, AT_DropCluster };
 	*schema = NULL;
-	if (!strcmp(c->type, "AlterTableStmt") && !is_new(c, stmt_relation(c))) {
-		size_t at = 0;
-		struct pt *cmd;
+	if (alter_table(c) && !is_new(c, stmt_relation(c))) {
+		int at = 0;
+		const AlterTableCmd *cmd;
 		int ax = 0;
-		while ((cmd = cmd_of(c->node, NULL, &at))) {
+		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
 			int light = 0;
 			for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
-				light |= jis(cmd, "subtype", lighter[i]);
-			struct pt *con = jget(jget(cmd, "def"), "Constraint");
-			light |= jis(con, "contype", "CONSTR_FOREIGN");
-			light |= jis(cmd, "subtype", "AT_DetachPartition") && detach_concurrent(cmd);
+				light |= cmd->subtype == lighter[i];
+			light |= cmd_constraint(cmd) && cmd_constraint(cmd)->contype == CONSTR_FOREIGN;
+			light |= cmd->subtype == AT_DetachPartition && detach_concurrent(cmd);
 			ax |= !light;
 		}
 		return ax ? rv_name(stmt_relation(c), schema) : NULL;
 	}
-	if ((!strcmp(c->type, "RenameStmt") || !strcmp(c->type, "ClusterStmt")) && stmt_relation(c) &&
-	    !is_new(c, stmt_relation(c)))
+	if ((c->tag == T_RenameStmt || c->tag == T_ClusterStmt) && stmt_relation(c) && !is_new(c, stmt_relation(c)))
 		return rv_name(stmt_relation(c), schema);
-	if (!strcmp(c->type, "TruncateStmt")) {
-		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
+	if (c->tag == T_TruncateStmt) {
+		const RangeVar *rv = (const RangeVar *)nth(((const TruncateStmt *)c->node)->relations, 0);
 		return rv && !is_new(c, rv) ? rv_name(rv, schema) : NULL;
 	}
-	if (!strcmp(c->type, "LockStmt") && pt_int(jget(c->node, "mode")) == 8) {
-		struct pt *rv = pt_at(jget(c->node, "relations"), 0);
+	if (c->tag == T_LockStmt && ((const LockStmt *)c->node)->mode == 8 /* AccessExclusiveLock */) {
+		const RangeVar *rv = (const RangeVar *)nth(((const LockStmt *)c->node)->relations, 0);
 		return rv ? rv_name(rv, schema) : NULL;
 	}
 	return NULL;
@@ -1327,7 +1543,7 @@ static void r_after_ax(struct lctx *c, const struct lint_rule_info *ri)
 {
 	if (!c->o->transactional)
 		return;
-	int trivial = !strcmp(c->type, "VariableSetStmt") || !strcmp(c->type, "CommentStmt");
+	int trivial = c->tag == T_VariableSetStmt || c->tag == T_CommentStmt;
 	if (c->ax_table && !c->ax_reported && !trivial) {
 		c->ax_reported = 1;
 		report(c, ri, "put the statement that takes the lock last, or in a migration of its own",
@@ -1345,51 +1561,54 @@ static void r_after_ax(struct lctx *c, const struct lint_rule_info *ri)
 
 /* ---- style */
 
+typedef void (*coldef_fn)(struct lctx *c, const struct lint_rule_info *ri, const ColumnDef *cd, int key);
+
 /* each_coldef calls fn for every column a statement defines (CREATE TABLE, ADD COLUMN) */
-static void each_coldef(struct lctx *c, const struct lint_rule_info *ri,
-			void (*fn)(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key))
+static void each_coldef(struct lctx *c, const struct lint_rule_info *ri, coldef_fn fn)
 {
-	if (!strcmp(c->type, "CreateStmt")) {
-		struct pt *elts = jget(c->node, "tableElts");
+	if (c->tag == T_CreateStmt) {
+		const List *elts = ((const CreateStmt *)c->node)->tableElts;
+		const ListCell *lc, *k, *m;
 		/* table-level PRIMARY KEY (a, b) makes those columns keys */
-		for (size_t i = 0; i < pt_len(elts); i++) {
-			struct pt *cd = jget(pt_at(elts, i), "ColumnDef");
-			if (!cd)
+		foreach (lc, elts) {
+			const ColumnDef *cd = lfirst(lc);
+			if (!IsA(cd, ColumnDef))
 				continue;
 			int key = 0;
-			struct pt *cons = jget(cd, "constraints");
-			for (size_t k = 0; k < pt_len(cons); k++)
-				key |= jis(jget(pt_at(cons, k), "Constraint"), "contype", "CONSTR_PRIMARY");
-			for (size_t k = 0; k < pt_len(elts); k++) {
-				struct pt *con = jget(pt_at(elts, k), "Constraint");
-				struct pt *keys = jis(con, "contype", "CONSTR_PRIMARY") ? jget(con, "keys") : NULL;
-				for (size_t m = 0; m < pt_len(keys); m++)
-					key |= jstr(cd, "colname") && sval(pt_at(keys, m)) &&
-					       !strcmp(sval(pt_at(keys, m)), jstr(cd, "colname"));
+			foreach (k, cd->constraints) {
+				const Constraint *con = lfirst(k);
+				key |= IsA(con, Constraint) && con->contype == CONSTR_PRIMARY;
+			}
+			foreach (k, elts) {
+				const Constraint *con = lfirst(k);
+				if (!IsA(con, Constraint) || con->contype != CONSTR_PRIMARY)
+					continue;
+				foreach (m, con->keys)
+					key |= cd->colname && sval(lfirst(m)) && !strcmp(sval(lfirst(m)), cd->colname);
 			}
 			fn(c, ri, cd, key);
 		}
-	} else if (!strcmp(c->type, "AlterTableStmt")) {
-		size_t at = 0;
-		struct pt *cmd;
-		while ((cmd = cmd_of(c->node, NULL, &at))) {
-			struct pt *cd = jget(jget(cmd, "def"), "ColumnDef");
-			if (cd && (jis(cmd, "subtype", "AT_AddColumn") || jis(cmd, "subtype", "AT_AlterColumnType")))
+	} else if (alter_table(c)) {
+		int at = 0;
+		const AlterTableCmd *cmd;
+		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
+			const ColumnDef *cd = cmd_coldef(cmd);
+			if (cd && (cmd->subtype == AT_AddColumn || cmd->subtype == AT_AlterColumnType))
 				fn(c, ri, cd, 0);
 		}
 	}
 }
 
-static const char *colname(struct pt *cd)
+static const char *colname(const ColumnDef *cd)
 {
-	return jstr(cd, "colname") ? jstr(cd, "colname") : "?";
+	return cd->colname ? cd->colname : "?";
 }
 
-static void text_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+static void text_one(struct lctx *c, const struct lint_rule_info *ri, const ColumnDef *cd, int key)
 {
 	struct typ t;
 	(void)key;
-	if (typ_parse(jget(cd, "typeName"), &t) == 0 && !strcmp(t.name, "varchar") && t.nmods)
+	if (typ_parse(cd->typeName, &t) == 0 && !strcmp(t.name, "varchar") && t.nmods)
 		report(c, ri, "use text (with a CHECK on length() if the limit matters)",
 		       "column \"%s\" is varchar(%d): changing the limit later is a migration of its own", colname(cd),
 		       t.mods[0]);
@@ -1400,11 +1619,11 @@ static void r_prefer_text(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, text_one);
 }
 
-static void tstz_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+static void tstz_one(struct lctx *c, const struct lint_rule_info *ri, const ColumnDef *cd, int key)
 {
 	struct typ t;
 	(void)key;
-	if (typ_parse(jget(cd, "typeName"), &t) == 0 && !strcmp(t.name, "timestamp"))
+	if (typ_parse(cd->typeName, &t) == 0 && !strcmp(t.name, "timestamp"))
 		report(c, ri, "use timestamptz", "column \"%s\" is timestamp without time zone", colname(cd));
 }
 
@@ -1413,10 +1632,10 @@ static void r_prefer_tstz(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, tstz_one);
 }
 
-static void bigint_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+static void bigint_one(struct lctx *c, const struct lint_rule_info *ri, const ColumnDef *cd, int key)
 {
 	struct typ t;
-	if (key && typ_parse(jget(cd, "typeName"), &t) == 0 &&
+	if (key && typ_parse(cd->typeName, &t) == 0 &&
 	    (!strcmp(t.name, "int4") || !strcmp(t.name, "int2") || !strcmp(t.name, "serial") ||
 	     !strcmp(t.name, "serial4") || !strcmp(t.name, "smallserial") || !strcmp(t.name, "serial2")))
 		report(c, ri, "use bigint for keys", "key column \"%s\" is %s: it can run out", colname(cd), t.name);
@@ -1427,11 +1646,11 @@ static void r_prefer_bigint(struct lctx *c, const struct lint_rule_info *ri)
 	each_coldef(c, ri, bigint_one);
 }
 
-static void identity_style_one(struct lctx *c, const struct lint_rule_info *ri, struct pt *cd, int key)
+static void identity_style_one(struct lctx *c, const struct lint_rule_info *ri, const ColumnDef *cd, int key)
 {
 	struct typ t;
 	(void)key;
-	if (typ_parse(jget(cd, "typeName"), &t) == 0 && is_serial(t.name))
+	if (typ_parse(cd->typeName, &t) == 0 && is_serial(t.name))
 		report(c, ri, "use bigint GENERATED ALWAYS AS IDENTITY", "column \"%s\" is %s", colname(cd), t.name);
 }
 
@@ -1528,10 +1747,24 @@ static size_t long_identifier(const char *s, size_t n, size_t *at)
 
 static void r_long_identifier(struct lctx *c, const struct lint_rule_info *ri)
 {
-	/* only statements that name new things: a long name in a reference fails anyway */
-	if (strncmp(c->type, "Create", 6) != 0 && strcmp(c->type, "AlterTableStmt") != 0 &&
-	    strcmp(c->type, "IndexStmt") != 0 && strcmp(c->type, "ViewStmt") != 0 &&
-	    strcmp(c->type, "RenameStmt") != 0 && strcmp(c->type, "DefineStmt") != 0)
+	/* only statements that name new things (every Create* node, and these):
+	 * a long name in a reference fails anyway */
+	static const NodeTag naming[] = {
+		T_CreateStmt, T_CreateFunctionStmt, T_CreateDomainStmt, T_CreatedbStmt, T_CreateTableAsStmt,
+		T_CreateSeqStmt, T_CreateTrigStmt, T_CreatePLangStmt, T_CreateRoleStmt, T_CreateSchemaStmt,
+		T_CreateConversionStmt, T_CreateCastStmt, T_CreateOpClassStmt, T_CreateOpFamilyStmt,
+		T_CreateTableSpaceStmt, T_CreateEnumStmt, T_CreateRangeStmt, T_CreateFdwStmt,
+		T_CreateForeignServerStmt, T_CreateUserMappingStmt, T_CreateForeignTableStmt,
+		T_CreateExtensionStmt, T_CreateEventTrigStmt, T_CreatePolicyStmt, T_CreateTransformStmt,
+		T_CreateAmStmt, T_CreatePublicationStmt, T_CreateSubscriptionStmt, T_CreateStatsStmt,
+		T_AlterTableStmt, T_IndexStmt, T_ViewStmt, T_RenameStmt, T_DefineStmt,
+	};
+	if (c->stmt_len <= 63)
+		return; /* no room for a name over 63 bytes */
+	size_t i = 0;
+	while (i < sizeof naming / sizeof naming[0] && naming[i] != c->tag)
+		i++;
+	if (i == sizeof naming / sizeof naming[0])
 		return;
 	size_t at, n = long_identifier(c->text + c->stmt_off, c->stmt_len, &at);
 	if (n)
@@ -1753,46 +1986,48 @@ static void read_allows(struct lctx *c, size_t from, size_t to)
  * migration created, constraints added NOT VALID */
 static void track(struct lctx *c)
 {
-	if (!strcmp(c->type, "VariableSetStmt") && jis(c->node, "name", "search_path")) {
-		/* SET LOCAL ends with the statement's own transaction in a non-transactional migration */
-		if (jtrue(c->node, "is_local") && !c->o->transactional)
-			return;
-		if (jis(c->node, "kind", "VAR_SET_VALUE")) {
-			path_free(c);
-			struct pt *args = jget(c->node, "args");
-			for (size_t i = 0; i < pt_len(args); i++) {
-				struct pt *a = jget(pt_at(args, i), "A_Const");
-				const char *s = jstr(jget(a, "sval"), "sval");
-				if (s)
-					c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path),
-					c->path[c->npath++] = xstrdup(s);
+	if (c->tag == T_VariableSetStmt) {
+		const VariableSetStmt *vs = (const VariableSetStmt *)c->node;
+		if (vs->name && !strcmp(vs->name, "search_path")) {
+			/* SET LOCAL ends with the statement's own transaction in a non-transactional migration */
+			if (vs->is_local && !c->o->transactional)
+				return;
+			if (vs->kind == VAR_SET_VALUE) {
+				path_free(c);
+				const ListCell *lc;
+				foreach (lc, vs->args) {
+					const A_Const *a = lfirst(lc);
+					if (IsA(a, A_Const) && !a->isnull && IsA(&a->val, String))
+						c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path),
+						c->path[c->npath++] = xstrdup(strVal(&a->val));
+				}
+				int col;
+				advance(c, c->stmt_off, &c->path_line, &col);
+			} else {
+				path_default(c);
 			}
-			int col;
-			advance(c, c->stmt_off, &c->path_line, &col);
-		} else {
-			path_default(c);
+			return;
 		}
-		return;
-	}
-	if (!strcmp(c->type, "VariableSetStmt") && jis(c->node, "kind", "VAR_RESET_ALL")) {
-		path_default(c);
+		if (vs->kind == VAR_RESET_ALL)
+			path_default(c);
 		return;
 	}
 	const char *schema, *name;
-	if (!strcmp(c->type, "CreateStmt") || !strcmp(c->type, "CreateTableAsStmt")) {
-		struct pt *rv = !strcmp(c->type, "CreateStmt") ? stmt_relation(c) : jget(jget(c->node, "into"), "rel");
+	if (c->tag == T_CreateStmt || c->tag == T_CreateTableAsStmt) {
+		const RangeVar *rv = c->tag == T_CreateStmt ? stmt_relation(c)
+			: ((const CreateTableAsStmt *)c->node)->into ? ((const CreateTableAsStmt *)c->node)->into->rel : NULL;
 		if ((name = rv_name(rv, &schema)))
 			names_add(&c->created, resolve(c, schema), name);
-	} else if (!strcmp(c->type, "IndexStmt") && jstr(c->node, "idxname")) {
+	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
 		rv_name(stmt_relation(c), &schema);
-		names_add(&c->created_idx, resolve(c, schema), jstr(c->node, "idxname"));
-	} else if (!strcmp(c->type, "AlterTableStmt") && (name = rv_name(stmt_relation(c), &schema))) {
-		size_t at = 0;
-		struct pt *cmd;
-		while ((cmd = cmd_of(c->node, "AT_AddConstraint", &at))) {
-			struct pt *con = jget(jget(cmd, "def"), "Constraint");
-			if (jtrue(con, "skip_validation") && jstr(con, "conname")) {
-				char *key = xstrfmt("%s.%s", name, jstr(con, "conname"));
+		names_add(&c->created_idx, resolve(c, schema), ((const IndexStmt *)c->node)->idxname);
+	} else if (alter_table(c) && (name = rv_name(stmt_relation(c), &schema))) {
+		int at = 0;
+		const AlterTableCmd *cmd;
+		while ((cmd = cmd_of(alter_table(c), AT_AddConstraint, &at))) {
+			const Constraint *con = cmd_constraint(cmd);
+			if (con && con->skip_validation && con->conname) {
+				char *key = xstrfmt("%s.%s", name, con->conname);
 				names_add(&c->not_valid, resolve(c, schema), key);
 				free(key);
 			}
@@ -1800,14 +2035,12 @@ static void track(struct lctx *c)
 	}
 }
 
-static void check_stmt(struct lctx *c, struct pt *stmt)
+static void check_stmt(struct lctx *c, Node *stmt)
 {
-	if (!pt_is_object(stmt) || !stmt->n)
+	if (!stmt)
 		return;
-	const char *type = stmt->keys[0];
-	struct pt *node = &stmt->items[0];
-	c->type = type;
-	c->node = node;
+	c->tag = nodeTag(stmt);
+	c->node = stmt;
 	c->nstmts++;
 	for (size_t i = 0; i < NRULES; i++) {
 		if (!rules[i].fn)
@@ -1844,9 +2077,17 @@ static int check_opts(const struct lint_opts *o)
 	return 0;
 }
 
+/* parse_release frees what pg_query_raw_parse allocated outside its memory context */
+static void parse_release(PgQueryInternalParsetreeAndError *pr)
+{
+	if (pr->error)
+		pg_query_free_error(pr->error);
+	free(pr->stderr_buffer);
+}
+
 /* lint_piece checks one statement: off, n its bytes in the text (leading
  * comments included, where the allow comments are), stmt its parse tree */
-static void lint_piece(struct lctx *c, size_t off, size_t n, struct pt *stmt)
+static void lint_piece(struct lctx *c, size_t off, size_t n, Node *stmt)
 {
 	size_t lead = sql_skip_blank(c->text + off, n);
 	if (lead == n || !stmt)
@@ -1858,14 +2099,14 @@ static void lint_piece(struct lctx *c, size_t off, size_t n, struct pt *stmt)
 	check_stmt(c, stmt);
 }
 
-int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r)
+int lint_sql(const char *file, const char *sql, size_t len, const struct lint_opts *o, struct lint_result *r)
 {
 	if (check_opts(o))
 		return -1;
 	struct lctx c;
 	memset(&c, 0, sizeof c);
 	c.file = file;
-	c.text = text;
+	c.text = sql;
 	c.len = len;
 	c.o = o;
 	c.r = r;
@@ -1885,55 +2126,55 @@ int lint_sql(const char *file, const char *text, size_t len, const struct lint_o
 	free(r->assumed);
 	r->assumed = buf_detach(&assumed);
 
-	/* one parse of the whole text when it is small and has no COPY data
+	/* one parse of the whole sql when it is small and has no COPY data
 	 * (the common case); otherwise statement by statement from the
-	 * bounded-memory stream, which also finds where a syntax error is */
+	 * bounded-memory stream, which also finds where a syntax error is. The
+	 * tree lives in the parser's memory context, freed when it is left. */
 	int whole = 0;
 	if (len <= SQL_STREAM_CHUNK) {
-		PgQueryParseResult pr = pg_query_parse(text);
-		struct pt_arena *arena = NULL;
-		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
-		struct pt *stmts = jget(tree, "stmts");
-		if (tree && pt_is_array(stmts)) {
+		MemoryContext ctx = pg_query_enter_memory_context();
+		PgQueryInternalParsetreeAndError pr = pg_query_raw_parse(sql);
+		if (!pr.error) {
 			whole = 1;
-			for (size_t i = 0; i < pt_len(stmts); i++) {
-				struct pt *raw = pt_at(stmts, i);
-				size_t off = (size_t)pt_int(jget(raw, "stmt_location"));
-				size_t n = (size_t)pt_int(jget(raw, "stmt_len"));
+			const ListCell *lc;
+			foreach (lc, pr.tree) {
+				const RawStmt *raw = lfirst(lc);
+				size_t off = raw->stmt_location >= 0 ? (size_t)raw->stmt_location : len;
+				size_t n = raw->stmt_len > 0 ? (size_t)raw->stmt_len : 0;
 				if (off > len)
 					off = len;
 				if (!n || n > len - off)
 					n = len - off;
-				lint_piece(&c, off, n, jget(raw, "stmt"));
+				lint_piece(&c, off, n, raw->stmt);
 			}
 		}
-		pt_free(arena);
-		pg_query_free_parse_result(pr);
+		parse_release(&pr);
+		pg_query_exit_memory_context(ctx);
 	}
 	struct sql_stream s;
 	struct sql_piece p;
 	int rc = 0;
-	sql_stream_init(&s, text, whole ? 0 : len);
+	sql_stream_init(&s, sql, whole ? 0 : len);
 	while (!whole && (rc = sql_stream_next(&s, &p)) == 1) {
 		if (p.copy_data)
 			continue;
-		char *one = xstrndup(text + p.off, p.len);
-		PgQueryParseResult pr = pg_query_parse(one);
+		char *one = xstrndup(sql + p.off, p.len);
+		MemoryContext ctx = pg_query_enter_memory_context();
+		PgQueryInternalParsetreeAndError pr = pg_query_raw_parse(one);
 		free(one);
-		struct pt_arena *arena = NULL;
-		struct pt *tree = !pr.error && pr.parse_tree ? pt_parse(pr.parse_tree, &arena) : NULL;
-		struct pt *stmts = jget(tree, "stmts");
-		for (size_t i = 0; i < pt_len(stmts); i++)
-			lint_piece(&c, p.off, p.len, jget(pt_at(stmts, i), "stmt"));
+		const ListCell *lc;
+		if (!pr.error)
+			foreach (lc, pr.tree)
+				lint_piece(&c, p.off, p.len, ((const RawStmt *)lfirst(lc))->stmt);
 		if (pr.error) {
-			size_t lead = sql_skip_blank(text + p.off, p.len);
+			size_t lead = sql_skip_blank(sql + p.off, p.len);
 			c.stmt_off = p.off + lead;
 			c.stmt_len = p.len - lead;
 			report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
 			       "the parser cannot read this statement: %s", pr.error->message);
 		}
-		pt_free(arena);
-		pg_query_free_parse_result(pr);
+		parse_release(&pr);
+		pg_query_exit_memory_context(ctx);
 	}
 	if (rc < 0) {
 		c.stmt_off = s.err_off < len ? s.err_off : len;
@@ -1951,7 +2192,6 @@ int lint_sql(const char *file, const char *text, size_t len, const struct lint_o
 		free(c.allows[i].reason);
 	for (size_t i = 0; i < c.nrerun_allows; i++)
 		free(c.rerun_allows[i].reason);
-	free(c.rerun_what);
 	free(c.ax_table);
 	names_free(&c.created);
 	names_free(&c.created_idx);
@@ -1960,7 +2200,7 @@ int lint_sql(const char *file, const char *text, size_t len, const struct lint_o
 	return 0;
 }
 
-int lint_protected_sql(const char *file, const char *text, size_t len, const struct cfg_project *p,
+int lint_protected_sql(const char *file, const char *sql, size_t len, const struct cfg_project *p,
 		       const struct lint_catalog *cat, struct lint_result *r)
 {
 	struct lint_opts o;
@@ -1969,7 +2209,7 @@ int lint_protected_sql(const char *file, const char *text, size_t len, const str
 	o.transactional = 1;
 	o.only_protected = 1;
 	o.cat = cat;
-	return lint_sql(file, text, len, &o, r);
+	return lint_sql(file, sql, len, &o, r);
 }
 
 int lint_config_check(const struct cfg_project *p)

@@ -1,5 +1,5 @@
 /* lint: the statements of a migration read with PostgreSQL's own parser
- * (libpg_query's JSON parse tree, walked with jansson) and checked against a
+ * (libpg_query's raw parse tree: PostgreSQL 15's nodes) and checked against a
  * table of rules. Every statement is parsed once; a finding carries the
  * file:line:column of its statement, the rule's name, its severity, a
  * one-line reason and a hint. Rule names follow Squawk's where one exists.

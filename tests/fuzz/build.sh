@@ -47,6 +47,11 @@ common=(-std=c11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -fno-sanitize-reco
 	-DPADCTL_PLUGIN_DIR=\"/nonexistent\" -DPADCTL_BUILD_PLUGIN_DIR=\"/nonexistent\"
 	"${subs[@]}" -I"$src/core/include" -I"$here" "${cflags[@]}")
 
+# lint.c alone reads libpg_query's parse nodes, with PostgreSQL 15's server
+# headers (as CMakeLists.txt sets them on that one file)
+pgserver=/usr/include/postgresql/15/server
+[ -d "$pgserver" ] || pgserver=$(pg_config --includedir-server 2>/dev/null || echo /nonexistent)
+
 # objects are named folder_file.o: two subsystems may each have a file of one name
 obj_of() { printf '%s/obj/%s_%s.o' "$out" "$(basename "$(dirname "$1")")" "$(basename "$1" .c)"; }
 objs=()
@@ -55,7 +60,9 @@ for c in "${srcs[@]}" "$here/fuzz_common.c"; do
 done
 # two compilers at a time: the machine is shared
 for c in "${srcs[@]}" "$here/fuzz_common.c"; do
-	"$CLANG" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$(obj_of "$c")" &
+	extra=()
+	case $c in */schema/lint.c) extra=(-I"$pgserver") ;; esac
+	"$CLANG" "${common[@]}" "${extra[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$c" -o "$(obj_of "$c")" &
 	if [ "$(jobs -rp | wc -l)" -ge 2 ]; then wait -n; fi
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done

@@ -1,10 +1,12 @@
 /* fuzz_lint: lint (core/schema/lint.c) over any SQL text: the parse tree
  * walk, the rule table, the allow comments, search_path tracking and the
  * identifier scanner. The first byte picks the options (transactional, prod,
- * only protected-schema, a style rule switched on); the rest is the SQL. It
+ * only protected-schema, a style rule switched on, a fake connected target
+ * whose answers depend on the names asked about); the rest is the SQL. It
  * checks that every finding names a rule of the table, lies inside the text
  * (line, column) and carries a reason, and that the counts agree. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,41 @@
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static unsigned name_hash(const char *s)
+{
+	unsigned h = 5381;
+	while (s && *s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static int fake_volatility(void *arg, const char *schema, const char *name)
+{
+	(void)arg;
+	static const int v[] = { 'v', 's', 'i', 0 };
+	return v[(name_hash(schema) + name_hash(name)) % 4];
+}
+
+static int fake_column_type(void *arg, const char *schema, const char *table, const char *column, char *type,
+			    size_t typelen, int *typmod)
+{
+	(void)arg;
+	static const char *const names[] = { "varchar", "numeric", "int4", "text", "varbit", "bpchar" };
+	static const int mods[] = { 24, (10 << 16) + 6, -1, -1, 12, 9 };
+	unsigned k = (name_hash(schema) + name_hash(table) + name_hash(column)) % 7;
+	if (k == 6)
+		return -1;
+	snprintf(type, typelen, "%s", names[k]);
+	*typmod = mods[k];
+	return 0;
+}
+
+static int fake_notnull(void *arg, const char *schema, const char *table, const char *column)
+{
+	(void)arg;
+	return (int)((name_hash(schema) + name_hash(table) + name_hash(column)) % 3) - 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +76,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.allow = allow;
 	o.nallow = data[0] & 16 ? 1 : 0;
 	o.destructive = data[0] & 32 ? "fuzz" : NULL;
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.server_version = data[0] & 128 ? 100000 : 150000;
+	cat.search_path = "app, \"$user\", public";
+	cat.user = "ref";
+	cat.volatility = fake_volatility;
+	cat.column_type = fake_column_type;
+	cat.has_notnull_check = fake_notnull;
+	o.cat = data[0] & 64 ? &cat : NULL;
 	char *sql = xstrndup((const char *)data + 1, size - 1); /* stops at a NUL byte */
 	size_t len = strlen(sql);
 	int lines = 1;
