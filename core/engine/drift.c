@@ -680,7 +680,8 @@ static char *who_file(const struct cfg_project *p, struct db *db, const char *pr
 	char hex[HASH_SHA256_HEX_SIZE];
 	char *dir = cache_dir(p), *path = NULL;
 	if (hash_sha256_hex(who, strlen(who), hex) == 0)
-		path = prefix ? xstrfmt("%s/%s.%.16s.%s", dir, prefix, hex, what) : xstrfmt("%s/%.16s.%s", dir, hex, what);
+		path = prefix ? xstrfmt("%s/%s.%.16s.%s", dir, prefix, hex, what)
+			      : xstrfmt("%s/%.16s.%s", dir, hex, what);
 	free(who);
 	free(dir);
 	return path;
@@ -714,8 +715,8 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 		char *text = NULL;
 		size_t len = 0;
 		err_scope_push(&scope);
-		int hit = fs_read_file(path, FS_TEXT_CAP, &text, &len) == 0 && len >= wl && memcmp(text, want, wl) == 0 &&
-			  catalog_parse(text + wl, len - wl, path, c) == 0;
+		int hit = fs_read_file(path, FS_TEXT_CAP, &text, &len) == 0 && len >= wl &&
+			  memcmp(text, want, wl) == 0 && catalog_parse(text + wl, len - wl, path, c) == 0;
 		err_scope_pop(&scope, ERR_DISCARD);
 		free(text);
 		if (hit) {
