@@ -599,11 +599,66 @@ static char *fingerprint_record(const char *fp)
 	return xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
 }
 
+/* list_expr returns the fingerprint of the schemas in list (comma
+ * separated) as one scalar subquery, the list as $1 or, literal, quoted in */
+static void list_expr(struct buf *b, const char *list, int literal)
+{
+	buf_adds(b, "(SELECT * FROM (");
+	if (!literal) {
+		buf_adds(b, fingerprint_sql);
+		buf_adds(b, ") fp)");
+		return;
+	}
+	/* schema names are identifiers (config.c checks them), and a quote
+	 * is doubled all the same */
+	const char *at = strstr(fingerprint_sql, "$1");
+	buf_add(b, fingerprint_sql, (size_t)(at - fingerprint_sql));
+	buf_addch(b, '\'');
+	for (const char *c = list; *c; c++) {
+		buf_addch(b, *c);
+		if (*c == '\'')
+			buf_addch(b, '\'');
+	}
+	buf_addch(b, '\'');
+	buf_adds(b, at + 2);
+	buf_adds(b, ") fp)");
+}
+
+/* fingerprint_expr returns the fingerprint as one SQL expression, the
+ * owned schemas' list as $1 or, literal, quoted in. With protected schemas,
+ * theirs follows (" protected ..."): the cache key holds their catalog, and
+ * while their fingerprint is the one recorded with the snapshot kept for
+ * the target (protected_catalog), the check reuses that snapshot. */
+static char *fingerprint_expr(const struct cfg_project *p, int literal)
+{
+	struct buf b = BUF_INIT;
+	char *list = owned_list(p);
+	if (!p->nprotected) {
+		list_expr(&b, list, literal);
+		free(list);
+		return buf_detach(&b);
+	}
+	buf_adds(&b, "(coalesce(");
+	list_expr(&b, list, literal);
+	buf_adds(&b, ", 'empty') || ' protected ' || coalesce(");
+	free(list);
+	struct buf pl = BUF_INIT;
+	for (size_t i = 0; i < p->nprotected; i++)
+		buf_addf(&pl, "%s%s", i ? "," : "", p->protected_schemas[i]);
+	list_expr(&b, buf_str(&pl), 1);
+	buf_release(&pl);
+	buf_adds(&b, ", 'empty'))");
+	return buf_detach(&b);
+}
+
 static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 {
-	char *list = owned_list(p), *fp = NULL;
+	char *list = owned_list(p), *fp = NULL, *expr = fingerprint_expr(p, 0);
+	char *sql = xstrfmt("SELECT %s", expr);
 	const char *params[] = { list };
-	int rc = db_query_value(db, fingerprint_sql, 1, params, &fp);
+	int rc = db_query_value(db, sql, 1, params, &fp);
+	free(sql);
+	free(expr);
 	free(list);
 	if (rc)
 		return -1;
@@ -612,51 +667,83 @@ static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 	return 0;
 }
 
-/* fingerprint_expr returns the fingerprint as one scalar subquery, with the
- * schema list as $1 or, literal, quoted in */
-static char *fingerprint_expr(const struct cfg_project *p, int literal)
-{
-	struct buf b = BUF_INIT;
-	buf_adds(&b, "(SELECT * FROM (");
-	if (!literal) {
-		buf_adds(&b, fingerprint_sql);
-		buf_adds(&b, ") fp)");
-		return buf_detach(&b);
-	}
-	/* owned schema names are identifiers (config.c checks them), and a
-	 * quote is doubled all the same */
-	char *list = owned_list(p);
-	const char *at = strstr(fingerprint_sql, "$1");
-	buf_add(&b, fingerprint_sql, (size_t)(at - fingerprint_sql));
-	buf_addch(&b, '\'');
-	for (const char *c = list; *c; c++) {
-		buf_addch(&b, *c);
-		if (*c == '\'')
-			buf_addch(&b, '\'');
-	}
-	buf_addch(&b, '\'');
-	buf_adds(&b, at + 2);
-	buf_adds(&b, ") fp)");
-	free(list);
-	return buf_detach(&b);
-}
-
 char *drift_fingerprint_sql(const struct cfg_project *p)
 {
 	return fingerprint_expr(p, 1);
 }
 
-/* clean_path names the record that target db compared clean with key's replay */
-static char *clean_path(const struct cfg_project *p, struct db *db, const char *key)
+/* who_file names a file about target db: the cache directory, a hash of
+ * where db is (host:port/dbname), then what (prefix before it when given) */
+static char *who_file(const struct cfg_project *p, struct db *db, const char *prefix, const char *what)
 {
 	char *who = xstrfmt("%s:%s/%s", PQhost(db->conn), PQport(db->conn), PQdb(db->conn));
 	char hex[HASH_SHA256_HEX_SIZE];
 	char *dir = cache_dir(p), *path = NULL;
 	if (hash_sha256_hex(who, strlen(who), hex) == 0)
-		path = xstrfmt("%s/%s.%.16s.clean", dir, key, hex);
+		path = prefix ? xstrfmt("%s/%s.%.16s.%s", dir, prefix, hex, what)
+			      : xstrfmt("%s/%.16s.%s", dir, hex, what);
 	free(who);
 	free(dir);
 	return path;
+}
+
+/* clean_path names the record that target db compared clean with key's replay */
+static char *clean_path(const struct cfg_project *p, struct db *db, const char *key)
+{
+	return who_file(p, db, key, "clean");
+}
+
+/* protected_catalog reads the catalog of the protected schemas of target db
+ * into c (memset here). The snapshot is kept for the target
+ * (.padctl/drift/<who>.protected) with the fingerprint of those schemas it
+ * was taken after (in fp, the record fingerprint_record makes); while the
+ * target's fingerprint is that one, not one of the catalog rows the snapshot
+ * read has changed, and the kept one is used: the full snapshot (every
+ * definition, a query of its own) only after a change. A change between
+ * the fingerprint and the snapshot makes the next fingerprint differ. */
+static int protected_catalog(const struct cfg_project *p, struct db *db, const char *fp, struct catalog *c)
+{
+	memset(c, 0, sizeof *c);
+	if (!p->nprotected)
+		return 0;
+	const char *pp = fp ? strstr(fp, " protected ") : NULL;
+	char *path = pp ? who_file(p, db, NULL, "protected") : NULL;
+	char *want = path ? xstrfmt("padctl drift protected " SNAPSHOT_VERSION "%s", pp) : NULL;
+	size_t wl = want ? strlen(want) : 0;
+	struct err_scope scope;
+	if (want) {
+		char *text = NULL;
+		size_t len = 0;
+		err_scope_push(&scope);
+		int hit = fs_read_file(path, FS_TEXT_CAP, &text, &len) == 0 && len >= wl &&
+			  memcmp(text, want, wl) == 0 && catalog_parse(text + wl, len - wl, path, c) == 0;
+		err_scope_pop(&scope, ERR_DISCARD);
+		free(text);
+		if (hit) {
+			log_verbose("drift: the protected schemas' catalog is the one kept in %s (same fingerprint)", path);
+			free(path);
+			free(want);
+			return 0;
+		}
+		catalog_release(c);
+		memset(c, 0, sizeof *c);
+	}
+	int rc = catalog_snapshot(db, p->protected_schemas, p->nprotected, c);
+	if (!rc && want) {
+		/* best effort: without it the next check reads the snapshot again */
+		struct buf b = BUF_INIT;
+		buf_adds(&b, want);
+		catalog_serialise(c, &b);
+		err_scope_push(&scope);
+		if (make_cache_dir(p) || fs_write_atomic(path, buf_str(&b), b.len, 0600))
+			log_verbose("drift: could not keep the protected schemas' catalog: %s",
+				    err_message() ? err_message() : "?");
+		err_scope_pop(&scope, ERR_DISCARD);
+		buf_release(&b);
+	}
+	free(path);
+	free(want);
+	return rc;
 }
 
 static int file_exists(const char *path)
@@ -715,9 +802,17 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 		hist_copy(known_history, &h);
 	else if (read_history(p, db, &h, known_fp ? NULL : &fp))
 		return fail_detail("reading the history of target \"%s\"", target);
+	/* the fingerprint before any snapshot: a change after it makes the
+	 * next one differ */
+	int rc = 0;
+	if (known_fp)
+		fp = fingerprint_record(known_fp);
+	else if (!fp)
+		rc = fingerprint(p, db, &fp);
 	struct catalog protected_cat;
 	memset(&protected_cat, 0, sizeof protected_cat);
-	int rc = p->nprotected ? catalog_snapshot(db, p->protected_schemas, p->nprotected, &protected_cat) : 0;
+	if (!rc)
+		rc = protected_catalog(p, db, fp, &protected_cat);
 	for (size_t i = 0; !rc && i < h.n; i++) {
 		if (strcmp(h.v[i].status, "baselined") == 0 &&
 		    (!r->baseline || version_cmp(h.v[i].version, r->baseline) > 0)) {
@@ -729,10 +824,6 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 	}
 	if (!rc)
 		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
-	if (!rc && known_fp)
-		fp = fingerprint_record(known_fp);
-	else if (!rc && !fp)
-		rc = fingerprint(p, db, &fp);
 	if (rc) {
 		free(fp);
 		catalog_release(&protected_cat);

@@ -15,8 +15,10 @@
  * target's major version), so the scratch sees what the target's migrations
  * saw.
  *
- * The replay is cached by a key, the SHA-256 of: the owned schemas, a
- * fingerprint of the protected schemas' catalog on the target, and every
+ * The replay is cached by a key, the SHA-256 of: the owned schemas, the
+ * protected schemas' catalog on the target (kept per target in
+ * .padctl/drift/<who>.protected with the fingerprint of those schemas it was
+ * read after, and read again only when the target's differs), and every
  * history row (status, version, checksum) in order. The scratch database is
  * padctl_drift_<first 24 hex digits of the key>, built under a temporary
  * name and renamed when complete; its catalog is kept in
@@ -78,8 +80,9 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 struct history;
 int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
 		      const struct history *known_history, struct drift_result *r);
-/* drift_fingerprint_sql returns the fingerprint of p's owned schemas as one
- * SQL expression (a scalar subquery) without parameters; newly allocated. */
+/* drift_fingerprint_sql returns the fingerprint of p's owned schemas (and,
+ * after " protected ", of its protected ones) as one SQL expression without
+ * parameters; newly allocated. */
 char *drift_fingerprint_sql(const struct cfg_project *p);
 void drift_result_release(struct drift_result *r);
 
