@@ -6,12 +6,17 @@
 #include "buf.h"
 #include "log.h"
 
-/* pg_temp.padctl_guard(schemas, base, content):
+/* pg_temp.padctl_guard(schemas, base, content, lost), the full check:
  * - base NULL: the state (content false: "namespaces/dependents"; true: an
  *   md5 of the catalog rows) on the first line, then every object by name;
- * - else: NULL when nothing changed; raises "padctl guard: rows written"
+ *   it also writes the fast check (padctl_guard_watch below), which calls
+ *   this function with the same arguments when it sees a difference;
+ * - else: NULL when nothing changed (and then the fast check is written
+ *   anew); raises "padctl guard: rows written"
  *   (DETAIL: the tables) or "padctl guard: catalog changed" (DETAIL: the
- *   objects this transaction changed, "--", every object now).
+ *   objects this transaction changed, "--", every object now). lost (from
+ *   the fast check): a pg_depend row of the state is gone, so an object was
+ *   dropped even if the count is made up by one another session created.
  * Rows another session committed meanwhile are not this migration's, and
  * objects it created only add to the count: the check passes then (an
  * object another session drops fails the next migration's check). Outside a
@@ -229,7 +234,7 @@ static const char guard_watch_fn[] =
 	"      %4$s) v(x)) THEN\n"
 	"    RETURN NULL;\n"
 	"  END IF;\n"
-	"  RETURN pg_temp.padctl_guard(%5$L::text[], base, content, %6$s\n"
+	"  RETURN pg_temp.padctl_guard(%5$L::text[], base, content, NOT content AND %6$s\n"
 	"    AND (SELECT count(*) FROM pg_depend WHERE ctid = ANY (%7$L::tid[]) AND xmin = ANY (%3$L::xid[])) < %8$s);\n"
 	"END $c$',\n"
 	"                 coalesce(array_to_string(fns, ' AND ') || E'\\n    AND ', ''), n, xs, array_to_string(br, E'\\n      UNION ALL '), s,\n"
