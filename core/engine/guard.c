@@ -151,13 +151,13 @@ static const char guard_fn[] =
 	"END $f$;\n";
 
 /* pg_temp.padctl_guard_watch(s, quiet) (re)writes pg_temp.padctl_guard_fast
- * (base, content), the check a migration pays for: padctl_guard's answer
- * whenever that is NULL, at a fraction of its cost. It remembers where each
+ * (base, content), the check a migration pays for: it passes only where
+ * padctl_guard would, at a fraction of its cost. It remembers where each
  * catalog row padctl_guard reads lies (its ctid) and the xmin of every such
  * row and of each pg_depend row padctl_guard counts, as constants in the
- * function's text, and counts in one statement (TID scans, no index) the rows
- * still visible at those places with one of those xmins, plus the pg_depend
- * (and pg_enum) rows now there. A row is never moved: an UPDATE (HOT too) or
+ * function's text, and counts in one statement the rows still visible at
+ * those places with one of those xmins (TID scans, no index), plus the
+ * pg_depend (and pg_enum) rows now there (index scans). A row is never moved: an UPDATE (HOT too) or
  * DELETE, by this transaction or another, leaves the remembered version
  * invisible, and a new version or a new row carries a newer xmin, so the
  * counts equal the remembered ones only if none of those rows changed and
