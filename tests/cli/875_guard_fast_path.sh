@@ -41,7 +41,7 @@ DO \$\$ BEGIN EXECUTE \$x\$$sql\$x\$; END \$\$;"
 	pc deploy test
 	assert_rc 1
 	assert_err_contains "${v}_$name/up.sql "
-	assert_err_contains "protected schema \"ref\""
+	assert_err_contains "protected schema \"${SCHEMA:-ref}\""
 	local what
 	for what in "$@"; do
 		assert_err_contains "$what"
@@ -161,5 +161,12 @@ assert_eq "t|t|t" "$(psql_q "SELECT to_regclass('app.after_other') IS NOT NULL, 
 	"$v2 applied, $v3 rolled back"
 rm -rf "$PROJECT/migrations/${v3}_sneaky_later"
 ok "not blamed"
+
+group "a protected schema that does not exist yet is looked up by name"
+sed -i 's/^  protected: \[ref\]$/  protected: [ref, ghost]/' "$PROJECT/padctl.yml"
+grep -q 'protected: \[ref, ghost\]' "$PROJECT/padctl.yml" || fail_now "could not add ghost to schemas.protected"
+SCHEMA=ghost refused create_ghost "CREATE SCHEMA ghost" "schema ghost"
+passes after_ghost "CREATE TABLE app.after_ghost (id int);"
+ok "refused, then a harmless one passes"
 
 finish
