@@ -25,7 +25,9 @@
  * build one through dynamic SQL, and lint reads the literal ones.
  * Objects are found through pg_depend (what depends on the schema, and what
  * depends automatically or internally on its relations), so every lookup
- * goes through an index; the owned schemas' views and foreign keys that
+ * goes through an index (and so are the indexes of its tables, through
+ * pg_index: the index of a primary key or unique constraint depends on the
+ * constraint, not on the table); the owned schemas' views and foreign keys that
  * refer to a protected table are not the protected schema's objects (a
  * foreign key into a protected table marks that table's pg_class row as
  * having triggers, its internal RI triggers: a table row changed by this
@@ -54,6 +56,7 @@ static const char guard_fn[] =
 	"  SELECT array_agg(d.objid), ndep + count(*), mine + count(*) FILTER (WHERE age(d.xmin) <= 0) INTO subs, ndep, mine\n"
 	"    FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i')\n"
 	"     AND NOT (content AND d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_index i WHERE i.indexrelid = d.objid AND NOT i.indisvalid));\n"
+	"  subs := coalesce(subs, '{}') || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels) AND (i.indisvalid OR NOT content));\n"
 	"  IF base IS NOT NULL AND NOT content THEN\n"
 	"    SELECT string_agg(r::regclass::text, ', ' ORDER BY r::regclass::text) INTO w FROM unnest(rels) r\n"
 	"     WHERE pg_stat_get_xact_tuples_inserted(r) + pg_stat_get_xact_tuples_updated(r) + pg_stat_get_xact_tuples_deleted(r) > 0;\n"
@@ -192,6 +195,7 @@ static const char guard_watch_fn[] =
 	"    FROM pg_depend d WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0;\n"
 	"  SELECT coalesce(array_agg(d.objid), '{}') INTO subs\n"
 	"    FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i');\n"
+	"  subs := subs || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels));\n"
 	"  WITH w(cat, t, x) AS (\n"
 	"      SELECT 'pg_namespace'::regclass, ctid, xmin FROM pg_namespace WHERE oid = ANY (nss)\n"
 	"      UNION ALL SELECT 'pg_class'::regclass, ctid, xmin FROM pg_class WHERE oid = ANY (rels || subs)\n"

@@ -109,6 +109,8 @@ refused sequence_restart "ALTER SEQUENCE ref.seq RESTART WITH 100" "sequence ref
 refused create_index "CREATE INDEX employee_mood_idx ON ref.employee (mood)" "created index ref.employee_mood_idx"
 refused drop_and_create_index "DROP INDEX ref.employee_name_idx; CREATE INDEX employee_name2_idx ON ref.employee (name)" \
 	"dropped index ref.employee_name_idx" "created index ref.employee_name2_idx"
+refused pk_index_options "ALTER INDEX ref.employee_pkey SET (fillfactor = 70)" "changed index ref.employee_pkey"
+refused pk_reindex "REINDEX INDEX ref.employee_pkey" "changed index ref.employee_pkey"
 refused column_type "ALTER TABLE ref.contact ALTER COLUMN note TYPE varchar(200)" "column note of table ref.contact"
 refused column_rename "ALTER TABLE ref.contact RENAME COLUMN note TO remark" "column remark of table ref.contact"
 refused column_statistics "ALTER TABLE ref.employee ALTER COLUMN name SET STATISTICS 500" "column name of table ref.employee"
