@@ -14,8 +14,14 @@
  *   statement has committed, so a fingerprint of the catalog rows themselves
  *   is compared after each statement.
  *
- * The checks live in a temporary function (pg_temp, created once per
- * connection), so their plans are cached like a prepared statement's. */
+ * The checks live in temporary functions (pg_temp, created once per
+ * connection), so their plans are cached like a prepared statement's. Both
+ * checks go through a fast one first (pg_temp.padctl_guard_fast, written
+ * when the state is taken): it counts, with TID scans, the catalog rows the
+ * full check reads still visible where they were with the xmins they had,
+ * and the pg_depend rows that tie objects to the schema, and hands over to
+ * the full check only when a count differs (guard.c says why that is sound),
+ * which also keeps the attribution and the messages as they were. */
 #ifndef PADCTL_GUARD_H
 #define PADCTL_GUARD_H
 
