@@ -26,6 +26,7 @@ struct svc_bf_def {
 	char *name_lit;
 	char *keyset; /* the keyset query of next_keys */
 	char *isolate_fn; /* CREATE FUNCTION of isolate's batch function, made at its first call */
+	char *run_sql; /* run_mapped's statement; NULL: run_mapped cannot be used (the plugin uses mapped) */
 	int dry_run;
 	int retry;
 	int started;
@@ -140,6 +141,8 @@ static int bf_write(struct svc_step *s, struct padctl_step *st, const struct pad
 	return rc;
 }
 
+static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d);
+
 static int parse_u64(const char *v, uint64_t *out)
 {
 	char *end;
@@ -220,6 +223,8 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 	free(run);
 	free(tgt);
 	d->started = !rc;
+	if (!rc)
+		prepare_run_mapped(s, d);
 	return rc;
 }
 
@@ -486,7 +491,7 @@ static int copy_value(PGresult *to, int row, int col, const PGresult *from, int 
  * types (the server describes it), so that the server plans the batch SQL
  * once for all the parts it isolates, not once per part (a generic plan: a
  * custom plan would be made anew for every part's keys) */
-static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def)
+static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def, int *plain)
 {
 	const Oid int8_array = 1016;
 	if (db_flush(s->db))
@@ -508,6 +513,20 @@ static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *de
 	}
 	char oid[3][16], mod[3][16];
 	const char *params[6];
+	if (plain) {
+		/* run_mapped's statement takes mapped()'s columns as they are:
+		 * its names, integer ids (int2, int4, int8) and a text-like
+		 * target_table (text, varchar, bpchar, name); anything else goes
+		 * through mapped(), which checks it row by row */
+		static const char *const names[] = { "source_id", "target_table", "target_id" };
+		*plain = 1;
+		for (int i = 0; i < 3; i++) {
+			Oid t = PQftype(r, i);
+			int ok = i == 1 ? t == 25 || t == 1043 || t == 1042 || t == 19 : t == 20 || t == 21 || t == 23;
+			if (!ok || strcmp(PQfname(r, i), names[i]) != 0)
+				*plain = 0;
+		}
+	}
 	for (int i = 0; i < 3; i++) {
 		snprintf(oid[i], sizeof oid[i], "%u", PQftype(r, i));
 		snprintf(mod[i], sizeof mod[i], "%d", PQfmod(r, i));
@@ -559,7 +578,7 @@ static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *
 	if (parts < 1 || parts > BACKFILL_BATCH_MAX)
 		return fail("step \"%s\" asked to isolate backfill \"%s\" in %ld parts: ask for 1 to %d", s->plugin,
 			    def->name, parts, BACKFILL_BATCH_MAX);
-	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def)))
+	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def, NULL)))
 		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
 				   def->file, def->sql_line, def->name, s->target);
 	/* made in the batch's transaction: gone again with a rolled-back one */
@@ -601,6 +620,131 @@ static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *
 	return 0;
 }
 
+/* prepare_run_mapped makes run_mapped's statement and the session's
+ * pg_temp.padctl_backfill_batch (the batch SQL as a function, as isolate
+ * uses it), made here, outside a batch's transaction, so that it stays for
+ * the whole run and the server plans the batch SQL once for all batches.
+ * When the SQL cannot be described, its columns are not mapped()'s plain
+ * ones, or the function cannot be made, run_sql stays NULL: the plugin then
+ * runs each batch with sql_query and mapped(), which report what is wrong
+ * as they always did. */
+static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d)
+{
+	const struct padctl_backfill_def *def = &d->def;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int plain = 0;
+	char *fn = isolate_fn(s, def, &plain);
+	if (!fn || !plain || db_exec(s->db, fn, NULL)) {
+		free(fn);
+		err_scope_pop(&scope, ERR_DISCARD);
+		return;
+	}
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(d->isolate_fn);
+	d->isolate_fn = fn;
+	struct buf targets = BUF_INIT;
+	for (size_t i = 0; i < def->ntargets; i++) {
+		char *t = db_literal(s->db, def->targets[i]);
+		if (!t) {
+			buf_release(&targets);
+			return;
+		}
+		buf_addf(&targets, "%s%s", i ? ", " : "", t);
+		free(t);
+	}
+	/* b: the batch's rows, read once (a CTE read three times is
+	 * materialized); m: one mapping row per source row, grouped here;
+	 * then per target table its rows, the keys that wrote nothing, and the
+	 * first row that breaks mapped()'s contract (kind "bad"), which the
+	 * service turns into mapped()'s error */
+	struct buf q = BUF_INIT;
+	buf_addf(&q,
+		 "WITH b AS (SELECT * FROM pg_temp.padctl_backfill_batch($1::bigint[])),\n"
+		 "k AS (SELECT unnest($1::bigint[]) AS k),\n"
+		 "m AS (INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids)\n"
+		 "  SELECT %s, b.source_id, array_agg(b.target_table::text), array_agg(b.target_id::bigint) FROM b\n"
+		 "  WHERE b.source_id IN (SELECT k FROM k) AND b.target_id IS NOT NULL\n"
+		 "    AND b.target_table::text = ANY (ARRAY[%s]::text[])\n"
+		 "  GROUP BY b.source_id RETURNING source_id)",
+		 d->src_lit, buf_str(&targets));
+	if (d->retry)
+		buf_addf(&q,
+			 ",\nf AS (DELETE FROM padctl.backfill_failures x USING m WHERE x.source_table = %s "
+			 "AND x.source_id = m.source_id)",
+			 d->src_lit);
+	buf_addf(&q,
+		 "\nSELECT 'target', NULL::text, b.target_table::text, count(*)::text FROM b GROUP BY b.target_table\n"
+		 "UNION ALL SELECT 'missing', k.k::text, NULL, NULL FROM k WHERE NOT EXISTS (SELECT 1 FROM m WHERE "
+		 "m.source_id = k.k)\n"
+		 "UNION ALL (SELECT 'bad', b.source_id::text, b.target_table::text, b.target_id::text FROM b\n"
+		 "  WHERE b.source_id IS NULL OR b.target_id IS NULL OR b.target_table IS NULL\n"
+		 "    OR NOT b.target_table::text = ANY (ARRAY[%s]::text[]) OR b.source_id NOT IN (SELECT k FROM k) "
+		 "LIMIT 1)",
+		 buf_str(&targets));
+	buf_release(&targets);
+	free(d->run_sql);
+	d->run_sql = buf_detach(&q);
+}
+
+static int bf_run_mapped(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys,
+			 struct padctl_rows **summary)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	*summary = NULL;
+	if (!d || refused_dry(s, "record a backfill batch"))
+		return -1;
+	if (!d->run_sql)
+		return 1;
+	const char *params[] = { keys };
+	PGresult *res;
+	if (db_query(s->db, d->run_sql, 1, params, &res))
+		return fail_detail("%s:%d: the batch SQL of backfill \"%s\" on target \"%s\"", def->file, def->sql_line,
+				   def->name, s->target);
+	static const char *const cols[] = { "kind", "value", "n" };
+	PGresult *out = new_rows(s->db->conn, cols, 3);
+	int ok = out != NULL, rc = 0;
+	for (int r = 0, n = 0; ok && !rc && r < PQntuples(res); r++) {
+		const char *kind = PQgetvalue(res, r, 0);
+		if (!strcmp(kind, "bad")) {
+			int sid_null = PQgetisnull(res, r, 1), tt_null = PQgetisnull(res, r, 2),
+			    tid_null = PQgetisnull(res, r, 3);
+			const char *tt = tt_null ? NULL : PQgetvalue(res, r, 2);
+			int known = 0;
+			for (size_t i = 0; tt && i < def->ntargets && !known; i++)
+				known = !strcmp(def->targets[i], tt);
+			if (!known || sid_null || tid_null) {
+				fail("%s:%d: the batch SQL of backfill \"%s\" returned the row (%s, %s, %s)", def->file,
+				     def->sql_line, def->name, sid_null ? "NULL" : PQgetvalue(res, r, 1),
+				     tt ? yw_show(tt) : "NULL", tid_null ? "NULL" : PQgetvalue(res, r, 3));
+				fail_detail(!known ? "target_table must be one of the backfill's targets"
+						   : "source_id and target_id must be integers");
+				rc = fail_hint("fix the SQL's RETURNING (or the targets list) in %s", def->file);
+			} else {
+				rc = fail("%s:%d: the batch SQL of backfill \"%s\" returned source_id %s, which is not a "
+					  "key of its batch",
+					  def->file, def->sql_line, def->name, PQgetvalue(res, r, 1));
+				fail_hint("return only the keys of the batch ($1) as source_id");
+			}
+		} else if (!strcmp(kind, "target")) {
+			ok = copy_value(out, n, 0, res, r, 0) && copy_value(out, n, 1, res, r, 2) &&
+			     copy_value(out, n, 2, res, r, 3) && ++n;
+		} else {
+			ok = copy_value(out, n, 0, res, r, 0) && copy_value(out, n, 1, res, r, 1) &&
+			     copy_value(out, n, 2, res, r, 3) && ++n;
+		}
+	}
+	PQclear(res);
+	if (rc || !ok) {
+		PQclear(out);
+		return rc ? rc : fail("out of memory");
+	}
+	*summary = xmalloc(sizeof **summary);
+	(*summary)->res = out;
+	return 0;
+}
+
 static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
 		     uint64_t written, uint64_t batches, int finished)
 {
@@ -637,6 +781,7 @@ const struct padctl_backfill_v1 svc_backfill_v1 = {
 	.error_text = bf_error_text,
 	.isolate = bf_isolate,
 	.failed_as = bf_failed_as,
+	.run_mapped = bf_run_mapped,
 };
 
 void svc_backfill_end(struct svc_step *s)
@@ -651,6 +796,7 @@ void svc_backfill_end(struct svc_step *s)
 		free(d->name_lit);
 		free(d->keyset);
 		free(d->isolate_fn);
+		free(d->run_sql);
 		free(d);
 	}
 	free(s->backfill->defs);

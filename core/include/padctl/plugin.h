@@ -556,6 +556,21 @@ struct padctl_backfill_v1 {
 	 * isolated row's, from isolate). */
 	int (*failed_as)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
 			 const char *sqlstate, const char *reason);
+	/* run_mapped runs the batch SQL on keys (a bigint[] literal, like $1)
+	 * inside the plugin's open transaction and records what it returned as
+	 * mapped() would, in the same statement, on the server: the rows do not
+	 * travel to the client and back. *summary, three columns: "target",
+	 * a target table and the rows written to it, for each target table
+	 * written; "missing", a key of keys the batch SQL wrote nothing for,
+	 * NULL. Rows that break mapped()'s contract (a NULL, a target_table not
+	 * among the targets, a source_id not in keys) fail the call as mapped()
+	 * would; a statement the server fails fails it with the server's error
+	 * (either way the plugin rolls back). Returns 1, having run nothing,
+	 * when the batch SQL cannot be run this way (its columns are not
+	 * integers and text, or it could not be described): the plugin then
+	 * uses sql_query and mapped(). Free *summary with rows_free. */
+	int (*run_mapped)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys,
+			  struct padctl_rows **summary);
 };
 
 /* The descriptor a plugin's entry function returns. */
