@@ -23,6 +23,8 @@ struct svc_bf_def {
 	struct padctl_backfill_def def;
 	struct padctl_backfill_check *checks;
 	char *src_lit; /* source_table as an SQL literal */
+	char *src_id; /* its id in padctl.backfill_tables, known after start (not in the engine's dry run) */
+	char **tab_ids; /* the id of each def->targets[i] in padctl.backfill_tables, after start */
 	char *name_lit;
 	char *keyset; /* the keyset query of next_keys */
 	char *isolate_fn; /* CREATE FUNCTION of isolate's batch function, made at its first call */
@@ -97,6 +99,7 @@ static int bf_load(struct padctl_step *st, const char *name, const struct padctl
 		.statement_timeout_ms = c->statement_timeout * 1000L,
 		.pause_ms = c->pause_ms,
 	};
+	d->tab_ids = xcalloc(c->ntargets ? c->ntargets : 1, sizeof *d->tab_ids);
 	d->src_lit = db_literal(s->db, c->source_table);
 	d->name_lit = db_literal(s->db, c->name);
 	if (!s->backfill)
@@ -120,9 +123,9 @@ static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const cha
 			 d->src_lit, key);
 	else
 		buf_addf(q,
-			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source_table = %s "
-			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
-			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
+			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source = (SELECT id FROM "
+			 "padctl.backfill_tables WHERE name = %s) AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM "
+			 "padctl.backfill_failures f WHERE f.source_table = %s AND f.source_id = s.%s)",
 			 d->src_lit, key, d->src_lit, key);
 }
 
@@ -181,8 +184,8 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 		buf_addf(&q,
 			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
 			 "ORDER BY %s LIMIT $2) s "
-			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source_table = %s "
-			 "AND m.source_id = s.k LIMIT 1) m ON true "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source = (SELECT id FROM "
+			 "padctl.backfill_tables WHERE name = %s) AND m.source_id = s.k LIMIT 1) m ON true "
 			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
 			 key, table, key, key, d->src_lit, d->src_lit);
@@ -218,10 +221,56 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 			    "ON CONFLICT (run_id, backfill) DO NOTHING",
 			    run, d->name_lit, tgt, d->src_lit, dry_run ? "true" : "false", retry ? "true" : "false",
 			    (unsigned long long)*total);
-	rc = s->ledger_write(st, sql);
+	/* the source and target tables by their ids in padctl.backfill_tables
+	 * (a mapping row holds the ids, not the names) */
+	struct buf names = BUF_INIT;
+	buf_addf(&names, "ARRAY[%s", d->src_lit);
+	for (size_t i = 0; i < def->ntargets; i++) {
+		char *t = db_literal(s->db, def->targets[i]);
+		if (!t) {
+			buf_release(&names);
+			free(sql);
+			free(run);
+			free(tgt);
+			return -1;
+		}
+		buf_addf(&names, ", %s", t);
+		free(t);
+	}
+	buf_adds(&names, "]::text[]");
+	char *all = xstrfmt("%s;\nINSERT INTO padctl.backfill_tables (name) SELECT n FROM unnest(%s) AS n WHERE NOT EXISTS "
+			    "(SELECT 1 FROM padctl.backfill_tables t WHERE t.name = n) ON CONFLICT (name) DO NOTHING",
+			    sql, buf_str(&names));
+	rc = s->ledger_write(st, all);
+	free(all);
 	free(sql);
 	free(run);
 	free(tgt);
+	if (!rc) {
+		char *idq = xstrfmt("SELECT n.i, t.id FROM unnest(%s) WITH ORDINALITY AS n(name, i) "
+				    "JOIN padctl.backfill_tables t ON t.name = n.name",
+				    buf_str(&names));
+		rc = db_query(s->db, idq, 0, NULL, &res);
+		free(idq);
+		for (int r = 0; !rc && r < PQntuples(res); r++) {
+			long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+			if (i == 1) {
+				free(d->src_id);
+				d->src_id = xstrdup(PQgetvalue(res, r, 1));
+			} else if (i >= 2 && (size_t)(i - 2) < def->ntargets) {
+				free(d->tab_ids[i - 2]);
+				d->tab_ids[i - 2] = xstrdup(PQgetvalue(res, r, 1));
+			}
+		}
+		if (!rc)
+			PQclear(res);
+		for (size_t i = 0; !rc && i < def->ntargets; i++)
+			if (!d->src_id || !d->tab_ids[i])
+				rc = fail("could not find the tables of backfill \"%s\" in padctl.backfill_tables on "
+					  "target \"%s\"",
+					  def->name, s->target);
+	}
+	buf_release(&names);
 	d->started = !rc;
 	if (!rc)
 		prepare_run_mapped(s, d);
@@ -329,6 +378,11 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 			int first = !r || order[r].sid != order[r - 1].sid;
 			int last = r == n - 1 || order[r].sid != order[r + 1].sid;
 			const char *tt = PQgetvalue(res, order[r].row, 1), *tid = PQgetvalue(res, order[r].row, 2);
+			for (size_t t = 0; t < def->ntargets; t++)
+				if (!strcmp(def->targets[t], tt)) {
+					tt = d->tab_ids[t];
+					break;
+				}
 			if (first) {
 				buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)order[r].sid);
 				buf_addf(&tabs, "%s\"{", tabs.len ? "," : "");
@@ -340,10 +394,10 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 		struct buf sql = BUF_INIT;
 		/* one mapping row per source row (padctl.migration_mapping is their view) */
 		buf_addf(&sql,
-			 "INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids) "
-			 "SELECT %s, u.s, u.t::text[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
+			 "INSERT INTO padctl.backfill_mapping (source, source_id, targets, target_ids) "
+			 "SELECT %s, u.s, u.t::smallint[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
 			 "'{%s}'::text[]) AS u(s, t, i)",
-			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
+			 d->src_id, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
 		if (d->retry)
 			buf_addf(&sql,
 				 "; DELETE FROM padctl.backfill_failures WHERE source_table = %s AND source_id = "
@@ -643,14 +697,16 @@ static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d)
 	err_scope_pop(&scope, ERR_DISCARD);
 	free(d->isolate_fn);
 	d->isolate_fn = fn;
-	struct buf targets = BUF_INIT;
+	struct buf targets = BUF_INIT, ids = BUF_INIT;
 	for (size_t i = 0; i < def->ntargets; i++) {
 		char *t = db_literal(s->db, def->targets[i]);
 		if (!t) {
 			buf_release(&targets);
+			buf_release(&ids);
 			return;
 		}
 		buf_addf(&targets, "%s%s", i ? ", " : "", t);
+		buf_addf(&ids, "%s%s", i ? ", " : "", d->tab_ids[i]);
 		free(t);
 	}
 	/* b: the batch's rows, read once (a CTE read three times is
@@ -662,12 +718,14 @@ static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d)
 	buf_addf(&q,
 		 "WITH b AS (SELECT * FROM pg_temp.padctl_backfill_batch($1::bigint[])),\n"
 		 "k AS (SELECT unnest($1::bigint[]) AS k),\n"
-		 "m AS (INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids)\n"
-		 "  SELECT %s, b.source_id, array_agg(b.target_table::text), array_agg(b.target_id::bigint) FROM b\n"
+		 "m AS (INSERT INTO padctl.backfill_mapping (source, source_id, targets, target_ids)\n"
+		 "  SELECT %s, b.source_id,\n"
+		 "    array_agg((ARRAY[%s]::smallint[])[array_position(ARRAY[%s]::text[], b.target_table::text)]),\n"
+		 "    array_agg(b.target_id::bigint) FROM b\n"
 		 "  WHERE b.source_id IN (SELECT k FROM k) AND b.target_id IS NOT NULL\n"
 		 "    AND b.target_table::text = ANY (ARRAY[%s]::text[])\n"
 		 "  GROUP BY b.source_id RETURNING source_id)",
-		 d->src_lit, buf_str(&targets));
+		 d->src_id, buf_str(&ids), buf_str(&targets), buf_str(&targets));
 	if (d->retry)
 		buf_addf(&q,
 			 ",\nf AS (DELETE FROM padctl.backfill_failures x USING m WHERE x.source_table = %s "
@@ -683,6 +741,7 @@ static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d)
 		 "LIMIT 1)",
 		 buf_str(&targets));
 	buf_release(&targets);
+	buf_release(&ids);
 	free(d->run_sql);
 	d->run_sql = buf_detach(&q);
 }
@@ -793,6 +852,10 @@ void svc_backfill_end(struct svc_step *s)
 		config_backfill_release(&d->cfg);
 		free(d->checks);
 		free(d->src_lit);
+		free(d->src_id);
+		for (size_t t = 0; t < d->def.ntargets; t++)
+			free(d->tab_ids[t]);
+		free(d->tab_ids);
 		free(d->name_lit);
 		free(d->keyset);
 		free(d->isolate_fn);
