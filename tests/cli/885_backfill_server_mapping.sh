@@ -81,10 +81,40 @@ sql: |
 EOF
 pc backfill test foreign --batch 50
 assert_rc 1
-assert_err_contains "foreign.yml:4: the batch SQL of backfill \"foreign\" returned source_id 1001, which is not a key of its batch"
+# (any of the first batch's: 1001-1050)
+assert_err_contains "foreign.yml:4: the batch SQL of backfill \"foreign\" returned source_id 10"
+assert_err_contains ", which is not a key of its batch"
 assert_eq "0|0" "$(psql_q "SELECT (SELECT count(*) FROM padctl.migration_mapping), (SELECT count(*) FROM padctl.backfill_failures)")" \
 	"nothing mapped, nothing recorded"
-ok "source_id 1001 is not a key of the batch: the run ends, its batch rolled back"
+ok "source_id 10xx is not a key of the batch: the run ends, its batch rolled back"
+
+group "a NULL target_id ends the run; a table that is not a target is reported by mapped()"
+reset_all
+cat >"$BF/nulls.yml" <<'EOF'
+source: {table: backoffice.personal_account_dealing, key: id}
+targets: [padealing.pad_request]
+sql: |
+  SELECT id AS source_id, 'padealing.pad_request' AS target_table, CASE WHEN id = 7 THEN NULL ELSE id END AS target_id
+  FROM backoffice.personal_account_dealing WHERE id = ANY ($1)
+EOF
+pc backfill test nulls --batch 50
+assert_rc 1
+assert_err_contains "nulls.yml:4: the batch SQL of backfill \"nulls\" returned a NULL target_table or target_id for source_id 7"
+cat >"$BF/elsewhere.yml" <<'EOF'
+source: {table: backoffice.personal_account_dealing, key: id}
+targets: [padealing.pad_request]
+sql: |
+  SELECT id AS source_id, CASE WHEN id = 9 THEN 'padealing.audit_log' ELSE 'padealing.pad_request' END AS target_table,
+         id AS target_id
+  FROM backoffice.personal_account_dealing WHERE id = ANY ($1)
+EOF
+pc backfill test elsewhere --batch 50
+assert_rc 1
+assert_err_contains "elsewhere.yml:4: the batch SQL of backfill \"elsewhere\" returned the row (9, padealing.audit_log, 9)"
+assert_err_contains "target_table must be one of the backfill's targets"
+assert_eq "0|0" "$(psql_q "SELECT (SELECT count(*) FROM padctl.migration_mapping), (SELECT count(*) FROM padctl.backfill_failures)")" \
+	"nothing mapped, nothing recorded"
+ok "a NULL and an undeclared target table: the run ends naming the row, nothing written"
 
 group "columns of other types: recorded by the client, as before"
 reset_all
