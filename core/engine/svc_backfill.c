@@ -113,10 +113,19 @@ static int bf_load(struct padctl_step *st, const char *name, const struct padctl
 	return 0;
 }
 
-/* todo_filter is the WHERE clause (after the key condition) of the rows start counted as to do */
-static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const char *key)
+/* todo_filter is the WHERE clause (after the key condition) of the rows
+ * start counted as to do. The engine's dry run does not upgrade the ledger,
+ * so it reads the mapping through padctl.migration_mapping, whose columns
+ * every layout of the ledger has (a slower join, for a count only). */
+static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const char *key, int dry_run)
 {
-	if (d->retry)
+	if (!d->retry && dry_run)
+		buf_addf(q,
+			 "NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
+			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
+			 d->src_lit, key, d->src_lit, key);
+	else if (d->retry)
 		buf_addf(q,
 			 "EXISTS (SELECT 1 FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.%s)",
@@ -192,7 +201,7 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 	free(d->keyset);
 	d->keyset = buf_detach(&q);
 	buf_addf(&q, "SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE ", table, table);
-	add_todo_filter(&q, d, key);
+	add_todo_filter(&q, d, key, s->dry_run);
 	buf_addf(&q, "), (SELECT count(*) FROM padctl.backfill_failures WHERE source_table = %s)", d->src_lit);
 	PGresult *res = NULL;
 	int rc = db_query(s->db, buf_str(&q), 0, NULL, &res);
