@@ -620,7 +620,11 @@ static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *de
 			len -= off;
 	}
 	pg_query_free_split_result(split);
-	char *fn = xstrfmt("CREATE OR REPLACE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
+	/* dropped first: another backfill of the session (a pipeline's earlier
+	 * step) may have made it with other column types, which CREATE OR
+	 * REPLACE cannot change */
+	char *fn = xstrfmt("DROP FUNCTION IF EXISTS pg_temp.padctl_backfill_batch(bigint[]);\n"
+			   "CREATE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
 			   "(source_id %s, target_table %s, target_id %s) LANGUAGE plpgsql "
 			   "SET plan_cache_mode = force_generic_plan AS %s\n"
 			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s\n;\nEND\n%s",

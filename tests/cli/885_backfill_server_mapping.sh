@@ -137,4 +137,29 @@ assert_rc 0
 assert_err_contains "0 to do"
 ok "numeric ids: mapped through mapped(), and a re-run has nothing to do"
 
+group "two backfills of different column types in one pipeline, the second isolating a row"
+reset_all
+cat >"$BF/divide.yml" <<'EOF'
+source: {table: backoffice.personal_account_dealing, key: id}
+targets: [padealing.pad_request]
+sql: |
+  SELECT id::numeric AS source_id, 'padealing.pad_request' AS target_table,
+         (id + 0 * (1 / (id - 55)))::numeric AS target_id
+  FROM backoffice.personal_account_dealing WHERE id = ANY ($1)
+EOF
+cat >"$PROJECT/pipelines/standard.yml" <<'EOF'
+steps:
+  - migrate
+  - backfill: {name: some, limit: 10}
+  - backfill: divide
+on_failure: stop
+EOF
+pc deploy test
+assert_rc 0
+assert_err_contains "5 source rows done, 5 failed"
+assert_err_contains "289 source rows done, 1 failed"
+assert_eq "22012" "$(psql_q "SELECT sqlstate FROM padctl.backfill_failures WHERE source_id = 55")" "row 55 isolated"
+printf 'steps:\n  - migrate\non_failure: stop\n' >"$PROJECT/pipelines/standard.yml"
+ok "the second backfill's batch function replaced the first's in the same session"
+
 finish
