@@ -379,9 +379,9 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 		order[r].row = r;
 	}
 	if (!rc) {
-		/* grouped here, by source row, so the server only parses the arrays: the
-		 * target tables are checked names (schema.table, plain identifiers) and
-		 * the ids integers, so none needs quoting inside an array literal */
+		/* grouped here, by source row, so the server only parses the arrays:
+		 * the target tables as their ids in padctl.backfill_tables and the
+		 * ids integers, so none needs quoting inside an array literal */
 		qsort(order, (size_t)n, sizeof *order, cmp_mrow);
 		for (int r = 0; r < n; r++) {
 			int first = !r || order[r].sid != order[r - 1].sid;

@@ -562,10 +562,12 @@ struct padctl_backfill_v1 {
 	 * travel to the client and back. *summary, three columns: "target",
 	 * a target table and the rows written to it, for each target table
 	 * written; "missing", a key of keys the batch SQL wrote nothing for,
-	 * NULL. Rows that break mapped()'s contract (a NULL, a target_table not
-	 * among the targets, a source_id not in keys) fail the call as mapped()
-	 * would; a statement the server fails fails it with the server's error
-	 * (either way the plugin rolls back). Returns 1, having run nothing,
+	 * NULL. A NULL target_id or target_table and a source_id not in keys
+	 * fail the call as mapped() would; a target_table not among the
+	 * targets and a NULL source_id fail the statement with a data error
+	 * (SQLSTATE 22P02, 23502), so that the plugin isolates the batch and
+	 * mapped() names the row; any statement the server fails fails the
+	 * call with the server's error (the plugin then rolls back). Returns 1, having run nothing,
 	 * when the batch SQL cannot be run this way (its columns are not
 	 * integers and text, or it could not be described): the plugin then
 	 * uses sql_query and mapped(). Free *summary with rows_free. */
