@@ -23,9 +23,12 @@ struct svc_bf_def {
 	struct padctl_backfill_def def;
 	struct padctl_backfill_check *checks;
 	char *src_lit; /* source_table as an SQL literal */
+	char *src_id; /* its id in padctl.backfill_tables, known after start (not in the engine's dry run) */
+	char **tab_ids; /* the id of each def->targets[i] in padctl.backfill_tables, after start */
 	char *name_lit;
 	char *keyset; /* the keyset query of next_keys */
 	char *isolate_fn; /* CREATE FUNCTION of isolate's batch function, made at its first call */
+	char *run_sql; /* run_mapped's statement; NULL: run_mapped cannot be used (the plugin uses mapped) */
 	int dry_run;
 	int retry;
 	int started;
@@ -96,6 +99,7 @@ static int bf_load(struct padctl_step *st, const char *name, const struct padctl
 		.statement_timeout_ms = c->statement_timeout * 1000L,
 		.pause_ms = c->pause_ms,
 	};
+	d->tab_ids = xcalloc(c->ntargets ? c->ntargets : 1, sizeof *d->tab_ids);
 	d->src_lit = db_literal(s->db, c->source_table);
 	d->name_lit = db_literal(s->db, c->name);
 	if (!s->backfill)
@@ -109,19 +113,28 @@ static int bf_load(struct padctl_step *st, const char *name, const struct padctl
 	return 0;
 }
 
-/* todo_filter is the WHERE clause (after the key condition) of the rows start counted as to do */
-static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const char *key)
+/* todo_filter is the WHERE clause (after the key condition) of the rows
+ * start counted as to do. The engine's dry run does not upgrade the ledger,
+ * so it reads the mapping through padctl.migration_mapping, whose columns
+ * every layout of the ledger has (a slower join, for a count only). */
+static void add_todo_filter(struct buf *q, const struct svc_bf_def *d, const char *key, int dry_run)
 {
-	if (d->retry)
+	if (!d->retry && dry_run)
+		buf_addf(q,
+			 "NOT EXISTS (SELECT 1 FROM padctl.migration_mapping m WHERE m.source_table = %s "
+			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
+			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
+			 d->src_lit, key, d->src_lit, key);
+	else if (d->retry)
 		buf_addf(q,
 			 "EXISTS (SELECT 1 FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.%s)",
 			 d->src_lit, key);
 	else
 		buf_addf(q,
-			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source_table = %s "
-			 "AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM padctl.backfill_failures f "
-			 "WHERE f.source_table = %s AND f.source_id = s.%s)",
+			 "NOT EXISTS (SELECT 1 FROM padctl.backfill_mapping m WHERE m.source = (SELECT id FROM "
+			 "padctl.backfill_tables WHERE name = %s) AND m.source_id = s.%s) AND NOT EXISTS (SELECT 1 FROM "
+			 "padctl.backfill_failures f WHERE f.source_table = %s AND f.source_id = s.%s)",
 			 d->src_lit, key, d->src_lit, key);
 }
 
@@ -139,6 +152,8 @@ static int bf_write(struct svc_step *s, struct padctl_step *st, const struct pad
 	free(t);
 	return rc;
 }
+
+static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d);
 
 static int parse_u64(const char *v, uint64_t *out)
 {
@@ -178,15 +193,15 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 		buf_addf(&q,
 			 "SELECT s.k, m.x IS NULL AND f.x IS NULL FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint "
 			 "ORDER BY %s LIMIT $2) s "
-			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source_table = %s "
-			 "AND m.source_id = s.k LIMIT 1) m ON true "
+			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_mapping m WHERE m.source = (SELECT id FROM "
+			 "padctl.backfill_tables WHERE name = %s) AND m.source_id = s.k LIMIT 1) m ON true "
 			 "LEFT JOIN LATERAL (SELECT 1 AS x FROM padctl.backfill_failures f WHERE f.source_table = %s "
 			 "AND f.source_id = s.k LIMIT 1) f ON true ORDER BY s.k",
 			 key, table, key, key, d->src_lit, d->src_lit);
 	free(d->keyset);
 	d->keyset = buf_detach(&q);
 	buf_addf(&q, "SELECT (SELECT count(*) FROM %s), (SELECT count(*) FROM %s s WHERE ", table, table);
-	add_todo_filter(&q, d, key);
+	add_todo_filter(&q, d, key, s->dry_run);
 	buf_addf(&q, "), (SELECT count(*) FROM padctl.backfill_failures WHERE source_table = %s)", d->src_lit);
 	PGresult *res = NULL;
 	int rc = db_query(s->db, buf_str(&q), 0, NULL, &res);
@@ -215,11 +230,59 @@ static int bf_start(struct padctl_step *st, const struct padctl_backfill_def *de
 			    "ON CONFLICT (run_id, backfill) DO NOTHING",
 			    run, d->name_lit, tgt, d->src_lit, dry_run ? "true" : "false", retry ? "true" : "false",
 			    (unsigned long long)*total);
-	rc = s->ledger_write(st, sql);
+	/* the source and target tables by their ids in padctl.backfill_tables
+	 * (a mapping row holds the ids, not the names) */
+	struct buf names = BUF_INIT;
+	buf_addf(&names, "ARRAY[%s", d->src_lit);
+	for (size_t i = 0; i < def->ntargets; i++) {
+		char *t = db_literal(s->db, def->targets[i]);
+		if (!t) {
+			buf_release(&names);
+			free(sql);
+			free(run);
+			free(tgt);
+			return -1;
+		}
+		buf_addf(&names, ", %s", t);
+		free(t);
+	}
+	buf_adds(&names, "]::text[]");
+	char *all = xstrfmt("%s;\nINSERT INTO padctl.backfill_tables (name) SELECT n FROM unnest(%s) AS n WHERE NOT EXISTS "
+			    "(SELECT 1 FROM padctl.backfill_tables t WHERE t.name = n) ON CONFLICT (name) DO NOTHING",
+			    sql, buf_str(&names));
+	rc = s->ledger_write(st, all);
+	free(all);
 	free(sql);
 	free(run);
 	free(tgt);
+	if (!rc) {
+		char *idq = xstrfmt("SELECT n.i, t.id FROM unnest(%s) WITH ORDINALITY AS n(name, i) "
+				    "JOIN padctl.backfill_tables t ON t.name = n.name",
+				    buf_str(&names));
+		rc = db_query(s->db, idq, 0, NULL, &res);
+		free(idq);
+		for (int r = 0; !rc && r < PQntuples(res); r++) {
+			long i = strtol(PQgetvalue(res, r, 0), NULL, 10);
+			if (i == 1) {
+				free(d->src_id);
+				d->src_id = xstrdup(PQgetvalue(res, r, 1));
+			} else if (i >= 2 && (size_t)(i - 2) < def->ntargets) {
+				free(d->tab_ids[i - 2]);
+				d->tab_ids[i - 2] = xstrdup(PQgetvalue(res, r, 1));
+			}
+		}
+		if (!rc)
+			PQclear(res);
+		for (size_t i = 0; !rc && i < def->ntargets; i++)
+			if (!d->src_id || !d->tab_ids[i])
+				rc = fail("could not find the tables of backfill \"%s\" in padctl.backfill_tables on "
+					  "target \"%s\"",
+					  def->name, s->target);
+	}
+	buf_release(&names);
 	d->started = !rc;
+	if (!rc)
+		prepare_run_mapped(s, d);
 	return rc;
 }
 
@@ -316,14 +379,19 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 		order[r].row = r;
 	}
 	if (!rc) {
-		/* grouped here, by source row, so the server only parses the arrays: the
-		 * target tables are checked names (schema.table, plain identifiers) and
-		 * the ids integers, so none needs quoting inside an array literal */
+		/* grouped here, by source row, so the server only parses the arrays:
+		 * the target tables as their ids in padctl.backfill_tables and the
+		 * ids integers, so none needs quoting inside an array literal */
 		qsort(order, (size_t)n, sizeof *order, cmp_mrow);
 		for (int r = 0; r < n; r++) {
 			int first = !r || order[r].sid != order[r - 1].sid;
 			int last = r == n - 1 || order[r].sid != order[r + 1].sid;
 			const char *tt = PQgetvalue(res, order[r].row, 1), *tid = PQgetvalue(res, order[r].row, 2);
+			for (size_t t = 0; t < def->ntargets; t++)
+				if (!strcmp(def->targets[t], tt)) {
+					tt = d->tab_ids[t];
+					break;
+				}
 			if (first) {
 				buf_addf(&ids, "%s%lld", ids.len ? "," : "", (long long)order[r].sid);
 				buf_addf(&tabs, "%s\"{", tabs.len ? "," : "");
@@ -335,10 +403,10 @@ static int bf_mapped(struct padctl_step *st, const struct padctl_backfill_def *d
 		struct buf sql = BUF_INIT;
 		/* one mapping row per source row (padctl.migration_mapping is their view) */
 		buf_addf(&sql,
-			 "INSERT INTO padctl.backfill_mapping (source_table, source_id, target_tables, target_ids) "
-			 "SELECT %s, u.s, u.t::text[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
+			 "INSERT INTO padctl.backfill_mapping (source, source_id, targets, target_ids) "
+			 "SELECT %s, u.s, u.t::smallint[], u.i::bigint[] FROM unnest('{%s}'::bigint[], '{%s}'::text[], "
 			 "'{%s}'::text[]) AS u(s, t, i)",
-			 d->src_lit, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
+			 d->src_id, buf_str(&ids), buf_str(&tabs), buf_str(&tids));
 		if (d->retry)
 			buf_addf(&sql,
 				 "; DELETE FROM padctl.backfill_failures WHERE source_table = %s AND source_id = "
@@ -486,7 +554,7 @@ static int copy_value(PGresult *to, int row, int col, const PGresult *from, int 
  * types (the server describes it), so that the server plans the batch SQL
  * once for all the parts it isolates, not once per part (a generic plan: a
  * custom plan would be made anew for every part's keys) */
-static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def)
+static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *def, int *plain)
 {
 	const Oid int8_array = 1016;
 	if (db_flush(s->db))
@@ -508,6 +576,20 @@ static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *de
 	}
 	char oid[3][16], mod[3][16];
 	const char *params[6];
+	if (plain) {
+		/* run_mapped's statement takes mapped()'s columns as they are:
+		 * its names, integer ids (int2, int4, int8) and a text-like
+		 * target_table (text, varchar, bpchar, name); anything else goes
+		 * through mapped(), which checks it row by row */
+		static const char *const names[] = { "source_id", "target_table", "target_id" };
+		*plain = 1;
+		for (int i = 0; i < 3; i++) {
+			Oid t = PQftype(r, i);
+			int ok = i == 1 ? t == 25 || t == 1043 || t == 1042 || t == 19 : t == 20 || t == 21 || t == 23;
+			if (!ok || strcmp(PQfname(r, i), names[i]) != 0)
+				*plain = 0;
+		}
+	}
 	for (int i = 0; i < 3; i++) {
 		snprintf(oid[i], sizeof oid[i], "%u", PQftype(r, i));
 		snprintf(mod[i], sizeof mod[i], "%d", PQfmod(r, i));
@@ -538,7 +620,11 @@ static char *isolate_fn(struct svc_step *s, const struct padctl_backfill_def *de
 			len -= off;
 	}
 	pg_query_free_split_result(split);
-	char *fn = xstrfmt("CREATE OR REPLACE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
+	/* dropped first: another backfill of the session (a pipeline's earlier
+	 * step) may have made it with other column types, which CREATE OR
+	 * REPLACE cannot change */
+	char *fn = xstrfmt("DROP FUNCTION IF EXISTS pg_temp.padctl_backfill_batch(bigint[]);\n"
+			   "CREATE FUNCTION pg_temp.padctl_backfill_batch(bigint[]) RETURNS TABLE "
 			   "(source_id %s, target_table %s, target_id %s) LANGUAGE plpgsql "
 			   "SET plan_cache_mode = force_generic_plan AS %s\n"
 			   "#variable_conflict use_column\nBEGIN\nRETURN QUERY\n%.*s\n;\nEND\n%s",
@@ -559,7 +645,7 @@ static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *
 	if (parts < 1 || parts > BACKFILL_BATCH_MAX)
 		return fail("step \"%s\" asked to isolate backfill \"%s\" in %ld parts: ask for 1 to %d", s->plugin,
 			    def->name, parts, BACKFILL_BATCH_MAX);
-	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def)))
+	if (!d->isolate_fn && !(d->isolate_fn = isolate_fn(s, def, NULL)))
 		return fail_detail("%s:%d: isolating the failing rows of a batch of backfill \"%s\" on target \"%s\"",
 				   def->file, def->sql_line, def->name, s->target);
 	/* made in the batch's transaction: gone again with a rolled-back one */
@@ -601,6 +687,122 @@ static int bf_isolate(struct padctl_step *st, const struct padctl_backfill_def *
 	return 0;
 }
 
+/* prepare_run_mapped makes run_mapped's statement and the session's
+ * pg_temp.padctl_backfill_batch (the batch SQL as a function, as isolate
+ * uses it), made here, outside a batch's transaction, so that it stays for
+ * the whole run and the server plans the batch SQL once for all batches.
+ * When the SQL cannot be described, its columns are not mapped()'s plain
+ * ones, or the function cannot be made, run_sql stays NULL: the plugin then
+ * runs each batch with sql_query and mapped(), which report what is wrong
+ * as they always did. */
+static void prepare_run_mapped(struct svc_step *s, struct svc_bf_def *d)
+{
+	const struct padctl_backfill_def *def = &d->def;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int plain = 0;
+	char *fn = isolate_fn(s, def, &plain);
+	if (!fn || !plain || db_exec(s->db, fn, NULL)) {
+		free(fn);
+		err_scope_pop(&scope, ERR_DISCARD);
+		return;
+	}
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(d->isolate_fn);
+	d->isolate_fn = fn;
+	/* each target table's id by its name; a name that is not a target
+	 * fails the statement with a data error (SQLSTATE 22P02), so that the
+	 * plugin isolates the batch and mapped() reports the row as always */
+	struct buf cases = BUF_INIT;
+	for (size_t i = 0; i < def->ntargets; i++) {
+		char *t = db_literal(s->db, def->targets[i]);
+		if (!t) {
+			buf_release(&cases);
+			return;
+		}
+		buf_addf(&cases, " WHEN %s THEN %s::smallint", t, d->tab_ids[i]);
+		free(t);
+	}
+	/* b: the batch's rows (materialized: read twice); m: one mapping row
+	 * per source row, grouped here, each saying whether it holds no NULL;
+	 * then per target table its rows written, and each key that wrote
+	 * nothing ("missing"), each source_id outside the batch ("foreign")
+	 * and each row with a NULL ("null"), which the service turns into
+	 * mapped()'s errors (the plugin then rolls the batch back). Measured
+	 * leaner than checking the rows before the insert: the contract is
+	 * checked on the 5,000 grouped rows, not the 22,000 rows of a batch of
+	 * the reference backfill (bench/README.md, backfill). */
+	struct buf q = BUF_INIT;
+	buf_addf(&q,
+		 "WITH b AS (SELECT * FROM pg_temp.padctl_backfill_batch($1::bigint[])),\n"
+		 "m AS (INSERT INTO padctl.backfill_mapping (source, source_id, targets, target_ids)\n"
+		 "  SELECT %s, b.source_id, array_agg(CASE b.target_table::text%s\n"
+		 "    ELSE ('not a target table of the backfill: ' || b.target_table)::smallint END),\n"
+		 "    array_agg(b.target_id::bigint) FROM b GROUP BY b.source_id\n"
+		 "  RETURNING source_id, array_position(targets, NULL) IS NULL AND array_position(target_ids, NULL) IS NULL "
+		 "AS ok)",
+		 d->src_id, buf_str(&cases));
+	if (d->retry)
+		buf_addf(&q,
+			 ",\nf AS (DELETE FROM padctl.backfill_failures x USING m WHERE x.source_table = %s "
+			 "AND x.source_id = m.source_id)",
+			 d->src_lit);
+	buf_adds(&q, "\nSELECT 'target', b.target_table::text, count(*)::text FROM b GROUP BY b.target_table\n"
+		     "UNION ALL SELECT CASE WHEN m.source_id IS NULL THEN 'missing' WHEN k.k IS NULL THEN 'foreign' "
+		     "ELSE 'null' END, coalesce(k.k, m.source_id)::text, NULL\n"
+		     "  FROM unnest($1::bigint[]) AS k(k) FULL JOIN m ON m.source_id = k.k\n"
+		     "  WHERE m.source_id IS NULL OR k.k IS NULL OR NOT m.ok");
+	buf_release(&cases);
+	free(d->run_sql);
+	d->run_sql = buf_detach(&q);
+}
+
+static int bf_run_mapped(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys,
+			 struct padctl_rows **summary)
+{
+	struct svc_step *s = svc_step_of(st);
+	struct svc_bf_def *d = def_of(s, def);
+	*summary = NULL;
+	if (!d || refused_dry(s, "record a backfill batch"))
+		return -1;
+	if (!d->run_sql)
+		return 1;
+	const char *params[] = { keys };
+	PGresult *res;
+	if (db_query(s->db, d->run_sql, 1, params, &res))
+		return fail_detail("%s:%d: the batch SQL of backfill \"%s\" on target \"%s\"", def->file, def->sql_line,
+				   def->name, s->target);
+	static const char *const cols[] = { "kind", "value", "n" };
+	PGresult *out = new_rows(s->db->conn, cols, 3);
+	int ok = out != NULL, rc = 0;
+	for (int r = 0, n = 0; ok && !rc && r < PQntuples(res); r++) {
+		const char *kind = PQgetvalue(res, r, 0), *v = PQgetvalue(res, r, 1);
+		if (!strcmp(kind, "foreign")) {
+			rc = fail("%s:%d: the batch SQL of backfill \"%s\" returned source_id %s, which is not a key of its "
+				  "batch",
+				  def->file, def->sql_line, def->name, v);
+			fail_hint("return only the keys of the batch ($1) as source_id");
+		} else if (!strcmp(kind, "null")) {
+			fail("%s:%d: the batch SQL of backfill \"%s\" returned a NULL target_table or target_id for "
+			     "source_id %s",
+			     def->file, def->sql_line, def->name, v);
+			fail_detail("source_id and target_id must be integers");
+			rc = fail_hint("fix the SQL's RETURNING (or the targets list) in %s", def->file);
+		} else {
+			ok = copy_value(out, n, 0, res, r, 0) && copy_value(out, n, 1, res, r, 1) &&
+			     copy_value(out, n, 2, res, r, 2) && ++n;
+		}
+	}
+	PQclear(res);
+	if (rc || !ok) {
+		PQclear(out);
+		return rc ? rc : fail("out of memory");
+	}
+	*summary = xmalloc(sizeof **summary);
+	(*summary)->res = out;
+	return 0;
+}
+
 static int bf_counts(struct padctl_step *st, const struct padctl_backfill_def *def, uint64_t done, uint64_t failed,
 		     uint64_t written, uint64_t batches, int finished)
 {
@@ -637,6 +839,7 @@ const struct padctl_backfill_v1 svc_backfill_v1 = {
 	.error_text = bf_error_text,
 	.isolate = bf_isolate,
 	.failed_as = bf_failed_as,
+	.run_mapped = bf_run_mapped,
 };
 
 void svc_backfill_end(struct svc_step *s)
@@ -648,9 +851,14 @@ void svc_backfill_end(struct svc_step *s)
 		config_backfill_release(&d->cfg);
 		free(d->checks);
 		free(d->src_lit);
+		free(d->src_id);
+		for (size_t t = 0; t < d->def.ntargets; t++)
+			free(d->tab_ids[t]);
+		free(d->tab_ids);
 		free(d->name_lit);
 		free(d->keyset);
 		free(d->isolate_fn);
+		free(d->run_sql);
 		free(d);
 	}
 	free(s->backfill->defs);

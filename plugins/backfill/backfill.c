@@ -34,6 +34,7 @@ struct bf {
 	unsigned shown; /* failure lines logged */
 	double t0, last_log;
 	int tty;
+	int fast; /* the service's run_mapped may be tried */
 	char timeout_sql[64];
 };
 
@@ -154,6 +155,36 @@ static void add_bad(char ***key, char ***reason, char ***state, size_t *n, const
 	(*n)++;
 }
 
+/* landed_fast counts what run_mapped's summary says a batch of n good keys
+ * wrote and adds the keys that wrote nothing to the failures */
+static void landed_fast(struct bf *b, const struct padctl_rows *sum, size_t n, uint64_t *add,
+		       char ***bad_key, char ***bad_reason, char ***bad_state, size_t *nbad)
+{
+	const struct padctl_host *h = b->h;
+	uint64_t written = 0, missing = 0;
+	for (int r = 0; r < h->rows_count(sum); r++) {
+		const char *kind = h->rows_value(sum, r, 0), *v = h->rows_value(sum, r, 1);
+		if (!kind || !v)
+			continue;
+		if (!strcmp(kind, "target")) {
+			const char *cnt = h->rows_value(sum, r, 2);
+			uint64_t c = cnt ? strtoull(cnt, NULL, 10) : 0;
+			written += c;
+			for (size_t t = 0; t < b->def->ntargets; t++)
+				if (!strcmp(b->def->targets[t], v))
+					add[t] += c;
+		} else if (!strcmp(kind, "missing")) {
+			missing++;
+			add_bad(bad_key, bad_reason, bad_state, nbad, v, "the batch SQL wrote no row for this source row",
+				NULL);
+		}
+	}
+	b->done += n - missing;
+	b->written += written;
+	for (size_t t = 0; t < b->def->ntargets; t++)
+		b->per_target[t] += add[t];
+}
+
 /* run_once runs keys[0..n) as one transaction; with parts > 0 the server
  * isolates the rows that fail (the service's isolate, in that many parts)
  * and the rest commits. 1: the server failed it (the transaction was rolled
@@ -224,8 +255,22 @@ static int run_once(struct bf *b, char **keys, size_t n, long parts)
 		free(lit);
 		lit = keys_literal(good, ngood);
 		const char *p[] = { lit };
-		if (!lit || (parts ? b->svc->isolate(st, def, lit, parts, &rows, &fails)
-				   : h->sql_query(st, def->sql, 1, p, &rows)))
+		if (!lit)
+			goto server;
+		if (!parts && b->fast) {
+			/* the batch SQL and its mapping rows in one statement on the server */
+			int fr = b->svc->run_mapped(st, def, lit, &rows);
+			if (fr < 0)
+				goto server;
+			if (fr == 0) {
+				landed_fast(b, rows, ngood, add, &bad_key, &bad_reason, &bad_state, &nbad);
+				h->rows_free(rows);
+				rows = NULL;
+				goto recorded;
+			}
+			b->fast = 0; /* not for this SQL: the rows travel, mapped() records them */
+		}
+		if (parts ? b->svc->isolate(st, def, lit, parts, &rows, &fails) : h->sql_query(st, def->sql, 1, p, &rows))
 			goto server;
 		int nf = h->rows_count(fails);
 		iso = malloc((size_t)(nf ? nf : 1) * sizeof *iso);
@@ -297,6 +342,7 @@ static int run_once(struct bf *b, char **keys, size_t n, long parts)
 		for (size_t t = 0; t < def->ntargets; t++)
 			b->per_target[t] += add[t];
 	}
+recorded:
 	for (size_t i = 0; i < nbad; i++) {
 		show_failure(b, bad_key[i], bad_reason[i]);
 		if (!b->dry && (bad_state[i] ? b->svc->failed_as(st, def, bad_key[i], bad_state[i], bad_reason[i])
@@ -470,6 +516,7 @@ static int backfill_run(const struct padctl_host *h, struct padctl_step *st, voi
 		return h->fail(st, "give a limit of 0 (none) or more", "limit %ld is negative", limit);
 	int retry = opt_bool(&b, "retry_failed");
 	b.dry = opt_bool(&b, "dry_run") || h->dry_run(st);
+	b.fast = PADCTL_SERVICE_HAS(b.svc, struct padctl_backfill_v1, run_mapped);
 	uint64_t total, todo, recorded;
 	if (b.svc->start(st, def, b.dry, retry, &total, &todo, &recorded))
 		return -1;

@@ -556,6 +556,23 @@ struct padctl_backfill_v1 {
 	 * isolated row's, from isolate). */
 	int (*failed_as)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *source_id,
 			 const char *sqlstate, const char *reason);
+	/* run_mapped runs the batch SQL on keys (a bigint[] literal, like $1)
+	 * inside the plugin's open transaction and records what it returned as
+	 * mapped() would, in the same statement, on the server: the rows do not
+	 * travel to the client and back. *summary, three columns: "target",
+	 * a target table and the rows written to it, for each target table
+	 * written; "missing", a key of keys the batch SQL wrote nothing for,
+	 * NULL. A NULL target_id or target_table and a source_id not in keys
+	 * fail the call as mapped() would; a target_table not among the
+	 * targets and a NULL source_id fail the statement with a data error
+	 * (SQLSTATE 22P02, 23502), so that the plugin isolates the batch and
+	 * mapped() names the row; any statement the server fails fails the
+	 * call with the server's error (the plugin then rolls back). Returns 1, having run nothing,
+	 * when the batch SQL cannot be run this way (its columns are not
+	 * integers and text, or it could not be described): the plugin then
+	 * uses sql_query and mapped(). Free *summary with rows_free. */
+	int (*run_mapped)(struct padctl_step *st, const struct padctl_backfill_def *def, const char *keys,
+			  struct padctl_rows **summary);
 };
 
 /* "tx", version 1: a transaction in one round trip. exec_later is
