@@ -6,24 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 new_project drift
-cat >>"$PROJECT/padctl.yml" <<YML
-drift:
-  keep: 1
-  scratch:
-    host: $TPG_HOST
-    port: $TPG_PORT
-    user: $TPG_USER
-YML
-# the scratch databases this scenario makes go at exit (their names are the cache files')
-drop_scratch() {
-	local f k
-	for f in "$PROJECT"/.padctl/drift/*.catalog; do
-		[ -e "$f" ] || continue
-		k=$(basename "$f" .catalog)
-		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
-	done
-}
-on_exit drop_scratch
+use_drift_scratch 1
 scratch_dbs() { sql_on "$TPG_PORT" postgres "SELECT datname FROM pg_database WHERE datname LIKE 'padctl\_drift\_%' ORDER BY 1"; }
 cache_keys() { ls "$PROJECT/.padctl/drift" 2>/dev/null | sed -n 's/\.catalog$//p' | sort; }
 

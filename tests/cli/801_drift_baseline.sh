@@ -6,15 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 new_project driftbase
-drop_scratch() {
-	local f k
-	for f in "$PROJECT"/.padctl/drift/*.catalog; do
-		[ -e "$f" ] || continue
-		k=$(basename "$f" .catalog)
-		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
-	done
-}
-on_exit drop_scratch
+on_exit drift_drop_scratch
 base_yml=$(cat "$PROJECT/padctl.yml")
 
 add_migration 0001 create_app "CREATE SCHEMA app;

@@ -11,23 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 new_project driftst
-cat >>"$PROJECT/padctl.yml" <<YML
-drift:
-  keep: 1
-  scratch:
-    host: $TPG_HOST
-    port: $TPG_PORT
-    user: $TPG_USER
-YML
-drop_scratch() {
-	local f k
-	for f in "$PROJECT"/.padctl/drift/*.catalog; do
-		[ -e "$f" ] || continue
-		k=$(basename "$f" .catalog)
-		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
-	done
-}
-on_exit drop_scratch
+use_drift_scratch 1
 
 add_migration 0001 create_app "CREATE SCHEMA app;
 CREATE TYPE app.mood AS ENUM ('ok', 'sad');

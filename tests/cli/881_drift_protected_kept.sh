@@ -8,23 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 new_project driftprot
-cat >>"$PROJECT/padctl.yml" <<YML
-drift:
-  keep: 2
-  scratch:
-    host: $TPG_HOST
-    port: $TPG_PORT
-    user: $TPG_USER
-YML
-drop_scratch() {
-	local f k
-	for f in "$PROJECT"/.padctl/drift/*.catalog; do
-		[ -e "$f" ] || continue
-		k=$(basename "$f" .catalog)
-		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
-	done
-}
-on_exit drop_scratch
+use_drift_scratch 2
 kept() { ls "$PROJECT"/.padctl/drift/*.protected 2>/dev/null; }
 
 psql_q "CREATE SCHEMA ref; CREATE TABLE ref.employee (id int PRIMARY KEY, name text)" >/dev/null

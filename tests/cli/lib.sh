@@ -136,6 +136,31 @@ sql_on() {
 	"$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$TPG_HOST" -p "$1" -U "$TPG_USER" -d "$2" -c "$3"
 }
 
+# drift_drop_scratch: drops the scratch databases of $PROJECT's drift cache
+# (their names are the cache files', padctl_drift_<first 24 of the key>).
+drift_drop_scratch() {
+	local f k
+	for f in "$PROJECT"/.padctl/drift/*.catalog; do
+		[ -e "$f" ] || continue
+		k=$(basename "$f" .catalog)
+		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
+	done
+}
+
+# use_drift_scratch KEEP: drift in $PROJECT's padctl.yml with the shared test
+# cluster as the scratch server (drift.keep KEEP); its scratch databases go at exit.
+use_drift_scratch() {
+	cat >>"$PROJECT/padctl.yml" <<YML
+drift:
+  keep: $1
+  scratch:
+    host: $TPG_HOST
+    port: $TPG_PORT
+    user: $TPG_USER
+YML
+	on_exit drift_drop_scratch
+}
+
 # psql_q SQL: sql_on the scenario's database; aborts the scenario on error.
 psql_q() {
 	local out
