@@ -76,6 +76,21 @@ bench_cluster_stop() {
 	esac
 }
 
+# bench_stop_at_exit: at exit (also after INT or TERM) run the script's
+# bench_at_exit if it defines one, then stop the cluster; the script's exit
+# status stays.
+bench_stop_at_exit() {
+	trap bench_exit EXIT
+	trap 'exit 130' INT TERM
+}
+bench_exit() {
+	local rc=$?
+	set +e
+	! declare -F bench_at_exit >/dev/null || bench_at_exit
+	bench_cluster_stop
+	exit "$rc"
+}
+
 # bench_cluster_start [SETTING...]: initdb and start a throwaway cluster on a
 # free loopback port, data on disk (/var/tmp, not tmpfs: fsync must cost
 # what it costs), fsync and synchronous_commit left on; each SETTING is a

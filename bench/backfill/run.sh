@@ -65,7 +65,7 @@ W=$(cd "$W" && pwd)/backfill
 LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
-trap bench_cluster_stop EXIT
+bench_stop_at_exit
 # BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling.
 # Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): both sides insert the
 # same rows, but a worker woken by one run's inserts (padctl commits 200

@@ -67,14 +67,7 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 
 bench_cluster_start
 say "PostgreSQL $PGVER on 127.0.0.1:$PORT, data on disk in $PGBASE/data"

@@ -71,14 +71,7 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 
 if [ -n "${BENCH_PGPORT-}" ]; then
 	export PGHOST=${BENCH_PGHOST:-127.0.0.1} PGPORT=$BENCH_PGPORT PGUSER=${BENCH_PGUSER:-$USER} PGDATABASE=postgres

@@ -40,14 +40,7 @@ W=$(cd "$W" && pwd)
 LOGS=$W/logs
 rm -rf -- "$LOGS"
 mkdir -p "$LOGS"
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 
 # guard_sql SOURCE OUT: the functions guard.c creates, and how padctl calls the check
 guard_sql() {

@@ -48,14 +48,7 @@ W=$(cd "$W" && pwd)
 LOGS=$W/logs
 rm -rf -- "$LOGS"
 mkdir -p "$LOGS"
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 # Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): each deploy creates
 # 1,000 tables and 2,000 indexes, and a worker woken by that catalog churn
 # runs during whichever deploy comes next, guard on or off, and is charged

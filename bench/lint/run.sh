@@ -47,14 +47,7 @@ LOGS=$W/logs
 rm -rf -- "$LOGS"
 mkdir -p "$LOGS"
 
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 bench_cluster_start max_connections=50
 say "PostgreSQL $PGVER on 127.0.0.1:$PORT"
 

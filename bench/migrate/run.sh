@@ -72,14 +72,7 @@ mkdir -p "$LOGS"
 
 # --- the cluster -----------------------------------------------------------------
 
-cleanup() {
-	local rc=$?
-	set +e
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 
 bench_cluster_start max_connections=50
 # (dbmate's Go driver rejects PGGSSENCMODE, so its commands run without it.)

@@ -67,15 +67,8 @@ LOGS=$W/logs
 rm -rf -- "$W"
 mkdir -p "$LOGS"
 
-cleanup() {
-	local rc=$?
-	set +e
-	bash "$ROOT/tests/harness/sshd.sh" stop "$W/sshd" >/dev/null 2>&1
-	bench_cluster_stop
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_at_exit() { bash "$ROOT/tests/harness/sshd.sh" stop "$W/sshd" >/dev/null 2>&1; }
+bench_stop_at_exit
 
 bench_cluster_start
 bash "$ROOT/tests/harness/sshd.sh" start "$W/sshd" || die "could not start sshd"

@@ -48,16 +48,11 @@ rm -rf -- "$LOGS" "$W/project" "$W/sshd"
 mkdir -p "$LOGS"
 
 SSH_PID=
-cleanup() {
-	local rc=$?
-	set +e
+bench_at_exit() {
 	[ -z "$SSH_PID" ] || kill "$SSH_PID" 2>/dev/null
 	bash "$ROOT/tests/harness/sshd.sh" stop "$W/sshd" >/dev/null 2>&1
-	bench_cluster_stop
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_stop_at_exit
 
 # shellcheck disable=SC2086
 bench_cluster_start max_connections=50 ${BENCH_PG_SETTINGS-}
