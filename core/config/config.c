@@ -364,6 +364,32 @@ static const struct yw_field project_migrations_fields[] = {
 };
 static const struct yw_table project_migrations_table = YW_TABLE(project_migrations_fields, NULL);
 
+/* has_control tells whether s holds a control character: a path is printed
+ * and recorded, and a newline in one would forge lines */
+static int has_control(const char *s)
+{
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* dot_component returns the first ".." component of the path s (with dot,
+ * a "." one too) and its length in *len; NULL when there is none */
+static const char *dot_component(const char *s, int dot, size_t *len)
+{
+	for (const char *q = s; *q;) {
+		size_t n = strcspn(q, "/");
+		if ((n == 2 && q[0] == '.' && q[1] == '.') || (dot && n == 1 && q[0] == '.')) {
+			*len = n;
+			return q;
+		}
+		q += n;
+		q += *q == '/';
+	}
+	return NULL;
+}
+
 /* set_backups_dir: where backups go. The files hold the owned schemas'
  * data, so the value is refused rather than guessed at when it could mean
  * something else than it seems: a ".." component (an absolute path says
@@ -380,20 +406,15 @@ static int set_backups_dir(struct yw_walk *w, const struct yw_field *fl, const y
 	const char *s = NULL;
 	if (yw_scalar(w->doc, v, fl->what, &s))
 		return -1;
-	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
-		if (*q < 0x20 || *q == 0x7f) {
-			yw_err(w->doc, v, "%s holds a control character", fl->what);
-			return fail_hint("write a plain path, e.g. `.padctl/backups` or `/var/backups/padctl`");
-		}
-	for (const char *q = s; *q;) {
-		size_t n = strcspn(q, "/");
-		if (n == 2 && q[0] == '.' && q[1] == '.') {
-			yw_err(w->doc, v, "%s \"%s\" has a \"..\" component", fl->what, yw_show(s));
-			return fail_hint("write the directory as an absolute path (or one below the project root) "
-					 "without \"..\"");
-		}
-		q += n;
-		q += *q == '/';
+	size_t dn;
+	if (has_control(s)) {
+		yw_err(w->doc, v, "%s holds a control character", fl->what);
+		return fail_hint("write a plain path, e.g. `.padctl/backups` or `/var/backups/padctl`");
+	}
+	if (dot_component(s, 0, &dn)) {
+		yw_err(w->doc, v, "%s \"%s\" has a \"..\" component", fl->what, yw_show(s));
+		return fail_hint("write the directory as an absolute path (or one below the project root) "
+				 "without \"..\"");
 	}
 	char *dir = NULL;
 	if (get_path(w->doc, v, fl->what, c->root, &dir))
@@ -772,24 +793,20 @@ static int set_remote_dir(struct yw_walk *w, const struct yw_field *fl, const ya
 	if (yw_scalar(w->doc, v, fl->what, &s))
 		return -1;
 	const char *eg = "write an absolute directory on the SSH host, e.g. `/var/backups/padctl`";
-	for (const unsigned char *q = (const unsigned char *)s; *q; q++)
-		if (*q < 0x20 || *q == 0x7f) {
-			yw_err(w->doc, v, "%s holds a control character", fl->what);
-			return fail_hint("%s", eg);
-		}
+	if (has_control(s)) {
+		yw_err(w->doc, v, "%s holds a control character", fl->what);
+		return fail_hint("%s", eg);
+	}
 	if (s[0] != '/') {
 		yw_err(w->doc, v, "%s \"%s\" is not an absolute path", fl->what, yw_show(s));
 		fail_detail("it names a directory on the SSH host; \"~\" and relative paths are not expanded there");
 		return fail_hint("%s", eg);
 	}
-	for (const char *q = s; *q;) {
-		size_t n = strcspn(q, "/");
-		if ((n == 2 && q[0] == '.' && q[1] == '.') || (n == 1 && q[0] == '.')) {
-			yw_err(w->doc, v, "%s \"%s\" has a \"%.*s\" component", fl->what, yw_show(s), (int)n, q);
-			return fail_hint("%s, without \".\" or \"..\"", eg);
-		}
-		q += n;
-		q += *q == '/';
+	size_t dn;
+	const char *dot = dot_component(s, 1, &dn);
+	if (dot) {
+		yw_err(w->doc, v, "%s \"%s\" has a \"%.*s\" component", fl->what, yw_show(s), (int)dn, dot);
+		return fail_hint("%s, without \".\" or \"..\"", eg);
 	}
 	char *dir = xstrdup(s);
 	size_t n = strlen(dir);

@@ -784,6 +784,16 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 	return drift_check_known(p, target, db, NULL, NULL, r);
 }
 
+/* cache_used marks the replay at cat_path used for target: it is the newest
+ * now, not the next to go (drift.keep) */
+static void cache_used(const char *cat_path, const char *target, struct drift_result *r)
+{
+	r->cached = 1;
+	utimensat(AT_FDCWD, cat_path, NULL, 0);
+	log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database %s)",
+		 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+}
+
 int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
 		      const struct history *known_history, struct drift_result *r)
 {
@@ -842,12 +852,8 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 	if (clean && file_exists(cat_path) && (!r->baseline || file_exists(only_path)) && same_text(clean, fp)) {
 		/* compared clean with this replay before, and not one of the
 		 * catalog rows it read has changed since */
-		r->cached = 1;
 		r->unchanged = 1;
-		utimensat(AT_FDCWD, cat_path, NULL, 0);
-		log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database "
-			 "%s)",
-			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+		cache_used(cat_path, target, r);
 		log_verbose("drift: the owned schemas' catalog of target \"%s\" has not changed since it last "
 			    "compared clean (%s)",
 			    target, clean);
@@ -875,12 +881,7 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 	}
 	rc = hit < 0 ? -1 : 0;
 	if (hit == 0) {
-		r->cached = 1;
-		/* the cache is used: it is the newest, not the next to go */
-		utimensat(AT_FDCWD, cat_path, NULL, 0);
-		log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database "
-			 "%s)",
-			 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
+		cache_used(cat_path, target, r);
 	} else if (hit == 1) {
 		size_t total = r->replayed;
 		r->replayed = 0;
