@@ -29,8 +29,9 @@
 # order, each ratio against the set-based run of its round; medians
 # reported), BENCH_AUTOVACUUM (default off, see below), BENCH_KEEP=1 (leave
 # the cluster running). Server CPU: the cluster's CPU seconds during a run
-# (steadier than wall time on a shared machine). The cluster
-# is started as bench/lib.sh says (data on disk, fsync on) and stopped on exit.
+# (steadier than wall time on a shared machine); WAL: the write-ahead log it
+# wrote (pg_current_wal_lsn() before and after). The cluster is started as
+# bench/lib.sh says (data on disk, fsync on) and stopped on exit.
 set -euo pipefail
 
 PROG=${0##*/}
@@ -158,16 +159,21 @@ reset() {
 		TRUNCATE padctl.backfill_mapping, padctl.backfill_failures" -c "VACUUM ANALYZE" >/dev/null
 	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
 }
-# timed LABEL CMD...: run CMD; append "LABEL wall_seconds server_cpu_seconds" to $W/times
+# wal_bytes: the cluster's write-ahead log position, in bytes
+wal_bytes() { "$PSQL" -XqAt -d postgres -c "SELECT pg_current_wal_lsn() - '0/0'"; }
+# timed LABEL CMD...: run CMD; append "LABEL wall_seconds server_cpu_seconds wal_bytes" to $W/times
 timed() {
-	local label=$1 t0 t1 c0 c1
+	local label=$1 t0 t1 c0 c1 w0 w1
 	shift
+	w0=$(wal_bytes)
 	c0=$(server_cpu)
 	t0=$(now)
 	"$@"
 	t1=$(now)
 	c1=$(server_cpu)
-	printf '%s %s %s\n' "$label" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($c1 - $c0)")" >>"$W/times"
+	w1=$(wal_bytes)
+	printf '%s %s %s %s\n' "$label" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($c1 - $c0)")" \
+		"$(python3 -c "print($w1 - $w0)")" >>"$W/times"
 	"$PSQL" -XqAt -d postgres -c CHECKPOINT >/dev/null
 }
 run_setbased() {
@@ -215,8 +221,8 @@ times, n, n_small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rss = {"padctl": sys.argv[4], "padctl_bad": sys.argv[5], "padctl_small": sys.argv[6]}
 t = {}
 for line in open(times):
-    r, what, wall, cpu = line.split()
-    t.setdefault(what, {})[r] = (float(wall), float(cpu))
+    r, what, wall, cpu, wal = line.split()
+    t.setdefault(what, {})[r] = (float(wall), float(cpu), float(wal))
 rounds = sorted(t["setbased"], key=int)
 def rate(what, r, i):
     return (n_small if what == "padctl_small" else n) / t[what][r][i]
@@ -239,6 +245,8 @@ fmt = lambda v: "%.1f" % v
 row("set-based: seconds (wall)", lambda r: t["setbased"][r][0])
 row("padctl: seconds (wall)", lambda r: t["padctl"][r][0])
 row("padctl, 1% bad: seconds (wall)", lambda r: t["padctl_bad"][r][0])
+row("set-based: WAL, MB", lambda r: t["setbased"][r][2] / 1e6)
+row("padctl: WAL, MB", lambda r: t["padctl"][r][2] / 1e6)
 print("\npadctl max RSS: %s KiB at %d rows (1%% bad: %s KiB), %s KiB at %d rows (memory check, %.0f rows/s)"
       % (rss["padctl"], n, rss["padctl_bad"], rss["padctl_small"], n_small, rate("padctl_small", "1", 0)))
 PY
