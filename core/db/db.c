@@ -542,7 +542,7 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 			db->on_result(db->on_result_arg, k, res);
 		if (st == PGRES_COPY_IN) {
 			if (copy_in(db, copy, copy_len, copy != NULL) && !rc)
-				rc = report_error(db, res, r);
+				rc = report_error(db, NULL, r);
 		} else if (st == PGRES_COPY_OUT) {
 			char *row;
 			while (PQgetCopyData(db->conn, &row, 0) > 0)

@@ -2,7 +2,10 @@
  * A transactional migration runs in one transaction together with its history
  * row, so a crash leaves it fully applied or not at all. A non-transactional
  * one (meta.yml `transactional: false`, e.g. CREATE INDEX CONCURRENTLY) runs
- * alone, statement by statement.
+ * alone, statement by statement. Consecutive transactional migrations go to
+ * the host together ("tx" service, version 2), which sends several of them,
+ * each its own transaction, in one message; a host without it gets them one
+ * by one.
  *
  * Indexes: only the indexes a migration's own CREATE INDEX statements name are
  * ever touched, only in owned schemas, and never one another session is

@@ -19,10 +19,11 @@ tables() { psql_q "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_
 group "a failure in the middle of a message: the ones before stay, none after runs"
 add_migration 0001 a "CREATE SCHEMA app;
 CREATE TABLE app.t1 AS SELECT statement_timestamp() AS ts;"
-add_migration 0002 b "CREATE TABLE app.t2 AS SELECT statement_timestamp() AS ts;"
+add_migration 0002 b "CREATE TABLE app.t2 AS SELECT statement_timestamp() AS ts;
+SET application_name = 'leaked_871';"
 add_migration 0003 c "CREATE TABLE app.t3 AS SELECT statement_timestamp() AS ts;
 DROP TABLE IF EXISTS app.nothing_here;"
-add_migration 0004 d "CREATE TABLE app.t4 AS SELECT statement_timestamp() AS ts;"
+add_migration 0004 d "CREATE TABLE app.t4 AS SELECT statement_timestamp() AS ts, current_setting('application_name') AS app;"
 add_migration 0005 e "CREATE TABLE app.t5 AS SELECT statement_timestamp() AS ts;"
 add_migration 0006 f "CREATE TABLE app.t6 (i int);
 
@@ -43,6 +44,7 @@ assert_eq "t1,t2,t3,t4,t5" "$(tables)" "tables: 0006 rolled back, nothing after 
 assert_eq 1 "$(psql_q "SELECT count(DISTINCT ts) FROM (SELECT ts FROM app.t1 UNION ALL SELECT ts FROM app.t2
 	UNION ALL SELECT ts FROM app.t3 UNION ALL SELECT ts FROM app.t4 UNION ALL SELECT ts FROM app.t5) s")" \
 	"0001-0005 arrived in one message"
+assert_not_contains "$(psql_q "SELECT app FROM app.t4")" leaked_871 "0004's session (reset after 0002)"
 ok "0001-0005 applied and recorded, 0006 named at up.sql:3 and rolled back, 0007-0010 never ran"
 
 group "a second deploy after the fix goes on from the failed migration"
