@@ -617,13 +617,13 @@ static void tx_batch_result(void *arg, size_t k, PGresult *res)
 {
 	struct tx_batch *b = arg;
 	ExecStatusType s = PQresultStatus(res);
-	for (size_t i = b->committed; i < b->n && (long)k <= b->commit[i]; i++) {
-		if ((long)k == b->hist[i] && s == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1)
-			b->ms[i] = strtod(PQgetvalue(res, 0, 0), NULL);
-		if ((long)k == b->commit[i] && s == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0)
-			b->committed = i + 1;
-		break;
-	}
+	size_t i = b->committed; /* the results up to its COMMIT's are the migration's after the last committed */
+	if (i >= b->n)
+		return;
+	if ((long)k == b->hist[i] && s == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1)
+		b->ms[i] = strtod(PQgetvalue(res, 0, 0), NULL);
+	if ((long)k == b->commit[i] && s == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0)
+		b->committed = i + 1;
 }
 
 /* tx_batch_build queues migrations first .. first + count - 1 as tx_begin, exec_later, history_record

@@ -146,4 +146,22 @@ assert_eq "rolled_back|4" "$(psql_q "SELECT string_agg(DISTINCT status, ','), co
 assert_eq "applied" "$(psql_q "SELECT status FROM padctl.migrations WHERE version = '0020'")" "the run before stays"
 ok "0021-0024 rolled back, 0020 stays applied"
 
+group "on_failure: rollback undoes the migrations a failed message committed"
+cat >"$PROJECT/pipelines/standard.yml" <<'P'
+steps:
+  - migrate
+on_failure: rollback
+P
+add_migration 0025 f25 "CREATE TABLE app.f25 (i int);" "DROP TABLE app.f25;"
+add_migration 0026 f26 "CREATE TABLE app.f26 (i int);" "DROP TABLE app.f26;"
+add_migration 0027 f27 "CREATE TABLE app.f27 (i int);
+SELECT 1 / 0;" "DROP TABLE app.f27;"
+pc deploy test
+assert_rc 1
+assert_err_contains "$MIG/0027_f27/up.sql:2: division by zero"
+assert_err_contains "rolled back 0026_f26 (down), 0025_f25 (down)"
+assert_eq "" "$(psql_q "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'app'
+	AND tablename LIKE 'f2%'")" "no table of the run is left"
+ok "0025 and 0026 committed in the message, then undone by the run's rollback"
+
 finish
