@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Several transactional migrations travel in one message (the "tx" service,
 # version 2), each still its own transaction: a failure in the middle of a
-# message leaves the ones before it applied and recorded and runs none after
-# it, and names its file and line; a second deploy goes on from there. Each
-# history row measures its own migration, a lock timeout in the middle is
-# retried from the migration that waited, the protected-schema guard stops
-# the message at the migration it refuses, and a rollback undoes a run that
-# went in one message.
+# message (an error, the guard's refusal, SIGINT) leaves the ones before it
+# applied and recorded, runs none after it and names its file and line; a
+# second deploy goes on from there. Each history row measures its own
+# migration, the session is reset between migrations, a lock timeout in the
+# middle is retried from the migration that waited, and a rollback (the
+# command, or on_failure: rollback) undoes what a message committed.
 . "$(dirname "$0")/lib.sh"
 
 new_project batch
@@ -146,22 +146,48 @@ assert_eq "rolled_back|4" "$(psql_q "SELECT string_agg(DISTINCT status, ','), co
 assert_eq "applied" "$(psql_q "SELECT status FROM padctl.migrations WHERE version = '0020'")" "the run before stays"
 ok "0021-0024 rolled back, 0020 stays applied"
 
+group "SIGINT in the middle of a message: the ones before stay, the rest never ran"
+add_migration 0028 s28 "CREATE TABLE app.s28 (i int);"
+add_migration 0029 s29 "SELECT pg_sleep(3600);
+CREATE TABLE app.s29 (i int);"
+add_migration 0030 s30 "CREATE TABLE app.s30 (i int);"
+sleeping() {
+	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name LIKE 'padctl %' AND wait_event = 'PgSleep'")" != 0 ]
+}
+pc_bg "$LOG.int" deploy test
+wait_for 120 sleeping || fail_now "padctl never reached 0029's sleep" "$(cat "$LOG.int.err")"
+kill -INT "$BG_PID"
+bg_wait "$BG_PID" "$LOG.int" 60
+assert_rc 130
+assert_err_contains "canceling statement due to user request"
+assert_err_contains "0029_s29/up.sql:1"
+assert_eq "0028" "$(psql_q "SELECT string_agg(version, ',') FROM padctl.migrations WHERE version >= '0028'")" \
+	"history: 0028 only"
+assert_eq t "$(psql_q "SELECT to_regclass('app.s28') IS NOT NULL AND to_regclass('app.s29') IS NULL
+	AND to_regclass('app.s30') IS NULL")" "s28 stays, s29 rolled back, s30 never ran"
+rm -r "$MIG/0029_s29"
+pc deploy test
+assert_rc 0
+assert_table_exists app.s30
+ok "0028 applied, 0029 cancelled and rolled back, 0030 applied by the next deploy"
+
 group "on_failure: rollback undoes the migrations a failed message committed"
 cat >"$PROJECT/pipelines/standard.yml" <<'P'
 steps:
   - migrate
 on_failure: rollback
 P
-add_migration 0025 f25 "CREATE TABLE app.f25 (i int);" "DROP TABLE app.f25;"
-add_migration 0026 f26 "CREATE TABLE app.f26 (i int);" "DROP TABLE app.f26;"
-add_migration 0027 f27 "CREATE TABLE app.f27 (i int);
-SELECT 1 / 0;" "DROP TABLE app.f27;"
+add_migration 0031 f31 "CREATE TABLE app.f31 (i int);" "DROP TABLE app.f31;"
+add_migration 0032 f32 "CREATE TABLE app.f32 (i int);" "DROP TABLE app.f32;"
+add_migration 0033 f33 "CREATE TABLE app.f33 (i int);
+SELECT 1 / 0;" "DROP TABLE app.f33;"
 pc deploy test
 assert_rc 1
-assert_err_contains "$MIG/0027_f27/up.sql:2: division by zero"
-assert_err_contains "rolled back 0026_f26 (down), 0025_f25 (down)"
+assert_err_contains "$MIG/0033_f33/up.sql:2: division by zero"
+assert_err_contains "rolled back 0032_f32 (down), 0031_f31 (down)"
 assert_eq "" "$(psql_q "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'app'
-	AND tablename LIKE 'f2%'")" "no table of the run is left"
-ok "0025 and 0026 committed in the message, then undone by the run's rollback"
+	AND tablename LIKE 'f3%'")" "no table of the run is left"
+ok "0031 and 0032 committed in the message, then undone by the run's rollback"
 
 finish
