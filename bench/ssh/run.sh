@@ -143,6 +143,17 @@ WAYS="direct padctl-tunnel ssh-L-psql psql"
 for ((r = 1; r <= REPEATS; r++)); do
 	for w in $WAYS; do run_one "$w" "$r"; done
 done
+# the fixed cost of a deploy: nothing pending (connect, the SSH handshake and login, the ledger's reads)
+declare -A U
+for ((r = 1; r <= REPEATS; r++)); do
+	for w in direct tunnel; do
+		t0=$(now)
+		"$PADCTL_BIN" -q -C "$P" deploy "$w" >"$LOGS/uptodate-$w.$r.out" 2>&1 ||
+			die "padctl $w with nothing pending failed (log: $LOGS/uptodate-$w.$r.out)"
+		t1=$(now)
+		U[$w]="${U[$w]-} $(python3 -c "print($t1 - $t0)")"
+	done
+done
 median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 declare -A M
 for w in $WAYS; do
@@ -157,5 +168,12 @@ ratio() { python3 -c "print('%.2fx' % ($1 / $2))"; }
 	printf '| padctl-tunnel / ssh-L-psql | %s | <= 1.00x |\n' "$(ratio "${M[padctl-tunnel]}" "${M[ssh-L-psql]}")"
 	printf '| padctl-tunnel / direct | %s | <= 1.15x |\n' "$(ratio "${M[padctl-tunnel]}" "${M[direct]}")"
 	printf '| ssh-L-psql / psql | %s | |\n' "$(ratio "${M[ssh-L-psql]}" "${M[psql]}")"
+	# shellcheck disable=SC2086
+	UD=$(median ${U[direct]})
+	# shellcheck disable=SC2086
+	UT=$(median ${U[tunnel]})
+	printf '\n| deploy with nothing pending (median of %s) | direct | padctl-tunnel | tunnel - direct |\n' "$REPEATS"
+	printf '|---|---:|---:|---:|\n| the fixed cost | %.3f s | %.3f s | %.3f s |\n' "$UD" "$UT" \
+		"$(python3 -c "print($UT - $UD)")"
 	printf '\nload average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$W/results.md"

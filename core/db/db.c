@@ -113,6 +113,7 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 	db->label = xstrdup(label);
 	db->read_only = p->read_only;
 	db->server_side = server_side;
+	db->failed_file = -1;
 	PQsetNoticeReceiver(conn, notice_receiver, db);
 	*out = db;
 	return 0;
@@ -145,6 +146,7 @@ struct qstmt {
 
 /* db_queued: a file db_exec_later put into db->deferred, to be run with what follows it */
 struct db_queued {
+	struct db_queued *next; /* the next file of the same message */
 	char *text, *origin;
 	size_t len;
 	size_t first;       /* results in front of its first statement's (the deferred statements') */
@@ -428,27 +430,52 @@ static size_t utf8_chars(const char *s, size_t n)
 	return c;
 }
 
+/* queued_free frees the list of queued files q */
 static void queued_free(struct db_queued *q)
 {
-	if (!q)
-		return;
-	free(q->text);
-	free(q->origin);
-	free(q->stmt);
-	free(q);
+	while (q) {
+		struct db_queued *next = q->next;
+		free(q->text);
+		free(q->origin);
+		free(q->stmt);
+		free(q);
+		q = next;
+	}
 }
 
-/* queue_owns tells whether the failed result k of a message with the queued
- * file q is the file's: its position lies in the file's part (a syntax
- * error the server found when it parsed the whole message, before running
- * any of it), else it came in the file's range of results */
-static int queue_owns(const struct db_queued *q, const PGresult *res, size_t k)
+/* queue_owner returns the queued file of the list q that the failed result
+ * k is the error of, NULL when none, and its place in *idx: the file whose
+ * part holds the error's position (a syntax error the server found when it
+ * parsed the whole message, before running any of it), else the file in
+ * whose range of results k came */
+static struct db_queued *queue_owner(struct db_queued *q, const PGresult *res, size_t k, long *idx)
 {
 	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 	long p = pos ? strtol(pos, NULL, 10) : 0;
-	if (p > 0)
-		return (size_t)p > q->stmt[0].chars && (size_t)p <= q->end_chars;
-	return k >= q->first && k < q->first + 2 * q->n;
+	for (*idx = 0; q; q = q->next, (*idx)++) {
+		if (p > 0 ? (size_t)p > q->stmt[0].chars && (size_t)p <= q->end_chars
+			  : k >= q->first && k < q->first + 2 * q->n)
+			return q;
+	}
+	*idx = -1;
+	return NULL;
+}
+
+/* queue_run points run at the queued file q's first statement, forgetting the file it followed */
+static void queue_run(struct db_run *r, const struct db_queued *q)
+{
+	run_release(r);
+	memset(r, 0, sizeof *r);
+	r->text = q->text;
+	r->len = q->len;
+	r->origin = q->origin;
+	r->cur_line = 1;
+	r->stmts = q->stmt;
+	r->nstmts = q->n;
+	r->end_chars = q->end_chars;
+	r->off = q->stmt[0].off;
+	r->slen = q->stmt[0].len;
+	r->pre_chars = q->stmt[0].chars;
 }
 
 /* queue_at points the queued file's run at its statement j */
@@ -473,6 +500,8 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 	size_t pre = utf8_chars(db->deferred.s, db->deferred.len); /* as the server counts positions */
 	struct db_queued *q = db->queued;
 	db->queued = NULL;
+	db->counted_len = db->counted_n = 0;
+	db->failed_file = -1;
 	int sent;
 	if (last)
 		*last = NULL;
@@ -489,19 +518,15 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 		queued_free(q);
 		return report_error(db, NULL, NULL);
 	}
-	/* the file's run: notices until its first statement's result are its first statement's
-	 * (those of the deferred statements in front were always shown so) */
+	/* the first file's run: notices until its first statement's result are its first statement's
+	 * (those of the deferred statements in front were always shown so); a later file's run starts
+	 * two results before its first statement's (its BEGIN's result and the notices after it: libpq
+	 * reads notices ahead of a result it holds until the next other message) */
 	struct db_run qrun, *caller = db->run;
 	memset(&qrun, 0, sizeof qrun);
-	if (q) {
-		qrun.text = q->text;
-		qrun.len = q->len;
-		qrun.origin = q->origin;
-		qrun.cur_line = 1;
-		qrun.stmts = q->stmt;
-		qrun.nstmts = q->n;
-		qrun.end_chars = q->end_chars;
-		queue_at(&qrun, q, 0);
+	struct db_queued *cur = q; /* the file whose results come now or next */
+	if (cur) {
+		queue_run(&qrun, cur);
 		db->run = &qrun;
 	}
 	int rc = 0;
@@ -511,6 +536,10 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 		ExecStatusType st = PQresultStatus(res);
 		int failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY &&
 			     st != PGRES_COPY_IN && st != PGRES_COPY_OUT;
+		long idx = -1;
+		struct db_queued *own = failed && q && !rc ? queue_owner(q, res, k, &idx) : NULL;
+		if (q && db->on_result)
+			db->on_result(db->on_result_arg, k, res);
 		if (st == PGRES_COPY_IN) {
 			if (copy_in(db, copy, copy_len, copy != NULL) && !rc)
 				rc = report_error(db, NULL, r);
@@ -518,8 +547,15 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 			char *row;
 			while (PQgetCopyData(db->conn, &row, 0) > 0)
 				PQfreemem(row);
-		} else if (failed && q && !rc && queue_owns(q, res, k)) {
+		} else if (own) {
+			if (own != cur || db->run != &qrun) {
+				/* a syntax error in a later file (nothing ran), or an error before the run switched */
+				queue_run(&qrun, own);
+				if (!PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) && k >= own->first)
+					queue_at(&qrun, own, (k - own->first) / 2);
+			}
 			rc = report_error(db, res, &qrun);
+			db->failed_file = idx;
 			if (last) {
 				PQclear(*last);
 				*last = NULL;
@@ -527,16 +563,23 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 		} else if (failed && !rc && !last) {
 			/* an error in the deferred prefix names no line of the file */
 			rc = report_error(db, res, r);
-		} else if (!failed && q && k >= q->first && k < q->first + 2 * q->n && (k - q->first) % 2 == 0) {
+		} else if (!failed && cur && k >= cur->first && k < cur->first + 2 * cur->n &&
+			   (k - cur->first) % 2 == 0) {
 			/* statement j ran: what comes before the next result is statement j + 1's (the
 			 * separator after each statement holds back libpq, which reads notices ahead
 			 * of the result it holds, until this point) */
-			size_t j = (k - q->first) / 2;
+			size_t j = (k - cur->first) / 2;
 			run_note_function(&qrun);
-			if (j + 1 < q->n)
-				queue_at(&qrun, q, j + 1);
-			else
+			if (j + 1 < cur->n) {
+				queue_at(&qrun, cur, j + 1);
+			} else {
 				db->run = caller;
+				cur = cur->next;
+			}
+		}
+		if (!failed && cur && db->run != &qrun && k + 2 >= cur->first) {
+			queue_run(&qrun, cur);
+			db->run = &qrun;
 		}
 		if (last && !rc) {
 			PQclear(*last);
@@ -547,10 +590,8 @@ static int send_message(struct db *db, const char *sql, size_t len, struct db_ru
 		k++;
 	}
 	db->run = caller;
-	if (q) {
-		run_release(&qrun);
-		queued_free(q);
-	}
+	run_release(&qrun);
+	queued_free(q);
 	return rc;
 }
 
@@ -785,17 +826,48 @@ static long count_statements(const char *text, size_t len)
 	return got < 0 ? -1 : n;
 }
 
+long db_deferred_count(struct db *db)
+{
+	if (db->counted_len > db->deferred.len)
+		db->counted_len = db->counted_n = 0;
+	if (db->counted_len < db->deferred.len) {
+		/* what db_defer added since: a queued file's statements were counted when it was queued */
+		long n = count_statements(db->deferred.s + db->counted_len, db->deferred.len - db->counted_len);
+		if (n < 0)
+			return -1;
+		db->counted_n += (size_t)n;
+		db->counted_len = db->deferred.len;
+	}
+	return (long)db->counted_n;
+}
+
+void db_deferred_undo(struct db *db, size_t mark)
+{
+	if (mark >= db->deferred.len)
+		return;
+	db->deferred.len = mark;
+	db->deferred.s[mark] = '\0';
+	if (db->counted_len > mark)
+		db->counted_len = db->counted_n = 0;
+}
+
 int db_exec_later(struct db *db, const char *sql, const char *origin)
 {
+	int rc = db_queue(db, sql, origin);
+	return rc > 0 ? db_exec(db, sql, origin) : rc;
+}
+
+int db_queue(struct db *db, const char *sql, const char *origin)
+{
 	size_t len = strlen(sql);
-	if (!origin || db->queued || db->after_statement || len > SQL_STREAM_CHUNK ||
-	    settings_sensitive(sql, len))
-		return db_exec(db, sql, origin);
-	if (guard_blind(db, origin, sql, 0, len))
-		return -1;
-	long first = db->deferred.len ? count_statements(db->deferred.s, db->deferred.len) : 0;
+	if (!origin || db->after_statement || len > SQL_STREAM_CHUNK || settings_sensitive(sql, len))
+		return 1;
+	const char *scs = PQparameterStatus(db->conn, "standard_conforming_strings");
+	if (db->guard && ((scs && strcmp(scs, "off") == 0) || !pg_valid_server_encoding_id(PQclientEncoding(db->conn))))
+		return 1; /* guard_blind: db_exec says why the guard cannot read it */
+	long first = db_deferred_count(db);
 	if (first < 0)
-		return db_exec(db, sql, origin);
+		return 1;
 	/* the checks of check_text, and the statements, in one pass */
 	struct sql_stream s;
 	struct sql_piece p, data;
@@ -827,7 +899,7 @@ int db_exec_later(struct db *db, const char *sql, const char *origin)
 	if (refused || copies || got < 0 || q->n == 0) {
 		/* COPY data, a syntax error (db_exec reports it as ever), or nothing to run */
 		queued_free(q);
-		return refused ? -1 : db_exec(db, sql, origin);
+		return refused ? -1 : 1;
 	}
 	q->text = xstrndup(sql, len);
 	q->len = len;
@@ -841,7 +913,12 @@ int db_exec_later(struct db *db, const char *sql, const char *origin)
 		chars += utf8_chars(sql + q->stmt[j].off, q->stmt[j].len) + strlen(QUEUE_SEP);
 	}
 	q->end_chars = chars;
-	db->queued = q;
+	struct db_queued **tail = &db->queued;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = q;
+	db->counted_n = (size_t)first + 2 * q->n;
+	db->counted_len = db->deferred.len;
 	return 0;
 }
 
@@ -860,6 +937,7 @@ void db_drop_deferred(struct db *db)
 	buf_reset(&db->deferred);
 	queued_free(db->queued);
 	db->queued = NULL;
+	db->counted_len = db->counted_n = 0;
 }
 
 void db_defer(struct db *db, const char *sql)
@@ -873,6 +951,7 @@ int db_flush(struct db *db)
 	if (!db->deferred.len)
 		return 0;
 	char *sql = buf_detach(&db->deferred);
+	db->counted_len = db->counted_n = 0;
 	int rc = send_text(db, sql, strlen(sql), NULL, NULL, 0);
 	free(sql);
 	return rc;

@@ -16,7 +16,13 @@ struct db {
 	int read_only;
 	int server_side;      /* connected with the server-side settings (keepalives, connection checks) */
 	struct buf deferred;  /* statements sent in front of the next one (one round trip less) */
-	struct db_queued *queued; /* the file db_exec_later put into deferred, if any */
+	struct db_queued *queued; /* the files db_exec_later put into deferred, in order */
+	size_t counted_len, counted_n; /* deferred's first counted_len bytes hold counted_n statements */
+	long failed_file;     /* after a message: which of its queued files (0 the first) failed; -1: none */
+	/* on_result, when set, sees each result of a message that carried a queued file, in order
+	 * (k counts from 0, the deferred statements' included), before it is freed (not its to free) */
+	void (*on_result)(void *arg, size_t k, PGresult *res);
+	void *on_result_arg;
 	unsigned guard;       /* DB_GUARD_* bits: statements db_exec refuses before sending anything */
 	struct db_run *run;   /* what db_exec is running (for notices); NULL between calls */
 	const char *notice_from; /* "[t1 validate]" while a plugin's SQL runs: its notices are shown like a
@@ -96,6 +102,21 @@ int db_flush(struct db *db);
 int db_exec_later(struct db *db, const char *sql, const char *origin);
 /* db_queued tells whether a file db_exec_later queued waits to be sent. */
 int db_queued(const struct db *db);
+/* db_queue is db_exec_later that never runs anything: 0 when the file was
+ * queued, 1 when it cannot wait (nothing queued, no error recorded), -1
+ * when db->guard refuses a statement of it (recorded). Several files may
+ * wait for the same message, each reported as db_exec_later says; after the
+ * message db->failed_file says which of them failed. A message of several
+ * transactions (BEGIN ... COMMIT each) stops at the first error: the ones
+ * before it stay committed. */
+int db_queue(struct db *db, const char *sql, const char *origin);
+/* db_deferred_count is the number of results what db_defer and db_queue
+ * queued will produce (one per statement, two per statement of a queued
+ * file), or -1 when a deferred text does not parse. */
+long db_deferred_count(struct db *db);
+/* db_deferred_undo forgets what db_defer queued after the first mark bytes
+ * of db->deferred (a length read before), which must not cut a queued file. */
+void db_deferred_undo(struct db *db, size_t mark);
 /* db_exec_last sends what is queued and then sql as one message and hands
  * back the message's last result in *last (the caller's to PQclear; an
  * error of sql or of a deferred statement is that last result, since the

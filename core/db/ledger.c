@@ -600,6 +600,13 @@ int ledger_history_add(struct db *db, const char *version, const char *name, con
 char *ledger_history_sql(struct db *db, const char *version, const char *name, const char *checksum,
 			 const char *status, const char *reason, const char *run_id, double duration_ms)
 {
+	return ledger_history_sql_since(db, version, name, checksum, status, reason, run_id, duration_ms, NULL);
+}
+
+char *ledger_history_sql_since(struct db *db, const char *version, const char *name, const char *checksum,
+			       const char *status, const char *reason, const char *run_id, double duration_ms,
+			       const char *since)
+{
 	const char *v[] = { version, name, checksum, status, reason, ledger_actor(), run_id };
 	/* a rolled-back migration is pending again: its new row replaces the old one */
 	char *ver = db_literal(db, version);
@@ -619,7 +626,17 @@ char *ledger_history_sql(struct db *db, const char *version, const char *name, c
 		buf_addf(&b, "%s, ", lit);
 		free(lit);
 	}
-	if (duration_ms < 0)
+	if (duration_ms < 0 && since) {
+		/* the row of the migration before, inserted by this message: applied_at is its clock */
+		char *prev = db_literal(db, since);
+		if (!prev) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, "1000 * extract(epoch FROM clock_timestamp() - coalesce((SELECT applied_at FROM "
+			     "padctl.migrations WHERE version = %s), statement_timestamp())))", prev);
+		free(prev);
+	} else if (duration_ms < 0)
 		buf_adds(&b, "1000 * extract(epoch FROM clock_timestamp() - statement_timestamp()))");
 	else
 		buf_addf(&b, "%.3f)", duration_ms);

@@ -86,6 +86,12 @@ int ledger_history_add(struct db *db, const char *version, const char *name, con
  * (the migration's statements travel in the same message). */
 char *ledger_history_sql(struct db *db, const char *version, const char *name, const char *checksum,
 			 const char *status, const char *reason, const char *run_id, double duration_ms);
+/* ledger_history_sql_since is ledger_history_sql for a migration that
+ * follows another (version since) in the same message: duration_ms < 0 is
+ * the server's time since that one's history row (its applied_at). */
+char *ledger_history_sql_since(struct db *db, const char *version, const char *name, const char *checksum,
+			       const char *status, const char *reason, const char *run_id, double duration_ms,
+			       const char *since);
 /* ledger_run_start records a run on this target. */
 int ledger_run_start(struct db *db, const char *run_id, const char *env, const char *target, const char *command,
 		     const char *pipeline, int dry_run);

@@ -598,6 +598,183 @@ static int h_tx_commit(struct padctl_step *st)
 	return 0;
 }
 
+/* ---- the "tx" service, version 2: several transactional migrations in one message */
+
+/* a message carries at most this many migrations, and after the first about this much SQL */
+#define TX_BATCH_MAX 64
+#define TX_BATCH_BYTES (1024 * 1024)
+
+struct tx_batch {
+	size_t n;                  /* migrations in the message */
+	long hist[TX_BATCH_MAX];   /* the result of each one's history row (RETURNING its duration) */
+	long commit[TX_BATCH_MAX]; /* the result of its COMMIT */
+	double *ms;                /* the caller's durations */
+	size_t committed;          /* how many COMMITs the server answered so far */
+};
+
+/* tx_batch_result follows the message's results (db->on_result): durations and COMMITs */
+static void tx_batch_result(void *arg, size_t k, PGresult *res)
+{
+	struct tx_batch *b = arg;
+	ExecStatusType s = PQresultStatus(res);
+	size_t i = b->committed; /* the results up to its COMMIT's are the migration's after the last committed */
+	if (i >= b->n)
+		return;
+	if ((long)k == b->hist[i] && s == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1)
+		b->ms[i] = strtod(PQgetvalue(res, 0, 0), NULL);
+	if ((long)k == b->commit[i] && s == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0)
+		b->committed = i + 1;
+}
+
+/* tx_batch_build queues migrations first .. first + count - 1 as tx_begin, exec_later, history_record
+ * and tx_commit would, each after the one before, while they can share a message: how many (0: the
+ * first cannot) */
+static size_t tx_batch_build(struct padctl_step *st, size_t first, size_t count, struct tx_batch *b)
+{
+	struct db *db = st->db;
+	unsigned guard = db->guard;
+	size_t bytes = 0;
+	b->n = 0;
+	b->committed = 0;
+	for (size_t i = 0; i < count && i < TX_BATCH_MAX; i++) {
+		const struct padctl_migration *m = &st->migs[first + i];
+		size_t len = strlen(m->up_sql);
+		if (m->skip_reason || !m->transactional || !m->up_path || st->recorded[first + i] != REC_NONE ||
+		    (i > 0 && bytes + len > TX_BATCH_BYTES))
+			break;
+		/* the history row measures from the row of the migration before it in the message */
+		char *row = ledger_history_sql_since(db, m->version, m->name, m->checksum, "applied", NULL,
+						     st->run_id, -1, i > 0 ? st->migs[first + i - 1].version : NULL);
+		if (!row) {
+			err_clear(); /* tx_begin .. history_record report it when the migration goes alone */
+			break;
+		}
+		size_t mark = db->deferred.len;
+		session_reset(st->run, 1);
+		db_defer(db, "BEGIN");
+		if (st->env->lock_timeout <= 0)
+			db_defer(db, "SET LOCAL lock_timeout = 0"); /* as the migrate plugin does: no server default */
+		db->guard = guard | DB_GUARD_TX_CONTROL;
+		int queued = db_queue(db, m->up_sql, m->up_path);
+		db->guard = guard;
+		if (queued) {
+			/* the text cannot wait (or the guard refuses it): it goes alone, reported as ever */
+			if (queued < 0)
+				err_clear();
+			db_deferred_undo(db, mark);
+			free(row);
+			break;
+		}
+		session_reset(st->run, 1);
+		char *ret = xstrfmt("%s RETURNING duration_ms", row); /* the log line's duration */
+		db_defer(db, ret);
+		free(ret);
+		free(row);
+		b->hist[i] = db_deferred_count(db) - 1;
+		if (st->guard_sql && *st->guard_sql)
+			db_defer(db, st->guard_sql);
+		db_defer(db, "COMMIT");
+		b->commit[i] = db_deferred_count(db) - 1;
+		bytes += len;
+		b->n = i + 1;
+	}
+	return b->n;
+}
+
+static int tx_apply(struct padctl_step *st, size_t first, size_t count, size_t *applied, double *ms)
+{
+	*applied = 0;
+	if (st->dry_run || !st->tr || !st->recorded || st->in_tx || !ms || first >= st->nmigs || count == 0)
+		return 1;
+	if (sig_cancelled())
+		return cancelled_fail(st);
+	if (count > st->nmigs - first)
+		count = st->nmigs - first;
+	for (size_t i = 0; i < count; i++)
+		ms[i] = 0;
+	/* the guard's state at the start of the step is read before any BEGIN is queued (once per step) */
+	st->guard_sql = NULL;
+	if (st->run->guard.schemas) {
+		st->guard_sql = guard_tx_sql(&st->run->guard, st->db);
+		if (!st->guard_sql)
+			return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
+	/* what waits already goes first, so that a message resent shorter below still carries it */
+	if (db_flush(st->db))
+		return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	struct tx_batch b;
+	memset(&b, 0, sizeof b);
+	b.ms = ms;
+	PGresult *res = NULL;
+	int sent;
+	for (;;) {
+		if (tx_batch_build(st, first, count, &b) == 0)
+			return 1;
+		if (b.commit[b.n - 1] < 0) {
+			/* padctl's own statements did not parse for the count: never sent this way */
+			db_drop_deferred(st->db);
+			return 1;
+		}
+		st->db->on_result = tx_batch_result;
+		st->db->on_result_arg = &b;
+		st->db->notice_from = notice_from(st);
+		sent = db_exec_last(st->db, "", &res);
+		st->db->notice_from = NULL;
+		st->db->on_result = NULL;
+		st->db->on_result_arg = NULL;
+		/* a syntax error only the server finds in a later migration's text: the server parsed
+		 * the whole message first and ran none of it; send the migrations before that one */
+		if (sent && b.committed == 0 && st->db->failed_file > 0 && (size_t)st->db->failed_file < b.n) {
+			err_clear();
+			count = (size_t)st->db->failed_file;
+			continue;
+		}
+		break;
+	}
+	st->run->session_dirty = 1;
+	free(st->last_origin);
+	st->last_origin = NULL;
+	for (size_t i = 0; i < b.committed; i++) {
+		st->recorded[first + i] = REC_DONE;
+		st->tr->applied[st->tr->napplied++] = st->migs[first + i];
+	}
+	*applied = b.committed;
+	if (!sent && b.committed == b.n) {
+		PQclear(res);
+		return 0;
+	}
+	if (!sent) {
+		/* the failure is the message's last result: the history row, the guard's check or COMMIT */
+		st->run->guard.what = st->migs[first + b.committed].up_path;
+		if (guard_commit_failed(&st->run->guard, res))
+			fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+		else
+			commit_failed(st, res);
+	} else {
+		/* a statement of the migration's text failed: reported as sql_exec reports it */
+		fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	}
+	PQclear(res);
+	db_drop_deferred(st->db);
+	if (PQtransactionStatus(st->db->conn) != PQTRANS_IDLE) {
+		PGresult *r = PQexec(st->db->conn, "ROLLBACK");
+		PQclear(r);
+	}
+	return -1;
+}
+
+static const struct padctl_tx_v2 tx_v2 = {
+	.version = 2,
+	.size = sizeof(struct padctl_tx_v2),
+	.exec_later = tx_exec_later,
+	.apply = tx_apply,
+};
+
+const void *pipeline_tx_service_v2(void)
+{
+	return &tx_v2;
+}
+
 static int h_cancelled(struct padctl_step *st)
 {
 	(void)st;

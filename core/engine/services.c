@@ -1534,6 +1534,8 @@ static const struct padctl_drift_v1 drift_v1 = {
 
 const void *services_lookup(const char *name, uint32_t version)
 {
+	if (name && version == 2 && strcmp(name, "tx") == 0)
+		return pipeline_tx_service_v2();
 	if (!name || version != 1)
 		return NULL;
 	if (strcmp(name, "tools") == 0)

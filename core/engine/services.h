@@ -114,6 +114,8 @@ struct svc_step *svc_step_of(struct padctl_step *st);
 /* pipeline_tx_service_v1 returns the "tx" service, version 1 (defined by the
  * engine, which holds the step's transaction). */
 const void *pipeline_tx_service_v1(void);
+/* pipeline_tx_service_v2 returns the "tx" service, version 2. */
+const void *pipeline_tx_service_v2(void);
 
 /* svc_backfill_v1 is the "backfill" service; svc_backfill_end frees its state of a step. */
 struct svc_backfill;

@@ -2,7 +2,10 @@
  * A transactional migration runs in one transaction together with its history
  * row, so a crash leaves it fully applied or not at all. A non-transactional
  * one (meta.yml `transactional: false`, e.g. CREATE INDEX CONCURRENTLY) runs
- * alone, statement by statement.
+ * alone, statement by statement. Consecutive transactional migrations go to
+ * the host together ("tx" service, version 2), which sends several of them,
+ * each its own transaction, in one message; a host without it gets them one
+ * by one.
  *
  * Indexes: only the indexes a migration's own CREATE INDEX statements name are
  * ever touched, only in owned schemas, and never one another session is
@@ -78,6 +81,8 @@ struct ctx {
 	int has_index_api;        /* the host offers sql_indexes (a newer host) */
 	int has_lock_api;
 	const struct padctl_tx_v1 *tx; /* the "tx" service: a migration's transaction in one round trip */
+	const struct padctl_tx_v2 *tx2; /* its version 2: several migrations in one round trip */
+	double *ms;                     /* tx2's durations, one per migration */
 };
 
 static int owned(const struct ctx *c, const char *schema)
@@ -267,6 +272,49 @@ static int apply(struct ctx *c, const struct padctl_migration *m, const char *la
 	}
 }
 
+/* apply_many applies migrations i, i + 1, ... as far as the host takes them into one message (the
+ * "tx" service, version 2), retrying the first one not applied after a lock timeout as apply does.
+ * *done: how many were applied. 1: the host cannot take migration i (apply it alone). */
+static int apply_many(struct ctx *c, size_t i, size_t n, size_t *done)
+{
+	const struct padctl_host *h = c->h;
+	*done = 0;
+	for (int attempt = 1;; attempt++) {
+		size_t got = 0, at = i + *done;
+		int rc = c->tx2->apply(c->st, at, n - at, &got, c->ms);
+		for (size_t j = 0; j < got; j++) {
+			const struct padctl_migration *m = h->migration_at(c->st, at + j);
+			char label[160];
+			snprintf(label, sizeof label, "%s_%s", m->version, m->name);
+			h->progress(c->st, at + j, n, label);
+			h->log(c->st, PADCTL_LOG_INFO, "[%zu/%zu] applied %s in %.0f ms", at + j + 1, n, label, c->ms[j]);
+		}
+		*done += got;
+		if (got > 0)
+			attempt = 1; /* the tries count for the migration that waited */
+		if (rc > 0 && *done > 0)
+			return 0; /* the rest is the caller's to try again */
+		if (rc >= 0 || !lock_timed_out(c))
+			return rc;
+		const struct padctl_migration *m = h->migration_at(c->st, i + *done);
+		char label[160];
+		snprintf(label, sizeof label, "%s_%s", m->version, m->name);
+		long ms = h->lock_timeout_ms(c->st);
+		if (attempt == LOCK_TRIES) {
+			name_blockers(c, m);
+			h->fail(c->st, NULL, "migration %s waited %d times for a lock, %ld ms each (migrations.lock_timeout)",
+				label, LOCK_TRIES, ms);
+			return -1;
+		}
+		long backoff = 500L * attempt;
+		h->log(c->st, PADCTL_LOG_WARN,
+		       "[%zu/%zu] %s: could not get a lock within %ld ms (attempt %d of %d); retrying in %ld ms",
+		       i + *done + 1, n, label, ms, attempt, LOCK_TRIES, backoff);
+		h->error_clear(c->st);
+		sleep_ms(backoff);
+	}
+}
+
 static int migrate_run(const struct padctl_host *h, struct padctl_step *st, void *state)
 {
 	(void)state;
@@ -276,17 +324,25 @@ static int migrate_run(const struct padctl_host *h, struct padctl_step *st, void
 		h->log(st, PADCTL_LOG_INFO, "nothing to migrate: the target is up to date");
 		return 0;
 	}
-	struct ctx c = { h, st, NULL, 0, 0, NULL };
+	struct ctx c = { h, st, NULL, 0, 0, NULL, NULL, NULL };
 	c.has_index_api = h->size >= offsetof(struct padctl_host, sql_indexes) + sizeof h->sql_indexes;
 	c.has_lock_api = h->size >= offsetof(struct padctl_host, lock_timeout_ms) + sizeof h->lock_timeout_ms;
 	c.tx = h->service(st, "tx", PADCTL_TX_V1);
 	if (c.tx && !PADCTL_SERVICE_HAS(c.tx, struct padctl_tx_v1, exec_later))
 		c.tx = NULL;
+	/* a host without version 2 (older), or a dry run: one migration at a time */
+	c.tx2 = dry ? NULL : h->service(st, "tx", PADCTL_TX_V2);
+	if (c.tx2 && !PADCTL_SERVICE_HAS(c.tx2, struct padctl_tx_v2, apply))
+		c.tx2 = NULL;
+	if (c.tx2 && !(c.ms = malloc(n * sizeof *c.ms)))
+		return h->fail(st, NULL, "out of memory");
 	const char *own = h->config(st, "schemas.owned");
 	size_t olen = own ? strlen(own) : 0;
 	c.owned = malloc(olen + 3);
-	if (!c.owned)
+	if (!c.owned) {
+		free(c.ms);
 		return h->fail(st, NULL, "out of memory");
+	}
 	snprintf(c.owned, olen + 3, ",%s,", own ? own : "");
 	h->log(st, PADCTL_LOG_INFO, "%zu migration%s to %s", n, n == 1 ? "" : "s", dry ? "consider (dry run)" : "apply");
 	int rc = 0;
@@ -308,7 +364,19 @@ static int migrate_run(const struct padctl_host *h, struct padctl_step *st, void
 			       m->up_sql);
 			continue;
 		}
-		if (apply(&c, m, label, i, n))
+		size_t done = 0;
+		int many = m->transactional && c.tx2 ? apply_many(&c, i, n, &done) : 1;
+		if (many == 0) {
+			i += done - 1; /* migrations i .. i + done - 1 are applied: the loop goes on with the next */
+			continue;
+		}
+		if (many < 0 && done > 0) {
+			/* the migrations before the failing one are applied */
+			i += done;
+			m = h->migration_at(st, i);
+			snprintf(label, sizeof label, "%s_%s", m->version, m->name);
+		}
+		if (many < 0 || (many > 0 && apply(&c, m, label, i, n)))
 			rc = h->fail(st,
 				     lock_timed_out(&c)
 					     ? "deploy again when the blocking session is done, or end it "
@@ -320,6 +388,7 @@ static int migrate_run(const struct padctl_host *h, struct padctl_step *st, void
 				     "migration %s did not apply", label);
 	}
 	free(c.owned);
+	free(c.ms);
 	if (rc == 0)
 		h->progress(st, n, n, "done");
 	return rc;

@@ -539,6 +539,72 @@ static void test_guard_refuses_before_sending(void)
 	db_close(db);
 }
 
+/* count_result is db->on_result: the COMMITs the server answered */
+static void count_result(void *arg, size_t k, PGresult *res)
+{
+	(void)k;
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0)
+		(*(int *)arg)++;
+}
+
+static void test_queue_several_files(void)
+{
+	struct db *db = connect_test(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	int level = log_level_get();
+	log_setup(LOG_QUIET);
+	char *v = NULL;
+	int commits = 0;
+	db->on_result = count_result;
+	db->on_result_arg = &commits;
+	db->guard = DB_GUARD_TX_CONTROL;
+
+	/* three transactions in one message; the second file fails at its line 3: the first stays */
+	db_defer(db, "BEGIN");
+	CU_ASSERT_EQUAL(db_queue(db, "CREATE TABLE public.q_one (i int);\n", "one.sql"), 0);
+	db_defer(db, "COMMIT");
+	long before = db_deferred_count(db);
+	CU_ASSERT_EQUAL(before, 4); /* BEGIN, the statement and its separator, COMMIT */
+	size_t mark = db->deferred.len;
+	db_defer(db, "BEGIN; SELECT 1");
+	CU_ASSERT_EQUAL(db_deferred_count(db), 6);
+	db_deferred_undo(db, mark);
+	CU_ASSERT_EQUAL(db_deferred_count(db), before);
+	/* what cannot wait is not queued, and says so without an error */
+	CU_ASSERT_EQUAL(db_queue(db, "COPY public.q_one FROM STDIN;\n1\n\\.\n", "copy.sql"), 1);
+	CU_ASSERT(!err_pending());
+	CU_ASSERT_EQUAL(db_queue(db, "COMMIT;\n", "tx.sql"), -1);
+	CU_ASSERT(err_pending());
+	err_clear();
+	db_defer(db, "BEGIN");
+	CU_ASSERT_EQUAL(db_queue(db, "CREATE TABLE public.q_two (i int);\n\nSELECT 1 / 0;\n", "two.sql"), 0);
+	db_defer(db, "COMMIT; BEGIN");
+	CU_ASSERT_EQUAL(db_queue(db, "CREATE TABLE public.q_three (i int);\n", "three.sql"), 0);
+	PGresult *res = NULL;
+	CU_ASSERT_EQUAL(db_exec_last(db, "COMMIT", &res), -1);
+	CU_ASSERT_PTR_NULL(res);
+	CU_ASSERT_EQUAL(db->failed_file, 1);
+	CU_ASSERT_EQUAL(commits, 1);
+	CU_ASSERT(err_pending());
+	if (err_pending()) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_message(), "two.sql:3: division by zero"));
+		if (!strstr(err_message(), "two.sql:3: division by zero"))
+			fprintf(stderr, "got: %s\n", err_message());
+	}
+	err_clear();
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	db->guard = 0;
+	db->on_result = NULL;
+	CU_ASSERT_EQUAL(db_query_value(db, "SELECT (to_regclass('public.q_one') IS NOT NULL)::text || "
+					   "(to_regclass('public.q_two') IS NULL)::text || "
+					   "(to_regclass('public.q_three') IS NULL)::text", 0, NULL, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "truetruetrue");
+	free(v);
+	PQclear(PQexec(db->conn, "DROP TABLE IF EXISTS public.q_one"));
+	log_setup(level);
+	db_close(db);
+}
+
 int main(void)
 {
 	if (!unit_pg_env("PGPORT")) {
@@ -549,6 +615,7 @@ int main(void)
 		{ "errors name the line of the failing statement", test_error_names_line_of_statement },
 		{ "deferred statements travel with the next one", test_deferred_travel_with_next },
 		{ "db_exec_later: a file in the message that carries COMMIT", test_exec_later_one_message },
+		{ "db_queue: several files, each its own transaction, in one message", test_queue_several_files },
 		{ "a read-only connection refuses writes", test_read_only_refuses_writes },
 		{ "a failed connection names the target", test_connect_failure_names_target },
 		{ "PL/pgSQL errors name the line in the file", test_plpgsql_error_maps_to_file_line },

@@ -31,6 +31,18 @@ static void test_lookup(void)
 	CU_ASSERT_PTR_NULL(services_lookup("tools", 0));
 	CU_ASSERT_PTR_NULL(services_lookup("approvals", 1));
 	CU_ASSERT_PTR_NULL(services_lookup(NULL, 1));
+	/* "tx" has two versions; version 2 begins as version 1 does */
+	const struct padctl_tx_v1 *tx1 = services_lookup("tx", 1);
+	const struct padctl_tx_v2 *tx2 = services_lookup("tx", 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tx1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tx2);
+	CU_ASSERT_EQUAL(tx1->version, 1);
+	CU_ASSERT_EQUAL(tx2->version, 2);
+	CU_ASSERT_EQUAL(tx2->size, sizeof *tx2);
+	CU_ASSERT_TRUE(PADCTL_SERVICE_HAS(tx2, struct padctl_tx_v2, apply));
+	CU_ASSERT_PTR_EQUAL((void *)tx2->exec_later, (void *)tx1->exec_later);
+	CU_ASSERT_PTR_NULL(services_lookup("tx", 3));
+	CU_ASSERT_PTR_NULL(services_lookup("tools", 2));
 }
 
 static void test_tool_path(void)

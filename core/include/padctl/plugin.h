@@ -594,6 +594,34 @@ struct padctl_tx_v1 {
 	int (*exec_later)(struct padctl_step *st, const char *sql, const char *origin);
 };
 
+/* "tx", version 2: version 1 and several transactional migrations in one
+ * round trip. apply(st, first, count, &applied, ms) applies migrations
+ * first .. first + count - 1 (migration_at's numbering) in order, each in
+ * its own transaction exactly as a plugin would with tx_begin, exec_later
+ * of its up.sql, history_record "applied" and tx_commit (the session reset,
+ * lock_timeout, the history row, the protected-schema check per migration),
+ * as many as the host sends in one message: it stops before a migration
+ * that is skipped, not transactional or already recorded, after 64
+ * migrations or about 1 MiB of SQL, and where a text cannot wait (see
+ * version 1). *applied: how many committed (each recorded, as tx_commit
+ * records it); ms[i] (count slots, the caller's): migration first + i's
+ * duration as its history row records it, measured on the server (from the
+ * end of the migration before it in the message, or from the message's
+ * arrival). Returns 0 when the migrations it took all committed (*applied
+ * may be less than count: call it again for the rest); -1 when migration
+ * first + *applied failed, recorded as tx_commit would record it (its
+ * origin:line, error_sqlstate), rolled back, and nothing after it ran; 1,
+ * having run nothing, when migration first cannot go this way (apply it
+ * with version 1's calls) or in a dry run. Refused once the run was
+ * cancelled. */
+#define PADCTL_TX_V2 2
+struct padctl_tx_v2 {
+	uint32_t version; /* 2 */
+	uint32_t size;
+	int (*exec_later)(struct padctl_step *st, const char *sql, const char *origin);
+	int (*apply)(struct padctl_step *st, size_t first, size_t count, size_t *applied, double *ms);
+};
+
 /* The descriptor a plugin's entry function returns. */
 struct padctl_plugin {
 	uint32_t abi;           /* PADCTL_PLUGIN_ABI */
