@@ -16,6 +16,7 @@
 #include "plugin.h"
 #include "approvals.h"
 #include "sign.h"
+#include "sumcache.h"
 
 /* print_text shows the plan with each migration's path and SQL (not in the
  * hashed bytes: the checksums cover them). Names and paths are escaped
@@ -232,8 +233,17 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	for (size_t i = 0; !rc && i < n; i++)
 		inspect_start(p, &env, targets[i], "plan", 0, &ins[i]);
-	if (!rc)
-		rc = migrations_load(p->migrations_dir, &set);
+	/* down.sql and verify.sql that did not change since the last plan are not read again (sumcache.h) */
+	if (!rc) {
+		struct sumcache sums;
+		char *sums_path = xstrfmt("%s/.padctl/sums", p->root);
+		sumcache_open(&sums, sums_path, p->migrations_dir);
+		rc = migrations_load_cached(p->migrations_dir, &sums, &set);
+		if (!rc)
+			sumcache_save(&sums);
+		sumcache_release(&sums);
+		free(sums_path);
+	}
 	char *id = ledger_new_run_id();
 	struct plan plan;
 	plan_init(&plan, p, &env, &pl, n);
