@@ -299,7 +299,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-static int load_set(const char *dir, struct migration_set *set, int brief, struct sumcache *cache)
+/* every TICK_EVERY migrations a full load calls its tick (plan moves its connections on) */
+#define TICK_EVERY 32
+
+static int load_set(const char *dir, struct migration_set *set, int brief, struct sumcache *cache,
+		    const struct migrations_tick *tick)
 {
 	set->v = NULL;
 	set->n = 0;
@@ -336,6 +340,8 @@ static int load_set(const char *dir, struct migration_set *set, int brief, struc
 	int rc = 0, plain = brief == LOAD_FULL && confine_plain(dir);
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
+		if (tick && i % TICK_EVERY == 0)
+			tick->fn(tick->arg);
 		if (!rc) {
 			rc = load_one(dir, dirfd(d), plain && names[i].real_dir, cache, names[i].name, &set->v[set->n],
 				      brief);
@@ -366,22 +372,23 @@ static int load_set(const char *dir, struct migration_set *set, int brief, struc
 
 int migrations_load(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_FULL, NULL);
+	return load_set(dir, set, LOAD_FULL, NULL, NULL);
 }
 
-int migrations_load_cached(const char *dir, struct sumcache *cache, struct migration_set *set)
+int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+			   struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_FULL, cache);
+	return load_set(dir, set, LOAD_FULL, cache, tick);
 }
 
 int migrations_load_brief(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_BRIEF, NULL);
+	return load_set(dir, set, LOAD_BRIEF, NULL, NULL);
 }
 
 int migrations_load_names(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_NAMES, NULL);
+	return load_set(dir, set, LOAD_NAMES, NULL, NULL);
 }
 
 void migrations_release(struct migration_set *set)
