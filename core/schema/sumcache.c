@@ -150,18 +150,26 @@ static int same(const struct sum_entry *e, const struct stat *st)
 	       e->ctime_ns == (long long)st->st_ctim.tv_nsec;
 }
 
+static const char *hit(struct sumcache *c, size_t i, const struct stat *st)
+{
+	c->next = i + 1;
+	if (!same(&c->v[i], st))
+		return NULL;
+	c->v[i].used = 1;
+	return c->v[i].sum;
+}
+
 const char *sumcache_get(struct sumcache *c, const char *rel, const struct stat *st)
 {
+	/* plan asks in the cache's own order: the entry after the last one first */
+	if (c->next < c->n && strcmp(c->v[c->next].rel, rel) == 0)
+		return hit(c, c->next, st);
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int cmp = strcmp(c->v[mid].rel, rel);
-		if (cmp == 0) {
-			if (!same(&c->v[mid], st))
-				return NULL;
-			c->v[mid].used = 1;
-			return c->v[mid].sum;
-		}
+		if (cmp == 0)
+			return hit(c, mid, st);
 		if (cmp < 0)
 			lo = mid + 1;
 		else

@@ -48,6 +48,7 @@ struct sumcache {
 	struct sum_entry *add; /* computed in this run, to be saved */
 	size_t nadd, capadd;
 	struct timespec now; /* when the run started reading: what counts as settled */
+	size_t next;         /* the entry after the last one looked up */
 };
 
 /* sumcache_parse reads text (a cache file) for the migrations directory
