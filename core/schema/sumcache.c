@@ -125,16 +125,36 @@ bad:
 	return -1;
 }
 
+/* open_dir opens the directory of path (.padctl) without following a link
+ * there: the cache is read and written only inside a real directory */
+static int open_dir(const char *path, int create)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd = -1;
+	if (slash) {
+		*slash = '\0';
+		fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && create && mkdir(dir, 0700) == 0)
+			fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	free(dir);
+	return fd;
+}
+
 void sumcache_open(struct sumcache *c, const char *path, const char *root)
 {
 	char *text = NULL;
 	size_t len = 0;
-	/* fs_read_file fails on a file that is not there (rc 1 is not returned for
-	 * it): any failure only means that nothing is cached */
-	if (fs_read_file(path, FS_TEXT_CAP, &text, &len) != 0 || sumcache_parse(text, len, root, c) != 0) {
+	int dfd = open_dir(path, 0);
+	const char *base = strrchr(path, '/');
+	/* any failure (no file: rc 1) only means that nothing is cached */
+	if (dfd < 0 || fs_read_file_at(dfd, base + 1, path, FS_TEXT_CAP, &text, &len) != 0 ||
+	    sumcache_parse(text, len, root, c) != 0) {
 		err_clear();
 		memset(c, 0, sizeof *c);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	free(text);
 	if (!c->root)
 		c->root = xstrdup(root);
@@ -248,7 +268,8 @@ int sumcache_render(const struct sumcache *c, struct buf *b)
 
 void sumcache_save(struct sumcache *c)
 {
-	if (!c->path || (c->root && strpbrk(c->root, "\n\r")))
+	const char *base = c->path ? strrchr(c->path, '/') : NULL;
+	if (!base || (c->root && strpbrk(c->root, "\n\r")))
 		return;
 	size_t used = 0;
 	for (size_t i = 0; i < c->n; i++)
@@ -257,15 +278,14 @@ void sumcache_save(struct sumcache *c)
 		return; /* every file as recorded: nothing to write (nor to format) */
 	struct buf b = BUF_INIT;
 	sumcache_render(c, &b);
-	/* .padctl/ next to the file; a cache needs no fsync: a torn file is refused when read */
-	char *dir = xstrdup(c->path), *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
+	/* in .padctl/ (made if need be, never through a link); a cache needs no
+	 * fsync: a torn file is refused when read */
 	char *tmp = xstrfmt("%s.tmp-%ld", c->path, (long)getpid());
-	int fd = -1, e = 0;
-	if (slash && mkdir(dir, 0700) != 0 && errno != EEXIST)
+	const char *tmp_base = tmp + (base - c->path) + 1;
+	int dfd = open_dir(c->path, 1), fd = -1, e = 0;
+	if (dfd < 0)
 		e = errno;
-	if (!e && (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+	if (!e && (fd = openat(dfd, tmp_base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
 		e = errno;
 	if (fd >= 0) {
 		sig_tempfile_register(tmp);
@@ -273,17 +293,18 @@ void sumcache_save(struct sumcache *c)
 			e = errno;
 		if (close(fd) != 0 && !e)
 			e = errno;
-		if (!e && rename(tmp, c->path) != 0)
+		if (!e && renameat(dfd, tmp_base, dfd, base + 1) != 0)
 			e = errno;
 		if (e)
-			unlink(tmp);
+			unlinkat(dfd, tmp_base, 0);
 		sig_tempfile_unregister(tmp);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	if (e)
 		log_verbose("could not update the checksum cache \"%s\": %s (plan reads every file next time)", c->path,
 			    strerror(e));
 	free(tmp);
-	free(dir);
 	buf_release(&b);
 }
 

@@ -225,6 +225,26 @@ static void test_open_and_save(void)
 	text = slurp(target);
 	CU_ASSERT_STRING_EQUAL(text, "keep\n");
 	free(text);
+	/* .padctl itself a link (to a directory holding a good cache): neither read nor written through */
+	char *pad = malloc(strlen(dir) + 32), *other = malloc(strlen(dir) + 32);
+	snprintf(pad, strlen(dir) + 32, "%s/.padctl", dir);
+	snprintf(other, strlen(dir) + 32, "%s/other", dir);
+	CU_ASSERT_EQUAL(rename(pad, other), 0);
+	CU_ASSERT_EQUAL(symlink(other, pad), 0);
+	sumcache_open(&c, path, mig);
+	CU_ASSERT_EQUAL(c.n, 0);
+	sumcache_put(&c, "0002_b/down.sql", &st, SUM_B);
+	sumcache_save(&c);
+	sumcache_release(&c);
+	char *in_other = malloc(strlen(dir) + 32);
+	snprintf(in_other, strlen(dir) + 32, "%s/other/sums", dir);
+	text = slurp(in_other);
+	CU_ASSERT_PTR_NOT_NULL(text);
+	CU_ASSERT_PTR_NULL(text ? strstr(text, "0002_b") : NULL);
+	free(text);
+	free(in_other);
+	free(pad);
+	free(other);
 	free(target);
 	free(path);
 	free(mig);
