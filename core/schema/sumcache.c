@@ -26,18 +26,20 @@ static void entries_free(struct sum_entry *v, size_t n)
 /* number reads decimal digits (no sign; at most what 64 bits hold) ending at stop */
 static int number(const char **p, const char *end, char stop, unsigned long long *out)
 {
-	const char *s = *p;
+	const char *s = *p, *fast = end - s > 19 ? s + 19 : end;
 	unsigned long long v = 0;
-	size_t nd = 0;
-	while (s < end && *s >= '0' && *s <= '9') {
-		unsigned d = (unsigned)(*s - '0');
+	/* 19 digits never overflow: no check in the loop (plan reads 14,000 numbers) */
+	while (s < fast && (unsigned)(*s - '0') < 10)
+		v = v * 10 + (unsigned)(*s++ - '0');
+	if (s == fast && s < end && (unsigned)(*s - '0') < 10) {
+		unsigned d = (unsigned)(*s++ - '0');
 		if (v > (ULLONG_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
-		s++;
-		nd++;
+		if (s < end && (unsigned)(*s - '0') < 10)
+			return -1; /* a 21st digit */
 	}
-	if (!nd || s >= end || *s != stop)
+	if (s == *p || s >= end || *s != stop)
 		return -1;
 	*out = v;
 	*p = s + 1;
@@ -55,20 +57,16 @@ static int signed_number(const char **p, const char *end, char stop, long long *
 }
 
 /* one record line [p, end) (no newline) into e */
-static int record(const char *p, const char *end, struct sum_entry *e)
+static int record(char *line, const char *end, struct sum_entry *e)
 {
+	const char *p = line;
 	if (end - p < 65 || p[64] != ' ')
 		return -1;
-	/* a table: plan reads a line for each of 2,000 files */
-	static const unsigned char hex[256] = {
-		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-		['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	};
-	unsigned bad = 0;
-	for (int i = 0; i < 64; i++)
-		bad |= hex[(unsigned char)p[i]] ^ 1u;
-	if (bad)
-		return -1;
+	for (int i = 0; i < 64; i++) {
+		unsigned ch = (unsigned char)p[i];
+		if (ch - '0' > 9u && ch - 'a' > 5u)
+			return -1;
+	}
 	memcpy(e->sum, p, 64);
 	e->sum[64] = '\0';
 	p += 65;
@@ -81,7 +79,7 @@ static int record(const char *p, const char *end, struct sum_entry *e)
 	for (const char *q = p; q < end; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return -1;
-	e->rel = xstrndup(p, (size_t)(end - p));
+	e->rel = line + (p - line); /* in the cache's copy of the text, NUL-terminated there by the caller */
 	e->used = 0;
 	return 0;
 }
@@ -90,18 +88,23 @@ int sumcache_parse(const char *text, size_t len, const char *root, struct sumcac
 {
 	memset(c, 0, sizeof *c);
 	size_t ml = strlen(MAGIC), rl = strlen(root);
-	const char *p = text, *end = text + len;
+	/* one copy of the text, whose newlines become the names' ends: no
+	 * allocation per entry */
+	c->text = xmalloc(len + 1);
+	memcpy(c->text, text, len);
+	c->text[len] = '\0';
+	char *p = c->text, *end = c->text + len;
 	/* the header: the format, then the directory the names are relative to */
 	if (len < ml || memcmp(p, MAGIC, ml) != 0)
-		return -1;
+		goto bad;
 	p += ml;
 	if ((size_t)(end - p) < 6 + rl || memcmp(p, "root ", 5) != 0 || memcmp(p + 5, root, rl) != 0 ||
 	    p[5 + rl] != '\n')
-		return -1;
+		goto bad;
 	p += 6 + rl;
 	size_t cap = 0;
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			goto bad; /* a torn last line: the whole file is suspect */
 		if (c->n == cap) {
@@ -110,6 +113,7 @@ int sumcache_parse(const char *text, size_t len, const char *root, struct sumcac
 		}
 		if (record(p, nl, &c->v[c->n]))
 			goto bad;
+		*nl = '\0';
 		c->n++;
 		/* sorted, each name once: lookups are a binary search */
 		if (c->n > 1 && strcmp(c->v[c->n - 2].rel, c->v[c->n - 1].rel) >= 0)
@@ -119,8 +123,10 @@ int sumcache_parse(const char *text, size_t len, const char *root, struct sumcac
 	c->root = xstrdup(root);
 	return 0;
 bad:
-	entries_free(c->v, c->n);
+	free(c->v);
+	free(c->text);
 	c->v = NULL;
+	c->text = NULL;
 	c->n = 0;
 	return -1;
 }
@@ -310,7 +316,8 @@ void sumcache_save(struct sumcache *c)
 
 void sumcache_release(struct sumcache *c)
 {
-	entries_free(c->v, c->n);
+	free(c->v); /* the names read are in c->text */
+	free(c->text);
 	entries_free(c->add, c->nadd);
 	free(c->path);
 	free(c->root);

@@ -43,6 +43,7 @@ struct sum_entry {
 struct sumcache {
 	char *path;          /* the cache file; NULL: nothing is saved */
 	char *root;          /* the migrations directory the entries are relative to */
+	char *text;          /* the file's text, copied: the names of v point into it */
 	struct sum_entry *v; /* the entries read, sorted by rel */
 	size_t n;
 	struct sum_entry *add; /* computed in this run, to be saved */
