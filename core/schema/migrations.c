@@ -162,7 +162,12 @@ static int side_file(int rootfd, int plain, struct sumcache *cache, const char *
 			return 0;
 		}
 	}
-	int rc = read_in(rootfd, plain, entry, file, *path, &text, &len);
+	/* only what was read through the name fstatat saw (no link in its place
+	 * since) goes into the cache */
+	int rc = cacheable ? fs_read_text_nofollow_at_if(rootfd, rel, *path, &text, &len) : 2;
+	cacheable = cacheable && rc == 0;
+	if (rc == 2)
+		rc = read_in(rootfd, plain, entry, file, *path, &text, &len);
 	if (rc == 0) {
 		migration_checksum(text, len, sum);
 		if (cacheable)
