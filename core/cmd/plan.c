@@ -16,6 +16,7 @@
 #include "plugin.h"
 #include "approvals.h"
 #include "sign.h"
+#include "sumcache.h"
 
 /* print_text shows the plan with each migration's path and SQL (not in the
  * hashed bytes: the checksums cover them). Names and paths are escaped
@@ -41,6 +42,22 @@ static const struct mig_lint *lint_of(const struct plan_lint *pl, const struct m
 	return plan_lint_find(pl, m);
 }
 
+/* put_printable writes xstrprintable(s) to stdout; printable ASCII, what
+ * nearly every name and path is, goes out as it is, without a copy */
+static void put_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p >= 0x20 && *p < 0x7f)
+		p++;
+	if (!*p) {
+		fputs(s, stdout);
+		return;
+	}
+	char *shown = xstrprintable(s);
+	fputs(shown, stdout);
+	free(shown);
+}
+
 static void print_text(const struct plan *pl, const struct plan_lint *lint, const char *id, const char *hash)
 {
 	printf("plan %s for env %s\nhash sha256:%s\n", id, pl->env, hash);
@@ -55,23 +72,24 @@ static void print_text(const struct plan *pl, const struct plan_lint *lint, cons
 		size_t at = 0;
 		for (size_t k = 0; k < pt->ntodo; k++) {
 			const struct plan_mig *pm = &pt->todo[k];
-			char *version = xstrprintable(pm->m->version);
-			char *name = xstrprintable(pm->m->name);
-			printf("-- %s %s_%s", pm->skip_reason ? "skip" : "apply", version, name);
-			free(version);
-			free(name);
+			fputs(pm->skip_reason ? "-- skip " : "-- apply ", stdout);
+			put_printable(pm->m->version);
+			putchar('_');
+			put_printable(pm->m->name);
 			if (pm->skip_reason) {
-				char *reason = xstrprintable(pm->skip_reason);
-				printf(" (%s)\n", reason);
-				free(reason);
+				fputs(" (", stdout);
+				put_printable(pm->skip_reason);
+				fputs(")\n", stdout);
 				continue;
 			}
-			char *path = xstrprintable(pm->m->up_path);
-			printf("%s  [%s]\n", pm->m->transactional ? "" : " (no transaction)", path);
-			free(path);
+			fputs(pm->m->transactional ? "  [" : " (no transaction)  [", stdout);
+			put_printable(pm->m->up_path);
+			fputs("]\n", stdout);
 			const char *sql = pm->m->up_sql;
 			size_t len = strlen(sql);
-			printf("%s%s", sql, len && sql[len - 1] == '\n' ? "" : "\n");
+			fwrite(sql, 1, len, stdout);
+			if (!len || sql[len - 1] != '\n')
+				putchar('\n');
 			print_lint(lint_of(&lint[i], pm->m, &at));
 		}
 	}
@@ -167,6 +185,19 @@ static int sign_request(const struct cfg_pipeline *pl, const char *key, const st
 	return rc;
 }
 
+struct pump_all {
+	struct inspection *v;
+	size_t n;
+};
+
+/* pump_inspections moves every target's connection on, without waiting */
+static void pump_inspections(void *arg)
+{
+	const struct pump_all *a = arg;
+	for (size_t i = 0; i < a->n; i++)
+		inspect_pump(&a->v[i]);
+}
+
 int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "verify") == 0))
@@ -228,12 +259,25 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!rc)
 		rc = pipeline_targets(&env, &pl, target, &targets, &n);
 	/* every target is asked for its identity and history first, as status
-	 * does: the servers answer while the migration files are read */
+	 * does: the servers answer while the migration files are read. The
+	 * connections come up meanwhile too (inspect_start_async): the reading
+	 * moves them on every few migrations. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start(p, &env, targets[i], "plan", 0, &ins[i]);
-	if (!rc)
-		rc = migrations_load(p->migrations_dir, &set);
+		inspect_start_async(p, &env, targets[i], "plan", 0, &ins[i]);
+	struct pump_all pump = { ins, n };
+	struct migrations_tick tick = { pump_inspections, &pump };
+	/* down.sql and verify.sql that did not change since the last plan are not read again (sumcache.h) */
+	if (!rc) {
+		struct sumcache sums;
+		char *sums_path = xstrfmt("%s/.padctl/sums", p->root);
+		sumcache_open(&sums, sums_path, p->migrations_dir);
+		rc = migrations_load_cached(p->migrations_dir, &sums, &tick, &set);
+		if (!rc)
+			sumcache_save(&sums);
+		sumcache_release(&sums);
+		free(sums_path);
+	}
 	char *id = ledger_new_run_id();
 	struct plan plan;
 	plan_init(&plan, p, &env, &pl, n);

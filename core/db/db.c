@@ -1,10 +1,13 @@
 #include "db.h"
 
+#include <errno.h>
 #include <pg_query.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -50,7 +53,8 @@ static char *startup_options(const struct db_params *p, int server_side)
 	return buf_detach(&b);
 }
 
-static PGconn *connect_once(const struct db_params *p, int server_side)
+/* connect_params connects (async: only starts connecting, PQconnectStartParams) */
+static PGconn *connect_params(const struct db_params *p, int server_side, int async)
 {
 	const char *keys[24], *vals[24];
 	int n = 0;
@@ -78,9 +82,41 @@ static PGconn *connect_once(const struct db_params *p, int server_side)
 	KV("options", *options ? options : NULL);
 #undef KV
 	keys[n] = vals[n] = NULL;
-	PGconn *conn = PQconnectdbParams(keys, vals, 0);
+	PGconn *conn = async ? PQconnectStartParams(keys, vals, 0) : PQconnectdbParams(keys, vals, 0);
 	free(options);
 	return conn;
+}
+
+static PGconn *connect_once(const struct db_params *p, int server_side)
+{
+	return connect_params(p, server_side, 0);
+}
+
+/* connect_failed reports a connection that did not come up */
+static int connect_failed(PGconn *conn, const char *label, const char *hint)
+{
+	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+	size_t len = strlen(msg);
+	while (len && msg[len - 1] == '\n')
+		len--;
+	fail("cannot connect to %s", label);
+	fail_detail("%.*s", (int)len, msg);
+	fail_hint("%s", hint ? hint
+			     : "check that the server runs and that host, port, user and the password source in "
+			       "the env file are right; `padctl doctor` checks each");
+	return -1;
+}
+
+static struct db *db_new(PGconn *conn, const char *label, int read_only, int server_side)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	db->conn = conn;
+	db->label = xstrdup(label);
+	db->read_only = read_only;
+	db->server_side = server_side;
+	db->failed_file = -1;
+	PQsetNoticeReceiver(conn, notice_receiver, db);
+	return db;
 }
 
 int db_connect(const struct db_params *p, const char *label, struct db **out)
@@ -96,27 +132,105 @@ int db_connect(const struct db_params *p, const char *label, struct db **out)
 		conn = connect_once(p, 0);
 	}
 	if (!conn || PQstatus(conn) != CONNECTION_OK) {
-		const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
-		size_t len = strlen(msg);
-		while (len && msg[len - 1] == '\n')
-			len--;
-		fail("cannot connect to %s", label);
-		fail_detail("%.*s", (int)len, msg);
-		fail_hint("%s", p->hint ? p->hint
-				       : "check that the server runs and that host, port, user and the password source in "
-					 "the env file are right; `padctl doctor` checks each");
+		connect_failed(conn, label, p->hint);
 		PQfinish(conn);
 		return -1;
 	}
-	struct db *db = xcalloc(1, sizeof *db);
-	db->conn = conn;
-	db->label = xstrdup(label);
-	db->read_only = p->read_only;
-	db->server_side = server_side;
-	db->failed_file = -1;
-	PQsetNoticeReceiver(conn, notice_receiver, db);
-	*out = db;
+	*out = db_new(conn, label, p->read_only, server_side);
 	return 0;
+}
+
+struct db_pending {
+	PGconn *conn;
+	char *label, *hint;
+	int read_only;
+	PostgresPollingStatusType want; /* what PQconnectPoll waits for next */
+	struct timespec deadline;       /* connect_timeout from the start, as libpq's own wait */
+};
+
+int db_connect_start(const struct db_params *p, const char *label, struct db_pending **out)
+{
+	*out = NULL;
+	PGconn *conn = connect_params(p, 1, 1);
+	if (!conn || PQstatus(conn) == CONNECTION_BAD) {
+		PQfinish(conn);
+		return -1;
+	}
+	struct db_pending *c = xcalloc(1, sizeof *c);
+	c->conn = conn;
+	c->label = xstrdup(label);
+	c->hint = p->hint ? xstrdup(p->hint) : NULL;
+	c->read_only = p->read_only;
+	/* libpq's rule for a connection just started: wait until the socket is writable */
+	c->want = PGRES_POLLING_WRITING;
+	clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+	c->deadline.tv_sec += p->connect_timeout > 0 ? p->connect_timeout : 10;
+	*out = c;
+	return 0;
+}
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (long)(deadline->tv_sec - now.tv_sec) * 1000L + (deadline->tv_nsec - now.tv_nsec) / 1000000L;
+	return ms > 0 ? ms : 0;
+}
+
+int db_connect_step(struct db_pending *c, int wait, struct db **out)
+{
+	*out = NULL;
+	for (;;) {
+		if (c->want == PGRES_POLLING_OK)
+			break;
+		if (c->want == PGRES_POLLING_FAILED)
+			return connect_failed(c->conn, c->label, c->hint);
+		struct pollfd pfd = { PQsocket(c->conn), c->want == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+		int timeout = wait ? (int)ms_left(&c->deadline) : 0;
+		int n = pfd.fd < 0 ? 1 : poll(&pfd, 1, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && !wait)
+			return 0; /* not yet: the caller does something else meanwhile */
+		if (n == 0) {
+			/* what libpq's own wait says (connectDBComplete) */
+			const char *host = PQhost(c->conn), *port = PQport(c->conn);
+			fail("cannot connect to %s", c->label);
+			if (host && *host == '/')
+				fail_detail("connection to server on socket \"%s/.s.PGSQL.%s\" failed: timeout expired", host,
+					    port ? port : "");
+			else
+				fail_detail("connection to server at \"%s\", port %s failed: timeout expired",
+					    host ? host : "", port ? port : "");
+			return fail_hint("%s", c->hint ? c->hint
+							: "check that the server runs and that host, port, user and the "
+							  "password source in the env file are right; `padctl doctor` "
+							  "checks each");
+		}
+		c->want = PQconnectPoll(c->conn);
+	}
+	/* a server older than 14 refuses the server-side settings: the caller
+	 * connects the blocking way, which retries without them */
+	if (PQstatus(c->conn) != CONNECTION_OK)
+		return connect_failed(c->conn, c->label, c->hint);
+	*out = db_new(c->conn, c->label, c->read_only, 1);
+	c->conn = NULL;
+	return 1;
+}
+
+int db_connect_unsupported(const struct db_pending *c)
+{
+	return c && c->conn && strstr(PQerrorMessage(c->conn), "unrecognized configuration parameter") != NULL;
+}
+
+void db_connect_abandon(struct db_pending *c)
+{
+	if (!c)
+		return;
+	PQfinish(c->conn);
+	free(c->label);
+	free(c->hint);
+	free(c);
 }
 
 /* ---------------------------------------------------------------- lines */

@@ -56,6 +56,21 @@ struct db_params {
 
 /* db_connect opens a connection; label names the target in errors. */
 int db_connect(const struct db_params *p, const char *label, struct db **out);
+/* db_connect_start begins what db_connect does without waiting for the
+ * server (PQconnectStartParams): the caller reads files meanwhile and calls
+ * db_connect_step now and then. Returns -1 (no error set) when libpq cannot
+ * even start; the caller then uses db_connect. */
+struct db_pending;
+int db_connect_start(const struct db_params *p, const char *label, struct db_pending **out);
+/* db_connect_step advances the connection: without wait, only as far as the
+ * socket allows now (0: not yet); with wait, to the end or connect_timeout.
+ * 1: connected, *db set (the pending connection is spent: abandon it).
+ * -1: failed, reported as db_connect reports it; db_connect_unsupported then
+ * tells whether the server refused the server-side settings (older than 14),
+ * which db_connect retries without. */
+int db_connect_step(struct db_pending *c, int wait, struct db **db);
+int db_connect_unsupported(const struct db_pending *c);
+void db_connect_abandon(struct db_pending *c);
 /* db_promote_write turns a read-only session (db_params.read_only) into one
  * that may write, as if it had connected for writing with application_name:
  * every session setting is reset first. One round trip, where a second

@@ -244,6 +244,26 @@ int target_connect(const struct cfg_project *p, const struct cfg_target *t, cons
 	return rc;
 }
 
+int target_connect_start(const struct cfg_project *p, const struct cfg_target *t, const char *command,
+			 int read_only, struct db_pending **pending, struct db **db)
+{
+	struct endpoint ep;
+	*pending = NULL;
+	*db = NULL;
+	int rc = resolve(p, t, &ep);
+	if (!rc) {
+		char *app = xstrfmt("padctl %s", command);
+		ep.params.application_name = app;
+		ep.params.read_only = read_only;
+		/* libpq copies the parameters: the endpoint (its password too) goes now */
+		if (db_connect_start(&ep.params, ep.label, pending))
+			rc = db_connect(&ep.params, ep.label, db);
+		free(app);
+	}
+	endpoint_release(&ep);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- opening */
 
 /* before_write is the last safe point before a write: a signal during the

@@ -27,6 +27,14 @@
 int target_connect(const struct cfg_project *p, const struct cfg_target *t, const char *command,
 		   const char *run_id, int read_only, struct db **out);
 
+/* target_connect_start is target_connect (without a run_id) that does not
+ * wait for the server: *pending is set, to be finished with db_connect_step
+ * (db.h), or, when libpq cannot start without waiting, *db is connected
+ * already. The endpoint is resolved here (a managed cluster started, a
+ * tunnel opened, a password_command run), as by target_connect. */
+int target_connect_start(const struct cfg_project *p, const struct cfg_target *t, const char *command,
+			 int read_only, struct db_pending **pending, struct db **db);
+
 /* target_password runs password_env / password_command; *password is NULL
  * when libpq should look it up itself (passfile, ~/.pgpass). A project's
  * password_command runs only once the user trusted it (trust.h), else

@@ -66,6 +66,63 @@ void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env,
 	err_scope_pop(&scope, ERR_DISCARD);
 }
 
+void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+			 const char *command, int brief, struct inspection *ins)
+{
+	memset(ins, 0, sizeof *ins);
+	ins->t = t;
+	ins->p = p;
+	ins->env = env;
+	ins->brief = brief;
+	ins->command = command;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	if (target_connect_start(p, t, command, 1, &ins->connecting, &ins->db))
+		ins->error = scope_error_text();
+	else if (!ins->connecting && ledger_history_send(ins->db, FACTS_SQL, brief))
+		ins->error = scope_error_text(); /* connected already (libpq could not start without waiting) */
+	else if (!ins->connecting)
+		ins->reachable = ins->pending = 1;
+	else
+		ins->reachable = 1; /* for now: inspect_pump and inspect_finish say otherwise if need be */
+	err_scope_pop(&scope, ERR_DISCARD);
+}
+
+/* step moves a pending connection on (wait: to the end) and sends the
+ * queries once it is up; a failure is the target's, as in inspect_start */
+static void step(struct inspection *ins, int wait)
+{
+	if (!ins->connecting)
+		return;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = db_connect_step(ins->connecting, wait, &ins->db);
+	if (rc < 0 && db_connect_unsupported(ins->connecting)) {
+		/* a server older than 14: the blocking way retries without the server-side settings */
+		err_clear();
+		rc = target_connect(ins->p, ins->t, ins->command, NULL, 1, &ins->db) ? -1 : 1;
+	}
+	if (rc != 0) {
+		db_connect_abandon(ins->connecting);
+		ins->connecting = NULL;
+	}
+	if (rc < 0) {
+		ins->reachable = 0;
+		ins->error = scope_error_text();
+	} else if (rc > 0 && ledger_history_send(ins->db, FACTS_SQL, ins->brief)) {
+		ins->reachable = 0;
+		ins->error = scope_error_text();
+	} else if (rc > 0) {
+		ins->pending = 1;
+	}
+	err_scope_pop(&scope, ERR_DISCARD);
+}
+
+void inspect_pump(struct inspection *ins)
+{
+	step(ins, 0);
+}
+
 static int read_facts(struct inspection *ins)
 {
 	PGresult *res = PQgetResult(ins->db->conn);
@@ -94,6 +151,7 @@ static int read_facts(struct inspection *ins)
 
 void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db)
 {
+	step(ins, 1);
 	if (ins->pending) {
 		ins->pending = 0;
 		struct err_scope scope;
@@ -144,6 +202,7 @@ void inspect_release(struct inspection *ins)
 	free(ins->lock_holder);
 	free(ins->extra);
 	plan_target_release(&ins->plan);
+	db_connect_abandon(ins->connecting);
 	db_close(ins->db);
 	memset(ins, 0, sizeof *ins);
 }

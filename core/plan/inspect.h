@@ -27,6 +27,9 @@ struct inspection {
 	struct db *db;        /* kept open when keep_db was asked */
 	int want_extra; /* inspect_start_extra was given an expression */
 	char *extra; /* inspect_start_extra: the value of the extra expression (NULL for SQL NULL) */
+	struct db_pending *connecting; /* inspect_start_async: connecting, the queries not sent yet */
+	int brief;
+	const char *command; /* inspect_start_async's, borrowed */
 };
 
 /* inspect_target looks at t read-only; an unreachable target is not an error
@@ -50,6 +53,16 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
  * value is ins->extra after inspect_finish. */
 void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			 const char *command, int brief, const char *extra_sql, struct inspection *ins);
+/* inspect_start_async is inspect_start that does not wait for the server to
+ * accept the connection: the caller reads files meanwhile and calls
+ * inspect_pump now and then, which moves the connection on as far as it can
+ * without waiting and sends the queries once it is up; inspect_finish
+ * completes what is left. Plan uses it: its first query leaves before most
+ * migration files are read, where inspect_start waits for the server's
+ * start (a new backend process) first. */
+void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
+			 const char *command, int brief, struct inspection *ins);
+void inspect_pump(struct inspection *ins);
 void inspect_release(struct inspection *ins);
 
 #endif

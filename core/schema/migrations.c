@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "log.h"
 #include "sql.h"
+#include "sumcache.h"
 
 int version_valid(const char *s)
 {
@@ -132,15 +133,47 @@ static int read_in(int rootfd, int plain, const char *entry, const char *file, c
 /* side_file sets *path (NULL when the file is missing) and sum for down.sql
  * or verify.sql of a full load: plan records their checksums, and reading
  * them here, beside up.sql, saves plan a second walk of every path. */
-static int side_file(int rootfd, int plain, const char *entry, const char *dir, const char *file, char **path,
-		     char sum[65])
+static int side_file(int rootfd, int plain, struct sumcache *cache, const char *entry, const char *dir,
+		     const char *file, char **path, char sum[65])
 {
 	char *text = NULL;
 	size_t len = 0;
 	*path = concat3(dir, "/", file);
-	int rc = read_in(rootfd, plain, entry, file, *path, &text, &len);
-	if (rc == 0)
+	/* with a cache (plan), a plain regular file whose stat is what the cache
+	 * recorded is not read; anything else (a link, a FIFO, an error) is read
+	 * as without one, and says what it always said */
+	struct stat st;
+	char *rel = NULL;
+	int cacheable = 0;
+	if (cache && plain) {
+		rel = concat3(entry, "/", file);
+		if (fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			cacheable = S_ISREG(st.st_mode);
+			const char *known = cacheable ? sumcache_get(cache, rel, &st) : NULL;
+			if (known) {
+				memcpy(sum, known, 65);
+				free(rel);
+				return 0;
+			}
+		} else if (errno == ENOENT) {
+			free(rel);
+			free(*path);
+			*path = NULL;
+			return 0;
+		}
+	}
+	/* only what was read through the name fstatat saw (no link in its place
+	 * since) goes into the cache */
+	int rc = cacheable ? fs_read_text_nofollow_at_if(rootfd, rel, *path, &text, &len) : 2;
+	cacheable = cacheable && rc == 0;
+	if (rc == 2)
+		rc = read_in(rootfd, plain, entry, file, *path, &text, &len);
+	if (rc == 0) {
 		migration_checksum(text, len, sum);
+		if (cacheable)
+			sumcache_put(cache, rel, &st, sum);
+	}
+	free(rel);
 	free(text);
 	if (rc == 1) {
 		free(*path);
@@ -150,7 +183,8 @@ static int side_file(int rootfd, int plain, const char *entry, const char *dir, 
 	return rc;
 }
 
-static int load_one(const char *root, int rootfd, int plain, const char *entry, struct migration *m, int brief)
+static int load_one(const char *root, int rootfd, int plain, struct sumcache *cache, const char *entry,
+		    struct migration *m, int brief)
 {
 	const char *us = strchr(entry, '_');
 	size_t vlen = us ? (size_t)(us - entry) : strlen(entry);
@@ -214,8 +248,8 @@ static int load_one(const char *root, int rootfd, int plain, const char *entry, 
 	migration_checksum(m->up_sql, len, m->checksum);
 	if (brief == LOAD_BRIEF)
 		return 0;
-	if (side_file(rootfd, plain, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
-	    side_file(rootfd, plain, entry, m->dir, "verify.sql", &m->verify_path, m->verify_sha256))
+	if (side_file(rootfd, plain, cache, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
+	    side_file(rootfd, plain, cache, entry, m->dir, "verify.sql", &m->verify_path, m->verify_sha256))
 		return fail_status(EXIT_USAGE);
 	m->meta_path = existing(rootfd, entry, m->dir, "meta.yml");
 	struct cfg_meta meta = { m->transactional, NULL, NULL, 0 };
@@ -270,7 +304,11 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-static int load_set(const char *dir, struct migration_set *set, int brief)
+/* every TICK_EVERY migrations a full load calls its tick (plan moves its connections on) */
+#define TICK_EVERY 32
+
+static int load_set(const char *dir, struct migration_set *set, int brief, struct sumcache *cache,
+		    const struct migrations_tick *tick)
 {
 	set->v = NULL;
 	set->n = 0;
@@ -307,8 +345,11 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 	int rc = 0, plain = brief == LOAD_FULL && confine_plain(dir);
 	set->v = xcalloc(nnames ? nnames : 1, sizeof *set->v);
 	for (size_t i = 0; i < nnames; i++) {
+		if (tick && i % TICK_EVERY == 0)
+			tick->fn(tick->arg);
 		if (!rc) {
-			rc = load_one(dir, dirfd(d), plain && names[i].real_dir, names[i].name, &set->v[set->n], brief);
+			rc = load_one(dir, dirfd(d), plain && names[i].real_dir, cache, names[i].name, &set->v[set->n],
+				      brief);
 			set->n++;
 		}
 		free(names[i].name);
@@ -336,17 +377,23 @@ static int load_set(const char *dir, struct migration_set *set, int brief)
 
 int migrations_load(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_FULL);
+	return load_set(dir, set, LOAD_FULL, NULL, NULL);
+}
+
+int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+			   struct migration_set *set)
+{
+	return load_set(dir, set, LOAD_FULL, cache, tick);
 }
 
 int migrations_load_brief(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_BRIEF);
+	return load_set(dir, set, LOAD_BRIEF, NULL, NULL);
 }
 
 int migrations_load_names(const char *dir, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_NAMES);
+	return load_set(dir, set, LOAD_NAMES, NULL, NULL);
 }
 
 void migrations_release(struct migration_set *set)

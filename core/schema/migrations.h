@@ -84,6 +84,18 @@ struct mig_plan {
 /* migrations_load reads every migration directory under dir (a missing dir is
  * an empty set). On error the set is left empty. */
 int migrations_load(const char *dir, struct migration_set *set);
+struct sumcache;
+/* migrations_tick: fn(arg) is called every few migrations while they load */
+struct migrations_tick {
+	void (*fn)(void *arg);
+	void *arg;
+};
+/* migrations_load_cached is migrations_load taking the checksums of down.sql
+ * and verify.sql from cache (sumcache.h) for the files whose stat it
+ * recorded, and adding those it computes; with tick (may be NULL), calling
+ * it every few migrations. Plan uses it. */
+int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+			   struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
  * and its checksum): down_path and verify_path stay NULL, meta.yml is not read. */
 int migrations_load_brief(const char *dir, struct migration_set *set);
