@@ -546,8 +546,11 @@ int ledger_history_recv(struct db *db, struct history *h)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		/* a missing ledger is no error on a connection with no transaction of the caller's: idle, or
+		 * in a pipeline (inspect's), whose implicit transaction ends at its Sync */
 		int missing = code && (strcmp(code, "42P01") == 0 || strcmp(code, "3F000") == 0) &&
-			      PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+			      (PQtransactionStatus(db->conn) == PQTRANS_IDLE ||
+			       PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF);
 		if (!missing)
 			history_failed(db, msg ? msg : PQerrorMessage(db->conn));
 		PQclear(res);

@@ -34,6 +34,32 @@ static char *scope_error_text(void)
 	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                    \
 	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
 
+/* send_piped sends the facts, the history and "SELECT extra" as three
+ * queries of one pipeline, with a flush request after the history: the
+ * server sends the facts and the history as soon as it has them, not after
+ * the extra, so the caller compares the history with the migration files
+ * while the server computes the extra. */
+static int send_piped(struct inspection *ins, const char *extra_sql, int brief)
+{
+	PGconn *c = ins->db->conn;
+	if (!PQenterPipelineMode(c) || !PQsendQueryParams(c, FACTS_SQL, 0, NULL, NULL, NULL, NULL, 0)) {
+		fail("could not send the first query to %s", ins->db->label);
+		return fail_detail("%s", PQerrorMessage(c));
+	}
+	ins->piped = 1;
+	if (ledger_history_send(ins->db, NULL, brief))
+		return -1;
+	char *sql = xstrfmt("SELECT %s", extra_sql);
+	int sent = PQsendFlushRequest(c) && PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0) &&
+		   PQpipelineSync(c);
+	free(sql);
+	if (!sent) {
+		fail("could not send the first queries to %s", ins->db->label);
+		return fail_detail("%s", PQerrorMessage(c));
+	}
+	return 0;
+}
+
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const char *command, int brief, struct inspection *ins)
 {
@@ -49,12 +75,10 @@ void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env,
 	ins->env = env;
 	struct err_scope scope;
 	err_scope_push(&scope);
-	char *facts = extra_sql ? xstrfmt("%s, %s", FACTS_SQL, extra_sql) : NULL;
-	ins->want_extra = extra_sql != NULL;
 	int rc = target_connect(p, t, command, NULL, 1, &ins->db);
 	if (rc) {
 		ins->error = scope_error_text();
-	} else if (ledger_history_send(ins->db, facts ? facts : FACTS_SQL, brief)) {
+	} else if (extra_sql ? send_piped(ins, extra_sql, brief) : ledger_history_send(ins->db, FACTS_SQL, brief)) {
 		/* the facts and the history in one message, not waited for: the
 		 * server answers while the caller reads the migration files */
 		ins->error = scope_error_text();
@@ -62,7 +86,6 @@ void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env,
 		ins->reachable = 1;
 		ins->pending = 1;
 	}
-	free(facts);
 	err_scope_pop(&scope, ERR_DISCARD);
 }
 
@@ -123,6 +146,38 @@ void inspect_pump(struct inspection *ins)
 	step(ins, 0);
 }
 
+/* finish_piped reads what is left of send_piped's pipeline: the queries not
+ * read yet (skipped ones, after an error, answer PGRES_PIPELINE_ABORTED),
+ * the extra's value among them, up to the Sync's answer, and leaves the
+ * connection out of pipeline mode. */
+static void finish_piped(struct inspection *ins)
+{
+	if (!ins->piped)
+		return;
+	ins->piped = 0;
+	PGconn *c = ins->db->conn;
+	/* every query's answer ends with a NULL; two in a row: nothing more will come (a lost connection) */
+	for (int q = ins->piped_read, nulls = 0; nulls < 2;) {
+		PGresult *r = PQgetResult(c);
+		if (!r) {
+			q++;
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		ExecStatusType st = PQresultStatus(r);
+		if (q == 2 && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1 && !PQgetisnull(r, 0, 0)) {
+			free(ins->extra);
+			ins->extra = xstrdup(PQgetvalue(r, 0, 0));
+		}
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	if (!PQexitPipelineMode(c))
+		log_verbose("%s: the connection stayed in pipeline mode: %s", ins->db->label, PQerrorMessage(c));
+}
+
 static int read_facts(struct inspection *ins)
 {
 	PGresult *res = PQgetResult(ins->db->conn);
@@ -142,10 +197,12 @@ static int read_facts(struct inspection *ins)
 		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
 		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
 		ins->lock_held = !PQgetisnull(res, 0, 3);
-		if (ins->want_extra && PQnfields(res) > 4 && !PQgetisnull(res, 0, 4))
-			ins->extra = xstrdup(PQgetvalue(res, 0, 4));
+		/* in a pipeline, the NULL that ends the facts' answer (the history is a query of its own) */
+		if (ins->piped)
+			PQclear(PQgetResult(ins->db->conn));
 	}
 	PQclear(res);
+	ins->piped_read = 1;
 	return rc;
 }
 
@@ -158,8 +215,16 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 		err_scope_push(&scope);
 		struct history h;
 		memset(&h, 0, sizeof h);
-		if (read_facts(ins) || ledger_history_recv(ins->db, &h) ||
-		    (ins->lock_held && ledger_lock_holder(ins->db, &ins->lock_holder))) {
+		int rc = read_facts(ins);
+		if (!rc) {
+			rc = ledger_history_recv(ins->db, &h);
+			ins->piped_read = 2;
+		}
+		if (!rc && ins->lock_held) {
+			finish_piped(ins);
+			rc = ledger_lock_holder(ins->db, &ins->lock_holder);
+		}
+		if (rc) {
 			ins->reachable = 0;
 			ins->error = scope_error_text();
 		} else {
@@ -175,6 +240,8 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 			ins->plan_failed = plan_target_build(&ins->plan, ins->t, ins->system_id, ins->dbname, &h, set,
 							     ins->env, ins->allow_ooo) != 0;
 		history_release(&h);
+		/* the extra is read last: the server computed it while the plan was built */
+		finish_piped(ins);
 	}
 	if (!keep_db) {
 		db_close(ins->db);

@@ -25,11 +25,12 @@ struct inspection {
 	int plan_failed; /* building the plan failed (a file); the error is left recorded */
 	struct plan_target plan; /* the target's part of a plan, with its history (when reachable) */
 	struct db *db;        /* kept open when keep_db was asked */
-	int want_extra; /* inspect_start_extra was given an expression */
 	char *extra; /* inspect_start_extra: the value of the extra expression (NULL for SQL NULL) */
 	struct db_pending *connecting; /* inspect_start_async: connecting, the queries not sent yet */
 	int brief;
 	const char *command; /* inspect_start_async's, borrowed */
+	int piped;      /* the facts, the history and the extra went as one pipeline, not all read yet */
+	int piped_read; /* how many of the pipeline's three queries were read */
 };
 
 /* inspect_target looks at t read-only; an unreachable target is not an error
@@ -49,8 +50,11 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 		   const char *command, int brief, struct inspection *ins);
 void inspect_finish(struct inspection *ins, const struct migration_set *set, int keep_db);
 /* inspect_start_extra is inspect_start with one more SQL expression (no
- * parameters) computed in the same statement as the server's identity; its
- * value is ins->extra after inspect_finish. */
+ * parameters), computed after the history, which the server sends first: the
+ * caller compares the history with the files while the server computes the
+ * expression (status --drift's fingerprint, costly on a new backend). Its
+ * value is ins->extra after inspect_finish (NULL, as for SQL NULL, when the
+ * server could not compute it: the caller asks again). */
 void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			 const char *command, int brief, const char *extra_sql, struct inspection *ins);
 /* inspect_start_async is inspect_start that does not wait for the server to
