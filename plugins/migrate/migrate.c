@@ -244,6 +244,29 @@ static void name_blockers(struct ctx *c, const struct padctl_migration *m)
 	h->rows_free(r);
 }
 
+/* wait_to_retry is what follows a lock timeout of migration m (number i of n) on its attempt'th
+ * try: a pause before the next try (0), or, after the last, the sessions holding locks named and
+ * the failure recorded (-1) */
+static int wait_to_retry(struct ctx *c, const struct padctl_migration *m, const char *label, size_t i, size_t n,
+			 int attempt)
+{
+	const struct padctl_host *h = c->h;
+	long ms = h->lock_timeout_ms(c->st);
+	if (attempt == LOCK_TRIES) {
+		name_blockers(c, m);
+		h->fail(c->st, NULL, "migration %s waited %d times for a lock, %ld ms each (migrations.lock_timeout)",
+			label, LOCK_TRIES, ms);
+		return -1;
+	}
+	long backoff = 500L * attempt;
+	h->log(c->st, PADCTL_LOG_WARN,
+	       "[%zu/%zu] %s: could not get a lock within %ld ms (attempt %d of %d); retrying in %ld ms", i + 1, n,
+	       label, ms, attempt, LOCK_TRIES, backoff);
+	h->error_clear(c->st);
+	sleep_ms(backoff);
+	return 0;
+}
+
 static int apply(struct ctx *c, const struct padctl_migration *m, const char *label, size_t i, size_t n)
 {
 	const struct padctl_host *h = c->h;
@@ -254,21 +277,8 @@ static int apply(struct ctx *c, const struct padctl_migration *m, const char *la
 			h->log(c->st, PADCTL_LOG_INFO, "[%zu/%zu] applied %s in %.0f ms", i + 1, n, label, now_ms() - t0);
 			return 0;
 		}
-		if (!lock_timed_out(c))
+		if (!lock_timed_out(c) || wait_to_retry(c, m, label, i, n, attempt))
 			return -1;
-		long ms = h->lock_timeout_ms(c->st);
-		if (attempt == LOCK_TRIES) {
-			name_blockers(c, m);
-			h->fail(c->st, NULL, "migration %s waited %d times for a lock, %ld ms each (migrations.lock_timeout)",
-				label, LOCK_TRIES, ms);
-			return -1;
-		}
-		long backoff = 500L * attempt;
-		h->log(c->st, PADCTL_LOG_WARN,
-		       "[%zu/%zu] %s: could not get a lock within %ld ms (attempt %d of %d); retrying in %ld ms", i + 1,
-		       n, label, ms, attempt, LOCK_TRIES, backoff);
-		h->error_clear(c->st);
-		sleep_ms(backoff);
 	}
 }
 
@@ -299,19 +309,8 @@ static int apply_many(struct ctx *c, size_t i, size_t n, size_t *done)
 		const struct padctl_migration *m = h->migration_at(c->st, i + *done);
 		char label[160];
 		snprintf(label, sizeof label, "%s_%s", m->version, m->name);
-		long ms = h->lock_timeout_ms(c->st);
-		if (attempt == LOCK_TRIES) {
-			name_blockers(c, m);
-			h->fail(c->st, NULL, "migration %s waited %d times for a lock, %ld ms each (migrations.lock_timeout)",
-				label, LOCK_TRIES, ms);
+		if (wait_to_retry(c, m, label, i + *done, n, attempt))
 			return -1;
-		}
-		long backoff = 500L * attempt;
-		h->log(c->st, PADCTL_LOG_WARN,
-		       "[%zu/%zu] %s: could not get a lock within %ld ms (attempt %d of %d); retrying in %ld ms",
-		       i + *done + 1, n, label, ms, attempt, LOCK_TRIES, backoff);
-		h->error_clear(c->st);
-		sleep_ms(backoff);
 	}
 }
 
