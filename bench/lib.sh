@@ -1,7 +1,7 @@
 # bench/lib.sh: what the benchmark scripts share. Sourced, not run. The
 # caller sets PROG (its name, for messages) before sourcing it, and LOGS (a
-# directory for logs) and SUPERUSER (the cluster's superuser name) before
-# starting a cluster.
+# directory for logs: bench_workdir makes it) and SUPERUSER (the cluster's
+# superuser name) before starting a cluster.
 
 # say prints a progress line on stderr; die prints an error there and exits 1
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -74,6 +74,22 @@ bench_cluster_stop() {
 	case $PGBASE in
 	/var/tmp/padctl-bench-*) rm -rf -- "$PGBASE" ;;
 	esac
+}
+
+# bench_workdir [SUB [LOGNAME]]: makes the work directory W absolute and
+# LOGS ($W/LOGNAME, default logs) an empty directory. With SUB, W becomes
+# $W/SUB and is emptied as a whole (the run's own tree); without it, only
+# LOGS is emptied (W keeps what other scripts left there).
+bench_workdir() {
+	mkdir -p "$W"
+	W=$(cd "$W" && pwd)${1:+/$1}
+	LOGS=$W/${2:-logs}
+	if [ -n "${1-}" ]; then
+		rm -rf -- "$W"
+	else
+		rm -rf -- "$LOGS"
+	fi
+	mkdir -p "$LOGS"
 }
 
 # bench_stop_at_exit: at exit (also after INT or TERM) run the script's

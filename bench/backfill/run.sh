@@ -61,11 +61,7 @@ SUPERUSER=bench_runner
 [ -x "$PADCTL_BIN" ] || die "padctl binary \"$PADCTL_BIN\" not found (build it as bench/README.md says, or set PADCTL_BIN)"
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)/backfill
-LOGS=$W/logs
-rm -rf -- "$W"
-mkdir -p "$LOGS"
+bench_workdir backfill
 bench_stop_at_exit
 # BENCH_PG_SETTINGS: extra server settings (e.g. "log_min_duration_statement=0") for profiling.
 # Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): both sides insert the

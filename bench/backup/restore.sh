@@ -61,11 +61,7 @@ for p in backup migrate rollback; do
 done
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)/restore
-LOGS=$W/logs
-rm -rf -- "$W"
-mkdir -p "$LOGS"
+bench_workdir restore
 
 bench_stop_at_exit
 

@@ -61,11 +61,7 @@ command -v python3 >/dev/null || die "python3 not found"
 	die "no plugins/backup.so next to $PADCTL_BIN (build the plugin_backup target)"
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)/backup
-LOGS=$W/logs
-rm -rf -- "$W"
-mkdir -p "$LOGS"
+bench_workdir backup
 
 bench_stop_at_exit
 

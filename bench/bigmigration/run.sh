@@ -65,11 +65,7 @@ done
 [ -x "$PADCTL_BIN" ] || die "padctl binary \"$PADCTL_BIN\" not found (build it as bench/README.md says, or set PADCTL_BIN)"
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)/bigmigration
-LOGS=$W/logs
-rm -rf -- "$W"
-mkdir -p "$LOGS"
+bench_workdir bigmigration
 
 bench_stop_at_exit
 

@@ -50,11 +50,7 @@ command -v python3 >/dev/null || die "\"python3\" not found"
 [ -x "$PADCTL_BIN" ] || die "padctl binary \"$PADCTL_BIN\" not found (build it, or set PADCTL_BIN)"
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs-drift
-rm -rf -- "$LOGS"
-mkdir -p "$LOGS"
+bench_workdir "" logs-drift
 
 bench_stop_at_exit
 

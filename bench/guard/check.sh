@@ -35,11 +35,7 @@ SUPERUSER=bench_runner
 . "$HERE/../lib.sh"
 command -v python3 >/dev/null || die "python3 not found"
 bench_pgbin
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs
-rm -rf -- "$LOGS"
-mkdir -p "$LOGS"
+bench_workdir
 bench_stop_at_exit
 
 # guard_sql SOURCE OUT: the functions guard.c creates, and how padctl calls the check

@@ -43,11 +43,7 @@ SUPERUSER=bench_runner
 [ -x "$PADCTL_BIN" ] || die "no padctl binary at $PADCTL_BIN (build it, or set PADCTL_BIN)"
 command -v python3 >/dev/null || die "python3 not found"
 bench_pgbin
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs
-rm -rf -- "$LOGS"
-mkdir -p "$LOGS"
+bench_workdir
 bench_stop_at_exit
 # Autovacuum is off (BENCH_AUTOVACUUM=on leaves it on): each deploy creates
 # 1,000 tables and 2,000 indexes, and a worker woken by that catalog churn

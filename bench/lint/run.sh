@@ -41,11 +41,7 @@ SUPERUSER=bench_runner
 # shellcheck source=bench/lib.sh
 . "$HERE/../lib.sh" # say, die and the cluster helpers
 bench_pgbin
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs
-rm -rf -- "$LOGS"
-mkdir -p "$LOGS"
+bench_workdir
 
 bench_stop_at_exit
 bench_cluster_start max_connections=50

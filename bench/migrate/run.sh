@@ -64,11 +64,7 @@ for t in hyperfine python3 jq; do
 done
 bench_pgbin
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs
-rm -rf -- "$LOGS"
-mkdir -p "$LOGS"
+bench_workdir
 
 # --- the cluster -----------------------------------------------------------------
 

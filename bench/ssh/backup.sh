@@ -61,11 +61,7 @@ command -v ssh >/dev/null && command -v scp >/dev/null || die "no ssh client (ap
 [ -f "$(dirname "$PADCTL_BIN")/plugins/backup.so" ] ||
 	die "no plugins/backup.so next to $PADCTL_BIN (build the plugin_backup target)"
 bench_pgbin
-mkdir -p "$W"
-W=$(cd "$W" && pwd)/ssh-backup
-LOGS=$W/logs
-rm -rf -- "$W"
-mkdir -p "$LOGS"
+bench_workdir ssh-backup
 
 bench_at_exit() { bash "$ROOT/tests/harness/sshd.sh" stop "$W/sshd" >/dev/null 2>&1; }
 bench_stop_at_exit

@@ -41,11 +41,8 @@ SUPERUSER=bench_runner
 [ -x "$PADCTL_BIN" ] || die "no padctl at $PADCTL_BIN (build it: see bench/README.md)"
 command -v ssh >/dev/null || die "no ssh client (apt-get install openssh-client)"
 bench_pgbin
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-LOGS=$W/logs
-rm -rf -- "$LOGS" "$W/project" "$W/sshd"
-mkdir -p "$LOGS"
+bench_workdir
+rm -rf -- "$W/project" "$W/sshd"
 
 SSH_PID=
 bench_at_exit() {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "log.h"
 #include "sumcache.h"
 #include "unit.h"
@@ -155,18 +156,11 @@ static void test_put_settles_and_render(void)
 	sumcache_release(&c);
 }
 
-static char *slurp(const char *path)
+/* read_back is the file's text, or NULL (read_text_file: fs.h) */
+static char *read_back(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		buf_add(&b, tmp, n);
-	fclose(f);
-	return buf_detach(&b);
+	char *text = NULL;
+	return read_text_file(path, &text, NULL) == 0 ? text : NULL;
 }
 
 static void test_open_and_save(void)
@@ -189,7 +183,7 @@ static void test_open_and_save(void)
 	sumcache_put(&c, "0001_a/down.sql", &st, SUM_A);
 	sumcache_save(&c);
 	sumcache_release(&c);
-	char *text = slurp(path);
+	char *text = read_back(path);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, SUM_A " 64 100 24 1000.000000005 1001.999999999 0001_a/down.sql\n"));
 	free(text);
@@ -222,7 +216,7 @@ static void test_open_and_save(void)
 	struct stat lst;
 	CU_ASSERT_EQUAL(lstat(path, &lst), 0);
 	CU_ASSERT_TRUE(S_ISREG(lst.st_mode));
-	text = slurp(target);
+	text = read_back(target);
 	CU_ASSERT_STRING_EQUAL(text, "keep\n");
 	free(text);
 	/* .padctl itself a link (to a directory holding a good cache): neither read nor written through */
@@ -238,7 +232,7 @@ static void test_open_and_save(void)
 	sumcache_release(&c);
 	char *in_other = malloc(strlen(dir) + 32);
 	snprintf(in_other, strlen(dir) + 32, "%s/other/sums", dir);
-	text = slurp(in_other);
+	text = read_back(in_other);
 	CU_ASSERT_PTR_NOT_NULL(text);
 	CU_ASSERT_PTR_NULL(text ? strstr(text, "0002_b") : NULL);
 	free(text);
