@@ -92,19 +92,24 @@ static PGconn *connect_once(const struct db_params *p, int server_side)
 	return connect_params(p, server_side, 0);
 }
 
-/* connect_failed reports a connection that did not come up */
-static int connect_failed(PGconn *conn, const char *label, const char *hint)
+/* connect_refused reports a connection to label that did not come up, msg
+ * saying why (libpq's words, trailing newlines dropped) */
+static int connect_refused(const char *label, const char *msg, const char *hint)
 {
-	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
 	size_t len = strlen(msg);
 	while (len && msg[len - 1] == '\n')
 		len--;
 	fail("cannot connect to %s", label);
 	fail_detail("%.*s", (int)len, msg);
-	fail_hint("%s", hint ? hint
-			     : "check that the server runs and that host, port, user and the password source in "
-			       "the env file are right; `padctl doctor` checks each");
-	return -1;
+	return fail_hint("%s", hint ? hint
+				    : "check that the server runs and that host, port, user and the password source in "
+				      "the env file are right; `padctl doctor` checks each");
+}
+
+/* connect_failed is connect_refused with the words of conn's failure */
+static int connect_failed(PGconn *conn, const char *label, const char *hint)
+{
+	return connect_refused(label, conn ? PQerrorMessage(conn) : "out of memory", hint);
 }
 
 static struct db *db_new(PGconn *conn, const char *label, int read_only, int server_side)
@@ -195,17 +200,14 @@ int db_connect_step(struct db_pending *c, int wait, struct db **out)
 		if (n == 0) {
 			/* what libpq's own wait says (connectDBComplete) */
 			const char *host = PQhost(c->conn), *port = PQport(c->conn);
-			fail("cannot connect to %s", c->label);
-			if (host && *host == '/')
-				fail_detail("connection to server on socket \"%s/.s.PGSQL.%s\" failed: timeout expired", host,
-					    port ? port : "");
-			else
-				fail_detail("connection to server at \"%s\", port %s failed: timeout expired",
-					    host ? host : "", port ? port : "");
-			return fail_hint("%s", c->hint ? c->hint
-							: "check that the server runs and that host, port, user and the "
-							  "password source in the env file are right; `padctl doctor` "
-							  "checks each");
+			char *why = host && *host == '/'
+					    ? xstrfmt("connection to server on socket \"%s/.s.PGSQL.%s\" failed: timeout expired",
+						      host, port ? port : "")
+					    : xstrfmt("connection to server at \"%s\", port %s failed: timeout expired",
+						      host ? host : "", port ? port : "");
+			connect_refused(c->label, why, c->hint);
+			free(why);
+			return -1;
 		}
 		c->want = PQconnectPoll(c->conn);
 	}

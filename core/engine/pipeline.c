@@ -544,6 +544,18 @@ static int commit_failed(struct padctl_step *st, PGresult *res)
 	return fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 }
 
+/* commit_refused records why the message ending in res did not commit the
+ * transaction of the migration file what: the protected-schema guard's
+ * finding, or the server's own words */
+static void commit_refused(struct padctl_step *st, PGresult *res, const char *what)
+{
+	st->run->guard.what = what;
+	if (guard_commit_failed(&st->run->guard, res))
+		fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
+	else
+		commit_failed(st, res);
+}
+
 static int h_tx_commit(struct padctl_step *st)
 {
 	if (!st->in_tx)
@@ -584,11 +596,7 @@ static int h_tx_commit(struct padctl_step *st)
 	}
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), want) == 0;
 	if (!ok) {
-		st->run->guard.what = st->last_origin;
-		if (guard_commit_failed(&st->run->guard, res))
-			fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
-		else
-			commit_failed(st, res);
+		commit_refused(st, res, st->last_origin);
 		PQclear(res);
 		h_tx_rollback(st);
 		return -1;
@@ -745,21 +753,14 @@ static int tx_apply(struct padctl_step *st, size_t first, size_t count, size_t *
 	}
 	if (!sent) {
 		/* the failure is the message's last result: the history row, the guard's check or COMMIT */
-		st->run->guard.what = st->migs[first + b.committed].up_path;
-		if (guard_commit_failed(&st->run->guard, res))
-			fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
-		else
-			commit_failed(st, res);
+		commit_refused(st, res, st->migs[first + b.committed].up_path);
 	} else {
 		/* a statement of the migration's text failed: reported as sql_exec reports it */
 		fail_detail("in step \"%s\" on target \"%s\"", st->cfg->plugin, st->target->name);
 	}
 	PQclear(res);
-	db_drop_deferred(st->db);
-	if (PQtransactionStatus(st->db->conn) != PQTRANS_IDLE) {
-		PGresult *r = PQexec(st->db->conn, "ROLLBACK");
-		PQclear(r);
-	}
+	/* what is left of the message (a queued file), and the failed migration's transaction */
+	h_tx_rollback(st);
 	return -1;
 }
 

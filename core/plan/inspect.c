@@ -39,25 +39,42 @@ static char *scope_error_text(void)
  * server sends the facts and the history as soon as it has them, not after
  * the extra, so the caller compares the history with the migration files
  * while the server computes the extra. */
-static int send_piped(struct inspection *ins, const char *extra_sql, int brief)
+static int send_piped(struct inspection *ins, const char *extra_sql)
 {
 	PGconn *c = ins->db->conn;
-	if (!PQenterPipelineMode(c) || !PQsendQueryParams(c, FACTS_SQL, 0, NULL, NULL, NULL, NULL, 0)) {
-		fail("could not send the first query to %s", ins->db->label);
-		return fail_detail("%s", PQerrorMessage(c));
-	}
-	ins->piped = 1;
-	if (ledger_history_send(ins->db, NULL, brief))
+	ins->piped = PQenterPipelineMode(c);
+	int sent = ins->piped && PQsendQueryParams(c, FACTS_SQL, 0, NULL, NULL, NULL, NULL, 0);
+	if (sent && ledger_history_send(ins->db, NULL, ins->brief))
 		return -1;
 	char *sql = xstrfmt("SELECT %s", extra_sql);
-	int sent = PQsendFlushRequest(c) && PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0) &&
-		   PQpipelineSync(c);
+	sent = sent && PQsendFlushRequest(c) && PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0) &&
+	       PQpipelineSync(c);
 	free(sql);
 	if (!sent) {
 		fail("could not send the first queries to %s", ins->db->label);
 		return fail_detail("%s", PQerrorMessage(c));
 	}
 	return 0;
+}
+
+/* begin sets up ins for the inspect_start* functions */
+static void begin(struct inspection *ins, const struct cfg_project *p, const struct cfg_env *env,
+		  const struct cfg_target *t, const char *command, int brief)
+{
+	memset(ins, 0, sizeof *ins);
+	ins->t = t;
+	ins->p = p;
+	ins->env = env;
+	ins->brief = brief;
+	ins->command = command;
+}
+
+/* send_first sends the first message once connected, not waited for: the
+ * facts and the history (with an extra, as send_piped does). The server
+ * answers while the caller reads the migration files. */
+static int send_first(struct inspection *ins, const char *extra_sql)
+{
+	return extra_sql ? send_piped(ins, extra_sql) : ledger_history_send(ins->db, FACTS_SQL, ins->brief);
 }
 
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
@@ -69,18 +86,13 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			 const char *command, int brief, const char *extra_sql, struct inspection *ins)
 {
-	memset(ins, 0, sizeof *ins);
-	ins->t = t;
-	ins->p = p;
-	ins->env = env;
+	begin(ins, p, env, t, command, brief);
 	struct err_scope scope;
 	err_scope_push(&scope);
 	int rc = target_connect(p, t, command, NULL, 1, &ins->db);
 	if (rc) {
 		ins->error = scope_error_text();
-	} else if (extra_sql ? send_piped(ins, extra_sql, brief) : ledger_history_send(ins->db, FACTS_SQL, brief)) {
-		/* the facts and the history in one message, not waited for: the
-		 * server answers while the caller reads the migration files */
+	} else if (send_first(ins, extra_sql)) {
 		ins->error = scope_error_text();
 	} else {
 		ins->reachable = 1;
@@ -92,17 +104,12 @@ void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env,
 void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			 const char *command, int brief, struct inspection *ins)
 {
-	memset(ins, 0, sizeof *ins);
-	ins->t = t;
-	ins->p = p;
-	ins->env = env;
-	ins->brief = brief;
-	ins->command = command;
+	begin(ins, p, env, t, command, brief);
 	struct err_scope scope;
 	err_scope_push(&scope);
 	if (target_connect_start(p, t, command, 1, &ins->connecting, &ins->db))
 		ins->error = scope_error_text();
-	else if (!ins->connecting && ledger_history_send(ins->db, FACTS_SQL, brief))
+	else if (!ins->connecting && send_first(ins, NULL))
 		ins->error = scope_error_text(); /* connected already (libpq could not start without waiting) */
 	else if (!ins->connecting)
 		ins->reachable = ins->pending = 1;
@@ -132,7 +139,7 @@ static void step(struct inspection *ins, int wait)
 	if (rc < 0) {
 		ins->reachable = 0;
 		ins->error = scope_error_text();
-	} else if (rc > 0 && ledger_history_send(ins->db, FACTS_SQL, ins->brief)) {
+	} else if (rc > 0 && send_first(ins, NULL)) {
 		ins->reachable = 0;
 		ins->error = scope_error_text();
 	} else if (rc > 0) {
@@ -146,10 +153,11 @@ void inspect_pump(struct inspection *ins)
 	step(ins, 0);
 }
 
-/* finish_piped reads what is left of send_piped's pipeline: the queries not
- * read yet (skipped ones, after an error, answer PGRES_PIPELINE_ABORTED),
- * the extra's value among them, up to the Sync's answer, and leaves the
- * connection out of pipeline mode. */
+/* finish_piped reads what is left of send_piped's pipeline, up to the
+ * Sync's answer, and leaves the connection out of pipeline mode. Once the
+ * facts and the history are read, the extra is the one query left that can
+ * answer with a row of one column: after an error the rest were skipped
+ * (PGRES_PIPELINE_ABORTED), and the history has more columns. */
 static void finish_piped(struct inspection *ins)
 {
 	if (!ins->piped)
@@ -157,16 +165,15 @@ static void finish_piped(struct inspection *ins)
 	ins->piped = 0;
 	PGconn *c = ins->db->conn;
 	/* every query's answer ends with a NULL; two in a row: nothing more will come (a lost connection) */
-	for (int q = ins->piped_read, nulls = 0; nulls < 2;) {
+	for (int nulls = 0; nulls < 2;) {
 		PGresult *r = PQgetResult(c);
 		if (!r) {
-			q++;
 			nulls++;
 			continue;
 		}
 		nulls = 0;
 		ExecStatusType st = PQresultStatus(r);
-		if (q == 2 && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1 && !PQgetisnull(r, 0, 0)) {
 			free(ins->extra);
 			ins->extra = xstrdup(PQgetvalue(r, 0, 0));
 		}
@@ -202,7 +209,6 @@ static int read_facts(struct inspection *ins)
 			PQclear(PQgetResult(ins->db->conn));
 	}
 	PQclear(res);
-	ins->piped_read = 1;
 	return rc;
 }
 
@@ -215,11 +221,7 @@ void inspect_finish(struct inspection *ins, const struct migration_set *set, int
 		err_scope_push(&scope);
 		struct history h;
 		memset(&h, 0, sizeof h);
-		int rc = read_facts(ins);
-		if (!rc) {
-			rc = ledger_history_recv(ins->db, &h);
-			ins->piped_read = 2;
-		}
+		int rc = read_facts(ins) || ledger_history_recv(ins->db, &h);
 		if (!rc && ins->lock_held) {
 			finish_piped(ins);
 			rc = ledger_lock_holder(ins->db, &ins->lock_holder);

@@ -27,10 +27,9 @@ struct inspection {
 	struct db *db;        /* kept open when keep_db was asked */
 	char *extra; /* inspect_start_extra: the value of the extra expression (NULL for SQL NULL) */
 	struct db_pending *connecting; /* inspect_start_async: connecting, the queries not sent yet */
-	int brief;
-	const char *command; /* inspect_start_async's, borrowed */
-	int piped;      /* the facts, the history and the extra went as one pipeline, not all read yet */
-	int piped_read; /* how many of the pipeline's three queries were read */
+	int brief;           /* the flags of ledger_history_send */
+	const char *command; /* for the connection's application_name, borrowed */
+	int piped; /* the facts, the history and the extra went as one pipeline, not all read yet */
 };
 
 /* inspect_target looks at t read-only; an unreachable target is not an error
