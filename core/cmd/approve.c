@@ -692,7 +692,7 @@ int plan_rollback(struct cmd_ctx *ctx, const char *envname, const char *key, con
 		rc = fail_status(EXIT_APPROVAL);
 	}
 	if (!rc)
-		rc = plan_store(p, &env, id, hash, bytes, NULL);
+		rc = plan_store(p, &env, id, hash, bytes, NULL, NULL);
 	if (!rc)
 		rc = plan_sig_add(p, &env, &f, c.principal, c.fingerprint, sig, NULL);
 	if (!rc && out && fs_write_atomic(out, bytes, len, 0644))

@@ -287,6 +287,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	/* the ledger target's connection stays open to record the plan: a second connection costs a server process */
 	const struct cfg_target *lt = plan_ledger_target(&env);
 	struct db *ledger_db = NULL;
+	const struct plan_target *ledger_seen = NULL; /* what ledger_db found */
 	for (size_t i = 0; !rc && i < n; i++) {
 		ins[i].allow_ooo = allow_ooo;
 		inspect_finish(&ins[i], &set, 1);
@@ -315,6 +316,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			memset(&ins[i].plan, 0, sizeof ins[i].plan);
 			if (!rc && targets[i] == lt) {
 				ledger_db = ins[i].db;
+				ledger_seen = &plan.targets[i];
 				ins[i].db = NULL;
 			}
 		}
@@ -339,7 +341,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 		if (key)
 			rc = sign_request(&pl, key, &f, &principal, &fpr, &sig);
 		if (!rc)
-			rc = plan_store(p, &env, id, hash, bytes, &ledger_db);
+			rc = plan_store(p, &env, id, hash, bytes, &ledger_db, ledger_seen);
 		if (!rc && key)
 			rc = plan_sig_add(p, &env, &f, principal, fpr, sig, &plan);
 	}

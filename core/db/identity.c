@@ -322,6 +322,30 @@ int identity_check(const struct cfg_project *p, const char *env, const struct cf
 	return rc;
 }
 
+int identity_pinned(const struct cfg_project *p, const char *env, const struct cfg_target *t, const char *sysid,
+		    const char *dbname)
+{
+	if (t->db.managed)
+		return 1;
+	if (!sysid || !dbname)
+		return 0;
+	char *path = xstrfmt("%s/known_targets", p->root);
+	char *key = xstrfmt("%s/%s", env, t->name);
+	struct err_scope s;
+	err_scope_push(&s);
+	struct identity_pins ps;
+	int pinned = 0;
+	if (!pins_read(path, &ps)) {
+		const struct identity_pin *pin = pins_find(&ps, key);
+		pinned = pin && strcmp(pin->sysid, sysid) == 0 && strcmp(pin->dbname, dbname) == 0;
+		identity_pins_release(&ps);
+	}
+	err_scope_pop(&s, ERR_DISCARD);
+	free(path);
+	free(key);
+	return pinned;
+}
+
 int identity_check_known(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 			 const char *sysid, const char *dbname, int record)
 {

@@ -23,6 +23,12 @@ int identity_check(const struct cfg_project *p, const char *env, const struct cf
  * and database name already read (status reads them with other facts). */
 int identity_check_known(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 			 const char *sysid, const char *dbname, int record);
+/* identity_pinned tells, quietly, whether known_targets pins env/target to
+ * exactly sysid and dbname (1; also for a managed target, which has no pin),
+ * or not (0: no pin, another one, or a file that does not read; the checks
+ * above say which). */
+int identity_pinned(const struct cfg_project *p, const char *env, const struct cfg_target *t, const char *sysid,
+		    const char *dbname);
 
 /* identity_escape returns s with space, '%', '#' and control bytes written as
  * %XX (upper-case hex), the field format of known_targets (newly allocated). */

@@ -699,6 +699,29 @@ int ledger_plan_add(struct db *db, const char *id, const char *env, const char *
 			   5, p);
 }
 
+int ledger_plan_add_current(struct db *db, const char *id, const char *env, const char *hash, const char *body)
+{
+	char version[16];
+	snprintf(version, sizeof version, "%d", NSTEPS);
+	const char *p[] = { id, env, ledger_actor(), hash, body, version };
+	/* the row reads the version in the same statement, under the same
+	 * snapshot: an upgrade by another padctl is either seen whole or not */
+	PGresult *res = NULL;
+	if (db_exec(db, "BEGIN READ WRITE; SET LOCAL synchronous_commit = off", NULL) ||
+	    db_query(db,
+		     "INSERT INTO padctl.plans (id, env, created_by, hash, body) SELECT $1, $2, $3, $4, $5 "
+		     "FROM padctl.meta WHERE key = 'ledger_version' AND value = $6",
+		     6, p, &res)) {
+		db_exec(db, "ROLLBACK", NULL);
+		return -1;
+	}
+	int added = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (!added)
+		return db_exec(db, "ROLLBACK", NULL) ? -1 : 1;
+	return db_exec(db, "COMMIT", NULL) ? -1 : 0;
+}
+
 int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body)
 {
 	*env = *hash = *body = NULL;

@@ -103,6 +103,14 @@ int ledger_step_start(struct db *db, const char *run_id, int seq, const char *st
 int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *status, const char *error);
 /* ledger_plan_add records a plan (id, env, hash, body). */
 int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body);
+/* ledger_plan_add_current is ledger_plan_add without the lock, on a session
+ * that may be read-only: in a read-write transaction of its own, committed
+ * without waiting for the server's log flush (see plan_store), and only when
+ * the ledger is this padctl's version. 0 recorded, 1 not recorded because
+ * the ledger is older or newer (the caller takes the locked way, which
+ * upgrades it or refuses), -1 after fail() (a missing ledger is an error:
+ * the caller knows from the history that there is one). */
+int ledger_plan_add_current(struct db *db, const char *id, const char *env, const char *hash, const char *body);
 
 /* ledger_plan_get reads plan id (each newly allocated); 1 when there is no such plan. */
 int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body);

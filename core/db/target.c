@@ -314,6 +314,14 @@ int target_open_write(const struct cfg_project *p, const char *env, const struct
 	return 0;
 }
 
+int target_may_write_unlocked(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			      const char *command, const char *sysid, const char *dbname)
+{
+	if (before_write(command, t))
+		return -1;
+	return identity_pinned(p, env, t, sysid, dbname);
+}
+
 int target_promote_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 			 const char *command, const char *run_id, long lock_ms, struct db *db)
 {

@@ -52,6 +52,17 @@ int target_password(const struct cfg_target *t, char **password);
 int target_open_write(const struct cfg_project *p, const char *env, const struct cfg_target *t,
 		      const char *command, const char *run_id, long lock_ms, struct db **out);
 
+/* target_may_write_unlocked tells whether a write that needs neither the
+ * lock nor a ledger brought up to date (plan's row, which goes only into a
+ * ledger of this padctl's version: ledger_plan_add_current) may go through
+ * db, a read-only connection to t whose identity inspect read (sysid,
+ * dbname) and checked: 1 when known_targets pins t to that server (or t is
+ * managed), 0 when the write must go through target_promote_write (a first
+ * write pins the target under the lock), -1 after SIGINT/SIGTERM, refused
+ * as target_open_write refuses. */
+int target_may_write_unlocked(const struct cfg_project *p, const char *env, const struct cfg_target *t,
+			      const char *command, const char *sysid, const char *dbname);
+
 /* target_promote_write makes db, a connection to t that target_connect
  * opened read-only (inspect.h) and whose identity was checked, what
  * target_open_write returns: the session reset and writable, named for

@@ -558,14 +558,26 @@ const struct cfg_target *plan_ledger_target(const struct cfg_env *env)
 }
 
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
-	       const char *bytes, struct db **open)
+	       const char *bytes, struct db **open, const struct plan_target *seen)
 {
 	const struct cfg_target *lt = plan_ledger_target(env);
 	struct db *db = open ? *open : NULL;
 	if (open)
 		*open = NULL;
-	int rc = db ? target_promote_write(p, env->name, lt, "plan", id, 10000, db)
-		    : target_open_write(p, env->name, lt, "plan", id, 10000, &db);
+	/* rc 1: the locked way */
+	int rc = 1;
+	if (db && seen && seen->history.exists) {
+		rc = target_may_write_unlocked(p, env->name, lt, "plan", seen->system_id, seen->dbname);
+		rc = rc == 1 ? ledger_plan_add_current(db, id, env->name, hash, bytes) : rc == 0 ? 1 : -1;
+	}
+	if (rc <= 0) {
+		db_close(db);
+		if (rc)
+			fail_detail("the plan was not recorded (plans are kept in the ledger of target \"%s\")", lt->name);
+		return rc;
+	}
+	rc = db ? target_promote_write(p, env->name, lt, "plan", id, 10000, db)
+		: target_open_write(p, env->name, lt, "plan", id, 10000, &db);
 	/* the plan's row does not wait for the server's log flush (a third of plan's
 	 * time on an ordinary disk): a server crash right after can lose the row, and
 	 * deploy --plan then finds no plan and changes nothing. A signature recorded

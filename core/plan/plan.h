@@ -127,9 +127,14 @@ const struct cfg_target *plan_ledger_target(const struct cfg_env *env);
  * deploy opens it. With *open set (a read-only connection to that target,
  * opened by inspect_target: its identity checked), that connection is made
  * writable instead (target_promote_write) and taken over: it is closed, and
- * *open set to NULL, whatever happens. */
+ * *open set to NULL, whatever happens. When that connection found a ledger
+ * (seen: ledger_seen) and known_targets pins the target to the server it
+ * reached, the row goes in without the lock and without the rest of the
+ * opening (ledger_plan_add_current), unless the ledger is not this padctl's
+ * version: a plan is one INSERT, which needs neither, and does not wait
+ * behind a deploy that holds the lock. */
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
-	       const char *bytes, struct db **open);
+	       const char *bytes, struct db **open, const struct plan_target *seen);
 /* plan_load reads plan id from the env's ledger target (read-only): its
  * stored bytes and hash, both newly allocated. An unknown id, or a plan
  * recorded for another env, fails with EXIT_USAGE. */

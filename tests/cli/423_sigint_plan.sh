@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SIGINT while `plan` waits for the ledger target's lock: padctl stops
 # waiting, dies of the signal, records no plan, and does not claim that it did.
+# (plan takes the lock only to pin a target or to create or upgrade the
+# ledger; cli/878 has it record without the lock. Here the pin is removed.)
 . "$(dirname "$0")/lib.sh"
 
 new_project sigplan
@@ -20,6 +22,7 @@ holds() {
 wait_for 60 holds || fail_now "the holder never took the lock"
 
 group "SIGINT during plan"
+sed -i '/^test\/t1 /d' "$PROJECT/known_targets"
 pc_bg "$PROJECT/p1" plan test
 waiting() { grep -q "waiting up to" "$PROJECT/p1.err"; }
 wait_for 60 waiting || { bg_wait "$BG_PID" "$PROJECT/p1" 60; fail_now "plan never waited for the lock"; }
