@@ -1,8 +1,11 @@
 #include "planlint.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -29,10 +32,13 @@ static int lookup(struct db *db, const char *sql, int n, const char *const *para
 	return rc;
 }
 
+/* The lookups may come from two threads at once (plan_lint_target): the
+ * connection and the error scopes are shared, so each lookup holds lock. */
 struct cat_state {
 	struct db *db;
 	char *search_path;
 	char *user;
+	pthread_mutex_t lock;
 };
 
 /* the relation's regclass from its parts, quoted as the server quotes them */
@@ -44,14 +50,16 @@ static int db_volatility(void *arg, const char *schema, const char *name)
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, name };
 	char *v = NULL;
+	pthread_mutex_lock(&cs->lock);
 	/* 'v' > 's' > 'i': the most volatile function of that name decides */
-	if (lookup_value(cs->db,
+	int failed = lookup_value(cs->db,
 			 "SELECT max(p.provolatile::text) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
 			 "WHERE p.proname = $2 AND (n.nspname = $1 OR ($1::text IS NULL AND n.nspname = ANY "
 			 "(current_schemas(true))))",
-			 2, params, &v)) {
+			 2, params, &v);
+	pthread_mutex_unlock(&cs->lock);
+	if (failed)
 		return 0;
-	}
 	int c = v && *v ? v[0] : 0;
 	free(v);
 	return c;
@@ -63,12 +71,14 @@ static int db_column_type(void *arg, const char *schema, const char *table, cons
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, table, column };
 	PGresult *res;
-	if (lookup(cs->db,
-		   "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-		   "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
-		   3, params, &res)) {
+	pthread_mutex_lock(&cs->lock);
+	int failed = lookup(cs->db,
+			    "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+			    "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
+			    3, params, &res);
+	pthread_mutex_unlock(&cs->lock);
+	if (failed)
 		return -1;
-	}
 	int rc = -1;
 	if (PQntuples(res) == 1) {
 		snprintf(type, typelen, "%s", PQgetvalue(res, 0, 0));
@@ -84,13 +94,16 @@ static int db_notnull_check(void *arg, const char *schema, const char *table, co
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, table, column };
 	char *v = NULL;
-	if (lookup_value(cs->db,
-			 "SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
-			 " AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
-			 "('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
-			 3, params, &v)) {
+	pthread_mutex_lock(&cs->lock);
+	int failed = lookup_value(
+		cs->db,
+		"SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
+		" AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
+		"('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
+		3, params, &v);
+	pthread_mutex_unlock(&cs->lock);
+	if (failed)
 		return -1;
-	}
 	int rc = v && v[0] == 't';
 	free(v);
 	return rc;
@@ -107,6 +120,7 @@ int lint_catalog_db(struct db *db, struct lint_catalog *cat)
 		return -1;
 	struct cat_state *cs = xcalloc(1, sizeof *cs);
 	cs->db = db;
+	pthread_mutex_init(&cs->lock, NULL);
 	cs->search_path = xstrdup(PQgetvalue(res, 0, 0));
 	cs->user = xstrdup(PQgetvalue(res, 0, 1));
 	cat->server_version = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
@@ -124,11 +138,69 @@ void lint_catalog_db_release(struct lint_catalog *cat)
 {
 	struct cat_state *cs = cat->arg;
 	if (cs) {
+		pthread_mutex_destroy(&cs->lock);
 		free(cs->search_path);
 		free(cs->user);
 		free(cs);
 	}
 	memset(cat, 0, sizeof *cat);
+}
+
+/* a share of the migrations to lint: out->v[from, to) with their options */
+struct lint_share {
+	struct mig_lint *v;
+	const struct lint_opts *o;
+	size_t from, to;
+};
+
+static void *lint_share_run(void *arg)
+{
+	const struct lint_share *s = arg;
+	for (size_t i = s->from; i < s->to; i++) {
+		const struct migration *m = s->v[i].m;
+		lint_sql(m->up_path, m->up_sql, strlen(m->up_sql), &s->o[i], &s->v[i].r);
+	}
+	return NULL;
+}
+
+/* Below this much SQL one thread lints it all: starting a second costs
+ * about what it saves on a few dozen small migrations. */
+#define LINT_SPLIT_BYTES (32 * 1024)
+
+/* lint_all lints out->v[0, n) (options o): the parser is PostgreSQL's, by
+ * the migration, and lint_sql shares nothing once lint_opts_check passed,
+ * so on a machine with more than one CPU a second thread takes the later
+ * half of the text while this one takes the first (plan and deploy lint
+ * every pending migration: 1,000 of them are ~5 ms of parsing). Each
+ * migration's findings go to its own slot, so the order is the migrations'
+ * whichever thread ends first. The second thread blocks every signal: they
+ * reach this one, as in the rest of padctl. */
+static void lint_all(struct mig_lint *v, const struct lint_opts *o, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(v[i].m->up_sql);
+	struct lint_share first = { v, o, 0, n }, second = { v, o, n, n };
+	if (total >= LINT_SPLIT_BYTES && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		size_t cut = n, tail = 0;
+		while (cut > 1 && tail < total / 2)
+			tail += strlen(v[--cut].m->up_sql);
+		first.to = second.from = cut;
+	}
+	pthread_t th;
+	int threaded = 0;
+	if (second.from < second.to) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		threaded = pthread_create(&th, NULL, lint_share_run, &second) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	lint_share_run(&first);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (second.from < second.to)
+		lint_share_run(&second);
 }
 
 int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, const struct plan_target *pt,
@@ -141,30 +213,36 @@ int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, con
 	if (lint_catalog_db(db, &cat))
 		return -1;
 	out->v = pt->ntodo ? xcalloc(pt->ntodo, sizeof *out->v) : NULL;
+	struct lint_opts *opts = pt->ntodo ? xcalloc(pt->ntodo, sizeof *opts) : NULL;
 	int rc = 0;
+	/* the options first, in order: a bad lint.allow is reported for the first migration that has one */
 	for (size_t i = 0; !rc && i < pt->ntodo; i++) {
 		const struct plan_mig *pm = &pt->todo[i];
 		if (pm->skip_reason)
 			continue;
 		const struct migration *m = pm->m;
-		struct lint_opts o;
-		memset(&o, 0, sizeof o);
-		o.p = p;
-		o.prod = env && env->tier && !strcmp(env->tier, "prod");
-		o.transactional = m->transactional;
-		o.destructive = m->destructive;
-		o.meta_file = m->meta_path;
-		o.allow = m->lint_allow;
-		o.nallow = m->nlint_allow;
-		o.cat = db ? &cat : NULL;
-		struct mig_lint *ml = &out->v[out->n++];
-		ml->m = m;
-		rc = lint_sql(m->up_path, m->up_sql, strlen(m->up_sql), &o, &ml->r);
-		out->errors += ml->r.errors;
-		out->warnings += ml->r.warnings;
-		if (!out->assumed && ml->r.assumed)
-			out->assumed = xstrdup(ml->r.assumed);
+		struct lint_opts *o = &opts[out->n];
+		o->p = p;
+		o->prod = env && env->tier && !strcmp(env->tier, "prod");
+		o->transactional = m->transactional;
+		o->destructive = m->destructive;
+		o->meta_file = m->meta_path;
+		o->allow = m->lint_allow;
+		o->nallow = m->nlint_allow;
+		o->cat = db ? &cat : NULL;
+		out->v[out->n++].m = m;
+		rc = lint_opts_check(o);
 	}
+	if (!rc)
+		lint_all(out->v, opts, out->n);
+	for (size_t i = 0; !rc && i < out->n; i++) {
+		const struct lint_result *r = &out->v[i].r;
+		out->errors += r->errors;
+		out->warnings += r->warnings;
+		if (!out->assumed && r->assumed)
+			out->assumed = xstrdup(r->assumed);
+	}
+	free(opts);
 	out->server_version = cat.server_version;
 	lint_catalog_db_release(&cat);
 	if (!out->assumed)

@@ -2056,7 +2056,7 @@ static void check_stmt(struct lctx *c, Node *stmt)
 	track(c);
 }
 
-static int check_opts(const struct lint_opts *o)
+int lint_opts_check(const struct lint_opts *o)
 {
 	for (size_t i = 0; i < o->nallow; i++) {
 		const struct cfg_lint_allow *a = &o->allow[i];
@@ -2101,7 +2101,7 @@ static void lint_piece(struct lctx *c, size_t off, size_t n, Node *stmt)
 
 int lint_sql(const char *file, const char *sql, size_t len, const struct lint_opts *o, struct lint_result *r)
 {
-	if (check_opts(o))
+	if (lint_opts_check(o))
 		return -1;
 	struct lctx c;
 	memset(&c, 0, sizeof c);

@@ -115,6 +115,11 @@ struct lint_opts {
  * unknown rule in meta.yml's lint.allow, an allow of protected-schema), with
  * the error fail()ed naming the meta.yml line. */
 int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r);
+/* lint_opts_check is the check of o that lint_sql makes first: 0, or -1
+ * after fail() as there. Once it passed, lint_sql of the same o returns 0
+ * and touches no shared state but o->cat's lookups: several threads may
+ * lint at once when the catalog's lookups serialise themselves. */
+int lint_opts_check(const struct lint_opts *o);
 
 /* lint_protected_sql is lint_sql with the protected-schema rule alone, for
  * SQL that is not a migration (seed files): every statement runs in one
