@@ -699,27 +699,67 @@ int ledger_plan_add(struct db *db, const char *id, const char *env, const char *
 			   5, p);
 }
 
+/* the four statements of ledger_plan_add_current, sent as one pipeline */
+#define PLAN_ADD_STEPS 4
+
 int ledger_plan_add_current(struct db *db, const char *id, const char *env, const char *hash, const char *body)
 {
 	char version[16];
 	snprintf(version, sizeof version, "%d", NSTEPS);
 	const char *p[] = { id, env, ledger_actor(), hash, body, version };
-	/* the row reads the version in the same statement, under the same
-	 * snapshot: an upgrade by another padctl is either seen whole or not */
-	PGresult *res = NULL;
-	if (db_exec(db, "BEGIN READ WRITE; SET LOCAL synchronous_commit = off", NULL) ||
-	    db_query(db,
-		     "INSERT INTO padctl.plans (id, env, created_by, hash, body) SELECT $1, $2, $3, $4, $5 "
-		     "FROM padctl.meta WHERE key = 'ledger_version' AND value = $6",
-		     6, p, &res)) {
+	/* one round trip (a plan over an SSH tunnel to prod pays each one): the
+	 * transaction, the row and the COMMIT as one pipeline. The row reads the
+	 * version in the same statement, under the same snapshot: an upgrade by
+	 * another padctl is seen whole or not at all. The server skips what
+	 * follows an error, up to the Sync. */
+	static const char *const sql[PLAN_ADD_STEPS] = {
+		"BEGIN READ WRITE",
+		"SET LOCAL synchronous_commit = off",
+		"INSERT INTO padctl.plans (id, env, created_by, hash, body) SELECT $1, $2, $3, $4, $5 "
+		"FROM padctl.meta WHERE key = 'ledger_version' AND value = $6",
+		"COMMIT",
+	};
+	PGconn *c = db->conn;
+	int piped = PQenterPipelineMode(c), sent = piped;
+	for (int i = 0; sent && i < PLAN_ADD_STEPS; i++)
+		sent = PQsendQueryParams(c, sql[i], i == 2 ? 6 : 0, NULL, i == 2 ? p : NULL, NULL, NULL, 0);
+	sent = sent && PQpipelineSync(c);
+	char *why = sent ? NULL : xstrdup(PQerrorMessage(c));
+	int added = 0;
+	/* each statement's result and its NULL, then the Sync's; after an error, PGRES_PIPELINE_ABORTED */
+	for (int i = 0; sent && i <= PLAN_ADD_STEPS; i++) {
+		PGresult *res = PQgetResult(c);
+		ExecStatusType st = PQresultStatus(res);
+		if (!res) {
+			if (!why)
+				why = xstrdup(PQerrorMessage(c));
+			break;
+		}
+		if (i < PLAN_ADD_STEPS && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !why) {
+			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			why = xstrdup(msg ? msg : PQresultErrorMessage(res));
+		}
+		if (i == 2 && st == PGRES_COMMAND_OK)
+			added = strcmp(PQcmdTuples(res), "1") == 0;
+		PQclear(res);
+		if (i < PLAN_ADD_STEPS)
+			PQclear(PQgetResult(c)); /* the NULL after each statement's result */
+	}
+	if (piped && !PQexitPipelineMode(c) && !why)
+		why = xstrdup(PQerrorMessage(c));
+	/* a failed statement leaves the BEGIN's transaction aborted, not ended */
+	if (PQtransactionStatus(c) == PQTRANS_INERROR || PQtransactionStatus(c) == PQTRANS_INTRANS)
 		db_exec(db, "ROLLBACK", NULL);
+	if (why) {
+		size_t len = strlen(why);
+		while (len && why[len - 1] == '\n')
+			len--;
+		fail("could not record the plan in the ledger on %s", db->label);
+		fail_detail("%.*s", (int)len, why);
+		free(why);
 		return -1;
 	}
-	int added = strcmp(PQcmdTuples(res), "1") == 0;
-	PQclear(res);
-	if (!added)
-		return db_exec(db, "ROLLBACK", NULL) ? -1 : 1;
-	return db_exec(db, "COMMIT", NULL) ? -1 : 0;
+	return added ? 0 : 1;
 }
 
 int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body)

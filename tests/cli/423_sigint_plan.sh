@@ -12,14 +12,7 @@ assert_rc 0
 add_migration 0002 add_t "CREATE TABLE app.t (i int);"
 
 # another session holds padctl's advisory lock of the target
-PGAPPNAME=sigplan_holder "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
-	-c "SELECT pg_advisory_lock(1885430883, 1); SELECT pg_sleep(3600)" >/dev/null 2>&1 &
-track_pid $!
-holds() {
-	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND classid = 1885430883 AND objid = 1")" != 0 ]
-}
-wait_for 60 holds || fail_now "the holder never took the lock"
+hold_deploy_lock sigplan_holder
 
 group "SIGINT during plan"
 sed -i '/^test\/t1 /d' "$PROJECT/known_targets"
@@ -35,10 +28,7 @@ assert_err_not_contains "the plan is recorded"
 assert_out_not_contains "recorded plan"
 assert_eq 0 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans in the ledger"
 ok "exit 130, no plan recorded, and the message says so"
-sql_on "$TPG_PORT" "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	WHERE application_name = 'sigplan_holder'" >/dev/null
-released() { ! holds; }
-wait_for 60 released || fail_now "the holder kept the lock"
+release_deploy_lock sigplan_holder
 
 group "SIGINT while plan reads the target: nothing is recorded once it goes on"
 # the reading waits behind a session holding ACCESS EXCLUSIVE on the history

@@ -16,14 +16,7 @@ grep -q '^test/t1 ' "$KT" || fail_now "deploy did not pin t1"
 pin=$(grep '^test/t1 ' "$KT")
 
 # another session holds padctl's advisory lock of the target, as a deploy does
-PGAPPNAME=planunlocked_holder "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
-	-c "SELECT pg_advisory_lock(1885430883, 1); SELECT pg_sleep(3600)" >/dev/null 2>&1 &
-track_pid $!
-holds() {
-	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND classid = 1885430883 AND objid = 1")" != 0 ]
-}
-wait_for 60 holds || fail_now "the holder never took the lock"
+hold_deploy_lock planunlocked_holder
 
 group "pinned target, current ledger: plan records while the lock is held"
 pc plan test
@@ -43,8 +36,7 @@ sed -i '/^test\/t1 /d' "$KT"
 pc_bg "$PROJECT/p1" plan test
 waiting() { grep -q "waiting up to" "$PROJECT/p1.err"; }
 wait_for 60 waiting || { bg_wait "$BG_PID" "$PROJECT/p1" 60; fail_now "plan did not wait for the lock"; }
-sql_on "$TPG_PORT" "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	WHERE application_name = 'planunlocked_holder'" >/dev/null
+release_deploy_lock planunlocked_holder
 bg_wait "$BG_PID" "$PROJECT/p1" 60
 assert_rc 0
 assert_eq "$pin" "$(grep '^test/t1 ' "$KT")" "the pin written again"
@@ -57,13 +49,30 @@ assert_rc 0
 assert_table_exists app.t
 ok "deploy --plan $id applied 0002"
 
+group "the row refused by the server: the error is the server's, nothing recorded"
+psql_q "CREATE FUNCTION app.no_plans() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN RAISE EXCEPTION 'no plans today'; END \$\$;
+	CREATE TRIGGER no_plans BEFORE INSERT ON padctl.plans FOR EACH ROW EXECUTE FUNCTION app.no_plans()" >/dev/null
+pc plan test
+assert_rc 1
+assert_err_contains "could not record the plan in the ledger on target"
+assert_err_contains "no plans today"
+assert_err_contains "the plan was not recorded"
+assert_out_not_contains "recorded plan"
+assert_eq 2 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans recorded"
+psql_q "DROP TRIGGER no_plans ON padctl.plans" >/dev/null
+pc plan test
+assert_rc 0
+assert_eq 3 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans recorded"
+ok "exit 1 with the trigger's message; the next plan records"
+
 group "a ledger of another version: the locked way, which upgrades or refuses"
 psql_q "UPDATE padctl.meta SET value = '99' WHERE key = 'ledger_version'" >/dev/null
 pc plan test
 assert_rc 2
 assert_err_contains "is version 99, newer than this padctl"
 assert_err_contains "the plan was not recorded"
-assert_eq 2 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans recorded"
+assert_eq 3 "$(psql_q "SELECT count(*) FROM padctl.plans")" "plans recorded"
 ok "exit 2 naming the version, no row added"
 
 finish

@@ -302,6 +302,26 @@ wait_for() {
 	return 1
 }
 
+# hold_deploy_lock APPNAME: a session named APPNAME takes padctl's deploy
+# lock of $DB (the advisory lock a deploy holds) and keeps it until
+# release_deploy_lock APPNAME; returns once the lock is taken.
+hold_deploy_lock() {
+	PGAPPNAME=$1 "$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
+		-c "SELECT pg_advisory_lock(1885430883, 1); SELECT pg_sleep(3600)" >/dev/null 2>&1 &
+	track_pid $!
+	wait_for 60 deploy_lock_held || fail_now "the session $1 never took the deploy lock"
+}
+deploy_lock_held() {
+	[ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND classid = 1885430883 AND objid = 1")" != 0 ]
+}
+deploy_lock_free() { ! deploy_lock_held; }
+release_deploy_lock() {
+	sql_on "$TPG_PORT" "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = '$1'" >/dev/null
+	wait_for 60 deploy_lock_free || fail_now "the session $1 kept the deploy lock"
+}
+
 # ------------------------------------------------------------------ assertions
 
 assert_rc() {
