@@ -564,11 +564,14 @@ int plan_store(const struct cfg_project *p, const struct cfg_env *env, const cha
 	struct db *db = open ? *open : NULL;
 	if (open)
 		*open = NULL;
-	/* rc 1: the locked way */
+	/* rc 1: not recorded yet, the locked way follows */
 	int rc = 1;
 	if (db && seen && seen->history.exists) {
 		rc = target_may_write_unlocked(p, env->name, lt, "plan", seen->system_id, seen->dbname);
-		rc = rc == 1 ? ledger_plan_add_current(db, id, env->name, hash, bytes) : rc == 0 ? 1 : -1;
+		if (rc == 1)
+			rc = ledger_plan_add_current(db, id, env->name, hash, bytes);
+		else if (rc == 0)
+			rc = 1;
 	}
 	if (rc <= 0) {
 		db_close(db);

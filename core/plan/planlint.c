@@ -11,27 +11,6 @@
 #include "log.h"
 #include "migrations.h"
 
-/* A lookup that fails (a lost connection, a permission) leaves the answer
- * unknown, and lint says so; the error is the lookup's own and not the
- * command's, so it stays in a scope that is discarded. */
-static int lookup_value(struct db *db, const char *sql, int n, const char *const *params, char **v)
-{
-	struct err_scope s;
-	err_scope_push(&s);
-	int rc = db_query_value(db, sql, n, params, v);
-	err_scope_pop(&s, ERR_DISCARD);
-	return rc;
-}
-
-static int lookup(struct db *db, const char *sql, int n, const char *const *params, PGresult **res)
-{
-	struct err_scope s;
-	err_scope_push(&s);
-	int rc = db_query(db, sql, n, params, res);
-	err_scope_pop(&s, ERR_DISCARD);
-	return rc;
-}
-
 /* The lookups may come from two threads at once (plan_lint_target): the
  * connection and the error scopes are shared, so each lookup holds lock. */
 struct cat_state {
@@ -40,6 +19,33 @@ struct cat_state {
 	char *user;
 	pthread_mutex_t lock;
 };
+
+/* A lookup that fails (a lost connection, a permission) leaves the answer
+ * unknown, and lint says so; the error is the lookup's own and not the
+ * command's, so it stays in a scope that is discarded. */
+static int lookup(struct cat_state *cs, const char *sql, int n, const char *const *params, PGresult **res)
+{
+	pthread_mutex_lock(&cs->lock);
+	struct err_scope s;
+	err_scope_push(&s);
+	int rc = db_query(cs->db, sql, n, params, res);
+	err_scope_pop(&s, ERR_DISCARD);
+	pthread_mutex_unlock(&cs->lock);
+	return rc;
+}
+
+/* lookup_value is lookup of one value (newly allocated; NULL for SQL NULL or no row) */
+static int lookup_value(struct cat_state *cs, const char *sql, int n, const char *const *params, char **v)
+{
+	PGresult *res;
+	*v = NULL;
+	if (lookup(cs, sql, n, params, &res))
+		return -1;
+	if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+		*v = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
 
 /* the relation's regclass from its parts, quoted as the server quotes them */
 #define REL_SQL \
@@ -50,16 +56,14 @@ static int db_volatility(void *arg, const char *schema, const char *name)
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, name };
 	char *v = NULL;
-	pthread_mutex_lock(&cs->lock);
 	/* 'v' > 's' > 'i': the most volatile function of that name decides */
-	int failed = lookup_value(cs->db,
+	if (lookup_value(cs,
 			 "SELECT max(p.provolatile::text) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
 			 "WHERE p.proname = $2 AND (n.nspname = $1 OR ($1::text IS NULL AND n.nspname = ANY "
 			 "(current_schemas(true))))",
-			 2, params, &v);
-	pthread_mutex_unlock(&cs->lock);
-	if (failed)
+			 2, params, &v)) {
 		return 0;
+	}
 	int c = v && *v ? v[0] : 0;
 	free(v);
 	return c;
@@ -71,14 +75,12 @@ static int db_column_type(void *arg, const char *schema, const char *table, cons
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, table, column };
 	PGresult *res;
-	pthread_mutex_lock(&cs->lock);
-	int failed = lookup(cs->db,
-			    "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-			    "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
-			    3, params, &res);
-	pthread_mutex_unlock(&cs->lock);
-	if (failed)
+	if (lookup(cs,
+		   "SELECT t.typname, a.atttypmod FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+		   "WHERE a.attrelid = " REL_SQL " AND a.attname = $3 AND NOT a.attisdropped",
+		   3, params, &res)) {
 		return -1;
+	}
 	int rc = -1;
 	if (PQntuples(res) == 1) {
 		snprintf(type, typelen, "%s", PQgetvalue(res, 0, 0));
@@ -94,16 +96,13 @@ static int db_notnull_check(void *arg, const char *schema, const char *table, co
 	struct cat_state *cs = arg;
 	const char *params[] = { schema, table, column };
 	char *v = NULL;
-	pthread_mutex_lock(&cs->lock);
-	int failed = lookup_value(
-		cs->db,
-		"SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
-		" AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
-		"('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
-		3, params, &v);
-	pthread_mutex_unlock(&cs->lock);
-	if (failed)
+	if (lookup_value(cs,
+			 "SELECT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = " REL_SQL
+			 " AND c.contype = 'c' AND c.convalidated AND pg_get_constraintdef(c.oid) IN "
+			 "('CHECK ((' || quote_ident($3) || ' IS NOT NULL))', 'CHECK (' || quote_ident($3) || ' IS NOT NULL)'))",
+			 3, params, &v)) {
 		return -1;
+	}
 	int rc = v && v[0] == 't';
 	free(v);
 	return rc;
