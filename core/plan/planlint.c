@@ -22,29 +22,36 @@ struct cat_state {
 
 /* A lookup that fails (a lost connection, a permission) leaves the answer
  * unknown, and lint says so; the error is the lookup's own and not the
- * command's, so it stays in a scope that is discarded. */
-static int lookup(struct cat_state *cs, const char *sql, int n, const char *const *params, PGresult **res)
+ * command's, so it stays in a scope that is discarded. lookup_begin and
+ * lookup_end hold the lock and that scope around one query. */
+static void lookup_begin(struct cat_state *cs, struct err_scope *s)
 {
 	pthread_mutex_lock(&cs->lock);
-	struct err_scope s;
-	err_scope_push(&s);
-	int rc = db_query(cs->db, sql, n, params, res);
-	err_scope_pop(&s, ERR_DISCARD);
+	err_scope_push(s);
+}
+
+static void lookup_end(struct cat_state *cs, struct err_scope *s)
+{
+	err_scope_pop(s, ERR_DISCARD);
 	pthread_mutex_unlock(&cs->lock);
+}
+
+static int lookup(struct cat_state *cs, const char *sql, int n, const char *const *params, PGresult **res)
+{
+	struct err_scope s;
+	lookup_begin(cs, &s);
+	int rc = db_query(cs->db, sql, n, params, res);
+	lookup_end(cs, &s);
 	return rc;
 }
 
-/* lookup_value is lookup of one value (newly allocated; NULL for SQL NULL or no row) */
 static int lookup_value(struct cat_state *cs, const char *sql, int n, const char *const *params, char **v)
 {
-	PGresult *res;
-	*v = NULL;
-	if (lookup(cs, sql, n, params, &res))
-		return -1;
-	if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
-		*v = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	struct err_scope s;
+	lookup_begin(cs, &s);
+	int rc = db_query_value(cs->db, sql, n, params, v);
+	lookup_end(cs, &s);
+	return rc;
 }
 
 /* the relation's regclass from its parts, quoted as the server quotes them */
