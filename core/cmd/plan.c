@@ -185,19 +185,6 @@ static int sign_request(const struct cfg_pipeline *pl, const char *key, const st
 	return rc;
 }
 
-struct pump_all {
-	struct inspection *v;
-	size_t n;
-};
-
-/* pump_inspections moves every target's connection on, without waiting */
-static void pump_inspections(void *arg)
-{
-	const struct pump_all *a = arg;
-	for (size_t i = 0; i < a->n; i++)
-		inspect_pump(&a->v[i]);
-}
-
 int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "verify") == 0))
@@ -264,9 +251,9 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	 * moves them on every few migrations. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start_async(p, &env, targets[i], "plan", 0, &ins[i]);
-	struct pump_all pump = { ins, n };
-	struct migrations_tick tick = { pump_inspections, &pump };
+		inspect_start_async(p, &env, targets[i], "plan", 0, NULL, &ins[i]);
+	struct inspect_all pump = { ins, n };
+	struct migrations_tick tick = { inspect_pump_all, &pump };
 	/* down.sql and verify.sql that did not change since the last plan are not read again (sumcache.h) */
 	if (!rc) {
 		struct sumcache sums;

@@ -173,8 +173,10 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t n = 0;
 	int rc = pipeline_targets(&env, NULL, target, &targets, &n);
 	/* connect to every target and ask for its history first: the servers
-	 * answer while the migration files are read and checksummed. Only the
-	 * JSON shows when and by whom each migration was applied. */
+	 * answer while the migration files are read and checksummed, and the
+	 * connections come up meanwhile too (inspect_start_async, moved on every
+	 * few files, as plan does). Only the JSON shows when and by whom each
+	 * migration was applied. */
 	struct inspection *ins = xcalloc(n ? n : 1, sizeof *ins);
 	/* with --drift the target's catalog fingerprint travels with status's
 	 * own first query, and the history comes in the order it was applied:
@@ -183,9 +185,11 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	char *fp_sql = want_drift && p->drift ? drift_fingerprint_sql(p) : NULL;
 	int flags = (ctx->json ? 0 : LEDGER_HISTORY_BRIEF) | (fp_sql ? LEDGER_HISTORY_APPLIED : 0);
 	for (size_t i = 0; !rc && i < n; i++)
-		inspect_start_extra(p, &env, targets[i], "status", flags, fp_sql, &ins[i]);
+		inspect_start_async(p, &env, targets[i], "status", flags, fp_sql, &ins[i]);
 	free(fp_sql);
-	if (rc || migrations_load_brief(p->migrations_dir, &set)) {
+	struct inspect_all pump = { ins, n };
+	struct migrations_tick tick = { inspect_pump_all, &pump };
+	if (rc || migrations_load_brief(p->migrations_dir, &tick, &set)) {
 		for (size_t i = 0; i < n; i++)
 			inspect_release(&ins[i]);
 		free(ins);

@@ -80,19 +80,13 @@ static int send_first(struct inspection *ins, const char *extra_sql)
 void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 		   const char *command, int brief, struct inspection *ins)
 {
-	inspect_start_extra(p, env, t, command, brief, NULL, ins);
-}
-
-void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-			 const char *command, int brief, const char *extra_sql, struct inspection *ins)
-{
 	begin(ins, p, env, t, command, brief);
 	struct err_scope scope;
 	err_scope_push(&scope);
 	int rc = target_connect(p, t, command, NULL, 1, &ins->db);
 	if (rc) {
 		ins->error = scope_error_text();
-	} else if (send_first(ins, extra_sql)) {
+	} else if (send_first(ins, NULL)) {
 		ins->error = scope_error_text();
 	} else {
 		ins->reachable = 1;
@@ -102,14 +96,15 @@ void inspect_start_extra(const struct cfg_project *p, const struct cfg_env *env,
 }
 
 void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
-			 const char *command, int brief, struct inspection *ins)
+			 const char *command, int brief, const char *extra_sql, struct inspection *ins)
 {
 	begin(ins, p, env, t, command, brief);
+	ins->extra_sql = extra_sql ? xstrdup(extra_sql) : NULL;
 	struct err_scope scope;
 	err_scope_push(&scope);
 	if (target_connect_start(p, t, command, 1, &ins->connecting, &ins->db))
 		ins->error = scope_error_text();
-	else if (!ins->connecting && send_first(ins, NULL))
+	else if (!ins->connecting && send_first(ins, ins->extra_sql))
 		ins->error = scope_error_text(); /* connected already (libpq could not start without waiting) */
 	else if (!ins->connecting)
 		ins->reachable = ins->pending = 1;
@@ -139,7 +134,7 @@ static void step(struct inspection *ins, int wait)
 	if (rc < 0) {
 		ins->reachable = 0;
 		ins->error = scope_error_text();
-	} else if (rc > 0 && send_first(ins, NULL)) {
+	} else if (rc > 0 && send_first(ins, ins->extra_sql)) {
 		ins->reachable = 0;
 		ins->error = scope_error_text();
 	} else if (rc > 0) {
@@ -151,6 +146,13 @@ static void step(struct inspection *ins, int wait)
 void inspect_pump(struct inspection *ins)
 {
 	step(ins, 0);
+}
+
+void inspect_pump_all(void *arg)
+{
+	const struct inspect_all *a = arg;
+	for (size_t i = 0; i < a->n; i++)
+		inspect_pump(&a->v[i]);
 }
 
 /* finish_piped reads what is left of send_piped's pipeline, up to the
@@ -270,6 +272,7 @@ void inspect_release(struct inspection *ins)
 	free(ins->identity_error);
 	free(ins->lock_holder);
 	free(ins->extra);
+	free(ins->extra_sql);
 	plan_target_release(&ins->plan);
 	db_connect_abandon(ins->connecting);
 	db_close(ins->db);

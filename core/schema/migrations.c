@@ -304,7 +304,7 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
-/* every TICK_EVERY migrations a full load calls its tick (plan moves its connections on) */
+/* every TICK_EVERY migrations a load with a tick calls it (plan and status move their connections on) */
 #define TICK_EVERY 32
 
 static int load_set(const char *dir, struct migration_set *set, int brief, struct sumcache *cache,
@@ -386,9 +386,9 @@ int migrations_load_cached(const char *dir, struct sumcache *cache, const struct
 	return load_set(dir, set, LOAD_FULL, cache, tick);
 }
 
-int migrations_load_brief(const char *dir, struct migration_set *set)
+int migrations_load_brief(const char *dir, const struct migrations_tick *tick, struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_BRIEF, NULL, NULL);
+	return load_set(dir, set, LOAD_BRIEF, NULL, tick);
 }
 
 int migrations_load_names(const char *dir, struct migration_set *set)

@@ -97,8 +97,10 @@ struct migrations_tick {
 int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
 			   struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
- * and its checksum): down_path and verify_path stay NULL, meta.yml is not read. */
-int migrations_load_brief(const char *dir, struct migration_set *set);
+ * and its checksum): down_path and verify_path stay NULL, meta.yml is not read.
+ * tick (may be NULL) is called every few migrations, as migrations_load_cached
+ * does (status moves its connections on). */
+int migrations_load_brief(const char *dir, const struct migrations_tick *tick, struct migration_set *set);
 /* migrations_load_names reads only the directory names (versions and names):
  * enough to pick the next version. */
 int migrations_load_names(const char *dir, struct migration_set *set);
