@@ -168,21 +168,13 @@ assert_rc 0
 ok "status --drift: unchanged target known clean from its first query; a change is read in full"
 
 group "status --drift while a session holds the deploy lock (status asks who, then drift reads its answer)"
-lock_pids() {
-	psql_q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1885430883
-	  AND objid = 1 AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-}
-"$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" -c "SELECT pg_advisory_lock(1885430883, 1)" \
-	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
-track_pid $!
-lock_taken() { [ -n "$(lock_pids)" ]; }
-wait_for 30 lock_taken || fail_now "the session did not take the lock"
+hold_deploy_lock drift-lock-holder
 pc -v status test --drift
 assert_rc 0
 assert_out_not_contains "lock: free"
 assert_out_contains "drift: no drift (against a replay of 2 migrations, cached)"
 assert_err_contains "has not changed since it last compared clean"
-psql_q "SELECT pg_terminate_backend($(lock_pids))" >/dev/null
+release_deploy_lock drift-lock-holder
 ok "status --drift: the lock holder and the drift line"
 
 group "pg_index is not in the fingerprint: what changes only it (CLUSTER ON) the comparison does not read either"

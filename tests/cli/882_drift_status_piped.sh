@@ -41,16 +41,10 @@ assert_err_contains "has not changed since it last compared clean"
 ok "status --drift after a deploy: history, lock and a cached clean check"
 
 group "the deploy lock held by another session"
-"$PSQL" -XAtq -h "$TPG_HOST" -p "$TPG_PORT" -U "$TPG_USER" -d "$DB" \
-	-c "SELECT pg_advisory_lock($(printf '%d' 1885430883), 1)" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
-track_pid $!
-lock_taken() {
-	[ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 1 AND objsubid = 2")" = 1 ]
-}
-wait_for 30 lock_taken || fail_now "the test's session did not take the deploy lock"
+hold_deploy_lock lock-holder
 pc -v status test --drift
 assert_rc 0
-assert_out_contains "lock: psql (database user"
+assert_out_contains "lock: lock-holder (database user"
 assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
 assert_err_contains "has not changed since it last compared clean"
 pc --json status test --drift
@@ -58,6 +52,7 @@ assert_rc 0
 assert_eq "False" "$(json_get 'd["targets"][0]["lock_holder"] is None')" "lock_holder is null"
 assert_eq "True" "$(json_get 'd["targets"][0]["drift"]["unchanged"]')" "drift.unchanged"
 assert_eq "False" "$(json_get 'd["targets"][0]["drift"]["drift"]')" "drift.drift"
+release_deploy_lock lock-holder
 ok "a held lock: its holder is named and the fingerprint still comes from the pipeline"
 
 group "a change after the clean check"

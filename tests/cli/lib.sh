@@ -318,7 +318,7 @@ deploy_lock_held() {
 deploy_lock_free() { ! deploy_lock_held; }
 release_deploy_lock() {
 	sql_on "$TPG_PORT" "$DB" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = '$1'" >/dev/null
+		WHERE application_name = '$1' AND pid <> pg_backend_pid()" >/dev/null
 	wait_for 60 deploy_lock_free || fail_now "the session $1 kept the deploy lock"
 }
 
