@@ -15,6 +15,16 @@ void hash_hex(const unsigned char *bytes, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int hash_is_hex(const char *s, size_t n)
+{
+	unsigned bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)s[i];
+		bad |= (unsigned)(c - '0' > 9u) & (unsigned)(c - 'a' > 5u);
+	}
+	return !bad;
+}
+
 void hash_sha256_init(struct hash_sha256 *h)
 {
 	h->ok = SHA256_Init(&h->ctx) == 1;

@@ -19,6 +19,12 @@
  * which holds 2n+1 bytes. */
 void hash_hex(const unsigned char *bytes, size_t n, char *out);
 
+/* hash_is_hex tells whether the n bytes at s are all lowercase hex digits
+ * (what hash_hex writes); s must hold n bytes. No branch per character:
+ * digits and letters alternate at random in a digest, and a test per
+ * character mispredicts half the time (plan checks thousands of digests). */
+int hash_is_hex(const char *s, size_t n);
+
 /* hash_sha256_hex writes the SHA-256 of len bytes of data as lowercase hex
  * into out. Returns 0, or -1 after fail() when OpenSSL fails. */
 int hash_sha256_hex(const void *data, size_t len, char out[HASH_SHA256_HEX_SIZE]);

@@ -140,12 +140,7 @@ static int shell_safe(const char *s)
 static int location_valid(const char *loc)
 {
 	size_t n = strlen(RELOCATE_DIR);
-	if (strncmp(loc, RELOCATE_DIR "/", n + 1) != 0 || strlen(loc + n + 1) != 16)
-		return 0;
-	for (const char *c = loc + n + 1; *c; c++)
-		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
-			return 0;
-	return 1;
+	return strncmp(loc, RELOCATE_DIR "/", n + 1) == 0 && strlen(loc + n + 1) == 16 && hash_is_hex(loc + n + 1, 16);
 }
 
 /* cluster_init only computes paths: it runs on the fast path of every status. */

@@ -189,10 +189,7 @@ static void digest(struct jw *w, const char *hex)
 {
 	/* a checksum padctl computed is 64 lowercase hex digits: nothing to
 	 * check or escape (a plan holds thousands); anything else goes through str */
-	size_t n = 0;
-	while (n < 64 && ((hex[n] >= '0' && hex[n] <= '9') || (hex[n] >= 'a' && hex[n] <= 'f')))
-		n++;
-	if (n == 64 && !hex[64]) {
+	if (strnlen(hex, 65) == 64 && hash_is_hex(hex, 64)) {
 		buf_addch(&w->b, '"');
 		buf_add(&w->b, hex, 64);
 		buf_addch(&w->b, '"');
@@ -247,7 +244,10 @@ static void target_json(struct jw *w, const struct plan_target *pt)
 		jkey(w, "transactional", 0);
 		buf_adds(&w->b, pm->m->transactional ? "true" : "false");
 		jkey(w, "up_sha256", 0);
-		str(w, pm->m->checksum);
+		if (*pm->m->checksum)
+			digest(w, pm->m->checksum);
+		else
+			str(w, pm->m->checksum);
 		jkey(w, "verify_sha256", 0);
 		digest(w, pm->verify_sha256);
 		jkey(w, "version", 0);

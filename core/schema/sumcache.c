@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "sig.h"
 
@@ -62,11 +63,8 @@ static int record(char *line, const char *end, struct sum_entry *e)
 	const char *p = line;
 	if (end - p < 65 || p[64] != ' ')
 		return -1;
-	for (int i = 0; i < 64; i++) {
-		unsigned ch = (unsigned char)p[i];
-		if (ch - '0' > 9u && ch - 'a' > 5u)
-			return -1;
-	}
+	if (!hash_is_hex(p, 64))
+		return -1;
 	memcpy(e->sum, p, 64);
 	e->sum[64] = '\0';
 	p += 65;
