@@ -1489,7 +1489,7 @@ static void apply_failure_policy(struct target_run *tr, const struct plugin_regi
 static int lint_before_run(struct target_run *tr, const struct plan_target *pt)
 {
 	struct plan_lint pl;
-	int rc = plan_lint_target(tr->p, tr->env, pt, tr->db, &pl);
+	int rc = plan_lint_target(tr->p, tr->env, pt, tr->db, NULL, &pl);
 	for (size_t i = 0; !rc && i < pl.n; i++)
 		for (size_t k = 0; k < pl.v[i].r.n; k++) {
 			const struct lint_finding *f = &pl.v[i].r.v[k];

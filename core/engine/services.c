@@ -1385,7 +1385,7 @@ static int lint_protected(struct padctl_step *st, const char *file, const char *
 	struct lint_catalog cat;
 	struct lint_result r;
 	memset(&r, 0, sizeof r);
-	int rc = lint_catalog_db(s->db, &cat);
+	int rc = lint_catalog_db(s->db, NULL, &cat);
 	if (!rc)
 		rc = lint_protected_sql(file, copy, len, s->project, &cat, &r);
 	lint_catalog_db_release(&cat);

@@ -7,6 +7,7 @@
 #include "identity.h"
 #include "ledger.h"
 #include "log.h"
+#include "planlint.h"
 #include "target.h"
 
 /* the error of the target's scope as the text the report shows. The caller
@@ -24,7 +25,8 @@ static char *scope_error_text(void)
 }
 
 /* the facts status needs, in one statement: the server's identity and
- * version, and the backend pid holding the deploy lock (NULL when free). The
+ * version, and the backend pid holding the deploy lock (NULL when free); and
+ * what plan's lint needs of the session (one round trip less for plan). The
  * lock is looked up in pg_locks alone; pg_stat_activity, costly to open in a
  * new session, describes the holder only when there is one. */
 #define FACTS_SQL                                                                                           \
@@ -32,7 +34,8 @@ static char *scope_error_text(void)
 	"current_setting('server_version'), "                                                                \
 	"(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 \
 	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                    \
-	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1)"
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1), " \
+	LINT_SESSION_SQL
 
 /* send_piped sends the facts, the history and "SELECT extra" as three
  * queries of one pipeline, with a flush request after the history: the
@@ -206,6 +209,9 @@ static int read_facts(struct inspection *ins)
 		ins->dbname = xstrdup(PQgetvalue(res, 0, 1));
 		ins->server_version = xstrdup(PQgetvalue(res, 0, 2));
 		ins->lock_held = !PQgetisnull(res, 0, 3);
+		ins->search_path = xstrdup(PQgetvalue(res, 0, 4));
+		ins->current_user = xstrdup(PQgetvalue(res, 0, 5));
+		ins->server_version_num = (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
 		/* in a pipeline, the NULL that ends the facts' answer (the history is a query of its own) */
 		if (ins->piped)
 			PQclear(PQgetResult(ins->db->conn));
@@ -267,6 +273,8 @@ void inspect_release(struct inspection *ins)
 {
 	free(ins->error);
 	free(ins->server_version);
+	free(ins->search_path);
+	free(ins->current_user);
 	free(ins->system_id);
 	free(ins->dbname);
 	free(ins->identity_error);

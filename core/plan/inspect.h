@@ -19,6 +19,8 @@ struct inspection {
 	int reachable;
 	char *error;          /* why it is not reachable, or the identity problem */
 	char *server_version;
+	char *search_path, *current_user; /* the session's, as its first query found them */
+	int server_version_num;
 	char *identity_error; /* a known_targets mismatch */
 	char *lock_holder;    /* "" when free */
 	int allow_ooo; /* plan out-of-order migrations too (plan --allow-out-of-order) */

@@ -115,21 +115,20 @@ static int db_notnull_check(void *arg, const char *schema, const char *table, co
 	return rc;
 }
 
-int lint_catalog_db(struct db *db, struct lint_catalog *cat)
+int lint_catalog_db(struct db *db, const struct lint_session *known, struct lint_catalog *cat)
 {
 	memset(cat, 0, sizeof *cat);
 	if (!db)
 		return 0;
-	PGresult *res;
-	if (db_query(db, "SELECT current_setting('search_path'), current_user, current_setting('server_version_num')",
-		     0, NULL, &res))
+	PGresult *res = NULL;
+	if (!known && db_query(db, "SELECT " LINT_SESSION_SQL, 0, NULL, &res))
 		return -1;
 	struct cat_state *cs = xcalloc(1, sizeof *cs);
 	cs->db = db;
 	pthread_mutex_init(&cs->lock, NULL);
-	cs->search_path = xstrdup(PQgetvalue(res, 0, 0));
-	cs->user = xstrdup(PQgetvalue(res, 0, 1));
-	cat->server_version = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	cs->search_path = xstrdup(known ? known->search_path : PQgetvalue(res, 0, 0));
+	cs->user = xstrdup(known ? known->user : PQgetvalue(res, 0, 1));
+	cat->server_version = known ? known->server_version : (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
 	PQclear(res);
 	cat->arg = cs;
 	cat->search_path = cs->search_path;
@@ -210,13 +209,13 @@ static void lint_all(struct mig_lint *v, const struct lint_opts *o, size_t n)
 }
 
 int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, const struct plan_target *pt,
-		     struct db *db, struct plan_lint *out)
+		     struct db *db, const struct lint_session *known, struct plan_lint *out)
 {
 	memset(out, 0, sizeof *out);
 	if (lint_config_check(p))
 		return -1;
 	struct lint_catalog cat;
-	if (lint_catalog_db(db, &cat))
+	if (lint_catalog_db(db, known, &cat))
 		return -1;
 	out->v = pt->ntodo ? xcalloc(pt->ntodo, sizeof *out->v) : NULL;
 	struct lint_opts *opts = pt->ntodo ? xcalloc(pt->ntodo, sizeof *opts) : NULL;

@@ -29,17 +29,29 @@ struct plan_lint {
 	int server_version; /* the target's, as lint used it; 0: not connected */
 };
 
-/* lint_catalog_db fills cat from a connected target (one round trip: the
- * server's version, the session's search_path and user); its lookups read
- * pg_proc, pg_attribute and pg_constraint when a rule asks. db NULL: an
- * empty catalog (lint says what it assumed). Free with lint_catalog_db_release. */
-int lint_catalog_db(struct db *db, struct lint_catalog *cat);
+/* What lint needs to know of a session before it starts: the server's
+ * version (server_version_num), the session's search_path and user. */
+/* the three as SQL columns (a query's select list) */
+#define LINT_SESSION_SQL "current_setting('search_path'), current_user, current_setting('server_version_num')"
+struct lint_session {
+	const char *search_path;
+	const char *user;
+	int server_version;
+};
+
+/* lint_catalog_db fills cat from a connected target: from known when the
+ * caller read the session's facts already (plan asks for them in its first
+ * message), else in one round trip; its lookups read pg_proc, pg_attribute
+ * and pg_constraint when a rule asks. db NULL: an empty catalog (lint says
+ * what it assumed). Free with lint_catalog_db_release. */
+int lint_catalog_db(struct db *db, const struct lint_session *known, struct lint_catalog *cat);
 void lint_catalog_db_release(struct lint_catalog *cat);
 
 /* plan_lint_target lints pt's migrations that are applied (not skipped)
- * with the env's tier and each migration's meta.yml; db may be NULL. */
+ * with the env's tier and each migration's meta.yml; db may be NULL, and
+ * known as for lint_catalog_db. */
 int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, const struct plan_target *pt,
-		     struct db *db, struct plan_lint *out);
+		     struct db *db, const struct lint_session *known, struct plan_lint *out);
 /* plan_lint_find returns the findings of migration m, or NULL. */
 const struct mig_lint *plan_lint_find(const struct plan_lint *pl, const struct migration *m);
 /* plan_lint_refuse fails (exit 2) when pl has errors, naming each
