@@ -182,11 +182,13 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	 * own first query, and the history comes in the order it was applied:
 	 * the server computes both while the files are read, and a target
 	 * that compared clean needs no further query */
-	char *fp_sql = want_drift && p->drift ? drift_fingerprint_sql(p) : NULL;
-	int flags = (ctx->json ? 0 : LEDGER_HISTORY_BRIEF) | (fp_sql ? LEDGER_HISTORY_APPLIED : 0);
-	for (size_t i = 0; !rc && i < n; i++)
+	int fp = want_drift && p->drift;
+	int flags = (ctx->json ? 0 : LEDGER_HISTORY_BRIEF) | (fp ? LEDGER_HISTORY_APPLIED : 0);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char *fp_sql = fp ? drift_fingerprint_sql(p, targets[i]->name) : NULL;
 		inspect_start_async(p, &env, targets[i], "status", flags, fp_sql, &ins[i]);
-	free(fp_sql);
+		free(fp_sql);
+	}
 	struct inspect_all pump = { ins, n };
 	struct migrations_tick tick = { inspect_pump_all, &pump };
 	if (rc || migrations_load_brief(p->migrations_dir, &tick, &set)) {

@@ -46,21 +46,21 @@ static void hist_release(struct hist *h)
 	free(h->v);
 }
 
-static char *fingerprint_expr(const struct cfg_project *p, int literal);
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal);
+static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer);
 static char *owned_list(const struct cfg_project *p);
-static char *fingerprint_record(const char *fp);
 
 /* the history in the order it was applied (replaying in file order would
  * differ for a migration applied out of order). With fp, the owned schemas'
  * catalog fingerprint comes in the same round trip as the question whether
  * there is a ledger at all (*fp, a record as fingerprint_record makes). */
-static int read_history(const struct cfg_project *p, struct db *db, struct hist *h, char **fp)
+static int read_history(const struct cfg_project *p, const char *target, struct db *db, struct hist *h, char **fp)
 {
 	memset(h, 0, sizeof *h);
 	PGresult *first = NULL;
 	char *sql = NULL, *list = NULL;
 	if (fp) {
-		char *expr = fingerprint_expr(p, 0);
+		char *expr = quiet_expr(p, target, 0);
 		sql = xstrfmt("SELECT to_regclass('padctl.migrations') IS NOT NULL, %s", expr);
 		free(expr);
 		list = owned_list(p);
@@ -74,7 +74,7 @@ static int read_history(const struct cfg_project *p, struct db *db, struct hist 
 		return -1;
 	int have = strcmp(PQgetvalue(first, 0, 0), "t") == 0;
 	if (fp)
-		*fp = fingerprint_record(PQgetisnull(first, 0, 1) ? NULL : PQgetvalue(first, 0, 1));
+		*fp = quiet_resolve(p, target, PQgetisnull(first, 0, 1) ? NULL : PQgetvalue(first, 0, 1));
 	PQclear(first);
 	if (!have)
 		return 0;
@@ -651,9 +651,167 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
 	return buf_detach(&b);
 }
 
-static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
+/* ---------------------------------------------------------------- the quiet key
+ *
+ * The fingerprint costs a new backend ~10 ms of catalog reading (bench/README.md,
+ * drift). A server that has given out no transaction id, finished no
+ * transaction and written no WAL since the fingerprint was last computed has
+ * the same catalog: every change the fingerprint sees is a new row version,
+ * made by a transaction with an id, and it becomes visible when that
+ * transaction ends, which changes the snapshot. The quiet key is what shows
+ * that, read in the same statement as the fingerprint: the server's identity
+ * and timeline (a restore or a promotion is another history), the WAL
+ * position (insert, or replay on a standby), the database, and the
+ * statement's snapshot (xmin:xmax:in-progress ids). It is kept per target
+ * with the fingerprint it came with (.padctl/drift/quiet.<hash>); the next
+ * statement computes the fingerprint only when its key differs, and answers
+ * "quiet <fingerprint>" otherwise. An idle target (dev, qa, a quiet night)
+ * costs one cheap statement; a busy one changes its key with every write and
+ * is fingerprinted as before. */
+#define QUIET_KEY_SQL                                                                                    \
+	"(SELECT system_identifier FROM pg_control_system())::text || '|' || "                           \
+	"(SELECT timeline_id FROM pg_control_checkpoint())::text || '|' || "                             \
+	"coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "                        \
+	"ELSE pg_current_wal_insert_lsn() END)::text, '-') || '|' || "                                   \
+	"(SELECT oid FROM pg_database WHERE datname = current_database())::text || '|' || "              \
+	"txid_current_snapshot()::text"
+#define QUIET_HEADER "padctl drift quiet " SNAPSHOT_VERSION "\n"
+/* a longer key (thousands of transactions in progress) is not kept: that server is not quiet */
+#define QUIET_KEY_MAX 1024
+#define QUIET_VALUE_MAX 512
+
+/* the characters a key and a fingerprint's value are made of: nothing a
+ * quote, a backslash or a newline could come from */
+static int quiet_chars(const char *s, size_t n, size_t max, const char *extra)
 {
-	char *list = owned_list(p), *fp = NULL, *expr = fingerprint_expr(p, 0);
+	if (!n || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c && strchr(extra, c))))
+			return 0;
+	}
+	return 1;
+}
+
+int drift_quiet_parse(const char *text, size_t len, char **key, char **value)
+{
+	*key = *value = NULL;
+	size_t hl = strlen(QUIET_HEADER);
+	if (len < hl || memcmp(text, QUIET_HEADER, hl) != 0)
+		return -1;
+	const char *k = text + hl, *end = text + len;
+	const char *nl = memchr(k, '\n', (size_t)(end - k));
+	if (!nl || !quiet_chars(k, (size_t)(nl - k), QUIET_KEY_MAX, "|/:,-ABCDEF"))
+		return -1;
+	const char *v = nl + 1;
+	const char *nl2 = memchr(v, '\n', (size_t)(end - v));
+	if (!nl2 || nl2 + 1 != end || !quiet_chars(v, (size_t)(nl2 - v), QUIET_VALUE_MAX, " -"))
+		return -1;
+	*key = xstrndup(k, (size_t)(nl - k));
+	*value = xstrndup(v, (size_t)(nl2 - v));
+	return 0;
+}
+
+/* quiet_path names the file that keeps target's key and fingerprint: by the
+ * target, the schemas fingerprinted and the fingerprint's version (another
+ * list of schemas is another fingerprint) */
+static char *quiet_path(const struct cfg_project *p, const char *target)
+{
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "%s\n" SNAPSHOT_VERSION "\n", target);
+	for (size_t i = 0; i < p->nowned; i++)
+		buf_addf(&b, "o %s\n", p->owned[i]);
+	for (size_t i = 0; i < p->nprotected; i++)
+		buf_addf(&b, "p %s\n", p->protected_schemas[i]);
+	char hex[HASH_SHA256_HEX_SIZE];
+	char *path = NULL;
+	if (hash_sha256_hex(buf_str(&b), b.len, hex) == 0) {
+		char *dir = cache_dir(p);
+		path = xstrfmt("%s/quiet.%.16s", dir, hex);
+		free(dir);
+	}
+	buf_release(&b);
+	return path;
+}
+
+/* quiet_read reads what quiet_path keeps; 0 when it holds a key and a value */
+static int quiet_read(const struct cfg_project *p, const char *target, char **key, char **value)
+{
+	*key = *value = NULL;
+	char *path = quiet_path(p, target), *text = NULL;
+	size_t len = 0;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = path && fs_read_file(path, 4096, &text, &len) == 0 ? drift_quiet_parse(text, len, key, value) : -1;
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* quiet_expr is fingerprint_expr behind the quiet key: "KEY VALUE", or
+ * "quiet VALUE" when the key is the one kept for target (VALUE is then the
+ * fingerprint kept with it, and the server computes none) */
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal)
+{
+	char *fp = fingerprint_expr(p, literal), *key = NULL, *value = NULL;
+	int known = quiet_read(p, target, &key, &value) == 0;
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "(SELECT ");
+	/* key and value are of quiet_chars' characters: no quote to double */
+	if (known)
+		buf_addf(&b, "CASE WHEN q.k = '%s' THEN 'quiet %s' ELSE ", key, value);
+	buf_addf(&b, "q.k || ' ' || coalesce(%s, 'empty')", fp);
+	if (known)
+		buf_adds(&b, " END");
+	buf_adds(&b, " FROM (SELECT " QUIET_KEY_SQL " AS k) q)");
+	free(fp);
+	free(key);
+	free(value);
+	return buf_detach(&b);
+}
+
+/* quiet_resolve turns the answer of quiet_expr into the fingerprint's record
+ * (fingerprint_record), keeping a new key with its fingerprint for target */
+static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer)
+{
+	if (!answer)
+		return fingerprint_record(NULL);
+	if (strncmp(answer, "quiet ", 6) == 0) {
+		log_verbose("drift: target \"%s\" has written nothing since its catalog was last fingerprinted "
+			    "(same snapshot and WAL position): the fingerprint is the one kept with that key",
+			    target);
+		return fingerprint_record(answer + 6);
+	}
+	const char *sp = strchr(answer, ' ');
+	if (!sp)
+		return fingerprint_record(answer);
+	char *path = quiet_path(p, target);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, QUIET_HEADER);
+	buf_add(&b, answer, (size_t)(sp - answer));
+	buf_addf(&b, "\n%s\n", sp + 1);
+	char *k = NULL, *v = NULL;
+	/* best effort, and only what quiet_read accepts: without it the next check fingerprints again */
+	if (path && drift_quiet_parse(buf_str(&b), b.len, &k, &v) == 0) {
+		struct err_scope scope;
+		err_scope_push(&scope);
+		if (make_cache_dir(p) || fs_write_atomic(path, buf_str(&b), b.len, 0600))
+			log_verbose("drift: could not keep the quiet key of target \"%s\": %s", target,
+				    err_message() ? err_message() : "?");
+		err_scope_pop(&scope, ERR_DISCARD);
+	}
+	free(k);
+	free(v);
+	free(path);
+	buf_release(&b);
+	return fingerprint_record(sp + 1);
+}
+
+static int fingerprint(const struct cfg_project *p, const char *target, struct db *db, char **out)
+{
+	char *list = owned_list(p), *fp = NULL, *expr = quiet_expr(p, target, 0);
 	char *sql = xstrfmt("SELECT %s", expr);
 	const char *params[] = { list };
 	int rc = db_query_value(db, sql, 1, params, &fp);
@@ -662,14 +820,14 @@ static int fingerprint(const struct cfg_project *p, struct db *db, char **out)
 	free(list);
 	if (rc)
 		return -1;
-	*out = fingerprint_record(fp);
+	*out = quiet_resolve(p, target, fp);
 	free(fp);
 	return 0;
 }
 
-char *drift_fingerprint_sql(const struct cfg_project *p)
+char *drift_fingerprint_sql(const struct cfg_project *p, const char *target)
 {
-	return fingerprint_expr(p, 1);
+	return quiet_expr(p, target, 1);
 }
 
 /* who_file names a file about target db: the cache directory, a hash of
@@ -810,15 +968,15 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 	char *fp = NULL, *clean = NULL;
 	if (known_history)
 		hist_copy(known_history, &h);
-	else if (read_history(p, db, &h, known_fp ? NULL : &fp))
+	else if (read_history(p, target, db, &h, known_fp ? NULL : &fp))
 		return fail_detail("reading the history of target \"%s\"", target);
 	/* the fingerprint before any snapshot: a change after it makes the
 	 * next one differ */
 	int rc = 0;
 	if (known_fp)
-		fp = fingerprint_record(known_fp);
+		fp = quiet_resolve(p, target, known_fp);
 	else if (!fp)
-		rc = fingerprint(p, db, &fp);
+		rc = fingerprint(p, target, db, &fp);
 	struct catalog protected_cat;
 	memset(&protected_cat, 0, sizeof protected_cat);
 	if (!rc)

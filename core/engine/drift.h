@@ -33,6 +33,12 @@
  * (one cheap query instead of the snapshot). Any DDL, GRANT or CREATE OR
  * REPLACE writes new row versions, so the next check reads the catalog.
  *
+ * The statement that computes the fingerprint also reads the server's quiet
+ * key (identity, timeline, WAL position, database, snapshot), kept with the
+ * fingerprint per target (.padctl/drift/quiet.<hash>): while the key is the
+ * same, nothing was written on the server, and the statement answers with
+ * the kept fingerprint instead of computing it (drift.c, the quiet key).
+ *
  * A baselined target (history rows `baselined`, migrations padctl did not
  * run) compares only the objects the migrations after the baseline created,
  * changed or dropped: the scratch is snapshotted after the baselined
@@ -80,10 +86,16 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 struct history;
 int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
 		      const struct history *known_history, struct drift_result *r);
-/* drift_fingerprint_sql returns the fingerprint of p's owned schemas (and,
- * after " protected ", of its protected ones) as one SQL expression without
- * parameters; newly allocated. */
-char *drift_fingerprint_sql(const struct cfg_project *p);
+/* drift_fingerprint_sql returns, as one SQL expression without parameters
+ * (newly allocated), target's quiet key and the fingerprint of p's owned
+ * schemas (and, after " protected ", of its protected ones), or "quiet" and
+ * the kept fingerprint when the key is the one kept for target; its value
+ * goes to drift_check_known as known_fp. */
+char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
+/* drift_quiet_parse reads the file that keeps a target's quiet key and
+ * fingerprint ("padctl drift quiet 1", the key, the fingerprint: three
+ * lines, nothing else); 0 and both newly allocated, or -1. */
+int drift_quiet_parse(const char *text, size_t len, char **key, char **value);
 void drift_result_release(struct drift_result *r);
 
 /* drift_summary returns a one-line summary ("no drift (...)", "3

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# drift: the quiet key. A target that has given out no transaction id,
+# finished no transaction and written no WAL since its fingerprint was taken
+# answers with that fingerprint, not a new one (status --drift and validate).
+# Anything that could change the catalog changes the key: a hand-made change
+# is reported; a transaction that only takes an id makes the server
+# fingerprint again (and finds the same catalog); a transaction in progress
+# at a quiet check that commits after it is seen. A kept key that is damaged
+# or forged is not trusted.
+#
+# The key is the whole server's (WAL, transaction ids), so the target is a
+# cluster of this test's own, which nothing else writes to: no autovacuum, no
+# timed checkpoint, wal_level minimal (no standby snapshots in the WAL). A
+# read may still prune a page after DDL (WAL of its own), so "quiet" is
+# asserted of the checks once the server has settled: settle runs the check
+# until it answers quiet (at most 4 times), which an idle server must do.
+. "$(dirname "$0")/lib.sh"
+
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
+CL=$(mktemp -d "$shm/padctl-test-872-XXXXXX") || die "mktemp failed"
+on_exit "rm -rf -- '$CL'"
+mkdir "$CL/data" "$CL/sock"
+chmod 700 "$CL/data"
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+[ "$(id -u)" != 0 ] || chown -R postgres "$CL"
+as_pg "$TPG_BIN/initdb" -D "$CL/data" -U "$TPG_USER" -A trust -E UTF8 --locale=C.UTF-8 --no-sync \
+	>"$CL/initdb.log" 2>&1 || die "initdb failed: $(cat "$CL/initdb.log")"
+PORT=$(free_port)
+on_exit "as_pg '$TPG_BIN/pg_ctl' -D '$CL/data' -m immediate -w -t 30 stop >/dev/null 2>&1"
+as_pg "$TPG_BIN/pg_ctl" -D "$CL/data" -l "$CL/log" -w -t 60 -o "-p $PORT -k '$CL/sock' \
+	-c listen_addresses=$TPG_HOST -c fsync=off -c autovacuum=off -c checkpoint_timeout=1d \
+	-c wal_level=minimal -c max_wal_senders=0" start >/dev/null 2>&1 ||
+	die "could not start the test's cluster (log: $(tail -n 5 "$CL/log" 2>/dev/null))"
+q() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "$1"; }
+"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d postgres -c "CREATE DATABASE quiet" >/dev/null ||
+	die "could not create database quiet"
+
+new_project driftquiet
+write_env quiet "$PORT"
+use_drift_scratch 1
+
+add_migration 0001 create_app "CREATE SCHEMA app;
+CREATE TABLE app.account (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'new', note text);"
+
+QUIET="has written nothing since its catalog was last fingerprinted"
+CLEAN="has not changed since it last compared clean"
+quiet_files() { ls "$PROJECT"/.padctl/drift/quiet.* 2>/dev/null; }
+# settle: status --drift until it answers quiet (an idle server must, within 4 checks); every check exits 0
+settle() {
+	local i
+	for i in 1 2 3 4; do
+		pc -v status test --drift
+		assert_rc 0
+		case $ERR in *"$QUIET"*) return 0 ;; esac
+	done
+	fail_now "an idle target never answered quiet" "last check: $ERR"
+}
+
+group "a clean deploy, then a check that keeps the key, then one that uses it"
+pc deploy test
+assert_rc 0
+pc -v status test --drift
+assert_rc 0
+assert_out_contains "drift: no drift"
+[ "$(quiet_files | wc -l)" = 1 ] || fail_now "expected one quiet key file" "got: $(quiet_files)"
+head -1 "$(quiet_files)" | grep -qx "padctl drift quiet 1" || fail_now "the key file has no header" "got: $(cat "$(quiet_files)")"
+settle
+assert_err_contains "$CLEAN"
+assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
+pc -v validate test
+assert_rc 0
+assert_err_contains "$QUIET"
+ok "an idle target answers with the kept fingerprint (status --drift and validate)"
+
+group "a hand-made change is not hidden by the key"
+q "ALTER TABLE app.account ADD COLUMN extra int" >/dev/null
+pc -v status test --drift
+assert_rc 1
+assert_err_not_contains "$QUIET"
+assert_out_contains "extra column app.account.extra"
+# the key kept now is the one after the change: quiet (once settled), and still drift
+for i in 1 2 3 4; do
+	pc -v status test --drift
+	assert_rc 1
+	assert_out_contains "extra column app.account.extra"
+	case $ERR in *"$QUIET"*) break ;; esac
+	[ "$i" != 4 ] || fail_now "an idle target with drift never answered quiet" "last check: $ERR"
+done
+q "ALTER TABLE app.account DROP COLUMN extra" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_not_contains "$QUIET"
+assert_out_contains "drift: no drift"
+ok "a column added by hand: reported, and clean again after it is dropped"
+
+group "a transaction that only takes an id: fingerprinted again, same catalog"
+settle
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_not_contains "$QUIET"
+assert_err_contains "$CLEAN"
+ok "a new transaction id makes the server fingerprint; the catalog compares clean"
+
+group "a change in progress during a quiet check, committed after it"
+settle
+K=87201
+"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($K)" \
+	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
+track_pid $!
+holder() { q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $K"; }
+held() { [ -n "$(holder)" ]; }
+wait_for 30 held || fail_now "the holder did not take the lock"
+# the change is made (and its WAL written) before the checks; it commits after them
+"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -v ON_ERROR_STOP=1 \
+	-c "BEGIN; CREATE TABLE app.by_hand (id int); SELECT pg_advisory_xact_lock($K); COMMIT;" >/dev/null 2>&1 &
+track_pid $!
+waiting() { [ -n "$(q "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $K")" ]; }
+wait_for 30 waiting || fail_now "the transaction did not start"
+settle
+assert_out_contains "drift: no drift"
+q "SELECT pg_terminate_backend($(holder))" >/dev/null
+committed() { [ "$(q "SELECT to_regclass('app.by_hand') IS NOT NULL")" = t ]; }
+wait_for 30 committed || fail_now "the transaction did not commit"
+pc -v status test --drift
+assert_rc 1
+assert_err_not_contains "$QUIET"
+assert_out_contains "extra table app.by_hand"
+q "DROP TABLE app.by_hand" >/dev/null
+pc status test --drift
+assert_rc 0
+ok "a transaction in progress at a quiet check is seen once it commits"
+
+group "a damaged or forged key file is not trusted"
+settle
+f=$(quiet_files)
+for bad in "garbage" "padctl drift quiet 1
+1'; DROP TABLE app.account; --
+8 1 2
+" "padctl drift quiet 1
+$(sed -n 2p "$f")
+8 1 2
+extra line
+" "padctl drift quiet 9
+$(sed -n 2p "$f")
+$(sed -n 3p "$f")
+"; do
+	printf '%s' "$bad" >"$f"
+	pc -v status test --drift
+	assert_rc 0
+	assert_err_not_contains "$QUIET"
+	assert_out_contains "drift: no drift"
+	[ "$(q "SELECT to_regclass('app.account') IS NOT NULL")" = t ] || fail_now "app.account is gone"
+	settle
+done
+# the current key with a fingerprint that is not the catalog's: the check
+# compares in full (never "clean" on a fingerprint that does not match)
+printf 'padctl drift quiet 1\n%s\n8 1 2\n' "$(sed -n 2p "$f")" >"$f"
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$QUIET"
+assert_err_not_contains "$CLEAN"
+assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
+ok "a damaged key file: fingerprinted again; a forged fingerprint: compared in full"
+finish
