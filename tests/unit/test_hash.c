@@ -17,6 +17,23 @@ static void test_hex(void)
 	CU_ASSERT_STRING_EQUAL(out, "");
 }
 
+static void test_is_hex(void)
+{
+	CU_ASSERT_TRUE(hash_is_hex("0123456789abcdef", 16));
+	CU_ASSERT_TRUE(hash_is_hex("", 0));
+	CU_ASSERT_TRUE(hash_is_hex("ab", 2));
+	/* only lowercase hex: what hash_hex writes */
+	static const char *const bad[] = { "A", "F", "g", "G", "/", ":", "`", "@", " ", "\n", "\xff", "-" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CU_ASSERT_FALSE(hash_is_hex(bad[i], strlen(bad[i])));
+	/* the bad character anywhere, and the bytes after n not read */
+	CU_ASSERT_FALSE(hash_is_hex("0123456789abcdeX", 16));
+	CU_ASSERT_FALSE(hash_is_hex("X123456789abcdef", 16));
+	CU_ASSERT_TRUE(hash_is_hex("0123456789abcdefXYZ", 16));
+	char nul[4] = { 'a', '\0', 'b', 'c' };
+	CU_ASSERT_FALSE(hash_is_hex(nul, 4));
+}
+
 static void test_sha256_vectors(void)
 {
 	char out[HASH_SHA256_HEX_SIZE];
@@ -70,6 +87,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "bytes as hex", test_hex },
+		{ "lowercase hex recognised", test_is_hex },
 		{ "SHA-256 test vectors", test_sha256_vectors },
 		{ "in pieces equals at once", test_pieces_equal_whole },
 		{ "migration checksums", test_migration_checksum },
