@@ -110,19 +110,31 @@ int fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* write_replace writes path through a temporary file, fsynced when sync is
+ * set. The temporary name is random (a name nobody can have made ready);
+ * a cache (no sync) names it by the process instead: the first random bytes
+ * cost a process about a millisecond of OpenSSL's set-up, and a name left by
+ * a dead process of the same number is removed (never written through). */
+static int write_replace(const char *path, const char *data, size_t len, mode_t mode, int sync)
 {
-	unsigned char r[6];
-	if (RAND_bytes(r, sizeof r) != 1) {
-		fail("could not write \"%s\": no random bytes for a temporary name", path);
-		fail_detail("OpenSSL's random generator failed");
-		return fail_hint(
-			"check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its default provider)");
+	char *tmp;
+	if (sync) {
+		unsigned char r[6];
+		if (RAND_bytes(r, sizeof r) != 1) {
+			fail("could not write \"%s\": no random bytes for a temporary name", path);
+			fail_detail("OpenSSL's random generator failed");
+			return fail_hint("check OPENSSL_CONF: OpenSSL needs a provider with a random generator (its "
+					 "default provider)");
+		}
+		char suffix[2 * sizeof r + 1];
+		hash_hex(r, sizeof r, suffix);
+		tmp = xstrfmt("%s.tmp-%s", path, suffix);
+	} else {
+		tmp = xstrfmt("%s.tmp-%ld", path, (long)getpid());
 	}
-	char suffix[2 * sizeof r + 1];
-	hash_hex(r, sizeof r, suffix);
-	char *tmp = xstrfmt("%s.tmp-%s", path, suffix);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST && !sync && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		int e = errno;
 		free(tmp);
@@ -132,7 +144,7 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	int rc = fchmod(fd, mode);
 	if (rc == 0)
 		rc = fs_write_all(fd, data, len);
-	if (rc == 0)
+	if (rc == 0 && sync)
 		rc = fsync(fd);
 	int e = errno;
 	if (close(fd) != 0 && rc == 0) {
@@ -150,6 +162,16 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	if (rc)
 		return fail("could not write \"%s\": %s", path, strerror(e));
 	return 0;
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 1);
+}
+
+int fs_write_cache(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 0);
 }
 
 int read_text_file(const char *path, char **text, size_t *len)

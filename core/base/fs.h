@@ -55,5 +55,10 @@ int fs_write_all(int fd, const void *data, size_t len);
  * temporary file in the same directory that is fsynced and renamed. Returns 0,
  * or -1 after fail() naming the path (the temporary file is removed). */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* fs_write_cache is fs_write_atomic without the fsync, for a cache whose
+ * reader refuses a torn or empty file (a crash may leave one): the file is
+ * replaced whole or not at all while the system runs, and costs no wait for
+ * the disk. */
+int fs_write_cache(const char *path, const char *data, size_t len, mode_t mode);
 
 #endif

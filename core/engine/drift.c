@@ -661,7 +661,8 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
  * transaction ends, which changes the snapshot. The quiet key is what shows
  * that, read in the same statement as the fingerprint: the server's identity
  * and timeline (a restore or a promotion is another history), the WAL
- * position (insert, or replay on a standby), the database, and the
+ * position (insert, or replay on a standby), the database (its oid: digits,
+ * where a name could hold a space or a quote), and the
  * statement's snapshot (xmin:xmax:in-progress ids). It is kept per target
  * with the fingerprint it came with (.padctl/drift/quiet.<hash>); the next
  * statement computes the fingerprint only when its key differs, and answers
@@ -797,7 +798,7 @@ static char *quiet_resolve(const struct cfg_project *p, const char *target, cons
 	if (path && drift_quiet_parse(buf_str(&b), b.len, &k, &v) == 0) {
 		struct err_scope scope;
 		err_scope_push(&scope);
-		if (make_cache_dir(p) || fs_write_atomic(path, buf_str(&b), b.len, 0600))
+		if (make_cache_dir(p) || fs_write_cache(path, buf_str(&b), b.len, 0600))
 			log_verbose("drift: could not keep the quiet key of target \"%s\": %s", target,
 				    err_message() ? err_message() : "?");
 		err_scope_pop(&scope, ERR_DISCARD);

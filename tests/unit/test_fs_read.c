@@ -84,12 +84,47 @@ static void test_cap_and_missing(void)
 	free(dir);
 }
 
+/* fs_write_cache: the file replaced whole, no temporary left; a temporary
+ * name left by a dead process of this number (a file, or a link someone put
+ * there) is removed, never written through */
+static void test_write_cache(void)
+{
+	char *dir = unit_tmpdir();
+	char *path = xstrfmt("%s/cache", dir), *got = NULL;
+	CU_ASSERT_EQUAL(fs_write_cache(path, "one\n", 4, 0600), 0);
+	CU_ASSERT_EQUAL(fs_read_file(path, 100, &got, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(got, "one\n");
+	free(got);
+	char *tmp = xstrfmt("%s.tmp-%ld", path, (long)getpid());
+	unit_write(dir, "victim", "keep me");
+	char *victim = xstrfmt("%s/victim", dir);
+	CU_ASSERT_EQUAL(symlink(victim, tmp), 0);
+	CU_ASSERT_EQUAL(fs_write_cache(path, "two\n", 4, 0600), 0);
+	CU_ASSERT_EQUAL(fs_read_file(path, 100, &got, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(got, "two\n");
+	free(got);
+	CU_ASSERT_EQUAL(fs_read_file(victim, 100, &got, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(got, "keep me");
+	free(got);
+	struct stat st;
+	CU_ASSERT_NOT_EQUAL(lstat(tmp, &st), 0);
+	struct stat ps;
+	CU_ASSERT_EQUAL(stat(path, &ps), 0);
+	CU_ASSERT_EQUAL(ps.st_mode & 0777, 0600);
+	free(tmp);
+	free(victim);
+	free(path);
+	unit_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "files of every size", test_sizes },
 		{ "files of unknown size", test_unknown_size },
 		{ "the cap, and a missing file", test_cap_and_missing },
+		{ "a cache file replaced without fsync", test_write_cache },
 		{ NULL, NULL },
 	};
 	return unit_run("fs_read", tests);
