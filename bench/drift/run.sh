@@ -8,7 +8,12 @@
 # untimed `status --drift` to replay the history once (its time is reported),
 # then, taking turns ROUNDS times (bench/interleave.py): `padctl status`,
 # `padctl status --drift` and `padctl validate` (its preflight: privileges
-# and drift). Prints a Markdown table of medians and ratios against status.
+# and drift) on the idle target, which answer with the fingerprint kept with
+# the server's quiet key; then a transaction that takes an id (psql, `SELECT
+# txid_current()` in another database: any write on the server changes the
+# key) and `padctl status --drift` again, which must compute the fingerprint,
+# as on a busy server. Prints a Markdown table of medians and ratios against
+# status.
 #
 #   N        migrations (default 1000)
 #   ROUNDS   interleaved rounds (default 50)
@@ -121,22 +126,35 @@ say "first status --drift (replay of $((N + 1)) migrations): $replay_s s"
 grep -q "compared with the cached replay" "$LOGS/cached.err" || die "the second check did not use the cache"
 "$PADCTL_BIN" -C "$P" validate bench >"$LOGS/validate.out" 2>"$LOGS/validate.err" || die "validate failed"
 
+"$PADCTL_BIN" -v -C "$P" status bench --drift >"$LOGS/quiet.out" 2>"$LOGS/quiet.err" || die "status --drift failed"
+grep -q "has written nothing since" "$LOGS/quiet.err" ||
+	die "the idle target did not answer with its quiet key (see $LOGS/quiet.err)"
+"$PSQL" -XAtq -d postgres -c "SELECT txid_current()" >/dev/null
+"$PADCTL_BIN" -v -C "$P" status bench --drift >"$LOGS/busy.out" 2>"$LOGS/busy.err" || die "status --drift failed"
+! grep -q "has written nothing since" "$LOGS/busy.err" || die "a write on the server did not change the quiet key"
+grep -q "has not changed since it last compared clean" "$LOGS/busy.err" ||
+	die "the fingerprint after a write did not match the clean record (see $LOGS/busy.err)"
+
 status="$PADCTL_BIN -C $P status bench"
 drift="$PADCTL_BIN -C $P status bench --drift"
 validate="$PADCTL_BIN -C $P validate bench"
-python3 "$HERE/../interleave.py" "$ROUNDS" "$status" "$drift" "$validate" | tee "$LOGS/interleave.txt" >&2
+write="$PSQL -XAtq -d postgres -c 'SELECT txid_current()'"
+python3 "$HERE/../interleave.py" "$ROUNDS" "$status" "$drift" "$validate" "$write" "$drift" |
+	tee "$LOGS/interleave.txt" >&2
 
 med() { sed -n "$1p" "$LOGS/interleave.txt" | awk '{ print $2 }'; }
 s=$(med 1)
 d=$(med 2)
 v=$(med 3)
+b=$(med 5)
 {
 	printf '\nN=%s migrations (+1 creating the schema), %s interleaved rounds, PostgreSQL %s, %s cores, load %s, %s\n\n' \
 		"$N" "$ROUNDS" "$PGVER" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%d)"
 	printf '| command | median (ms) | vs status |\n|---|---:|---:|\n'
 	printf '| `padctl status` | %s | 1.00x |\n' "$s"
-	printf '| `padctl status --drift` (cached replay) | %s | %s |\n' "$d" "$(awk -v a="$d" -v b="$s" 'BEGIN { printf "%.2fx", a / b }')"
-	printf '| `padctl validate` (preflight: privileges, cached drift) | %s | %s |\n' "$v" "$(awk -v a="$v" -v b="$s" 'BEGIN { printf "%.2fx", a / b }')"
+	printf '| `padctl status --drift` (cached replay; idle target: the quiet key) | %s | %s |\n' "$d" "$(awk -v a="$d" -v b="$s" 'BEGIN { printf "%.2fx", a / b }')"
+	printf '| `padctl validate` (preflight: privileges, cached drift; idle target) | %s | %s |\n' "$v" "$(awk -v a="$v" -v b="$s" 'BEGIN { printf "%.2fx", a / b }')"
+	printf '| `padctl status --drift` (cached replay; after a write: the fingerprint) | %s | %s |\n' "$b" "$(awk -v a="$b" -v b="$s" 'BEGIN { printf "%.2fx", a / b }')"
 	printf '\nFirst `status --drift` (the replay of %s migrations on a fresh scratch database): %s s.\n' "$((N + 1))" "$replay_s"
 	printf 'Reproduce: bench/drift/run.sh %s %s   (logs in %s)\n' "$N" "$ROUNDS" "${LOGS#"$ROOT"/}"
 } | tee "$W/results-drift.md"
