@@ -16,22 +16,9 @@
 # until it answers quiet (at most 4 times), which an idle server must do.
 . "$(dirname "$0")/lib.sh"
 
-shm=/dev/shm
-[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
-CL=$(mktemp -d "$shm/padctl-test-872-XXXXXX") || die "mktemp failed"
-on_exit "rm -rf -- '$CL'"
-mkdir "$CL/data" "$CL/sock"
-chmod 700 "$CL/data"
-as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-[ "$(id -u)" != 0 ] || chown -R postgres "$CL"
-as_pg "$TPG_BIN/initdb" -D "$CL/data" -U "$TPG_USER" -A trust -E UTF8 --locale=C.UTF-8 --no-sync \
-	>"$CL/initdb.log" 2>&1 || die "initdb failed: $(cat "$CL/initdb.log")"
-PORT=$(free_port)
-on_exit "as_pg '$TPG_BIN/pg_ctl' -D '$CL/data' -m immediate -w -t 30 stop >/dev/null 2>&1"
-as_pg "$TPG_BIN/pg_ctl" -D "$CL/data" -l "$CL/log" -w -t 60 -o "-p $PORT -k '$CL/sock' \
-	-c listen_addresses=$TPG_HOST -c fsync=off -c autovacuum=off -c checkpoint_timeout=1d \
-	-c wal_level=minimal -c max_wal_senders=0" start >/dev/null 2>&1 ||
-	die "could not start the test's cluster (log: $(tail -n 5 "$CL/log" 2>/dev/null))"
+start_cluster autovacuum=off checkpoint_timeout=1d wal_level=minimal max_wal_senders=0
+PORT=$CL_PORT
+CL=$CL_BASE
 q() { "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "$1"; }
 "$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d postgres -c "CREATE DATABASE quiet" >/dev/null ||
 	die "could not create database quiet"

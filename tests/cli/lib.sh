@@ -381,11 +381,14 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1" 2>&1); then
 
 # ------------------------------------------------------------------ extra clusters
 
-# start_cluster: initdb and start a second small PostgreSQL on a free loopback
-# port (as the postgres user when we are root); sets CL_PORT and CL_BASE and
-# stops and removes it at exit. Superuser is $TPG_USER, trust auth.
+# start_cluster [SETTING...]: initdb and start a second small PostgreSQL on a
+# free loopback port (as the postgres user when we are root), with the
+# server settings given (name=value each, e.g. autovacuum=off); sets CL_PORT
+# and CL_BASE and stops and removes it at exit. Superuser is $TPG_USER,
+# trust auth; its Unix socket is in $CL_BASE/sock.
 start_cluster() {
-	local shm=/dev/shm runas=() port
+	local shm=/dev/shm runas=() port opts='' s
+	for s in "$@"; do opts+=" -c $s"; done
 	[ -d "$shm" ] && [ -w "$shm" ] || shm=/tmp
 	CL_BASE=$(mktemp -d "$shm/padctl-test-cli-XXXXXX") || die "mktemp failed"
 	on_exit "rm -rf -- '$CL_BASE'"
@@ -401,7 +404,7 @@ start_cluster() {
 	for _ in 1 2 3 4 5; do
 		port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		if (cd / && "${runas[@]}" "$TPG_BIN/pg_ctl" -D "$CL_BASE/data" -l "$CL_BASE/log" -w -t 60 \
-			-o "-p $port -k '$CL_BASE/sock' -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1); then
+			-o "-p $port -k '$CL_BASE/sock' -c listen_addresses=127.0.0.1 -c fsync=off$opts" start >/dev/null 2>&1); then
 			CL_PORT=$port
 			return 0
 		fi
