@@ -10,6 +10,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
+#include "sumcache.h"
 
 static json_t *target_json(const struct inspection *ins)
 {
@@ -191,7 +192,19 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	struct inspect_all pump = { ins, n };
 	struct migrations_tick tick = { inspect_pump_all, &pump };
-	if (rc || migrations_load_brief(p->migrations_dir, &tick, &set)) {
+	/* up.sql files that did not change since status last read them are not
+	 * read again (.padctl/status-sums, as plan's .padctl/sums: sumcache.h) */
+	if (!rc) {
+		struct sumcache sums;
+		char *sums_path = xstrfmt("%s/.padctl/status-sums", p->root);
+		sumcache_open(&sums, sums_path, p->migrations_dir);
+		rc = migrations_load_brief(p->migrations_dir, &sums, &tick, &set);
+		if (!rc)
+			sumcache_save(&sums);
+		sumcache_release(&sums);
+		free(sums_path);
+	}
+	if (rc) {
 		for (size_t i = 0; i < n; i++)
 			inspect_release(&ins[i]);
 		free(ins);

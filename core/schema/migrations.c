@@ -130,6 +130,25 @@ static int read_in(int rootfd, int plain, const char *entry, const char *file, c
 	return rc == 2 ? read_text_file_if(path, text, len) : rc;
 }
 
+/* cached_sum looks the file rel (below the migrations directory rootfd) up
+ * in cache: 1, and sum set, when its stat is the one recorded; 0 when it is
+ * a regular file the cache does not know as it is now (st set: read it
+ * through that name with O_NOFOLLOW, and sumcache_put what was read); -1
+ * when it is anything else (a link, a FIFO, an error: read it as without a
+ * cache, and say what that says); -2 when it does not exist. */
+static int cached_sum(int rootfd, struct sumcache *cache, const char *rel, struct stat *st, char sum[65])
+{
+	if (fstatat(rootfd, rel, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? -2 : -1;
+	if (!S_ISREG(st->st_mode))
+		return -1;
+	const char *known = sumcache_get(cache, rel, st);
+	if (!known)
+		return 0;
+	memcpy(sum, known, 65);
+	return 1;
+}
+
 /* side_file sets *path (NULL when the file is missing) and sum for down.sql
  * or verify.sql of a full load: plan records their checksums, and reading
  * them here, beside up.sql, saves plan a second walk of every path. */
@@ -147,20 +166,16 @@ static int side_file(int rootfd, int plain, struct sumcache *cache, const char *
 	int cacheable = 0;
 	if (cache && plain) {
 		rel = concat3(entry, "/", file);
-		if (fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			cacheable = S_ISREG(st.st_mode);
-			const char *known = cacheable ? sumcache_get(cache, rel, &st) : NULL;
-			if (known) {
-				memcpy(sum, known, 65);
-				free(rel);
-				return 0;
-			}
-		} else if (errno == ENOENT) {
+		int c = cached_sum(rootfd, cache, rel, &st, sum);
+		if (c == 1 || c == -2) {
 			free(rel);
-			free(*path);
-			*path = NULL;
+			if (c == -2) {
+				free(*path);
+				*path = NULL;
+			}
 			return 0;
 		}
+		cacheable = c == 0;
 	}
 	/* only what was read through the name fstatat saw (no link in its place
 	 * since) goes into the cache */
@@ -215,13 +230,25 @@ static int load_one(const char *root, int rootfd, int plain, struct sumcache *ca
 		return 0;
 	size_t len = 0;
 	/* a brief load (status) only checksums up.sql: no lookup of links out of the project, and
-	 * the file is opened relative to the migrations directory. A full load opens the
+	 * the file is opened relative to the migrations directory. With a cache, an up.sql whose
+	 * stat is the one recorded is not read (m->up_sql stays NULL). A full load opens the
 	 * migration's files relative to the migrations directory as well (see read_in). */
 	int got;
+	char *brief_rel = NULL;
+	struct stat brief_st;
+	int brief_cacheable = 0;
 	if (brief == LOAD_BRIEF) {
-		char *rel = concat3(entry, "/up.sql", "");
-		got = fs_read_text_at_if(rootfd, rel, m->up_path, &m->up_sql, &len);
-		free(rel);
+		brief_rel = concat3(entry, "/up.sql", "");
+		int c = cache ? cached_sum(rootfd, cache, brief_rel, &brief_st, m->checksum) : -1;
+		if (c == 1) {
+			free(brief_rel);
+			return 0;
+		}
+		/* only what was read through the name fstatat saw goes into the cache */
+		got = c == 0 ? fs_read_text_nofollow_at_if(rootfd, brief_rel, m->up_path, &m->up_sql, &len) : 2;
+		brief_cacheable = got == 0;
+		if (got == 2)
+			got = fs_read_text_at_if(rootfd, brief_rel, m->up_path, &m->up_sql, &len);
 	} else {
 		got = read_in(rootfd, plain, entry, "up.sql", m->up_path, &m->up_sql, &len);
 	}
@@ -229,10 +256,13 @@ static int load_one(const char *root, int rootfd, int plain, struct sumcache *ca
 		fail("migration \"%s\" has no up.sql", m->dir);
 		fail_hint("add %s with the migration's SQL", m->up_path);
 	}
-	if (got)
+	if (got) {
+		free(brief_rel);
 		return fail_status(EXIT_USAGE);
+	}
 	/* comments alone are as empty as nothing: applying them would record a change that never happened */
 	if (sql_is_blank(m->up_sql, len)) {
+		free(brief_rel);
 		fail("\"%s\" is empty (no SQL statement)", m->up_path);
 		fail_hint("write the migration's SQL into it, or remove the directory");
 		return fail_status(EXIT_USAGE);
@@ -240,14 +270,20 @@ static int load_one(const char *root, int rootfd, int plain, struct sumcache *ca
 	/* the server, the ledger and plan's JSON all want UTF-8; say where it breaks, not later in a crash */
 	size_t bad = utf8_invalid_at(m->up_sql, len);
 	if (bad < len) {
+		free(brief_rel);
 		fail("\"%s\" is not valid UTF-8 at byte offset %zu (line %d)", m->up_path, bad,
 		     line_of_offset(m->up_sql, bad));
 		fail_hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)");
 		return fail_status(EXIT_USAGE);
 	}
 	migration_checksum(m->up_sql, len, m->checksum);
-	if (brief == LOAD_BRIEF)
+	if (brief == LOAD_BRIEF) {
+		/* recorded only once every check above passed: a hit stands for all of them */
+		if (brief_cacheable)
+			sumcache_put(cache, brief_rel, &brief_st, m->checksum);
+		free(brief_rel);
 		return 0;
+	}
 	if (side_file(rootfd, plain, cache, entry, m->dir, "down.sql", &m->down_path, m->down_sha256) ||
 	    side_file(rootfd, plain, cache, entry, m->dir, "verify.sql", &m->verify_path, m->verify_sha256))
 		return fail_status(EXIT_USAGE);
@@ -386,9 +422,10 @@ int migrations_load_cached(const char *dir, struct sumcache *cache, const struct
 	return load_set(dir, set, LOAD_FULL, cache, tick);
 }
 
-int migrations_load_brief(const char *dir, const struct migrations_tick *tick, struct migration_set *set)
+int migrations_load_brief(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+			  struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_BRIEF, NULL, tick);
+	return load_set(dir, set, LOAD_BRIEF, cache, tick);
 }
 
 int migrations_load_names(const char *dir, struct migration_set *set)

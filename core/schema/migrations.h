@@ -98,9 +98,13 @@ int migrations_load_cached(const char *dir, struct sumcache *cache, const struct
 			   struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
  * and its checksum): down_path and verify_path stay NULL, meta.yml is not read.
- * tick (may be NULL) is called every few migrations, as migrations_load_cached
- * does (status moves its connections on). */
-int migrations_load_brief(const char *dir, const struct migrations_tick *tick, struct migration_set *set);
+ * With cache (may be NULL), an up.sql whose stat is the one cache recorded is
+ * not read: its checksum is the recorded one and its up_sql stays NULL (status
+ * needs only the checksum); those it reads are added. tick (may be NULL) is
+ * called every few migrations, as migrations_load_cached does (status moves
+ * its connections on). */
+int migrations_load_brief(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+			  struct migration_set *set);
 /* migrations_load_names reads only the directory names (versions and names):
  * enough to pick the next version. */
 int migrations_load_names(const char *dir, struct migration_set *set);

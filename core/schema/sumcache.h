@@ -1,6 +1,9 @@
-/* sumcache: the checksums of migrations' down.sql and verify.sql kept
- * between runs of `padctl plan` (.padctl/sums), so that a file nobody
- * touched costs plan one fstatat() instead of open, fstat, read and close.
+/* sumcache: checksums of migration files kept between runs, so that a file
+ * nobody touched costs one fstatat() instead of open, fstat, read and close:
+ * `padctl plan`'s of down.sql and verify.sql (.padctl/sums; plan reads every
+ * up.sql, to print and lint it) and `padctl status`'s of up.sql
+ * (.padctl/status-sums; status needs no more than its checksum). Two files:
+ * a save keeps only the entries its run looked up.
  *
  * An entry is trusted only while everything a change to the file changes is
  * the same: device, inode, size, mtime and ctime to the nanosecond. ctime
@@ -10,10 +13,11 @@
  * is not cached at all: on a file system whose clock ticks coarsely, a second
  * write in the same tick could leave both times as they were.
  *
- * Only plan uses it: deploy, approve and the other commands read every file
- * and compare it with what the plan bound, so a stale entry (a clock set back
- * by hand) could make a plan that deploy refuses, never one that deploys
- * other SQL. The file is a cache: a missing, unreadable or malformed one is
+ * Only plan and status use them: deploy, approve and the other commands
+ * read every file and compare it with what the plan bound, so a stale entry
+ * (a clock set back by hand) could make a plan that deploy refuses, or a
+ * status line that is wrong, never a deploy of other SQL. A file status
+ * caches passed status's checks (not empty, UTF-8, no NUL) when it was read. The file is a cache: a missing, unreadable or malformed one is
  * ignored (and rewritten), and one that cannot be written is not an error.
  *
  * Format (text, one record a line; the paths have no control characters):

@@ -131,7 +131,7 @@ static void test_load_side_files_and_links(void)
 		CU_ASSERT_STRING_EQUAL(set.v[3].verify_sha256, sum);
 		/* status's brief load leaves them empty */
 		migrations_release(&set);
-		CU_ASSERT_EQUAL_FATAL(migrations_load_brief(dir, NULL, &set), 0);
+		CU_ASSERT_EQUAL_FATAL(migrations_load_brief(dir, NULL, NULL, &set), 0);
 		CU_ASSERT_STRING_EQUAL(set.v[0].down_sha256, "");
 		migrations_release(&set);
 	}
