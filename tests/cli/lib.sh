@@ -412,6 +412,33 @@ start_cluster() {
 	die "could not start a second cluster (log: $(tail -n 5 "$CL_BASE/log" 2>/dev/null))"
 }
 
+# rewrite_in_place FILE TEXT: write TEXT (FILE's length) into FILE in place
+# and put its mtime back: the inode, size and mtime are as before, only the
+# ctime moves (what a checksum cache must notice)
+rewrite_in_place() {
+	local before ref
+	before=$(stat -c '%i %s %Y.%y' "$1")
+	ref=$(mktemp "$PADCTL_TEST_TMP/mtime.XXXXXX") || die "mktemp failed"
+	touch -r "$1" "$ref"
+	printf '%s' "$2" >"$1"
+	touch -r "$ref" "$1"
+	rm -f "$ref"
+	assert_eq "$before" "$(stat -c '%i %s %Y.%y' "$1")" "inode, size and mtime of $1"
+}
+
+# damage_sums KIND GOOD OUT: write OUT as a damaged copy of the checksum
+# cache GOOD (sumcache.h): torn (its end cut), root (another migrations
+# directory), order (records out of order) or garbage (random bytes).
+damage_sums() {
+	case $1 in
+	torn) head -c -7 "$2" >"$3" ;;
+	root) sed '2s|.*|root /elsewhere|' "$2" >"$3" ;;
+	order) { head -n2 "$2"; tail -n +3 "$2" | sort -r -k7; } >"$3" ;;
+	garbage) head -c 3000 /dev/urandom >"$3" ;;
+	*) die "damage_sums: unknown kind $1" ;;
+	esac
+}
+
 # free_port: a loopback port nothing listens on right now.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
