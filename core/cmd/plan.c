@@ -16,7 +16,6 @@
 #include "plugin.h"
 #include "approvals.h"
 #include "sign.h"
-#include "sumcache.h"
 
 /* print_text shows the plan with each migration's path and SQL (not in the
  * hashed bytes: the checksums cover them). Names and paths are escaped
@@ -256,13 +255,8 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	struct migrations_tick tick = { inspect_pump_all, &pump };
 	/* down.sql and verify.sql that did not change since the last plan are not read again (sumcache.h) */
 	if (!rc) {
-		struct sumcache sums;
 		char *sums_path = xstrfmt("%s/.padctl/sums", p->root);
-		sumcache_open(&sums, sums_path, p->migrations_dir);
-		rc = migrations_load_cached(p->migrations_dir, &sums, &tick, &set);
-		if (!rc)
-			sumcache_save(&sums);
-		sumcache_release(&sums);
+		rc = migrations_load_cached(p->migrations_dir, sums_path, &tick, &set);
 		free(sums_path);
 	}
 	char *id = ledger_new_run_id();

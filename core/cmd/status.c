@@ -10,7 +10,6 @@
 #include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
-#include "sumcache.h"
 
 static json_t *target_json(const struct inspection *ins)
 {
@@ -195,13 +194,8 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	/* up.sql files that did not change since status last read them are not
 	 * read again (.padctl/status-sums, as plan's .padctl/sums: sumcache.h) */
 	if (!rc) {
-		struct sumcache sums;
 		char *sums_path = xstrfmt("%s/.padctl/status-sums", p->root);
-		sumcache_open(&sums, sums_path, p->migrations_dir);
-		rc = migrations_load_brief(p->migrations_dir, &sums, &tick, &set);
-		if (!rc)
-			sumcache_save(&sums);
-		sumcache_release(&sums);
+		rc = migrations_load_brief(p->migrations_dir, sums_path, &tick, &set);
 		free(sums_path);
 	}
 	if (rc) {

@@ -416,16 +416,32 @@ int migrations_load(const char *dir, struct migration_set *set)
 	return load_set(dir, set, LOAD_FULL, NULL, NULL);
 }
 
-int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
-			   struct migration_set *set)
+/* load_with_sums is load_set with the checksum cache at sums_path (NULL:
+ * none): opened before, saved after a load that succeeded */
+static int load_with_sums(const char *dir, struct migration_set *set, int brief, const char *sums_path,
+			  const struct migrations_tick *tick)
 {
-	return load_set(dir, set, LOAD_FULL, cache, tick);
+	if (!sums_path)
+		return load_set(dir, set, brief, NULL, tick);
+	struct sumcache sums;
+	sumcache_open(&sums, sums_path, dir);
+	int rc = load_set(dir, set, brief, &sums, tick);
+	if (!rc)
+		sumcache_save(&sums);
+	sumcache_release(&sums);
+	return rc;
 }
 
-int migrations_load_brief(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+int migrations_load_cached(const char *dir, const char *sums_path, const struct migrations_tick *tick,
+			   struct migration_set *set)
+{
+	return load_with_sums(dir, set, LOAD_FULL, sums_path, tick);
+}
+
+int migrations_load_brief(const char *dir, const char *sums_path, const struct migrations_tick *tick,
 			  struct migration_set *set)
 {
-	return load_set(dir, set, LOAD_BRIEF, cache, tick);
+	return load_with_sums(dir, set, LOAD_BRIEF, sums_path, tick);
 }
 
 int migrations_load_names(const char *dir, struct migration_set *set)

@@ -91,19 +91,21 @@ struct migrations_tick {
 	void *arg;
 };
 /* migrations_load_cached is migrations_load taking the checksums of down.sql
- * and verify.sql from cache (sumcache.h) for the files whose stat it
- * recorded, and adding those it computes; with tick (may be NULL), calling
- * it every few migrations. Plan uses it. */
-int migrations_load_cached(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+ * and verify.sql from the checksum cache at sums_path (sumcache.h; NULL:
+ * none) for the files whose stat it recorded, and saving it with those it
+ * computes; with tick (may be NULL), calling it every few migrations. Plan
+ * uses it. */
+int migrations_load_cached(const char *dir, const char *sums_path, const struct migrations_tick *tick,
 			   struct migration_set *set);
 /* migrations_load_brief reads only what status needs (versions, names, up.sql
  * and its checksum): down_path and verify_path stay NULL, meta.yml is not read.
- * With cache (may be NULL), an up.sql whose stat is the one cache recorded is
- * not read: its checksum is the recorded one and its up_sql stays NULL (status
- * needs only the checksum); those it reads are added. tick (may be NULL) is
+ * With the checksum cache at sums_path (may be NULL), an up.sql whose stat is
+ * the one recorded is not read: its checksum is the recorded one and its
+ * up_sql stays NULL (status needs only the checksum); those it reads are
+ * added and the cache saved. tick (may be NULL) is
  * called every few migrations, as migrations_load_cached does (status moves
  * its connections on). */
-int migrations_load_brief(const char *dir, struct sumcache *cache, const struct migrations_tick *tick,
+int migrations_load_brief(const char *dir, const char *sums_path, const struct migrations_tick *tick,
 			  struct migration_set *set);
 /* migrations_load_names reads only the directory names (versions and names):
  * enough to pick the next version. */
