@@ -953,29 +953,24 @@ static void cache_used(const char *cat_path, const char *target, struct drift_re
 		 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
 }
 
-int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
-		      const struct history *known_history, struct drift_result *r)
+/* check is drift_check_known with the fingerprint as its record
+ * (fingerprint_record; NULL: read it), resolved once: the full check that
+ * follows a brief history uses the same one, and keeps no key twice */
+static int check(const struct cfg_project *p, const char *target, struct db *db, const char *known_record,
+		 const struct history *known_history, struct drift_result *r)
 {
 	memset(r, 0, sizeof *r);
-	if (!p->drift) {
-		fail("drift is not configured for project \"%s\"", p->name);
-		fail_detail("a drift check replays the target's history on a scratch database");
-		fail_hint("add `drift: {scratch: local}` to %s (the managed local cluster) or name a scratch server "
-			  "(see docs/drift.md)",
-			  p->file);
-		return fail_status(EXIT_USAGE);
-	}
 	struct hist h;
 	char *fp = NULL, *clean = NULL;
 	if (known_history)
 		hist_copy(known_history, &h);
-	else if (read_history(p, target, db, &h, known_fp ? NULL : &fp))
+	else if (read_history(p, target, db, &h, known_record ? NULL : &fp))
 		return fail_detail("reading the history of target \"%s\"", target);
 	/* the fingerprint before any snapshot: a change after it makes the
 	 * next one differ */
 	int rc = 0;
-	if (known_fp)
-		fp = quiet_resolve(p, target, known_fp);
+	if (known_record)
+		fp = xstrdup(known_record);
 	else if (!fp)
 		rc = fingerprint(p, target, db, &fp);
 	struct catalog protected_cat;
@@ -1025,11 +1020,12 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
 		free(cat_path);
 		free(only_path);
 		free(clean);
-		free(fp);
 		catalog_release(&protected_cat);
 		hist_release(&h);
 		drift_result_release(r);
-		return drift_check_known(p, target, db, known_fp, NULL, r);
+		rc = check(p, target, db, fp, NULL, r);
+		free(fp);
+		return rc;
 	}
 	rc = catalog_snapshot(db, p->owned, p->nowned, &r->actual);
 	int hit = rc ? -1 : read_cached(cat_path, &r->expected);
@@ -1092,6 +1088,24 @@ done:
 	free(fp);
 	catalog_release(&protected_cat);
 	hist_release(&h);
+	return rc;
+}
+
+int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
+		      const struct history *known_history, struct drift_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (!p->drift) {
+		fail("drift is not configured for project \"%s\"", p->name);
+		fail_detail("a drift check replays the target's history on a scratch database");
+		fail_hint("add `drift: {scratch: local}` to %s (the managed local cluster) or name a scratch server "
+			  "(see docs/drift.md)",
+			  p->file);
+		return fail_status(EXIT_USAGE);
+	}
+	char *record = known_fp ? quiet_resolve(p, target, known_fp) : NULL;
+	int rc = check(p, target, db, record, known_history, r);
+	free(record);
 	return rc;
 }
 
