@@ -265,6 +265,16 @@ static const char *const ledger_steps[] = {
 	"  FROM padctl.backfill_mapping m JOIN padctl.backfill_tables s ON s.id = m.source\n"
 	"    CROSS JOIN LATERAL unnest(m.targets, m.target_ids) AS u(target, target_id)\n"
 	"    JOIN padctl.backfill_tables t ON t.id = u.target;\n",
+	/* 13: a plan's body once per hash. A plan's body is its canonical bytes
+	 * (a thousand pending migrations make ~300 KB, mostly SHA-256 digests),
+	 * and planning an unchanged set again (CI, a new request after a
+	 * rejected one) makes the same bytes: the new row names them by hash.
+	 * Bodies recorded before stay in their rows (plans.body); a row without
+	 * one has its body here. Uncompressed, as plans.body (docs/plan.md). */
+	"CREATE TABLE IF NOT EXISTS padctl.plan_bodies (\n"
+	"  hash text PRIMARY KEY, body text NOT NULL, stored_at timestamptz NOT NULL DEFAULT clock_timestamp());\n"
+	"ALTER TABLE padctl.plan_bodies ALTER COLUMN body SET STORAGE EXTERNAL;\n"
+	"ALTER TABLE padctl.plans ALTER COLUMN body DROP NOT NULL;\n",
 };
 
 #define NSTEPS ((int)(sizeof ledger_steps / sizeof ledger_steps[0]))
@@ -695,7 +705,11 @@ int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *s
 int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body)
 {
 	const char *p[] = { id, env, ledger_actor(), hash, body };
-	return exec_params(db, "INSERT INTO padctl.plans (id, env, created_by, hash, body) VALUES ($1, $2, $3, $4, $5)",
+	/* the body once per hash (ledger step 13); a body already there is kept as it is: if someone
+	 * edited it, every plan naming it fails its hash check, the new one too */
+	return exec_params(db,
+			   "WITH b AS (INSERT INTO padctl.plan_bodies (hash, body) VALUES ($4, $5) ON CONFLICT (hash) "
+			   "DO NOTHING) INSERT INTO padctl.plans (id, env, created_by, hash) VALUES ($1, $2, $3, $4)",
 			   5, p);
 }
 
@@ -706,26 +720,34 @@ int ledger_plan_add_current(struct db *db, const char *id, const char *env, cons
 {
 	char version[16];
 	snprintf(version, sizeof version, "%d", NSTEPS);
-	const char *p[] = { id, env, ledger_actor(), hash, body, version };
+	const char *full[] = { id, env, ledger_actor(), hash, version, body };
 	/* one round trip (a plan over an SSH tunnel to prod pays each one): the
 	 * transaction, the row and the COMMIT as one pipeline. The row reads the
 	 * version in the same statement, under the same snapshot: an upgrade by
 	 * another padctl is seen whole or not at all. The server skips what
-	 * follows an error, up to the Sync. */
-	static const char *const sql[PLAN_ADD_STEPS] = {
+	 * follows an error, up to the Sync. Without the body, the row goes in
+	 * only if padctl.plan_bodies holds its hash, in the same statement. */
+	const char *insert =
+		body ? "WITH v AS (SELECT FROM padctl.meta WHERE key = 'ledger_version' AND value = $5), "
+		       "b AS (INSERT INTO padctl.plan_bodies (hash, body) SELECT $4, $6 FROM v ON CONFLICT (hash) DO "
+		       "NOTHING) INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM v"
+		     : "INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM padctl.meta "
+		       "WHERE key = 'ledger_version' AND value = $5 AND EXISTS (SELECT FROM padctl.plan_bodies WHERE "
+		       "hash = $4)";
+	const char *const sql[PLAN_ADD_STEPS] = {
 		"BEGIN READ WRITE",
 		"SET LOCAL synchronous_commit = off",
-		"INSERT INTO padctl.plans (id, env, created_by, hash, body) SELECT $1, $2, $3, $4, $5 "
-		"FROM padctl.meta WHERE key = 'ledger_version' AND value = $6",
+		insert,
 		"COMMIT",
 	};
 	PGconn *c = db->conn;
 	int piped = PQenterPipelineMode(c), sent = piped;
 	for (int i = 0; sent && i < PLAN_ADD_STEPS; i++)
-		sent = PQsendQueryParams(c, sql[i], i == 2 ? 6 : 0, NULL, i == 2 ? p : NULL, NULL, NULL, 0);
+		sent = PQsendQueryParams(c, sql[i], i == 2 ? (body ? 6 : 5) : 0, NULL, i == 2 ? full : NULL, NULL,
+					 NULL, 0);
 	sent = sent && PQpipelineSync(c);
 	char *why = sent ? NULL : xstrdup(PQerrorMessage(c));
-	int added = 0;
+	int added = 0, older = 0;
 	/* each statement's result and its NULL, then the Sync's; after an error, PGRES_PIPELINE_ABORTED */
 	for (int i = 0; sent && i <= PLAN_ADD_STEPS; i++) {
 		PGresult *res = PQgetResult(c);
@@ -735,7 +757,11 @@ int ledger_plan_add_current(struct db *db, const char *id, const char *env, cons
 				why = xstrdup(PQerrorMessage(c));
 			break;
 		}
-		if (i < PLAN_ADD_STEPS && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !why) {
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* no padctl.plan_bodies: a ledger older than step 13, which the locked way upgrades */
+		if (i == 2 && code && strcmp(code, "42P01") == 0)
+			older = 1;
+		else if (i < PLAN_ADD_STEPS && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !why) {
 			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 			why = xstrdup(msg ? msg : PQresultErrorMessage(res));
 		}
@@ -759,22 +785,59 @@ int ledger_plan_add_current(struct db *db, const char *id, const char *env, cons
 		free(why);
 		return -1;
 	}
-	return added ? 0 : 1;
+	if (added)
+		return 0;
+	return older || body ? 1 : 2;
+}
+
+int ledger_plan_tables(struct db *db, int *exists, int *bodies)
+{
+	*exists = *bodies = 0;
+	PGresult *res;
+	if (db_query(db,
+		     "SELECT to_regclass('padctl.migrations') IS NOT NULL, to_regclass('padctl.plan_bodies') IS NOT NULL",
+		     0, NULL, &res))
+		return -1;
+	*exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*bodies = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
+const char *ledger_plan_body_sql(int bodies)
+{
+	return bodies ? "coalesce(body, (SELECT b.body FROM padctl.plan_bodies b WHERE b.hash = plans.hash))" : "body";
+}
+
+int ledger_plan_no_body(struct db *db, const char *id, const char *hash)
+{
+	fail("plan \"%s\" has no body in the ledger on %s", id, db->label);
+	fail_detail("its row names the body sha256:%s, which padctl.plan_bodies does not hold", hash);
+	return fail_hint("someone deleted it: restore padctl.plan_bodies from a backup of the ledger, or record a new "
+			 "plan");
 }
 
 int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body)
 {
 	*env = *hash = *body = NULL;
-	int exists = 0;
-	if (ledger_exists(db, &exists))
+	int exists = 0, bodies = 0;
+	if (ledger_plan_tables(db, &exists, &bodies))
 		return -1;
 	if (!exists)
 		return 1;
 	PGresult *res;
 	const char *p[] = { id };
-	if (db_query(db, "SELECT env, hash, body FROM padctl.plans WHERE id = $1", 1, p, &res))
+	char *sql = xstrfmt("SELECT env, hash, %s FROM padctl.plans WHERE id = $1", ledger_plan_body_sql(bodies));
+	int rc = db_query(db, sql, 1, p, &res);
+	free(sql);
+	if (rc)
 		return -1;
 	int found = PQntuples(res) == 1;
+	if (found && PQgetisnull(res, 0, 2)) {
+		ledger_plan_no_body(db, id, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		return -1;
+	}
 	if (found) {
 		*env = xstrdup(PQgetvalue(res, 0, 0));
 		*hash = xstrdup(PQgetvalue(res, 0, 1));

@@ -101,17 +101,30 @@ int ledger_run_finish(struct db *db, const char *run_id, const char *status, con
 int ledger_run_rollback_of(struct db *db, const char *run_id, const char *undone);
 int ledger_step_start(struct db *db, const char *run_id, int seq, const char *step, const char *phase);
 int ledger_step_finish(struct db *db, const char *run_id, int seq, const char *status, const char *error);
-/* ledger_plan_add records a plan (id, env, hash, body). */
+/* ledger_plan_add records a plan (id, env, hash, body): the row in
+ * padctl.plans, the body in padctl.plan_bodies unless it holds that hash. */
 int ledger_plan_add(struct db *db, const char *id, const char *env, const char *hash, const char *body);
 /* ledger_plan_add_current is ledger_plan_add without the lock, on a session
  * that may be read-only: in a read-write transaction of its own, committed
  * without waiting for the server's log flush (see plan_store), and only when
- * the ledger is this padctl's version. 0 recorded, 1 not recorded because
- * the ledger is older or newer (the caller takes the locked way, which
- * upgrades it or refuses), -1 after fail() (a missing ledger is an error:
- * the caller knows from the history that there is one). */
+ * the ledger is this padctl's version. With body NULL the body is not sent,
+ * and the row goes in only if padctl.plan_bodies holds hash. 0 recorded, 1
+ * not recorded because the ledger is older or newer (the caller takes the
+ * locked way, which upgrades it or refuses), 2 (body NULL) not recorded
+ * because the ledger does not hold the body or is of another version (the
+ * caller sends it), -1 after fail() (a missing ledger is an error: the
+ * caller knows from the history that there is one). */
 int ledger_plan_add_current(struct db *db, const char *id, const char *env, const char *hash, const char *body);
 
+/* ledger_plan_tables sets *exists when db has a ledger and *bodies when it
+ * has padctl.plan_bodies (ledger step 13). */
+int ledger_plan_tables(struct db *db, int *exists, int *bodies);
+/* ledger_plan_body_sql is the select-list expression of a padctl.plans row's
+ * body (the table named plans), bodies as ledger_plan_tables set it; NULL
+ * when the row names a body padctl.plan_bodies does not hold. */
+const char *ledger_plan_body_sql(int bodies);
+/* ledger_plan_no_body fails about plan id whose body (hash) is missing; -1. */
+int ledger_plan_no_body(struct db *db, const char *id, const char *hash);
 /* ledger_plan_get reads plan id (each newly allocated); 1 when there is no such plan. */
 int ledger_plan_get(struct db *db, const char *id, char **env, char **hash, char **body);
 

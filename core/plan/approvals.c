@@ -53,18 +53,18 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 	const struct cfg_target *lt = plan_ledger_target(env);
 	struct db *db = NULL;
 	int rc = target_open_read(p, env->name, lt, "plan", NULL, &db);
-	int exists = 0;
+	int exists = 0, bodies = 0;
 	if (!rc)
-		rc = ledger_exists(db, &exists);
+		rc = ledger_plan_tables(db, &exists, &bodies);
 	PGresult *res = NULL;
 	const char *params[] = { id };
-	if (!rc && exists)
-		rc = db_query(
-			db,
-			"SELECT id, env, hash, body, " TS(
-				"created_at") ", created_by, "
-					      "to_regclass('padctl.plan_signatures') IS NOT NULL FROM padctl.plans WHERE id = $1",
-			1, params, &res);
+	if (!rc && exists) {
+		char *sql = xstrfmt("SELECT id, env, hash, %s, " TS("created_at") ", created_by, "
+				    "to_regclass('padctl.plan_signatures') IS NOT NULL FROM padctl.plans WHERE id = $1",
+				    ledger_plan_body_sql(bodies));
+		rc = db_query(db, sql, 1, params, &res);
+		free(sql);
+	}
 	if (!rc && (!exists || PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 1), env->name) != 0)) {
 		if (exists && PQntuples(res) == 1)
 			fail("plan \"%s\" was made for env \"%s\", not \"%s\"", id, PQgetvalue(res, 0, 1), env->name);
@@ -73,6 +73,8 @@ int plan_record_load(const struct cfg_project *p, const struct cfg_env *env, con
 		fail_hint("`padctl plan %s` records a plan and prints its id", env->name);
 		rc = fail_status(EXIT_USAGE);
 	}
+	if (!rc && PQgetisnull(res, 0, 3))
+		rc = ledger_plan_no_body(db, id, PQgetvalue(res, 0, 2));
 	int have_sigs = 0;
 	if (!rc) {
 		r->id = col(res, 0, 0);

@@ -1,11 +1,14 @@
 #include "plan.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "hash.h"
 #include "ledger.h"
 #include "log.h"
@@ -557,6 +560,77 @@ const struct cfg_target *plan_ledger_target(const struct cfg_env *env)
 	return env->ledger ? config_env_target(env, env->ledger) : &env->targets[0];
 }
 
+/* ---------------------------------------------------------------- the body hint
+ *
+ * A ledger keeps each plan body once (padctl.plan_bodies, by hash), and a
+ * plan of an unchanged set makes the body the last plan made (CI plans every
+ * push; a rejected request is planned again). The hint is the hash of the
+ * last body this project recorded in a ledger, kept per server and database
+ * (.padctl/plan-body.<hash of both>): when the new body has that hash, its
+ * row goes in without the body (ledger_plan_add_current with body NULL), in
+ * a statement that checks the ledger holds it; otherwise, or when it does
+ * not, the body is sent. The hint decides only what is sent: a wrong one
+ * costs a round trip, never a plan without its body. */
+#define BODY_HINT_HEADER "padctl plan body 1\n"
+
+int plan_body_hint_parse(const char *text, size_t len, char hash[65])
+{
+	size_t hl = sizeof BODY_HINT_HEADER - 1;
+	hash[0] = '\0';
+	if (len != hl + 65 || memcmp(text, BODY_HINT_HEADER, hl) != 0 || text[len - 1] != '\n' ||
+	    !hash_is_hex(text + hl, 64))
+		return -1;
+	memcpy(hash, text + hl, 64);
+	hash[64] = '\0';
+	return 0;
+}
+
+static char *body_hint_path(const struct cfg_project *p, const struct plan_target *seen)
+{
+	if (!seen || !seen->system_id || !seen->dbname)
+		return NULL;
+	char *who = xstrfmt("%s\n%s\n", seen->system_id, seen->dbname);
+	char hex[HASH_SHA256_HEX_SIZE];
+	struct err_scope scope;
+	err_scope_push(&scope);
+	char *path = hash_sha256_hex(who, strlen(who), hex) == 0 ? xstrfmt("%s/.padctl/plan-body.%.16s", p->root, hex)
+								  : NULL;
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(who);
+	return path;
+}
+
+/* body_hint_has says whether the hint at path names hash (nothing there, or
+ * anything else there, is no) */
+static int body_hint_has(const char *path, const char *hash)
+{
+	char *text = NULL, known[65];
+	size_t len = 0;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int has = path && fs_read_file(path, 256, &text, &len) == 0 &&
+		  plan_body_hint_parse(text, len, known) == 0 && strcmp(known, hash) == 0;
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(text);
+	return has;
+}
+
+/* body_hint_put keeps hash as the hint at path; best effort */
+static void body_hint_put(const struct cfg_project *p, const char *path, const char *hash)
+{
+	if (!path)
+		return;
+	char *dir = xstrfmt("%s/.padctl", p->root);
+	char *text = xstrfmt(BODY_HINT_HEADER "%s\n", hash);
+	struct err_scope scope;
+	err_scope_push(&scope);
+	if ((mkdir(dir, 0700) && errno != EEXIST) || fs_write_cache(path, text, strlen(text), 0600))
+		log_verbose("could not keep the plan's hash in %s: %s", path, err_message() ? err_message() : strerror(errno));
+	err_scope_pop(&scope, ERR_DISCARD);
+	free(text);
+	free(dir);
+}
+
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
 	       const char *bytes, struct db **open, const struct plan_target *seen)
 {
@@ -568,10 +642,25 @@ int plan_store(const struct cfg_project *p, const struct cfg_env *env, const cha
 	int rc = 1;
 	if (db && seen && seen->history.exists) {
 		rc = target_may_write_unlocked(p, env->name, lt, "plan", seen->system_id, seen->dbname);
-		if (rc == 1)
-			rc = ledger_plan_add_current(db, id, env->name, hash, bytes);
-		else if (rc == 0)
+		if (rc == 1) {
+			char *hint = body_hint_path(p, seen);
+			int known = body_hint_has(hint, hash);
+			rc = ledger_plan_add_current(db, id, env->name, hash, known ? NULL : bytes);
+			if (rc == 2) {
+				log_verbose("the ledger on %s does not hold the body sha256:%s: sending it", db->label, hash);
+				known = 0;
+				rc = ledger_plan_add_current(db, id, env->name, hash, bytes);
+			}
+			if (rc == 0 && known)
+				log_verbose("the ledger on %s holds the body sha256:%s already: the plan's row went in "
+					    "without it",
+					    db->label, hash);
+			if (rc == 0 && !known)
+				body_hint_put(p, hint, hash);
+			free(hint);
+		} else if (rc == 0) {
 			rc = 1;
+		}
 	}
 	if (rc <= 0) {
 		db_close(db);
@@ -590,6 +679,11 @@ int plan_store(const struct cfg_project *p, const struct cfg_env *env, const cha
 			     ? -1
 			     : 0;
 		ledger_unlock(db);
+	}
+	if (!rc) {
+		char *hint = body_hint_path(p, seen);
+		body_hint_put(p, hint, hash);
+		free(hint);
 	}
 	db_close(db);
 	if (rc)

@@ -132,9 +132,15 @@ const struct cfg_target *plan_ledger_target(const struct cfg_env *env);
  * reached, the row goes in without the lock and without the rest of the
  * opening (ledger_plan_add_current), unless the ledger is not this padctl's
  * version: a plan is one INSERT, which needs neither, and does not wait
- * behind a deploy that holds the lock. */
+ * behind a deploy that holds the lock. The body goes into
+ * padctl.plan_bodies unless the ledger holds its hash; on that connection it
+ * is not even sent when the body hint (.padctl/plan-body.*) names it. */
 int plan_store(const struct cfg_project *p, const struct cfg_env *env, const char *id, const char *hash,
 	       const char *bytes, struct db **open, const struct plan_target *seen);
+/* plan_body_hint_parse reads a body hint (.padctl/plan-body.*: a header and
+ * a SHA-256 in lowercase hex) into hash; -1, hash empty, when text is not
+ * exactly one. */
+int plan_body_hint_parse(const char *text, size_t len, char hash[65]);
 /* plan_load reads plan id from the env's ledger target (read-only): its
  * stored bytes and hash, both newly allocated. An unknown id, or a plan
  * recorded for another env, fails with EXIT_USAGE. */

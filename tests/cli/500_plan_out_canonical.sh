@@ -24,8 +24,8 @@ hash=$(sed -nE 's/^recorded plan ([^ ]+) \(hash sha256:([0-9a-f]{64})\).*/\2/p' 
 [ -n "$hash" ] || fail_now "no \"recorded plan\" line" "got: $OUT"
 assert_eq "$hash" "$(sha256sum "$FILE" | cut -d' ' -f1)" "sha256sum of $FILE"
 assert_eq "$hash" "$(psql_q "SELECT hash FROM padctl.plans WHERE id = '$id'")" "hash in padctl.plans"
-assert_eq "$hash" "$(psql_q "SELECT encode(sha256(convert_to(body, 'UTF8')), 'hex') FROM padctl.plans WHERE id = '$id'")" \
-	"SHA-256 of the stored body"
+assert_eq "$hash" "$(psql_q "SELECT encode(sha256(convert_to(b.body, 'UTF8')), 'hex') FROM padctl.plans p
+	JOIN padctl.plan_bodies b ON b.hash = p.hash WHERE p.id = '$id'")" "SHA-256 of the stored body"
 ok "sha256sum FILE, the printed hash, padctl.plans.hash and the stored body's digest agree"
 
 group "the file is in canonical form"

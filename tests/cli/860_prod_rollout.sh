@@ -198,7 +198,8 @@ assert_rc 1
 assert_out_contains "approve by bob@example.com key SHA256:"
 assert_out_contains "DOES NOT VERIFY"
 on "$CANARY" "UPDATE padctl.plan_signatures SET comment = 'reviewed the SQL' WHERE plan_id = '$P1' AND comment = 'rubber stamp'" >/dev/null
-on "$CANARY" "UPDATE padctl.plans SET body = replace(body, '\"0001\"', '\"0009\"') WHERE id = '$P1'" >/dev/null
+on "$CANARY" "UPDATE padctl.plan_bodies SET body = replace(body, '\"0001\"', '\"0009\"')
+	WHERE hash = (SELECT hash FROM padctl.plans WHERE id = '$P1')" >/dev/null
 pc plan verify "$P1"
 assert_rc 1
 assert_out_contains "body DOES NOT MATCH its hash"

@@ -255,6 +255,40 @@ static void test_not_utf8_is_refused(void)
 	plan_release(&pl);
 }
 
+static void test_body_hint(void)
+{
+	const char *h = "4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8e";
+	char good[128], out[65];
+	snprintf(good, sizeof good, "padctl plan body 1\n%s\n", h);
+	CU_ASSERT_EQUAL(plan_body_hint_parse(good, strlen(good), out), 0);
+	CU_ASSERT_STRING_EQUAL(out, h);
+	/* anything but exactly that is no hint, and says nothing */
+	const char *bad[] = {
+		"",
+		"padctl plan body 1\n",
+		"padctl plan body 2\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8e\n",
+		"padctl plan body 1\n4AA06D93D0DF06648EB042B5BEACA85BFF7D48EADAF70A4512D06C1348446C8E\n",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8\n",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8ee\n",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8e",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8e\n\n",
+		"padctl plan body 1\r\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c\n",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8g\n",
+		"padctl plan body 1\n4aa06d93d0df06648eb042b5beaca85bff7d48eadaf70a4512d06c1348446c8 \n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(out, 'x', sizeof out);
+		CU_ASSERT_EQUAL(plan_body_hint_parse(bad[i], strlen(bad[i]), out), -1);
+		CU_ASSERT_EQUAL(out[0], '\0');
+		CU_ASSERT_FALSE(err_pending());
+	}
+	/* a NUL inside the right length is refused too */
+	char nul[128];
+	memcpy(nul, good, strlen(good));
+	nul[30] = '\0';
+	CU_ASSERT_EQUAL(plan_body_hint_parse(nul, strlen(good), out), -1);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -265,6 +299,7 @@ int main(void)
 		{ "down.sql is covered", test_down_file_moves_the_hash },
 		{ "the bytes are their own canonical form", test_bytes_are_canonical },
 		{ "a name that is not UTF-8 is refused", test_not_utf8_is_refused },
+		{ "the body hint is exactly a header and a hash", test_body_hint },
 		{ NULL, NULL },
 	};
 	return unit_run("plan", tests);
