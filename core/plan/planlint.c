@@ -1,8 +1,12 @@
+/* pthread_attr_setaffinity_np, sched_getcpu: where lint's second thread runs */
+#define _GNU_SOURCE
 #include "planlint.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,61 +155,85 @@ void lint_catalog_db_release(struct lint_catalog *cat)
 	memset(cat, 0, sizeof *cat);
 }
 
-/* a share of the migrations to lint: out->v[from, to) with their options */
+/* the migrations to lint, out->v[0, n) with their options: each thread
+ * takes the next few until none is left */
 struct lint_share {
 	struct mig_lint *v;
 	const struct lint_opts *o;
-	size_t from, to;
+	size_t n;
+	atomic_size_t next;
 };
+
+#define LINT_TAKE 4
 
 static void *lint_share_run(void *arg)
 {
-	const struct lint_share *s = arg;
-	for (size_t i = s->from; i < s->to; i++) {
-		const struct migration *m = s->v[i].m;
-		lint_sql(m->up_path, m->up_sql, strlen(m->up_sql), &s->o[i], &s->v[i].r);
+	struct lint_share *s = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&s->next, LINT_TAKE);
+		if (i >= s->n)
+			return NULL;
+		size_t end = s->n - i > LINT_TAKE ? i + LINT_TAKE : s->n;
+		for (; i < end; i++) {
+			const struct migration *m = s->v[i].m;
+			lint_sql(m->up_path, m->up_sql, strlen(m->up_sql), &s->o[i], &s->v[i].r);
+		}
 	}
-	return NULL;
 }
 
 /* Below this much SQL one thread lints it all: starting a second costs
  * about what it saves on a few dozen small migrations. */
 #define LINT_SPLIT_BYTES (32 * 1024)
 
+/* other_cpus sets cs to the CPUs this thread may run on but is not on now;
+ * 0 when there are some */
+static int other_cpus(cpu_set_t *cs)
+{
+	int here = sched_getcpu();
+	if (here < 0 || sched_getaffinity(0, sizeof *cs, cs) != 0 || !CPU_ISSET(here, cs))
+		return -1;
+	CPU_CLR(here, cs);
+	return CPU_COUNT(cs) ? 0 : -1;
+}
+
 /* lint_all lints out->v[0, n) (options o): the parser is PostgreSQL's, by
  * the migration, and lint_sql shares nothing once lint_opts_check passed,
- * so on a machine with more than one CPU a second thread takes the later
- * half of the text while this one takes the first (plan and deploy lint
- * every pending migration: 1,000 of them are ~5 ms of parsing). Each
- * migration's findings go to its own slot, so the order is the migrations'
- * whichever thread ends first. The second thread blocks every signal: they
- * reach this one, as in the rest of padctl. */
+ * so where this thread may run on more than one CPU, a second thread takes
+ * migrations too (plan and deploy lint every pending migration: 1,000 of
+ * them are ~3 ms of parsing), a few at a time, whichever is free. Each
+ * migration's findings go to its own slot, so the order is the migrations'.
+ * The second thread starts on a CPU other than this one's: lint lasts a
+ * few milliseconds, and a thread left to start beside its parent (as Linux
+ * places a new one) was often still there when the work was done, making
+ * the second thread worth nothing (bench/README.md, lint). It blocks every
+ * signal: they reach this one, as in the rest of padctl. */
 static void lint_all(struct mig_lint *v, const struct lint_opts *o, size_t n)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += strlen(v[i].m->up_sql);
-	struct lint_share first = { v, o, 0, n }, second = { v, o, n, n };
-	if (total >= LINT_SPLIT_BYTES && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-		size_t cut = n, tail = 0;
-		while (cut > 1 && tail < total / 2)
-			tail += strlen(v[--cut].m->up_sql);
-		first.to = second.from = cut;
-	}
+	struct lint_share share = { v, o, n, 0 };
+	cpu_set_t others;
 	pthread_t th;
 	int threaded = 0;
-	if (second.from < second.to) {
+	if (total >= LINT_SPLIT_BYTES && other_cpus(&others) == 0) {
+		pthread_attr_t attr;
+		int placed = pthread_attr_init(&attr) == 0;
+		if (placed && pthread_attr_setaffinity_np(&attr, sizeof others, &others) != 0) {
+			pthread_attr_destroy(&attr);
+			placed = 0;
+		}
 		sigset_t all, old;
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		threaded = pthread_create(&th, NULL, lint_share_run, &second) == 0;
+		threaded = pthread_create(&th, placed ? &attr : NULL, lint_share_run, &share) == 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (placed)
+			pthread_attr_destroy(&attr);
 	}
-	lint_share_run(&first);
+	lint_share_run(&share);
 	if (threaded)
 		pthread_join(th, NULL);
-	else if (second.from < second.to)
-		lint_share_run(&second);
 }
 
 int plan_lint_target(const struct cfg_project *p, const struct cfg_env *env, const struct plan_target *pt,

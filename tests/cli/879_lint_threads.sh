@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # plan and deploy lint a big pending set on two threads (docs/lint.md): with
-# more than 32 KiB of pending SQL the later half is linted by a second
-# thread, whose lookups in pg_proc share the connection. Each migration's
+# more than 32 KiB of pending SQL a second thread takes migrations too, a
+# few at a time, and its lookups in pg_proc share the connection. Each migration's
 # findings stay under that migration, in order, none lost or doubled.
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +18,7 @@ for ((i = 2; i <= N + 1; i++)); do
 	add_migration "$v" "c$v" "$pad
 ALTER TABLE app.base ADD COLUMN c$v timestamptz DEFAULT clock_timestamp();"
 done
-# one in the later half does not parse: its finding is its own
+# one does not parse: its finding is its own
 add_migration 0070 c0070 "$pad
 ALTER TABLE app.base ADD COLUMN c0070 timestamptz DEFAULT clock_timestamp(;"
 
