@@ -7,13 +7,14 @@
 # parser and lints it (and records the plan), against `padctl status` on the
 # same files and the same empty target? Goal: plan/status <= 2.0.
 #
-# The two commands take turns ROUNDS times (default 30; bench/interleave.py),
+# The commands take turns ROUNDS times (default 30; bench/interleave.py),
 # so a busy phase of the shared machine hits both. Prints the medians and the
 # ratio; logs go to bench/work-lint/logs/.
 #   PADCTL_BIN   the binary (default build-rel/padctl: a release build)
 #   PADCTL_BASE_BIN  optional: a padctl built before lint (the commit before
 #                the first lint commit); its plan is timed too, to show what
-#                lint itself adds to plan
+#                lint itself adds to plan (it must know this ledger's version:
+#                a padctl older than a ledger refuses it)
 #   PGBIN        PostgreSQL binaries (default: the newest installed)
 #   BENCH_KEEP   1: leave the cluster running
 set -euo pipefail
@@ -88,7 +89,12 @@ done
 
 plan_cmd="$PADCTL_BIN -C $P plan bench"
 status_cmd="$PADCTL_BIN -C $P status bench"
-cmds=("$plan_cmd" "$status_cmd")
+# plan of a set planned before records only a row (its body is in the
+# ledger, and .padctl/plan-body.* says so: docs/plan.md); the third command
+# is plan with its body new to the ledger each time (the body and the hint
+# removed before each run, untimed), as the first plan of a changed set
+new_body_cmd="sh -c \"'$PSQL' -XAtq -d padctl_lint_bench -c 'DELETE FROM padctl.plan_bodies' && rm -f '$P'/.padctl/plan-body.*\" ;; $plan_cmd"
+cmds=("$plan_cmd" "$status_cmd" "$new_body_cmd")
 if [ -n "${PADCTL_BASE_BIN-}" ]; then
 	cmds+=("$PADCTL_BASE_BIN -C $P plan bench")
 fi
@@ -111,7 +117,8 @@ say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { awk -v n="$1" 'NR == n { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$LOGS/interleave.txt"; }
 plan_ms=$(median 1)
 status_ms=$(median 2)
-base_ms=$(median 3)
+new_body_ms=$(median 3)
+base_ms=$(median 4)
 # CPU time of one run (task-clock), less sensitive to a busy machine than wall time
 cpu() {
 	command -v perf >/dev/null || return 0
@@ -129,6 +136,9 @@ printf '\n|---:|---|---:|---:|---:|'
 [ -z "$base_ms" ] || printf -- '---:|---:|'
 printf '\n| %s | wall median (ms) | %s | %s | %s |' "$N" "$plan_ms" "$status_ms" "$(ratio "$plan_ms" "$status_ms")"
 [ -z "$base_ms" ] || printf ' %s | %s |' "$base_ms" "$(awk -v a="$plan_ms" -v b="$base_ms" -v s="$status_ms" 'BEGIN { printf "%.2fx", (a - b) / s }')"
+printf '\n| %s | wall median (ms), each plan'"'"'s body new to the ledger | %s | %s | %s |' "$N" "$new_body_ms" "$status_ms" \
+	"$(ratio "$new_body_ms" "$status_ms")"
+[ -z "$base_ms" ] || printf ' | |'
 if [ -n "$plan_cpu" ]; then
 	printf '\n| %s | CPU (ms, task-clock) | %s | %s | %s |' "$N" "$plan_cpu" "$status_cpu" "$(ratio "$plan_cpu" "$status_cpu")"
 	[ -z "$base_cpu" ] || printf ' %s | %s |' "$base_cpu" "$(awk -v a="$plan_cpu" -v b="$base_cpu" -v s="$status_cpu" 'BEGIN { printf "%.2fx", (a - b) / s }')"
