@@ -15,8 +15,9 @@
 #   PADCTL_BIN      padctl binary (default build-rel/padctl of this checkout);
 #                   skipped with a message when missing or failing
 #   BENCH_WORK      scratch directory (default bench/work, gitignored)
-#   STATUS_RUNS     hyperfine runs per status command and round (default 10)
-#   STATUS_ROUNDS   rounds of status runs, the tools taking turns (default 3)
+#   STATUS_RUNS     hyperfine runs per status command and round (default 1:
+#                   the tools take turns run by run)
+#   STATUS_ROUNDS   rounds of status runs, the tools taking turns (default 30)
 #   BENCH_TOOLS     subset to run, e.g. "psql dbmate" (default: all four)
 #   BENCH_KEEP      1: leave the cluster running at the end (says how to stop it)
 #   PGBIN           PostgreSQL binaries of one major version, server and
@@ -51,8 +52,8 @@ fi
 PADCTL_BIN=${PADCTL_BIN:-$ROOT/build-rel/padctl}
 case $PADCTL_BIN in /*) ;; *) PADCTL_BIN=$ROOT/$PADCTL_BIN ;; esac
 W=${BENCH_WORK:-$ROOT/bench/work}
-STATUS_RUNS=${STATUS_RUNS:-10}
-STATUS_ROUNDS=${STATUS_ROUNDS:-3}
+STATUS_RUNS=${STATUS_RUNS:-1}
+STATUS_ROUNDS=${STATUS_ROUNDS:-30}
 BENCH_TOOLS=${BENCH_TOOLS:-psql padctl dbmate sqitch}
 SUPERUSER=bench_runner # not "bench": "$user" in search_path would resolve to the bench schema
 
@@ -322,13 +323,22 @@ for t in "${TOOLS[@]}"; do
 	: >"$LOGS/status-$t.times"
 done
 # STATUS_ROUNDS rounds of STATUS_RUNS runs, the tools taking turns, so that a
-# busy phase of the machine does not land on one tool only
+# busy phase of the machine does not land on one tool only. By default a
+# round is one run (and one warm-up) of each: the machine's speed moves from
+# one second to the next, and blocks of runs of one tool land in different
+# spells of it (bench/README.md, migrate). The commands run without a shell
+# (hyperfine -N: nothing to subtract), except Sqitch's, which needs one to
+# change directory and takes ~1 s (at most 5 runs a round).
 for ((r = 1; r <= STATUS_ROUNDS; r++)); do
 	for t in "${STATUS_TOOLS[@]}"; do
 		[ "${STATUS_MS[$t]-}" != failed ] || continue
 		runs=$STATUS_RUNS
-		[ "$t" != sqitch ] || [ "$runs" -le 5 ] || runs=5 # ~1 s each; 5 runs give a stable median
-		hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t-$r.json" \
+		shell=(-N)
+		if [ "$t" = sqitch ]; then
+			[ "$runs" -le 5 ] || runs=5
+			shell=()
+		fi
+		hyperfine --style basic "${shell[@]}" --warmup 1 --runs "$runs" --export-json "$LOGS/status-$t-$r.json" \
 			--command-name "$t status" "$(status_cmd "$t")" >"$LOGS/status-$t-$r.hyperfine" 2>&1 ||
 			{
 				say "$t status: hyperfine failed (see $LOGS/status-$t-$r.hyperfine)"
