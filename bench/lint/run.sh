@@ -13,8 +13,8 @@
 #   PADCTL_BIN   the binary (default build-rel/padctl: a release build)
 #   PADCTL_BASE_BIN  optional: a padctl built before lint (the commit before
 #                the first lint commit); its plan is timed too, to show what
-#                lint itself adds to plan (it must know this ledger's version:
-#                a padctl older than a ledger refuses it)
+#                lint itself adds to plan (env "base": the same files, its
+#                own database)
 #   PGBIN        PostgreSQL binaries (default: the newest installed)
 #   BENCH_KEEP   1: leave the cluster running
 set -euo pipefail
@@ -77,6 +77,9 @@ targets:
       sslmode: disable
 YML
 printf 'steps: [migrate]\non_failure: stop\n' >"$P/pipelines/bench.yml"
+# the base build plans env "base": the same files, a database of its own
+# (a padctl older than a ledger refuses it, and this one's ledger is newer)
+sed 's/dbname: padctl_lint_bench$/dbname: padctl_lint_bench_base/' "$P/envs/bench.yml" >"$P/envs/base.yml"
 for ((i = 1; i <= N; i++)); do
 	v=$(ver "$i")
 	mkdir "$P/migrations/${v}_t$v"
@@ -86,6 +89,10 @@ for ((i = 1; i <= N; i++)); do
 done
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE padctl_lint_bench" >/dev/null
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d padctl_lint_bench -c "CREATE SCHEMA bench" >/dev/null
+if [ -n "${PADCTL_BASE_BIN-}" ]; then
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE padctl_lint_bench_base" >/dev/null
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d padctl_lint_bench_base -c "CREATE SCHEMA bench" >/dev/null
+fi
 
 plan_cmd="$PADCTL_BIN -C $P plan bench"
 status_cmd="$PADCTL_BIN -C $P status bench"
@@ -96,12 +103,15 @@ status_cmd="$PADCTL_BIN -C $P status bench"
 new_body_cmd="sh -c \"'$PSQL' -XAtq -d padctl_lint_bench -c 'DELETE FROM padctl.plan_bodies' && rm -f '$P'/.padctl/plan-body.*\" ;; $plan_cmd"
 cmds=("$plan_cmd" "$status_cmd" "$new_body_cmd")
 if [ -n "${PADCTL_BASE_BIN-}" ]; then
-	cmds+=("$PADCTL_BASE_BIN -C $P plan bench")
+	cmds+=("$PADCTL_BASE_BIN -C $P plan base")
 fi
 # one plain run of each first: a failing command makes the numbers meaningless
 $plan_cmd >"$LOGS/plan.log" 2>&1 || die "plan failed (see $LOGS/plan.log)"
 $status_cmd >"$LOGS/status.log" 2>&1 || die "status failed (see $LOGS/status.log)"
 grep -q "^lint: 0 errors" "$LOGS/plan.log" || die "plan printed no lint summary (see $LOGS/plan.log)"
+if [ -n "${PADCTL_BASE_BIN-}" ]; then
+	"$PADCTL_BASE_BIN" -C "$P" plan base >"$LOGS/plan-base.log" 2>&1 || die "the base build's plan failed (see $LOGS/plan-base.log)"
+fi
 # plan keeps the checksums of down.sql and verify.sql in .padctl/sums once
 # the files are 2 s old (docs/plan.md): time the steady state, where a
 # project's files are older than that, not the first seconds of the set
@@ -128,7 +138,7 @@ cpu() {
 plan_cpu=$(cpu "$plan_cmd")
 status_cpu=$(cpu "$status_cmd")
 base_cpu=
-[ -z "${PADCTL_BASE_BIN-}" ] || base_cpu=$(cpu "$PADCTL_BASE_BIN -C $P plan bench")
+[ -z "${PADCTL_BASE_BIN-}" ] || base_cpu=$(cpu "$PADCTL_BASE_BIN -C $P plan base")
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 printf '\n| N | measure | plan | status | plan/status |'
 [ -z "$base_ms" ] || printf ' plan before lint | lint added / status |'
