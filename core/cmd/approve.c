@@ -135,7 +135,9 @@ int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = approvals_tally(pl.signers, &r, stage, pl.approvals_valid_for * 3600L, &t);
 	if (!rc && !t.body_ok) {
 		fail("plan \"%s\" in the ledger does not match its own hash: it cannot be approved", r.id);
-		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; `padctl plan verify %s` shows what holds", r.id);
+		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; `padctl plan verify %s` shows "
+			       "what holds",
+			       r.id);
 	}
 	if (!rc && !t.requester) {
 		fail("plan \"%s\" cannot be approved: %s", r.id, t.request_why);

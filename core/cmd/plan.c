@@ -284,14 +284,12 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 			rc = err_pending() ? -1 : fail("could not build the plan for target \"%s\"", targets[i]->name);
 		} else {
 			rc = pipeline_check_migrations(&ins[i].plan.mig, targets[i]->name, allow_ooo);
-			/* lint reads what the target knows (version, search_path, pg_proc) */
+			/* lint reads what the target knows (pg_proc); what it needs of the
+			 * session (version, search_path, user) came with the first message */
+			const struct lint_session known = { ins[i].search_path, ins[i].current_user,
+							    ins[i].server_version_num };
 			if (!rc)
-			{
-				/* what lint needs of the session came with the first message */
-				const struct lint_session known = { ins[i].search_path, ins[i].current_user,
-								    ins[i].server_version_num };
 				rc = plan_lint_target(p, &env, &ins[i].plan, ins[i].db, &known, &lint[i]);
-			}
 			if (!rc)
 				rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan");
 			/* each step's check(), read-only, on this target */

@@ -312,12 +312,8 @@ char *ledger_upgrade_sql(int from)
 
 int ledger_exists(struct db *db, int *exists)
 {
-	char *v = NULL;
-	if (db_query_value(db, "SELECT to_regclass('padctl.migrations') IS NOT NULL", 0, NULL, &v))
-		return -1;
-	*exists = v && strcmp(v, "t") == 0;
-	free(v);
-	return 0;
+	int bodies;
+	return ledger_plan_tables(db, exists, &bodies);
 }
 
 /* read_version sets *from to the ledger's ledger_version (0 without one) and
@@ -727,13 +723,14 @@ int ledger_plan_add_current(struct db *db, const char *id, const char *env, cons
 	 * another padctl is seen whole or not at all. The server skips what
 	 * follows an error, up to the Sync. Without the body, the row goes in
 	 * only if padctl.plan_bodies holds its hash, in the same statement. */
-	const char *insert =
-		body ? "WITH v AS (SELECT FROM padctl.meta WHERE key = 'ledger_version' AND value = $5), "
-		       "b AS (INSERT INTO padctl.plan_bodies (hash, body) SELECT $4, $6 FROM v ON CONFLICT (hash) DO "
-		       "NOTHING) INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM v"
-		     : "INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM padctl.meta "
-		       "WHERE key = 'ledger_version' AND value = $5 AND EXISTS (SELECT FROM padctl.plan_bodies WHERE "
-		       "hash = $4)";
+	static const char with_body[] =
+		"WITH v AS (SELECT FROM padctl.meta WHERE key = 'ledger_version' AND value = $5), "
+		"b AS (INSERT INTO padctl.plan_bodies (hash, body) SELECT $4, $6 FROM v ON CONFLICT (hash) DO NOTHING) "
+		"INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM v";
+	static const char row_only[] =
+		"INSERT INTO padctl.plans (id, env, created_by, hash) SELECT $1, $2, $3, $4 FROM padctl.meta "
+		"WHERE key = 'ledger_version' AND value = $5 AND EXISTS (SELECT FROM padctl.plan_bodies WHERE hash = $4)";
+	const char *insert = body ? with_body : row_only;
 	const char *const sql[PLAN_ADD_STEPS] = {
 		"BEGIN READ WRITE",
 		"SET LOCAL synchronous_commit = off",

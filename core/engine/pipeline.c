@@ -1655,7 +1655,9 @@ static int check_stored(const struct plan *plan, const char *id, const char *sto
 	if (strcmp(own, stored_hash) != 0) {
 		fail("plan \"%s\" in the ledger does not match its own hash: nothing was changed", id);
 		fail_detail("recorded hash sha256:%s, the recorded body hashes to sha256:%s", stored_hash, own);
-		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; record a new plan with `padctl plan %s`", plan->env);
+		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; record a new plan with "
+			       "`padctl plan %s`",
+			       plan->env);
 	} else if (strcmp(hash, stored_hash) != 0) {
 		fail("plan \"%s\" no longer matches what the deploy would do: nothing was changed", id);
 		fail_detail("recorded hash sha256:%s, re-derived under the lock sha256:%s", stored_hash, hash);

@@ -202,7 +202,9 @@ int rollout_deploy(const struct cfg_project *p, const struct cfg_env *env, const
 	int rc = approvals_tally(pl->signers, &r, NULL, valid_for, &t);
 	if (!rc && !t.body_ok) {
 		fail("plan %s in the ledger does not match its own hash: nothing was changed", r.id);
-		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; `padctl plan verify %s` shows what holds", r.id);
+		rc = fail_hint("someone edited padctl.plans or padctl.plan_bodies; `padctl plan verify %s` shows "
+			       "what holds",
+			       r.id);
 	} else if (!rc && !t.requester) {
 		fail("plan %s cannot be deployed: %s", r.id, t.request_why);
 		fail_hint("record a signed plan with `padctl plan %s --key KEY` and have it approved", env->name);

@@ -625,7 +625,8 @@ static void body_hint_put(const struct cfg_project *p, const char *path, const c
 	struct err_scope scope;
 	err_scope_push(&scope);
 	if ((mkdir(dir, 0700) && errno != EEXIST) || fs_write_cache(path, text, strlen(text), 0600))
-		log_verbose("could not keep the plan's hash in %s: %s", path, err_message() ? err_message() : strerror(errno));
+		log_verbose("could not keep the plan's hash in %s: %s", path,
+			    err_message() ? err_message() : strerror(errno));
 	err_scope_pop(&scope, ERR_DISCARD);
 	free(text);
 	free(dir);

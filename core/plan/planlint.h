@@ -30,8 +30,8 @@ struct plan_lint {
 };
 
 /* What lint needs to know of a session before it starts: the server's
- * version (server_version_num), the session's search_path and user. */
-/* the three as SQL columns (a query's select list) */
+ * version (server_version_num), the session's search_path and user;
+ * LINT_SESSION_SQL is the three as a query's select list. */
 #define LINT_SESSION_SQL "current_setting('search_path'), current_user, current_setting('server_version_num')"
 struct lint_session {
 	const char *search_path;

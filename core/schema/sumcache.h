@@ -17,7 +17,8 @@
  * read every file and compare it with what the plan bound, so a stale entry
  * (a clock set back by hand) could make a plan that deploy refuses, or a
  * status line that is wrong, never a deploy of other SQL. A file status
- * caches passed status's checks (not empty, UTF-8, no NUL) when it was read. The file is a cache: a missing, unreadable or malformed one is
+ * caches passed status's checks (not empty, UTF-8, no NUL) when it was
+ * read. The file is a cache: a missing, unreadable or malformed one is
  * ignored (and rewritten), and one that cannot be written is not an error.
  *
  * Format (text, one record a line; the paths have no control characters):
