@@ -38,8 +38,31 @@
  * session committed meanwhile. Its plans are generic (plan_cache_mode): the
  * arrays change every call, and planning them anew each time cost more than
  * the queries themselves. */
+/* DEP_SUB is what hangs off the schemas' relations and types: what depends
+ * on them automatically or internally (a column's default, a constraint, a
+ * trigger, a rule, a policy, an index; a domain's constraint, a composite
+ * type's relation, an array type). p is the pg_depend row's prefix. */
+#define DEP_SUB(p)                                                                                        \
+	"(" p "refclassid = 'pg_class'::regclass AND " p "refobjid = ANY (rels) AND " p "deptype IN ('a', 'i')) " \
+	"OR (" p "refclassid = 'pg_type'::regclass AND " p "refobjid = ANY (typs) AND " p "deptype IN ('a', 'i'))"
+/* COMPOSITES adds to rels the relations of the schemas' composite types:
+ * such a relation depends on its type, not on the schema, and its
+ * attributes are read as a table's columns are */
+#define COMPOSITES                                                                                        \
+	"  rels := coalesce(rels, '{}') || ARRAY(SELECT d.objid FROM pg_depend d WHERE d.refclassid = "       \
+	"'pg_type'::regclass AND d.refobjid = ANY (typs) AND d.classid = 'pg_class'::regclass AND d.deptype = 'i');\n"
+/* REL_ROW is a digest of what DDL can change in a pg_class row, but for
+ * relhastriggers (a foreign key into the table sets it) and what VACUUM and
+ * ANALYZE keep (pages, tuples, frozen ids, relhasindex) */
+#define REL_ROW(c)                                                                                         \
+	"md5(concat_ws('|', " c "relname, " c "relnamespace, " c "reltype, " c "relowner, " c "relam, " c       \
+	"relfilenode, " c "reltablespace, " c "relacl, " c "reloptions, " c "relpersistence, " c "relkind, " c  \
+	"relnatts, " c "relchecks, " c "relhasrules, " c "relhassubclass, " c "relrowsecurity, " c             \
+	"relforcerowsecurity, " c "relreplident, " c "relispartition, " c "relpartbound))"
+
 static const char guard_fn[] =
-	"CREATE OR REPLACE FUNCTION pg_temp.padctl_guard(s text[], base text, content boolean, lost boolean DEFAULT false) RETURNS text\n"
+	"CREATE OR REPLACE FUNCTION pg_temp.padctl_guard(s text[], base text, content boolean, lost boolean DEFAULT false,\n"
+	"  marks text[] DEFAULT '{}') RETURNS text\n"
 	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $f$\n"
 	"DECLARE\n"
 	"  nss oid[]; rels oid[]; procs oid[]; typs oid[]; subs oid[]; dacl oid[];\n"
@@ -53,10 +76,14 @@ static const char guard_fn[] =
 	"         count(*), mine + count(*) FILTER (WHERE age(d.xmin) <= 0)\n"
 	"    INTO rels, procs, typs, dacl, ndep, mine\n"
 	"    FROM pg_depend d WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0;\n"
+	COMPOSITES
 	"  SELECT array_agg(d.objid), ndep + count(*), mine + count(*) FILTER (WHERE age(d.xmin) <= 0) INTO subs, ndep, mine\n"
-	"    FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i')\n"
+	"    FROM pg_depend d WHERE (" DEP_SUB("d.") ")\n"
 	"     AND NOT (content AND d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_index i WHERE i.indexrelid = d.objid AND NOT i.indisvalid));\n"
 	"  subs := coalesce(subs, '{}') || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels) AND (i.indisvalid OR NOT content));\n"
+	"  IF NOT content AND NOT current_setting('track_counts')::boolean THEN\n"
+	"    RAISE EXCEPTION USING MESSAGE = 'padctl guard: writes not counted', DETAIL = 'track_counts is off';\n"
+	"  END IF;\n"
 	"  IF base IS NOT NULL AND NOT content THEN\n"
 	"    SELECT string_agg(r::regclass::text, ', ' ORDER BY r::regclass::text) INTO w FROM unnest(rels) r\n"
 	"     WHERE pg_stat_get_xact_tuples_inserted(r) + pg_stat_get_xact_tuples_updated(r) + pg_stat_get_xact_tuples_deleted(r) > 0;\n"
@@ -76,10 +103,14 @@ static const char guard_fn[] =
 	"         FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0),\n"
 	"      (SELECT string_agg(concat_ws('|', o.oid, o.conname, o.convalidated, o.condeferrable, o.condeferred), ';' ORDER BY o.oid)\n"
 	"         FROM pg_constraint o WHERE o.oid = ANY (subs)),\n"
-	"      (SELECT string_agg(concat_ws('|', t.oid, t.tgname, t.tgenabled), ';' ORDER BY t.oid) FROM pg_trigger t WHERE t.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', t.oid, t.tgname, t.tgenabled, md5(pg_get_triggerdef(t.oid))), ';' ORDER BY t.oid)\n"
+	"         FROM pg_trigger t WHERE t.oid = ANY (subs)),\n"
+	"      (SELECT string_agg(concat_ws('|', d.oid, d.adrelid, d.adnum, md5(pg_get_expr(d.adbin, d.adrelid))), ';' ORDER BY d.oid)\n"
+	"         FROM pg_attrdef d WHERE d.oid = ANY (subs)),\n"
 	"      (SELECT string_agg(concat_ws('|', r.oid, r.ev_enabled, md5(r.ev_action::text)), ';' ORDER BY r.oid) FROM pg_rewrite r WHERE r.oid = ANY (subs)),\n"
 	"      (SELECT string_agg(concat_ws('|', p.oid, p.polname, p.polroles, md5(concat(p.polqual, p.polwithcheck))), ';' ORDER BY p.oid) FROM pg_policy p WHERE p.oid = ANY (subs)),\n"
-	"      (SELECT string_agg(concat_ws('|', p.oid, p.proname, p.proowner, p.proacl, p.prosecdef, p.provolatile, p.proconfig, md5(p.prosrc)), ';' ORDER BY p.oid)\n"
+	"      (SELECT string_agg(concat_ws('|', p.oid, p.proname, p.proowner, p.proacl, p.prosecdef, p.provolatile, p.proconfig, md5(p.prosrc),\n"
+	"        CASE WHEN p.prokind <> 'a' THEN md5(pg_get_functiondef(p.oid)) END), ';' ORDER BY p.oid)\n"
 	"         FROM pg_proc p WHERE p.oid = ANY (procs)),\n"
 	"      (SELECT string_agg(concat_ws('|', t.oid, t.typname, t.typowner, t.typacl, t.typnotnull, t.typdefault), ';' ORDER BY t.oid) FROM pg_type t WHERE t.oid = ANY (typs)),\n"
 	"      (SELECT string_agg(concat_ws('|', e.oid, e.enumlabel, e.enumsortorder), ';' ORDER BY e.oid) FROM pg_enum e WHERE e.enumtypid = ANY (typs)),\n"
@@ -104,7 +135,7 @@ static const char guard_fn[] =
 	"      SELECT pg_describe_object('pg_namespace'::regclass, n, 0) FROM unnest(nss) n\n"
 	"      UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d\n"
 	"       WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
-	"          OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"          OR " DEP_SUB("d.") "\n"
 	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum) FROM pg_attribute a\n"
 	"       WHERE a.attrelid = ANY (rels) AND a.attnum > 0 AND NOT a.attisdropped) o(x);\n"
 	"    PERFORM pg_temp.padctl_guard_watch(s, false);\n"
@@ -118,7 +149,7 @@ static const char guard_fn[] =
 	"    SELECT pg_describe_object('pg_namespace'::regclass, n, 0) FROM unnest(nss) n\n"
 	"    UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d\n"
 	"     WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
-	"        OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"        OR " DEP_SUB("d.") "\n"
 	"    UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum) FROM pg_attribute a\n"
 	"     WHERE a.attrelid = ANY (rels) AND a.attnum > 0 AND NOT a.attisdropped) o(x);\n"
 	"  IF NOT content THEN\n"
@@ -128,10 +159,11 @@ static const char guard_fn[] =
 	"      SELECT pg_describe_object('pg_namespace'::regclass, n.oid, 0), n.xmin FROM pg_namespace n WHERE n.oid = ANY (nss)\n"
 	"      UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid), d.xmin FROM pg_depend d\n"
 	"       WHERE (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0)\n"
-	"          OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i'))\n"
+	"          OR " DEP_SUB("d.") "\n"
 	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, c.oid, 0), c.xmin FROM pg_class c WHERE c.oid = ANY (rels || subs)\n"
-	"       AND NOT EXISTS (SELECT FROM pg_trigger t JOIN pg_constraint o ON o.oid = t.tgconstraint WHERE t.tgrelid = c.oid\n"
-	"             AND o.contype = 'f' AND o.confrelid = c.oid AND NOT o.conrelid = ANY (rels) AND age(t.xmin) <= 0)\n"
+	"       AND NOT (c.oid || ':' || " REL_ROW("c.") " = ANY (marks)\n"
+	"         AND EXISTS (SELECT FROM pg_trigger t JOIN pg_constraint o ON o.oid = t.tgconstraint WHERE t.tgrelid = c.oid\n"
+	"             AND o.contype = 'f' AND o.confrelid = c.oid AND NOT o.conrelid = ANY (rels) AND age(t.xmin) <= 0))\n"
 	"      UNION ALL SELECT pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum), a.xmin FROM pg_attribute a WHERE a.attrelid = ANY (rels) AND a.attnum > 0\n"
 	"      UNION ALL SELECT pg_describe_object('pg_constraint'::regclass, o.oid, 0), o.xmin FROM pg_constraint o WHERE o.oid = ANY (subs)\n"
 	"      UNION ALL SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0), t.xmin FROM pg_trigger t WHERE t.oid = ANY (subs)\n"
@@ -152,6 +184,22 @@ static const char guard_fn[] =
 	"  END IF;\n"
 	"  RAISE EXCEPTION USING MESSAGE = 'padctl guard: catalog changed', DETAIL = coalesce(w, '') || E'\\n--\\n' || coalesce(lst, '');\n"
 	"END $f$;\n";
+
+/* pg_temp.padctl_guard_counting() fails while track_counts is off. It runs
+ * where the migration's text ends, before padctl resets the session for
+ * the history row (a RESET ALL would turn track_counts on again): a write
+ * made with it off leaves pg_stat_xact_* at zero, which the check after it
+ * cannot tell from no write. (A migration that turns it off and on again
+ * around a write is not a mistake the guard can catch: track_counts is a
+ * superuser's setting.) */
+static const char guard_counting_fn[] =
+	"CREATE OR REPLACE FUNCTION pg_temp.padctl_guard_counting() RETURNS void\n"
+	"LANGUAGE plpgsql AS $n$\n"
+	"BEGIN\n"
+	"  IF NOT current_setting('track_counts')::boolean THEN\n"
+	"    RAISE EXCEPTION USING MESSAGE = 'padctl guard: writes not counted', DETAIL = 'track_counts is off';\n"
+	"  END IF;\n"
+	"END $n$;\n";
 
 /* pg_temp.padctl_guard_watch(s, quiet) (re)writes pg_temp.padctl_guard_fast
  * (base, content), the check a migration pays for: it passes only where
@@ -183,7 +231,7 @@ static const char guard_watch_fn[] =
 	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $w$\n"
 	"DECLARE\n"
 	"  nss oid[]; rels oid[]; procs oid[]; typs oid[]; subs oid[]; dacl oid[]; gone text[];\n"
-	"  br text[]; fns text[]; xs text[]; n bigint; deps tid[]; dfn text;\n"
+	"  br text[]; fns text[]; xs text[]; n bigint; deps tid[]; dfn text; mk text[];\n"
 	"BEGIN\n"
 	"  SELECT coalesce(array_agg(n.oid), '{}') INTO nss FROM pg_namespace n WHERE n.nspname = ANY (s);\n"
 	"  SELECT coalesce(array_agg(x), '{}') INTO gone FROM unnest(s) x WHERE NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = x);\n"
@@ -193,8 +241,8 @@ static const char guard_watch_fn[] =
 	"         coalesce(array_agg(d.objid) FILTER (WHERE d.classid = 'pg_default_acl'::regclass), '{}')\n"
 	"    INTO rels, procs, typs, dacl\n"
 	"    FROM pg_depend d WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ANY (nss) AND d.refobjsubid = 0;\n"
-	"  SELECT coalesce(array_agg(d.objid), '{}') INTO subs\n"
-	"    FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (rels) AND d.deptype IN ('a', 'i');\n"
+	COMPOSITES
+	"  SELECT coalesce(array_agg(d.objid), '{}') INTO subs FROM pg_depend d WHERE " DEP_SUB("d.") ";\n"
 	"  subs := subs || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels));\n"
 	"  WITH w(cat, t, x) AS (\n"
 	"      SELECT 'pg_namespace'::regclass, ctid, xmin FROM pg_namespace WHERE oid = ANY (nss)\n"
@@ -210,7 +258,7 @@ static const char guard_watch_fn[] =
 	"      UNION ALL SELECT 'pg_default_acl'::regclass, ctid, xmin FROM pg_default_acl WHERE oid = ANY (dacl)\n"
 	"      UNION ALL SELECT 'pg_depend'::regclass, ctid, xmin FROM pg_depend\n"
 	"        WHERE (refclassid = 'pg_namespace'::regclass AND refobjid = ANY (nss) AND refobjsubid = 0)\n"
-	"           OR (refclassid = 'pg_class'::regclass AND refobjid = ANY (rels) AND deptype IN ('a', 'i'))\n"
+	"           OR " DEP_SUB("") "\n"
 	"      UNION ALL SELECT NULL, NULL, xmin FROM pg_enum WHERE enumtypid = ANY (typs)),\n"
 	"    c AS (SELECT cat, array_agg(t) ts FROM w WHERE cat IS NOT NULL AND cat <> 'pg_depend'::regclass GROUP BY cat)\n"
 	"  SELECT (SELECT array_agg(format('SELECT xmin FROM %s WHERE ctid = ANY (%L::tid[])', cat, ts) ORDER BY cat) FROM c),\n"
@@ -221,7 +269,9 @@ static const char guard_watch_fn[] =
 	"    INTO br, fns, xs, n, deps, dfn;\n"
 	"  br := coalesce(br, '{}')\n"
 	"    || format('SELECT xmin FROM pg_depend WHERE refclassid = %s AND refobjid = ANY (%L::oid[]) AND refobjsubid = 0', 'pg_namespace'::regclass::oid, nss)\n"
-	"    || format('SELECT xmin FROM pg_depend WHERE refclassid = %s AND refobjid = ANY (%L::oid[]) AND deptype IN (''a'', ''i'')', 'pg_class'::regclass::oid, rels);\n"
+	"    || format('SELECT xmin FROM pg_depend WHERE refclassid = %s AND refobjid = ANY (%L::oid[]) AND deptype IN (''a'', ''i'')', 'pg_class'::regclass::oid, rels)\n"
+	"    || format('SELECT xmin FROM pg_depend WHERE refclassid = %s AND refobjid = ANY (%L::oid[]) AND deptype IN (''a'', ''i'')', 'pg_type'::regclass::oid, typs);\n"
+	"  SELECT coalesce(array_agg(c.oid || ':' || " REL_ROW("c.") "), '{}') INTO mk FROM pg_class c WHERE c.oid = ANY (rels) AND NOT c.relhastriggers;\n"
 	"  IF cardinality(typs) > 0 THEN\n"
 	"    br := br || format('SELECT xmin FROM pg_enum WHERE enumtypid = ANY (%L::oid[])', typs);\n"
 	"  END IF;\n"
@@ -234,15 +284,15 @@ static const char guard_watch_fn[] =
 	"  EXECUTE format('CREATE OR REPLACE FUNCTION pg_temp.padctl_guard_fast(base text, content boolean) RETURNS text\n"
 	"LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET enable_bitmapscan = off SET enable_tidscan = on AS $c$\n"
 	"BEGIN\n"
-	"  IF %1$s(SELECT count(*) = %2$s AND count(*) FILTER (WHERE x = ANY (%3$L::xid[])) = %2$s FROM (\n"
+	"  IF (content OR current_setting(''track_counts'')::boolean) AND %1$s(SELECT count(*) = %2$s AND count(*) FILTER (WHERE x = ANY (%3$L::xid[])) = %2$s FROM (\n"
 	"      %4$s) v(x)) THEN\n"
 	"    RETURN NULL;\n"
 	"  END IF;\n"
 	"  RETURN pg_temp.padctl_guard(%5$L::text[], base, content, NOT content AND %6$s\n"
-	"    AND (SELECT count(*) FROM pg_depend WHERE ctid = ANY (%7$L::tid[]) AND xmin = ANY (%3$L::xid[])) < %8$s);\n"
+	"    AND (SELECT count(*) FROM pg_depend WHERE ctid = ANY (%7$L::tid[]) AND xmin = ANY (%3$L::xid[])) < %8$s, %9$L::text[]);\n"
 	"END $c$',\n"
 	"                 coalesce(array_to_string(fns, ' AND ') || E'\\n    AND ', ''), n, xs, array_to_string(br, E'\\n      UNION ALL '), s,\n"
-	"                 dfn, deps, cardinality(deps));\n"
+	"                 dfn, deps, cardinality(deps), mk);\n"
 	"EXCEPTION WHEN OTHERS THEN\n"
 	"  IF NOT quiet THEN\n"
 	"    RAISE;\n"
@@ -282,6 +332,23 @@ void guard_step_start(struct guard *g)
 	g->base = NULL;
 }
 
+/* uncounted says why the guard cannot see writes: the counters it reads
+ * (pg_stat_xact_user_tables) are kept only while track_counts is on */
+static char *schemas_named(const struct guard *g, const char *names);
+
+static int uncounted(const struct guard *g, const char *what, const char *label)
+{
+	char *s = schemas_named(g, "");
+	fail("%s: writes to protected schema%s %s could not be checked on %s: track_counts is off", what,
+	     strchr(s, ',') ? "s" : "", s, label);
+	free(s);
+	return fail_hint("the guard reads the transaction's row counters, which PostgreSQL keeps only while "
+			 "track_counts is on: turn it on (and do not turn it off in a migration), or set "
+			 "migrations.guard: false");
+}
+
+static int is_guard(const PGresult *res, const char **msg, const char **detail);
+
 /* take runs the function with base NULL (creating it first when needed) and
  * keeps the state line in *state and the listing in g->listing. */
 static int take(struct guard *g, struct db *db, int content, char **state)
@@ -290,10 +357,15 @@ static int take(struct guard *g, struct db *db, int content, char **state)
 		return -1;
 	struct buf sql = BUF_INIT;
 	if (!g->created)
-		buf_addf(&sql, "%s;\n%s;\n", guard_fn, guard_watch_fn);
+		buf_addf(&sql, "%s;\n%s;\n%s;\n", guard_fn, guard_watch_fn, guard_counting_fn);
 	buf_addf(&sql, "SELECT pg_temp.padctl_guard(%s, NULL, %s)", g->schemas, content ? "true" : "false");
 	PGresult *res = PQexec(db->conn, buf_str(&sql));
 	buf_release(&sql);
+	const char *gmsg, *gdetail;
+	if (is_guard(res, &gmsg, &gdetail)) {
+		PQclear(res);
+		return uncounted(g, g->what ? g->what : "the migration", db->label);
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 		fail("could not read the catalog of the protected schemas on %s: %s", db->label,
@@ -329,6 +401,11 @@ const char *guard_tx_sql(struct guard *g, struct db *db)
 		free(b);
 	}
 	return g->check_sql;
+}
+
+const char *guard_counting_sql(const struct guard *g)
+{
+	return g->schemas && g->created ? "SELECT pg_temp.padctl_guard_counting()" : "";
 }
 
 /* has_line tells whether the newline-separated list holds line */
@@ -415,6 +492,8 @@ static char *schemas_named(const struct guard *g, const char *names)
 static int report(struct guard *g, const char *msg, const char *detail, const char *where, int alone)
 {
 	const char *what = g->what ? g->what : "the migration";
+	if (strcmp(msg, "padctl guard: writes not counted") == 0)
+		return uncounted(g, what, g->db ? g->db->label : "the target");
 	struct buf lines = BUF_INIT;
 	const char *verb;
 	if (strcmp(msg, "padctl guard: rows written") == 0) {

@@ -59,6 +59,13 @@ void guard_step_start(struct guard *g);
  * "" when the guard is off. */
 const char *guard_tx_sql(struct guard *g, struct db *db);
 
+/* guard_counting_sql returns the statement to send where a migration's
+ * text ends, before the session is reset for its history row: it fails
+ * (as the guard's refusal, guard_commit_failed) when the migration left
+ * track_counts off, which hides its writes from the check. "" when the
+ * guard is off. */
+const char *guard_counting_sql(const struct guard *g);
+
 /* guard_commit_failed tells whether res (the answer to the message that
  * carried guard_tx_sql and COMMIT) is the guard's refusal, and if so records
  * the error naming the schemas and objects: 1, else 0. */

@@ -433,7 +433,10 @@ static int h_history_record(struct padctl_step *st, const struct padctl_migratio
 		return fail("step \"%s\" recorded migration %s with unknown status \"%s\"", st->cfg->plugin,
 			    m->version, status ? status : "(null)");
 	int applied = strcmp(status, "applied") == 0;
-	/* the history row is written as the role padctl connected as, with no setting of the migration */
+	/* the history row is written as the role padctl connected as, with no setting of the migration
+	 * (after the guard saw whether the migration left its writes uncounted) */
+	if (st->in_tx && st->guard_sql && *st->guard_sql)
+		db_defer(st->db, guard_counting_sql(&st->run->guard));
 	if (session_reset(st->run, st->in_tx))
 		return -1;
 	if (st->in_tx) {
@@ -673,6 +676,8 @@ static size_t tx_batch_build(struct padctl_step *st, size_t first, size_t count,
 			free(row);
 			break;
 		}
+		if (st->guard_sql && *st->guard_sql)
+			db_defer(db, guard_counting_sql(&st->run->guard));
 		session_reset(st->run, 1);
 		char *ret = xstrfmt("%s RETURNING duration_ms", row); /* the log line's duration */
 		db_defer(db, ret);
