@@ -521,7 +521,7 @@ int contract_check(struct db *db, const struct contract *c, contract_finding_fn 
 {
 	const char *params[1] = { c->schema };
 	char *exists = NULL;
-	if (db_query_value(db, "SELECT (to_regnamespace($1) IS NOT NULL)::text", 1, params, &exists))
+	if (db_query_value(db, "SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)::text", 1, params, &exists))
 		return -1;
 	PGresult *res = NULL;
 	if (db_query(db, catalog_sql, 1, params, &res)) {

@@ -105,4 +105,18 @@ assert_rc 2
 assert_err_contains "contracts/app.yml:3:5: unknown key \"colums\""
 ok "refused"
 
+
+group "a schema whose name has capitals is looked up as written"
+rm -f "$PROJECT/contracts/app.yml"
+psql_q 'CREATE SCHEMA "Cap"; CREATE TABLE "Cap".t (id integer NOT NULL)' >/dev/null
+printf "tables:\n  t:\n    columns:\n      id: {type: integer, nullable: false}\n" >"$PROJECT/contracts/Cap.yml"
+pc validate test
+assert_rc 0
+printf 'tables:\n  u: {}\n' >"$PROJECT/contracts/Cap.yml"
+pc validate test
+assert_rc 1
+assert_err_contains "table Cap.u does not exist"
+assert_err_not_contains "schema"
+ok "checked against \"Cap\""
+
 finish
