@@ -6,8 +6,11 @@
  * ledger already holds is not run again; a changed file is (seeds are
  * written to be idempotent). The host finds the files, keeps them inside the
  * project and says what the ledger holds (the "seeds" service); this step
- * only decides what to run. With the option teardown, the set's teardown.sql
- * runs instead and the set's records are forgotten, in one transaction. */
+ * only decides what to run. Each file that would run is first read by
+ * lint for the protected schemas (the "lint" service): a seed that writes
+ * one is refused before anything of its set runs, in a dry run too. With
+ * the option teardown, the set's teardown.sql runs instead and the set's
+ * records are forgotten, in one transaction. */
 #include <padctl/plugin.h>
 
 #include <stddef.h>
@@ -18,12 +21,31 @@ struct seed_ctx {
 	struct padctl_step *st;
 	const struct padctl_seeds_v1 *seeds;
 	const struct padctl_ledger_v1 *ledger;
+	const struct padctl_lint_v1 *lint;
 };
 
 static int pending(const struct padctl_host *h, const struct padctl_rows *rows, int r)
 {
 	const char *have = h->rows_value(rows, r, 3);
 	return !have || strcmp(have, h->rows_value(rows, r, 2)) != 0;
+}
+
+/* lint_pending reads every pending file of set for writes to the protected
+ * schemas, before any of them runs: 0 when none writes one */
+static int lint_pending(struct seed_ctx *c, const char *set, const struct padctl_rows *rows)
+{
+	const struct padctl_host *h = c->h;
+	int n = h->rows_count(rows), rc = 0;
+	for (int r = 0; r < n && !rc; r++) {
+		if (!pending(h, rows, r))
+			continue;
+		char *text = NULL;
+		rc = c->seeds->read(c->st, set, h->rows_value(rows, r, 0), h->rows_value(rows, r, 2), &text);
+		if (!rc)
+			rc = c->lint->protected_sql(c->st, h->rows_value(rows, r, 1), text, strlen(text));
+		h->free_text(text);
+	}
+	return rc;
 }
 
 /* apply_set runs the pending files of set in one transaction */
@@ -41,6 +63,10 @@ static int apply_set(struct seed_ctx *c, const char *set)
 		h->log(st, PADCTL_LOG_INFO, "seed set %s: %d file%s, all applied already", set, n, n == 1 ? "" : "s");
 		h->rows_free(rows);
 		return 0;
+	}
+	if (lint_pending(c, set, rows)) {
+		h->rows_free(rows);
+		return -1;
 	}
 	if (h->dry_run(st)) {
 		for (int r = 0; r < n; r++)
@@ -100,6 +126,10 @@ static int teardown(struct seed_ctx *c, const char *set)
 	const char *origin = NULL;
 	if (c->seeds->teardown(st, set, &text, &origin))
 		return -1;
+	if (text && c->lint->protected_sql(st, origin, text, strlen(text))) {
+		h->free_text(text);
+		return -1;
+	}
 	if (!text)
 		h->log(st, PADCTL_LOG_WARN, "seed set %s has no teardown.sql: only its records are forgotten", set);
 	if (h->dry_run(st)) {
@@ -131,11 +161,12 @@ static int teardown(struct seed_ctx *c, const char *set)
 static int seed_run(const struct padctl_host *h, struct padctl_step *st, void *state)
 {
 	(void)state;
-	struct seed_ctx c = { h, st, NULL, NULL };
+	struct seed_ctx c = { h, st, NULL, NULL, NULL };
 	c.seeds = h->service(st, "seeds", PADCTL_SEEDS_V1);
 	c.ledger = h->service(st, "ledger", PADCTL_LEDGER_V1);
-	if (!c.seeds || !c.ledger)
-		return h->fail(st, "upgrade padctl", "this padctl offers no \"seeds\" or \"ledger\" service");
+	c.lint = h->service(st, "lint", PADCTL_LINT_V1);
+	if (!c.seeds || !c.ledger || !c.lint)
+		return h->fail(st, "upgrade padctl", "this padctl offers no \"seeds\", \"ledger\" or \"lint\" service");
 	const char *only = h->option(st, "set"), *down = h->option(st, "teardown");
 	if (only && down)
 		return h->fail(st, "give one of them", "the options set and teardown exclude each other");
