@@ -71,11 +71,16 @@ static void print_json(const char *env, const struct run_report *rep, int ok)
 int cmd_validate(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const char *target = NULL;
-	const struct cmd_opt opts[] = { { "target", 1, NULL, &target }, { NULL, 0, NULL, NULL } };
+	int json = 0;
+	/* --json here too, as the issue writes it (and as backups takes it) */
+	const struct cmd_opt opts[] = { { "target", 1, NULL, &target },
+					{ "json", 0, &json, NULL },
+					{ NULL, 0, NULL, NULL } };
 	const char *pos[1];
 	int npos;
-	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T]"))
+	if (cmd_parse(argc, argv, opts, pos, 1, 1, &npos, "ENV [--target T] [--json]"))
 		return -1;
+	ctx->json |= json;
 	struct run_report rep = { NULL, 0 };
 	struct run_opts o = { .command = "validate",
 			      .dry_run = 1,
