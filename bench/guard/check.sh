@@ -39,8 +39,10 @@ bench_workdir
 bench_stop_at_exit
 
 # guard_sql SOURCE OUT: the functions guard.c creates, and how padctl calls the check
+# (the source goes through the C preprocessor first: its SQL is built with macros)
 guard_sql() {
-	python3 - "$1" "$2" <<'PY'
+	grep -v '^#include' "$1" | cpp -P - >"$2.i" || die "cpp could not read $1"
+	python3 - "$2.i" "$2" "$1" <<'PY'
 import re, sys
 src = open(sys.argv[1]).read()
 def literal(name):
@@ -48,14 +50,17 @@ def literal(name):
     if not m:
         return None
     return "".join(bytes(s, "utf-8").decode("unicode_escape") for s in re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
-fns = [f for f in (literal("guard_fn"), literal("guard_watch_fn")) if f]
+fns = [f for f in (literal("guard_fn"), literal("guard_watch_fn"), literal("guard_counting_fn")) if f]
 if not fns:
-    sys.exit("no guard_fn in " + sys.argv[1])
+    sys.exit("no guard_fn in " + sys.argv[3])
 with open(sys.argv[2], "w") as out:
     out.write(";\n".join(fns) + ";\n")
     # the fast check takes the state; the old one the schemas and the state
     call = ("pg_temp.padctl_guard_fast(:'base', false)" if "padctl_guard_fast(%s, false)" in src
             else "pg_temp.padctl_guard(ARRAY['bo_airflow']::text[], :'base', false)")
+    # where the migration's text ends, padctl also asks whether writes are counted
+    if literal("guard_counting_fn"):
+        call = "pg_temp.padctl_guard_counting(), " + call
     out.write("-- call: " + call + "\n")
 PY
 }
