@@ -81,6 +81,29 @@ static int down_one(const struct padctl_host *h, struct padctl_step *st, const s
 	return 0;
 }
 
+/* lint_downs reads every down.sql the step would run for writes to and
+ * changes of the protected schemas (the "lint" service), before any runs:
+ * a down.sql is part of its migration, and a rollback stopped half-way by
+ * the runtime's refusal would leave the target between two states */
+static int lint_downs(const struct padctl_host *h, struct padctl_step *st, size_t n)
+{
+	const struct padctl_lint_v1 *lint = h->service(st, "lint", PADCTL_LINT_V1);
+	if (!lint)
+		return h->fail(st, "upgrade padctl", "this padctl offers no lint service (version 1)");
+	int rc = 0;
+	for (size_t k = 0; k < n && !rc; k++) {
+		const struct padctl_migration *m = h->migration_at(st, k);
+		char *sql = NULL;
+		if (!m->down_path)
+			continue; /* down_one says so, in its turn */
+		if (h->read_file(st, m->down_path, &sql))
+			return h->fail(st, NULL, "could not read the down.sql of migration %s_%s", m->version, m->name);
+		rc = lint->protected_sql(st, m->down_path, sql, strlen(sql));
+		h->free_text(sql);
+	}
+	return rc;
+}
+
 static int down_run(const struct padctl_host *h, struct padctl_step *st)
 {
 	size_t n = h->migration_count(st);
@@ -91,6 +114,8 @@ static int down_run(const struct padctl_host *h, struct padctl_step *st)
 	const struct padctl_ledger_v1 *led = h->service(st, "ledger", PADCTL_LEDGER_V1);
 	if (!led)
 		return h->fail(st, "upgrade padctl", "this padctl offers no ledger service (version 1)");
+	if (lint_downs(h, st, n))
+		return -1;
 	for (size_t k = 0; k < n; k++) {
 		/* newest first: the host hands them over in the order they were applied */
 		const struct padctl_migration *m = h->migration_at(st, n - 1 - k);
