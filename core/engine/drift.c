@@ -96,6 +96,17 @@ static int read_history(const struct cfg_project *p, const char *target, struct 
 	return 0;
 }
 
+/* in_effect says whether a history row's migration is in effect on the
+ * target, so that the replay runs it: `applied` and `baselined` (whose
+ * objects were there when the target was adopted). Not `skipped` (never
+ * run) nor `rolled_back` (a rollback undid it: pending again, and its file
+ * may change before it is deployed again). A whitelist: a status added to
+ * the ledger later is left out until someone decides what it means here. */
+static int in_effect(const char *status)
+{
+	return strcmp(status, "applied") == 0 || strcmp(status, "baselined") == 0;
+}
+
 /* hist_copy borrows the rows of a history its caller read in applied order
  * (run ids are NULL in a brief one); from must outlive h */
 static void hist_copy(const struct history *from, struct hist *h)
@@ -371,7 +382,7 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 	int rc = 0;
 	/* every replayed migration must be the file its history row recorded */
 	for (size_t i = 0; !rc && i < h->n; i++) {
-		if (strcmp(h->v[i].status, "skipped") == 0)
+		if (!in_effect(h->v[i].status))
 			continue;
 		const struct migration *m = migrations_find(&set, h->v[i].version);
 		if (!m) {
@@ -394,7 +405,7 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 		rc = load_protected(p, target, sdb, protected_cat);
 	int in_base = 1, have_base = 0;
 	for (size_t i = from; !rc && i < h->n; i++) {
-		if (strcmp(h->v[i].status, "skipped") == 0)
+		if (!in_effect(h->v[i].status))
 			continue;
 		int baselined = strcmp(h->v[i].status, "baselined") == 0;
 		if (in_base && !baselined && have_base) {
@@ -504,7 +515,7 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
 		       char key[65])
 {
 	struct buf b = BUF_INIT;
-	buf_adds(&b, "padctl drift 1\nowned");
+	buf_adds(&b, "padctl drift " DRIFT_VERSION "\nowned");
 	for (size_t i = 0; i < p->nowned; i++)
 		buf_addf(&b, " %s", p->owned[i]);
 	buf_adds(&b, "\nprotected\n");
@@ -582,10 +593,6 @@ static const char fingerprint_sql[] =
 	"UNION ALL SELECT e.oid::int8, e.xmin::text::int8, 11 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
 	"WHERE t.typnamespace = ANY (ARRAY(SELECT oid FROM ns))) f";
 
-/* the version of what a snapshot holds: a padctl that reads the catalog
- * differently must not trust another's record of a clean target */
-#define SNAPSHOT_VERSION "1"
-
 static char *owned_list(const struct cfg_project *p)
 {
 	struct buf b = BUF_INIT;
@@ -596,7 +603,7 @@ static char *owned_list(const struct cfg_project *p)
 
 static char *fingerprint_record(const char *fp)
 {
-	return xstrfmt("padctl drift snapshot " SNAPSHOT_VERSION " %s\n", fp ? fp : "empty");
+	return xstrfmt("padctl drift snapshot " DRIFT_VERSION " %s\n", fp ? fp : "empty");
 }
 
 /* list_expr returns the fingerprint of the schemas in list (comma
@@ -676,7 +683,7 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
 	"ELSE pg_current_wal_insert_lsn() END)::text, '-') || '|' || "                                   \
 	"(SELECT oid FROM pg_database WHERE datname = current_database())::text || '|' || "              \
 	"txid_current_snapshot()::text"
-#define QUIET_HEADER "padctl drift quiet " SNAPSHOT_VERSION "\n"
+#define QUIET_HEADER "padctl drift quiet " DRIFT_VERSION "\n"
 /* a longer key (thousands of transactions in progress) is not kept: that server is not quiet */
 #define QUIET_KEY_MAX 1024
 #define QUIET_VALUE_MAX 512
@@ -720,7 +727,7 @@ int drift_quiet_parse(const char *text, size_t len, char **key, char **value)
 static char *quiet_path(const struct cfg_project *p, const char *target)
 {
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "%s\n" SNAPSHOT_VERSION "\n", target);
+	buf_addf(&b, "%s\n" DRIFT_VERSION "\n", target);
 	for (size_t i = 0; i < p->nowned; i++)
 		buf_addf(&b, "o %s\n", p->owned[i]);
 	for (size_t i = 0; i < p->nprotected; i++)
@@ -867,7 +874,7 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 		return 0;
 	const char *pp = fp ? strstr(fp, " protected ") : NULL;
 	char *path = pp ? who_file(p, db, NULL, "protected") : NULL;
-	char *want = path ? xstrfmt("padctl drift protected " SNAPSHOT_VERSION "%s", pp) : NULL;
+	char *want = path ? xstrfmt("padctl drift protected " DRIFT_VERSION "%s", pp) : NULL;
 	size_t wl = want ? strlen(want) : 0;
 	struct err_scope scope;
 	if (want) {
@@ -983,7 +990,7 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 			free(r->baseline);
 			r->baseline = xstrdup(h.v[i].version);
 		}
-		if (strcmp(h.v[i].status, "skipped") != 0)
+		if (in_effect(h.v[i].status))
 			r->replayed++;
 	}
 	if (!rc)

@@ -3,9 +3,9 @@
  *
  * drift_check replays, on a scratch database, exactly the migrations the
  * target's padctl.migrations says are applied or baselined (in the order
- * they were applied; skipped ones are not run), each file checked against
- * the checksum its history row recorded, and compares the catalog of the
- * owned schemas (catalog.h) of the scratch with the target's.
+ * they were applied; skipped and rolled-back ones are not run), each file
+ * checked against the checksum its history row recorded, and compares the
+ * catalog of the owned schemas (catalog.h) of the scratch with the target's.
  *
  * The scratch server is the project's managed local cluster
  * (`drift: {scratch: local}`) or a configured server (`drift: {scratch:
@@ -92,9 +92,15 @@ int drift_check_known(const struct cfg_project *p, const char *target, struct db
  * the kept fingerprint when the key is the one kept for target; its value
  * goes to drift_check_known as known_fp. */
 char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
+/* DRIFT_VERSION is the version of what a replay and a snapshot hold, in the
+ * cache key and in every file drift keeps: a padctl that replays other rows
+ * of a history or reads the catalog differently must not trust another's
+ * replay or record of a clean target.
+ * 2: rolled-back migrations are not replayed. */
+#define DRIFT_VERSION "2"
 /* drift_quiet_parse reads the file that keeps a target's quiet key and
- * fingerprint ("padctl drift quiet 1", the key, the fingerprint: three
- * lines, nothing else); 0 and both newly allocated, or -1. */
+ * fingerprint ("padctl drift quiet " DRIFT_VERSION, the key, the
+ * fingerprint: three lines, nothing else); 0 and both newly allocated, or -1. */
 int drift_quiet_parse(const char *text, size_t len, char **key, char **value);
 void drift_result_release(struct drift_result *r);
 

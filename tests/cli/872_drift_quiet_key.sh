@@ -51,7 +51,9 @@ pc -v status test --drift
 assert_rc 0
 assert_out_contains "drift: no drift"
 [ "$(quiet_files | wc -l)" = 1 ] || fail_now "expected one quiet key file" "got: $(quiet_files)"
-head -1 "$(quiet_files)" | grep -qx "padctl drift quiet 1" || fail_now "the key file has no header" "got: $(cat "$(quiet_files)")"
+head -1 "$(quiet_files)" | grep -Eqx "padctl drift quiet [0-9]+" || fail_now "the key file has no header" "got: $(cat "$(quiet_files)")"
+# the header of this padctl's key files (its version)
+header=$(head -1 "$(quiet_files)")
 settle
 assert_err_contains "$CLEAN"
 assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
@@ -123,10 +125,10 @@ ok "a transaction in progress at a quiet check is seen once it commits"
 group "a damaged or forged key file is not trusted"
 settle
 f=$(quiet_files)
-for bad in "garbage" "padctl drift quiet 1
+for bad in "garbage" "$header
 1'; DROP TABLE app.account; --
 8 1 2
-" "padctl drift quiet 1
+" "$header
 $(sed -n 2p "$f")
 8 1 2
 extra line
@@ -144,7 +146,7 @@ $(sed -n 3p "$f")
 done
 # the current key with a fingerprint that is not the catalog's: the check
 # compares in full (never "clean" on a fingerprint that does not match)
-printf 'padctl drift quiet 1\n%s\n8 1 2\n' "$(sed -n 2p "$f")" >"$f"
+printf '%s\n%s\n8 1 2\n' "$header" "$(sed -n 2p "$f")" >"$f"
 pc -v status test --drift
 assert_rc 0
 assert_err_contains "$QUIET"
