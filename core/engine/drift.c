@@ -549,7 +549,10 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
  * number oid << 32 | xmin: an int8 hash folds the high half into the low
  * one, so it saw only oid XOR xmin, and an index dropped and created again
  * whose new oid and xmin had the same XOR as the old ones changed nothing;
- * cli/803 caught it. A seed is mixed in whole.)
+ * cli/803 caught it. A seed is mixed in whole.) It prints no name, so the
+ * session's search_path changes nothing in it and it needs no pin (the
+ * snapshot pins it: catalog.c); the names in it resolve in pg_catalog,
+ * searched first, when the statement is parsed.
  *
  * What it reads, and why (bench/README.md, drift, has the measurements; on a
  * fresh backend the server's time is the pages and rows it touches):

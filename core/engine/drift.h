@@ -96,8 +96,10 @@ char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
  * cache key and in every file drift keeps: a padctl that replays other rows
  * of a history or reads the catalog differently must not trust another's
  * replay or record of a clean target.
- * 2: rolled-back migrations are not replayed. */
-#define DRIFT_VERSION "2"
+ * 2: rolled-back migrations are not replayed. 3: search_path pinned while
+ * the catalog is read (a replay whose last migration set it printed names
+ * without their schema). */
+#define DRIFT_VERSION "3"
 /* drift_quiet_parse reads the file that keeps a target's quiet key and
  * fingerprint ("padctl drift quiet " DRIFT_VERSION, the key, the
  * fingerprint: three lines, nothing else); 0 and both newly allocated, or -1. */

@@ -13,10 +13,24 @@
  *
  * Privileges: aclexplode over the ACL, or the default ACL when there is none
  * (acldefault), without the owner's own entries and without grantors, so the
- * scratch's owner (whoever replayed) compares equal to the target's. */
+ * scratch's owner (whoever replayed) compares equal to the target's.
+ *
+ * search_path is pinned to pg_catalog while the definitions are printed:
+ * format_type, pg_get_viewdef, pg_get_constraintdef, pg_get_expr ... leave
+ * out the schema of an object the session's search_path finds, so a
+ * scratch left with a migration's SET search_path, or a target role with a
+ * search_path of its own, would print the same catalog differently. The
+ * pin is set in the same statement (no round trip of its own) by the pin
+ * CTE, which every row is joined to through ns, so it is set before any
+ * row is printed; the last branch (Append runs its branches in order)
+ * puts the caller's value back, for a caller inside a transaction block,
+ * where a local setting would otherwise outlive the statement. Names in the
+ * query itself are resolved when it is parsed, in pg_catalog first. */
 static const char snapshot_sql[] =
-	"WITH ns AS (SELECT oid, nspname, nspowner, nspacl FROM pg_namespace "
-	"  WHERE nspname = ANY (string_to_array($1, ','))),\n"
+	"WITH pin AS (SELECT current_setting('search_path') AS was, "
+	"  set_config('search_path', 'pg_catalog', true) AS pinned),\n"
+	"ns AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl FROM pg_namespace n, pin "
+	"  WHERE n.nspname = ANY (string_to_array($1, ',')) AND pin.pinned IS NOT NULL),\n"
 	"rel AS (SELECT c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relpersistence, n.nspname, "
 	"  quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname "
 	"  FROM pg_class c JOIN ns n ON n.oid = c.relnamespace),\n"
@@ -82,7 +96,8 @@ static const char snapshot_sql[] =
 	"  || coalesce(' default ' || t.typdefault, '') || coalesce((SELECT ' ' || string_agg("
 	"  quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname) "
 	"  FROM pg_constraint c WHERE c.contypid = t.oid), '') "
-	"  FROM pg_type t JOIN ns n ON n.oid = t.typnamespace WHERE t.typtype = 'd'";
+	"  FROM pg_type t JOIN ns n ON n.oid = t.typnamespace WHERE t.typtype = 'd'\n"
+	"UNION ALL SELECT NULL, NULL, NULL, NULL FROM pin WHERE set_config('search_path', pin.was, true) IS NULL";
 
 /* add_raw appends without normalising: the cache file holds normalised definitions */
 static void add_raw(struct catalog *c, const char *schema, const char *kind, const char *name, char *def)

@@ -60,7 +60,9 @@ struct cat_diff {
 };
 
 /* catalog_snapshot reads the objects of the schemas (n names) on db into c
- * (initialised here); one query. */
+ * (initialised here); one query, with search_path pinned to pg_catalog
+ * for it (every name printed with its schema) and the session's left as
+ * it was. */
 int catalog_snapshot(struct db *db, char *const *schemas, size_t n, struct catalog *c);
 
 /* catalog_add appends an object (copied), normalising its definition
