@@ -559,9 +559,12 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
  * - the schemas, and their pg_class rows (tables, indexes, sequences, views,
  *   composite types), the namespace matched against a one-element array
  *   rather than hashed for every catalog;
- * - the user columns of tables, by one index scan of pg_attribute over the
- *   tables' oids (an index's or a view's columns change with its pg_class
- *   or pg_rewrite row, and the snapshot does not read them);
+ * - the user columns of tables, views and materialized views, by one index
+ *   scan of pg_attribute over their oids: pg_get_viewdef prints a view's
+ *   own column names, pg_get_indexdef a materialized view's for an index
+ *   on it, and RENAME COLUMN of a view writes its pg_attribute row and
+ *   nothing else (an index's columns are named after its table's, a
+ *   sequence's never change);
  * - the small catalogs keyed by relation (pg_attrdef, pg_trigger,
  *   pg_rewrite, pg_sequence) in one hash join with the relations;
  * - pg_constraint, pg_proc, pg_type by namespace, pg_enum by its type.
@@ -571,7 +574,14 @@ static int compute_key(const struct cfg_project *p, const struct catalog *protec
  * options and table are in pg_class, the column names in pg_attribute; what
  * PostgreSQL updates in a pg_index row later (valid, ready, clustered,
  * replica identity) the snapshot does not read. It was a fifth of the
- * query's rows. */
+ * query's rows. Nor pg_partitioned_table: a partition key is fixed when the
+ * table is created.
+ * What the snapshot prints from rows it does not read: the names of
+ * objects outside the owned schemas (a type, the table of a foreign key or
+ * of a view, a function a default calls, a role in a grant; the protected
+ * schemas' have a fingerprint of their own, in the same record) and of
+ * collations, wherever they are (pg_collation is not read): renaming one
+ * is seen by the next full comparison, not here. */
 static const char fingerprint_sql[] =
 	"WITH ns AS (SELECT oid, xmin FROM pg_namespace WHERE nspname = ANY (string_to_array($1, ','))),\n"
 	"rel AS (SELECT oid, xmin, relkind FROM pg_class WHERE relnamespace = ANY (ARRAY(SELECT oid FROM ns)))\n"
@@ -580,7 +590,8 @@ static const char fingerprint_sql[] =
 	"SELECT oid::int8 AS o, xmin::text::int8 AS x, 1::int8 AS s FROM ns\n"
 	"UNION ALL SELECT oid::int8, xmin::text::int8, 2 FROM rel\n"
 	"UNION ALL SELECT a.attrelid::int8, a.xmin::text::int8, 16 + a.attnum FROM pg_attribute a "
-	"WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f'))) AND a.attnum > 0\n"
+	"WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f', 'v', 'm'))) "
+	"AND a.attnum > 0\n"
 	"UNION ALL SELECT x.o, x.x, x.s FROM (\n"
 	"SELECT adrelid AS rid, oid::int8 AS o, xmin::text::int8 AS x, 3::int8 AS s FROM pg_attrdef\n"
 	"UNION ALL SELECT tgrelid, oid::int8, xmin::text::int8, 6 FROM pg_trigger\n"

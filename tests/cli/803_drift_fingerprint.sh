@@ -21,6 +21,8 @@ CREATE TABLE app.account (id bigint PRIMARY KEY, code varchar(10), status text N
   owner_id bigint REFERENCES app.owner (id), mood app.mood, mail app.email);
 CREATE INDEX account_status_idx ON app.account (status);
 CREATE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'closed';
+CREATE MATERIALIZED VIEW app.counts AS SELECT status, count(*) AS n FROM app.account GROUP BY status;
+CREATE INDEX counts_status_idx ON app.counts (status);
 CREATE FUNCTION app.answer() RETURNS int LANGUAGE sql AS \$\$ SELECT 42 \$\$;
 CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$;
 CREATE TRIGGER account_touch BEFORE UPDATE ON app.account FOR EACH ROW EXECUTE FUNCTION app.touch();"
@@ -102,6 +104,18 @@ changed "view: CREATE OR REPLACE (pg_rewrite)" \
 	"CREATE OR REPLACE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'gone'" \
 	"drift: changed view app.active" \
 	"CREATE OR REPLACE VIEW app.active AS SELECT id, status FROM app.account WHERE status <> 'closed'"
+changed "view: a column renamed (the view's pg_attribute only)" \
+	"ALTER TABLE app.active RENAME COLUMN status TO state" \
+	"drift: changed view app.active" \
+	"ALTER TABLE app.active RENAME COLUMN state TO status"
+changed "materialized view: a column renamed (its pg_attribute only)" \
+	"ALTER MATERIALIZED VIEW app.counts RENAME COLUMN n TO total" \
+	"drift: changed materialized view app.counts" \
+	"ALTER MATERIALIZED VIEW app.counts RENAME COLUMN total TO n"
+changed "index on a materialized view: its column renamed" \
+	"ALTER MATERIALIZED VIEW app.counts RENAME COLUMN status TO state" \
+	"drift: changed index app.counts_status_idx" \
+	"ALTER MATERIALIZED VIEW app.counts RENAME COLUMN state TO status"
 changed "function: CREATE OR REPLACE (pg_proc only)" \
 	"CREATE OR REPLACE FUNCTION app.answer() RETURNS int LANGUAGE sql AS \$\$ SELECT 43 \$\$" \
 	"drift: changed function app.answer()" \
