@@ -13,7 +13,9 @@
  *
  * Privileges: aclexplode over the ACL, or the default ACL when there is none
  * (acldefault), without the owner's own entries and without grantors, so the
- * scratch's owner (whoever replayed) compares equal to the target's.
+ * scratch's owner (whoever replayed) compares equal to the target's. A
+ * column's (attacl) has no default: a column without grants of its own has
+ * no privileges row ("column app.b.id"), so one is missing or extra.
  *
  * search_path is pinned to pg_catalog while the definitions are printed:
  * format_type, pg_get_viewdef, pg_get_constraintdef, pg_get_expr ... leave
@@ -61,6 +63,12 @@ static const char snapshot_sql[] =
 	"  aclexplode(coalesce(r.relacl, acldefault(CASE WHEN r.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", "
 	"  r.relowner))) a WHERE r.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND a.grantee <> r.relowner "
 	"  GROUP BY r.nspname, r.qname\n"
+	"UNION ALL SELECT r.nspname, 'privileges', 'column ' || r.qname || '.' || quote_ident(c.attname), "
+	"  string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END "
+	"  || ' ' || a.privilege_type || CASE WHEN a.is_grantable THEN ' with grant option' ELSE '' END, ', ' "
+	"  ORDER BY 1) FROM rel r JOIN pg_attribute c ON c.attrelid = r.oid, aclexplode(c.attacl) a "
+	"  WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.attnum > 0 AND NOT c.attisdropped "
+	"  AND a.grantee <> r.relowner GROUP BY r.nspname, r.qname, c.attname\n"
 	"UNION ALL SELECT r.nspname, 'column', r.qname || '.' || quote_ident(a.attname), "
 	"  format_type(a.atttypid, a.atttypmod) "
 	"  || CASE WHEN a.attcollation <> t.typcollation THEN ' collate ' || quote_ident(co.collname) ELSE '' END "

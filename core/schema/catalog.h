@@ -14,7 +14,7 @@
  * default, identity, generated), indexes, constraints (primary and foreign
  * keys, unique, check, exclusion), sequences, views and materialized views,
  * functions and procedures, triggers, enum types (values in order), domains,
- * and privileges on schemas, relations and functions.
+ * and privileges on schemas, relations, columns and functions.
  *
  * catalog_diff is pure: it compares two sorted snapshots.
  */
