@@ -352,9 +352,13 @@ enum shape {
 	T_OBJS, /* a list of those */
 	T_SCHEMA, /* a string: a schema name */
 	T_OPTS, /* DefElem options: "schemas" (default privileges) or "schema" (extension) */
+	T_CMDS, /* ALTER TABLE's commands: the relations of cmd_rels' commands */
 };
 
 #define NO_OBJTYPE ((size_t)-1)
+
+/* a condition on the statement for a key to count (NULL: always) */
+typedef int (*key_when)(const Node *stmt);
 
 struct target_key {
 	NodeTag tag;
@@ -362,10 +366,69 @@ struct target_key {
 	int shape;
 	size_t objtype_off; /* T_OBJ(S), T_SCHEMA: the statement's ObjectType field, or NO_OBJTYPE */
 	const char *verb;
+	key_when when;
 };
 
-#define TK(node, field, shape, verb) { T_##node, offsetof(node, field), shape, NO_OBJTYPE, verb }
-#define TKO(node, field, shape, objtype, verb) { T_##node, offsetof(node, field), shape, offsetof(node, objtype), verb }
+#define TKX(node, field, shape, objtype_off, verb, when) { T_##node, offsetof(node, field), shape, objtype_off, verb, when }
+#define TK(node, field, shape, verb) TKX(node, field, shape, NO_OBJTYPE, verb, NULL)
+#define TKO(node, field, shape, objtype, verb) TKX(node, field, shape, offsetof(node, objtype), verb, NULL)
+#define TKW(node, field, shape, when, verb) TKX(node, field, shape, NO_OBJTYPE, verb, when)
+
+static int copy_from(const Node *n)
+{
+	return ((const CopyStmt *)n)->is_from;
+}
+
+static int partition_of(const Node *n)
+{
+	return ((const CreateStmt *)n)->partbound != NULL;
+}
+
+static int inherits(const Node *n)
+{
+	return !partition_of(n);
+}
+
+static int reindex_schema(const Node *n)
+{
+	return ((const ReindexStmt *)n)->kind == REINDEX_OBJECT_SCHEMA;
+}
+
+/* def_true tells whether a DefElem option is on: a bare option is, and so is
+ * any value but false, off, no or 0 (the server's defGetBoolean) */
+static int def_true(const DefElem *d)
+{
+	if (!d->arg)
+		return 1;
+	if (IsA(d->arg, Integer))
+		return intVal(d->arg) != 0;
+	const char *v = sval(d->arg);
+	return !v || (strcasecmp(v, "false") && strcasecmp(v, "off") && strcasecmp(v, "no") && strcmp(v, "0"));
+}
+
+/* option_on tells whether a list of DefElem options turns name on */
+static int option_on(const List *opts, const char *name)
+{
+	const ListCell *lc;
+	foreach (lc, opts) {
+		const DefElem *d = lfirst(lc);
+		if (IsA(d, DefElem) && d->defname && !strcmp(d->defname, name))
+			return def_true(d);
+	}
+	return 0;
+}
+
+/* VACUUM FULL rewrites its tables; a plain VACUUM or ANALYZE changes no object */
+static int vacuum_full(const Node *n)
+{
+	return option_on(((const VacuumStmt *)n)->options, "full");
+}
+
+/* EXPLAIN runs its statement only with ANALYZE */
+static int explain_analyze(const Node *n)
+{
+	return option_on(((const ExplainStmt *)n)->options, "analyze");
+}
 
 /* Where each kind of statement names what it creates, changes or writes.
  * Reads (a SELECT, the source of an INSERT ... SELECT) are not here: reading
@@ -399,7 +462,7 @@ static const struct target_key target_keys[] = {
 	TK(DeleteStmt, relation, T_REL, "writes to"),
 	TK(MergeStmt, relation, T_REL, "writes to"),
 	TK(TruncateStmt, relations, T_RELS, "truncates"),
-	TK(CopyStmt, relation, T_REL, "writes to"), /* COPY TO is let through in protected_rule */
+	TKW(CopyStmt, relation, T_REL, copy_from, "writes to"), /* COPY TO reads */
 	TK(CreateFunctionStmt, funcname, T_NAMES, "creates"),
 	TK(AlterFunctionStmt, func, T_OBJ, "alters"),
 	TK(CreateEnumStmt, typeName, T_NAMES, "creates"),
@@ -416,20 +479,101 @@ static const struct target_key target_keys[] = {
 	TK(RefreshMatViewStmt, relation, T_REL, "refreshes"),
 	TK(CreateExtensionStmt, options, T_OPTS, "creates an extension in"),
 	TK(CreateStatsStmt, defnames, T_NAMES, "creates statistics"),
+	TK(CreateStatsStmt, relations, T_RELS, "creates statistics on"),
+	/* a partition or child table changes its parent (pg_inherits, the
+	 * parent's lock and row set); attaching, detaching or inheriting changes
+	 * the partition or parent named */
+	TKW(CreateStmt, inhRelations, T_RELS, partition_of, "creates a partition of"),
+	TKW(CreateStmt, inhRelations, T_RELS, inherits, "creates a child table of"),
+	TK(AlterTableStmt, cmds, T_CMDS, NULL),
+	TKO(SecLabelStmt, object, T_OBJ, objtype, "labels"),
+	TKO(AlterExtensionContentsStmt, object, T_OBJ, objtype, "adds to or drops from an extension"),
+	TK(AlterStatsStmt, defnames, T_NAMES, "alters"),
+	TK(CreateOpClassStmt, opclassname, T_NAMES, "creates"),
+	TK(CreateOpClassStmt, opfamilyname, T_NAMES, "adds an operator class to"),
+	TK(CreateOpFamilyStmt, opfamilyname, T_NAMES, "creates"),
+	TK(AlterOpFamilyStmt, opfamilyname, T_NAMES, "alters"),
+	TK(AlterTypeStmt, typeName, T_NAMES, "alters"),
+	TK(AlterCollationStmt, collname, T_NAMES, "alters"),
+	TK(AlterOperatorStmt, opername, T_OBJ, "alters"),
+	TK(AlterTSDictionaryStmt, dictname, T_NAMES, "alters"),
+	TK(AlterTSConfigurationStmt, cfgname, T_NAMES, "alters"),
+	TK(CreateConversionStmt, conversion_name, T_NAMES, "creates"),
+	/* these rewrite a relation (new files, new relfilenode): the run-time
+	 * guard refuses them on a protected schema, so lint says so first */
+	TK(ClusterStmt, relation, T_REL, "rewrites"),
+	TK(ReindexStmt, relation, T_REL, "rebuilds the indexes of"),
+	TKW(ReindexStmt, name, T_SCHEMA, reindex_schema, "rebuilds every index in"),
+	TKW(VacuumStmt, rels, T_RELS, vacuum_full, "rewrites"),
 };
 
-/* names_touched reads a qualified name (a list of String); col: the last
- * part is a column, the table comes before it */
-static int names_touched(const List *items, int col, struct touched *t)
+/* the ALTER TABLE commands that change another relation than the one altered */
+static const struct {
+	AlterTableType subtype;
+	const char *verb;
+} cmd_rels[] = {
+	{ AT_AttachPartition, "attaches the partition" },
+	{ AT_DetachPartition, "detaches the partition" },
+	{ AT_DetachPartitionFinalize, "detaches the partition" },
+	{ AT_AddInherit, "makes a table inherit from" },
+	{ AT_DropInherit, "ends a table's inheritance from" },
+};
+
+/* Where a statement holds another statement that runs with it: a WITH's
+ * queries (a data-modifying one runs even when the outer statement reads),
+ * EXPLAIN ANALYZE's statement, PREPARE's (it runs at EXECUTE, in the same
+ * migration), COPY (query) TO's. Their own targets count as the
+ * statement's. */
+struct inner_key {
+	NodeTag tag;
+	size_t off;
+	key_when when;
+};
+
+#define IK(node, field, when) { T_##node, offsetof(node, field), when }
+
+static const struct inner_key inner_keys[] = {
+	IK(SelectStmt, withClause, NULL),
+	IK(InsertStmt, withClause, NULL),
+	IK(InsertStmt, selectStmt, NULL),
+	IK(UpdateStmt, withClause, NULL),
+	IK(DeleteStmt, withClause, NULL),
+	IK(MergeStmt, withClause, NULL),
+	IK(CreateTableAsStmt, query, NULL),
+	IK(ExplainStmt, query, explain_analyze),
+	IK(PrepareStmt, query, NULL),
+	IK(CopyStmt, query, NULL),
+};
+
+/* names_touched reads a qualified name (a list of String) from item from
+ * on; on_table: the last part names an object of a table (a column, a
+ * trigger, a policy, a rule, a constraint), the table comes before it */
+static int names_touched(const List *items, int from, int on_table, struct touched *t)
 {
 	int n = list_length(items);
-	if (col && n)
+	if (on_table && n)
 		n--;
-	if (!n)
+	if (n <= from)
 		return 0;
 	t->name = sval(nth(items, n - 1));
-	t->schema = n >= 2 ? sval(nth(items, n - 2)) : NULL;
+	t->schema = n - 2 >= from ? sval(nth(items, n - 2)) : NULL;
 	return t->name != NULL;
+}
+
+/* How DropStmt, CommentStmt, SecLabelStmt, ... name these object types: by
+ * their table and their own name last (the table is what changes), by
+ * their access method first (then the qualified name), or as a domain's
+ * TypeName and the constraint's name. */
+static const ObjectType on_table_types[] = { OBJECT_COLUMN, OBJECT_TRIGGER, OBJECT_POLICY, OBJECT_RULE,
+					     OBJECT_TABCONSTRAINT };
+static const ObjectType am_first_types[] = { OBJECT_OPCLASS, OBJECT_OPFAMILY };
+
+static int type_in(int objtype, const ObjectType *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (objtype == (int)v[i])
+			return 1;
+	return 0;
 }
 
 /* obj_touched reads one object of DropStmt.objects, CommentStmt.object, ...
@@ -448,29 +592,80 @@ static int obj_touched(const Node *o, int objtype, int in_schema, struct touched
 		return 0;
 	}
 	switch (nodeTag(o)) {
-	case T_List:
-		return names_touched((const List *)o, objtype == OBJECT_COLUMN, t);
+	case T_List: {
+		const List *l = (const List *)o;
+		if (objtype == OBJECT_DOMCONSTRAINT)
+			return obj_touched(nth(l, 0), -1, 0, t);
+		return names_touched(l, type_in(objtype, am_first_types, sizeof am_first_types / sizeof am_first_types[0]),
+				     type_in(objtype, on_table_types, sizeof on_table_types / sizeof on_table_types[0]), t);
+	}
 	case T_ObjectWithArgs:
-		return names_touched(((const ObjectWithArgs *)o)->objname, 0, t);
+		return names_touched(((const ObjectWithArgs *)o)->objname, 0, 0, t);
 	case T_TypeName:
-		return names_touched(((const TypeName *)o)->names, 0, t);
+		return names_touched(((const TypeName *)o)->names, 0, 0, t);
 	case T_RangeVar:
 		t->name = rv_name((const RangeVar *)o, &t->schema);
 		t->temp = rv_temp((const RangeVar *)o);
 		return t->name != NULL;
+	case T_VacuumRelation:
+		return obj_touched((const Node *)((const VacuumRelation *)o)->relation, objtype, in_schema, t);
 	default:
 		return 0;
 	}
 }
 
-/* each_touched calls fn for every object the statement changes (stops at a non-zero answer) */
-static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct touched *t, const char *verb, void *arg),
-			void *arg)
+typedef int (*touched_fn)(struct lctx *c, const struct touched *t, const char *verb, void *arg);
+
+/* cmds_touched calls fn for the relations cmd_rels' ALTER TABLE commands name */
+static int cmds_touched(struct lctx *c, const List *cmds, touched_fn fn, void *arg)
 {
-	const char *base = (const char *)c->node;
+	const ListCell *lc;
+	foreach (lc, cmds) {
+		const AlterTableCmd *cmd = lfirst(lc);
+		if (!IsA(cmd, AlterTableCmd) || !cmd->def)
+			continue;
+		for (size_t i = 0; i < sizeof cmd_rels / sizeof cmd_rels[0]; i++) {
+			if (cmd->subtype != cmd_rels[i].subtype)
+				continue;
+			const Node *rel = IsA(cmd->def, PartitionCmd) ? (const Node *)((const PartitionCmd *)cmd->def)->name
+								      : cmd->def;
+			struct touched t;
+			int rc = obj_touched(rel, -1, 0, &t) ? fn(c, &t, cmd_rels[i].verb, arg) : 0;
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* touched_in calls fn for every object node changes, and those of the
+ * statements it holds (inner_keys); stops at a non-zero answer */
+static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg)
+{
+	const char *base = (const char *)node;
+	NodeTag tag = nodeTag(node);
+	for (size_t i = 0; i < sizeof inner_keys / sizeof inner_keys[0]; i++) {
+		const struct inner_key *k = &inner_keys[i];
+		const Node *in = k->tag == tag ? *(Node *const *)(base + k->off) : NULL;
+		if (!in || (k->when && !k->when(node)))
+			continue;
+		int rc = 0;
+		if (IsA(in, WithClause)) {
+			const ListCell *lc;
+			foreach (lc, ((const WithClause *)in)->ctes) {
+				const CommonTableExpr *cte = lfirst(lc);
+				if (!rc && IsA(cte, CommonTableExpr) && cte->ctequery)
+					rc = touched_in(c, cte->ctequery, fn, arg);
+			}
+		} else {
+			rc = touched_in(c, in, fn, arg);
+		}
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < sizeof target_keys / sizeof target_keys[0]; i++) {
 		const struct target_key *k = &target_keys[i];
-		if (k->tag != c->tag)
+		if (k->tag != tag || (k->when && !k->when(node)))
 			continue;
 		const void *field = base + k->off;
 		const Node *v = k->shape == T_SCHEMA ? NULL : *(Node *const *)field;
@@ -478,7 +673,7 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 		if (!v && !str)
 			continue;
 		int objtype = k->objtype_off != NO_OBJTYPE ? (int)*(const ObjectType *)(base + k->objtype_off) : -1;
-		int in_schema = c->tag == T_GrantStmt && ((const GrantStmt *)c->node)->targtype == ACL_TARGET_ALL_IN_SCHEMA;
+		int in_schema = tag == T_GrantStmt && ((const GrantStmt *)node)->targtype == ACL_TARGET_ALL_IN_SCHEMA;
 		struct touched t;
 		memset(&t, 0, sizeof t);
 		int rc = 0;
@@ -503,8 +698,11 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 			}
 			break;
 		case T_NAMES:
-			if (names_touched((const List *)v, 0, &t))
+			if (names_touched((const List *)v, 0, 0, &t))
 				rc = fn(c, &t, k->verb, arg);
+			break;
+		case T_CMDS:
+			rc = cmds_touched(c, (const List *)v, fn, arg);
 			break;
 		case T_OBJ:
 			if (obj_touched(v, objtype, 0, &t))
@@ -545,6 +743,12 @@ static int each_touched(struct lctx *c, int (*fn)(struct lctx *c, const struct t
 	return 0;
 }
 
+/* each_touched calls fn for every object the statement changes (stops at a non-zero answer) */
+static int each_touched(struct lctx *c, touched_fn fn, void *arg)
+{
+	return touched_in(c, c->node, fn, arg);
+}
+
 /* ---------------------------------------------------------------- the rules */
 
 struct rule;
@@ -578,8 +782,6 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 
 static void r_protected(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (c->tag == T_CopyStmt && !((const CopyStmt *)c->node)->is_from)
-		return;
 	each_touched(c, protected_one, (void *)ri);
 }
 
@@ -1213,7 +1415,7 @@ static int expr_volatility(struct lctx *c, const void *e, int *unknown)
 		const struct lint_catalog *cat = c->o->cat;
 		struct touched t;
 		int v = 0;
-		if (names_touched(fc->funcname, 0, &t) && cat && cat->volatility)
+		if (names_touched(fc->funcname, 0, 0, &t) && cat && cat->volatility)
 			v = cat->volatility(cat->arg, t.schema, t.name);
 		if (v == 'v')
 			return 'v';

@@ -145,6 +145,100 @@ static void test_protected(void)
 	CU_ASSERT_TRUE(fires_nontx("protected-schema", "SET search_path TO bo_airflow; CREATE TABLE t (i int)"));
 }
 
+/* statements that change or write a protected schema without naming it where
+ * the plain forms do: a statement inside another one (a WITH, EXPLAIN
+ * ANALYZE, PREPARE, COPY (query)), objects named with their table (triggers,
+ * policies, rules, constraints), a partition or child of a protected table,
+ * and the statements that rewrite a relation */
+static void test_protected_nested(void)
+{
+	const char *hit[] = {
+		"WITH d AS (DELETE FROM bo_airflow.t RETURNING *) SELECT * FROM d",
+		"WITH d AS (UPDATE bo_airflow.t SET a = 1 WHERE b RETURNING *) INSERT INTO app.x SELECT * FROM d",
+		"WITH d AS (INSERT INTO bo_airflow.t VALUES (1) RETURNING *) UPDATE app.x SET a = 1 WHERE false",
+		"WITH d AS (DELETE FROM bo_airflow.t RETURNING *) DELETE FROM app.x WHERE id IN (SELECT id FROM d)",
+		"WITH d AS (DELETE FROM bo_airflow.t RETURNING *) MERGE INTO app.x USING d ON true WHEN MATCHED THEN DELETE",
+		"WITH a AS (WITH d AS (DELETE FROM bo_airflow.t RETURNING *) SELECT * FROM d) SELECT * FROM a",
+		"EXPLAIN ANALYZE DELETE FROM bo_airflow.t",
+		"EXPLAIN (ANALYZE, BUFFERS) UPDATE bo_airflow.t SET a = 1 WHERE b",
+		"EXPLAIN ANALYZE CREATE TABLE bo_airflow.x AS SELECT 1",
+		"PREPARE p AS DELETE FROM bo_airflow.t WHERE id = $1",
+		"COPY (DELETE FROM bo_airflow.t RETURNING *) TO STDOUT",
+		"DROP TRIGGER tr ON bo_airflow.t",
+		"DROP POLICY p ON bo_airflow.t",
+		"DROP RULE r ON bo_airflow.t",
+		"SET search_path = bo_airflow; DROP TRIGGER tr ON t",
+		"COMMENT ON TRIGGER tr ON bo_airflow.t IS 'x'",
+		"COMMENT ON CONSTRAINT c ON bo_airflow.t IS 'x'",
+		"COMMENT ON POLICY p ON bo_airflow.t IS 'x'",
+		"COMMENT ON RULE r ON bo_airflow.t IS 'x'",
+		"COMMENT ON CONSTRAINT c ON DOMAIN bo_airflow.d IS 'x'",
+		"SET search_path = bo_airflow; DROP OPERATOR CLASS oc USING btree",
+		"CREATE TABLE app.c PARTITION OF bo_airflow.p FOR VALUES IN (1)",
+		"CREATE TABLE app.c (i int) INHERITS (bo_airflow.t)",
+		"ALTER TABLE app.p ATTACH PARTITION bo_airflow.c FOR VALUES IN (1)",
+		"ALTER TABLE app.p DETACH PARTITION bo_airflow.c",
+		"ALTER TABLE app.t INHERIT bo_airflow.p",
+		"ALTER TABLE app.t NO INHERIT bo_airflow.p",
+		"SECURITY LABEL ON TABLE bo_airflow.t IS 'x'",
+		"SECURITY LABEL FOR selinux ON COLUMN bo_airflow.t.c IS 'x'",
+		"ALTER STATISTICS bo_airflow.s SET STATISTICS 100",
+		"CREATE OPERATOR CLASS bo_airflow.oc FOR TYPE int USING btree AS STORAGE int",
+		"CREATE OPERATOR FAMILY bo_airflow.of USING btree",
+		"ALTER OPERATOR FAMILY bo_airflow.of USING btree ADD OPERATOR 1 < (int, int)",
+		"ALTER TYPE bo_airflow.ty SET (SEND = none)",
+		"ALTER COLLATION bo_airflow.c REFRESH VERSION",
+		"ALTER OPERATOR bo_airflow.=== (int, int) SET (RESTRICT = none)",
+		"ALTER TEXT SEARCH DICTIONARY bo_airflow.d (StopWords = english)",
+		"ALTER TEXT SEARCH CONFIGURATION bo_airflow.c ALTER MAPPING FOR word WITH simple",
+		"CREATE CONVERSION bo_airflow.cv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8",
+		"CLUSTER bo_airflow.t USING i",
+		"CLUSTER bo_airflow.t",
+		"REINDEX TABLE bo_airflow.t",
+		"REINDEX INDEX bo_airflow.i",
+		"REINDEX SCHEMA bo_airflow",
+		"VACUUM FULL bo_airflow.t",
+		"VACUUM (FULL, ANALYZE) app.a, bo_airflow.t",
+		NULL,
+	};
+	for (const char *const *s = hit; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *s);
+		CU_ASSERT_TRUE(f);
+	}
+	const char *quiet[] = {
+		"WITH d AS (DELETE FROM app.t RETURNING *) SELECT * FROM d",
+		"WITH r AS (SELECT * FROM bo_airflow.t) INSERT INTO app.x SELECT * FROM r",
+		"EXPLAIN DELETE FROM bo_airflow.t",
+		"EXPLAIN (ANALYZE false) DELETE FROM bo_airflow.t",
+		"EXPLAIN ANALYZE SELECT * FROM bo_airflow.t",
+		"PREPARE p AS SELECT * FROM bo_airflow.t",
+		"COPY (SELECT * FROM bo_airflow.t) TO STDOUT",
+		"DROP TRIGGER tr ON app.t",
+		"DROP TRIGGER tr ON bo_airflow", /* the table public.bo_airflow */
+		"COMMENT ON CONSTRAINT c ON app.t IS 'x'",
+		"COMMENT ON CONSTRAINT c ON DOMAIN app.d IS 'x'",
+		"DROP OPERATOR CLASS bo_airflow USING btree",
+		"CREATE TABLE app.c PARTITION OF app.p FOR VALUES IN (1)",
+		"CREATE TABLE app.c (i int) INHERITS (app.t)",
+		"ALTER TABLE app.p ATTACH PARTITION app.c FOR VALUES IN (1)",
+		"VACUUM bo_airflow.t",
+		"VACUUM ANALYZE bo_airflow.t",
+		"ANALYZE bo_airflow.t",
+		"CLUSTER app.t USING i",
+		"REINDEX TABLE app.t",
+		"REINDEX SCHEMA app",
+		NULL,
+	};
+	for (const char *const *s = quiet; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *s);
+		CU_ASSERT_FALSE(f);
+	}
+}
+
 static void test_protected_message(void)
 {
 	struct lint_opts o;
@@ -654,6 +748,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "protected schemas: every way to change one, and reads that are fine", test_protected },
+		{ "protected schemas: statements inside statements, objects on tables, rewrites", test_protected_nested },
 		{ "protected-schema: position, search_path, cannot be allowed", test_protected_message },
 		{ "lint_protected_sql for seed files", test_seed_entry },
 		{ "transactions", test_transactions },
