@@ -56,6 +56,12 @@ struct names {
 	size_t n, cap;
 };
 
+/* one schema of the effective search_path */
+struct path_ent {
+	char *name; /* "" for "$user" when the role is not known */
+	int user; /* written "$user" */
+};
+
 struct lctx {
 	const char *file;
 	const char *text;
@@ -74,12 +80,13 @@ struct lctx {
 	size_t line_off;
 	int line;
 	/* the effective search_path */
-	char **path;
+	struct path_ent *path;
 	size_t npath;
 	int path_line; /* the line of the SET that set it; 0: the role's default */
 	int path_assumed; /* the role's default was not known */
-	/* created in this migration: relations and indexes */
-	struct names created, created_idx;
+	/* created in this migration: relations and indexes; every object
+	 * (unqualified references resolve to them) */
+	struct names created, created_idx, defined;
 	/* CHECK / FOREIGN KEY constraints added NOT VALID in this migration: table.conname */
 	struct names not_valid;
 	/* the first ACCESS EXCLUSIVE lock taken on an existing table in the transaction */
@@ -141,12 +148,26 @@ static void names_free(struct names *ns)
 static void path_free(struct lctx *c)
 {
 	for (size_t i = 0; i < c->npath; i++)
-		free(c->path[i]);
+		free(c->path[i].name);
 	free(c->path);
 	c->path = NULL;
 	c->npath = 0;
 }
 
+/* path_push appends a schema as SET names it (unquoted): "$user" is the
+ * role when the target said which, else a schema that does not exist */
+static void path_push(struct lctx *c, const char *name)
+{
+	int user = !strcmp(name, "$user");
+	if (!*name)
+		return;
+	c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path);
+	c->path[c->npath].name = xstrdup(!user ? name : c->o->cat && c->o->cat->user ? c->o->cat->user : "");
+	c->path[c->npath].user = user;
+	c->npath++;
+}
+
+/* path_add appends a schema as SHOW prints it (quoted where needed) */
 static void path_add(struct lctx *c, const char *s, size_t n)
 {
 	while (n && (*s == ' ' || *s == '\t')) {
@@ -167,17 +188,8 @@ static void path_add(struct lctx *c, const char *s, size_t n)
 		for (size_t i = 0; i < n; i++)
 			buf_addch(&b, (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]));
 	}
-	if (!strcmp(buf_str(&b), "$user")) {
-		buf_reset(&b);
-		if (c->o->cat && c->o->cat->user)
-			buf_adds(&b, c->o->cat->user);
-	}
-	if (!b.len) {
-		buf_release(&b);
-		return;
-	}
-	c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path);
-	c->path[c->npath++] = buf_detach(&b);
+	path_push(c, buf_str(&b));
+	buf_release(&b);
 }
 
 /* path_default sets the role's default: what the target said, else the server's own default */
@@ -203,18 +215,6 @@ static void path_default(struct lctx *c)
 	c->path_line = 0;
 }
 
-/* resolve gives the schema an unqualified name lands in: the first schema of
- * the effective search_path (pg_catalog and pg_temp aside) */
-static const char *resolve(const struct lctx *c, const char *schema)
-{
-	if (schema && *schema)
-		return schema;
-	for (size_t i = 0; i < c->npath; i++)
-		if (strcmp(c->path[i], "pg_catalog") != 0 && strcmp(c->path[i], "pg_temp") != 0)
-			return c->path[i];
-	return "";
-}
-
 static int is_protected(const struct lctx *c, const char *schema)
 {
 	const struct cfg_project *p = c->o->p;
@@ -222,6 +222,48 @@ static int is_protected(const struct lctx *c, const char *schema)
 		if (!strcmp(p->protected_schemas[i], schema))
 			return 1;
 	return 0;
+}
+
+static int is_owned(const struct lctx *c, const char *schema)
+{
+	const struct cfg_project *p = c->o->p;
+	for (size_t i = 0; p && i < p->nowned; i++)
+		if (!strcmp(p->owned[i], schema))
+			return 1;
+	return 0;
+}
+
+/* path_exists tells whether lint takes the path's schema i to exist, as the
+ * server skips one that does not. Without a catalog lint cannot look, so it
+ * assumes the schemas written out exist, and "$user" only when it is a
+ * schema the project knows (owned or protected): a role rarely has a
+ * schema of its own, and assuming one would hide a protected schema after it. */
+static int path_exists(const struct lctx *c, size_t i)
+{
+	const struct path_ent *e = &c->path[i];
+	if (!*e->name)
+		return 0;
+	return !e->user || is_owned(c, e->name) || is_protected(c, e->name);
+}
+
+/* path_creates tells whether a new object can land in the path's schema i
+ * (the first that does gets it); pg_catalog and pg_temp aside */
+static int path_creates(const struct lctx *c, size_t i)
+{
+	return path_exists(c, i) && strcmp(c->path[i].name, "pg_catalog") != 0 &&
+	       strcmp(c->path[i].name, "pg_temp") != 0;
+}
+
+/* resolve gives the schema an unqualified new name lands in: the first
+ * schema of the effective search_path that exists */
+static const char *resolve(const struct lctx *c, const char *schema)
+{
+	if (schema && *schema)
+		return schema;
+	for (size_t i = 0; i < c->npath; i++)
+		if (path_creates(c, i))
+			return c->path[i].name;
+	return "";
 }
 
 /* a RangeVar's schema (NULL: unqualified) and name; NULL for no RangeVar */
@@ -240,7 +282,8 @@ static int rv_temp(const RangeVar *rv)
 static int is_new(const struct lctx *c, const RangeVar *rv)
 {
 	const char *schema, *name = rv_name(rv, &schema);
-	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name));
+	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name) ||
+			(!schema && names_has(&c->created, "pg_temp", name)));
 }
 
 /* ---------------------------------------------------------------- positions and findings */
@@ -341,6 +384,8 @@ struct touched {
 	const char *schema; /* NULL: unqualified */
 	const char *name; /* NULL: the schema itself */
 	int temp;
+	int fresh; /* a name the statement creates (else one it looks up) */
+	const char *what; /* "a trigger on ": the object changed is one of the table named; NULL: the table */
 };
 
 enum shape {
@@ -367,12 +412,15 @@ struct target_key {
 	size_t objtype_off; /* T_OBJ(S), T_SCHEMA: the statement's ObjectType field, or NO_OBJTYPE */
 	const char *verb;
 	key_when when;
+	int fresh; /* names what the statement creates: an unqualified name lands in the first schema */
 };
 
-#define TKX(node, field, shape, objtype_off, verb, when) { T_##node, offsetof(node, field), shape, objtype_off, verb, when }
-#define TK(node, field, shape, verb) TKX(node, field, shape, NO_OBJTYPE, verb, NULL)
-#define TKO(node, field, shape, objtype, verb) TKX(node, field, shape, offsetof(node, objtype), verb, NULL)
-#define TKW(node, field, shape, when, verb) TKX(node, field, shape, NO_OBJTYPE, verb, when)
+#define TKX(node, field, shape, objtype_off, verb, when, fresh) \
+	{ T_##node, offsetof(node, field), shape, objtype_off, verb, when, fresh }
+#define TK(node, field, shape, verb) TKX(node, field, shape, NO_OBJTYPE, verb, NULL, 0)
+#define TKN(node, field, shape, verb) TKX(node, field, shape, NO_OBJTYPE, verb, NULL, 1)
+#define TKO(node, field, shape, objtype, verb) TKX(node, field, shape, offsetof(node, objtype), verb, NULL, 0)
+#define TKW(node, field, shape, when, verb) TKX(node, field, shape, NO_OBJTYPE, verb, when, 0)
 
 static int copy_from(const Node *n)
 {
@@ -434,13 +482,13 @@ static int explain_analyze(const Node *n)
  * Reads (a SELECT, the source of an INSERT ... SELECT) are not here: reading
  * a protected schema is what it is for. */
 static const struct target_key target_keys[] = {
-	TK(CreateStmt, relation, T_REL, "creates"),
-	TK(CreateTableAsStmt, into, T_INTO, "creates"),
-	TK(SelectStmt, intoClause, T_INTO, "creates"),
-	TK(CreateForeignTableStmt, base.relation, T_REL, "creates"),
+	TKN(CreateStmt, relation, T_REL, "creates"),
+	TKN(CreateTableAsStmt, into, T_INTO, "creates"),
+	TKN(SelectStmt, intoClause, T_INTO, "creates"),
+	TKN(CreateForeignTableStmt, base.relation, T_REL, "creates"),
 	TK(ImportForeignSchemaStmt, local_schema, T_SCHEMA, "imports foreign tables into"),
-	TK(ViewStmt, view, T_REL, "creates"),
-	TK(CreateSeqStmt, sequence, T_REL, "creates"),
+	TKN(ViewStmt, view, T_REL, "creates"),
+	TKN(CreateSeqStmt, sequence, T_REL, "creates"),
 	TK(AlterSeqStmt, sequence, T_REL, "alters"),
 	TK(IndexStmt, relation, T_REL, "creates an index on"),
 	TK(AlterTableStmt, relation, T_REL, "alters"),
@@ -463,22 +511,22 @@ static const struct target_key target_keys[] = {
 	TK(MergeStmt, relation, T_REL, "writes to"),
 	TK(TruncateStmt, relations, T_RELS, "truncates"),
 	TKW(CopyStmt, relation, T_REL, copy_from, "writes to"), /* COPY TO reads */
-	TK(CreateFunctionStmt, funcname, T_NAMES, "creates"),
+	TKN(CreateFunctionStmt, funcname, T_NAMES, "creates"),
 	TK(AlterFunctionStmt, func, T_OBJ, "alters"),
-	TK(CreateEnumStmt, typeName, T_NAMES, "creates"),
+	TKN(CreateEnumStmt, typeName, T_NAMES, "creates"),
 	TK(AlterEnumStmt, typeName, T_NAMES, "alters"),
-	TK(CompositeTypeStmt, typevar, T_REL, "creates"),
-	TK(CreateRangeStmt, typeName, T_NAMES, "creates"),
-	TK(CreateDomainStmt, domainname, T_NAMES, "creates"),
+	TKN(CompositeTypeStmt, typevar, T_REL, "creates"),
+	TKN(CreateRangeStmt, typeName, T_NAMES, "creates"),
+	TKN(CreateDomainStmt, domainname, T_NAMES, "creates"),
 	TK(AlterDomainStmt, typeName, T_NAMES, "alters"),
-	TK(DefineStmt, defnames, T_NAMES, "creates"),
+	TKN(DefineStmt, defnames, T_NAMES, "creates"),
 	TK(CreateTrigStmt, relation, T_REL, "creates a trigger on"),
 	TK(RuleStmt, relation, T_REL, "creates a rule on"),
 	TK(CreatePolicyStmt, table, T_REL, "creates a policy on"),
 	TK(AlterPolicyStmt, table, T_REL, "alters a policy on"),
 	TK(RefreshMatViewStmt, relation, T_REL, "refreshes"),
 	TK(CreateExtensionStmt, options, T_OPTS, "creates an extension in"),
-	TK(CreateStatsStmt, defnames, T_NAMES, "creates statistics"),
+	TKN(CreateStatsStmt, defnames, T_NAMES, "creates statistics"),
 	TK(CreateStatsStmt, relations, T_RELS, "creates statistics on"),
 	/* a partition or child table changes its parent (pg_inherits, the
 	 * parent's lock and row set); attaching, detaching or inheriting changes
@@ -489,16 +537,16 @@ static const struct target_key target_keys[] = {
 	TKO(SecLabelStmt, object, T_OBJ, objtype, "labels"),
 	TKO(AlterExtensionContentsStmt, object, T_OBJ, objtype, "adds to or drops from an extension"),
 	TK(AlterStatsStmt, defnames, T_NAMES, "alters"),
-	TK(CreateOpClassStmt, opclassname, T_NAMES, "creates"),
+	TKN(CreateOpClassStmt, opclassname, T_NAMES, "creates"),
 	TK(CreateOpClassStmt, opfamilyname, T_NAMES, "adds an operator class to"),
-	TK(CreateOpFamilyStmt, opfamilyname, T_NAMES, "creates"),
+	TKN(CreateOpFamilyStmt, opfamilyname, T_NAMES, "creates"),
 	TK(AlterOpFamilyStmt, opfamilyname, T_NAMES, "alters"),
 	TK(AlterTypeStmt, typeName, T_NAMES, "alters"),
 	TK(AlterCollationStmt, collname, T_NAMES, "alters"),
 	TK(AlterOperatorStmt, opername, T_OBJ, "alters"),
 	TK(AlterTSDictionaryStmt, dictname, T_NAMES, "alters"),
 	TK(AlterTSConfigurationStmt, cfgname, T_NAMES, "alters"),
-	TK(CreateConversionStmt, conversion_name, T_NAMES, "creates"),
+	TKN(CreateConversionStmt, conversion_name, T_NAMES, "creates"),
 	/* these rewrite a relation (new files, new relfilenode): the run-time
 	 * guard refuses them on a protected schema, so lint says so first */
 	TK(ClusterStmt, relation, T_REL, "rewrites"),
@@ -564,14 +612,31 @@ static int names_touched(const List *items, int from, int on_table, struct touch
  * their table and their own name last (the table is what changes), by
  * their access method first (then the qualified name), or as a domain's
  * TypeName and the constraint's name. */
-static const ObjectType on_table_types[] = { OBJECT_COLUMN, OBJECT_TRIGGER, OBJECT_POLICY, OBJECT_RULE,
-					     OBJECT_TABCONSTRAINT };
+static const struct {
+	ObjectType type;
+	const char *what; /* for messages; NULL: a column, said as its table */
+} on_table_types[] = {
+	{ OBJECT_COLUMN, NULL },	      { OBJECT_TRIGGER, "a trigger on " }, { OBJECT_POLICY, "a policy on " },
+	{ OBJECT_RULE, "a rule on " },	      { OBJECT_TABCONSTRAINT, "a constraint on " },
+	{ OBJECT_DOMCONSTRAINT, "a constraint on " },
+};
 static const ObjectType am_first_types[] = { OBJECT_OPCLASS, OBJECT_OPFAMILY };
 
-static int type_in(int objtype, const ObjectType *v, size_t n)
+/* on_table finds objtype in on_table_types: 1 and its words in *what, else 0 */
+static int on_table(int objtype, const char **what)
 {
-	for (size_t i = 0; i < n; i++)
-		if (objtype == (int)v[i])
+	for (size_t i = 0; i < sizeof on_table_types / sizeof on_table_types[0]; i++)
+		if (objtype == (int)on_table_types[i].type) {
+			*what = on_table_types[i].what;
+			return 1;
+		}
+	return 0;
+}
+
+static int am_first(int objtype)
+{
+	for (size_t i = 0; i < sizeof am_first_types / sizeof am_first_types[0]; i++)
+		if (objtype == (int)am_first_types[i])
 			return 1;
 	return 0;
 }
@@ -594,10 +659,12 @@ static int obj_touched(const Node *o, int objtype, int in_schema, struct touched
 	switch (nodeTag(o)) {
 	case T_List: {
 		const List *l = (const List *)o;
-		if (objtype == OBJECT_DOMCONSTRAINT)
-			return obj_touched(nth(l, 0), -1, 0, t);
-		return names_touched(l, type_in(objtype, am_first_types, sizeof am_first_types / sizeof am_first_types[0]),
-				     type_in(objtype, on_table_types, sizeof on_table_types / sizeof on_table_types[0]), t);
+		const char *what = NULL;
+		int on = on_table(objtype, &what);
+		int rc = objtype == OBJECT_DOMCONSTRAINT ? obj_touched(nth(l, 0), -1, 0, t)
+							 : names_touched(l, am_first(objtype), on, t);
+		t->what = on ? what : NULL;
+		return rc;
 	}
 	case T_ObjectWithArgs:
 		return names_touched(((const ObjectWithArgs *)o)->objname, 0, 0, t);
@@ -636,6 +703,13 @@ static int cmds_touched(struct lctx *c, const List *cmds, touched_fn fn, void *a
 		}
 	}
 	return 0;
+}
+
+/* key_fn calls fn for an object a key of target_keys names */
+static int key_fn(struct lctx *c, const struct target_key *k, struct touched *t, touched_fn fn, void *arg)
+{
+	t->fresh = k->fresh;
+	return fn(c, t, k->verb, arg);
 }
 
 /* touched_in calls fn for every object node changes, and those of the
@@ -685,7 +759,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 			t.name = rv_name(rv, &t.schema);
 			t.temp = rv_temp(rv);
 			if (t.name)
-				rc = fn(c, &t, k->verb, arg);
+				rc = key_fn(c, k, &t, fn, arg);
 			break;
 		}
 		case T_RELS:
@@ -694,24 +768,24 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 				if (rc)
 					break;
 				if (obj_touched(lfirst(lc), objtype, in_schema, &t))
-					rc = fn(c, &t, k->verb, arg);
+					rc = key_fn(c, k, &t, fn, arg);
 			}
 			break;
 		case T_NAMES:
 			if (names_touched((const List *)v, 0, 0, &t))
-				rc = fn(c, &t, k->verb, arg);
+				rc = key_fn(c, k, &t, fn, arg);
 			break;
 		case T_CMDS:
 			rc = cmds_touched(c, (const List *)v, fn, arg);
 			break;
 		case T_OBJ:
 			if (obj_touched(v, objtype, 0, &t))
-				rc = fn(c, &t, k->verb, arg);
+				rc = key_fn(c, k, &t, fn, arg);
 			break;
 		case T_SCHEMA:
 			if (objtype < 0 || objtype == OBJECT_SCHEMA) {
 				t.schema = str;
-				rc = fn(c, &t, k->verb, arg);
+				rc = key_fn(c, k, &t, fn, arg);
 			}
 			break;
 		case T_OPTS:
@@ -723,7 +797,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 					continue;
 				if (!strcmp(d->defname, "schema") && sval(d->arg)) {
 					t.schema = sval(d->arg);
-					rc = fn(c, &t, k->verb, arg);
+					rc = key_fn(c, k, &t, fn, arg);
 				} else if (!strcmp(d->defname, "schemas") && d->arg && IsA(d->arg, List)) {
 					const ListCell *m;
 					foreach (m, (const List *)d->arg) {
@@ -731,7 +805,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 							break;
 						t.schema = sval(lfirst(m));
 						if (t.schema)
-							rc = fn(c, &t, k->verb, arg);
+							rc = key_fn(c, k, &t, fn, arg);
 					}
 				}
 			}
@@ -754,28 +828,105 @@ static int each_touched(struct lctx *c, touched_fn fn, void *arg)
 struct rule;
 typedef void (*rule_fn)(struct lctx *c, const struct lint_rule_info *ri);
 
+/* path_where names the search_path an unqualified name went through (list:
+ * and its schemas) */
+static void path_where(const struct lctx *c, int list, struct buf *b)
+{
+	if (c->path_line)
+		buf_addf(b, "the search_path set at line %d", c->path_line);
+	else
+		buf_addf(b, "the role's default search_path%s", c->path_assumed ? ", assumed to be \"$user\", public," : "");
+	if (list) {
+		buf_adds(b, " is ");
+		for (size_t i = 0; i < c->npath; i++)
+			buf_addf(b, "%s%s", i ? ", " : "", *c->path[i].name ? c->path[i].name : "\"$user\"");
+	}
+}
+
+/* path_user_note says why a "$user" ahead of the path's schema at was passed over */
+static void path_user_note(const struct lctx *c, size_t at, struct buf *b)
+{
+	for (size_t i = 0; i < at && i < c->npath; i++) {
+		if (!c->path[i].user || path_exists(c, i))
+			continue;
+		if (*c->path[i].name)
+			buf_addf(b, "; \"$user\" is the role \"%s\", not a schema the project knows (owned or protected), so "
+				    "not taken to exist",
+				 c->path[i].name);
+		else
+			buf_adds(b, "; \"$user\" is no schema: the role is not known without a connected target");
+		return;
+	}
+}
+
+/* path_lookup is where the server may find an unqualified name a statement
+ * looks up (it takes the first schema of the path that holds it): the index
+ * of the first protected schema with no schema ahead of it known to hold the
+ * name (created earlier in this migration, or a temporary table), else -1.
+ * *first: no other schema a name could be in comes before it. */
+static long path_lookup(const struct lctx *c, const char *name, int *first)
+{
+	*first = 1;
+	if (names_has(&c->defined, "pg_temp", name))
+		return -1;
+	for (size_t i = 0; i < c->npath; i++) {
+		if (!path_exists(c, i))
+			continue;
+		if (names_has(&c->defined, c->path[i].name, name))
+			return -1;
+		if (is_protected(c, c->path[i].name))
+			return (long)i;
+		*first &= !path_creates(c, i);
+	}
+	return -1;
+}
+
 static int protected_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
 {
 	const struct lint_rule_info *ri = arg;
 	if (t->temp)
 		return 0;
-	const char *schema = resolve(c, t->schema);
+	const char *schema = t->schema;
+	size_t at = c->npath;
+	int first = 1;
+	if (schema) {
+		/* written out */
+	} else if (t->fresh) {
+		for (at = 0; at < c->npath && !path_creates(c, at); at++)
+			;
+		schema = at < c->npath ? c->path[at].name : "";
+	} else {
+		long i = path_lookup(c, t->name, &first);
+		if (i < 0)
+			return 0;
+		at = (size_t)i;
+		schema = c->path[at].name;
+	}
 	if (!is_protected(c, schema))
 		return 0;
 	struct buf how = BUF_INIT;
 	if (!t->schema) {
-		if (c->path_line)
-			buf_addf(&how, " (unqualified: the search_path set at line %d puts it there)", c->path_line);
-		else
-			buf_addf(&how, " (unqualified: the role's default search_path%s puts it there)",
-				 c->path_assumed ? ", assumed to be \"$user\", public," : "");
+		buf_adds(&how, " (unqualified: ");
+		path_where(c, !first, &how);
+		buf_adds(&how, first ? " puts it there" : "");
+		path_user_note(c, at, &how);
+		buf_adds(&how, ")");
 	}
-	if (t->name)
-		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
-		       "%s %s.%s in the protected schema \"%s\"%s", verb, schema, t->name, schema, buf_str(&how));
-	else
+	const char *what = t->what ? t->what : "";
+	if (!t->name)
 		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
 		       "%s the protected schema \"%s\"", verb, schema);
+	else if (first)
+		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
+		       "%s %s%s.%s in the protected schema \"%s\"%s", verb, what, schema, t->name, schema,
+		       buf_str(&how));
+	else
+		report(c, ri,
+		       "schema-qualify the name with the schema it is meant to be in: the server takes the first schema "
+		       "of the search_path that holds it, which lint cannot see",
+		       "%s %s%s, which is %s.%s in the protected schema \"%s\" unless a schema ahead of it holds that "
+		       "name%s",
+		       verb, what, t->name, schema, t->name, schema, buf_str(&how));
 	buf_release(&how);
 	return 1;
 }
@@ -2184,6 +2335,17 @@ static void read_allows(struct lctx *c, size_t from, size_t to)
 	}
 }
 
+/* define_one keeps a name a statement creates, where it lands (a
+ * temporary table: pg_temp, which the server searches first) */
+static int define_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
+{
+	(void)verb;
+	(void)arg;
+	if (t->fresh && t->name)
+		names_add(&c->defined, t->temp ? "pg_temp" : resolve(c, t->schema), t->name);
+	return 0;
+}
+
 /* track keeps what later statements depend on: search_path, what this
  * migration created, constraints added NOT VALID */
 static void track(struct lctx *c)
@@ -2200,8 +2362,7 @@ static void track(struct lctx *c)
 				foreach (lc, vs->args) {
 					const A_Const *a = lfirst(lc);
 					if (IsA(a, A_Const) && !a->isnull && IsA(&a->val, String))
-						c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path),
-						c->path[c->npath++] = xstrdup(strVal(&a->val));
+						path_push(c, strVal(&a->val));
 				}
 				int col;
 				advance(c, c->stmt_off, &c->path_line, &col);
@@ -2215,11 +2376,12 @@ static void track(struct lctx *c)
 		return;
 	}
 	const char *schema, *name;
+	each_touched(c, define_one, NULL);
 	if (c->tag == T_CreateStmt || c->tag == T_CreateTableAsStmt) {
 		const RangeVar *rv = c->tag == T_CreateStmt ? stmt_relation(c)
 			: ((const CreateTableAsStmt *)c->node)->into ? ((const CreateTableAsStmt *)c->node)->into->rel : NULL;
 		if ((name = rv_name(rv, &schema)))
-			names_add(&c->created, resolve(c, schema), name);
+			names_add(&c->created, rv_temp(rv) ? "pg_temp" : resolve(c, schema), name);
 	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
 		rv_name(stmt_relation(c), &schema);
 		names_add(&c->created_idx, resolve(c, schema), ((const IndexStmt *)c->node)->idxname);
@@ -2397,6 +2559,7 @@ int lint_sql(const char *file, const char *sql, size_t len, const struct lint_op
 	free(c.ax_table);
 	names_free(&c.created);
 	names_free(&c.created_idx);
+	names_free(&c.defined);
 	names_free(&c.not_valid);
 	path_free(&c);
 	return 0;

@@ -239,6 +239,86 @@ static void test_protected_nested(void)
 	}
 }
 
+/* search_path as the server reads it: "$user" is the role's schema only
+ * when there is one, a new name lands in the first schema that exists, and
+ * an unqualified reference is looked up schema by schema, so a protected
+ * schema anywhere in the path may hold it */
+static void test_search_path(void)
+{
+	const char *hit[] = {
+		"SET search_path TO \"$user\", bo_airflow; CREATE TABLE t (i int)",
+		"SET search_path TO '$user', bo_airflow; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'",
+		"SET search_path = app, bo_airflow; INSERT INTO oracle_employee VALUES (1)",
+		"SET search_path = app, bo_airflow; ALTER TABLE oracle_employee ADD COLUMN x int",
+		"SET search_path = app, bo_airflow; CREATE TABLE x (i int); DROP TRIGGER tr ON oracle_employee",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); INSERT INTO u VALUES (1)",
+		"SET search_path = bo_airflow, app; CREATE TABLE app.t (i int); INSERT INTO t VALUES (1)",
+		"SET search_path = app, bo_airflow; WITH d AS (DELETE FROM oracle_employee RETURNING *) SELECT 1",
+		NULL,
+	};
+	for (const char *const *s = hit; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *s);
+		CU_ASSERT_TRUE(f);
+	}
+	const char *quiet[] = {
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int)",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); INSERT INTO t VALUES (1)",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); ALTER TABLE t ADD COLUMN x int",
+		"SET search_path = app, bo_airflow; CREATE TEMP TABLE t (i int); INSERT INTO t VALUES (1)",
+		"SET search_path = app, bo_airflow; CREATE TYPE e AS ENUM ('a'); ALTER TYPE e ADD VALUE 'b'",
+		"SET search_path = app, bo_airflow; INSERT INTO app.t VALUES (1)",
+		"SET search_path = app, bo_airflow; SELECT * FROM oracle_employee",
+		"SET search_path = app, bo_airflow; INSERT INTO app.t SELECT * FROM oracle_employee",
+		"SET search_path TO \"$user\", public; CREATE TABLE t (i int)",
+		NULL,
+	};
+	for (const char *const *s = quiet; *s; s++) {
+		int f = fires("protected-schema", *s);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *s);
+		CU_ASSERT_FALSE(f);
+	}
+	/* the findings say why, and what to do */
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	struct lint_result r = run("SET search_path = app, bo_airflow;\nINSERT INTO oracle_employee VALUES (1)", &o);
+	const struct lint_finding *f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "writes to oracle_employee, which is bo_airflow.oracle_employee"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "search_path set at line 1 is app, bo_airflow"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->hint, "schema-qualify"));
+	lint_result_release(&r);
+	o.p = NULL;
+	r = run("SET search_path TO \"$user\", bo_airflow;\nCREATE TABLE t (i int)", &o);
+	f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "creates bo_airflow.t in the protected schema \"bo_airflow\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "\"$user\""));
+	lint_result_release(&r);
+	/* a connected target names the role: its schema counts when it is an
+	 * owned one (or a protected one), else it is not assumed to exist */
+	static char *owned[] = { "app" };
+	struct cfg_project p = project();
+	p.owned = owned;
+	p.nowned = 1;
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.user = "app";
+	o.cat = &cat;
+	o.p = &p;
+	CU_ASSERT_FALSE(fires_opts("protected-schema", "SET search_path TO \"$user\", bo_airflow; CREATE TABLE t (i int)", &o));
+	cat.user = "deployer";
+	CU_ASSERT_TRUE(fires_opts("protected-schema", "SET search_path TO \"$user\", bo_airflow; CREATE TABLE t (i int)", &o));
+	/* the role's default search_path counts as a SET does */
+	cat.search_path = "app, bo_airflow";
+	CU_ASSERT_TRUE(fires_opts("protected-schema", "UPDATE oracle_employee SET name = 'x' WHERE id = 1", &o));
+	CU_ASSERT_FALSE(fires_opts("protected-schema", "CREATE TABLE t (i int); UPDATE t SET i = 1 WHERE i = 2", &o));
+}
+
 static void test_protected_message(void)
 {
 	struct lint_opts o;
@@ -749,6 +829,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "protected schemas: every way to change one, and reads that are fine", test_protected },
 		{ "protected schemas: statements inside statements, objects on tables, rewrites", test_protected_nested },
+		{ "protected-schema: search_path as the server reads it", test_search_path },
 		{ "protected-schema: position, search_path, cannot be allowed", test_protected_message },
 		{ "lint_protected_sql for seed files", test_seed_entry },
 		{ "transactions", test_transactions },
