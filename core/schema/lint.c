@@ -317,9 +317,10 @@ static int rule_severity(const struct lctx *c, const struct lint_rule_info *ri)
 		const char *v = p->lint_rules[i].value;
 		sev = !strcmp(v, "error") ? LINT_ERROR : !strcmp(v, "warning") ? LINT_WARNING : LINT_OFF;
 	}
-	if (ri->group == LINT_G_PROTECTED)
-		sev = LINT_ERROR;
-	else if (ri->group == LINT_G_DESTRUCTIVE && c->o->prod && sev != LINT_OFF)
+	/* in prod a destructive finding blocks whatever padctl.yml says: the
+	 * project-wide switch carries no reason, and only a reason (meta.yml's
+	 * destructive: or lint.allow, an allow comment) lets one through */
+	if (ri->group == LINT_G_PROTECTED || (ri->group == LINT_G_DESTRUCTIVE && c->o->prod))
 		sev = LINT_ERROR;
 	return sev;
 }

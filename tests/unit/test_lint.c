@@ -452,6 +452,31 @@ static void test_prod_and_declaration(void)
 	CU_ASSERT_EQUAL(r.errors, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(find(&r, "ban-drop-column")->allowed, "moved to app.people"));
 	lint_result_release(&r);
+	/* padctl.yml switching a destructive rule off does not reach prod: only
+	 * a reason does (meta.yml, or a comment on the statement) */
+	static struct cfg_lint_allow off[] = { { "ban-drop-table", "off", 1, 1 } };
+	struct cfg_project p = project();
+	p.lint_rules = off;
+	p.nlint_rules = 1;
+	o.p = &p;
+	o.destructive = NULL;
+	r = run("DROP TABLE app.orders", &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(find(&r, "ban-drop-table"));
+	CU_ASSERT_EQUAL(find(&r, "ban-drop-table")->severity, LINT_ERROR);
+	CU_ASSERT_EQUAL(r.errors, 1);
+	lint_result_release(&r);
+	r = run("-- padctl:allow ban-drop-table replaced by app.orders2 in 0040\nDROP TABLE app.orders", &o);
+	CU_ASSERT_EQUAL(r.errors, 0);
+	lint_result_release(&r);
+	o.destructive = "replaced by app.orders2 in 0040";
+	r = run("DROP TABLE app.orders", &o);
+	CU_ASSERT_EQUAL(r.errors, 0);
+	lint_result_release(&r);
+	o.destructive = NULL;
+	o.prod = 0;
+	r = run("DROP TABLE app.orders", &o);
+	CU_ASSERT_PTR_NULL(find(&r, "ban-drop-table"));
+	lint_result_release(&r);
 }
 
 static void test_locking(void)
