@@ -500,8 +500,16 @@ static int read_rule_map(struct yw_doc *f, const yaml_node_t *map, const char *w
 			       yw_show(rule), where, yw_kind(v));
 			return fail_hint("%s", hint);
 		}
-		if (choices ? yw_enum(f, v, where, choices, &value) : yw_str(f, v, where, &value))
-			return -1;
+		if (choices) {
+			if (yw_enum(f, v, where, choices, &value))
+				return -1;
+		} else {
+			char *what = xstrfmt("rule \"%s\" in %s", yw_show(rule), where);
+			int rc = yw_reason(f, v, what, &value);
+			free(what);
+			if (rc)
+				return -1;
+		}
 		struct cfg_lint_allow *a = &(*out)[(*nout)++];
 		a->rule = xstrdup(rule);
 		a->value = value;
@@ -1712,7 +1720,7 @@ static const struct yw_field meta_fields[] = {
 	{ .key = "transactional", .type = YW_BOOL, .off = offsetof(struct cfg_meta, transactional), .doc_type = "bool",
 	  .doc_default = "`true`",
 	  .help = "`false` runs `up.sql` outside a transaction, for statements such as `CREATE INDEX CONCURRENTLY`" },
-	{ .key = "destructive", .type = YW_STRING, .off = offsetof(struct cfg_meta, destructive),
+	{ .key = "destructive", .type = YW_REASON, .off = offsetof(struct cfg_meta, destructive),
 	  .what = "\"destructive\" (the reason)", .doc_type = "string",
 	  .help = "declares that the migration drops, truncates, renames or narrows on purpose, and why; a prod-tier "
 		  "deploy refuses a migration with destructive lint findings without it" },

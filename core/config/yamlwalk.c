@@ -348,6 +348,20 @@ int yw_str(struct yw_doc *f, const yaml_node_t *n, const char *what, char **out)
 	return 0;
 }
 
+int yw_reason(struct yw_doc *f, const yaml_node_t *n, const char *what, char **out)
+{
+	const char *v = NULL;
+	if (yw_scalar(f, n, what, &v))
+		return -1;
+	if (!v[strspn(v, " \t\r\n\f\v")]) {
+		yw_err(f, n, "expected a reason for %s, found only blanks", what);
+		return fail_hint("write why, in words");
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 0;
+}
+
 int yw_int(struct yw_doc *f, const yaml_node_t *n, const char *what, long lo, long hi, int *out)
 {
 	if (n->type != YAML_SCALAR_NODE || yw_is_null(n))
@@ -604,6 +618,9 @@ static int walk_field(struct yw_walk *w, const yaml_node_t *map, const struct yw
 	switch (fl->type) {
 	case YW_STRING:
 		rc = yw_str(d, v, what, at);
+		break;
+	case YW_REASON:
+		rc = yw_reason(d, v, what, at);
 		break;
 	case YW_INT:
 		rc = yw_int(d, v, what, fl->lo, fl->hi, at);

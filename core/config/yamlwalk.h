@@ -45,6 +45,7 @@ typedef int (*yw_setter)(struct yw_walk *w, const struct yw_field *fl, const yam
 
 enum yw_type {
 	YW_STRING, /* char * at off: a non-empty string; dflt (if any) when absent */
+	YW_REASON, /* char * at off: a reason, a string with more than blanks in it */
 	YW_INT, /* int at off: an integer from lo to hi */
 	YW_BOOL, /* int at off: true/false, yes/no, on/off */
 	YW_ENUM, /* char * at off: one of choices (NULL-terminated); dflt when absent */
@@ -132,6 +133,9 @@ int yw_scalar(struct yw_doc *d, const yaml_node_t *n, const char *what, const ch
 /* yw_str, yw_int, yw_bool, yw_enum, yw_names read one value; a string
  * replaces (and frees) *out, lists are newly allocated. */
 int yw_str(struct yw_doc *d, const yaml_node_t *n, const char *what, char **out);
+/* yw_reason is yw_str for a reason: one of only blanks (spaces, tabs,
+ * newlines) is refused as an empty one is, since it explains nothing. */
+int yw_reason(struct yw_doc *d, const yaml_node_t *n, const char *what, char **out);
 int yw_int(struct yw_doc *d, const yaml_node_t *n, const char *what, long lo, long hi, int *out);
 int yw_bool(struct yw_doc *d, const yaml_node_t *n, const char *what, int *out);
 int yw_enum(struct yw_doc *d, const yaml_node_t *n, const char *what, const char *const *choices, char **out);

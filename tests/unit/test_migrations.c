@@ -193,6 +193,12 @@ static void test_load_errors(void)
 	const char *aliasmeta[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml",
 				    "a: &a [x, x, x]\nb: &b [*a, *a, *a]\ntransactional: *b\n", NULL };
 	expect_load_error(aliasmeta, "meta.yml:1:1", "unknown key \"a\"");
+	/* a reason of blanks is none: refused as a blank allow comment is */
+	const char *blankdestr[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml", "destructive: \" \"\n", NULL };
+	expect_load_error(blankdestr, "0001_a/meta.yml:1:14", "found only blanks");
+	const char *blankallow[] = { "0001_a/up.sql", "SELECT 1;", "0001_a/meta.yml",
+				     "transactional: true\nlint:\n  allow:\n    ban-truncate: \"  \\t\"\n", NULL };
+	expect_load_error(blankallow, "0001_a/meta.yml:4:19", "rule \"ban-truncate\"");
 	const char *txctl[] = { "0001_a/up.sql", "CREATE TABLE app.half (i int); COMMIT; SELECT no_such_fn();\n",
 				NULL };
 	expect_load_error(txctl, "0001_a/up.sql:1: transaction control", NULL);
