@@ -18,7 +18,9 @@
  * An allowed finding is still listed, with its reason, and never blocks.
  *
  * Destructive findings are warnings unless the env is prod-tier, where they
- * are errors unless the migration's meta.yml declares `destructive: "reason"`.
+ * are errors unless the migration's meta.yml declares `destructive: "reason"`
+ * (or allows the rule with a reason): padctl.yml's lint.rules cannot switch
+ * them off there.
  *
  * What lint cannot know from the text alone (a function's volatility, a
  * column's current type, the server's version, the role's search_path) it

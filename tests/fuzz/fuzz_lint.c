@@ -65,6 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.file = "padctl.yml";
 	p.protected_schemas = prot;
 	p.nprotected = 2;
+	static char *owned[] = { "app" };
+	p.owned = owned;
+	p.nowned = data[0] & 4 ? 0 : 1;
 	p.lint_rules = rules;
 	p.nlint_rules = data[0] & 8 ? 2 : 0;
 	struct lint_opts o;

@@ -1,0 +1,11 @@
+ASET search_path TO "$user", ref;
+CREATE TABLE t (i int);
+SET search_path = app, '$user', ref;
+CREATE TEMP TABLE tmp (i int);
+CREATE TABLE n (i int);
+INSERT INTO tmp VALUES (1);
+INSERT INTO n VALUES (1);
+INSERT INTO oracle_employee VALUES (1);
+ALTER TABLE oracle_employee ADD COLUMN x int;
+RESET search_path;
+UPDATE oracle_employee SET a = 1 WHERE b;
