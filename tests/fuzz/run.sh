@@ -21,7 +21,10 @@ mkdir -p "$out/corpus/$target" "$out/artifacts"
 out=$(cd "$out" && pwd)
 bin=$out/$target
 cd "$out" || exit 1
-# -timeout: one input taking 10 s is a hang; -rss_limit_mb: memory is bounded
+# -timeout: one input taking 10 s is a hang; -rss_limit_mb: memory is bounded;
+# -error_exitcode: libFuzzer's own default is 77, which ctest reads as "skipped"
+# (a crash passed as a skip until this was set)
 exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-print_final_stats=1 -artifact_prefix="$out/artifacts/$target-" "$@" \
 	"$out/corpus/$target" "$here/corpus/$target"
