@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(k, 0);
 	check(v, 1);
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "padctl drift quiet 1\n%s\n%s\n", k, v);
+	buf_addf(&b, "padctl drift quiet " DRIFT_VERSION "\n%s\n%s\n", k, v);
 	char *k2, *v2;
 	if (drift_quiet_parse(buf_str(&b), b.len, &k2, &v2) || strcmp(k, k2) || strcmp(v, v2))
 		abort();
