@@ -152,6 +152,39 @@ static json_t *json_doc(const struct plan *pl, const struct plan_lint *lint, con
 	return doc;
 }
 
+/* json_refused is what --json prints when lint refused the plan: nothing
+ * was recorded (no id, no hash), but a program reading the output gets the
+ * findings that stopped it, per target reached and migration:
+ * {"recorded": false, "lint": [as json_doc's], "targets": [{"target",
+ * "migrations": [{"version", "name", "path", "lint"}]}]} */
+static json_t *json_refused(const struct plan *pl, const struct plan_lint *lint)
+{
+	json_t *lt = json_array(), *targets = json_array();
+	for (size_t i = 0; i < pl->ntargets; i++) {
+		const struct plan_target *pt = &pl->targets[i];
+		if (!pt->t)
+			continue; /* not reached: an earlier target stopped the plan */
+		json_array_append_new(lt, json_pack("{s:s, s:i, s:i, s:s, s:i}", "target", pt->t->name, "errors",
+						    (int)lint[i].errors, "warnings", (int)lint[i].warnings, "assumed",
+						    lint[i].assumed ? lint[i].assumed : "", "server_version_num",
+						    lint[i].server_version));
+		json_t *migs = json_array();
+		size_t at = 0;
+		for (size_t k = 0; k < pt->ntodo; k++) {
+			const struct migration *m = pt->todo[k].m;
+			json_t *o = json_pack("{s:s%, s:s%, s:s%}", "version", m->version, strlen(m->version), "name",
+					      m->name, strlen(m->name), "path", m->up_path ? m->up_path : "",
+					      m->up_path ? strlen(m->up_path) : 0);
+			if (!o)
+				continue;
+			json_object_set_new(o, "lint", json_lint(lint_of(&lint[i], m, &at)));
+			json_array_append_new(migs, o);
+		}
+		json_array_append_new(targets, json_pack("{s:s, s:o}", "target", pt->t->name, "migrations", migs));
+	}
+	return json_pack("{s:b, s:o, s:o}", "recorded", 0, "lint", lt, "targets", targets);
+}
+
 /* sign_request signs the plan's hash as its requester with key and checks
  * that the pipeline's allowed_signers lists the key: *principal, *fpr, *sig */
 static int sign_request(const struct cfg_pipeline *pl, const char *key, const struct sign_fields *f, char **principal,
@@ -268,6 +301,7 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	/* the ledger target's connection stays open to record the plan: a second connection costs a server process */
 	const struct cfg_target *lt = plan_ledger_target(&env);
 	struct db *ledger_db = NULL;
+	int lint_refused = 0; /* the plan stopped at a target's lint errors: --json still shows them */
 	const struct plan_target *ledger_seen = NULL; /* what ledger_db found */
 	for (size_t i = 0; !rc && i < n; i++) {
 		ins[i].allow_ooo = allow_ooo;
@@ -290,8 +324,8 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 							    ins[i].server_version_num };
 			if (!rc)
 				rc = plan_lint_target(p, &env, &ins[i].plan, ins[i].db, &known, &lint[i]);
-			if (!rc)
-				rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan");
+			if (!rc && (rc = plan_lint_refuse(&lint[i], targets[i]->name, "plan")) != 0)
+				lint_refused = 1;
 			/* each step's check(), read-only, on this target */
 			if (!rc)
 				rc = pipeline_check_steps(p, &env, &pl, steps, targets[i], ins[i].db, &ins[i].plan, id);
@@ -309,6 +343,14 @@ int cmd_plan(struct cmd_ctx *ctx, int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		inspect_release(&ins[i]);
 	free(ins);
+	if (rc && lint_refused && ctx->json) {
+		json_t *doc = json_refused(&plan, lint);
+		char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(doc);
+	}
 	char hash[65] = "";
 	char *bytes = NULL;
 	size_t len = 0;
