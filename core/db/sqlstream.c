@@ -9,6 +9,8 @@
 #include "buf.h"
 #include "sql.h"
 
+#include <pg_query/pg_query.pb-c.h>
+
 /* ---------------------------------------------------------------- lexing
  *
  * A light scanner of PostgreSQL's lexical rules (quotes, dollar quotes,
@@ -254,6 +256,8 @@ void sql_stream_release(struct sql_stream *s)
 		pg_query_free_split_result(s->split);
 	s->have_split = 0;
 	buf_release(&s->chunk);
+	free(s->cuts);
+	s->cuts = NULL;
 	free(s->err);
 	s->err = NULL;
 }
@@ -263,6 +267,83 @@ static int stream_error(struct sql_stream *s, size_t off, char *msg)
 	s->err = msg;
 	s->err_off = off;
 	return -1;
+}
+
+/* scan_cuts cuts the n bytes at t at every ';' token of PostgreSQL's own
+ * scanner (pg_query_scan), into s->cuts (offsets from s->pos); pieces of
+ * only blanks and comments are left out. The text has to scan: -1 when it
+ * does not, with the scanner's message in *msg (the caller's) and its
+ * position in *at. */
+static int scan_cuts(struct sql_stream *s, const char *t, size_t n, char **msg, size_t *at)
+{
+	PgQueryScanResult r = pg_query_scan(t);
+	if (r.error) {
+		*msg = xstrdup(r.error->message);
+		*at = r.error->cursorpos > 0 ? sql_byte_offset(t, n, r.error->cursorpos) : 0;
+		pg_query_free_scan_result(r);
+		return -1;
+	}
+	PgQuery__ScanResult *sr = pg_query__scan_result__unpack(NULL, r.pbuf.len, (const uint8_t *)r.pbuf.data);
+	size_t ntok = sr ? sr->n_tokens : 0, start = 0;
+	for (size_t i = 0; i <= ntok; i++) {
+		size_t end = n, next = n;
+		if (i < ntok) {
+			if (sr->tokens[i]->token != PG_QUERY__TOKEN__ASCII_59)
+				continue;
+			end = (size_t)sr->tokens[i]->start;
+			next = (size_t)sr->tokens[i]->end;
+		}
+		if (end > n || end < start)
+			break;
+		if (sql_skip_blank(t + start, end - start) < end - start) {
+			if (s->ncuts == s->cuts_cap) {
+				s->cuts_cap = s->cuts_cap ? s->cuts_cap * 2 : 64;
+				s->cuts = xrealloc(s->cuts, s->cuts_cap * sizeof *s->cuts);
+			}
+			s->cuts[s->ncuts].off = s->pos + start;
+			s->cuts[s->ncuts].len = end - start;
+			s->cuts[s->ncuts].copy_data = 0;
+			s->ncuts++;
+		}
+		start = next;
+	}
+	if (sr)
+		pg_query__scan_result__free_unpacked(sr, NULL);
+	pg_query_free_scan_result(r);
+	return 0;
+}
+
+/* split_scanned cuts the chunk at every ';' token (sql_stream.lenient).
+ * libpg_query's pg_query_split_with_scanner is not used: it drops a
+ * statement with a parenthesis left open, with everything after it, and
+ * one without a keyword, without a word. Cutting at every ';' also cuts
+ * inside CREATE RULE ... (a; b) and BEGIN ATOMIC ... END, whose pieces then
+ * fail at their very end: the reader joins them (lint does). A token the
+ * scanner cannot end (a quote or comment left open) runs to the end of the
+ * text: the pieces before the statement it starts in are cut, and s->err,
+ * s->err_off say where reading stops. */
+static void split_scanned(struct sql_stream *s)
+{
+	const char *t = buf_str(&s->chunk);
+	size_t n = s->chunk.len, e = 0;
+	char *msg = NULL;
+	s->ncuts = 0;
+	s->next = 0;
+	if (!scan_cuts(s, t, n, &msg, &e))
+		return;
+	s->err = msg;
+	s->err_off = s->pos + e;
+	char *head = xstrndup(t, e), *again = NULL;
+	size_t e2;
+	if (scan_cuts(s, head, e, &again, &e2)) {
+		free(again);
+		s->ncuts = 0;
+	} else if (s->ncuts && s->cuts[s->ncuts - 1].off + s->cuts[s->ncuts - 1].len == s->pos + e) {
+		/* the last piece runs into the open token: its statement is where reading stops */
+		const struct sql_piece *last = &s->cuts[--s->ncuts];
+		s->err_off = last->off + sql_skip_blank(s->text + last->off, last->len);
+	}
+	free(head);
 }
 
 /* stream_chunk splits the next chunk; -1 on a syntax error (s->err) */
@@ -277,7 +358,7 @@ static int stream_chunk(struct sql_stream *s)
 		PgQuerySplitResult r = pg_query_split_with_parser(buf_str(&s->chunk));
 		if (!r.error) {
 			s->split = r;
-			s->have_split = 1;
+				s->have_split = 1;
 			s->next = 0;
 			s->base = s->pos;
 			break;
@@ -286,6 +367,13 @@ static int stream_chunk(struct sql_stream *s)
 		/* a cut inside a construct the scanner does not know (BEGIN ATOMIC ... END) fails at the
 		 * end of the chunk: grow it; an error that stays put is the text's own */
 		if (cut != CUT_SIZE || e == prev_err) {
+			if (s->lenient) {
+				pg_query_free_split_result(r);
+				split_scanned(s);
+				if (s->err)
+					return 0; /* its statements first, then the error */
+				break;
+			}
 			char *msg = xstrdup(r.error->message);
 			pg_query_free_split_result(r);
 			return stream_error(s, e, msg);
@@ -340,6 +428,11 @@ static int stream_chunk(struct sql_stream *s)
 int sql_stream_next(struct sql_stream *s, struct sql_piece *p)
 {
 	for (;;) {
+		if (s->next < s->ncuts) {
+			*p = s->cuts[s->next++];
+			return 1;
+		}
+		s->ncuts = 0;
 		if (s->have_split && s->next < s->split.n_stmts) {
 			const PgQuerySplitStmt *st = s->split.stmts[s->next++];
 			p->off = s->base + (size_t)st->stmt_location;

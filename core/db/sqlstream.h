@@ -44,6 +44,18 @@ struct sql_stream {
 	size_t err_off;
 	int err_meta;
 	int saw_copy; /* inline COPY data came before */
+	/* set after sql_stream_init to read past statements that do not parse
+	 * (lint): a chunk the parser cannot split is cut at every ';' token of
+	 * PostgreSQL's scanner (pg_query_scan) instead, whatever the grammar, so
+	 * the statement that does not parse fails on its own and the others are
+	 * still handed out. A ';' inside CREATE RULE ... (a; b) or BEGIN ATOMIC
+	 * ... END cuts too: the reader joins a piece that fails at its very end
+	 * with the next. Only a token the scanner cannot end (a quote or comment
+	 * left open) still stops the stream: -1 with err_off at the statement
+	 * it starts in. */
+	int lenient;
+	struct sql_piece *cuts; /* lenient: the pieces of a chunk the parser could not split */
+	int ncuts, cuts_cap;
 };
 
 /* sql_stream_init starts reading text (len bytes, NUL-terminated); text is

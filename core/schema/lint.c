@@ -2218,7 +2218,8 @@ static const struct rule rules[] = {
 	    "a `padctl:allow` comment without a reason or naming an unknown rule" },
 	  NULL },
 	{ { "syntax", LINT_G_LINT, LINT_WARNING,
-	    "SQL the parser (PostgreSQL 15's grammar) cannot read: that statement, or the rest of the file, is not linted" },
+	    "SQL the parser (PostgreSQL 15's grammar) cannot read: that statement is not checked (the rest of the file "
+	    "only after a quote or comment left open, or a psql command)" },
 	  NULL },
 };
 
@@ -2464,6 +2465,140 @@ static void lint_piece(struct lctx *c, size_t off, size_t n, Node *stmt)
 	check_stmt(c, stmt);
 }
 
+/* lint_tree checks the statements of one parse of the text's bytes base .. base + len */
+static void lint_tree(struct lctx *c, size_t base, size_t len, const List *tree)
+{
+	const ListCell *lc;
+	foreach (lc, tree) {
+		const RawStmt *raw = lfirst(lc);
+		size_t off = raw->stmt_location >= 0 ? (size_t)raw->stmt_location : len;
+		size_t n = raw->stmt_len > 0 ? (size_t)raw->stmt_len : 0;
+		if (off > len)
+			off = len;
+		if (!n || n > len - off)
+			n = len - off;
+		lint_piece(c, base + off, n, raw->stmt);
+	}
+}
+
+static void report_at(struct lctx *c, const struct lint_rule_info *ri, int line, int col, const char *hint,
+		      const char *fmt, ...) __attribute__((format(__printf__, 6, 7)));
+static void report_at(struct lctx *c, const struct lint_rule_info *ri, int line, int col, const char *hint,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport_at(c, ri, line, col, c->allows, c->nallows, hint, fmt, ap);
+	va_end(ap);
+}
+
+/* syntax_one reports a statement the parser cannot read (off, n: its bytes,
+ * leading comments included), at its first character; the reason says
+ * where the parser stopped. It is a warning: a statement of the target's
+ * newer PostgreSQL is fine to run, but lint has not checked it. */
+static void syntax_one(struct lctx *c, size_t off, size_t n, const PgQueryError *err)
+{
+	size_t lead = sql_skip_blank(c->text + off, n);
+	if (lead == n)
+		return;
+	read_allows(c, off, off + lead);
+	c->piece_off = off;
+	c->stmt_off = off + lead;
+	c->stmt_len = n - lead;
+	int line, col, eline = 0, ecol = 0;
+	advance(c, c->stmt_off, &line, &col);
+	if (err->cursorpos > 0)
+		advance(c, off + sql_byte_offset(c->text + off, n, err->cursorpos), &eline, &ecol);
+	struct buf at = BUF_INIT;
+	if (eline)
+		buf_addf(&at, " (line %d, column %d)", eline, ecol);
+	report_at(c, lint_rule_find("syntax"), line, col,
+		  "if it is SQL of the target's newer PostgreSQL, review it by hand (the run-time guard still compares "
+		  "the protected schemas); otherwise fix it: the server says more when it runs it",
+		  "this statement was not checked, for protected schemas neither: lint's parser (PostgreSQL %d's "
+		  "grammar) cannot read it: %s%s",
+		  PG_VERSION_NUM / 10000, err->message, buf_str(&at));
+	buf_release(&at);
+}
+
+/* error_at_end tells whether a parse of the n bytes at t failed at their end
+ * (only blanks and comments after where it stopped) */
+static int error_at_end(const char *t, size_t n, const PgQueryError *err)
+{
+	size_t e = sql_byte_offset(t, n, err->cursorpos);
+	return err->cursorpos > 0 && sql_skip_blank(t + e, n - e) == n - e;
+}
+
+/* how many of the scanner's pieces one statement may span (see lint_stream) */
+#define MAX_JOIN 32
+
+/* lint_stream checks the statements of the text one by one, from the
+ * statement stream in its lenient mode: a statement the parser cannot read
+ * is a syntax finding and the ones after it are still checked. When the
+ * parser cannot split a chunk, the stream cuts it with libpg_query's
+ * scanner at every top-level ';', which also cuts inside a function body
+ * of several statements (BEGIN ATOMIC ... END): a piece that fails at its
+ * very end is joined to the next ones until it parses (MAX_JOIN at most),
+ * as the stream grows a chunk cut too early. */
+static void lint_stream(struct lctx *c)
+{
+	struct sql_stream s;
+	struct sql_piece q[MAX_JOIN];
+	size_t nq = 0;
+	int rc = 1;
+	sql_stream_init(&s, c->text, c->len);
+	s.lenient = 1;
+	for (;;) {
+		if (!nq) {
+			if (rc == 1)
+				rc = sql_stream_next(&s, &q[0]);
+			if (rc != 1)
+				break;
+			nq = 1;
+		}
+		size_t used = 1, k = 1;
+		while (!q[0].copy_data) {
+			size_t n = q[k - 1].off + q[k - 1].len - q[0].off;
+			char *one = xstrndup(c->text + q[0].off, n);
+			MemoryContext ctx = pg_query_enter_memory_context();
+			PgQueryInternalParsetreeAndError pr = pg_query_raw_parse(one);
+			int join = 0;
+			if (!pr.error) {
+				lint_tree(c, q[0].off, n, pr.tree);
+				used = k;
+			} else if (error_at_end(one, n, pr.error) && k < MAX_JOIN) {
+				if (k == nq && rc == 1 && (rc = sql_stream_next(&s, &q[nq])) == 1)
+					nq++;
+				join = k < nq && !q[k].copy_data;
+			}
+			if (pr.error && !join)
+				syntax_one(c, q[0].off, q[0].len, pr.error);
+			parse_release(&pr);
+			pg_query_exit_memory_context(ctx);
+			free(one);
+			if (!join)
+				break;
+			k++;
+		}
+		memmove(q, q + used, (nq - used) * sizeof q[0]);
+		nq -= used;
+	}
+	if (rc < 0) {
+		c->stmt_off = s.err_off < c->len ? s.err_off : c->len;
+		c->stmt_len = 0;
+		/* the allow comments of the last statement do not reach the unreadable part */
+		for (size_t i = 0; i < c->nallows; i++)
+			free(c->allows[i].reason);
+		c->nallows = 0;
+		report(c, lint_rule_find("syntax"),
+		       "check the SQL; the server will say more when it runs it",
+		       "the rest of the file from here was not checked, for protected schemas neither: lint (PostgreSQL "
+		       "%d's grammar) cannot read past this point: %s",
+		       PG_VERSION_NUM / 10000, s.err ? s.err : "syntax error");
+	}
+	sql_stream_release(&s);
+}
+
 int lint_sql(const char *file, const char *sql, size_t len, const struct lint_opts *o, struct lint_result *r)
 {
 	if (lint_opts_check(o))
@@ -2493,65 +2628,22 @@ int lint_sql(const char *file, const char *sql, size_t len, const struct lint_op
 
 	/* one parse of the whole sql when it is small and has no COPY data
 	 * (the common case); otherwise statement by statement from the
-	 * bounded-memory stream, which also finds where a syntax error is. The
-	 * tree lives in the parser's memory context, freed when it is left. */
+	 * bounded-memory stream, which also goes on past a statement that does
+	 * not parse. The tree lives in the parser's memory context, freed when
+	 * it is left. */
 	int whole = 0;
 	if (len <= SQL_STREAM_CHUNK) {
 		MemoryContext ctx = pg_query_enter_memory_context();
 		PgQueryInternalParsetreeAndError pr = pg_query_raw_parse(sql);
 		if (!pr.error) {
 			whole = 1;
-			const ListCell *lc;
-			foreach (lc, pr.tree) {
-				const RawStmt *raw = lfirst(lc);
-				size_t off = raw->stmt_location >= 0 ? (size_t)raw->stmt_location : len;
-				size_t n = raw->stmt_len > 0 ? (size_t)raw->stmt_len : 0;
-				if (off > len)
-					off = len;
-				if (!n || n > len - off)
-					n = len - off;
-				lint_piece(&c, off, n, raw->stmt);
-			}
+			lint_tree(&c, 0, len, pr.tree);
 		}
 		parse_release(&pr);
 		pg_query_exit_memory_context(ctx);
 	}
-	struct sql_stream s;
-	struct sql_piece p;
-	int rc = 0;
-	sql_stream_init(&s, sql, whole ? 0 : len);
-	while (!whole && (rc = sql_stream_next(&s, &p)) == 1) {
-		if (p.copy_data)
-			continue;
-		char *one = xstrndup(sql + p.off, p.len);
-		MemoryContext ctx = pg_query_enter_memory_context();
-		PgQueryInternalParsetreeAndError pr = pg_query_raw_parse(one);
-		free(one);
-		const ListCell *lc;
-		if (!pr.error)
-			foreach (lc, pr.tree)
-				lint_piece(&c, p.off, p.len, ((const RawStmt *)lfirst(lc))->stmt);
-		if (pr.error) {
-			size_t lead = sql_skip_blank(sql + p.off, p.len);
-			c.stmt_off = p.off + lead;
-			c.stmt_len = p.len - lead;
-			report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
-			       "the parser cannot read this statement: %s", pr.error->message);
-		}
-		parse_release(&pr);
-		pg_query_exit_memory_context(ctx);
-	}
-	if (rc < 0) {
-		c.stmt_off = s.err_off < len ? s.err_off : len;
-		c.stmt_len = 0;
-		/* the allow comments of the last statement do not reach the unreadable part */
-		for (size_t i = 0; i < c.nallows; i++)
-			free(c.allows[i].reason);
-		c.nallows = 0;
-		report(&c, lint_rule_find("syntax"), "check the SQL; the server will say more when it runs it",
-		       "the parser cannot read this part: %s", s.err ? s.err : "syntax error");
-	}
-	sql_stream_release(&s);
+	if (!whole)
+		lint_stream(&c);
 	rerun_finish(&c, lint_rule_find("non-transactional-not-rerunnable"));
 	for (size_t i = 0; i < c.nallows; i++)
 		free(c.allows[i].reason);

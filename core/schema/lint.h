@@ -112,8 +112,9 @@ struct lint_opts {
 
 /* lint_sql checks text (len bytes, NUL-terminated: a migration's up.sql,
  * named file in findings) and appends its findings to r (zero it first; free
- * with lint_result_release). Text the parser rejects gives one error
- * finding (rule "syntax"). Returns 0; -1 only when opts are invalid (an
+ * with lint_result_release). Each statement the parser rejects gives a
+ * warning (rule "syntax") and the other statements are still checked.
+ * Returns 0; -1 only when opts are invalid (an
  * unknown rule in meta.yml's lint.allow, an allow of protected-schema), with
  * the error fail()ed naming the meta.yml line. */
 int lint_sql(const char *file, const char *text, size_t len, const struct lint_opts *o, struct lint_result *r);

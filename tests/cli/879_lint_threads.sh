@@ -32,13 +32,13 @@ seq=$(awk '/^-- apply / { v = substr($3, 1, 4) } /^-- lint: / { print v, $3 }' <
 want=""
 for ((i = 2; i <= N + 1; i++)); do
 	v=$(printf '%04d' "$i")
-	want+="$v $PROJECT/migrations/${v}_c$v/up.sql:"
-	[ "$v" = 0070 ] && want+="2:75:" || want+="2:1:" # 0070: where its syntax error is
-	want+=$'\n'
+	want+="$v $PROJECT/migrations/${v}_c$v/up.sql:2:1:"$'\n'
 done
 got=$(awk '{ print $1, $2 }' <<<"$seq" | sed -E 's/(up\.sql:[0-9]+:[0-9]+:).*/\1/')
 assert_eq "${want%$'\n'}" "$got" "the findings' migrations and places"
 assert_contains "$(grep -- '-- lint: .*c0070/up.sql' <<<"$OUT")" "warning syntax" "0070's finding"
+# it points at its statement, and says where the parser stopped
+assert_contains "$(grep -- '-- lint: .*c0070/up.sql' <<<"$OUT")" "(line 2, column 75)" "0070's finding"
 [ "$(grep -c 'adding-field-with-default' <<<"$OUT")" = $((N - 1)) ] || fail_now "volatile defaults: $(grep -c 'adding-field-with-default' <<<"$OUT")"
 ok "$N findings, each under its own migration, in order; 0070's is the syntax error"
 

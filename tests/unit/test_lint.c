@@ -772,9 +772,10 @@ static void test_hostile(void)
 	struct lint_opts o;
 	memset(&o, 0, sizeof o);
 	o.transactional = 1;
-	/* a syntax error is reported, not fatal; nothing after it is linted */
+	/* a syntax error is reported, not fatal; the statements after it are linted (test_syntax) */
 	struct lint_result r = run("SELECT 1; ALTER TABLE; DROP TABLE x;", &o);
 	CU_ASSERT_PTR_NOT_NULL(find(&r, "syntax"));
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "ban-drop-table"));
 	CU_ASSERT_EQUAL(r.errors, 0);
 	lint_result_release(&r);
 	o.p = NULL;
@@ -796,6 +797,128 @@ static void test_hostile(void)
 	r = run("COPY t FROM STDIN;\nDROP TABLE x\n\\.\n", &o);
 	CU_ASSERT_PTR_NULL(find(&r, "ban-drop-table"));
 	lint_result_release(&r);
+}
+
+/* a statement lint's parser cannot read (PostgreSQL 17's SET EXPRESSION is
+ * valid on a newer target) is a warning saying it was not checked, and every
+ * other statement of the file is still linted, at its own place, with the
+ * search_path the statements before it set */
+static const char pg17[] = "ALTER TABLE app.t ALTER COLUMN c SET EXPRESSION AS (1)";
+
+static const struct lint_finding *find_at(const struct lint_result *r, const char *rule, int line)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].rule, rule) && r->v[i].line == line)
+			return &r->v[i];
+	return NULL;
+}
+
+static void test_syntax(void)
+{
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	o.prod = 1;
+	struct buf b = BUF_INIT;
+	buf_addf(&b, "-- a newer grammar\n%s;\n  DELETE FROM bo_airflow.t;\nDROP TABLE app.x;\n", pg17);
+	struct lint_result r = run(buf_str(&b), &o);
+	const struct lint_finding *f = find(&r, "syntax");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 2);
+	CU_ASSERT_EQUAL(f->col, 1);
+	CU_ASSERT_EQUAL(f->severity, LINT_WARNING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "PostgreSQL 15"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "not checked"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "protected schemas"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "line 2, column 38")); /* where the parser stopped: EXPRESSION */
+	f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 3);
+	CU_ASSERT_EQUAL(f->col, 3);
+	f = find(&r, "ban-drop-table");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 4);
+	CU_ASSERT_EQUAL(f->severity, LINT_ERROR); /* prod refuses it */
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "ban-delete-without-where"));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* SET search_path before the unreadable statement still counts after it */
+	r = run("SET search_path = app, bo_airflow;\nALTER TABLE t ALTER COLUMN c SET EXPRESSION AS (1);\n"
+		"INSERT INTO oracle_employee VALUES (1);",
+		&o);
+	f = find(&r, "protected-schema");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "search_path set at line 1"));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* several unreadable statements, each its own finding; a function body
+	 * of several statements (BEGIN ATOMIC) is still one statement */
+	buf_reset(&b);
+	buf_addf(&b,
+		 "%s;\nCREATE FUNCTION app.f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+		 "ALTER TABLE; TRUNCATE app.t;\n%s;\nDROP TABLE app.x;",
+		 pg17, pg17);
+	r = run(buf_str(&b), &o);
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 1));
+	CU_ASSERT_PTR_NULL(find_at(&r, "syntax", 2));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 3));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-truncate", 3));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 4));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-drop-table", 5));
+	size_t nsyntax = 0;
+	for (size_t i = 0; i < r.n; i++)
+		nsyntax += !strcmp(r.v[i].rule, "syntax");
+	CU_ASSERT_EQUAL(nsyntax, 3);
+	lint_result_release(&r);
+	o.p = NULL;
+	/* a parenthesis left open, a statement without a keyword, a rule's
+	 * actions (a; b): each statement stays its own */
+	r = run("ALTER TABLE app.t ADD COLUMN c timestamptz DEFAULT clock_timestamp(;\nDROP TABLE app.x;\n"
+		"frobnicate;\nCREATE RULE r AS ON INSERT TO app.t DO ALSO (DELETE FROM app.u; DELETE FROM app.v);\n"
+		"ALTER TABLE; DELETE FROM app.w;",
+		&o);
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 1));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-drop-table", 2));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 3));
+	CU_ASSERT_PTR_NULL(find_at(&r, "syntax", 4));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 5));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-delete-without-where", 5));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* an allow comment on the unreadable statement is its own, not the one before's */
+	buf_reset(&b);
+	buf_addf(&b, "-- padctl:allow syntax checked by hand: PostgreSQL 17 on every target\n%s;\n"
+		     "-- padctl:allow ban-drop-table gone since 0040\nDROP TABLE app.x;\n%s;",
+		 pg17, pg17);
+	r = run(buf_str(&b), &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(find_at(&r, "syntax", 2));
+	CU_ASSERT_STRING_EQUAL(find_at(&r, "syntax", 2)->allowed, "checked by hand: PostgreSQL 17 on every target");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(find_at(&r, "syntax", 5));
+	CU_ASSERT_PTR_NULL(find_at(&r, "syntax", 5)->allowed);
+	lint_result_release(&r);
+	o.p = NULL;
+	/* a literal left open runs to the end of the file: the statements before it are linted */
+	r = run("DROP TABLE app.x;\nSELECT 1;\n  SELECT 'abc;\nDROP TABLE app.y;", &o);
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-drop-table", 1));
+	f = find(&r, "syntax");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 3);
+	CU_ASSERT_EQUAL(f->col, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "not checked"));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* a file bigger than one chunk of the statement stream, the same */
+	buf_reset(&b);
+	while (b.len < (1u << 20) + 4096)
+		buf_adds(&b, "SELECT 1;\n");
+	buf_addf(&b, "%s;\nDROP TABLE app.x;\n", pg17);
+	r = run(buf_str(&b), &o);
+	CU_ASSERT_EQUAL(r.n, 2);
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "syntax"));
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "ban-drop-table"));
+	lint_result_release(&r);
+	buf_release(&b);
 }
 
 static void test_rule_table(void)
@@ -866,6 +989,7 @@ int main(void)
 		{ "suppression with a reason", test_suppression },
 		{ "lint.rules in padctl.yml", test_config_check },
 		{ "hostile and odd input", test_hostile },
+		{ "a statement lint cannot parse, and the rest of the file", test_syntax },
 		{ "the rule table", test_rule_table },
 		{ "deep expressions", test_deep },
 		{ NULL, NULL },
