@@ -1026,14 +1026,53 @@ static void r_concurrently_in_tx(struct lctx *c, const struct lint_rule_info *ri
 		       "CONCURRENTLY cannot run inside the transaction padctl opens for this migration");
 }
 
-/* rerunnable tells whether a statement can run a second time after a
- * failure later in a non-transactional migration */
-#define NO_FLAG ((size_t)-1)
+/* What can run a second time after a failure later in a non-transactional
+ * migration (the whole file runs again): the forms that skip what is
+ * already there (IF NOT EXISTS, IF EXISTS, OR REPLACE), statements that set
+ * rather than add (SET, COMMENT, GRANT, ALTER ... SET ...), and writes that
+ * do not fail when repeated (UPDATE, DELETE, an INSERT ... ON CONFLICT).
+ * Every other statement cannot, a kind lint does not know included: a
+ * statement missing here is a warning too many, where a guess would be a
+ * rerun that fails in prod. */
 struct rerun_key {
 	NodeTag tag;
-	size_t flag; /* the bool field that makes it re-runnable, or NO_FLAG: never */
+	size_t flag; /* the bool field that makes it re-runnable, or ALWAYS */
+	key_when when; /* and a condition on the statement (NULL: none) */
 };
-#define RK(node, flag) { T_##node, offsetof(node, flag) }
+#define ALWAYS ((size_t)-1)
+#define RK(node, flag) { T_##node, offsetof(node, flag), NULL }
+#define RK_ALWAYS(node) { T_##node, ALWAYS, NULL }
+#define RK_WHEN(node, when) { T_##node, ALWAYS, when }
+
+static int select_reads(const Node *n)
+{
+	return !((const SelectStmt *)n)->intoClause; /* SELECT INTO creates a table */
+}
+
+static int insert_upserts(const Node *n)
+{
+	return ((const InsertStmt *)n)->onConflictClause != NULL;
+}
+
+static int copy_to(const Node *n)
+{
+	return !copy_from(n); /* COPY FROM adds the rows again */
+}
+
+static int explain_only(const Node *n)
+{
+	return !explain_analyze(n);
+}
+
+/* ALTER DOMAIN: SET/DROP DEFAULT, SET/DROP NOT NULL, VALIDATE, DROP CONSTRAINT IF EXISTS */
+static int domain_sets(const Node *n)
+{
+	const AlterDomainStmt *d = (const AlterDomainStmt *)n;
+	return (d->subtype && strchr("TNOV", d->subtype)) || (d->subtype == 'X' && d->missing_ok);
+}
+
+static int alter_table_reruns(const Node *n);
+
 static const struct rerun_key rerun_keys[] = {
 	RK(CreateStmt, if_not_exists),
 	RK(IndexStmt, if_not_exists),
@@ -1041,38 +1080,160 @@ static const struct rerun_key rerun_keys[] = {
 	RK(CreateSchemaStmt, if_not_exists),
 	RK(CreateExtensionStmt, if_not_exists),
 	RK(CreateTableAsStmt, if_not_exists),
+	RK(CreateStatsStmt, if_not_exists),
+	RK(CreateForeignTableStmt, base.if_not_exists),
+	RK(CreateForeignServerStmt, if_not_exists),
+	RK(CreateUserMappingStmt, if_not_exists),
+	RK(DefineStmt, if_not_exists),
+	RK(DefineStmt, replace),
 	RK(ViewStmt, replace),
 	RK(CreateFunctionStmt, replace),
-	RK(DropStmt, missing_ok),
 	RK(CreateTrigStmt, replace),
+	RK(RuleStmt, replace),
+	RK(CreatePLangStmt, replace),
+	RK(CreateTransformStmt, replace),
+	RK(DropStmt, missing_ok),
+	RK(DropRoleStmt, missing_ok),
+	RK(DropUserMappingStmt, missing_ok),
 	RK(AlterEnumStmt, skipIfNewValExists),
-	{ T_CreateEnumStmt, NO_FLAG },
-	{ T_CompositeTypeStmt, NO_FLAG },
-	{ T_CreateDomainStmt, NO_FLAG },
-	{ T_RenameStmt, NO_FLAG },
-	{ T_CreateRangeStmt, NO_FLAG },
+	RK(AlterObjectSchemaStmt, missing_ok),
+	RK_WHEN(AlterTableStmt, alter_table_reruns),
+	RK_WHEN(AlterDomainStmt, domain_sets),
+	RK_WHEN(SelectStmt, select_reads),
+	RK_WHEN(InsertStmt, insert_upserts),
+	RK_WHEN(CopyStmt, copy_to),
+	RK_WHEN(ExplainStmt, explain_only),
+	RK_ALWAYS(VariableSetStmt),
+	RK_ALWAYS(VariableShowStmt),
+	RK_ALWAYS(TransactionStmt),
+	RK_ALWAYS(CommentStmt),
+	RK_ALWAYS(SecLabelStmt),
+	RK_ALWAYS(GrantStmt),
+	RK_ALWAYS(GrantRoleStmt),
+	RK_ALWAYS(AlterDefaultPrivilegesStmt),
+	RK_ALWAYS(AlterOwnerStmt),
+	RK_ALWAYS(AlterFunctionStmt),
+	RK_ALWAYS(AlterSeqStmt),
+	RK_ALWAYS(AlterStatsStmt),
+	RK_ALWAYS(AlterPolicyStmt),
+	RK_ALWAYS(AlterExtensionStmt),
+	RK_ALWAYS(AlterRoleStmt),
+	RK_ALWAYS(AlterRoleSetStmt),
+	RK_ALWAYS(AlterDatabaseSetStmt),
+	RK_ALWAYS(DropOwnedStmt),
+	RK_ALWAYS(ReassignOwnedStmt),
+	RK_ALWAYS(UpdateStmt),
+	RK_ALWAYS(DeleteStmt),
+	RK_ALWAYS(MergeStmt),
+	RK_ALWAYS(TruncateStmt),
+	RK_ALWAYS(VacuumStmt),
+	RK_ALWAYS(ReindexStmt),
+	RK_ALWAYS(ClusterStmt),
+	RK_ALWAYS(RefreshMatViewStmt),
+	RK_ALWAYS(LockStmt),
+	RK_ALWAYS(CheckPointStmt),
+	RK_ALWAYS(DiscardStmt),
+	RK_ALWAYS(NotifyStmt),
 };
 
+/* The ALTER TABLE commands that can run twice: those that set something,
+ * and the ones that add or drop with IF [NOT] EXISTS (missing_ok). ADD
+ * CONSTRAINT, ADD IDENTITY, ATTACH/DETACH PARTITION, [NO] INHERIT, [NOT] OF
+ * and the rest cannot. */
+typedef int (*cmd_when)(const AlterTableCmd *cmd);
+
+static int cmd_missing_ok(const AlterTableCmd *cmd)
+{
+	return cmd->missing_ok;
+}
+
+static int cmd_no_using(const AlterTableCmd *cmd)
+{
+	/* USING runs its expression on the values again: x * 100 twice */
+	return !cmd_coldef(cmd) || !cmd_coldef(cmd)->raw_default;
+}
+
+static const struct {
+	AlterTableType subtype;
+	cmd_when when; /* NULL: always */
+} rerun_cmds[] = {
+	{ AT_AddColumn, cmd_missing_ok },
+	{ AT_DropColumn, cmd_missing_ok },
+	{ AT_DropConstraint, cmd_missing_ok },
+	{ AT_DropIdentity, cmd_missing_ok },
+	{ AT_DropExpression, cmd_missing_ok },
+	{ AT_AlterColumnType, cmd_no_using },
+	{ AT_ColumnDefault, NULL },
+	{ AT_DropNotNull, NULL },
+	{ AT_SetNotNull, NULL },
+	{ AT_SetStatistics, NULL },
+	{ AT_SetOptions, NULL },
+	{ AT_ResetOptions, NULL },
+	{ AT_SetStorage, NULL },
+	{ AT_SetCompression, NULL },
+	{ AT_AlterColumnGenericOptions, NULL },
+	{ AT_ChangeOwner, NULL },
+	{ AT_ClusterOn, NULL },
+	{ AT_DropCluster, NULL },
+	{ AT_SetLogged, NULL },
+	{ AT_SetUnLogged, NULL },
+	{ AT_SetAccessMethod, NULL },
+	{ AT_SetTableSpace, NULL },
+	{ AT_SetRelOptions, NULL },
+	{ AT_ResetRelOptions, NULL },
+	{ AT_ReplaceRelOptions, NULL },
+	{ AT_EnableTrig, NULL },
+	{ AT_EnableAlwaysTrig, NULL },
+	{ AT_EnableReplicaTrig, NULL },
+	{ AT_DisableTrig, NULL },
+	{ AT_EnableTrigAll, NULL },
+	{ AT_DisableTrigAll, NULL },
+	{ AT_EnableTrigUser, NULL },
+	{ AT_DisableTrigUser, NULL },
+	{ AT_EnableRule, NULL },
+	{ AT_EnableAlwaysRule, NULL },
+	{ AT_EnableReplicaRule, NULL },
+	{ AT_DisableRule, NULL },
+	{ AT_ReplicaIdentity, NULL },
+	{ AT_EnableRowSecurity, NULL },
+	{ AT_DisableRowSecurity, NULL },
+	{ AT_ForceRowSecurity, NULL },
+	{ AT_NoForceRowSecurity, NULL },
+	{ AT_GenericOptions, NULL },
+	{ AT_ValidateConstraint, NULL },
+	{ AT_AlterConstraint, NULL },
+	{ AT_SetIdentity, NULL },
+};
+
+static int alter_table_reruns(const Node *n)
+{
+	const ListCell *lc;
+	foreach (lc, ((const AlterTableStmt *)n)->cmds) {
+		const AlterTableCmd *cmd = lfirst(lc);
+		if (!IsA(cmd, AlterTableCmd))
+			continue;
+		size_t i = 0;
+		while (i < sizeof rerun_cmds / sizeof rerun_cmds[0] && rerun_cmds[i].subtype != cmd->subtype)
+			i++;
+		if (i == sizeof rerun_cmds / sizeof rerun_cmds[0] || (rerun_cmds[i].when && !rerun_cmds[i].when(cmd)))
+			return 0;
+	}
+	return 1;
+}
+
+/* rerunnable tells whether the statement is one rerun_keys lists */
 static int rerunnable(struct lctx *c)
 {
-	if (alter_table(c)) {
-		int at = 0;
-		const AlterTableCmd *cmd;
-		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
-			AlterTableType st = cmd->subtype;
-			if ((st == AT_AddColumn || st == AT_DropColumn || st == AT_DropConstraint) && !cmd->missing_ok)
-				return 0;
-			if (st == AT_AddConstraint || st == AT_AddIdentity)
-				return 0;
-		}
-		return 1;
+	for (size_t i = 0; i < sizeof rerun_keys / sizeof rerun_keys[0]; i++) {
+		const struct rerun_key *k = &rerun_keys[i];
+		if (k->tag != c->tag)
+			continue;
+		if (k->flag != ALWAYS && !*(const bool *)((const char *)c->node + k->flag))
+			continue;
+		if (!k->when || k->when(c->node))
+			return 1;
 	}
-	if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->idxname)
-		return 0; /* a second run adds a second index under another name */
-	for (size_t i = 0; i < sizeof rerun_keys / sizeof rerun_keys[0]; i++)
-		if (rerun_keys[i].tag == c->tag)
-			return rerun_keys[i].flag != NO_FLAG && *(const bool *)((const char *)c->node + rerun_keys[i].flag);
-	return 1;
+	return 0;
 }
 
 static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)

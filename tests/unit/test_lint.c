@@ -407,6 +407,101 @@ static void test_transactions(void)
 			    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;"));
 }
 
+/* non-transactional-not-rerunnable lists what can run twice; any other
+ * statement cannot (a kind lint does not know included) */
+static void test_rerunnable(void)
+{
+	const char *again = "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON app.t (a);\n";
+	const char *no[] = {
+		"CREATE POLICY p ON app.t USING (true)",
+		"CREATE STATISTICS app.s ON a, b FROM app.t",
+		"CREATE FOREIGN TABLE app.f (i int) SERVER s",
+		"CREATE AGGREGATE app.agg (int) (SFUNC = int4pl, STYPE = int)",
+		"CREATE RULE r AS ON INSERT TO app.t DO INSTEAD NOTHING",
+		"INSERT INTO app.t VALUES (1)",
+		"COPY app.t FROM STDIN",
+		"SELECT * INTO app.copy FROM app.t",
+		"CREATE TABLE app.t (i int)",
+		"CREATE INDEX CONCURRENTLY i ON app.t (a)",
+		"ALTER TABLE app.t ADD CONSTRAINT c CHECK (a > 0) NOT VALID",
+		"ALTER TABLE app.t ATTACH PARTITION app.c FOR VALUES IN (1)",
+		"ALTER TABLE app.t ALTER COLUMN a DROP IDENTITY",
+		"ALTER TABLE app.t SET SCHEMA x",
+		"ALTER TYPE app.e RENAME VALUE 'a' TO 'b'",
+		"CREATE TYPE app.e AS ENUM ('a')",
+		"DO $$ BEGIN PERFORM 1; END $$",
+		NULL,
+	};
+	for (const char *const *s = no; *s; s++) {
+		char *sql = xstrfmt("%s%s;", again, *s);
+		int f = fires_nontx("non-transactional-not-rerunnable", sql);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *s);
+		CU_ASSERT_TRUE(f);
+		free(sql);
+	}
+	const char *yes[] = {
+		"CREATE STATISTICS IF NOT EXISTS app.s ON a, b FROM app.t",
+		"CREATE FOREIGN TABLE IF NOT EXISTS app.f (i int) SERVER s",
+		"CREATE OR REPLACE AGGREGATE app.agg (int) (SFUNC = int4pl, STYPE = int)",
+		"CREATE OR REPLACE RULE r AS ON INSERT TO app.t DO INSTEAD NOTHING",
+		"INSERT INTO app.t VALUES (1) ON CONFLICT DO NOTHING",
+		"CREATE TABLE IF NOT EXISTS app.t (i int)",
+		"CREATE OR REPLACE VIEW app.v AS SELECT 1",
+		"CREATE OR REPLACE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'select 1'",
+		"DROP TABLE IF EXISTS app.t",
+		"DROP INDEX CONCURRENTLY IF EXISTS app.i",
+		"ALTER TYPE app.e ADD VALUE IF NOT EXISTS 'b'",
+		"SET lock_timeout = '5s'",
+		"RESET lock_timeout",
+		"COMMENT ON TABLE app.t IS 'x'",
+		"GRANT SELECT ON app.t TO reader",
+		"ALTER TABLE app.t ALTER COLUMN a SET DEFAULT 0",
+		"ALTER TABLE app.t ALTER COLUMN a SET NOT NULL, ALTER COLUMN b TYPE bigint",
+		"ALTER TABLE app.t VALIDATE CONSTRAINT c",
+		"ALTER TABLE app.t DROP CONSTRAINT IF EXISTS c, ADD COLUMN IF NOT EXISTS d int",
+		"UPDATE app.t SET a = 0 WHERE a IS NULL",
+		"DELETE FROM app.t WHERE a < 0",
+		"SELECT 1",
+		"ANALYZE app.t",
+		"REINDEX INDEX CONCURRENTLY app.i",
+		"REFRESH MATERIALIZED VIEW CONCURRENTLY app.m",
+		NULL,
+	};
+	for (const char *const *s = yes; *s; s++) {
+		char *sql = xstrfmt("%s%s;", again, *s);
+		int f = fires_nontx("non-transactional-not-rerunnable", sql);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *s);
+		CU_ASSERT_FALSE(f);
+		free(sql);
+	}
+	/* suppressed with a reason: on the first statement that cannot run twice, or in meta.yml */
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	struct lint_result r =
+		run("SET lock_timeout = '5s';\n-- padctl:allow non-transactional-not-rerunnable the policy is new, "
+		    "a rerun after a failure is done by hand\nCREATE POLICY p ON app.t USING (true);\n"
+		    "INSERT INTO app.t VALUES (1);",
+		    &o);
+	const struct lint_finding *f = find(&r, "non-transactional-not-rerunnable");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(f->line, 3);
+	CU_ASSERT_PTR_NOT_NULL(f->allowed);
+	CU_ASSERT_EQUAL(r.warnings, 0);
+	lint_result_release(&r);
+	struct cfg_lint_allow a = { "non-transactional-not-rerunnable", "run by hand on failure", 1, 1 };
+	memset(&o, 0, sizeof o);
+	o.allow = &a;
+	o.nallow = 1;
+	r = run("SET lock_timeout = '5s'; CREATE POLICY p ON app.t USING (true);", &o);
+	f = find(&r, "non-transactional-not-rerunnable");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_STRING_EQUAL(f->allowed, "run by hand on failure");
+	CU_ASSERT_EQUAL(r.warnings, 0);
+	lint_result_release(&r);
+}
+
 static void test_destructive(void)
 {
 	CU_ASSERT_TRUE(fires("ban-drop-schema", "DROP SCHEMA old CASCADE"));
@@ -981,6 +1076,7 @@ int main(void)
 		{ "protected-schema: position, search_path, cannot be allowed", test_protected_message },
 		{ "lint_protected_sql for seed files", test_seed_entry },
 		{ "transactions", test_transactions },
+		{ "non-transactional-not-rerunnable: what can run twice", test_rerunnable },
 		{ "destructive", test_destructive },
 		{ "prod tier and the destructive declaration", test_prod_and_declaration },
 		{ "locking", test_locking },
