@@ -89,7 +89,8 @@ struct lctx {
 	struct names created, created_idx, defined;
 	/* CHECK / FOREIGN KEY constraints added NOT VALID in this migration: table.conname */
 	struct names not_valid;
-	/* the first ACCESS EXCLUSIVE lock taken on an existing table in the transaction */
+	/* the first ACCESS EXCLUSIVE lock taken on an existing table in the transaction: what it
+	 * locks, for the message ("\"t\"", "the table of index \"i\"") */
 	char *ax_table;
 	int ax_line, ax_reported;
 	/* non-transactional migrations: statements, and the first that cannot run twice */
@@ -2021,36 +2022,114 @@ static void r_detach(struct lctx *c, const struct lint_rule_info *ri)
 		}
 }
 
-/* takes_access_exclusive names the table an existing-table statement locks ACCESS EXCLUSIVE, or NULL */
-static const char *takes_access_exclusive(struct lctx *c, const char **schema)
+/* The statements that take an ACCESS EXCLUSIVE lock on an existing table,
+ * as PostgreSQL's docs list them (explicit locking: DROP TABLE, TRUNCATE,
+ * REINDEX, CLUSTER, VACUUM FULL, REFRESH MATERIALIZED VIEW without
+ * CONCURRENTLY, most forms of ALTER TABLE and ALTER INDEX, LOCK TABLE
+ * without a mode; DROP INDEX without CONCURRENTLY locks its table), each
+ * with a function that says which (a phrase for the message, the caller's)
+ * or NULL. VACUUM FULL is not here: it cannot run in the transaction this
+ * rule is about. */
+typedef char *(*ax_fn)(struct lctx *c);
+
+/* ax_rel names a relation the statement locks unless it is new in this migration */
+static char *ax_rel(struct lctx *c, const RangeVar *rv)
+{
+	const char *schema, *name = rv_name(rv, &schema);
+	return name && !is_new(c, rv) ? xstrfmt("\"%s\"", name) : NULL;
+}
+
+static char *ax_alter_table(struct lctx *c)
 {
 	static const AlterTableType lighter[] = { AT_ValidateConstraint, AT_SetStatistics, AT_AttachPartition,
 						  AT_ClusterOn, AT_DropCluster };
-	*schema = NULL;
-	if (alter_table(c) && !is_new(c, stmt_relation(c))) {
-		int at = 0;
-		const AlterTableCmd *cmd;
-		int ax = 0;
-		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
-			int light = 0;
-			for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
-				light |= cmd->subtype == lighter[i];
-			light |= cmd_constraint(cmd) && cmd_constraint(cmd)->contype == CONSTR_FOREIGN;
-			light |= cmd->subtype == AT_DetachPartition && detach_concurrent(cmd);
-			ax |= !light;
-		}
-		return ax ? rv_name(stmt_relation(c), schema) : NULL;
+	int at = 0, ax = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), -1, &at))) {
+		int light = 0;
+		for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
+			light |= cmd->subtype == lighter[i];
+		light |= cmd_constraint(cmd) && cmd_constraint(cmd)->contype == CONSTR_FOREIGN;
+		light |= cmd->subtype == AT_DetachPartition && detach_concurrent(cmd);
+		ax |= !light;
 	}
-	if ((c->tag == T_RenameStmt || c->tag == T_ClusterStmt) && stmt_relation(c) && !is_new(c, stmt_relation(c)))
-		return rv_name(stmt_relation(c), schema);
-	if (c->tag == T_TruncateStmt) {
-		const RangeVar *rv = (const RangeVar *)nth(((const TruncateStmt *)c->node)->relations, 0);
-		return rv && !is_new(c, rv) ? rv_name(rv, schema) : NULL;
+	return ax ? ax_rel(c, stmt_relation(c)) : NULL;
+}
+
+static char *ax_relation(struct lctx *c)
+{
+	return ax_rel(c, stmt_relation(c));
+}
+
+static char *ax_first_of(struct lctx *c, const List *rels)
+{
+	return ax_rel(c, (const RangeVar *)nth(rels, 0));
+}
+
+static char *ax_truncate(struct lctx *c)
+{
+	return ax_first_of(c, ((const TruncateStmt *)c->node)->relations);
+}
+
+static char *ax_lock(struct lctx *c)
+{
+	const LockStmt *l = (const LockStmt *)c->node;
+	return l->mode == 8 /* AccessExclusiveLock */ ? ax_first_of(c, l->relations) : NULL;
+}
+
+static char *ax_refresh(struct lctx *c)
+{
+	return ((const RefreshMatViewStmt *)c->node)->concurrent ? NULL : ax_relation(c);
+}
+
+static char *ax_reindex(struct lctx *c)
+{
+	const ReindexStmt *r = (const ReindexStmt *)c->node;
+	if (reindex_concurrent(r) || !r->relation)
+		return NULL; /* SCHEMA, DATABASE, SYSTEM cannot run in a transaction */
+	if (r->kind != REINDEX_OBJECT_INDEX)
+		return ax_relation(c);
+	return names_has(&c->created_idx, resolve(c, r->relation->schemaname), r->relation->relname)
+		       ? NULL
+		       : xstrfmt("the table of index \"%s%s%s\"", r->relation->schemaname ? r->relation->schemaname : "",
+				 r->relation->schemaname ? "." : "", r->relation->relname);
+}
+
+/* DROP TABLE and DROP INDEX: the first one named that this migration did not create */
+static char *ax_drop(struct lctx *c)
+{
+	const DropStmt *d = (const DropStmt *)c->node;
+	int index = d->removeType == OBJECT_INDEX;
+	if ((!index && d->removeType != OBJECT_TABLE) || d->concurrent)
+		return NULL;
+	const ListCell *lc;
+	foreach (lc, d->objects) {
+		struct touched t;
+		if (!obj_touched(lfirst(lc), d->removeType, 0, &t))
+			continue;
+		if (names_has(index ? &c->created_idx : &c->created, resolve(c, t.schema), t.name))
+			continue;
+		return xstrfmt("%s\"%s%s%s\"", index ? "the table of index " : "", t.schema ? t.schema : "",
+			       t.schema ? "." : "", t.name);
 	}
-	if (c->tag == T_LockStmt && ((const LockStmt *)c->node)->mode == 8 /* AccessExclusiveLock */) {
-		const RangeVar *rv = (const RangeVar *)nth(((const LockStmt *)c->node)->relations, 0);
-		return rv ? rv_name(rv, schema) : NULL;
-	}
+	return NULL;
+}
+
+static const struct {
+	NodeTag tag;
+	ax_fn fn;
+} ax_keys[] = {
+	{ T_AlterTableStmt, ax_alter_table }, { T_RenameStmt, ax_relation }, { T_ClusterStmt, ax_relation },
+	{ T_TruncateStmt, ax_truncate },      { T_LockStmt, ax_lock },	      { T_DropStmt, ax_drop },
+	{ T_RefreshMatViewStmt, ax_refresh }, { T_ReindexStmt, ax_reindex },
+};
+
+/* takes_access_exclusive names what the statement locks ACCESS EXCLUSIVE (the caller's), or NULL */
+static char *takes_access_exclusive(struct lctx *c)
+{
+	for (size_t i = 0; i < sizeof ax_keys / sizeof ax_keys[0]; i++)
+		if (ax_keys[i].tag == c->tag)
+			return ax_keys[i].fn(c);
 	return NULL;
 }
 
@@ -2062,13 +2141,11 @@ static void r_after_ax(struct lctx *c, const struct lint_rule_info *ri)
 	if (c->ax_table && !c->ax_reported && !trivial) {
 		c->ax_reported = 1;
 		report(c, ri, "put the statement that takes the lock last, or in a migration of its own",
-		       "runs while the ACCESS EXCLUSIVE lock on \"%s\" taken at line %d is held: every query on that "
+		       "runs while the ACCESS EXCLUSIVE lock on %s taken at line %d is held: every query on that "
 		       "table waits until the migration commits",
 		       c->ax_table, c->ax_line);
 	}
-	const char *schema, *t = c->ax_table ? NULL : takes_access_exclusive(c, &schema);
-	if (t) {
-		c->ax_table = xstrdup(t);
+	if (!c->ax_table && (c->ax_table = takes_access_exclusive(c))) {
 		int col;
 		advance(c, c->stmt_off, &c->ax_line, &col);
 	}

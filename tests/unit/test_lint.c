@@ -644,6 +644,56 @@ static void test_locking(void)
 	CU_ASSERT_FALSE(fires_nontx("statement-after-access-exclusive", "ALTER TABLE a ADD COLUMN x int; SELECT 1"));
 	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
 			      "ALTER TABLE a ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES b (id) NOT VALID; SELECT 1"));
+	/* what PostgreSQL's docs say takes ACCESS EXCLUSIVE (explicit locking;
+	 * DROP INDEX: its table), on an existing table, and the forms that do not */
+	const char *ax[] = {
+		"DROP TABLE app.old",
+		"DROP INDEX app.i",
+		"REFRESH MATERIALIZED VIEW app.m",
+		"REINDEX TABLE app.t",
+		"REINDEX INDEX app.i",
+		"TRUNCATE app.t",
+		"CLUSTER app.t USING i",
+		"LOCK TABLE app.t",
+		"ALTER TABLE app.t RENAME TO u",
+		NULL,
+	};
+	for (const char *const *s = ax; *s; s++) {
+		char *sql = xstrfmt("%s;\nUPDATE app.b SET y = 1 WHERE z;", *s);
+		int f = fires("statement-after-access-exclusive", sql);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *s);
+		CU_ASSERT_TRUE(f);
+		free(sql);
+	}
+	const char *light[] = {
+		"DROP INDEX CONCURRENTLY app.i",
+		"REFRESH MATERIALIZED VIEW CONCURRENTLY app.m",
+		"REINDEX TABLE CONCURRENTLY app.t",
+		"CREATE TABLE app.n (i int); DROP TABLE app.n",
+		"CREATE INDEX i ON app.t (a); DROP INDEX app.i",
+		"CREATE MATERIALIZED VIEW app.m AS SELECT 1; REFRESH MATERIALIZED VIEW app.m",
+		"CREATE TABLE app.n (i int); REINDEX TABLE app.n",
+		"LOCK TABLE app.t IN SHARE MODE",
+		"DROP VIEW app.v",
+		NULL,
+	};
+	for (const char *const *s = light; *s; s++) {
+		char *sql = xstrfmt("%s;\nUPDATE app.b SET y = 1 WHERE z;", *s);
+		int f = fires("statement-after-access-exclusive", sql);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *s);
+		CU_ASSERT_FALSE(f);
+		free(sql);
+	}
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	struct lint_result r = run("DROP INDEX app.i;\nSELECT 1;", &o);
+	const struct lint_finding *f = find(&r, "statement-after-access-exclusive");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "the table of index \"app.i\" taken at line 1"));
+	lint_result_release(&r);
 }
 
 /* a fake catalog: what a connected target would answer */
