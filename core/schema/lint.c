@@ -1464,8 +1464,9 @@ enum { CHANGE_SAFE, CHANGE_REWRITE, CHANGE_NARROW };
  * what PostgreSQL changes without a rewrite or a scan: varchar widened,
  * unbounded or turned into text, text into unbounded varchar, numeric's
  * precision raised at the same scale or the bound removed, varbit widened,
- * cidr into inet. Narrowing: a smaller length or precision, a bounded type
- * from an unbounded one, a smaller integer or float. */
+ * cidr into inet. Narrowing: a smaller length, fewer numeric digits before
+ * or after the point, a bounded type from an unbounded one, a smaller
+ * integer or float. */
 static int type_change(const struct typ *a, const struct typ *b)
 {
 	const char *x = a->name, *y = b->name;
@@ -1483,10 +1484,13 @@ static int type_change(const struct typ *a, const struct typ *b)
 			return CHANGE_SAFE;
 		if (!a->nmods)
 			return CHANGE_NARROW;
-		if (b->nmods == 2 && a->nmods == 2 && b->mods[1] == a->mods[1])
-			return b->mods[0] >= a->mods[0] ? CHANGE_SAFE : CHANGE_NARROW;
-		return b->mods[0] < a->mods[0] || (b->nmods == 2 && b->mods[1] < a->mods[1]) ? CHANGE_NARROW
-											     : CHANGE_REWRITE;
+		/* numeric(p) is numeric(p,0); it narrows with fewer decimals or
+		 * fewer digits before the point (p - s), whatever p does */
+		int ap = a->mods[0], as = a->nmods > 1 ? a->mods[1] : 0;
+		int bp = b->mods[0], bs = b->nmods > 1 ? b->mods[1] : 0;
+		if (bs < as || bp - bs < ap - as)
+			return CHANGE_NARROW;
+		return bs == as ? CHANGE_SAFE : CHANGE_REWRITE;
 	}
 	if (!strcmp(x, "varbit") && !strcmp(y, "varbit"))
 		return !b->nmods || (a->nmods && b->mods[0] >= a->mods[0]) ? CHANGE_SAFE : CHANGE_NARROW;

@@ -776,6 +776,23 @@ static void test_catalog(void)
 	o.p = NULL;
 	CU_ASSERT_FALSE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(40)", &o));
 	o.p = NULL;
+	/* numeric(p) is numeric(p,0): from numeric(10,2) it loses the cents */
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE decimal(12)", &o));
+	o.p = NULL;
+	/* fewer digits before the point: 12345678.00 does not fit numeric(11,4) */
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(11,4)", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12,4)", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric", &o));
+	o.p = NULL;
+	/* a table created in the same migration holds no data yet */
+	CU_ASSERT_FALSE(fires_opts("narrowing-column-type",
+				   "CREATE TABLE a (amount numeric(10,2)); ALTER TABLE a ALTER COLUMN amount TYPE numeric(8,2)",
+				   &o));
+	o.p = NULL;
 	CU_ASSERT_FALSE(fires_opts("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN checked SET NOT NULL", &o));
 	o.p = NULL;
 	CU_ASSERT_TRUE(fires_opts("adding-not-nullable-field", "ALTER TABLE a ALTER COLUMN other SET NOT NULL", &o));
