@@ -517,11 +517,14 @@ static void test_destructive(void)
 	CU_ASSERT_FALSE(fires("ban-truncate-cascade", "TRUNCATE t"));
 	CU_ASSERT_TRUE(fires("ban-delete-without-where", "DELETE FROM t"));
 	CU_ASSERT_FALSE(fires("ban-delete-without-where", "DELETE FROM t WHERE id = 1"));
+	CU_ASSERT_FALSE(fires("ban-delete-without-where", "CREATE TABLE t (id int); DELETE FROM t"));
+	CU_ASSERT_FALSE(fires("ban-delete-without-where", "CREATE TABLE app.t (id int); DELETE FROM app.t"));
 	CU_ASSERT_TRUE(fires("ban-update-without-where", "UPDATE t SET a = 1"));
 	CU_ASSERT_FALSE(fires("ban-update-without-where", "UPDATE t SET a = 1 WHERE a IS NULL"));
 	CU_ASSERT_FALSE(fires("ban-update-without-where", "CREATE TABLE t (a int); UPDATE t SET a = 1"));
 	CU_ASSERT_TRUE(fires("renaming-table", "ALTER TABLE a RENAME TO b"));
 	CU_ASSERT_FALSE(fires("renaming-table", "ALTER TABLE a RENAME COLUMN x TO y"));
+	CU_ASSERT_FALSE(fires("renaming-table", "CREATE TABLE a (x int); ALTER TABLE a RENAME TO b"));
 	CU_ASSERT_TRUE(fires("renaming-column", "ALTER TABLE a RENAME COLUMN x TO y"));
 	CU_ASSERT_FALSE(fires("renaming-column", "CREATE TABLE a (x int); ALTER TABLE a RENAME COLUMN x TO y"));
 }
@@ -609,29 +612,44 @@ static void test_locking(void)
 	CU_ASSERT_TRUE(
 		fires("adding-identity-field", "ALTER TABLE a ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"));
 	CU_ASSERT_FALSE(fires("adding-identity-field", "CREATE TABLE a (id bigint GENERATED ALWAYS AS IDENTITY)"));
+	CU_ASSERT_FALSE(fires("adding-identity-field",
+			      "CREATE TABLE a (b int); ALTER TABLE a ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY"));
 	CU_ASSERT_TRUE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigserial"));
 	CU_ASSERT_FALSE(fires("adding-serial-field", "ALTER TABLE a ADD COLUMN id bigint"));
+	CU_ASSERT_FALSE(fires("adding-serial-field", "CREATE TABLE a (b int); ALTER TABLE a ADD COLUMN id bigserial"));
 	CU_ASSERT_TRUE(fires("adding-stored-generated-field",
 			     "ALTER TABLE a ADD COLUMN g int GENERATED ALWAYS AS (b * 2) STORED"));
 	CU_ASSERT_FALSE(fires("adding-stored-generated-field", "ALTER TABLE a ADD COLUMN g int"));
+	CU_ASSERT_FALSE(fires("adding-stored-generated-field",
+			      "CREATE TABLE a (b int); ALTER TABLE a ADD COLUMN g int GENERATED ALWAYS AS (b * 2) STORED"));
 	CU_ASSERT_TRUE(fires("changing-column-type", "ALTER TABLE a ALTER COLUMN b TYPE bigint"));
 	CU_ASSERT_FALSE(
 		fires("changing-column-type", "CREATE TABLE a (b int); ALTER TABLE a ALTER COLUMN b TYPE bigint"));
 	CU_ASSERT_TRUE(fires("adding-serial-primary-key-field", "ALTER TABLE a ADD PRIMARY KEY (id)"));
 	CU_ASSERT_FALSE(fires("adding-serial-primary-key-field",
 			      "ALTER TABLE a ADD CONSTRAINT a_pkey PRIMARY KEY USING INDEX a_id"));
+	CU_ASSERT_FALSE(
+		fires("adding-serial-primary-key-field", "CREATE TABLE a (id int); ALTER TABLE a ADD PRIMARY KEY (id)"));
 	CU_ASSERT_TRUE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE (x)"));
 	CU_ASSERT_FALSE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD CONSTRAINT u UNIQUE USING INDEX a_x"));
+	CU_ASSERT_FALSE(fires("disallowed-unique-constraint",
+			      "CREATE TABLE a (x int); ALTER TABLE a ADD CONSTRAINT u UNIQUE (x)"));
+	CU_ASSERT_TRUE(fires("disallowed-unique-constraint", "ALTER TABLE a ADD UNIQUE (x)"));
 	CU_ASSERT_TRUE(
 		fires("adding-exclusion-constraint", "ALTER TABLE a ADD CONSTRAINT e EXCLUDE USING gist (r WITH &&)"));
 	CU_ASSERT_FALSE(
 		fires("adding-exclusion-constraint", "CREATE TABLE a (r int4range, EXCLUDE USING gist (r WITH &&))"));
+	CU_ASSERT_FALSE(fires("adding-exclusion-constraint",
+			      "CREATE TABLE a (r int4range); ALTER TABLE a ADD CONSTRAINT e EXCLUDE USING gist (r WITH &&)"));
 	CU_ASSERT_TRUE(fires("ban-vacuum-full", "VACUUM FULL t"));
 	CU_ASSERT_FALSE(fires("ban-vacuum-full", "VACUUM ANALYZE t"));
 	CU_ASSERT_TRUE(fires("ban-cluster", "CLUSTER t USING i"));
 	CU_ASSERT_FALSE(fires("ban-cluster", "ANALYZE t"));
+	CU_ASSERT_FALSE(fires("ban-cluster", "CREATE TABLE t (a int); CREATE INDEX i ON t (a); CLUSTER t USING i"));
 	CU_ASSERT_TRUE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW m"));
 	CU_ASSERT_FALSE(fires("require-concurrent-refresh", "REFRESH MATERIALIZED VIEW CONCURRENTLY m"));
+	CU_ASSERT_FALSE(fires("require-concurrent-refresh",
+			      "CREATE MATERIALIZED VIEW m AS SELECT 1 AS x; REFRESH MATERIALIZED VIEW m"));
 	CU_ASSERT_TRUE(fires("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c"));
 	CU_ASSERT_FALSE(
 		fires_nontx("require-concurrent-detach-partition", "ALTER TABLE p DETACH PARTITION c CONCURRENTLY"));
