@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,58 @@ char *sql_canonical(const char *stmt)
 	}
 	pg_query_free_protobuf_parse_result(r);
 	return out;
+}
+
+static int token_kind(const PgQuery__ScanToken *t)
+{
+	switch (t->token) {
+	case PG_QUERY__TOKEN__SCONST:
+	case PG_QUERY__TOKEN__USCONST:
+	case PG_QUERY__TOKEN__BCONST:
+	case PG_QUERY__TOKEN__XCONST:
+		return SQL_TOKEN_STRING;
+	case PG_QUERY__TOKEN__IDENT:
+	case PG_QUERY__TOKEN__UIDENT:
+		return SQL_TOKEN_WORD;
+	case PG_QUERY__TOKEN__SQL_COMMENT:
+		return SQL_TOKEN_LINE_COMMENT;
+	case PG_QUERY__TOKEN__C_COMMENT:
+		return SQL_TOKEN_BLOCK_COMMENT;
+	default:
+		return t->keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD ? SQL_TOKEN_WORD : SQL_TOKEN_OTHER;
+	}
+}
+
+int sql_scan(const char *text, struct sql_token **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	PgQueryScanResult r = pg_query_scan(text);
+	PgQuery__ScanResult *sr =
+		r.error ? NULL : pg_query__scan_result__unpack(NULL, r.pbuf.len, (const uint8_t *)r.pbuf.data);
+	int rc = sr ? 0 : -1;
+	size_t len = strlen(text), at = 0;
+	if (sr) {
+		*out = xcalloc(sr->n_tokens ? sr->n_tokens : 1, sizeof **out);
+		for (size_t i = 0; i < sr->n_tokens && !rc; i++) {
+			const PgQuery__ScanToken *t = sr->tokens[i];
+			/* ranges in order and inside the text, or the text is not cut at all */
+			if (t->start < 0 || t->end < t->start || (size_t)t->start < at || (size_t)t->end > len) {
+				rc = -1;
+				break;
+			}
+			(*out)[i] = (struct sql_token){ (size_t)t->start, (size_t)t->end, token_kind(t) };
+			at = (size_t)t->end;
+		}
+		*n = rc ? 0 : sr->n_tokens;
+		pg_query__scan_result__free_unpacked(sr, NULL);
+	}
+	pg_query_free_scan_result(r);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 const char *sql_kind_name(int kind)

@@ -73,6 +73,30 @@ size_t utf8_invalid_at(const char *text, size_t len);
  * text. NULL when the parser cannot read it. */
 char *sql_canonical(const char *stmt);
 
+/* One token of SQL text as PostgreSQL's own scanner cuts it (libpg_query's
+ * pg_query_scan, which lexes without parsing, so any text of SQL's lexical
+ * form is cut: a PL/pgSQL body too, whose language is lexed by the same
+ * scanner): the bytes [start, end) of the text. */
+enum sql_token_kind {
+	SQL_TOKEN_OTHER = 0, /* an operator, a number, punctuation, a parameter */
+	SQL_TOKEN_WORD, /* a keyword or an identifier, quoted or not */
+	SQL_TOKEN_STRING, /* a string constant: '...', E'...', B'...', X'...', U&'...', $tag$...$tag$ */
+	SQL_TOKEN_LINE_COMMENT, /* -- to the end of the line (the newline not included) */
+	SQL_TOKEN_BLOCK_COMMENT, /* slash-star ... star-slash */
+};
+
+struct sql_token {
+	size_t start, end;
+	int kind; /* enum sql_token_kind */
+};
+
+/* sql_scan cuts text (NUL-terminated) into tokens, in order (*out newly
+ * allocated, *n of them; the bytes between two tokens are white space, or
+ * text the scanner gave a short range, as it does for U&'...' and U&"...",
+ * which the caller keeps as it is). -1 when the scanner refuses the text (an
+ * unterminated quote or comment). */
+int sql_scan(const char *text, struct sql_token **out, size_t *n);
+
 /* sql_skip_blank returns how many leading bytes of text are white space and comments. */
 size_t sql_skip_blank(const char *text, size_t len);
 

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "log.h"
@@ -184,6 +185,106 @@ static int is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
 }
 
+static int all_space(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_space(s[i]))
+			return 0;
+	return 1;
+}
+
+/* add_collapsed appends n bytes of s with each run of white space made one space */
+static void add_collapsed(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!is_space(s[i]))
+			buf_addch(b, s[i]);
+		else if (i == 0 || !is_space(s[i - 1]))
+			buf_addch(b, ' ');
+	}
+}
+
+static int word_is(const char *s, const struct sql_token *t, const char *word)
+{
+	return t->kind == SQL_TOKEN_WORD && t->end - t->start == strlen(word) &&
+	       strncasecmp(s + t->start, word, t->end - t->start) == 0;
+}
+
+/* the languages whose code PostgreSQL's own scanner lexes: whitespace
+ * between their tokens means nothing (in plpython it is indentation) */
+static int sql_language(const char *s, const struct sql_token *t, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (word_is(s, &t[i], "language"))
+			return word_is(s, &t[i + 1], "sql") || word_is(s, &t[i + 1], "plpgsql");
+	return 0;
+}
+
+static int normalise_code(struct buf *out, const char *s, int view, int bodies);
+
+/* add_body appends a dollar-quoted function body, its code normalised as
+ * the function's text is; as it is when the scanner refuses the code */
+static void add_body(struct buf *out, const char *s, size_t n)
+{
+	const char *close = n > 2 ? memchr(s + 1, '$', n - 1) : NULL;
+	size_t tag = close ? (size_t)(close - s) + 1 : 0;
+	if (!tag || n < 2 * tag || memcmp(s, s + n - tag, tag) != 0) {
+		buf_add(out, s, n);
+		return;
+	}
+	char *code = xstrndup(s + tag, n - 2 * tag);
+	struct buf b = BUF_INIT;
+	if (normalise_code(&b, code, 0, 0) == 0) {
+		buf_add(out, s, tag);
+		if (b.len)
+			buf_addf(out, " %s ", buf_str(&b));
+		buf_add(out, s, tag);
+	} else {
+		buf_add(out, s, n);
+	}
+	buf_release(&b);
+	free(code);
+}
+
+/* normalise_code appends s with the white space between its tokens
+ * normalised: a run between two tokens becomes one space (a newline after a
+ * line comment, which it ends), none at either end; for a view, none after
+ * "(" or before ")". What the scanner reads as a string constant or a quoted
+ * identifier is copied as it is, white space and all; in a comment, runs
+ * become one space. With bodies, a dollar-quoted string is a function's body
+ * and, when the function's language is SQL or PL/pgSQL, its code is
+ * normalised the same way (its own string constants kept as they are).
+ * -1 when the scanner refuses s. */
+static int normalise_code(struct buf *out, const char *s, int view, int bodies)
+{
+	struct sql_token *t;
+	size_t n;
+	if (sql_scan(s, &t, &n))
+		return -1;
+	int code = bodies && sql_language(s, t, n);
+	size_t at = 0, len = strlen(s);
+	for (size_t i = 0; i <= n; i++) {
+		size_t next = i < n ? t[i].start : len;
+		if (!all_space(s + at, next - at))
+			buf_add(out, s + at, next - at); /* what the scanner gave no token: kept */
+		else if (next > at && i > 0 && i < n && !(view && (out->s[out->len - 1] == '(' || s[next] == ')')))
+			buf_addch(out, t[i - 1].kind == SQL_TOKEN_LINE_COMMENT ? '\n' : ' ');
+		if (i == n)
+			break;
+		const char *tok = s + t[i].start;
+		size_t tl = t[i].end - t[i].start;
+		if (t[i].kind == SQL_TOKEN_LINE_COMMENT || t[i].kind == SQL_TOKEN_BLOCK_COMMENT)
+			add_collapsed(out, tok, tl);
+		else if (code && t[i].kind == SQL_TOKEN_STRING && tok[0] == '$')
+			add_body(out, tok, tl);
+		else
+			buf_add(out, tok, tl);
+		at = t[i].end;
+	}
+	free(t);
+	return 0;
+}
+
 char *catalog_normalise(const char *kind, const char *def)
 {
 	int view = strcmp(kind, "view") == 0 || strcmp(kind, "materialized view") == 0;
@@ -191,23 +292,17 @@ char *catalog_normalise(const char *kind, const char *def)
 	if (!view && !func)
 		return xstrdup(def);
 	struct buf b = BUF_INIT;
-	int pending_space = 0;
-	for (const char *p = def; *p; p++) {
-		if (is_space(*p)) {
-			pending_space = 1;
-			continue;
-		}
-		if (pending_space && b.len && !(view && (b.s[b.len - 1] == '(' || *p == ')')))
-			buf_addch(&b, ' ');
-		pending_space = 0;
-		buf_addch(&b, *p);
+	if (normalise_code(&b, def, view, func)) {
+		buf_release(&b);
+		return xstrdup(def);
 	}
 	if (view)
 		while (b.len && (b.s[b.len - 1] == ';' || b.s[b.len - 1] == ' '))
 			b.s[--b.len] = '\0';
 	/* pg_get_viewdef prints the same view differently from one server
 	 * version to the next (parentheses, line breaks): a view is compared
-	 * as PostgreSQL's parser prints it back, when the parser can read it */
+	 * as PostgreSQL's parser prints it back, when the parser can read it
+	 * (its string constants and quoted names printed as they are) */
 	char *canon = view && b.len ? sql_canonical(buf_str(&b)) : NULL;
 	if (canon) {
 		buf_release(&b);

@@ -7,9 +7,9 @@
  * qualified with quote_ident's quoting; definitions are what the server's
  * own pg_get_*def functions and format_type print, with what differs between
  * two equal databases left out (owners, OIDs, the owner's own privileges,
- * sequence positions) and view and function text normalised (white space;
- * views also the parenthesis spacing of pg_get_viewdef, which differs between
- * server versions). What a snapshot covers: schemas (privileges), tables
+ * sequence positions) and view and function text normalised (white space
+ * between tokens, not inside string constants; views also the parentheses
+ * of pg_get_viewdef, which differ between server versions). What a snapshot covers: schemas (privileges), tables
  * (kind, persistence, partition key), columns (type, collation, nullability,
  * default, identity, generated), indexes, constraints (primary and foreign
  * keys, unique, check, exclusion), sequences, views and materialized views,
@@ -75,12 +75,18 @@ const struct cat_obj *catalog_find(const struct catalog *c, const char *kind, co
 /* catalog_release frees c and leaves it empty. */
 void catalog_release(struct catalog *c);
 
-/* catalog_normalise returns def as compared (newly allocated): for views
- * and materialized views, runs of white space become one space, none after
- * "(" or before ")", a trailing ";" goes, and then, when libpg_query can
- * read it, the text is what it prints back from the parse tree
- * (sql_canonical); for functions, runs of white space become one space;
- * other kinds are copied unchanged. */
+/* catalog_normalise returns def as compared (newly allocated). White space
+ * is normalised only between the tokens PostgreSQL's scanner cuts the text
+ * into (sql_scan): a run becomes one space; inside a string constant or a
+ * quoted name it is data and is kept ('a  b' is not 'a b'). For views and
+ * materialized views, no space after "(" or before ")", a trailing ";" goes,
+ * and then, when libpg_query can read it, the text is what it prints back
+ * from the parse tree (sql_canonical). For functions and procedures, the
+ * header so, and a dollar-quoted body of LANGUAGE sql or plpgsql (both lexed
+ * by that scanner) the same way inside: its layout is not drift, its string
+ * constants and quoted names are; a body in another language (plpython,
+ * where white space is code) is kept as it is. Text the scanner refuses is
+ * kept as it is. Other kinds are copied unchanged. */
 char *catalog_normalise(const char *kind, const char *def);
 
 /* catalog_diff compares expected with actual (both sorted) into d: missing,

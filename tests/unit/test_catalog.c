@@ -41,8 +41,9 @@ static void test_normalise(void)
 	CU_ASSERT_STRING_EQUAL(a, b);
 	free(a);
 	free(b);
-	char *f = catalog_normalise("function", "CREATE FUNCTION f()\n  RETURNS int\n AS $$ SELECT  1 $$");
-	CU_ASSERT_STRING_EQUAL(f, "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$");
+	char *f = catalog_normalise(
+		"function", "CREATE FUNCTION f()\n  RETURNS int\n LANGUAGE sql\nAS $function$\n SELECT  1\n$function$");
+	CU_ASSERT_STRING_EQUAL(f, "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $function$ SELECT 1 $function$");
 	free(f);
 	/* other kinds are kept as they are: a default's white space is data */
 	char *c = catalog_normalise("column", "text default 'a  b'");
@@ -51,6 +52,62 @@ static void test_normalise(void)
 	char *e = catalog_normalise("view", "");
 	CU_ASSERT_STRING_EQUAL(e, "");
 	free(e);
+}
+
+static int same_normalised(const char *kind, const char *a, const char *b)
+{
+	char *x = catalog_normalise(kind, a), *y = catalog_normalise(kind, b);
+	int same = strcmp(x, y) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+#define FN(lang, body) \
+	"CREATE OR REPLACE FUNCTION app.f()\n RETURNS text\n LANGUAGE " lang "\nAS $function$" body "$function$\n"
+
+/* white space is normalised between tokens only: inside a string constant
+ * or a quoted name, of a view or of a function's code, it is data */
+static void test_normalise_literals(void)
+{
+	/* PL/pgSQL and SQL code: indentation and line breaks are not drift */
+	CU_ASSERT(same_normalised("function", FN("plpgsql", "\nBEGIN\n    RETURN 'a  b';\nEND\n"),
+				  FN("plpgsql", " BEGIN RETURN 'a  b'; END ")));
+	CU_ASSERT(same_normalised("procedure", FN("sql", "\n  SELECT 1;\n  SELECT   2\n"),
+				  FN("sql", "SELECT 1; SELECT 2")));
+	/* ... a string constant edited in the body is */
+	CU_ASSERT(!same_normalised("function", FN("plpgsql", " BEGIN RETURN 'a  b'; END "),
+				   FN("plpgsql", " BEGIN RETURN 'a b'; END ")));
+	CU_ASSERT(!same_normalised("function", FN("sql", " SELECT E'x\\t  y' "), FN("sql", " SELECT E'x\\t y' ")));
+	CU_ASSERT(!same_normalised("function", FN("plpgsql", " BEGIN EXECUTE $q$SELECT  1$q$; END "),
+				   FN("plpgsql", " BEGIN EXECUTE $q$SELECT 1$q$; END ")));
+	CU_ASSERT(
+		!same_normalised("function", FN("sql", " SELECT 1 AS \"a  b\" "), FN("sql", " SELECT 1 AS \"a b\" ")));
+	CU_ASSERT(!same_normalised("function", FN("sql", " SELECT U&'a  b' "), FN("sql", " SELECT U&'a b' ")));
+	/* a setting of the function is a string constant of its header */
+	CU_ASSERT(!same_normalised("function", FN("sql SET search_path TO 'app,  public'", " SELECT 1 "),
+				   FN("sql SET search_path TO 'app, public'", " SELECT 1 ")));
+	/* a line comment ends at its newline: code after it is not in it */
+	CU_ASSERT(
+		!same_normalised("function", FN("sql", " SELECT 1 -- one\n+ 1 "), FN("sql", " SELECT 1 -- one + 1 ")));
+	CU_ASSERT(same_normalised("function", FN("sql", " SELECT 1 -- one  two\n "),
+				  FN("sql", " SELECT 1 -- one two\n")));
+	/* in another language white space may be code (Python's indentation): kept */
+	CU_ASSERT(!same_normalised("function", FN("plpython3u", "\nif x:\n    return 1\n"),
+				   FN("plpython3u", "\nif x:\n  return 1\n")));
+	/* code the scanner refuses is compared as it is (the header around it normalised) */
+	char *u = catalog_normalise("function", FN("plpgsql", " BEGIN  RETURN 'x; END "));
+	CU_ASSERT_STRING_EQUAL(u, "CREATE OR REPLACE FUNCTION app.f() RETURNS text LANGUAGE plpgsql AS "
+				  "$function$ BEGIN  RETURN 'x; END $function$");
+	free(u);
+	/* views: the literal and the quoted name survive, the layout does not matter */
+	CU_ASSERT(!same_normalised("view", " SELECT 'a  b'::text AS x;", " SELECT 'a b'::text AS x;"));
+	CU_ASSERT(!same_normalised("view", " SELECT 1 AS \"a  b\";", " SELECT 1 AS \"a b\";"));
+	CU_ASSERT(same_normalised("view", " SELECT 'a  b'::text AS x\n  FROM t\n WHERE ( t.y > 1 );",
+				  "SELECT 'a  b'::text AS x FROM t WHERE t.y > 1"));
+	char *w = catalog_normalise("view", "SELEKT  'a  b'\n FROM ( t )");
+	CU_ASSERT_STRING_EQUAL(w, "SELEKT 'a  b' FROM (t)");
+	free(w);
 }
 
 static void test_diff(void)
@@ -246,6 +303,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "normalise", test_normalise },
+		{ "white space inside string constants and quoted names is kept", test_normalise_literals },
 		{ "diff", test_diff },
 		{ "baseline scope", test_baseline_scope },
 		{ "sort and dedup", test_sort_dedup },
