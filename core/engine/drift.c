@@ -203,17 +203,29 @@ static int make_cache_dir(const struct cfg_project *p)
 	return rc;
 }
 
-/* read_cached returns 1 when the file is not there */
+/* read_cached reads a replay's file into c: 0, or 1 when there is none to
+ * use. The directory is a cache: a file that is damaged (cut short, edited,
+ * of another format), not a regular file or a symlink (never followed: the
+ * replay's write replaces the link) is a miss, said with -v, and the check
+ * replays again rather than failing until someone deletes it. */
 static int read_cached(const char *path, struct catalog *c)
 {
+	memset(c, 0, sizeof *c);
 	char *text = NULL;
 	size_t len = 0;
-	int rc = fs_read_file(path, FS_TEXT_CAP, &text, &len);
-	if (rc)
-		return rc;
-	rc = catalog_parse(text, len, path, c);
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int rc = fs_read_text_nofollow_at_if(AT_FDCWD, path, path, &text, &len);
+	if (rc == 2)
+		fail("\"%s\" is a symbolic link", path);
+	else if (rc == 0)
+		rc = catalog_parse(text, len, path, c);
+	if (rc && rc != 1)
+		log_verbose("drift: could not use the cached replay %s (%s); replaying again", path,
+			    err_message() ? err_message() : "?");
+	err_scope_pop(&scope, ERR_DISCARD);
 	free(text);
-	return rc;
+	return rc ? 1 : 0;
 }
 
 static int write_cached(const char *path, const struct catalog *c)
@@ -223,6 +235,16 @@ static int write_cached(const char *path, const struct catalog *c)
 	int rc = fs_write_atomic(path, buf_str(&b), b.len, 0600);
 	buf_release(&b);
 	return rc;
+}
+
+/* is_key_file says whether name is a key (64 lowercase hex digits, as
+ * compute_key writes it) followed by suffix */
+static int is_key_file(const char *name, const char *suffix)
+{
+	for (int i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return strcmp(name + 64, suffix) == 0;
 }
 
 struct cached_file {
@@ -268,12 +290,13 @@ static void cleanup(const struct cfg_project *p, struct scratch *s)
 	size_t n = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len != 64 + 8 || strcmp(e->d_name + 64, ".catalog") != 0)
+		/* a key's first digits go into DROP DATABASE: a name that is not
+		 * a key (planted, or another tool's) names no database */
+		if (!is_key_file(e->d_name, ".catalog"))
 			continue;
 		char *path = xstrfmt("%s/%s", dir, e->d_name);
 		struct stat st;
-		if (stat(path, &st) == 0) {
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			v = xrealloc(v, (n + 1) * sizeof *v);
 			v[n].key = xstrndup(e->d_name, 64);
 			v[n].mtime = st.st_mtim;
@@ -895,7 +918,7 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 		char *text = NULL;
 		size_t len = 0;
 		err_scope_push(&scope);
-		int hit = fs_read_file(path, FS_TEXT_CAP, &text, &len) == 0 && len >= wl &&
+		int hit = fs_read_text_nofollow_at_if(AT_FDCWD, path, path, &text, &len) == 0 && len >= wl &&
 			  memcmp(text, want, wl) == 0 && catalog_parse(text + wl, len - wl, path, c) == 0;
 		err_scope_pop(&scope, ERR_DISCARD);
 		free(text);
@@ -926,10 +949,11 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 	return rc;
 }
 
+/* file_exists says whether path is a regular file, not a link to one */
 static int file_exists(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* same_text says whether the file at path holds exactly text */
@@ -969,7 +993,7 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 static void cache_used(const char *cat_path, const char *target, struct drift_result *r)
 {
 	r->cached = 1;
-	utimensat(AT_FDCWD, cat_path, NULL, 0);
+	utimensat(AT_FDCWD, cat_path, NULL, AT_SYMLINK_NOFOLLOW);
 	log_info("drift: target \"%s\" compared with the cached replay of %zu migration%s (scratch database %s)",
 		 target, r->replayed, r->replayed == 1 ? "" : "s", r->scratch);
 }

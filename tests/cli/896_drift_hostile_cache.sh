@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# drift: .padctl/drift is a cache, and nothing planted in it may make a
+# check fail or reach outside it. A damaged KEY.catalog is a miss (replayed
+# again); a KEY.catalog that is a symlink is neither read nor touched
+# through (the file it points to keeps its time and bytes); a *.catalog
+# whose name is not a key (64 lowercase hex digits) never names a database
+# to drop.
+. "$(dirname "$0")/lib.sh"
+
+new_project drifthostile
+use_drift_scratch 1
+D=$PROJECT/.padctl/drift
+cache_keys() { ls "$D" 2>/dev/null | sed -n 's/^\([0-9a-f]\{64\}\)\.catalog$/\1/p' | sort; }
+OUTSIDE=$(mktemp -d "$PADCTL_TEST_TMP/drift-outside.XXXXXX") || die "mktemp failed"
+CLI_DIRS+=("$OUTSIDE")
+
+add_migration 0001 create_app "CREATE SCHEMA app;
+CREATE TABLE app.account (id bigint PRIMARY KEY, note text);"
+
+group "a clean deploy"
+pc deploy test
+assert_rc 0
+assert_err_contains "drift: no drift (against a replay of 1 migration)"
+key=$(cache_keys)
+assert_eq 1 "$(printf '%s\n' "$key" | grep -c .)" "one replay kept"
+ok "deploy: no drift, one replay kept"
+
+group "a damaged KEY.catalog is a miss: replayed again, not an error"
+printf 'not\ta catalog\n' >"$D/$key.catalog"
+rm -f "$D"/*.clean
+pc -v validate test
+assert_rc 0
+assert_out_contains "target t1: ok"
+assert_err_contains "drift: could not use the cached replay $D/$key.catalog"
+assert_err_contains "drift: replayed 1 migration of target \"t1\""
+pc validate test
+assert_rc 0
+assert_err_contains "compared with the cached replay of 1 migration"
+ok "damaged cache file: logged with -v, replayed, rewritten"
+
+group "a KEY.catalog that is a symlink to a file outside: not followed, not touched"
+cp "$D/$key.catalog" "$OUTSIDE/kept.catalog"
+touch -d '2001-02-03 04:05:06' "$OUTSIDE/kept.catalog"
+before=$(stat -c '%Y %s' "$OUTSIDE/kept.catalog")$(sha256sum <"$OUTSIDE/kept.catalog")
+ln -sf "$OUTSIDE/kept.catalog" "$D/$key.catalog"
+pc -v validate test
+assert_rc 0
+assert_err_not_contains "has not changed since"
+assert_err_contains "drift: replayed 1 migration of target \"t1\""
+assert_eq "$before" "$(stat -c '%Y %s' "$OUTSIDE/kept.catalog")$(sha256sum <"$OUTSIDE/kept.catalog")" \
+	"the file the link points to"
+[ -f "$D/$key.catalog" ] && [ ! -L "$D/$key.catalog" ] || fail_now "$D/$key.catalog is still a link"
+ok "symlinked cache file: replaced by a replay; its target kept its time and bytes"
+
+group "a *.catalog whose name is not a key names no database to drop"
+victim=padctl_drift_victimvictimvictimvictim
+create_db "$TPG_PORT" "$victim"
+planted=victimvictimvictimvictim0000000000000000000000000000000000000000.catalog
+printf 'app\tschema\tapp\t\n' >"$D/$planted"
+touch -d '2000-01-01' "$D/$planted"
+rm -f "$D/$key.catalog"
+pc -v validate test
+assert_rc 0
+assert_err_contains "drift: replayed 1 migration of target \"t1\""
+assert_err_not_contains "victim"
+assert_eq "$victim" "$(sql_on "$TPG_PORT" postgres "SELECT datname FROM pg_database WHERE datname = '$victim'")" \
+	"the database named by the planted file"
+[ -f "$D/$planted" ] || fail_now "the planted file was removed"
+assert_eq "kept.catalog" "$(ls "$OUTSIDE")" "the directory outside"
+ok "a planted name: skipped by the clean-up, its database still there"
+finish
