@@ -203,12 +203,19 @@ static int make_cache_dir(const struct cfg_project *p)
 	return rc;
 }
 
-/* read_cached reads a replay's file into c: 0, or 1 when there is none to
- * use. The directory is a cache: a file that is damaged (cut short, edited,
- * of another format), not a regular file or a symlink (never followed: the
+/* A replay's file starts with the major version of the scratch server that
+ * made it: the catalog text is that server's printing (pg_get_viewdef,
+ * pg_get_functiondef, ...), which differs from one major version to the
+ * next. */
+#define REPLAY_HEADER "padctl drift replay " DRIFT_VERSION " made on PostgreSQL "
+
+/* read_cached reads a replay's file into c and the major version of the
+ * server that made it into *major: 0, or 1 when there is none to use. The
+ * directory is a cache: a file that is damaged (cut short, edited, of
+ * another format), not a regular file or a symlink (never followed: the
  * replay's write replaces the link) is a miss, said with -v, and the check
  * replays again rather than failing until someone deletes it. */
-static int read_cached(const char *path, struct catalog *c)
+static int read_cached(const char *path, struct catalog *c, int *major)
 {
 	memset(c, 0, sizeof *c);
 	char *text = NULL;
@@ -216,10 +223,18 @@ static int read_cached(const char *path, struct catalog *c)
 	struct err_scope scope;
 	err_scope_push(&scope);
 	int rc = fs_read_text_nofollow_at_if(AT_FDCWD, path, path, &text, &len);
+	size_t hl = strlen(REPLAY_HEADER);
+	char *end = NULL;
+	long m = rc == 0 && len > hl && memcmp(text, REPLAY_HEADER, hl) == 0 && text[hl] >= '1' && text[hl] <= '9'
+			 ? strtol(text + hl, &end, 10)
+			 : 0;
 	if (rc == 2)
 		fail("\"%s\" is a symbolic link", path);
+	else if (rc == 0 && (!end || *end != '\n' || m > 9999))
+		rc = fail("\"%s\" does not start with \"%sN\"", path, REPLAY_HEADER);
 	else if (rc == 0)
-		rc = catalog_parse(text, len, path, c);
+		rc = catalog_parse(end + 1, len - (size_t)(end + 1 - text), path, c);
+	*major = rc ? 0 : (int)m;
 	if (rc && rc != 1)
 		log_verbose("drift: could not use the cached replay %s (%s); replaying again", path,
 			    err_message() ? err_message() : "?");
@@ -228,9 +243,10 @@ static int read_cached(const char *path, struct catalog *c)
 	return rc ? 1 : 0;
 }
 
-static int write_cached(const char *path, const struct catalog *c)
+static int write_cached(const char *path, const struct catalog *c, int major)
 {
 	struct buf b = BUF_INIT;
+	buf_addf(&b, REPLAY_HEADER "%d\n", major);
 	catalog_serialise(c, &b);
 	int rc = fs_write_atomic(path, buf_str(&b), b.len, 0600);
 	buf_release(&b);
@@ -468,6 +484,7 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	struct db *m = NULL;
 	if (scratch_connect(p, s, maintenance_db(p), &m))
 		return -1;
+	r->scratch_major = PQserverVersion(m->conn) / 10000;
 	char *building = xstrfmt("%s_b%ld", r->scratch, (long)getpid());
 	/* one statement a message: CREATE and DROP DATABASE refuse a transaction block */
 	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", building);
@@ -534,11 +551,18 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 
 /* ---------------------------------------------------------------- the check */
 
-static int compute_key(const struct cfg_project *p, const struct catalog *protected_cat, const struct hist *h, size_t n,
-		       char key[65])
+/* compute_key: the target's major version is in it because the catalogs
+ * compared and recorded are that server's printing: a target upgraded to
+ * another major version is replayed again (on a scratch server that should
+ * run the same one: check warns when it does not). The scratch server's is
+ * not: the key must be known before the scratch is contacted (a check with
+ * nothing new never contacts it), so the replay's file records it
+ * (REPLAY_HEADER) and check compares it with the target's. */
+static int compute_key(const struct cfg_project *p, int target_major, const struct catalog *protected_cat,
+		       const struct hist *h, size_t n, char key[65])
 {
 	struct buf b = BUF_INIT;
-	buf_adds(&b, "padctl drift " DRIFT_VERSION "\nowned");
+	buf_addf(&b, "padctl drift " DRIFT_VERSION "\ntarget PostgreSQL %d\nowned", target_major);
 	for (size_t i = 0; i < p->nowned; i++)
 		buf_addf(&b, " %s", p->owned[i]);
 	buf_adds(&b, "\nprotected\n");
@@ -911,7 +935,10 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 		return 0;
 	const char *pp = fp ? strstr(fp, " protected ") : NULL;
 	char *path = pp ? who_file(p, db, NULL, "protected") : NULL;
-	char *want = path ? xstrfmt("padctl drift protected " DRIFT_VERSION "%s", pp) : NULL;
+	/* the snapshot is the target's printing: kept per major version too */
+	char *want = path ? xstrfmt("padctl drift protected " DRIFT_VERSION " PostgreSQL %d%s",
+				    PQserverVersion(db->conn) / 10000, pp)
+			  : NULL;
 	size_t wl = want ? strlen(want) : 0;
 	struct err_scope scope;
 	if (want) {
@@ -988,6 +1015,31 @@ int drift_check(const struct cfg_project *p, const char *target, struct db *db, 
 	return drift_check_known(p, target, db, NULL, NULL, r);
 }
 
+/* scratch_moved says whether the scratch server runs another major version
+ * than major, the one of the replay kept at cat_path: a replay made on
+ * another major version than the target's (checked only then, so a check
+ * with nothing new still costs the scratch server nothing) is replayed
+ * again once the scratch server has moved, to the target's version most
+ * likely. A scratch server it cannot reach keeps the replay (with the
+ * warning). */
+static int scratch_moved(const struct cfg_project *p, struct scratch *s, const char *cat_path, int major)
+{
+	struct db *m = NULL;
+	struct err_scope scope;
+	err_scope_push(&scope);
+	int now = scratch_connect(p, s, maintenance_db(p), &m) == 0 ? PQserverVersion(m->conn) / 10000 : 0;
+	if (!now)
+		log_verbose("drift: could not ask the scratch server its version (%s); the replay %s stays",
+			    err_message() ? err_message() : "?", cat_path);
+	err_scope_pop(&scope, ERR_DISCARD);
+	db_close(m);
+	if (now && now != major)
+		log_verbose("drift: the replay %s was made on PostgreSQL %d, the scratch server runs PostgreSQL %d now; "
+			    "replaying again",
+			    cat_path, major, now);
+	return now && now != major;
+}
+
 /* cache_used marks the replay at cat_path used for target: it is the newest
  * now, not the next to go (drift.keep) */
 static void cache_used(const char *cat_path, const char *target, struct drift_result *r)
@@ -1005,6 +1057,7 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 		 const struct history *known_history, struct drift_result *r)
 {
 	memset(r, 0, sizeof *r);
+	r->target_major = PQserverVersion(db->conn) / 10000;
 	struct hist h;
 	char *fp = NULL, *clean = NULL;
 	if (known_history)
@@ -1032,7 +1085,7 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 			r->replayed++;
 	}
 	if (!rc)
-		rc = compute_key(p, &protected_cat, &h, h.n, r->key);
+		rc = compute_key(p, r->target_major, &protected_cat, &h, h.n, r->key);
 	if (rc) {
 		free(fp);
 		catalog_release(&protected_cat);
@@ -1073,11 +1126,23 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 		return rc;
 	}
 	rc = catalog_snapshot(db, p->owned, p->nowned, &r->actual);
-	int hit = rc ? -1 : read_cached(cat_path, &r->expected);
+	int hit = rc ? -1 : read_cached(cat_path, &r->expected, &r->scratch_major);
 	if (hit == 0 && r->baseline) {
-		hit = read_cached(only_path, &r->only);
+		int only_major = 0;
+		hit = read_cached(only_path, &r->only, &only_major);
+		if (!hit && only_major != r->scratch_major) {
+			log_verbose("drift: %s and %s were made by different replays; replaying again", cat_path,
+				    only_path);
+			catalog_release(&r->only);
+			hit = 1;
+		}
 		if (hit)
 			catalog_release(&r->expected);
+	}
+	if (hit == 0 && r->scratch_major != r->target_major && scratch_moved(p, &s, cat_path, r->scratch_major)) {
+		catalog_release(&r->expected);
+		catalog_release(&r->only);
+		hit = 1;
 	}
 	rc = hit < 0 ? -1 : 0;
 	if (hit == 0) {
@@ -1089,8 +1154,8 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 		memset(&base, 0, sizeof base);
 		char prefix_key[65];
 		size_t prefix_n = prefix_of(&h);
-		int have_prefix =
-			!r->baseline && prefix_n && compute_key(p, &protected_cat, &h, prefix_n, prefix_key) == 0;
+		int have_prefix = !r->baseline && prefix_n &&
+				  compute_key(p, r->target_major, &protected_cat, &h, prefix_n, prefix_key) == 0;
 		if (have_prefix) {
 			char *prev = xstrfmt("%s/%s.catalog", cache_dir_tmp = cache_dir(p), prefix_key);
 			have_prefix = file_exists(prev);
@@ -1103,9 +1168,9 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 		if (!rc && r->baseline)
 			catalog_changed(&base, &r->expected, &r->only);
 		if (!rc && r->baseline)
-			rc = write_cached(only_path, &r->only);
+			rc = write_cached(only_path, &r->only, r->scratch_major);
 		if (!rc)
-			rc = write_cached(cat_path, &r->expected);
+			rc = write_cached(cat_path, &r->expected, r->scratch_major);
 		catalog_release(&base);
 		if (!rc) {
 			log_info("drift: replayed %zu migration%s of target \"%s\" on the scratch database %s",
@@ -1114,11 +1179,21 @@ static int check(const struct cfg_project *p, const char *target, struct db *db,
 		}
 		r->replayed = total;
 	}
+	if (!rc && r->scratch_major != r->target_major)
+		log_warn("drift: the replay compared with target \"%s\" was made on PostgreSQL %d (the scratch server), "
+			 "the target runs PostgreSQL %d: view and function definitions, defaults and constraints "
+			 "print differently from one major version to the next, so differences may be reported that "
+			 "are not there; run the scratch server (drift.scratch) on PostgreSQL %d",
+			 target, r->scratch_major, r->target_major, r->target_major);
 	if (!rc) {
 		catalog_diff(&r->expected, &r->actual, r->baseline ? &r->only : NULL, &r->diff);
 		/* the fingerprint was taken before the snapshot: a change in
-		 * between makes the next check read the catalog again */
-		if (!r->diff.n && clean && fs_write_atomic(clean, fp, strlen(fp), 0600))
+		 * between makes the next check read the catalog again. Not
+		 * against a replay of another major version: clean then may
+		 * be luck of printing, and the next check should compare (and
+		 * warn) again */
+		if (!r->diff.n && clean && r->scratch_major == r->target_major &&
+		    fs_write_atomic(clean, fp, strlen(fp), 0600))
 			rc = -1;
 	}
 done:

@@ -15,7 +15,8 @@
  * target's major version), so the scratch sees what the target's migrations
  * saw.
  *
- * The replay is cached by a key, the SHA-256 of: the owned schemas, the
+ * The replay is cached by a key, the SHA-256 of: the target's PostgreSQL
+ * major version (the catalogs are its printing), the owned schemas, the
  * protected schemas' catalog on the target (kept per target in
  * .padctl/drift/<who>.protected with the fingerprint of those schemas it was
  * read after, and read again only when the target's differs), and every
@@ -23,7 +24,10 @@
  * padctl_drift_<first 24 hex digits of the key>, built under a temporary
  * name and renamed when complete; its catalog is kept in
  * .padctl/drift/<key>.catalog, so a check with nothing new neither replays
- * nor connects to the scratch server. The drift.keep most recently used
+ * nor connects to the scratch server. That file records the major version
+ * of the scratch server that made it: a replay made on another one than
+ * the target's is compared with a warning, never recorded clean, and
+ * replayed again once the scratch server has moved. The drift.keep most recently used
  * replays are kept; older ones (file and database) are removed.
  *
  * A target that compared clean is recorded with a fingerprint of the row
@@ -65,6 +69,8 @@ struct drift_result {
 	size_t replayed; /* migrations the replay ran (applied and baselined) */
 	char *baseline; /* the newest baselined version, or NULL */
 	char *scratch; /* the scratch database's name */
+	int scratch_major; /* the PostgreSQL major version the replay was made on */
+	int target_major; /* the target's */
 	char key[65];
 };
 

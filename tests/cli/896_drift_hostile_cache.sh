@@ -4,7 +4,11 @@
 # again); a KEY.catalog that is a symlink is neither read nor touched
 # through (the file it points to keeps its time and bytes); a *.catalog
 # whose name is not a key (64 lowercase hex digits) never names a database
-# to drop.
+# to drop. A replay records the major version of the scratch server that
+# made it (the catalog text is that server's printing): one made on another
+# major version than the target's is replayed again once the scratch server
+# has moved, and compared with a warning naming both versions while it has
+# not (forged here: the harness has one PostgreSQL).
 . "$(dirname "$0")/lib.sh"
 
 new_project drifthostile
@@ -68,4 +72,36 @@ assert_eq "$victim" "$(sql_on "$TPG_PORT" postgres "SELECT datname FROM pg_datab
 [ -f "$D/$planted" ] || fail_now "the planted file was removed"
 assert_eq "kept.catalog" "$(ls "$OUTSIDE")" "the directory outside"
 ok "a planted name: skipped by the clean-up, its database still there"
+group "a replay made on another major version, the scratch server on the target's now: replayed again"
+major=$(sql_on "$TPG_PORT" postgres "SELECT current_setting('server_version_num')::int / 10000")
+other=$((major - 1))
+assert_eq "padctl drift replay 6 made on PostgreSQL $major" "$(head -n 1 "$D/$key.catalog")" "the replay's first line"
+sed -i "1s/PostgreSQL $major\$/PostgreSQL $other/" "$D/$key.catalog"
+rm -f "$D"/*.clean
+pc -v validate test
+assert_rc 0
+assert_err_contains "was made on PostgreSQL $other, the scratch server runs PostgreSQL $major now; replaying again"
+assert_err_contains "drift: replayed 1 migration of target \"t1\""
+assert_err_not_contains "warning"
+assert_eq "padctl drift replay 6 made on PostgreSQL $major" "$(head -n 1 "$D/$key.catalog")" "the new replay's first line"
+ok "a replay of another major version is not reused once the scratch server runs the target's"
+
+group "a replay made on another major version than the target's: a warning naming both, no clean record"
+sed -i "1s/PostgreSQL $major\$/PostgreSQL $other/" "$D/$key.catalog"
+rm -f "$D"/*.clean
+cp "$PROJECT/padctl.yml" "$OUTSIDE/padctl.yml.kept"
+sed -i "s/^    port: $TPG_PORT\$/    port: 1/" "$PROJECT/padctl.yml"
+pc -v validate test
+assert_rc 0
+assert_err_contains "warning: drift: the replay compared with target \"t1\" was made on PostgreSQL $other (the scratch server), the target runs PostgreSQL $major"
+assert_err_contains "run the scratch server (drift.scratch) on PostgreSQL $major"
+assert_err_contains "could not ask the scratch server its version"
+assert_err_contains "compared with the cached replay of 1 migration"
+assert_eq "" "$(ls "$D" | grep '\.clean$')" "clean records"
+pc -v validate test
+assert_rc 0
+assert_err_not_contains "has not changed since"
+assert_err_contains "warning: drift: the replay compared with target"
+mv "$OUTSIDE/padctl.yml.kept" "$PROJECT/padctl.yml"
+ok "another major version: compared with a warning every time, never recorded clean"
 finish
