@@ -612,17 +612,29 @@ static int compute_key(const struct cfg_project *p, int target_major, const stru
  *   on it, and RENAME COLUMN of a view writes its pg_attribute row and
  *   nothing else (an index's columns are named after its table's, a
  *   sequence's never change);
- * - the small catalogs keyed by relation (pg_attrdef, pg_trigger,
- *   pg_rewrite, pg_sequence) in one hash join with the relations;
+ * - the small catalogs keyed by relation (pg_attrdef, pg_trigger, pg_index,
+ *   pg_inherits, pg_rewrite, pg_sequence) in one hash join with the
+ *   relations;
  * - pg_constraint, pg_proc, pg_type by namespace, pg_enum by its type.
- * Not pg_index: what pg_get_indexdef prints of it (keys, expressions,
- * predicate, uniqueness, operator classes) is fixed when the index is built
- * (every change makes a new index: a new pg_class row), and the name,
- * options and table are in pg_class, the column names in pg_attribute; what
- * PostgreSQL updates in a pg_index row later (valid, ready, clustered,
- * replica identity) the snapshot does not read. It was a fifth of the
- * query's rows. Nor pg_partitioned_table: a partition key is fixed when the
- * table is created.
+ * pg_trigger holds tgenabled, which the snapshot prints: DISABLE TRIGGER
+ * writes that row alone. pg_index is read because the snapshot prints
+ * indisvalid, and an index can turn invalid with no other row written: DROP
+ * INDEX CONCURRENTLY marks it invalid in a first transaction of its own
+ * that writes its pg_index row and nothing else, so one cancelled, failed
+ * or killed after that leaves the index invalid with its pg_class row as
+ * it was. (The other ways to an invalid index write pg_class anyway: a
+ * failed CREATE INDEX or REINDEX CONCURRENTLY leaves a new index, a new
+ * row; REINDEX gives a new relfilenode. ALTER INDEX ATTACH PARTITION, which
+ * makes a partitioned index valid, writes the parent index's pg_index row.)
+ * What pg_get_indexdef prints is fixed when the index is built, and what
+ * else PostgreSQL writes in a pg_index row (clustered, replica identity)
+ * the snapshot does not print: such a change costs one full comparison
+ * that finds nothing. pg_index is about a fifth of the rows read.
+ * pg_inherits is read because the snapshot prints a table's parents and
+ * "detach pending", and DETACH PARTITION CONCURRENTLY's first transaction
+ * writes only that row (ATTACH and DETACH also write the partition's
+ * pg_class row, relpartbound). Not pg_partitioned_table: a partition key is
+ * fixed when the table is created.
  * What the snapshot prints from rows it does not read: the names of
  * objects outside the owned schemas (a type, the table of a foreign key or
  * of a view, a function a default calls, a role in a grant; the protected
@@ -642,6 +654,8 @@ static const char fingerprint_sql[] =
 	"UNION ALL SELECT x.o, x.x, x.s FROM (\n"
 	"SELECT adrelid AS rid, oid::int8 AS o, xmin::text::int8 AS x, 3::int8 AS s FROM pg_attrdef\n"
 	"UNION ALL SELECT tgrelid, oid::int8, xmin::text::int8, 6 FROM pg_trigger\n"
+	"UNION ALL SELECT indrelid, indexrelid::int8, xmin::text::int8, 4 FROM pg_index\n"
+	"UNION ALL SELECT inhrelid, inhparent::int8, xmin::text::int8, 12 FROM pg_inherits\n"
 	"UNION ALL SELECT ev_class, oid::int8, xmin::text::int8, 7 FROM pg_rewrite\n"
 	"UNION ALL SELECT seqrelid, seqrelid::int8, xmin::text::int8, 8 FROM pg_sequence) x "
 	"JOIN rel r ON r.oid = x.rid\n"

@@ -106,8 +106,10 @@ char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
  * the catalog is read (a replay whose last migration set it printed names
  * without their schema). 4: the fingerprint reads the columns of views and
  * materialized views. 5: privileges on columns. 6: white space inside
- * string constants and quoted names of views and function bodies kept. */
-#define DRIFT_VERSION "6"
+ * string constants and quoted names of views and function bodies kept.
+ * 7: a trigger's enabled state, an index's validity, a table's parents and
+ * partition bound; the fingerprint reads pg_index and pg_inherits. */
+#define DRIFT_VERSION "7"
 /* drift_quiet_parse reads the file that keeps a target's quiet key and
  * fingerprint ("padctl drift quiet " DRIFT_VERSION, the key, the
  * fingerprint: three lines, nothing else); 0 and both newly allocated, or -1. */

@@ -22,7 +22,16 @@
  * format_type, pg_get_viewdef, pg_get_constraintdef, pg_get_expr ... leave
  * out the schema of an object the session's search_path finds, so a
  * scratch left with a migration's SET search_path, or a target role with a
- * search_path of its own, would print the same catalog differently. The
+ * search_path of its own, would print the same catalog differently.
+ *
+ * What pg_get_*def leaves out and a hand change sets: a trigger's
+ * tgenabled (ALTER TABLE ... DISABLE TRIGGER, ENABLE ALWAYS/REPLICA), an
+ * index's indisvalid (left invalid by a DROP INDEX CONCURRENTLY that did
+ * not finish, or a failed concurrent build), and a table's parent and
+ * partition bound (ATTACH/DETACH PARTITION, INHERIT/NO INHERIT; a DETACH
+ * CONCURRENTLY that did not finish leaves it "detach pending", a column
+ * of PostgreSQL 14, read through to_jsonb so that one query serves 12 and
+ * 13 too): each is printed after the definition. The
  * pin is set in the same statement (no round trip of its own) by the pin
  * CTE, which every row is joined to through ns, so it is set before any
  * row is printed; the last branch (Append runs its branches in order)
@@ -34,7 +43,8 @@ static const char snapshot_sql[] =
 	"  set_config('search_path', 'pg_catalog', true) AS pinned),\n"
 	"ns AS (SELECT n.oid, n.nspname, n.nspowner, n.nspacl FROM pg_namespace n, pin "
 	"  WHERE n.nspname = ANY (string_to_array($1, ',')) AND pin.pinned IS NOT NULL),\n"
-	"rel AS (SELECT c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relpersistence, n.nspname, "
+	"rel AS (SELECT c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relpersistence, c.relispartition, "
+	"  c.relpartbound, n.nspname, "
 	"  quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname "
 	"  FROM pg_class c JOIN ns n ON n.oid = c.relnamespace),\n"
 	"fn AS (SELECT p.oid, p.prokind, p.proowner, p.proacl, n.nspname, "
@@ -54,8 +64,14 @@ static const char snapshot_sql[] =
 	"  WHEN 'S' THEN (SELECT format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || "
 	"    s.seqincrement || ' min ' || s.seqmin || ' max ' || s.seqmax || ' cache ' || s.seqcache || "
 	"    CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END FROM pg_sequence s WHERE s.seqrelid = r.oid) "
-	"  WHEN 'p' THEN 'partitioned by ' || pg_get_partkeydef(r.oid) "
-	"  ELSE CASE r.relpersistence WHEN 'u' THEN 'unlogged' ELSE '' END END "
+	"  ELSE concat_ws(' ', CASE WHEN r.relpersistence = 'u' THEN 'unlogged' END, "
+	"    CASE WHEN r.relkind = 'p' THEN 'partitioned by ' || pg_get_partkeydef(r.oid) END, "
+	"    (SELECT CASE WHEN r.relispartition THEN 'partition of ' ELSE 'inherits ' END "
+	"    || string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ' ORDER BY i.inhseqno) "
+	"    || CASE WHEN r.relispartition THEN ' ' || pg_get_expr(r.relpartbound, r.oid) ELSE '' END "
+	"    || CASE WHEN bool_or(to_jsonb(i) ->> 'inhdetachpending' = 'true') THEN ' (detach pending)' ELSE '' END "
+	"    FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent "
+	"    JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = r.oid)) END "
 	"  FROM rel r WHERE r.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')\n"
 	"UNION ALL SELECT r.nspname, 'privileges', r.qname, "
 	"  string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END "
@@ -83,12 +99,15 @@ static const char snapshot_sql[] =
 	"  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
 	"  WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped\n"
 	"UNION ALL SELECT r.nspname, 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), "
-	"  pg_get_indexdef(i.indexrelid) FROM rel r JOIN pg_index i ON i.indrelid = r.oid "
+	"  pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (invalid)' END "
+	"  FROM rel r JOIN pg_index i ON i.indrelid = r.oid "
 	"  JOIN pg_class ic ON ic.oid = i.indexrelid\n"
 	"UNION ALL SELECT r.nspname, 'constraint', r.qname || '.' || quote_ident(c.conname), "
 	"  pg_get_constraintdef(c.oid) FROM rel r JOIN pg_constraint c ON c.conrelid = r.oid\n"
 	"UNION ALL SELECT r.nspname, 'trigger', r.qname || '.' || quote_ident(g.tgname), "
-	"  pg_get_triggerdef(g.oid) FROM rel r JOIN pg_trigger g ON g.tgrelid = r.oid WHERE NOT g.tgisinternal\n"
+	"  pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' "
+	"  WHEN 'R' THEN ' (enabled replica)' WHEN 'A' THEN ' (enabled always)' ELSE '' END "
+	"  FROM rel r JOIN pg_trigger g ON g.tgrelid = r.oid WHERE NOT g.tgisinternal\n"
 	"UNION ALL SELECT f.nspname, CASE f.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' "
 	"  ELSE 'function' END, f.qname, CASE WHEN f.prokind = 'a' THEN '' ELSE pg_get_functiondef(f.oid) END "
 	"  FROM fn f\n"

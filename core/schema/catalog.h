@@ -9,11 +9,13 @@
  * two equal databases left out (owners, OIDs, the owner's own privileges,
  * sequence positions) and view and function text normalised (white space
  * between tokens, not inside string constants; views also the parentheses
- * of pg_get_viewdef, which differ between server versions). What a snapshot covers: schemas (privileges), tables
- * (kind, persistence, partition key), columns (type, collation, nullability,
- * default, identity, generated), indexes, constraints (primary and foreign
- * keys, unique, check, exclusion), sequences, views and materialized views,
- * functions and procedures, triggers, enum types (values in order), domains,
+ * of pg_get_viewdef, which differ between server versions). What a
+ * snapshot covers: schemas (privileges), tables (kind, persistence,
+ * partition key, parents and partition bound), columns (type, collation,
+ * nullability, default, identity, generated), indexes (and whether valid),
+ * constraints (primary and foreign keys, unique, check, exclusion),
+ * sequences, views and materialized views, functions and procedures,
+ * triggers (and whether enabled), enum types (values in order), domains,
  * and privileges on schemas, relations, columns and functions.
  *
  * catalog_diff is pure: it compares two sorted snapshots.

@@ -75,7 +75,7 @@ ok "a planted name: skipped by the clean-up, its database still there"
 group "a replay made on another major version, the scratch server on the target's now: replayed again"
 major=$(sql_on "$TPG_PORT" postgres "SELECT current_setting('server_version_num')::int / 10000")
 other=$((major - 1))
-assert_eq "padctl drift replay 6 made on PostgreSQL $major" "$(head -n 1 "$D/$key.catalog")" "the replay's first line"
+assert_contains "$(head -n 1 "$D/$key.catalog")" " made on PostgreSQL $major" "the replay's first line"
 sed -i "1s/PostgreSQL $major\$/PostgreSQL $other/" "$D/$key.catalog"
 rm -f "$D"/*.clean
 pc -v validate test
@@ -83,7 +83,7 @@ assert_rc 0
 assert_err_contains "was made on PostgreSQL $other, the scratch server runs PostgreSQL $major now; replaying again"
 assert_err_contains "drift: replayed 1 migration of target \"t1\""
 assert_err_not_contains "warning"
-assert_eq "padctl drift replay 6 made on PostgreSQL $major" "$(head -n 1 "$D/$key.catalog")" "the new replay's first line"
+assert_contains "$(head -n 1 "$D/$key.catalog")" " made on PostgreSQL $major" "the new replay's first line"
 ok "a replay of another major version is not reused once the scratch server runs the target's"
 
 group "a replay made on another major version than the target's: a warning naming both, no clean record"
