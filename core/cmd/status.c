@@ -216,12 +216,14 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		inspect_finish(&ins[i], &set, want_drift);
-		problems += !ins[i].reachable || ins[i].identity_error || ins[i].plan.mig.counts[MIG_MISMATCH];
+		int bad = !ins[i].reachable || ins[i].identity_error || ins[i].plan.mig.counts[MIG_MISMATCH];
 		json_t *tj = ctx->json ? target_json(&ins[i]) : NULL;
 		if (!ctx->json)
 			target_text(&ins[i], ctx->verbosity >= LOG_VERBOSE);
-		if (want_drift && ins[i].reachable && ins[i].db)
-			problems += drift_status(p, &ins[i], tj);
+		/* a target is counted once, with a checksum mismatch and drift */
+		if (want_drift && ins[i].reachable && ins[i].db && drift_status(p, &ins[i], tj))
+			bad = 1;
+		problems += bad;
 		if (tj)
 			json_array_append_new(arr, tj);
 		inspect_release(&ins[i]);
