@@ -409,21 +409,15 @@ static int replay_one(struct db *sdb, const struct migration *m)
 	return db_exec(sdb, "COMMIT", NULL);
 }
 
-/* replay builds the scratch database and snapshots it: after the
- * baselined migrations (into base, when there are any) and at the end */
-static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h, size_t from,
-		  const struct catalog *protected_cat, const char *building, struct catalog *base,
-		  struct catalog *expected, size_t *replayed)
+/* history_files checks that every migration in effect is the file its
+ * history row recorded, before anything is created on the scratch server */
+static int history_files(const struct cfg_project *p, const struct hist *h, const struct migration_set *set)
 {
-	struct migration_set set = { NULL, 0 };
-	if (migrations_load(p->migrations_dir, &set))
-		return -1;
 	int rc = 0;
-	/* every replayed migration must be the file its history row recorded */
 	for (size_t i = 0; !rc && i < h->n; i++) {
 		if (!in_effect(h->v[i].status))
 			continue;
-		const struct migration *m = migrations_find(&set, h->v[i].version);
+		const struct migration *m = migrations_find(set, h->v[i].version);
 		if (!m) {
 			fail("could not check drift: migration %s is %s on the target but has no file in %s",
 			     h->v[i].version, h->v[i].status, p->migrations_dir);
@@ -436,9 +430,18 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 			rc = fail_hint("restore the file as it was applied, or accept the change with `padctl repair`");
 		}
 	}
+	return rc;
+}
+
+/* replay builds the scratch database and snapshots it: after the
+ * baselined migrations (into base, when there are any) and at the end;
+ * set holds the files history_files checked */
+static int replay(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h, size_t from,
+		  const struct migration_set *set, const struct catalog *protected_cat, const char *building,
+		  struct catalog *base, struct catalog *expected, size_t *replayed)
+{
 	struct db *sdb = NULL;
-	if (!rc)
-		rc = scratch_connect(p, s, building, &sdb);
+	int rc = scratch_connect(p, s, building, &sdb);
 	/* a copy of an earlier replay holds the protected schemas already */
 	if (!rc && !from)
 		rc = load_protected(p, target, sdb, protected_cat);
@@ -455,7 +458,7 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 		}
 		in_base = in_base && baselined;
 		have_base |= baselined;
-		const struct migration *m = migrations_find(&set, h->v[i].version);
+		const struct migration *m = migrations_find(set, h->v[i].version);
 		if (replay_one(sdb, m)) {
 			fail_detail("replaying migration %s_%s on the scratch database %s", m->version, m->name,
 				    building);
@@ -471,7 +474,6 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 	if (!rc)
 		rc = catalog_snapshot(sdb, p->owned, p->nowned, expected);
 	db_close(sdb);
-	migrations_release(&set);
 	return rc;
 }
 
@@ -481,9 +483,16 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 		 const char *prefix_key, size_t prefix_n, const struct catalog *protected_cat, struct drift_result *r,
 		 struct catalog *base)
 {
-	struct db *m = NULL;
-	if (scratch_connect(p, s, maintenance_db(p), &m))
+	/* a history the files do not hold is refused before the scratch
+	 * server is contacted: nothing is created, nothing said replayed */
+	struct migration_set set = { NULL, 0 };
+	if (migrations_load(p->migrations_dir, &set))
 		return -1;
+	struct db *m = NULL;
+	if (history_files(p, h, &set) || scratch_connect(p, s, maintenance_db(p), &m)) {
+		migrations_release(&set);
+		return -1;
+	}
 	r->scratch_major = PQserverVersion(m->conn) / 10000;
 	char *building = xstrfmt("%s_b%ld", r->scratch, (long)getpid());
 	/* one statement a message: CREATE and DROP DATABASE refuse a transaction block */
@@ -523,7 +532,7 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	}
 	if (!rc) {
 		log_info("drift: replaying the target's history on the scratch database %s", r->scratch);
-		rc = replay(p, s, target, h, from, protected_cat, building, base, &r->expected, &r->replayed);
+		rc = replay(p, s, target, h, from, &set, protected_cat, building, base, &r->expected, &r->replayed);
 	}
 	if (!rc) {
 		sql = xstrfmt("DROP DATABASE IF EXISTS %s", r->scratch);
@@ -546,6 +555,7 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 	}
 	free(building);
 	db_close(m);
+	migrations_release(&set);
 	return rc;
 }
 
