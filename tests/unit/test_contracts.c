@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_types(void)
 {
@@ -136,6 +138,10 @@ static void test_malformed(void)
 	EXPECT_FAIL("tables:\n  t:\n    columns:\n      a: \"int; drop table t\"\n", "4:10", "is not a type name");
 	EXPECT_FAIL("tables:\n  \"Bad Name\":\n", "2:3", "not a plain identifier");
 	EXPECT_FAIL("tables:\n  t:\n  t:\n", "3:3", "t");
+	/* a column said twice in one table, however its type is written */
+	EXPECT_FAIL("tables:\n  t:\n    columns:\n      a: int\n      a: text\n", "5:7", "\"a\"");
+	EXPECT_FAIL("tables:\n  t:\n    columns: {a: int, b: int, a: {type: int}}\n", "3:", "\"a\"");
+	EXPECT_FAIL("tables:\n  t:\n    columns:\n      a:\n      a:\n", "5:7", "\"a\"");
 	EXPECT_FAIL("absent: emp.email\n", "1:9", "expected a list");
 	EXPECT_FAIL("absent: [a.b.c]\n", "1:10", "is not a table or table.column name");
 	EXPECT_FAIL("absent: [\"a b\"]\n", "1:10", "is not a table or table.column name");
@@ -262,6 +268,57 @@ static void test_list(void)
 	free(cdir);
 }
 
+/* what contracts_list takes from a directory (docs/contracts.md: files not
+ * ending in .yml and hidden files are ignored): dot-files, .yaml and .yml.bak
+ * are not listed; a symlink is listed by its own name; a directory named
+ * x.yml is listed and then refused by contract_load naming it, never
+ * skipped silently (a contract the check would not see) */
+static void test_list_entries(void)
+{
+	char *cdir = xstrfmt("%s/entries", dir);
+	unit_write(cdir, "c.yml", "tables: {}\n");
+	unit_write(cdir, ".yml", "x\n");
+	unit_write(cdir, "..yml", "x\n");
+	unit_write(cdir, ".git/config.yml", "x\n");
+	unit_write(cdir, "d.yaml", "tables: {}\n");
+	unit_write(cdir, "e.yml.bak", "tables: {}\n");
+	unit_write(cdir, "yml", "x\n");
+	unit_write(cdir, "x.yml/inner.yml", "tables: {}\n");
+	char *target = xstrfmt("%s/c.yml", cdir), *link = xstrfmt("%s/linked.yml", cdir);
+	CU_ASSERT_EQUAL_FATAL(symlink(target, link), 0);
+	char *dangling = xstrfmt("%s/gone.yml", cdir), *nowhere = xstrfmt("%s/no-such-file", cdir);
+	CU_ASSERT_EQUAL_FATAL(symlink(nowhere, dangling), 0);
+	char **paths;
+	size_t n;
+	CU_ASSERT_EQUAL(contracts_list(cdir, &paths, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	const char *want[] = { "/c.yml", "/gone.yml", "/linked.yml", "/x.yml" };
+	for (size_t i = 0; i < n; i++) {
+		size_t pl = strlen(paths[i]), wl = strlen(want[i]);
+		CU_ASSERT_TRUE(pl > wl && strcmp(paths[i] + pl - wl, want[i]) == 0);
+	}
+	struct contract c;
+	/* the symlink is read through, its schema its own name */
+	CU_ASSERT_EQUAL(contract_load(paths[2], &c), 0);
+	CU_ASSERT_STRING_EQUAL(c.schema, "linked");
+	contract_release(&c);
+	/* a dangling symlink and a directory are refused, naming the file */
+	for (size_t i = 1; i < n; i += 2) {
+		CU_ASSERT_EQUAL(contract_load(paths[i], &c), -1);
+		CU_ASSERT_EQUAL(err_exit_status(), EXIT_USAGE);
+		CU_ASSERT_PTR_NOT_NULL(err_message() ? strstr(err_message(), want[i]) : NULL);
+		CU_ASSERT_EQUAL(c.ntables, 0);
+		CU_ASSERT_PTR_NULL(c.path);
+		err_clear();
+	}
+	contracts_list_free(paths, n);
+	free(target);
+	free(link);
+	free(dangling);
+	free(nowhere);
+	free(cdir);
+}
+
 int main(void)
 {
 	dir = unit_tmpdir();
@@ -271,6 +328,7 @@ int main(void)
 		{ "malformed and hostile files", test_malformed },
 		{ "every finding at once, with lines", test_compare },
 		{ "the contract files of a directory", test_list },
+		{ "dot-files, symlinks, a directory named x.yml", test_list_entries },
 		{ NULL, NULL },
 	};
 	int rc = unit_run("contracts", tests);
