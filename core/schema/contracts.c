@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "db.h"
 #include "log.h"
 #include "name.h"
@@ -371,6 +372,10 @@ int contract_load(const char *path, struct contract *c)
 	struct yw_doc d;
 	struct yw_walk w = { &d, NULL };
 	int rc = yw_load(&d, path, &contract_table);
+	/* what a contract says is checked and reported as the project's: read
+	 * through a symlink out of the project, it gets a migration's warning */
+	if (!rc)
+		confine_check(path);
 	if (!rc)
 		rc = yw_walk_map(&w, yw_root(&d), &contract_table, "the contract", c);
 	yw_release(&d);

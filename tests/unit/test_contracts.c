@@ -6,6 +6,7 @@
  * tests/cli/781_contracts.sh. */
 #include "unit.h"
 #include "buf.h"
+#include "confine.h"
 #include "contracts.h"
 #include "log.h"
 
@@ -319,6 +320,62 @@ static void test_list_entries(void)
 	free(cdir);
 }
 
+/* stderr_of_load runs contract_load on path and returns what it wrote to stderr (caller frees) */
+static char *stderr_of_load(const char *path, int *rc)
+{
+	char *out = xstrfmt("%s/stderr", dir);
+	fflush(stderr);
+	int saved = dup(2);
+	FILE *f = fopen(out, "w+");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	dup2(fileno(f), 2);
+	struct contract c;
+	*rc = contract_load(path, &c);
+	if (*rc == 0)
+		contract_release(&c);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	struct buf b = BUF_INIT;
+	char chunk[512];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	unlink(out);
+	free(out);
+	return buf_detach(&b);
+}
+
+/* a contract file that a symlink leads out of the project is read with the
+ * warning a migration file would have (confine.h); one inside it reads quietly */
+static void test_symlink_out(void)
+{
+	char *root = xstrfmt("%s/proj", dir), *outside = xstrfmt("%s/outside", dir);
+	unit_write(root, "contracts/inside.yml", "tables: {}\n");
+	unit_write(outside, "elsewhere.yml", "tables: {}\n");
+	char *out_link = xstrfmt("%s/contracts/out.yml", root), *in_link = xstrfmt("%s/contracts/in.yml", root);
+	CU_ASSERT_EQUAL_FATAL(symlink("../../outside/elsewhere.yml", out_link), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink("inside.yml", in_link), 0);
+	confine_set_root(root);
+	int rc;
+	char *w = stderr_of_load(out_link, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "symlink leading out of the project"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w, "out.yml"));
+	free(w);
+	w = stderr_of_load(in_link, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(w, "");
+	free(w);
+	confine_set_root(NULL);
+	free(out_link);
+	free(in_link);
+	free(root);
+	free(outside);
+}
+
 int main(void)
 {
 	dir = unit_tmpdir();
@@ -329,6 +386,7 @@ int main(void)
 		{ "every finding at once, with lines", test_compare },
 		{ "the contract files of a directory", test_list },
 		{ "dot-files, symlinks, a directory named x.yml", test_list_entries },
+		{ "a symlink out of the project warns", test_symlink_out },
 		{ NULL, NULL },
 	};
 	int rc = unit_run("contracts", tests);
