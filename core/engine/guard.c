@@ -31,8 +31,11 @@
  * refer to a protected table are not the protected schema's objects (a
  * foreign key into a protected table marks that table's pg_class row as
  * having triggers, its internal RI triggers: a table row changed by this
- * transaction that gained such a trigger is not counted as changed, which
- * also hides another change to that same row in the same transaction). Rows
+ * transaction that gained such a trigger is not counted as changed while
+ * the rest of the row, REL_ROW, is what it was when the fast check was
+ * written: marks; outside a transaction the content digest leaves
+ * relhastriggers out for the same reason, a trigger of the table's own
+ * being counted through pg_depend). Rows
  * of this transaction: age(xmin) below 1 (subtransactions have later xids);
  * on the failure path pg_xact_status separates them from rows another
  * session committed meanwhile. Its plans are generic (plan_cache_mode): the
@@ -96,7 +99,7 @@ static const char guard_fn[] =
 	"    SELECT md5(concat_ws('#', st,\n"
 	"      (SELECT string_agg(concat_ws('|', n.oid, n.nspname, n.nspowner, n.nspacl), ';' ORDER BY n.oid) FROM pg_namespace n WHERE n.oid = ANY (nss)),\n"
 	"      (SELECT string_agg(concat_ws('|', c.oid, c.relnamespace, c.relname, c.relkind, c.relowner, c.relacl, c.reloptions, c.relfilenode,\n"
-	"        c.relnatts, c.relchecks, c.relrowsecurity, c.relforcerowsecurity, c.relhastriggers), ';' ORDER BY c.oid)\n"
+	"        c.relnatts, c.relchecks, c.relrowsecurity, c.relforcerowsecurity), ';' ORDER BY c.oid)\n"
 	"         FROM pg_class c WHERE c.oid = ANY (rels || subs)),\n"
 	"      (SELECT string_agg(concat_ws('|', a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attisdropped,\n"
 	"        a.attidentity, a.attgenerated, a.attcollation, a.attacl, a.attoptions), ';' ORDER BY a.attrelid, a.attnum)\n"

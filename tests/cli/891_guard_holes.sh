@@ -95,4 +95,13 @@ try trigger "DO \$\$ BEGIN EXECUTE 'CREATE OR REPLACE TRIGGER lookup_tg BEFORE I
 psql_q "CREATE OR REPLACE TRIGGER lookup_tg BEFORE INSERT ON ref.lookup FOR EACH ROW EXECUTE FUNCTION ref.tg()" >/dev/null
 ok "refused"
 
+group "outside a transaction: a foreign key into a protected table passes"
+rm -rf "$PROJECT"/migrations/0002_*
+add_migration 0002 fkalone "CREATE TABLE app.v (id int, pid int REFERENCES ref.plain (id));"
+printf '%s\n' "$alone" >"$PROJECT/migrations/0002_fkalone/meta.yml"
+pc deploy test
+assert_rc 0
+assert_eq "0001,0002" "$(history)" "recorded"
+ok "passed"
+
 finish
