@@ -387,6 +387,7 @@ struct touched {
 	const char *name; /* NULL: the schema itself */
 	int temp;
 	int fresh; /* a name the statement creates (else one it looks up) */
+	char kind; /* the name space it lives in (name_kind): 'r', 't', 'f' or 'o' */
 	const char *what; /* "a trigger on ": the object changed is one of the table named; NULL: the table */
 };
 
@@ -699,7 +700,11 @@ static int cmds_touched(struct lctx *c, const List *cmds, touched_fn fn, void *a
 			const Node *rel = IsA(cmd->def, PartitionCmd) ? (const Node *)((const PartitionCmd *)cmd->def)->name
 								      : cmd->def;
 			struct touched t;
-			int rc = obj_touched(rel, -1, 0, &t) ? fn(c, &t, cmd_rels[i].verb, arg) : 0;
+			int rc = 0;
+			if (obj_touched(rel, -1, 0, &t)) {
+				t.kind = 'r';
+				rc = fn(c, &t, cmd_rels[i].verb, arg);
+			}
 			if (rc)
 				return rc;
 		}
@@ -707,10 +712,69 @@ static int cmds_touched(struct lctx *c, const List *cmds, touched_fn fn, void *a
 	return 0;
 }
 
+/* name_kind is which of PostgreSQL's name spaces the object a key of
+ * target_keys names lives in: 'r' a relation (pg_class: tables, views,
+ * sequences, indexes, composite types; and the table an object on a table
+ * is named with), 't' a type, 'f' a function, 'o' anything else. A name
+ * created earlier in the migration hides a protected schema's only from a
+ * look-up in its own name space: a function t does not hold a table t. */
+static char name_kind(const struct target_key *k, const Node *node)
+{
+	if (k->shape == T_REL || k->shape == T_INTO || k->shape == T_RELS || k->shape == T_CMDS)
+		return 'r';
+	if (k->objtype_off != NO_OBJTYPE) {
+		switch (*(const ObjectType *)((const char *)node + k->objtype_off)) {
+		case OBJECT_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_SEQUENCE:
+		case OBJECT_INDEX:
+		case OBJECT_FOREIGN_TABLE:
+		case OBJECT_COLUMN:
+		case OBJECT_TABCONSTRAINT:
+		case OBJECT_TRIGGER:
+		case OBJECT_POLICY:
+		case OBJECT_RULE:
+			return 'r';
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+		case OBJECT_DOMCONSTRAINT:
+			return 't';
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			return 'f';
+		default:
+			return 'o';
+		}
+	}
+	switch (k->tag) {
+	case T_CreateFunctionStmt:
+	case T_AlterFunctionStmt:
+		return 'f';
+	case T_CreateEnumStmt:
+	case T_AlterEnumStmt:
+	case T_CreateRangeStmt:
+	case T_CreateDomainStmt:
+	case T_AlterDomainStmt:
+	case T_AlterTypeStmt:
+		return 't';
+	case T_DefineStmt: {
+		ObjectType kind = ((const DefineStmt *)node)->kind;
+		return kind == OBJECT_TYPE ? 't' : kind == OBJECT_AGGREGATE ? 'f' : 'o';
+	}
+	default:
+		return 'o';
+	}
+}
+
 /* key_fn calls fn for an object a key of target_keys names */
-static int key_fn(struct lctx *c, const struct target_key *k, struct touched *t, touched_fn fn, void *arg)
+static int key_fn(struct lctx *c, const struct target_key *k, const Node *node, struct touched *t, touched_fn fn,
+		  void *arg)
 {
 	t->fresh = k->fresh;
+	t->kind = name_kind(k, node);
 	return fn(c, t, k->verb, arg);
 }
 
@@ -761,7 +825,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 			t.name = rv_name(rv, &t.schema);
 			t.temp = rv_temp(rv);
 			if (t.name)
-				rc = key_fn(c, k, &t, fn, arg);
+				rc = key_fn(c, k, node, &t, fn, arg);
 			break;
 		}
 		case T_RELS:
@@ -770,24 +834,24 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 				if (rc)
 					break;
 				if (obj_touched(lfirst(lc), objtype, in_schema, &t))
-					rc = key_fn(c, k, &t, fn, arg);
+					rc = key_fn(c, k, node, &t, fn, arg);
 			}
 			break;
 		case T_NAMES:
 			if (names_touched((const List *)v, 0, 0, &t))
-				rc = key_fn(c, k, &t, fn, arg);
+				rc = key_fn(c, k, node, &t, fn, arg);
 			break;
 		case T_CMDS:
 			rc = cmds_touched(c, (const List *)v, fn, arg);
 			break;
 		case T_OBJ:
 			if (obj_touched(v, objtype, 0, &t))
-				rc = key_fn(c, k, &t, fn, arg);
+				rc = key_fn(c, k, node, &t, fn, arg);
 			break;
 		case T_SCHEMA:
 			if (objtype < 0 || objtype == OBJECT_SCHEMA) {
 				t.schema = str;
-				rc = key_fn(c, k, &t, fn, arg);
+				rc = key_fn(c, k, node, &t, fn, arg);
 			}
 			break;
 		case T_OPTS:
@@ -799,7 +863,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 					continue;
 				if (!strcmp(d->defname, "schema") && sval(d->arg)) {
 					t.schema = sval(d->arg);
-					rc = key_fn(c, k, &t, fn, arg);
+					rc = key_fn(c, k, node, &t, fn, arg);
 				} else if (!strcmp(d->defname, "schemas") && d->arg && IsA(d->arg, List)) {
 					const ListCell *m;
 					foreach (m, (const List *)d->arg) {
@@ -807,7 +871,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 							break;
 						t.schema = sval(lfirst(m));
 						if (t.schema)
-							rc = key_fn(c, k, &t, fn, arg);
+							rc = key_fn(c, k, node, &t, fn, arg);
 					}
 				}
 			}
@@ -866,21 +930,27 @@ static void path_user_note(const struct lctx *c, size_t at, struct buf *b)
  * of the first protected schema with no schema ahead of it known to hold the
  * name (created earlier in this migration, or a temporary table), else -1.
  * *first: no other schema a name could be in comes before it. */
-static long path_lookup(const struct lctx *c, const char *name, int *first)
+static long path_lookup(const struct lctx *c, char kind, const char *name, int *first)
 {
 	*first = 1;
-	if (names_has(&c->defined, "pg_temp", name))
+	char *key = xstrfmt("%c:%s", kind, name); /* as define_one keeps it */
+	long at = -1;
+	if (names_has(&c->defined, "pg_temp", key)) {
+		free(key);
 		return -1;
-	for (size_t i = 0; i < c->npath; i++) {
+	}
+	for (size_t i = 0; i < c->npath && at < 0; i++) {
 		if (!path_exists(c, i))
 			continue;
-		if (names_has(&c->defined, c->path[i].name, name))
-			return -1;
+		if (names_has(&c->defined, c->path[i].name, key))
+			break;
 		if (is_protected(c, c->path[i].name))
-			return (long)i;
-		*first &= !path_creates(c, i);
+			at = (long)i;
+		else
+			*first &= !path_creates(c, i);
 	}
-	return -1;
+	free(key);
+	return at;
 }
 
 static int protected_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
@@ -898,7 +968,7 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 			;
 		schema = at < c->npath ? c->path[at].name : "";
 	} else {
-		long i = path_lookup(c, t->name, &first);
+		long i = path_lookup(c, t->kind, t->name, &first);
 		if (i < 0)
 			return 0;
 		at = (size_t)i;
@@ -2585,8 +2655,12 @@ static int define_one(struct lctx *c, const struct touched *t, const char *verb,
 {
 	(void)verb;
 	(void)arg;
-	if (t->fresh && t->name)
-		names_add(&c->defined, t->temp ? "pg_temp" : resolve(c, t->schema), t->name);
+	if (t->fresh && t->name) {
+		/* by name space: a function t does not hold a later table t (name_kind) */
+		char *key = xstrfmt("%c:%s", t->kind, t->name);
+		names_add(&c->defined, t->temp ? "pg_temp" : resolve(c, t->schema), key);
+		free(key);
+	}
 	return 0;
 }
 

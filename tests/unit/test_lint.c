@@ -254,6 +254,11 @@ static void test_search_path(void)
 		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); INSERT INTO u VALUES (1)",
 		"SET search_path = bo_airflow, app; CREATE TABLE app.t (i int); INSERT INTO t VALUES (1)",
 		"SET search_path = app, bo_airflow; WITH d AS (DELETE FROM oracle_employee RETURNING *) SELECT 1",
+		/* a name created earlier holds only its own name space: a function or a type t is no table t */
+		"SET search_path = app, bo_airflow; CREATE FUNCTION t() RETURNS int LANGUAGE sql AS 'select 1'; "
+		"DELETE FROM t",
+		"SET search_path = app, bo_airflow; CREATE TYPE t AS ENUM ('a'); INSERT INTO t VALUES (1)",
+		"SET search_path = app, bo_airflow; CREATE TABLE f (i int); ALTER FUNCTION f() STABLE",
 		NULL,
 	};
 	for (const char *const *s = hit; *s; s++) {
@@ -272,6 +277,9 @@ static void test_search_path(void)
 		"SET search_path = app, bo_airflow; SELECT * FROM oracle_employee",
 		"SET search_path = app, bo_airflow; INSERT INTO app.t SELECT * FROM oracle_employee",
 		"SET search_path TO \"$user\", public; CREATE TABLE t (i int)",
+		"SET search_path = app, bo_airflow; CREATE VIEW v AS SELECT 1; ALTER VIEW v RENAME TO w",
+		"SET search_path = app, bo_airflow; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'; "
+		"ALTER FUNCTION f() STABLE",
 		NULL,
 	};
 	for (const char *const *s = quiet; *s; s++) {
