@@ -269,6 +269,42 @@ static int stream_error(struct sql_stream *s, size_t off, char *msg)
 	return -1;
 }
 
+/* add_cut keeps the piece of t from start to end (offsets in t, which
+ * starts at s->pos), unless it is only blanks and comments */
+static void add_cut(struct sql_stream *s, const char *t, size_t start, size_t end)
+{
+	if (sql_skip_blank(t + start, end - start) >= end - start)
+		return;
+	if (s->ncuts == s->cuts_cap) {
+		s->cuts_cap = s->cuts_cap ? s->cuts_cap * 2 : 64;
+		s->cuts = xrealloc(s->cuts, s->cuts_cap * sizeof *s->cuts);
+	}
+	s->cuts[s->ncuts].off = s->pos + start;
+	s->cuts[s->ncuts].len = end - start;
+	s->cuts[s->ncuts].copy_data = 0;
+	s->ncuts++;
+}
+
+/* lex_cuts cuts the n bytes at t at every ';' this file's own lexer (lex)
+ * finds outside quotes, dollar quotes and comments: for text PostgreSQL
+ * 15's scanner refuses although it is no quote or comment left open (a
+ * later version's 0x10 or 1_000), whose other statements must still be
+ * read. A piece the parser then cannot read is the reader's to report. */
+static void lex_cuts(struct sql_stream *s, const char *t, size_t n)
+{
+	size_t i = 0, start = 0;
+	while (i < n) {
+		int kind;
+		size_t body, j = lex(t, n, i, &kind, &body);
+		if (kind == TOK_OTHER && t[i] == ';') {
+			add_cut(s, t, start, i);
+			start = j;
+		}
+		i = j;
+	}
+	add_cut(s, t, start, n);
+}
+
 /* scan_cuts cuts the n bytes at t at every ';' token of PostgreSQL's own
  * scanner (pg_query_scan), into s->cuts (offsets from s->pos); pieces of
  * only blanks and comments are left out. The text has to scan: -1 when it
@@ -295,16 +331,7 @@ static int scan_cuts(struct sql_stream *s, const char *t, size_t n, char **msg, 
 		}
 		if (end > n || end < start)
 			break;
-		if (sql_skip_blank(t + start, end - start) < end - start) {
-			if (s->ncuts == s->cuts_cap) {
-				s->cuts_cap = s->cuts_cap ? s->cuts_cap * 2 : 64;
-				s->cuts = xrealloc(s->cuts, s->cuts_cap * sizeof *s->cuts);
-			}
-			s->cuts[s->ncuts].off = s->pos + start;
-			s->cuts[s->ncuts].len = end - start;
-			s->cuts[s->ncuts].copy_data = 0;
-			s->ncuts++;
-		}
+		add_cut(s, t, start, end);
 		start = next;
 	}
 	if (sr)
@@ -321,7 +348,8 @@ static int scan_cuts(struct sql_stream *s, const char *t, size_t n, char **msg, 
  * fail at their very end: the reader joins them (lint does). A token the
  * scanner cannot end (a quote or comment left open) runs to the end of the
  * text: the pieces before the statement it starts in are cut, and s->err,
- * s->err_off say where reading stops. */
+ * s->err_off say where reading stops. Text the scanner refuses for another
+ * reason (a later version's number syntax) is cut by lex_cuts instead. */
 static void split_scanned(struct sql_stream *s)
 {
 	const char *t = buf_str(&s->chunk);
@@ -331,6 +359,12 @@ static void split_scanned(struct sql_stream *s)
 	s->next = 0;
 	if (!scan_cuts(s, t, n, &msg, &e))
 		return;
+	if (strncmp(msg, "unterminated", 12) != 0) {
+		free(msg);
+		s->ncuts = 0;
+		lex_cuts(s, t, n);
+		return;
+	}
 	s->err = msg;
 	s->err_off = s->pos + e;
 	char *head = xstrndup(t, e), *again = NULL;

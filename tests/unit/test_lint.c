@@ -1074,6 +1074,20 @@ static void test_syntax(void)
 	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-delete-without-where", 5));
 	lint_result_release(&r);
 	o.p = NULL;
+	/* text PostgreSQL 15's scanner refuses (a later version's numbers,
+	 * 0x10 and 1_000; an empty quoted name): its statement is a syntax
+	 * warning, the statements after it are still read */
+	r = run("ALTER TABLE app.t ALTER COLUMN c SET DEFAULT 0x10;\nDELETE FROM bo_airflow.t;\n"
+		"SELECT 1_000;\nDROP TABLE app.x;\nSELECT \"\";\nTRUNCATE app.y;",
+		&o);
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 1));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "protected-schema", 2));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 3));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-drop-table", 4));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "syntax", 5));
+	CU_ASSERT_PTR_NOT_NULL(find_at(&r, "ban-truncate", 6));
+	lint_result_release(&r);
+	o.p = NULL;
 	/* an allow comment on the unreadable statement is its own, not the one before's */
 	buf_reset(&b);
 	buf_addf(&b, "-- padctl:allow syntax checked by hand: PostgreSQL 17 on every target\n%s;\n"
