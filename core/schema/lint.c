@@ -2809,10 +2809,11 @@ static void report_at(struct lctx *c, const struct lint_rule_info *ri, int line,
 }
 
 /* syntax_one reports a statement the parser cannot read (off, n: its bytes,
- * leading comments included), at its first character; the reason says
+ * leading comments included; parsed: the bytes from off the parser read,
+ * more when pieces were joined), at its first character; the reason says
  * where the parser stopped. It is a warning: a statement of the target's
  * newer PostgreSQL is fine to run, but lint has not checked it. */
-static void syntax_one(struct lctx *c, size_t off, size_t n, const PgQueryError *err)
+static void syntax_one(struct lctx *c, size_t off, size_t n, size_t parsed, const PgQueryError *err)
 {
 	size_t lead = sql_skip_blank(c->text + off, n);
 	if (lead == n)
@@ -2824,7 +2825,7 @@ static void syntax_one(struct lctx *c, size_t off, size_t n, const PgQueryError 
 	int line, col, eline = 0, ecol = 0;
 	advance(c, c->stmt_off, &line, &col);
 	if (err->cursorpos > 0)
-		advance(c, off + sql_byte_offset(c->text + off, n, err->cursorpos), &eline, &ecol);
+		advance(c, off + sql_byte_offset(c->text + off, parsed, err->cursorpos), &eline, &ecol);
 	struct buf at = BUF_INIT;
 	if (eline)
 		buf_addf(&at, " (line %d, column %d)", eline, ecol);
@@ -2888,7 +2889,7 @@ static void lint_stream(struct lctx *c)
 				join = k < nq && !q[k].copy_data;
 			}
 			if (pr.error && !join)
-				syntax_one(c, q[0].off, q[0].len, pr.error);
+				syntax_one(c, q[0].off, q[0].len, n, pr.error);
 			parse_release(&pr);
 			pg_query_exit_memory_context(ctx);
 			free(one);
