@@ -958,7 +958,7 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 	const struct lint_rule_info *ri = arg;
 	if (t->temp)
 		return 0;
-	const char *schema = t->schema;
+	const char *schema = t->schema, *unsure = NULL;
 	size_t at = c->npath;
 	int first = 1;
 	if (schema) {
@@ -967,6 +967,17 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 		for (at = 0; at < c->npath && !path_creates(c, at); at++)
 			;
 		schema = at < c->npath ? c->path[at].name : "";
+		/* lint takes a schema written in the path to exist, but knows only
+		 * the owned and protected ones: ahead of a protected schema, one it
+		 * does not know (a typo, one dropped) would be skipped and the new
+		 * name land in the protected one */
+		for (size_t i = at + 1; *schema && !is_owned(c, schema) && !is_protected(c, schema) && i < c->npath; i++)
+			if (path_exists(c, i) && is_protected(c, c->path[i].name)) {
+				unsure = schema;
+				at = i;
+				schema = c->path[i].name;
+				first = 0;
+			}
 	} else {
 		long i = path_lookup(c, t->kind, t->name, &first);
 		if (i < 0)
@@ -988,6 +999,13 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 	if (!t->name)
 		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
 		       "%s the protected schema \"%s\"", verb, schema);
+	else if (unsure)
+		report(c, ri,
+		       "schema-qualify the name with the schema it is meant to be in: the server skips a schema of the "
+		       "search_path that does not exist, which lint cannot see",
+		       "%s %s%s, which lands in the protected schema \"%s\" if the schema \"%s\" ahead of it does not "
+		       "exist%s",
+		       verb, what, t->name, schema, unsure, buf_str(&how));
 	else if (first)
 		report(c, ri, "protected schemas are read-only for migrations: change only the owned schemas",
 		       "%s %s%s.%s in the protected schema \"%s\"%s", verb, what, schema, t->name, schema,

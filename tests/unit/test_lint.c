@@ -12,6 +12,7 @@
 #include "unit.h"
 
 static char *protected_list[] = { "bo_airflow" };
+static char *owned_list[] = { "app" };
 
 static struct cfg_project project(void)
 {
@@ -20,6 +21,8 @@ static struct cfg_project project(void)
 	p.file = "padctl.yml";
 	p.protected_schemas = protected_list;
 	p.nprotected = 1;
+	p.owned = owned_list;
+	p.nowned = 1;
 	return p;
 }
 
@@ -259,6 +262,8 @@ static void test_search_path(void)
 		"DELETE FROM t",
 		"SET search_path = app, bo_airflow; CREATE TYPE t AS ENUM ('a'); INSERT INTO t VALUES (1)",
 		"SET search_path = app, bo_airflow; CREATE TABLE f (i int); ALTER FUNCTION f() STABLE",
+		/* a new name: a schema lint does not know ahead of a protected one may not exist (a typo) */
+		"SET search_path = ap, bo_airflow; CREATE TABLE t (i int)",
 		NULL,
 	};
 	for (const char *const *s = hit; *s; s++) {
