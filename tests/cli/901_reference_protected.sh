@@ -7,25 +7,8 @@
 # runtime guard.
 . "$(dirname "$0")/lib.sh"
 
-PROJECT=$(mktemp -d "$PADCTL_TEST_TMP/refprot.XXXXXX") || die "mktemp failed"
-CLI_DIRS+=("$PROJECT")
-cp -R "$PADCTL_SOURCE_DIR/padctl.yml" "$PADCTL_SOURCE_DIR/envs" "$PADCTL_SOURCE_DIR/pipelines" "$PADCTL_SOURCE_DIR/db" \
-	"$PROJECT/" || die "cannot copy the reference project"
-
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
-on_exit cleanup_local
-
-q() {
-	PGPASSWORD=$(cat "$PROJECT/.padctl/pg/password") "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 \
-		-p "$(cat "$PROJECT/.padctl/pg/port")" -U padctl -d padealing -c "$1"
-}
+reference_project refprot
+q() { ref_q "$1"; }
 applied() { q "SELECT count(*) FROM padctl.migrations WHERE status = 'applied'"; }
 
 pc deploy local

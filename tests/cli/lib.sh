@@ -226,6 +226,32 @@ EOF
 	write_env "$DB"
 }
 
+# reference_project NAME: $PROJECT is a temp copy of the repository's
+# reference project (padctl.yml, envs, pipelines, db); its env "local" is a
+# managed cluster, stopped and removed at exit. ref_q SQL runs SQL on that
+# cluster's padealing database as padctl.
+reference_project() {
+	PROJECT=$(mktemp -d "$PADCTL_TEST_TMP/$1.XXXXXX") || die "mktemp failed"
+	CLI_DIRS+=("$PROJECT")
+	cp -R "$PADCTL_SOURCE_DIR/padctl.yml" "$PADCTL_SOURCE_DIR/envs" "$PADCTL_SOURCE_DIR/pipelines" \
+		"$PADCTL_SOURCE_DIR/db" "$PROJECT/" || die "cannot copy the reference project"
+	on_exit reference_cleanup
+}
+
+reference_cleanup() {
+	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
+	local loc
+	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
+	case $loc in
+	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
+	esac
+}
+
+ref_q() {
+	PGPASSWORD=$(cat "$PROJECT/.padctl/pg/password") "$PSQL" -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+		-p "$(cat "$PROJECT/.padctl/pg/port")" -U padctl -d padealing -c "$1"
+}
+
 # add_migration VERSION NAME UP_SQL [DOWN_SQL] [VERIFY_SQL]: migrations/VERSION_NAME/.
 add_migration() {
 	local dir=$PROJECT/migrations/$1_$2
