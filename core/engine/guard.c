@@ -54,6 +54,15 @@
 #define COMPOSITES                                                                                        \
 	"  rels := coalesce(rels, '{}') || ARRAY(SELECT d.objid FROM pg_depend d WHERE d.refclassid = "       \
 	"'pg_type'::regclass AND d.refobjid = ANY (typs) AND d.classid = 'pg_class'::regclass AND d.deptype = 'i');\n"
+/* FK_TRIGGERS adds to subs the triggers that enforce the schemas' own
+ * constraints (a foreign key between two protected tables): they depend on
+ * the constraint, not on a table, so pg_depend does not lead to them, and
+ * ALTER TABLE ... DISABLE TRIGGER ALL changes only their rows. A foreign
+ * key from an owned table into a protected one is the owned table's
+ * constraint: its triggers stay out. */
+#define FK_TRIGGERS                                                                                        \
+	"  subs := subs || ARRAY(SELECT t.oid FROM pg_trigger t WHERE t.tgconstraint = ANY (subs));\n"
+
 /* REL_ROW is a digest of what DDL can change in a pg_class row, but for
  * relhastriggers (a foreign key into the table sets it) and what VACUUM and
  * ANALYZE keep (pages, tuples, frozen ids, relhasindex) */
@@ -84,6 +93,7 @@ static const char guard_fn[] =
 	"    FROM pg_depend d WHERE (" DEP_SUB("d.") ")\n"
 	"     AND NOT (content AND d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_index i WHERE i.indexrelid = d.objid AND NOT i.indisvalid));\n"
 	"  subs := coalesce(subs, '{}') || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels) AND (i.indisvalid OR NOT content));\n"
+	FK_TRIGGERS
 	"  IF NOT content AND NOT current_setting('track_counts')::boolean THEN\n"
 	"    RAISE EXCEPTION USING MESSAGE = 'padctl guard: writes not counted', DETAIL = 'track_counts is off';\n"
 	"  END IF;\n"
@@ -247,6 +257,7 @@ static const char guard_watch_fn[] =
 	COMPOSITES
 	"  SELECT coalesce(array_agg(d.objid), '{}') INTO subs FROM pg_depend d WHERE " DEP_SUB("d.") ";\n"
 	"  subs := subs || ARRAY(SELECT i.indexrelid FROM pg_index i WHERE i.indrelid = ANY (rels));\n"
+	FK_TRIGGERS
 	"  WITH w(cat, t, x) AS (\n"
 	"      SELECT 'pg_namespace'::regclass, ctid, xmin FROM pg_namespace WHERE oid = ANY (nss)\n"
 	"      UNION ALL SELECT 'pg_class'::regclass, ctid, xmin FROM pg_class WHERE oid = ANY (rels || subs)\n"

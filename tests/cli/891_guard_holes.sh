@@ -104,4 +104,13 @@ assert_rc 0
 assert_eq "0001,0002" "$(history)" "recorded"
 ok "passed"
 
+group "the triggers of a protected table's own foreign key disabled, in and outside a transaction"
+psql_q "DELETE FROM padctl.migrations WHERE version = '0002'; DROP TABLE app.v" >/dev/null
+psql_q "CREATE TABLE ref.child (id int, lookup_id int REFERENCES ref.lookup (id))" >/dev/null
+try fkoff "DO \$\$ BEGIN EXECUTE 'ALTER TABLE ref.child DISABLE TRIGGER ALL'; END \$\$;"
+assert_eq "0" "$(psql_q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ref.child'::regclass AND tgenabled = 'D'")" "enabled again"
+try fkoff "DO \$\$ BEGIN EXECUTE 'ALTER TABLE ref.child DISABLE TRIGGER ALL'; END \$\$;" "$alone"
+psql_q "ALTER TABLE ref.child ENABLE TRIGGER ALL" >/dev/null
+ok "refused"
+
 finish
