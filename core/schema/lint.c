@@ -953,6 +953,20 @@ static long path_lookup(const struct lctx *c, char kind, const char *name, int *
 	return at;
 }
 
+/* known_schemas tells whether lint knows any schema to exist (the project
+ * owns some): without, it assumes every schema written in a path exists */
+static int known_schemas(const struct lctx *c)
+{
+	return c->o->p && c->o->p->nowned > 0;
+}
+
+/* schema_known tells whether schema is one lint knows to exist: owned,
+ * protected, or created earlier in this migration */
+static int schema_known(const struct lctx *c, const char *schema)
+{
+	return is_owned(c, schema) || is_protected(c, schema) || names_has(&c->defined, "", schema);
+}
+
 static int protected_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
 {
 	const struct lint_rule_info *ri = arg;
@@ -971,7 +985,7 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 		 * the owned and protected ones: ahead of a protected schema, one it
 		 * does not know (a typo, one dropped) would be skipped and the new
 		 * name land in the protected one */
-		for (size_t i = at + 1; *schema && !is_owned(c, schema) && !is_protected(c, schema) && i < c->npath; i++)
+		for (size_t i = at + 1; *schema && known_schemas(c) && !schema_known(c, schema) && i < c->npath; i++)
 			if (path_exists(c, i) && is_protected(c, c->path[i].name)) {
 				unsure = schema;
 				at = i;
@@ -2674,10 +2688,20 @@ static int define_one(struct lctx *c, const struct touched *t, const char *verb,
 	(void)verb;
 	(void)arg;
 	if (t->fresh && t->name) {
-		/* by name space: a function t does not hold a later table t (name_kind) */
+		/* by name space: a function t does not hold a later table t
+		 * (name_kind); a relation, a table's or a composite type's, has a
+		 * row type of its name too (DROP TYPE pair of CREATE TYPE pair AS) */
+		const char *schema = t->temp ? "pg_temp" : resolve(c, t->schema);
 		char *key = xstrfmt("%c:%s", t->kind, t->name);
-		names_add(&c->defined, t->temp ? "pg_temp" : resolve(c, t->schema), key);
+		names_add(&c->defined, schema, key);
+		if (t->kind == 'r') {
+			key[0] = 't';
+			names_add(&c->defined, schema, key);
+		}
 		free(key);
+	} else if (!t->name && t->schema && c->tag == T_CreateSchemaStmt) {
+		/* a schema this migration creates exists for the statements after it */
+		names_add(&c->defined, "", t->schema);
 	}
 	return 0;
 }

@@ -285,6 +285,12 @@ static void test_search_path(void)
 		"SET search_path = app, bo_airflow; CREATE VIEW v AS SELECT 1; ALTER VIEW v RENAME TO w",
 		"SET search_path = app, bo_airflow; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'; "
 		"ALTER FUNCTION f() STABLE",
+		/* a composite type is a relation and a type: both look-ups find it */
+		"SET search_path = app, bo_airflow; CREATE TYPE pair AS (a int); DROP TYPE pair",
+		"SET search_path = app, bo_airflow; CREATE TYPE pair AS (a int); COMMENT ON TYPE pair IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); ALTER TYPE t OWNER TO someone",
+		/* a schema created earlier in the migration is known to exist */
+		"CREATE SCHEMA staging; SET search_path = staging, bo_airflow; CREATE TABLE t (i int)",
 		NULL,
 	};
 	for (const char *const *s = quiet; *s; s++) {
@@ -297,6 +303,17 @@ static void test_search_path(void)
 	struct lint_opts o;
 	memset(&o, 0, sizeof o);
 	o.transactional = 1;
+	{
+		/* a project that owns no schema: lint knows none to exist, so a
+		 * schema written ahead of a protected one is taken to exist */
+		struct cfg_project bare = project();
+		bare.owned = NULL;
+		bare.nowned = 0;
+		o.p = &bare;
+		CU_ASSERT_FALSE(fires_opts("protected-schema", "SET search_path = app, bo_airflow; CREATE TABLE t (i int)", &o));
+		CU_ASSERT_TRUE(fires_opts("protected-schema", "SET search_path = bo_airflow, app; CREATE TABLE t (i int)", &o));
+		o.p = NULL;
+	}
 	struct lint_result r = run("SET search_path = app, bo_airflow;\nINSERT INTO oracle_employee VALUES (1)", &o);
 	const struct lint_finding *f = find(&r, "protected-schema");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
