@@ -43,21 +43,17 @@ static int blank(const char *s)
 	return 1;
 }
 
+/* down_one runs m's down.sql, sql (as read_downs read it; NULL: m has none) */
 static int down_one(const struct padctl_host *h, struct padctl_step *st, const struct padctl_ledger_v1 *led,
-		    const struct padctl_migration *m, const char *label)
+		    const struct padctl_migration *m, const char *label, const char *sql)
 {
-	if (!m->down_path)
+	if (!sql)
 		return h->fail(st, "write its down.sql, or let restore bring the owned schemas back from the backup",
 			       "migration %s has no down.sql%s", label,
 			       m->dir ? "" : " (its migration directory is gone from the project)");
-	char *sql = NULL;
-	if (h->read_file(st, m->down_path, &sql))
-		return h->fail(st, NULL, "could not read the down.sql of migration %s", label);
-	if (blank(sql)) {
-		h->free_text(sql);
+	if (blank(sql))
 		return h->fail(st, "write the statements that undo up.sql into down.sql",
 			       "%s holds no statement (only comments or white space)", m->down_path);
-	}
 	int rc;
 	if (m->transactional) {
 		rc = h->tx_begin(st) || h->sql_exec(st, sql, m->down_path) ||
@@ -70,7 +66,6 @@ static int down_one(const struct padctl_host *h, struct padctl_step *st, const s
 		 * recorded as applied and a second rollback runs down.sql again */
 		rc = h->sql_exec(st, sql, m->down_path) || led->migration_rolled_back(st, m->version);
 	}
-	h->free_text(sql);
 	if (rc)
 		return h->fail(st,
 			       m->transactional
@@ -81,11 +76,13 @@ static int down_one(const struct padctl_host *h, struct padctl_step *st, const s
 	return 0;
 }
 
-/* lint_downs reads every down.sql the step would run for writes to and
- * changes of the protected schemas (the "lint" service), before any runs:
- * a down.sql is part of its migration, and a rollback stopped half-way by
- * the runtime's refusal would leave the target between two states */
-static int lint_downs(const struct padctl_host *h, struct padctl_step *st, size_t n)
+/* read_downs reads every down.sql the step would run into sqls (by
+ * migration_at's index; NULL for a migration without one) and has lint
+ * read each for writes to and changes of the protected schemas (the "lint"
+ * service), before any runs: a down.sql is part of its migration, and a
+ * rollback stopped half-way by the runtime's refusal would leave the target
+ * between two states. What runs is what lint read. */
+static int read_downs(const struct padctl_host *h, struct padctl_step *st, size_t n, char **sqls)
 {
 	const struct padctl_lint_v1 *lint = h->service(st, "lint", PADCTL_LINT_V1);
 	if (!lint)
@@ -93,13 +90,11 @@ static int lint_downs(const struct padctl_host *h, struct padctl_step *st, size_
 	int rc = 0;
 	for (size_t k = 0; k < n && !rc; k++) {
 		const struct padctl_migration *m = h->migration_at(st, k);
-		char *sql = NULL;
 		if (!m->down_path)
 			continue; /* down_one says so, in its turn */
-		if (h->read_file(st, m->down_path, &sql))
+		if (h->read_file(st, m->down_path, &sqls[k]))
 			return h->fail(st, NULL, "could not read the down.sql of migration %s_%s", m->version, m->name);
-		rc = lint->protected_sql(st, m->down_path, sql, strlen(sql));
-		h->free_text(sql);
+		rc = lint->protected_sql(st, m->down_path, sqls[k], strlen(sqls[k]));
 	}
 	return rc;
 }
@@ -114,23 +109,31 @@ static int down_run(const struct padctl_host *h, struct padctl_step *st)
 	const struct padctl_ledger_v1 *led = h->service(st, "ledger", PADCTL_LEDGER_V1);
 	if (!led)
 		return h->fail(st, "upgrade padctl", "this padctl offers no ledger service (version 1)");
-	if (lint_downs(h, st, n))
-		return -1;
-	for (size_t k = 0; k < n; k++) {
+	char **sqls = calloc(n, sizeof *sqls);
+	if (!sqls)
+		return h->fail(st, NULL, "out of memory reading the down.sql files");
+	int rc = read_downs(h, st, n, sqls);
+	for (size_t k = 0; !rc && k < n; k++) {
 		/* newest first: the host hands them over in the order they were applied */
 		const struct padctl_migration *m = h->migration_at(st, n - 1 - k);
 		char label[200];
 		snprintf(label, sizeof label, "%s_%s", m->version, m->name);
-		if (h->cancelled(st))
-			return h->fail(st, "run `padctl rollback` again to finish", "stopped before rolling back %s",
-				       label);
+		if (h->cancelled(st)) {
+			rc = h->fail(st, "run `padctl rollback` again to finish", "stopped before rolling back %s",
+				     label);
+			break;
+		}
 		h->progress(st, k, n, label);
-		if (down_one(h, st, led, m, label))
-			return -1;
-		h->log(st, PADCTL_LOG_INFO, "[%zu/%zu] rolled back %s by its down.sql", k + 1, n, label);
+		rc = down_one(h, st, led, m, label, sqls[n - 1 - k]);
+		if (!rc)
+			h->log(st, PADCTL_LOG_INFO, "[%zu/%zu] rolled back %s by its down.sql", k + 1, n, label);
 	}
-	h->progress(st, n, n, "done");
-	return 0;
+	for (size_t k = 0; k < n; k++)
+		h->free_text(sqls[k]);
+	free(sqls);
+	if (!rc)
+		h->progress(st, n, n, "done");
+	return rc;
 }
 
 /* ---- restore */

@@ -14,6 +14,7 @@
 #include <padctl/plugin.h>
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct seed_ctx {
@@ -30,22 +31,29 @@ static int pending(const struct padctl_host *h, const struct padctl_rows *rows, 
 	return !have || strcmp(have, h->rows_value(rows, r, 2)) != 0;
 }
 
-/* lint_pending reads every pending file of set for writes to the protected
- * schemas, before any of them runs: 0 when none writes one */
-static int lint_pending(struct seed_ctx *c, const char *set, const struct padctl_rows *rows)
+/* read_pending reads every pending file of set into texts (one per row,
+ * NULL for the others) and has lint read each for writes to the protected
+ * schemas, before any of them runs: 0 when none writes one. What runs is
+ * what lint read: the files are not read again. */
+static int read_pending(struct seed_ctx *c, const char *set, const struct padctl_rows *rows, char **texts)
 {
 	const struct padctl_host *h = c->h;
 	int n = h->rows_count(rows), rc = 0;
 	for (int r = 0; r < n && !rc; r++) {
 		if (!pending(h, rows, r))
 			continue;
-		char *text = NULL;
-		rc = c->seeds->read(c->st, set, h->rows_value(rows, r, 0), h->rows_value(rows, r, 2), &text);
+		rc = c->seeds->read(c->st, set, h->rows_value(rows, r, 0), h->rows_value(rows, r, 2), &texts[r]);
 		if (!rc)
-			rc = c->lint->protected_sql(c->st, h->rows_value(rows, r, 1), text, strlen(text));
-		h->free_text(text);
+			rc = c->lint->protected_sql(c->st, h->rows_value(rows, r, 1), texts[r], strlen(texts[r]));
 	}
 	return rc;
+}
+
+static void free_texts(const struct padctl_host *h, char **texts, int n)
+{
+	for (int r = 0; texts && r < n; r++)
+		h->free_text(texts[r]);
+	free(texts);
 }
 
 /* apply_set runs the pending files of set in one transaction */
@@ -64,7 +72,13 @@ static int apply_set(struct seed_ctx *c, const char *set)
 		h->rows_free(rows);
 		return 0;
 	}
-	if (lint_pending(c, set, rows)) {
+	char **texts = calloc((size_t)n, sizeof *texts);
+	if (!texts) {
+		h->rows_free(rows);
+		return h->fail(st, NULL, "out of memory reading seed set %s", set);
+	}
+	if (read_pending(c, set, rows, texts)) {
+		free_texts(h, texts, n);
 		h->rows_free(rows);
 		return -1;
 	}
@@ -74,6 +88,7 @@ static int apply_set(struct seed_ctx *c, const char *set)
 				h->log(st, PADCTL_LOG_INFO, "seed set %s: would apply %s (%s)", set,
 				       h->rows_value(rows, r, 1),
 				       h->rows_value(rows, r, 3) ? "changed since it was applied" : "new");
+		free_texts(h, texts, n);
 		h->rows_free(rows);
 		return 0;
 	}
@@ -88,13 +103,9 @@ static int apply_set(struct seed_ctx *c, const char *set)
 		}
 		const char *name = h->rows_value(rows, r, 0), *origin = h->rows_value(rows, r, 1);
 		const char *sha = h->rows_value(rows, r, 2);
-		char *text = NULL;
-		rc = c->seeds->read(st, set, name, sha, &text);
-		if (!rc)
-			rc = h->sql_exec(st, text, origin);
+		rc = h->sql_exec(st, texts[r], origin);
 		if (!rc)
 			rc = c->ledger->seed_applied(st, set, name, sha);
-		h->free_text(text);
 		done += !rc;
 	}
 	if (!rc)
@@ -113,6 +124,7 @@ static int apply_set(struct seed_ctx *c, const char *set)
 		h->log(st, PADCTL_LOG_INFO, "seed set %s: %d file%s applied, %d already applied", set, done,
 		       done == 1 ? "" : "s", n - todo);
 	}
+	free_texts(h, texts, n);
 	h->rows_free(rows);
 	return rc;
 }
