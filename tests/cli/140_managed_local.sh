@@ -16,16 +16,6 @@ add_migration 0001 create_app "CREATE SCHEMA app;
 CREATE TABLE app.account (id bigint PRIMARY KEY);" "DROP SCHEMA app CASCADE;" "SELECT to_regclass('app.account') IS NOT NULL;"
 add_migration 0002 add_trade "CREATE TABLE app.trade (id bigint PRIMARY KEY);"
 
-# stop the cluster at exit (by its own pg_ctl, through padctl) and remove a
-# data directory padctl relocated outside the project
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
 on_exit cleanup_local
 
 local_port() { sed -nE 's/^status: +running on 127\.0\.0\.1:([0-9]+)$/\1/p' <<<"$OUT"; }

@@ -24,15 +24,6 @@ local_project() {
 	on_exit "cleanup_local $(printf '%q' "$PROJECT")"
 }
 
-cleanup_local() {
-	"$PADCTL_BIN" -C "$1" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$1/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
-
 check_project() {   # DIR WHAT
 	local_project "$1"
 	pc deploy local

@@ -24,15 +24,6 @@ victim_unchanged() {   # WHAT
 	assert_not_contains "$OUT$ERR" "VICTIM-CONTENT" "output of $1"
 }
 
-cleanup_local() {
-	"$PADCTL_BIN" -C "$1" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$1/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
-
 # local_project DIR MODE: a project with a managed local env
 local_project() {
 	PROJECT=$1

@@ -11,14 +11,6 @@ mkdir -p "$PROJECT/envs"
 printf 'project: localenv\n' >"$PROJECT/padctl.yml"
 printf 'tier: nonprod\ntargets:\n  local:\n    database:\n      managed: true\n' >"$PROJECT/envs/local.yml"
 
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
 on_exit cleanup_local
 
 group "initdb and the server start with padctl's secrets in its environment"

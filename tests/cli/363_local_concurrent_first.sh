@@ -29,14 +29,6 @@ CREATE TABLE public.seed_done (ok bool);
 SQL
 add_migration 0001 create_app "CREATE SCHEMA app; CREATE TABLE app.copy AS SELECT * FROM public.seed_done;"
 
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
 on_exit cleanup_local
 
 group "the cluster runs, the database does not exist yet"

@@ -49,14 +49,6 @@ YAML
 # the migration reads what the fixture loaded
 add_migration 0001 create_app "CREATE SCHEMA app; CREATE TABLE app.cities AS SELECT * FROM ref.city;"
 
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
 on_exit cleanup_local
 
 q() {

@@ -9,14 +9,6 @@ cat >>"$PROJECT/padctl.yml" <<'YML'
 drift:
   scratch: local
 YML
-cleanup_local() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
-	case $loc in
-	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
-	esac
-}
 on_exit cleanup_local
 
 psql_q "CREATE SCHEMA ref; CREATE TYPE ref.kind AS ENUM ('a', 'b'); CREATE TABLE ref.employee (id int PRIMARY KEY, k ref.kind)" >/dev/null

@@ -228,20 +228,23 @@ EOF
 
 # reference_project NAME: $PROJECT is a temp copy of the repository's
 # reference project (padctl.yml, envs, pipelines, db); its env "local" is a
-# managed cluster, stopped and removed at exit. ref_q SQL runs SQL on that
-# cluster's padealing database as padctl.
+# managed cluster, stopped and removed at exit (cleanup_local). ref_q SQL
+# runs SQL on that cluster's padealing database as padctl.
 reference_project() {
 	PROJECT=$(mktemp -d "$PADCTL_TEST_TMP/$1.XXXXXX") || die "mktemp failed"
 	CLI_DIRS+=("$PROJECT")
 	cp -R "$PADCTL_SOURCE_DIR/padctl.yml" "$PADCTL_SOURCE_DIR/envs" "$PADCTL_SOURCE_DIR/pipelines" \
 		"$PADCTL_SOURCE_DIR/db" "$PROJECT/" || die "cannot copy the reference project"
-	on_exit reference_cleanup
+	on_exit cleanup_local
 }
 
-reference_cleanup() {
-	"$PADCTL_BIN" -C "$PROJECT" local stop >/dev/null 2>&1
-	local loc
-	loc=$(head -n 1 "$PROJECT/.padctl/pg/location" 2>/dev/null)
+# cleanup_local [DIR]: stop the managed local cluster of project DIR
+# ($PROJECT) by its own pg_ctl, through padctl, and remove a data directory
+# padctl relocated outside the project; for on_exit.
+cleanup_local() {
+	local dir=${1:-$PROJECT} loc
+	"$PADCTL_BIN" -C "$dir" local stop >/dev/null 2>&1
+	loc=$(head -n 1 "$dir/.padctl/pg/location" 2>/dev/null)
 	case $loc in
 	/var/lib/padctl/clusters/?*) rm -rf -- "$loc" ;;
 	esac
