@@ -1035,9 +1035,32 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 	return 1;
 }
 
+/* whole_database says what a statement that names no relation does to every
+ * table of the database, the protected schemas' too (NULL: it is not one) */
+static const char *whole_database(const struct lctx *c)
+{
+	if (c->tag == T_VacuumStmt && vacuum_full(c->node) && !((const VacuumStmt *)c->node)->rels)
+		return "VACUUM FULL with no table named rewrites every table of the database";
+	if (c->tag == T_ClusterStmt && !((const ClusterStmt *)c->node)->relation)
+		return "CLUSTER with no table named rewrites every table of the database that was clustered before";
+	if (c->tag == T_ReindexStmt && ((const ReindexStmt *)c->node)->kind == REINDEX_OBJECT_DATABASE)
+		return "REINDEX DATABASE rebuilds every index of the database";
+	return NULL;
+}
+
 static void r_protected(struct lctx *c, const struct lint_rule_info *ri)
 {
 	each_touched(c, protected_one, (void *)ri);
+	const struct cfg_project *p = c->o->p;
+	const char *what = p && p->nprotected ? whole_database(c) : NULL;
+	if (!what)
+		return;
+	struct buf names = BUF_INIT;
+	for (size_t i = 0; i < p->nprotected; i++)
+		buf_addf(&names, "%s\"%s\"", i ? ", " : "", p->protected_schemas[i]);
+	report(c, ri, "name the owned tables or indexes the statement is meant for",
+	       "%s, the protected schema%s %s included", what, p->nprotected == 1 ? "" : "s", buf_str(&names));
+	buf_release(&names);
 }
 
 static void r_tx_nesting(struct lctx *c, const struct lint_rule_info *ri)

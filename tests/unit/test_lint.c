@@ -202,6 +202,13 @@ static void test_protected_nested(void)
 		"REINDEX SCHEMA bo_airflow",
 		"VACUUM FULL bo_airflow.t",
 		"VACUUM (FULL, ANALYZE) app.a, bo_airflow.t",
+		/* no relation named: every table or index of the database */
+		"VACUUM FULL",
+		"VACUUM (FULL, VERBOSE)",
+		"CLUSTER",
+		"CLUSTER VERBOSE",
+		"REINDEX DATABASE d",
+		"REINDEX (VERBOSE) DATABASE CONCURRENTLY d",
 		NULL,
 	};
 	for (const char *const *s = hit; *s; s++) {
@@ -232,6 +239,11 @@ static void test_protected_nested(void)
 		"CLUSTER app.t USING i",
 		"REINDEX TABLE app.t",
 		"REINDEX SCHEMA app",
+		"VACUUM",
+		"VACUUM (FULL false)",
+		"VACUUM ANALYZE",
+		"ANALYZE",
+		"REINDEX SYSTEM d",
 		NULL,
 	};
 	for (const char *const *s = quiet; *s; s++) {
