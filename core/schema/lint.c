@@ -1035,6 +1035,135 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 	return 1;
 }
 
+/* ---- sequence functions: nextval and setval change a sequence, whatever
+ * statement calls them (SELECT setval('ref.s', 1), a column default), and
+ * name it in a string constant, which the parse tree holds as text: the
+ * statement's tokens are read for a call with a constant naming the
+ * sequence. (A sequence named by oid, or in dynamic SQL, is not seen.) */
+
+/* regclass_parts reads a '...' constant (tok: its bytes, quotes included)
+ * as the server reads a regclass: dot-separated identifiers, unquoted ones
+ * folded to lower case, "..." kept as written. Fills parts (newly
+ * allocated) and returns how many (1 to 3), 0 when it is not a plain name. */
+static int regclass_parts(const char *tok, size_t len, char *parts[3])
+{
+	if (len < 2 || tok[0] != '\'' || tok[len - 1] != '\'')
+		return 0; /* E'...', U&'...', $$...$$: not read */
+	struct buf lit = BUF_INIT;
+	for (size_t i = 1; i + 1 < len; i++) {
+		buf_addch(&lit, tok[i]);
+		if (tok[i] == '\'' && i + 2 < len && tok[i + 1] == '\'')
+			i++;
+	}
+	const char *t = buf_str(&lit);
+	int n = 0;
+	for (;;) {
+		while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+			t++;
+		struct buf part = BUF_INIT;
+		if (*t == '"') {
+			for (t++; *t && !(*t == '"' && t[1] != '"'); t++) {
+				buf_addch(&part, *t);
+				if (*t == '"')
+					t++;
+			}
+			if (*t != '"' || !part.len)
+				goto bad;
+			t++;
+		} else {
+			for (; *t && *t != '.' && *t != ' ' && *t != '\t' && *t != '\n' && *t != '\r'; t++)
+				buf_addch(&part, (char)tolower((unsigned char)*t));
+			if (!part.len)
+				goto bad;
+		}
+		if (n == 3)
+			goto bad;
+		parts[n++] = buf_detach(&part);
+		while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+			t++;
+		if (!*t)
+			break;
+		if (*t++ != '.')
+			goto bad;
+		continue;
+	bad:
+		buf_release(&part);
+		while (n)
+			free(parts[--n]);
+		break;
+	}
+	buf_release(&lit);
+	return n;
+}
+
+/* tok_is tells whether token k of sql is the unquoted word w */
+static int tok_is(const char *sql, const struct sql_token *k, const char *w)
+{
+	size_t n = strlen(w);
+	return k->kind == SQL_TOKEN_WORD && k->end - k->start == n && !strncasecmp(sql + k->start, w, n);
+}
+
+static int tok_ch(const char *sql, const struct sql_token *k, char ch)
+{
+	return k->kind == SQL_TOKEN_OTHER && k->end - k->start == 1 && sql[k->start] == ch;
+}
+
+/* sequence_calls reports the calls of nextval and setval in the statement
+ * whose constant names a sequence in a protected schema (a sequence of a
+ * serial or identity column too: pg_get_serial_sequence('ref.t', 'id')
+ * names one in the table's schema) */
+static void sequence_calls(struct lctx *c, const struct lint_rule_info *ri)
+{
+	const char *at = c->text + c->stmt_off;
+	int seen = 0;
+	/* most statements name neither: a look for "val" after "set" or "next" first */
+	for (size_t i = 3; i + 3 <= c->stmt_len && !seen; i++)
+		seen = (at[i] | 0x20) == 'v' && !strncasecmp(at + i, "val", 3) &&
+		       (!strncasecmp(at + i - 3, "set", 3) || (i >= 4 && !strncasecmp(at + i - 4, "next", 4)));
+	if (!seen)
+		return;
+	char *sql = xstrndup(at, c->stmt_len);
+	struct sql_token *k = NULL;
+	size_t n = 0;
+	if (sql_scan(sql, &k, &n) == 0) {
+		for (size_t i = 0; i + 2 < n; i++) {
+			int set = tok_is(sql, &k[i], "setval");
+			if (!set && !tok_is(sql, &k[i], "nextval"))
+				continue;
+			/* pg_catalog's, unqualified or qualified with it; another schema's is another function */
+			if (i >= 2 && tok_ch(sql, &k[i - 1], '.') && !tok_is(sql, &k[i - 2], "pg_catalog"))
+				continue;
+			if (!tok_ch(sql, &k[i + 1], '('))
+				continue;
+			size_t arg = i + 2;
+			int serial = tok_is(sql, &k[arg], "pg_get_serial_sequence") && arg + 2 < n &&
+				     tok_ch(sql, &k[arg + 1], '(');
+			if (serial)
+				arg += 2;
+			if (k[arg].kind != SQL_TOKEN_STRING)
+				continue;
+			char *parts[3];
+			int np = regclass_parts(sql + k[arg].start, k[arg].end - k[arg].start, parts);
+			if (!np)
+				continue;
+			struct touched t = { 0 };
+			t.schema = np >= 2 ? parts[np - 2] : NULL;
+			t.name = parts[np - 1];
+			t.kind = 'r';
+			protected_one(c, &t,
+				      set ? (serial ? "sets the value of the sequence of the column of"
+						    : "sets the value of the sequence")
+					  : (serial ? "takes a value from the sequence of the column of"
+						    : "takes a value from the sequence"),
+				      (void *)ri);
+			while (np)
+				free(parts[--np]);
+		}
+	}
+	free(k);
+	free(sql);
+}
+
 /* whole_database says what a statement that names no relation does to every
  * table of the database, the protected schemas' too (NULL: it is not one) */
 static const char *whole_database(const struct lctx *c)
@@ -1052,6 +1181,8 @@ static void r_protected(struct lctx *c, const struct lint_rule_info *ri)
 {
 	each_touched(c, protected_one, (void *)ri);
 	const struct cfg_project *p = c->o->p;
+	if (p && p->nprotected)
+		sequence_calls(c, ri);
 	const char *what = p && p->nprotected ? whole_database(c) : NULL;
 	if (!what)
 		return;

@@ -209,6 +209,19 @@ static void test_protected_nested(void)
 		"CLUSTER VERBOSE",
 		"REINDEX DATABASE d",
 		"REINDEX (VERBOSE) DATABASE CONCURRENTLY d",
+		/* a sequence's value changed by nextval or setval, named in a constant */
+		"SELECT setval('bo_airflow.s', 100)",
+		"SELECT pg_catalog.setval('bo_airflow.s'::regclass, 1, false)",
+		"SELECT nextval('bo_airflow.s')",
+		"SELECT NEXTVAL ( 'bo_airflow.s' )",
+		"INSERT INTO app.t VALUES (nextval('\"bo_airflow\".\"s\"'))",
+		"SELECT setval('BO_AIRFLOW.S', 1)",
+		"SELECT setval(' bo_airflow . s ', 1)",
+		"SELECT setval('db.bo_airflow.s', 1)",
+		"SET search_path = bo_airflow; SELECT setval('s', 1)",
+		"SELECT setval(pg_get_serial_sequence('bo_airflow.t', 'id'), 1)",
+		"CREATE TABLE app.t (id bigint DEFAULT nextval('bo_airflow.s'))",
+		"UPDATE app.t SET x = 1 WHERE y = (SELECT setval('bo_airflow.s', 5))",
 		NULL,
 	};
 	for (const char *const *s = hit; *s; s++) {
@@ -244,6 +257,21 @@ static void test_protected_nested(void)
 		"VACUUM ANALYZE",
 		"ANALYZE",
 		"REINDEX SYSTEM d",
+		"SELECT setval('app.s', 1)",
+		"SELECT nextval('app.s')",
+		"SELECT currval('bo_airflow.s')",
+		"SELECT app.setval('bo_airflow.s')",
+		"SELECT 'setval(''bo_airflow.s'', 1)'",
+		"SELECT setval('\"BO_AIRFLOW\".s', 1)",
+		"SELECT setval('bo_airflow', 1)", /* the sequence public.bo_airflow */
+		"SELECT setval('bo_airflow.', 1)",
+		"SELECT setval('', 1)",
+		"SELECT setval('\"', 1)",
+		"SELECT setval('a.b.c.d', 1)",
+		"SELECT setval(E'bo_airflow.s', 1)",
+		"SELECT setval(16400, 1)",
+		"SELECT nextval",
+		"-- setval('bo_airflow.s', 1)\nSELECT 1",
 		NULL,
 	};
 	for (const char *const *s = quiet; *s; s++) {
