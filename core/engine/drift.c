@@ -626,7 +626,15 @@ static int compute_key(const struct cfg_project *p, int target_major, const stru
  * - the small catalogs keyed by relation (pg_attrdef, pg_trigger, pg_index,
  *   pg_inherits, pg_rewrite, pg_sequence) in one hash join with the
  *   relations;
- * - pg_constraint, pg_proc, pg_type by namespace, pg_enum by its type.
+ * - the attributes of composite types (ALTER TYPE ... RENAME ATTRIBUTE
+ *   writes only its pg_attribute row; a view or a CHECK that reads the
+ *   field prints its name);
+ * - pg_policy by relation (CREATE/ALTER POLICY write only that row);
+ * - pg_constraint, pg_proc, pg_type by namespace, pg_enum by its type;
+ * - the owned schemas' operator classes, operators, text search
+ *   configurations and dictionaries and collations: an index, a constraint
+ *   or a column prints their names, and a RENAME or SET SCHEMA of one
+ *   writes its own row and nothing else.
  * pg_trigger holds tgenabled, which the snapshot prints: DISABLE TRIGGER
  * writes that row alone. pg_index is read because the snapshot prints
  * indisvalid, and an index can turn invalid with no other row written: DROP
@@ -648,10 +656,9 @@ static int compute_key(const struct cfg_project *p, int target_major, const stru
  * fixed when the table is created.
  * What the snapshot prints from rows it does not read: the names of
  * objects outside the owned schemas (a type, the table of a foreign key or
- * of a view, a function a default calls, a role in a grant; the protected
- * schemas' have a fingerprint of their own, in the same record) and of
- * collations, wherever they are (pg_collation is not read): renaming one
- * is seen by the next full comparison, not here. */
+ * of a view, a function a default calls, a collation, a role in a grant;
+ * the protected schemas' have a fingerprint of their own, in the same
+ * record): renaming one is seen by the next full comparison, not here. */
 static const char fingerprint_sql[] =
 	"WITH ns AS (SELECT oid, xmin FROM pg_namespace WHERE nspname = ANY (string_to_array($1, ','))),\n"
 	"rel AS (SELECT oid, xmin, relkind FROM pg_class WHERE relnamespace = ANY (ARRAY(SELECT oid FROM ns)))\n"
@@ -659,8 +666,8 @@ static const char fingerprint_sql[] =
 	"sum(hashint8extended(x, (o << 32) | (s + 1048576))) FROM (\n"
 	"SELECT oid::int8 AS o, xmin::text::int8 AS x, 1::int8 AS s FROM ns\n"
 	"UNION ALL SELECT oid::int8, xmin::text::int8, 2 FROM rel\n"
-	"UNION ALL SELECT a.attrelid::int8, a.xmin::text::int8, 16 + a.attnum FROM pg_attribute a "
-	"WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f', 'v', 'm'))) "
+	"UNION ALL SELECT a.attrelid::int8, a.xmin::text::int8, 64 + a.attnum FROM pg_attribute a "
+	"WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM rel WHERE relkind IN ('r', 'p', 'f', 'v', 'm', 'c'))) "
 	"AND a.attnum > 0\n"
 	"UNION ALL SELECT x.o, x.x, x.s FROM (\n"
 	"SELECT adrelid AS rid, oid::int8 AS o, xmin::text::int8 AS x, 3::int8 AS s FROM pg_attrdef\n"
@@ -668,7 +675,8 @@ static const char fingerprint_sql[] =
 	"UNION ALL SELECT indrelid, indexrelid::int8, xmin::text::int8, 4 FROM pg_index\n"
 	"UNION ALL SELECT inhrelid, inhparent::int8, xmin::text::int8, 12 FROM pg_inherits\n"
 	"UNION ALL SELECT ev_class, oid::int8, xmin::text::int8, 7 FROM pg_rewrite\n"
-	"UNION ALL SELECT seqrelid, seqrelid::int8, xmin::text::int8, 8 FROM pg_sequence) x "
+	"UNION ALL SELECT seqrelid, seqrelid::int8, xmin::text::int8, 8 FROM pg_sequence\n"
+	"UNION ALL SELECT polrelid, oid::int8, xmin::text::int8, 13 FROM pg_policy) x "
 	"JOIN rel r ON r.oid = x.rid\n"
 	"UNION ALL SELECT oid::int8, xmin::text::int8, 5 FROM pg_constraint "
 	"WHERE connamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
@@ -677,7 +685,17 @@ static const char fingerprint_sql[] =
 	"UNION ALL SELECT oid::int8, xmin::text::int8, 10 FROM pg_type "
 	"WHERE typnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
 	"UNION ALL SELECT e.oid::int8, e.xmin::text::int8, 11 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
-	"WHERE t.typnamespace = ANY (ARRAY(SELECT oid FROM ns))) f";
+	"WHERE t.typnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
+	"UNION ALL SELECT oid::int8, xmin::text::int8, 14 FROM pg_opclass "
+	"WHERE opcnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
+	"UNION ALL SELECT oid::int8, xmin::text::int8, 15 FROM pg_operator "
+	"WHERE oprnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
+	"UNION ALL SELECT oid::int8, xmin::text::int8, 16 FROM pg_ts_config "
+	"WHERE cfgnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
+	"UNION ALL SELECT oid::int8, xmin::text::int8, 17 FROM pg_ts_dict "
+	"WHERE dictnamespace = ANY (ARRAY(SELECT oid FROM ns))\n"
+	"UNION ALL SELECT oid::int8, xmin::text::int8, 18 FROM pg_collation "
+	"WHERE collnamespace = ANY (ARRAY(SELECT oid FROM ns))) f";
 
 static char *owned_list(const struct cfg_project *p)
 {

@@ -108,8 +108,14 @@ char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
  * materialized views. 5: privileges on columns. 6: white space inside
  * string constants and quoted names of views and function bodies kept.
  * 7: a trigger's enabled state, an index's validity, a table's parents and
- * partition bound; the fingerprint reads pg_index and pg_inherits. */
-#define DRIFT_VERSION "7"
+ * partition bound; the fingerprint reads pg_index and pg_inherits.
+ * 8: aggregates' definitions, a column's collation with its schema, the
+ * state of a constraint's own triggers, row level security, policies,
+ * rules, views' options; privileges listed in order; the fingerprint reads
+ * composite types' attributes, pg_policy, and the owned schemas' operator
+ * classes, operators, text search configurations and dictionaries and
+ * collations (a rename of one changes what an index or a constraint prints). */
+#define DRIFT_VERSION "8"
 /* drift_quiet_parse reads the file that keeps a target's quiet key and
  * fingerprint ("padctl drift quiet " DRIFT_VERSION, the key, the
  * fingerprint: three lines, nothing else); 0 and both newly allocated, or -1. */
