@@ -84,6 +84,15 @@ struct lctx {
 	size_t npath;
 	int path_line; /* the line of the SET that set it; 0: the role's default */
 	int path_assumed; /* the role's default was not known */
+	/* SET ROLE and SET SESSION AUTHORIZATION: who "$user" is (NULL: not set) */
+	char *role, *session_role;
+	int role_line; /* the line of the SET that set it */
+	/* a non-transactional migration's own BEGIN ... COMMIT: SET LOCAL lasts
+	 * until its end; the path to go back to then (saved: one is kept) */
+	int explicit_tx, saved;
+	struct path_ent *saved_path;
+	size_t nsaved_path;
+	int saved_line;
 	/* created in this migration: relations and indexes; every object
 	 * (unqualified references resolve to them) */
 	struct names created, created_idx, defined;
@@ -96,6 +105,7 @@ struct lctx {
 	/* non-transactional migrations: statements, and the first that cannot run twice */
 	size_t nstmts;
 	int rerun_line, rerun_col, rerun_seen;
+	size_t rerun_stmt; /* which statement it is (nstmts then) */
 	struct allow_comment rerun_allows[MAX_ALLOWS];
 	size_t nrerun_allows;
 	int version; /* the server's major version * 10000, as PQserverVersion */
@@ -155,15 +165,26 @@ static void path_free(struct lctx *c)
 	c->npath = 0;
 }
 
+/* current_role is who "$user" means: the role SET ROLE or SET SESSION
+ * AUTHORIZATION took, else the connected one; NULL when not known */
+static const char *current_role(const struct lctx *c)
+{
+	if (c->role)
+		return c->role;
+	if (c->session_role)
+		return c->session_role;
+	return c->o->cat && c->o->cat->user ? c->o->cat->user : NULL;
+}
+
 /* path_push appends a schema as SET names it (unquoted): "$user" is the
- * role when the target said which, else a schema that does not exist */
+ * role when lint knows which, else a schema that does not exist */
 static void path_push(struct lctx *c, const char *name)
 {
 	int user = !strcmp(name, "$user");
 	if (!*name)
 		return;
 	c->path = xrealloc(c->path, (c->npath + 1) * sizeof *c->path);
-	c->path[c->npath].name = xstrdup(!user ? name : c->o->cat && c->o->cat->user ? c->o->cat->user : "");
+	c->path[c->npath].name = xstrdup(!user ? name : current_role(c) ? current_role(c) : "");
 	c->path[c->npath].user = user;
 	c->npath++;
 }
@@ -285,6 +306,14 @@ static int is_new(const struct lctx *c, const RangeVar *rv)
 	const char *schema, *name = rv_name(rv, &schema);
 	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name) ||
 			(!schema && names_has(&c->created, "pg_temp", name)));
+}
+
+/* created_in tells whether ns (created, created_idx) holds (schema, name):
+ * in the schema an unqualified name resolves to, or a temporary one (the
+ * server searches pg_temp first for relations) */
+static int created_in(const struct lctx *c, const struct names *ns, const char *schema, const char *name)
+{
+	return names_has(ns, resolve(c, schema), name) || (!schema && names_has(ns, "pg_temp", name));
 }
 
 /* ---------------------------------------------------------------- positions and findings */
@@ -880,6 +909,25 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 		if (rc)
 			return rc;
 	}
+	if (tag == T_CreateExtensionStmt) {
+		/* without SCHEMA, a relocatable extension's objects land in the
+		 * first schema of the search_path, as a new name does */
+		const CreateExtensionStmt *ce = (const CreateExtensionStmt *)node;
+		int named = 0;
+		const ListCell *lc;
+		foreach (lc, ce->options) {
+			const DefElem *d = lfirst(lc);
+			named |= IsA(d, DefElem) && d->defname && !strcmp(d->defname, "schema");
+		}
+		if (!named && ce->extname) {
+			struct touched t;
+			memset(&t, 0, sizeof t);
+			t.name = ce->extname;
+			t.fresh = 1;
+			t.kind = 'o';
+			return fn(c, &t, "creates the objects of extension", arg);
+		}
+	}
 	return 0;
 }
 
@@ -1007,6 +1055,8 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
 		path_where(c, !first, &how);
 		buf_adds(&how, first ? " puts it there" : "");
 		path_user_note(c, at, &how);
+		if (at < c->npath && c->path[at].user && (c->role || c->session_role))
+			buf_addf(&how, "; \"$user\" is the role \"%s\" set at line %d", c->path[at].name, c->role_line);
 		buf_adds(&how, ")");
 	}
 	const char *what = t->what ? t->what : "";
@@ -1469,6 +1519,9 @@ static int alter_table_reruns(const Node *n)
 		const AlterTableCmd *cmd = lfirst(lc);
 		if (!IsA(cmd, AlterTableCmd))
 			continue;
+		/* ALTER INDEX ... ATTACH PARTITION does nothing when the index is attached already */
+		if (((const AlterTableStmt *)n)->objtype == OBJECT_INDEX && cmd->subtype == AT_AttachPartition)
+			continue;
 		size_t i = 0;
 		while (i < sizeof rerun_cmds / sizeof rerun_cmds[0] && rerun_cmds[i].subtype != cmd->subtype)
 			i++;
@@ -1500,6 +1553,7 @@ static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
 		return;
 	advance(c, c->stmt_off, &c->rerun_line, &c->rerun_col);
 	c->rerun_seen = 1;
+	c->rerun_stmt = c->nstmts;
 	for (size_t i = 0; i < c->nallows; i++) {
 		c->rerun_allows[i].rule = c->allows[i].rule;
 		c->rerun_allows[i].reason = xstrdup(c->allows[i].reason);
@@ -1511,7 +1565,10 @@ static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
  * that cannot run twice */
 static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (!c->rerun_seen || c->nstmts < 2)
+	/* the statements before it run again, not it: one that cannot run twice
+	 * but comes last (SET lock_timeout; CREATE INDEX CONCURRENTLY ...) is
+	 * fine, as a failure of it leaves nothing of it applied */
+	if (!c->rerun_seen || c->nstmts < 2 || c->rerun_stmt == c->nstmts)
 		return;
 	int sev = rule_severity(c, ri);
 	if (sev == LINT_OFF)
@@ -1563,7 +1620,7 @@ static void r_drop_table(struct lctx *c, const struct lint_rule_info *ri)
 		struct touched t;
 		if (!obj_touched(lfirst(lc), OBJECT_TABLE, 0, &t))
 			continue;
-		if (names_has(&c->created, resolve(c, t.schema), t.name))
+		if (created_in(c, &c->created, t.schema, t.name))
 			continue;
 		report(c, ri,
 		       "the running app may still read it: drop it in a later release, and declare it in meta.yml",
@@ -1624,16 +1681,59 @@ static void r_truncate_cascade(struct lctx *c, const struct lint_rule_info *ri)
 		       "TRUNCATE ... CASCADE also empties every table that references these, whichever they are");
 }
 
+/* inner_find calls fn on node and on every statement it holds that runs
+ * with it (inner_keys: a WITH's data-modifying queries, EXPLAIN ANALYZE's,
+ * PREPARE's, COPY (query) TO's), until fn answers non-zero */
+typedef int (*inner_fn)(struct lctx *c, const Node *stmt);
+
+static int inner_find(struct lctx *c, const Node *node, inner_fn fn)
+{
+	if (!node)
+		return 0;
+	if (fn(c, node))
+		return 1;
+	const char *base = (const char *)node;
+	for (size_t i = 0; i < sizeof inner_keys / sizeof inner_keys[0]; i++) {
+		const struct inner_key *k = &inner_keys[i];
+		const Node *in = k->tag == nodeTag(node) ? *(Node *const *)(base + k->off) : NULL;
+		if (!in || (k->when && !k->when(node)))
+			continue;
+		if (IsA(in, WithClause)) {
+			const ListCell *lc;
+			foreach (lc, ((const WithClause *)in)->ctes) {
+				const CommonTableExpr *cte = lfirst(lc);
+				if (IsA(cte, CommonTableExpr) && inner_find(c, cte->ctequery, fn))
+					return 1;
+			}
+		} else if (inner_find(c, in, fn)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int delete_all(struct lctx *c, const Node *n)
+{
+	return IsA(n, DeleteStmt) && !((const DeleteStmt *)n)->whereClause &&
+	       !is_new(c, ((const DeleteStmt *)n)->relation);
+}
+
+static int update_all(struct lctx *c, const Node *n)
+{
+	return IsA(n, UpdateStmt) && !((const UpdateStmt *)n)->whereClause &&
+	       !is_new(c, ((const UpdateStmt *)n)->relation);
+}
+
 static void r_delete_no_where(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (c->tag == T_DeleteStmt && !((const DeleteStmt *)c->node)->whereClause && !is_new(c, stmt_relation(c)))
+	if (inner_find(c, c->node, delete_all))
 		report(c, ri, "add a WHERE clause (WHERE true if every row is meant), or declare it in meta.yml",
 		       "DELETE without WHERE removes every row");
 }
 
 static void r_update_no_where(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (c->tag == T_UpdateStmt && !((const UpdateStmt *)c->node)->whereClause && !is_new(c, stmt_relation(c)))
+	if (inner_find(c, c->node, update_all))
 		report(c, ri, "add a WHERE clause (WHERE true if every row is meant); batch large updates",
 		       "UPDATE without WHERE rewrites every row, holding their locks until commit");
 }
@@ -1773,15 +1873,59 @@ static int type_change(const struct typ *a, const struct typ *b)
 	return CHANGE_REWRITE;
 }
 
+/* typ_text spells a type with its modifiers: varchar(10), numeric(10,2) */
+static char *typ_text(const struct typ *t)
+{
+	if (!t->nmods)
+		return xstrdup(t->name);
+	if (t->nmods == 1)
+		return xstrfmt("%s(%d)", t->name, t->mods[0]);
+	return xstrfmt("%s(%d,%d)", t->name, t->mods[0], t->mods[1]);
+}
+
+/* path_own tells whether the migration changed what an unqualified name
+ * finds (SET search_path, SET ROLE): the target's session, which the
+ * catalog look-ups go through, does not know it */
+static int path_own(const struct lctx *c)
+{
+	return c->path_line || c->role || c->session_role;
+}
+
+/* column_at asks the target for a column's type, an unqualified table looked
+ * up as the server would: through the session's search_path, or the one
+ * the migration set (pg_temp first, then the schemas that may exist). Fills
+ * *found with the schema that holds it (NULL: the session's). */
+static int column_at(struct lctx *c, const char *schema, const char *table, const char *column, char *type,
+		     size_t len, int *typmod, const char **found)
+{
+	const struct lint_catalog *cat = c->o->cat;
+	*found = schema;
+	if (!cat || !cat->column_type || !table || !column)
+		return -1;
+	if (schema || !path_own(c))
+		return cat->column_type(cat->arg, schema, table, column, type, len, typmod);
+	if (!cat->column_type(cat->arg, "pg_temp", table, column, type, len, typmod)) {
+		*found = "pg_temp";
+		return 0;
+	}
+	for (size_t i = 0; i < c->npath; i++) {
+		if (!*c->path[i].name)
+			continue;
+		if (!cat->column_type(cat->arg, c->path[i].name, table, column, type, len, typmod)) {
+			*found = c->path[i].name;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* old_type asks the target for the column's type; -1 when it cannot */
 static int old_type(struct lctx *c, const AlterTableCmd *cmd, struct typ *t)
 {
-	const struct lint_catalog *cat = c->o->cat;
-	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	const char *schema, *table = rv_name(stmt_relation(c), &schema), *found;
 	char name[64];
 	int typmod;
-	if (!cat || !cat->column_type || !table || !cmd->name ||
-	    cat->column_type(cat->arg, schema, table, cmd->name, name, sizeof name, &typmod))
+	if (column_at(c, schema, table, cmd->name, name, sizeof name, &typmod, &found))
 		return -1;
 	typ_from_catalog(t, name, typmod);
 	return 0;
@@ -1800,18 +1944,23 @@ static void type_cmds(struct lctx *c, const struct lint_rule_info *ri, int narro
 		int what = known ? type_change(&a, &b) : CHANGE_REWRITE;
 		if (known && cd->raw_default)
 			what = what == CHANGE_SAFE ? CHANGE_REWRITE : what; /* USING: an expression per row */
-		if (narrow && what == CHANGE_NARROW)
+		if (narrow && what == CHANGE_NARROW) {
+			char *from = typ_text(&a), *to = typ_text(&b);
 			report(c, ri, "check that every value fits first; declare it in meta.yml",
 			       "narrows column \"%s\" from %s to %s: longer values make it fail, or lose precision",
-			       cmd->name, a.name, b.name);
+			       cmd->name, from, to);
+			free(from);
+			free(to);
+		}
 		else if (!narrow && what != CHANGE_SAFE)
 			report(c, ri,
 			       "add a new column, backfill it in batches and switch over; or do it in a maintenance window",
 			       "changes the type of column \"%s\": the table is rewritten (or scanned) under an ACCESS "
 			       "EXCLUSIVE lock%s",
 			       cmd->name,
-			       known ? ""
-				     : " (its current type is unknown without a connected target; assumed not safe)");
+			       known	     ? ""
+			       : c->o->cat ? " (its current type could not be read from the target; assumed not safe)"
+					     : " (its current type is unknown without a connected target; assumed not safe)");
 		if (what != CHANGE_SAFE)
 			return;
 	}
@@ -1846,7 +1995,7 @@ static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)
 	foreach (lc, d->objects) {
 		struct touched t;
 		if (obj_touched(lfirst(lc), OBJECT_INDEX, 0, &t) &&
-		    !names_has(&c->created_idx, resolve(c, t.schema), t.name)) {
+		    !created_in(c, &c->created_idx, t.schema, t.name)) {
 			report(c, ri, "use DROP INDEX CONCURRENTLY in a migration with `transactional: false`",
 			       "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table");
 			return;
@@ -1943,6 +2092,13 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 		return;
 	const struct lint_catalog *cat = c->o->cat;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	if (!schema && path_own(c)) {
+		/* the schema the migration's search_path finds it in */
+		char type[64];
+		int typmod;
+		if (column_at(c, schema, table, cmd->name, type, sizeof type, &typmod, &schema))
+			schema = NULL;
+	}
 	int has = cat && cat->has_notnull_check && table && cmd->name
 			  ? cat->has_notnull_check(cat->arg, schema, table, cmd->name)
 			  : -1;
@@ -1989,8 +2145,21 @@ static int expr_volatility(struct lctx *c, const void *e, int *unknown)
 		const struct lint_catalog *cat = c->o->cat;
 		struct touched t;
 		int v = 0;
-		if (names_touched(fc->funcname, 0, 0, &t) && cat && cat->volatility)
-			v = cat->volatility(cat->arg, t.schema, t.name);
+		if (names_touched(fc->funcname, 0, 0, &t) && cat && cat->volatility) {
+			if (t.schema || !path_own(c)) {
+				v = cat->volatility(cat->arg, t.schema, t.name);
+			} else {
+				/* the server looks in pg_catalog first unless the path names it */
+				int listed = 0;
+				for (size_t i = 0; i < c->npath; i++)
+					listed |= !strcmp(c->path[i].name, "pg_catalog");
+				if (!listed)
+					v = cat->volatility(cat->arg, "pg_catalog", t.name);
+				for (size_t i = 0; !v && i < c->npath; i++)
+					if (*c->path[i].name && strcmp(c->path[i].name, "pg_temp") != 0)
+						v = cat->volatility(cat->arg, c->path[i].name, t.name);
+			}
+		}
 		if (v == 'v')
 			return 'v';
 		if (!v)
@@ -2296,19 +2465,29 @@ typedef char *(*ax_fn)(struct lctx *c);
 static char *ax_rel(struct lctx *c, const RangeVar *rv)
 {
 	const char *schema, *name = rv_name(rv, &schema);
-	return name && !is_new(c, rv) ? xstrfmt("\"%s\"", name) : NULL;
+	return name && !is_new(c, rv) && !created_in(c, &c->created_idx, schema, name) ? xstrfmt("\"%s\"", name)
+										      : NULL;
 }
 
 static char *ax_alter_table(struct lctx *c)
 {
+	/* SHARE UPDATE EXCLUSIVE (and, for triggers, SHARE ROW EXCLUSIVE): AlterTableGetLockLevel */
 	static const AlterTableType lighter[] = { AT_ValidateConstraint, AT_SetStatistics, AT_AttachPartition,
-						  AT_ClusterOn, AT_DropCluster };
+						  AT_ClusterOn,		 AT_DropCluster,   AT_SetOptions,
+						  AT_ResetOptions,	 AT_EnableTrig,	   AT_EnableAlwaysTrig,
+						  AT_EnableReplicaTrig,	 AT_DisableTrig,   AT_EnableTrigAll,
+						  AT_DisableTrigAll,	 AT_EnableTrigUser, AT_DisableTrigUser };
 	int at = 0, ax = 0;
 	const AlterTableCmd *cmd;
 	while ((cmd = cmd_of(alter_table(c), -1, &at))) {
 		int light = 0;
 		for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
 			light |= cmd->subtype == lighter[i];
+		/* a table's storage parameters (fillfactor, autovacuum_*, ...) take SHARE UPDATE EXCLUSIVE;
+		 * a view's options and user_catalog_table take ACCESS EXCLUSIVE */
+		if ((cmd->subtype == AT_SetRelOptions || cmd->subtype == AT_ResetRelOptions) &&
+		    alter_table(c)->objtype != OBJECT_VIEW && !has_defelem((const List *)cmd->def, "user_catalog_table"))
+			light = 1;
 		light |= cmd_constraint(cmd) && cmd_constraint(cmd)->contype == CONSTR_FOREIGN;
 		light |= cmd->subtype == AT_DetachPartition && detach_concurrent(cmd);
 		ax |= !light;
@@ -2349,7 +2528,7 @@ static char *ax_reindex(struct lctx *c)
 		return NULL; /* SCHEMA, DATABASE, SYSTEM cannot run in a transaction */
 	if (r->kind != REINDEX_OBJECT_INDEX)
 		return ax_relation(c);
-	return names_has(&c->created_idx, resolve(c, r->relation->schemaname), r->relation->relname)
+	return created_in(c, &c->created_idx, r->relation->schemaname, r->relation->relname)
 		       ? NULL
 		       : xstrfmt("the table of index \"%s%s%s\"", r->relation->schemaname ? r->relation->schemaname : "",
 				 r->relation->schemaname ? "." : "", r->relation->relname);
@@ -2367,7 +2546,7 @@ static char *ax_drop(struct lctx *c)
 		struct touched t;
 		if (!obj_touched(lfirst(lc), d->removeType, 0, &t))
 			continue;
-		if (names_has(index ? &c->created_idx : &c->created, resolve(c, t.schema), t.name))
+		if (created_in(c, index ? &c->created_idx : &c->created, t.schema, t.name))
 			continue;
 		return xstrfmt("%s\"%s%s%s\"", index ? "the table of index " : "", t.schema ? t.schema : "",
 			       t.schema ? "." : "", t.name);
@@ -2860,16 +3039,173 @@ static int define_one(struct lctx *c, const struct touched *t, const char *verb,
 	return 0;
 }
 
-/* track keeps what later statements depend on: search_path, what this
- * migration created, constraints added NOT VALID */
+/* role_changed points the path's "$user" at the role now in effect */
+static void role_changed(struct lctx *c)
+{
+	const char *who = current_role(c);
+	for (size_t i = 0; i < c->npath; i++)
+		if (c->path[i].user) {
+			free(c->path[i].name);
+			c->path[i].name = xstrdup(who ? who : "");
+		}
+}
+
+/* track_role follows SET ROLE, SET SESSION AUTHORIZATION and their RESET */
+static void track_role(struct lctx *c, const VariableSetStmt *vs)
+{
+	int role = !strcmp(vs->name, "role");
+	char **slot = role ? &c->role : &c->session_role;
+	const A_Const *a = vs->kind == VAR_SET_VALUE ? (const A_Const *)nth(vs->args, 0) : NULL;
+	const char *v = a && IsA(a, A_Const) && !a->isnull && IsA(&a->val, String) ? strVal(&a->val) : NULL;
+	free(*slot);
+	*slot = v && !(role && !strcmp(v, "none")) ? xstrdup(v) : NULL;
+	int col;
+	advance(c, c->stmt_off, &c->role_line, &col);
+	if (!role)
+		free(c->role), c->role = NULL; /* a new session user starts with no role set */
+	role_changed(c);
+}
+
+/* path_save keeps the path a SET LOCAL inside the migration's own BEGIN
+ * changes, for the COMMIT or ROLLBACK that ends it */
+static void path_save(struct lctx *c)
+{
+	if (c->saved)
+		return;
+	c->saved = 1;
+	c->saved_path = xcalloc(c->npath ? c->npath : 1, sizeof *c->saved_path);
+	for (size_t i = 0; i < c->npath; i++) {
+		c->saved_path[i].name = xstrdup(c->path[i].name);
+		c->saved_path[i].user = c->path[i].user;
+	}
+	c->nsaved_path = c->npath;
+	c->saved_line = c->path_line;
+}
+
+static void path_restore(struct lctx *c)
+{
+	if (!c->saved)
+		return;
+	path_free(c);
+	c->path = c->saved_path;
+	c->npath = c->nsaved_path;
+	c->path_line = c->saved_line;
+	c->saved_path = NULL;
+	c->nsaved_path = 0;
+	c->saved = 0;
+	role_changed(c);
+}
+
+/* track_tx follows a non-transactional migration's own transactions */
+static void track_tx(struct lctx *c)
+{
+	const TransactionStmt *ts = (const TransactionStmt *)c->node;
+	switch (ts->kind) {
+	case TRANS_STMT_BEGIN:
+	case TRANS_STMT_START:
+		c->explicit_tx = 1;
+		break;
+	case TRANS_STMT_COMMIT:
+	case TRANS_STMT_ROLLBACK:
+	case TRANS_STMT_PREPARE:
+		c->explicit_tx = 0;
+		path_restore(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* table_schema is where an index or implicit relation of the table rv
+ * lands: the table's schema (NULL when lint cannot tell) */
+static const char *table_schema(const struct lctx *c, const RangeVar *rv)
+{
+	if (!rv || !rv->relname)
+		return NULL;
+	if (rv->schemaname)
+		return rv->schemaname;
+	char *key = xstrfmt("r:%s", rv->relname);
+	const char *at = NULL;
+	if (rv_temp(rv) || names_has(&c->defined, "pg_temp", key))
+		at = "pg_temp";
+	for (size_t i = 0; !at && i < c->npath; i++)
+		if (path_exists(c, i) && names_has(&c->defined, c->path[i].name, key))
+			at = c->path[i].name;
+	free(key);
+	return at;
+}
+
+/* define_rel keeps a relation the statement makes without naming it as
+ * created (an index, a serial's sequence, a key's index), in schema */
+static void define_rel(struct lctx *c, const char *schema, const char *name)
+{
+	if (!schema || !name)
+		return;
+	char *key = xstrfmt("r:%s", name);
+	names_add(&c->defined, schema, key);
+	free(key);
+}
+
+/* define_implicit keeps the relations CREATE TABLE or ALTER TABLE makes
+ * under names of their own: a named key's index, else the server's default
+ * names (table_pkey, table_col_key, table_col_seq; without the suffix
+ * numbers it adds on a clash) */
+static void define_implicit(struct lctx *c, const char *schema, const char *table, const List *elts)
+{
+	const ListCell *lc, *k;
+	foreach (lc, elts) {
+		const Node *n = lfirst(lc);
+		const Constraint *con = IsA(n, Constraint) ? (const Constraint *)n : NULL;
+		if (con && (con->contype == CONSTR_PRIMARY || con->contype == CONSTR_UNIQUE ||
+			    con->contype == CONSTR_EXCLUSION) && !con->indexname) {
+			char *def = con->conname ? NULL : xstrfmt("%s_pkey", table);
+			define_rel(c, schema, con->conname ? con->conname : con->contype == CONSTR_PRIMARY ? def : NULL);
+			free(def);
+		}
+		if (!IsA(n, ColumnDef))
+			continue;
+		const ColumnDef *cd = (const ColumnDef *)n;
+		struct typ t;
+		int seq = typ_parse(cd->typeName, &t) == 0 && is_serial(t.name);
+		foreach (k, cd->constraints) {
+			const Constraint *cc = lfirst(k);
+			if (!IsA(cc, Constraint))
+				continue;
+			seq |= cc->contype == CONSTR_IDENTITY;
+			char *def = NULL;
+			if (cc->contype == CONSTR_PRIMARY)
+				def = cc->conname ? xstrdup(cc->conname) : xstrfmt("%s_pkey", table);
+			else if (cc->contype == CONSTR_UNIQUE)
+				def = cc->conname ? xstrdup(cc->conname) : xstrfmt("%s_%s_key", table, cd->colname);
+			define_rel(c, schema, def);
+			free(def);
+		}
+		if (seq && cd->colname) {
+			char *name = xstrfmt("%s_%s_seq", table, cd->colname);
+			define_rel(c, schema, name);
+			free(name);
+		}
+	}
+}
+
+/* track keeps what later statements depend on: search_path, the role,
+ * what this migration created, constraints added NOT VALID */
 static void track(struct lctx *c)
 {
 	if (c->tag == T_VariableSetStmt) {
 		const VariableSetStmt *vs = (const VariableSetStmt *)c->node;
+		if (vs->name && (!strcmp(vs->name, "role") || !strcmp(vs->name, "session_authorization"))) {
+			track_role(c, vs);
+			return;
+		}
 		if (vs->name && !strcmp(vs->name, "search_path")) {
-			/* SET LOCAL ends with the statement's own transaction in a non-transactional migration */
-			if (vs->is_local && !c->o->transactional)
-				return;
+			/* SET LOCAL ends with the statement's own transaction in a
+			 * non-transactional migration, unless the migration opened one */
+			if (vs->is_local && !c->o->transactional) {
+				if (!c->explicit_tx)
+					return;
+				path_save(c);
+			}
 			if (vs->kind == VAR_SET_VALUE) {
 				path_free(c);
 				const ListCell *lc;
@@ -2880,7 +3216,7 @@ static void track(struct lctx *c)
 				}
 				int col;
 				advance(c, c->stmt_off, &c->path_line, &col);
-			} else {
+			} else if (vs->kind != VAR_SET_CURRENT) {
 				path_default(c);
 			}
 			return;
@@ -2889,27 +3225,52 @@ static void track(struct lctx *c)
 			path_default(c);
 		return;
 	}
+	if (c->tag == T_TransactionStmt && !c->o->transactional) {
+		track_tx(c);
+		return;
+	}
 	const char *schema, *name;
 	each_touched(c, define_one, NULL);
-	if (c->tag == T_CreateStmt || c->tag == T_CreateTableAsStmt) {
+	if (c->tag == T_CompositeTypeStmt && (name = rv_name(((const CompositeTypeStmt *)c->node)->typevar, &schema)))
+		names_add(&c->created, resolve(c, schema), name);
+	if (c->tag == T_CreateStmt || c->tag == T_CreateTableAsStmt ||
+	    (c->tag == T_SelectStmt && ((const SelectStmt *)c->node)->intoClause)) {
 		const RangeVar *rv = c->tag == T_CreateStmt ? stmt_relation(c)
-			: ((const CreateTableAsStmt *)c->node)->into ? ((const CreateTableAsStmt *)c->node)->into->rel : NULL;
-		if ((name = rv_name(rv, &schema)))
+				     : c->tag == T_SelectStmt ? ((const SelectStmt *)c->node)->intoClause->rel
+				     : ((const CreateTableAsStmt *)c->node)->into ? ((const CreateTableAsStmt *)c->node)->into->rel
+										     : NULL;
+		/* IF NOT EXISTS may have found the table there already, rows and all */
+		int maybe_old = c->tag == T_CreateStmt ? ((const CreateStmt *)c->node)->if_not_exists
+				: c->tag == T_CreateTableAsStmt && ((const CreateTableAsStmt *)c->node)->if_not_exists;
+		if ((name = rv_name(rv, &schema)) && !maybe_old)
 			names_add(&c->created, rv_temp(rv) ? "pg_temp" : resolve(c, schema), name);
+		if (name && c->tag == T_CreateStmt)
+			define_implicit(c, rv_temp(rv) ? "pg_temp" : resolve(c, schema), name,
+					((const CreateStmt *)c->node)->tableElts);
 	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
-		rv_name(stmt_relation(c), &schema);
-		names_add(&c->created_idx, resolve(c, schema), ((const IndexStmt *)c->node)->idxname);
+		const IndexStmt *ix = (const IndexStmt *)c->node;
+		const char *at = table_schema(c, ix->relation);
+		if (!ix->if_not_exists)
+			names_add(&c->created_idx, at ? at : resolve(c, ix->relation->schemaname), ix->idxname);
+		define_rel(c, at, ix->idxname);
 	} else if (alter_table(c) && (name = rv_name(stmt_relation(c), &schema))) {
 		int at = 0;
 		const AlterTableCmd *cmd;
-		while ((cmd = cmd_of(alter_table(c), AT_AddConstraint, &at))) {
+		List *added = NIL;
+		while ((cmd = cmd_of(alter_table(c), -1, &at))) {
 			const Constraint *con = cmd_constraint(cmd);
-			if (con && con->skip_validation && con->conname) {
+			if (cmd->subtype == AT_AddConstraint && con && con->skip_validation && con->conname) {
 				char *key = xstrfmt("%s.%s", name, con->conname);
 				names_add(&c->not_valid, resolve(c, schema), key);
 				free(key);
 			}
+			if (cmd->subtype == AT_AddConstraint && con)
+				added = lappend(added, (void *)con);
+			else if (cmd->subtype == AT_AddColumn && cmd_coldef(cmd))
+				added = lappend(added, (void *)cmd_coldef(cmd));
 		}
+		define_implicit(c, table_schema(c, stmt_relation(c)), name, added);
+		list_free(added);
 	}
 }
 
@@ -3014,6 +3375,7 @@ static void syntax_one(struct lctx *c, size_t off, size_t n, size_t parsed, cons
 	size_t lead = sql_skip_blank(c->text + off, n);
 	if (lead == n)
 		return;
+	c->nstmts++; /* a statement all the same, for non-transactional-not-rerunnable */
 	read_allows(c, off, off + lead);
 	c->piece_off = off;
 	c->stmt_off = off + lead;
@@ -3168,6 +3530,11 @@ int lint_sql(const char *file, const char *sql, size_t len, const struct lint_op
 	names_free(&c.defined);
 	names_free(&c.not_valid);
 	path_free(&c);
+	for (size_t i = 0; i < c.nsaved_path; i++)
+		free(c.saved_path[i].name);
+	free(c.saved_path);
+	free(c.role);
+	free(c.session_role);
 	return 0;
 }
 

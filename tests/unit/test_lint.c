@@ -471,7 +471,15 @@ static void test_transactions(void)
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable", "CREATE INDEX CONCURRENTLY i ON t (a);"));
 	CU_ASSERT_FALSE(fires("non-transactional-not-rerunnable", "CREATE TABLE a (i int); CREATE TABLE b (i int);"));
 	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
-				   "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
+				   "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int; ANALYZE t;"));
+	/* the last statement is not run again after a failure: only those before it are */
+	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
+				    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
+	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
+				    "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
+	/* ALTER INDEX ... ATTACH PARTITION does nothing the second time */
+	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
+				    "ALTER INDEX app.p_i ATTACH PARTITION app.c_i;\nANALYZE app.p;"));
 	CU_ASSERT_FALSE(
 		fires_nontx("non-transactional-not-rerunnable",
 			    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN IF NOT EXISTS b int;"));
@@ -503,7 +511,7 @@ static void test_rerunnable(void)
 		NULL,
 	};
 	for (const char *const *s = no; *s; s++) {
-		char *sql = xstrfmt("%s%s;", again, *s);
+		char *sql = xstrfmt("%s%s;\nSELECT 1;", again, *s);
 		int f = fires_nontx("non-transactional-not-rerunnable", sql);
 		if (!f)
 			fprintf(stderr, "did not fire: %s\n", *s);
@@ -564,7 +572,7 @@ static void test_rerunnable(void)
 	memset(&o, 0, sizeof o);
 	o.allow = &a;
 	o.nallow = 1;
-	r = run("SET lock_timeout = '5s'; CREATE POLICY p ON app.t USING (true);", &o);
+	r = run("SET lock_timeout = '5s'; CREATE POLICY p ON app.t USING (true); ANALYZE app.t;", &o);
 	f = find(&r, "non-transactional-not-rerunnable");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_STRING_EQUAL(f->allowed, "run by hand on failure");
@@ -1236,6 +1244,161 @@ static void test_deep(void)
 	buf_release(&b);
 }
 
+
+/* a target whose only table is app.users (code varchar(10), email with a
+ * validated CHECK (email IS NOT NULL)) and whose only volatile function is
+ * app.gen_code, as the target's session (search_path "$user", public) finds
+ * them: schema NULL finds nothing */
+static int app_column_type(void *arg, const char *schema, const char *table, const char *column, char *type,
+			   size_t typelen, int *typmod)
+{
+	(void)arg;
+	if (!schema || strcmp(schema, "app") || strcmp(table, "users"))
+		return -1;
+	if (!strcmp(column, "email")) {
+		snprintf(type, typelen, "text");
+		*typmod = -1;
+		return 0;
+	}
+	if (strcmp(column, "code"))
+		return -1;
+	snprintf(type, typelen, "varchar");
+	*typmod = 14;
+	return 0;
+}
+
+static int app_notnull(void *arg, const char *schema, const char *table, const char *column)
+{
+	(void)arg;
+	return schema && !strcmp(schema, "app") && !strcmp(table, "users") && !strcmp(column, "email");
+}
+
+static int app_volatility(void *arg, const char *schema, const char *name)
+{
+	(void)arg;
+	return schema && !strcmp(schema, "app") && !strcmp(name, "gen_code") ? 'v' : 0;
+}
+
+/* found by an audit of realistic migrations: each was a false positive or
+ * negative before */
+static void test_audit(void)
+{
+	struct lint_opts o;
+	/* prod: a temporary table, or one SELECT INTO made, is the migration's own */
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	o.prod = 1;
+	CU_ASSERT_FALSE(fires_opts("ban-drop-table",
+				   "CREATE TEMP TABLE staging (id int); INSERT INTO staging VALUES (1); DROP TABLE staging",
+				   &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("ban-drop-table",
+				   "SELECT id INTO TEMP TABLE dupes FROM app.users; DROP TABLE dupes", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("ban-update-without-where",
+				   "SELECT id, email INTO TEMP dupes FROM app.users; UPDATE dupes SET email = lower(email)",
+				   &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("ban-drop-table", "SELECT * INTO app.bak FROM app.users; DROP TABLE app.bak", &o));
+	o.p = NULL;
+	/* a DELETE or UPDATE that runs inside another statement */
+	CU_ASSERT_TRUE(fires_opts("ban-delete-without-where",
+				  "WITH moved AS (DELETE FROM app.sessions RETURNING *) "
+				  "INSERT INTO app.sessions_archive SELECT * FROM moved",
+				  &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("ban-update-without-where",
+				  "WITH u AS (UPDATE app.users SET status = 'a' RETURNING id) SELECT count(*) FROM u", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("ban-delete-without-where", "EXPLAIN ANALYZE DELETE FROM app.sessions", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("ban-delete-without-where", "EXPLAIN DELETE FROM app.sessions", &o));
+	o.p = NULL;
+	/* IF NOT EXISTS may have found the table there, rows and all */
+	CU_ASSERT_TRUE(fires_opts("ban-delete-without-where",
+				  "CREATE TABLE IF NOT EXISTS app.flags (name text); DELETE FROM app.flags", &o));
+	o.p = NULL;
+	/* SET ROLE changes who "$user" is */
+	CU_ASSERT_TRUE(fires("protected-schema", "SET ROLE bo_airflow; CREATE TABLE t (id int)"));
+	CU_ASSERT_TRUE(fires("protected-schema", "SET SESSION AUTHORIZATION bo_airflow; INSERT INTO t VALUES (1)"));
+	CU_ASSERT_FALSE(fires("protected-schema", "SET ROLE bo_airflow; RESET ROLE; CREATE TABLE t (id int)"));
+	CU_ASSERT_FALSE(fires("protected-schema", "SET ROLE app; CREATE TABLE t (id int)"));
+	/* SET LOCAL inside the migration's own transaction */
+	CU_ASSERT_TRUE(fires_nontx("protected-schema",
+				   "BEGIN; SET LOCAL search_path = bo_airflow; CREATE TABLE t (id int); COMMIT;"));
+	CU_ASSERT_FALSE(fires_nontx("protected-schema",
+				    "BEGIN; SET LOCAL search_path = bo_airflow; COMMIT; CREATE TABLE t (id int);"));
+	CU_ASSERT_FALSE(fires_nontx("protected-schema", "SET LOCAL search_path = bo_airflow; CREATE TABLE t (id int);"));
+	/* an index, a key's index or a serial's sequence created earlier is there in app */
+	const char *made[] = {
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int, x int); CREATE INDEX t_x ON t (x); "
+		"COMMENT ON INDEX t_x IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int, x int); CREATE INDEX t_x ON t (x); "
+		"ALTER INDEX t_x SET (fillfactor = 90)",
+		"SET search_path = app, bo_airflow; CREATE TABLE inv (id bigserial PRIMARY KEY); "
+		"SELECT setval('inv_id_seq', 1000); ALTER INDEX inv_pkey RENAME TO inv_pk",
+		"SET search_path = app, bo_airflow; CREATE TABLE inv (id bigint GENERATED ALWAYS AS IDENTITY, "
+		"code text, CONSTRAINT inv_code UNIQUE (code)); ALTER SEQUENCE inv_id_seq RESTART 1000; "
+		"COMMENT ON INDEX inv_code IS 'x'",
+		NULL,
+	};
+	for (const char *const *q = made; *q; q++) {
+		int f = fires("protected-schema", *q);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *q);
+		CU_ASSERT_FALSE(f);
+	}
+	/* an index of an existing table, unqualified, may be the protected schema's */
+	CU_ASSERT_TRUE(fires("protected-schema", "SET search_path = app, bo_airflow; COMMENT ON INDEX t_x IS 'x'"));
+	/* CREATE EXTENSION without SCHEMA lands in the first schema of the path */
+	CU_ASSERT_TRUE(
+		fires("protected-schema", "SET search_path = bo_airflow, public; CREATE EXTENSION IF NOT EXISTS pgcrypto"));
+	CU_ASSERT_FALSE(fires("protected-schema", "SET search_path = app; CREATE EXTENSION IF NOT EXISTS pgcrypto"));
+	/* triggers and storage parameters take lighter locks than ACCESS EXCLUSIVE */
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "ALTER TABLE app.users DISABLE TRIGGER audit; UPDATE app.users SET a = 1 WHERE a = 0; "
+			      "ALTER TABLE app.users ENABLE TRIGGER audit"));
+	CU_ASSERT_FALSE(fires("statement-after-access-exclusive",
+			      "ALTER TABLE app.e SET (autovacuum_vacuum_scale_factor = 0.01); SELECT 1"));
+	CU_ASSERT_TRUE(fires("statement-after-access-exclusive",
+			     "ALTER VIEW app.v SET (security_barrier = true); SELECT 1"));
+	/* the catalog look-ups follow the migration's search_path */
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.server_version = 150004;
+	cat.search_path = "\"$user\", public";
+	cat.user = "deploy";
+	cat.column_type = app_column_type;
+	cat.has_notnull_check = app_notnull;
+	cat.volatility = app_volatility;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	o.prod = 1;
+	o.cat = &cat;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type",
+				  "SET search_path = app; ALTER TABLE users ALTER COLUMN code TYPE varchar(5)", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE app.users ALTER COLUMN code TYPE varchar(5)", &o));
+	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("adding-not-nullable-field",
+				   "SET search_path = app; ALTER TABLE users ALTER COLUMN email SET NOT NULL", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("adding-field-with-default",
+				  "SET search_path = app; ALTER TABLE users ADD COLUMN c text DEFAULT gen_code()", &o));
+	o.p = NULL;
+	struct lint_result r = run("SET search_path = app; ALTER TABLE users ALTER COLUMN code TYPE varchar(5)", &o);
+	const struct lint_finding *f = find(&r, "narrowing-column-type");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "from varchar(10) to varchar(5)"));
+	lint_result_release(&r);
+	o.p = NULL;
+	r = run("SET search_path = app; ALTER TABLE nope ALTER COLUMN code TYPE varchar(5)", &o);
+	f = find(&r, "changing-column-type");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NULL(strstr(f->reason, "without a connected target"));
+	lint_result_release(&r);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -1257,6 +1420,7 @@ int main(void)
 		{ "a statement lint cannot parse, and the rest of the file", test_syntax },
 		{ "the rule table", test_rule_table },
 		{ "deep expressions", test_deep },
+		{ "cases from an audit of realistic migrations", test_audit },
 		{ NULL, NULL },
 	};
 	return unit_run("lint", tests);
