@@ -269,11 +269,12 @@ static int path_exists(const struct lctx *c, size_t i)
 }
 
 /* path_creates tells whether a new object can land in the path's schema i
- * (the first that does gets it); pg_catalog and pg_temp aside */
+ * (the first that does gets it); pg_catalog aside. pg_temp written in the
+ * path is the session's temporary schema, made on demand: ahead of the
+ * others, a new name lands there (a temporary table) */
 static int path_creates(const struct lctx *c, size_t i)
 {
-	return path_exists(c, i) && strcmp(c->path[i].name, "pg_catalog") != 0 &&
-	       strcmp(c->path[i].name, "pg_temp") != 0;
+	return path_exists(c, i) && strcmp(c->path[i].name, "pg_catalog") != 0;
 }
 
 /* resolve gives the schema an unqualified new name lands in: the first
@@ -1012,7 +1013,8 @@ static int known_schemas(const struct lctx *c)
  * protected, or created earlier in this migration */
 static int schema_known(const struct lctx *c, const char *schema)
 {
-	return is_owned(c, schema) || is_protected(c, schema) || names_has(&c->defined, "", schema);
+	return is_owned(c, schema) || is_protected(c, schema) || names_has(&c->defined, "", schema) ||
+	       !strcmp(schema, "pg_temp"); /* made on demand: it always takes the name */
 }
 
 static int protected_one(struct lctx *c, const struct touched *t, const char *verb, void *arg)
@@ -1097,8 +1099,12 @@ static int protected_one(struct lctx *c, const struct touched *t, const char *ve
  * allocated) and returns how many (1 to 3), 0 when it is not a plain name. */
 static int regclass_parts(const char *tok, size_t len, char *parts[3])
 {
+	if (len >= 3 && (tok[0] == 'E' || tok[0] == 'e') && !memchr(tok, '\\', len)) {
+		tok++; /* E'...' without a backslash reads as '...' */
+		len--;
+	}
 	if (len < 2 || tok[0] != '\'' || tok[len - 1] != '\'')
-		return 0; /* E'...', U&'...', $$...$$: not read */
+		return 0; /* E'...' with escapes, U&'...', $$...$$: not read */
 	struct buf lit = BUF_INIT;
 	for (size_t i = 1; i + 1 < len; i++) {
 		buf_addch(&lit, tok[i]);
@@ -1150,7 +1156,11 @@ static int regclass_parts(const char *tok, size_t len, char *parts[3])
 static int tok_is(const char *sql, const struct sql_token *k, const char *w)
 {
 	size_t n = strlen(w);
-	return k->kind == SQL_TOKEN_WORD && k->end - k->start == n && !strncasecmp(sql + k->start, w, n);
+	if (k->kind != SQL_TOKEN_WORD)
+		return 0;
+	if (k->end - k->start == n + 2 && sql[k->start] == '"') /* "nextval": as written, case and all */
+		return !strncmp(sql + k->start + 1, w, n) && sql[k->start + n + 1] == '"';
+	return k->end - k->start == n && !strncasecmp(sql + k->start, w, n);
 }
 
 static int tok_ch(const char *sql, const struct sql_token *k, char ch)
@@ -1190,6 +1200,8 @@ static void sequence_calls(struct lctx *c, const struct lint_rule_info *ri)
 				     tok_ch(sql, &k[arg + 1], '(');
 			if (serial)
 				arg += 2;
+			if (arg + 1 < n && tok_is(sql, &k[arg], "regclass")) /* regclass 'ref.s' */
+				arg++;
 			if (k[arg].kind != SQL_TOKEN_STRING)
 				continue;
 			char *parts[3];
@@ -1224,6 +1236,8 @@ static const char *whole_database(const struct lctx *c)
 		return "CLUSTER with no table named rewrites every table of the database that was clustered before";
 	if (c->tag == T_ReindexStmt && ((const ReindexStmt *)c->node)->kind == REINDEX_OBJECT_DATABASE)
 		return "REINDEX DATABASE rebuilds every index of the database";
+	if (c->tag == T_AlterTableMoveAllStmt)
+		return "ALTER ... ALL IN TABLESPACE moves every table, index or materialized view of the tablespace";
 	return NULL;
 }
 
