@@ -1281,7 +1281,7 @@ static int has_defelem(const List *opts, const char *name)
 
 static int reindex_concurrent(const ReindexStmt *node)
 {
-	return has_defelem(node->params, "concurrently");
+	return option_on(node->params, "concurrently"); /* REINDEX (CONCURRENTLY false) is not */
 }
 
 /* the statement as an ALTER TABLE, or NULL */
@@ -2519,6 +2519,19 @@ static char *ax_first_of(struct lctx *c, const List *rels)
 	return ax_rel(c, (const RangeVar *)nth(rels, 0));
 }
 
+static char *ax_policy(struct lctx *c)
+{
+	return ax_rel(c, c->tag == T_CreatePolicyStmt ? ((const CreatePolicyStmt *)c->node)->table
+						      : ((const AlterPolicyStmt *)c->node)->table);
+}
+
+/* CREATE TABLE ... PARTITION OF locks its parent ACCESS EXCLUSIVE */
+static char *ax_partition_of(struct lctx *c)
+{
+	const CreateStmt *cs = (const CreateStmt *)c->node;
+	return cs->partbound ? ax_first_of(c, cs->inhRelations) : NULL;
+}
+
 static char *ax_truncate(struct lctx *c)
 {
 	return ax_first_of(c, ((const TruncateStmt *)c->node)->relations);
@@ -2575,6 +2588,7 @@ static const struct {
 	{ T_AlterTableStmt, ax_alter_table }, { T_RenameStmt, ax_relation }, { T_ClusterStmt, ax_relation },
 	{ T_TruncateStmt, ax_truncate },      { T_LockStmt, ax_lock },	      { T_DropStmt, ax_drop },
 	{ T_RefreshMatViewStmt, ax_refresh }, { T_ReindexStmt, ax_reindex },
+	{ T_CreatePolicyStmt, ax_policy },    { T_AlterPolicyStmt, ax_policy }, { T_CreateStmt, ax_partition_of },
 };
 
 /* takes_access_exclusive names what the statement locks ACCESS EXCLUSIVE (the caller's), or NULL */
@@ -3261,6 +3275,13 @@ static void track(struct lctx *c)
 		if (name && c->tag == T_CreateStmt)
 			define_implicit(c, rv_temp(rv) ? "pg_temp" : resolve(c, schema), name,
 					((const CreateStmt *)c->node)->tableElts);
+	} else if (c->tag == T_RenameStmt && ((const RenameStmt *)c->node)->renameType == OBJECT_TABLE &&
+		   is_new(c, stmt_relation(c)) && (name = rv_name(stmt_relation(c), &schema))) {
+		/* a table the migration created keeps being its own under its new name */
+		const RangeVar *rv = stmt_relation(c);
+		names_add(&c->created, rv_temp(rv) || (!schema && names_has(&c->created, "pg_temp", name)) ? "pg_temp"
+												    : resolve(c, schema),
+			  ((const RenameStmt *)c->node)->newname);
 	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
 		const IndexStmt *ix = (const IndexStmt *)c->node;
 		const char *at = table_schema(c, ix->relation);

@@ -486,6 +486,17 @@ static void test_transactions(void)
 				    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
 				    "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
+	/* a table created and renamed in the migration is still its own */
+	CU_ASSERT_FALSE(fires("require-concurrent-index-creation",
+			      "CREATE TABLE app.t_new (a int); ALTER TABLE app.t_new RENAME TO t_final; "
+			      "CREATE INDEX i ON app.t_final (a)"));
+	CU_ASSERT_FALSE(fires("ban-drop-table", "CREATE TEMP TABLE s (a int); ALTER TABLE s RENAME TO s2; DROP TABLE s2"));
+	CU_ASSERT_TRUE(fires("require-concurrent-index-creation",
+			     "ALTER TABLE app.old RENAME TO t_final; CREATE INDEX i ON app.t_final (a)"));
+	/* REINDEX (CONCURRENTLY false) is a plain REINDEX */
+	CU_ASSERT_TRUE(fires("require-concurrent-reindex", "REINDEX (CONCURRENTLY false) INDEX app.i"));
+	CU_ASSERT_FALSE(fires("concurrently-in-transaction", "REINDEX (CONCURRENTLY false) INDEX app.i"));
+	CU_ASSERT_FALSE(fires_nontx("require-concurrent-reindex", "REINDEX (CONCURRENTLY) INDEX app.i"));
 	/* ALTER INDEX ... ATTACH PARTITION does nothing the second time */
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
 				    "ALTER INDEX app.p_i ATTACH PARTITION app.c_i;\nANALYZE app.p;"));
@@ -761,6 +772,9 @@ static void test_locking(void)
 		"CLUSTER app.t USING i",
 		"LOCK TABLE app.t",
 		"ALTER TABLE app.t RENAME TO u",
+		"CREATE POLICY p ON app.t USING (true)",
+		"ALTER POLICY p ON app.t USING (false)",
+		"CREATE TABLE app.c PARTITION OF app.p FOR VALUES IN (1)",
 		NULL,
 	};
 	for (const char *const *s = ax; *s; s++) {
@@ -781,6 +795,9 @@ static void test_locking(void)
 		"CREATE TABLE app.n (i int); REINDEX TABLE app.n",
 		"LOCK TABLE app.t IN SHARE MODE",
 		"DROP VIEW app.v",
+		"CREATE TABLE app.n (i int); CREATE POLICY p ON app.n USING (true)",
+		"CREATE TABLE app.p (a int) PARTITION BY LIST (a); CREATE TABLE app.c PARTITION OF app.p FOR VALUES IN (1)",
+		"CREATE TABLE app.c (i int) INHERITS (app.t)",
 		NULL,
 	};
 	for (const char *const *s = light; *s; s++) {
