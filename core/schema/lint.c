@@ -1842,12 +1842,17 @@ static int type_change(const struct typ *a, const struct typ *b)
 	const char *x = a->name, *y = b->name;
 	int xt = !strcmp(x, "text"), yt = !strcmp(y, "text");
 	int xv = !strcmp(x, "varchar"), yv = !strcmp(y, "varchar");
-	if ((xv || xt) && (yv || yt)) {
-		if (yt || (yv && !b->nmods))
+	int xc = !strcmp(x, "bpchar"), yc = !strcmp(y, "bpchar");
+	if ((xv || xt || xc) && (yv || yt || yc)) {
+		/* strings: it narrows when the new bound is below the old one
+		 * (text and an unbounded varchar or bpchar have none); char(n)
+		 * pads, so to or from it is a rewrite that loses nothing */
+		long la = xt || !a->nmods ? -1 : a->mods[0], lb = yt || !b->nmods ? -1 : b->mods[0];
+		if (lb >= 0 && (la < 0 || lb < la))
+			return CHANGE_NARROW;
+		if ((xv || xt) && (yv || yt))
 			return CHANGE_SAFE;
-		if (xv && a->nmods && b->mods[0] >= a->mods[0])
-			return CHANGE_SAFE;
-		return CHANGE_NARROW;
+		return xc && yc && la == lb ? CHANGE_SAFE : CHANGE_REWRITE;
 	}
 	if (!strcmp(x, "numeric") && !strcmp(y, "numeric")) {
 		if (!b->nmods)
@@ -1880,8 +1885,6 @@ static int type_change(const struct typ *a, const struct typ *b)
 		if (px >= 0 && py >= 0)
 			return py < px ? CHANGE_NARROW : CHANGE_REWRITE;
 	}
-	if ((xt || xv) && (!strcmp(y, "bpchar") || !strcmp(y, "varchar")))
-		return CHANGE_NARROW;
 	if ((!strcmp(x, "timestamptz") || !strcmp(x, "timestamp")) && !strcmp(y, "date"))
 		return CHANGE_NARROW;
 	return CHANGE_REWRITE;

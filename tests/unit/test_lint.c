@@ -841,6 +841,12 @@ static int fake_column_type(void *arg, const char *schema, const char *table, co
 	} else if (!strcmp(column, "n")) {
 		snprintf(type, typelen, "int8");
 		*typmod = -1;
+	} else if (!strcmp(column, "code")) { /* char(8) */
+		snprintf(type, typelen, "bpchar");
+		*typmod = 12;
+	} else if (!strcmp(column, "note")) {
+		snprintf(type, typelen, "text");
+		*typmod = -1;
 	} else {
 		return -1;
 	}
@@ -897,6 +903,27 @@ static void test_catalog(void)
 	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN n TYPE int", &o));
 	o.p = NULL;
 	CU_ASSERT_FALSE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE varchar(40)", &o));
+	o.p = NULL;
+	/* char(n) pads: to or from it is a rewrite, narrowing only below the old bound */
+	const char *strings[][3] = {
+		/* column, new type, narrows? */
+		{ "name", "char(20)", "" },   { "name", "char(40)", "" },	 { "name", "bpchar", "" },
+		{ "name", "char(10)", "y" },  { "name", "char", "y" },		 { "code", "varchar(8)", "" },
+		{ "code", "varchar(4)", "y" }, { "code", "char(12)", "" },	 { "code", "text", "" },
+		{ "code", "char(2)", "y" },    { "note", "char(100)", "y" },	 { "note", "varchar(100)", "y" },
+		{ "note", "varchar", "" },
+	};
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		char *sql = xstrfmt("ALTER TABLE a ALTER COLUMN %s TYPE %s", strings[i][0], strings[i][1]);
+		o.p = NULL;
+		int f = fires_opts("narrowing-column-type", sql, &o);
+		if (f != (*strings[i][2] != 0))
+			fprintf(stderr, "narrowing %s: %s\n", f ? "fired" : "did not fire", sql);
+		CU_ASSERT_EQUAL(f, *strings[i][2] != 0);
+		free(sql);
+	}
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE char(20)", &o));
 	o.p = NULL;
 	/* numeric(p) is numeric(p,0): from numeric(10,2) it loses the cents */
 	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12)", &o));
