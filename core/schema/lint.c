@@ -62,6 +62,15 @@ struct path_ent {
 	int user; /* written "$user" */
 };
 
+/* what a SET changes that lint follows: the search_path and the role */
+struct sess {
+	struct path_ent *path;
+	size_t npath;
+	int path_line, path_assumed;
+	char *role, *session_role;
+	int role_line;
+};
+
 struct lctx {
 	const char *file;
 	const char *text;
@@ -88,11 +97,10 @@ struct lctx {
 	char *role, *session_role;
 	int role_line; /* the line of the SET that set it */
 	/* a non-transactional migration's own BEGIN ... COMMIT: SET LOCAL lasts
-	 * until its end; the path to go back to then (saved: one is kept) */
-	int explicit_tx, saved;
-	struct path_ent *saved_path;
-	size_t nsaved_path;
-	int saved_line;
+	 * until its end, and ROLLBACK undoes every SET since BEGIN; at_begin is
+	 * the search_path and role then, kept what COMMIT leaves (the plain SETs) */
+	int explicit_tx;
+	struct sess *at_begin, *kept;
 	/* created in this migration: relations and indexes; every object
 	 * (unqualified references resolve to them) */
 	struct names created, created_idx, defined;
@@ -106,6 +114,7 @@ struct lctx {
 	size_t nstmts;
 	int rerun_line, rerun_col, rerun_seen;
 	size_t rerun_stmt; /* which statement it is (nstmts then) */
+	int rerun_partial; /* it can fail leaving part of itself behind (leaves_partial) */
 	struct allow_comment rerun_allows[MAX_ALLOWS];
 	size_t nrerun_allows;
 	int version; /* the server's major version * 10000, as PQserverVersion */
@@ -1186,6 +1195,12 @@ static void sequence_calls(struct lctx *c, const struct lint_rule_info *ri)
 	struct sql_token *k = NULL;
 	size_t n = 0;
 	if (sql_scan(sql, &k, &n) == 0) {
+		/* comments are nothing between two tokens: left out */
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++)
+			if (k[i].kind != SQL_TOKEN_LINE_COMMENT && k[i].kind != SQL_TOKEN_BLOCK_COMMENT)
+				k[w++] = k[i];
+		n = w;
 		for (size_t i = 0; i + 2 < n; i++) {
 			int set = tok_is(sql, &k[i], "setval");
 			if (!set && !tok_is(sql, &k[i], "nextval"))
@@ -1195,14 +1210,24 @@ static void sequence_calls(struct lctx *c, const struct lint_rule_info *ri)
 				continue;
 			if (!tok_ch(sql, &k[i + 1], '('))
 				continue;
+			/* the first argument: ((...)), CAST( ... AS regclass), regclass '...',
+			 * pg_get_serial_sequence('table', 'column') around the constant */
 			size_t arg = i + 2;
-			int serial = tok_is(sql, &k[arg], "pg_get_serial_sequence") && arg + 2 < n &&
-				     tok_ch(sql, &k[arg + 1], '(');
-			if (serial)
-				arg += 2;
-			if (arg + 1 < n && tok_is(sql, &k[arg], "regclass")) /* regclass 'ref.s' */
-				arg++;
-			if (k[arg].kind != SQL_TOKEN_STRING)
+			int serial = 0;
+			for (;;) {
+				if (arg + 1 < n && tok_ch(sql, &k[arg], '('))
+					arg++;
+				else if (arg + 2 < n && tok_is(sql, &k[arg], "cast") && tok_ch(sql, &k[arg + 1], '('))
+					arg += 2;
+				else if (!serial && arg + 2 < n && tok_is(sql, &k[arg], "pg_get_serial_sequence") &&
+					 tok_ch(sql, &k[arg + 1], '('))
+					arg += 2, serial = 1;
+				else if (arg + 1 < n && tok_is(sql, &k[arg], "regclass")) /* regclass 'ref.s' */
+					arg++;
+				else
+					break;
+			}
+			if (arg >= n || k[arg].kind != SQL_TOKEN_STRING)
 				continue;
 			char *parts[3];
 			int np = regclass_parts(sql + k[arg].start, k[arg].end - k[arg].start, parts);
@@ -1237,7 +1262,11 @@ static const char *whole_database(const struct lctx *c)
 	if (c->tag == T_ReindexStmt && ((const ReindexStmt *)c->node)->kind == REINDEX_OBJECT_DATABASE)
 		return "REINDEX DATABASE rebuilds every index of the database";
 	if (c->tag == T_AlterTableMoveAllStmt)
-		return "ALTER ... ALL IN TABLESPACE moves every table, index or materialized view of the tablespace";
+		return ((const AlterTableMoveAllStmt *)c->node)->roles
+			       ? "ALTER ... ALL IN TABLESPACE ... OWNED BY moves every table, index or materialized view "
+				 "of the tablespace those roles own"
+			       : "ALTER ... ALL IN TABLESPACE moves every table, index or materialized view of the "
+				 "tablespace";
 	return NULL;
 }
 
@@ -1560,6 +1589,22 @@ static int rerunnable(struct lctx *c)
 	return 0;
 }
 
+/* leaves_partial tells whether the statement, failing, can leave part of
+ * itself behind that makes it fail when run again: CREATE INDEX
+ * CONCURRENTLY (an invalid index of that name), DETACH PARTITION
+ * CONCURRENTLY (a detach pending) */
+static int leaves_partial(const struct lctx *c)
+{
+	if (c->tag == T_IndexStmt)
+		return ((const IndexStmt *)c->node)->concurrent;
+	int at = 0;
+	const AlterTableCmd *cmd;
+	while ((cmd = cmd_of(alter_table(c), AT_DetachPartition, &at)))
+		if (detach_concurrent(cmd))
+			return 1;
+	return 0;
+}
+
 static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
 {
 	(void)ri;
@@ -1568,6 +1613,7 @@ static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
 	advance(c, c->stmt_off, &c->rerun_line, &c->rerun_col);
 	c->rerun_seen = 1;
 	c->rerun_stmt = c->nstmts;
+	c->rerun_partial = leaves_partial(c);
 	for (size_t i = 0; i < c->nallows; i++) {
 		c->rerun_allows[i].rule = c->allows[i].rule;
 		c->rerun_allows[i].reason = xstrdup(c->allows[i].reason);
@@ -1579,10 +1625,12 @@ static void r_not_rerunnable(struct lctx *c, const struct lint_rule_info *ri)
  * that cannot run twice */
 static void rerun_finish(struct lctx *c, const struct lint_rule_info *ri)
 {
-	/* the statements before it run again, not it: one that cannot run twice
-	 * but comes last (SET lock_timeout; CREATE INDEX CONCURRENTLY ...) is
-	 * fine, as a failure of it leaves nothing of it applied */
-	if (!c->rerun_seen || c->nstmts < 2 || c->rerun_stmt == c->nstmts)
+	/* the statements before a failed one run again: one that cannot run
+	 * twice but comes last (SET lock_timeout; ALTER TYPE ... ADD VALUE) is
+	 * fine, unless failing it can leave part of itself behind (SET
+	 * lock_timeout; CREATE INDEX CONCURRENTLY i ...: an invalid index i,
+	 * and the run again fails on it) */
+	if (!c->rerun_seen || c->nstmts < 2 || (c->rerun_stmt == c->nstmts && !c->rerun_partial))
 		return;
 	int sev = rule_severity(c, ri);
 	if (sev == LINT_OFF)
@@ -1852,7 +1900,8 @@ static int type_change(const struct typ *a, const struct typ *b)
 			return CHANGE_NARROW;
 		if ((xv || xt) && (yv || yt))
 			return CHANGE_SAFE;
-		return xc && yc && la == lb ? CHANGE_SAFE : CHANGE_REWRITE;
+		/* char(n) to char(m >= n) pads more: a rewrite; to unbounded bpchar, a relabel */
+		return xc && yc && (la == lb || lb < 0) ? CHANGE_SAFE : CHANGE_REWRITE;
 	}
 	if (!strcmp(x, "numeric") && !strcmp(y, "numeric")) {
 		if (!b->nmods)
@@ -2109,16 +2158,18 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 		return;
 	const struct lint_catalog *cat = c->o->cat;
 	const char *schema, *table = rv_name(stmt_relation(c), &schema);
+	int lost = 0;
 	if (!schema && path_own(c)) {
-		/* the schema the migration's search_path finds it in */
+		/* the schema the migration's search_path finds it in; none: the
+		 * target's own session would look elsewhere, so no CHECK is known */
 		char type[64];
 		int typmod;
-		if (column_at(c, schema, table, cmd->name, type, sizeof type, &typmod, &schema))
-			schema = NULL;
+		lost = column_at(c, schema, table, cmd->name, type, sizeof type, &typmod, &schema) != 0;
 	}
-	int has = cat && cat->has_notnull_check && table && cmd->name
-			  ? cat->has_notnull_check(cat->arg, schema, table, cmd->name)
-			  : -1;
+	int has = lost ? 0
+	      : cat && cat->has_notnull_check && table && cmd->name
+		      ? cat->has_notnull_check(cat->arg, schema, table, cmd->name)
+		      : -1;
 	if (has == 1)
 		return;
 	report(c, ri,
@@ -2486,6 +2537,35 @@ static char *ax_rel(struct lctx *c, const RangeVar *rv)
 										      : NULL;
 }
 
+/* options_light tells whether SET (...) / RESET (...) of these storage
+ * parameters takes SHARE UPDATE EXCLUSIVE: PostgreSQL's reloptions.c gives
+ * that lock to the table's fillfactor, autovacuum and vacuum settings,
+ * toast_tuple_target, parallel_workers, a b-tree's fillfactor and
+ * deduplicate_items, the other index methods' fillfactor, and every
+ * toast.* one; a view's options, user_catalog_table, GIN's fastupdate and
+ * gin_pending_list_limit, BRIN's pages_per_range and autosummarize, GiST's
+ * buffering, and any it does not know take ACCESS EXCLUSIVE */
+static int options_light(const List *opts)
+{
+	static const char *const light[] = { "fillfactor",	   "toast_tuple_target",	 "parallel_workers",
+					     "vacuum_index_cleanup", "vacuum_truncate",		 "deduplicate_items",
+					     "log_autovacuum_min_duration", "vacuum_cleanup_index_scale_factor" };
+	const ListCell *lc;
+	foreach (lc, opts) {
+		const DefElem *d = lfirst(lc);
+		if (!IsA(d, DefElem) || !d->defname)
+			return 0;
+		if (d->defnamespace && !strcmp(d->defnamespace, "toast"))
+			continue;
+		int ok = !strncmp(d->defname, "autovacuum_", 11);
+		for (size_t i = 0; !ok && i < sizeof light / sizeof light[0]; i++)
+			ok = !strcmp(d->defname, light[i]);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 static char *ax_alter_table(struct lctx *c)
 {
 	/* SHARE UPDATE EXCLUSIVE (and, for triggers, SHARE ROW EXCLUSIVE): AlterTableGetLockLevel */
@@ -2500,11 +2580,8 @@ static char *ax_alter_table(struct lctx *c)
 		int light = 0;
 		for (size_t i = 0; i < sizeof lighter / sizeof lighter[0]; i++)
 			light |= cmd->subtype == lighter[i];
-		/* a table's storage parameters (fillfactor, autovacuum_*, ...) take SHARE UPDATE EXCLUSIVE;
-		 * a view's options and user_catalog_table take ACCESS EXCLUSIVE */
-		if ((cmd->subtype == AT_SetRelOptions || cmd->subtype == AT_ResetRelOptions) &&
-		    alter_table(c)->objtype != OBJECT_VIEW && !has_defelem((const List *)cmd->def, "user_catalog_table"))
-			light = 1;
+		if (cmd->subtype == AT_SetRelOptions || cmd->subtype == AT_ResetRelOptions)
+			light = options_light((const List *)cmd->def);
 		light |= cmd_constraint(cmd) && cmd_constraint(cmd)->contype == CONSTR_FOREIGN;
 		light |= cmd->subtype == AT_DetachPartition && detach_concurrent(cmd);
 		ax |= !light;
@@ -3097,53 +3174,117 @@ static void track_role(struct lctx *c, const VariableSetStmt *vs)
 	role_changed(c);
 }
 
-/* path_save keeps the path a SET LOCAL inside the migration's own BEGIN
- * changes, for the COMMIT or ROLLBACK that ends it */
-static void path_save(struct lctx *c)
+static void path_copy(struct path_ent **to, size_t *nto, const struct path_ent *from, size_t n)
 {
-	if (c->saved)
-		return;
-	c->saved = 1;
-	c->saved_path = xcalloc(c->npath ? c->npath : 1, sizeof *c->saved_path);
-	for (size_t i = 0; i < c->npath; i++) {
-		c->saved_path[i].name = xstrdup(c->path[i].name);
-		c->saved_path[i].user = c->path[i].user;
+	*to = xcalloc(n ? n : 1, sizeof **to);
+	for (size_t i = 0; i < n; i++) {
+		(*to)[i].name = xstrdup(from[i].name);
+		(*to)[i].user = from[i].user;
 	}
-	c->nsaved_path = c->npath;
-	c->saved_line = c->path_line;
+	*nto = n;
 }
 
-static void path_restore(struct lctx *c)
+static void sess_free(struct sess *s)
 {
-	if (!c->saved)
+	if (!s)
 		return;
+	for (size_t i = 0; i < s->npath; i++)
+		free(s->path[i].name);
+	free(s->path);
+	free(s->role);
+	free(s->session_role);
+	free(s);
+}
+
+/* sess_take copies the search_path and role lint follows now */
+static struct sess *sess_take(const struct lctx *c)
+{
+	struct sess *s = xcalloc(1, sizeof *s);
+	path_copy(&s->path, &s->npath, c->path, c->npath);
+	s->path_line = c->path_line;
+	s->path_assumed = c->path_assumed;
+	s->role = c->role ? xstrdup(c->role) : NULL;
+	s->session_role = c->session_role ? xstrdup(c->session_role) : NULL;
+	s->role_line = c->role_line;
+	return s;
+}
+
+/* sess_put makes s the search_path and role lint follows */
+static void sess_put(struct lctx *c, const struct sess *s)
+{
 	path_free(c);
-	c->path = c->saved_path;
-	c->npath = c->nsaved_path;
-	c->path_line = c->saved_line;
-	c->saved_path = NULL;
-	c->nsaved_path = 0;
-	c->saved = 0;
+	path_copy(&c->path, &c->npath, s->path, s->npath);
+	c->path_line = s->path_line;
+	c->path_assumed = s->path_assumed;
+	free(c->role);
+	free(c->session_role);
+	c->role = s->role ? xstrdup(s->role) : NULL;
+	c->session_role = s->session_role ? xstrdup(s->session_role) : NULL;
+	c->role_line = s->role_line;
 	role_changed(c);
 }
 
-/* track_tx follows a non-transactional migration's own transactions */
+/* sess_keep records a plain SET made inside the migration's own
+ * transaction in what COMMIT leaves: the search_path, or the role */
+static void sess_keep(struct lctx *c, int role)
+{
+	struct sess *k = c->kept;
+	if (!k)
+		return;
+	if (role) {
+		free(k->role);
+		free(k->session_role);
+		k->role = c->role ? xstrdup(c->role) : NULL;
+		k->session_role = c->session_role ? xstrdup(c->session_role) : NULL;
+		k->role_line = c->role_line;
+		return;
+	}
+	for (size_t i = 0; i < k->npath; i++)
+		free(k->path[i].name);
+	free(k->path);
+	path_copy(&k->path, &k->npath, c->path, c->npath);
+	k->path_line = c->path_line;
+	k->path_assumed = c->path_assumed;
+}
+
+static void tx_end(struct lctx *c)
+{
+	sess_free(c->at_begin);
+	sess_free(c->kept);
+	c->at_begin = c->kept = NULL;
+	c->explicit_tx = 0;
+}
+
+/* track_tx follows a non-transactional migration's own transactions: at
+ * COMMIT the SET LOCALs end (the plain SETs stay), at ROLLBACK every SET
+ * since BEGIN is undone; AND CHAIN starts the next one */
 static void track_tx(struct lctx *c)
 {
 	const TransactionStmt *ts = (const TransactionStmt *)c->node;
 	switch (ts->kind) {
 	case TRANS_STMT_BEGIN:
 	case TRANS_STMT_START:
+		if (c->explicit_tx)
+			return; /* already in one: a warning on the server, nothing changes */
 		c->explicit_tx = 1;
-		break;
+		c->at_begin = sess_take(c);
+		c->kept = sess_take(c);
+		return;
 	case TRANS_STMT_COMMIT:
 	case TRANS_STMT_ROLLBACK:
 	case TRANS_STMT_PREPARE:
-		c->explicit_tx = 0;
-		path_restore(c);
-		break;
+		if (!c->explicit_tx)
+			return;
+		sess_put(c, ts->kind == TRANS_STMT_ROLLBACK ? c->at_begin : c->kept);
+		tx_end(c);
+		if (ts->chain && ts->kind != TRANS_STMT_PREPARE) {
+			c->explicit_tx = 1;
+			c->at_begin = sess_take(c);
+			c->kept = sess_take(c);
+		}
+		return;
 	default:
-		break;
+		return;
 	}
 }
 
@@ -3177,6 +3318,35 @@ static void define_rel(struct lctx *c, const char *schema, const char *name)
 	free(key);
 }
 
+/* default_name is the name PostgreSQL gives an index it names itself:
+ * table, the key's columns and a suffix joined by "_" (its
+ * ChooseRelationName); cols is a list of column names (String) or IndexElem
+ * ("expr" for an expression). NULL when it would be cut to 63 bytes, or
+ * a column is not a plain one: lint does not guess. */
+static char *default_name(const char *table, const List *cols, const char *suffix)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, table);
+	const ListCell *lc;
+	foreach (lc, cols) {
+		const Node *n = lfirst(lc);
+		const char *col = sval(n);
+		if (!col && n && IsA(n, IndexElem))
+			col = ((const IndexElem *)n)->name ? ((const IndexElem *)n)->name : "expr";
+		if (!col) {
+			buf_release(&b);
+			return NULL;
+		}
+		buf_addf(&b, "_%s", col);
+	}
+	buf_addf(&b, "_%s", suffix);
+	if (b.len > 63) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
 /* define_implicit keeps the relations CREATE TABLE or ALTER TABLE makes
  * under names of their own: a named key's index, else the server's default
  * names (table_pkey, table_col_key, table_col_seq; without the suffix
@@ -3189,8 +3359,20 @@ static void define_implicit(struct lctx *c, const char *schema, const char *tabl
 		const Constraint *con = IsA(n, Constraint) ? (const Constraint *)n : NULL;
 		if (con && (con->contype == CONSTR_PRIMARY || con->contype == CONSTR_UNIQUE ||
 			    con->contype == CONSTR_EXCLUSION) && !con->indexname) {
-			char *def = con->conname ? NULL : xstrfmt("%s_pkey", table);
-			define_rel(c, schema, con->conname ? con->conname : con->contype == CONSTR_PRIMARY ? def : NULL);
+			char *def = con->conname			? NULL
+				    : con->contype == CONSTR_PRIMARY	? xstrfmt("%s_pkey", table)
+				    : con->contype == CONSTR_UNIQUE	? default_name(table, con->keys, "key")
+									: NULL;
+			if (!def && !con->conname && con->contype == CONSTR_EXCLUSION) {
+				/* exclusions: (IndexElem, operator) pairs */
+				List *cols = NIL;
+				const ListCell *e;
+				foreach (e, con->exclusions)
+					cols = lappend(cols, linitial((const List *)lfirst(e)));
+				def = default_name(table, cols, "excl");
+				list_free(cols);
+			}
+			define_rel(c, schema, con->conname ? con->conname : def);
 			free(def);
 		}
 		if (!IsA(n, ColumnDef))
@@ -3219,24 +3401,58 @@ static void define_implicit(struct lctx *c, const char *schema, const char *tabl
 	}
 }
 
+/* track_rename keeps a relation the migration made its own under its new
+ * name: for the look-ups of the search_path (a table, a view, a sequence,
+ * an index: ALTER ... RENAME TO) and as created (a table, an index) */
+static void track_rename(struct lctx *c)
+{
+	const RenameStmt *rn = (const RenameStmt *)c->node;
+	ObjectType k = rn->renameType;
+	if (!rn->relation || !rn->relation->relname || !rn->newname ||
+	    (k != OBJECT_TABLE && k != OBJECT_VIEW && k != OBJECT_MATVIEW && k != OBJECT_INDEX &&
+	     k != OBJECT_SEQUENCE && k != OBJECT_FOREIGN_TABLE))
+		return;
+	const char *at = table_schema(c, rn->relation), *name = rn->relation->relname;
+	char *old = xstrfmt("r:%s", name);
+	if (at && names_has(&c->defined, at, old)) {
+		define_rel(c, at, rn->newname);
+		if (k != OBJECT_INDEX && k != OBJECT_SEQUENCE) {
+			char *key = xstrfmt("t:%s", rn->newname);
+			names_add(&c->defined, at, key);
+			free(key);
+		}
+	}
+	free(old);
+	if (k == OBJECT_TABLE && is_new(c, rn->relation)) {
+		const char *schema = rn->relation->schemaname;
+		names_add(&c->created,
+			  rv_temp(rn->relation) || (!schema && names_has(&c->created, "pg_temp", name)) ? "pg_temp"
+													  : resolve(c, schema),
+			  rn->newname);
+	}
+	if (k == OBJECT_INDEX && created_in(c, &c->created_idx, rn->relation->schemaname, name))
+		names_add(&c->created_idx, at ? at : resolve(c, rn->relation->schemaname), rn->newname);
+}
+
 /* track keeps what later statements depend on: search_path, the role,
  * what this migration created, constraints added NOT VALID */
 static void track(struct lctx *c)
 {
 	if (c->tag == T_VariableSetStmt) {
 		const VariableSetStmt *vs = (const VariableSetStmt *)c->node;
-		if (vs->name && (!strcmp(vs->name, "role") || !strcmp(vs->name, "session_authorization"))) {
+		int role = vs->name && (!strcmp(vs->name, "role") || !strcmp(vs->name, "session_authorization"));
+		int path = vs->name && !strcmp(vs->name, "search_path");
+		/* SET LOCAL ends with the statement's own transaction in a
+		 * non-transactional migration, unless the migration opened one */
+		if ((role || path) && vs->is_local && !c->o->transactional && !c->explicit_tx)
+			return;
+		if (role) {
 			track_role(c, vs);
+			if (!vs->is_local)
+				sess_keep(c, 1);
 			return;
 		}
-		if (vs->name && !strcmp(vs->name, "search_path")) {
-			/* SET LOCAL ends with the statement's own transaction in a
-			 * non-transactional migration, unless the migration opened one */
-			if (vs->is_local && !c->o->transactional) {
-				if (!c->explicit_tx)
-					return;
-				path_save(c);
-			}
+		if (path) {
 			if (vs->kind == VAR_SET_VALUE) {
 				path_free(c);
 				const ListCell *lc;
@@ -3250,10 +3466,14 @@ static void track(struct lctx *c)
 			} else if (vs->kind != VAR_SET_CURRENT) {
 				path_default(c);
 			}
+			if (!vs->is_local)
+				sess_keep(c, 0);
 			return;
 		}
-		if (vs->kind == VAR_RESET_ALL)
+		if (vs->kind == VAR_RESET_ALL) {
 			path_default(c);
+			sess_keep(c, 0);
+		}
 		return;
 	}
 	if (c->tag == T_TransactionStmt && !c->o->transactional) {
@@ -3278,13 +3498,16 @@ static void track(struct lctx *c)
 		if (name && c->tag == T_CreateStmt)
 			define_implicit(c, rv_temp(rv) ? "pg_temp" : resolve(c, schema), name,
 					((const CreateStmt *)c->node)->tableElts);
-	} else if (c->tag == T_RenameStmt && ((const RenameStmt *)c->node)->renameType == OBJECT_TABLE &&
-		   is_new(c, stmt_relation(c)) && (name = rv_name(stmt_relation(c), &schema))) {
-		/* a table the migration created keeps being its own under its new name */
-		const RangeVar *rv = stmt_relation(c);
-		names_add(&c->created, rv_temp(rv) || (!schema && names_has(&c->created, "pg_temp", name)) ? "pg_temp"
-												    : resolve(c, schema),
-			  ((const RenameStmt *)c->node)->newname);
+	} else if (c->tag == T_RenameStmt) {
+		track_rename(c);
+	} else if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->idxname) {
+		const IndexStmt *ix = (const IndexStmt *)c->node;
+		char *def = ix->relation ? default_name(ix->relation->relname, ix->indexParams, "idx") : NULL;
+		const char *at = table_schema(c, ix->relation);
+		if (def && !ix->if_not_exists)
+			names_add(&c->created_idx, at ? at : resolve(c, ix->relation->schemaname), def);
+		define_rel(c, at, def);
+		free(def);
 	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
 		const IndexStmt *ix = (const IndexStmt *)c->node;
 		const char *at = table_schema(c, ix->relation);
@@ -3568,9 +3791,7 @@ int lint_sql(const char *file, const char *sql, size_t len, const struct lint_op
 	names_free(&c.defined);
 	names_free(&c.not_valid);
 	path_free(&c);
-	for (size_t i = 0; i < c.nsaved_path; i++)
-		free(c.saved_path[i].name);
-	free(c.saved_path);
+	tx_end(&c);
 	free(c.role);
 	free(c.session_role);
 	return 0;

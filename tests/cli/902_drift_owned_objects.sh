@@ -14,7 +14,8 @@
 #   ALL: the key is no longer enforced);
 # - row level security switched off or forced, a policy changed or dropped,
 #   a rule added to a table, a view's security_barrier set.
-# And the same grants made again in another order are no drift.
+# And the same grants, or a view's options, set again in another order are no
+# drift.
 . "$(dirname "$0")/lib.sh"
 
 new_project driftowned
@@ -36,6 +37,7 @@ CREATE TABLE app.account (id bigint PRIMARY KEY, n int CHECK (n OPERATOR(app.===
 CREATE INDEX account_n_idx ON app.account (n app.myint_ops);
 CREATE INDEX account_fts_idx ON app.account USING gin (to_tsvector('app.cfg'::regconfig, body));
 CREATE VIEW app.pairs AS SELECT id, (p).a AS pa FROM app.account;
+CREATE VIEW app.opts WITH (security_barrier = true, check_option = local) AS SELECT id FROM app.account WHERE id > 0;
 CREATE TABLE app.child (id int PRIMARY KEY, account_id bigint REFERENCES app.account (id));
 CREATE TABLE app.doc (id int PRIMARY KEY, owner name NOT NULL DEFAULT current_user);
 ALTER TABLE app.doc ENABLE ROW LEVEL SECURITY;
@@ -140,5 +142,15 @@ pc validate test
 assert_rc 0
 assert_err_not_contains "changed privileges"
 ok "privileges compare as a set: no drift"
+
+group "a view's options set again in another order"
+psql_q "ALTER VIEW app.opts SET (security_barrier = true)" >/dev/null
+assert_eq "{check_option=local,security_barrier=true}" "$(psql_q "SELECT reloptions FROM pg_class
+	WHERE oid = 'app.opts'::regclass")" "the options' order changed"
+rm -f "$PROJECT"/.padctl/drift/*.clean "$PROJECT"/.padctl/drift/quiet.*
+pc validate test
+assert_rc 0
+assert_err_not_contains "view options"
+ok "a view's options compare as a set: no drift"
 
 finish

@@ -227,6 +227,11 @@ static void test_protected_nested(void)
 		"SELECT setval(regclass 'bo_airflow.s', 1)",
 		"ALTER TABLE ALL IN TABLESPACE t1 SET TABLESPACE t2",
 		"ALTER INDEX ALL IN TABLESPACE t1 OWNED BY r SET TABLESPACE t2",
+		"SELECT setval /* c */ ('bo_airflow.s', 1)",
+		"SELECT setval -- c\n('bo_airflow.s', 1)",
+		"SELECT setval(('bo_airflow.s'), 1)",
+		"SELECT setval(CAST('bo_airflow.s' AS regclass), 1)",
+		"SELECT nextval(pg_get_serial_sequence(('bo_airflow.t'), 'id'))",
 		"SET search_path = bo_airflow, pg_temp; CREATE TABLE t (i int)",
 		NULL,
 	};
@@ -484,8 +489,13 @@ static void test_transactions(void)
 	/* the last statement is not run again after a failure: only those before it are */
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
 				    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
+	/* unless failing it can leave part of it behind: an invalid index i, and the run again fails on it */
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "SET lock_timeout = '3s';\nALTER TABLE app.p DETACH PARTITION app.c CONCURRENTLY;"));
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
-				    "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
+				    "SET lock_timeout = '3s';\nALTER TYPE app.mood ADD VALUE 'x';"));
 	/* a table created and renamed in the migration is still its own */
 	CU_ASSERT_FALSE(fires("require-concurrent-index-creation",
 			      "CREATE TABLE app.t_new (a int); ALTER TABLE app.t_new RENAME TO t_final; "
@@ -925,6 +935,8 @@ static void test_catalog(void)
 	o.p = NULL;
 	CU_ASSERT_TRUE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN name TYPE char(20)", &o));
 	o.p = NULL;
+	CU_ASSERT_FALSE(fires_opts("changing-column-type", "ALTER TABLE a ALTER COLUMN code TYPE bpchar", &o));
+	o.p = NULL;
 	/* numeric(p) is numeric(p,0): from numeric(10,2) it loses the cents */
 	CU_ASSERT_TRUE(fires_opts("narrowing-column-type", "ALTER TABLE a ALTER COLUMN amount TYPE numeric(12)", &o));
 	o.p = NULL;
@@ -1334,6 +1346,98 @@ static int app_volatility(void *arg, const char *schema, const char *name)
 
 /* found by an audit of realistic migrations: each was a false positive or
  * negative before */
+/* found by a review of the audit's fixes */
+static void test_review(void)
+{
+	/* a relation created in the migration keeps being its own under a new name */
+	const char *own[] = {
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); ALTER TABLE t RENAME TO u; "
+		"INSERT INTO u VALUES (1)",
+		"SET search_path = pg_temp, bo_airflow; CREATE TABLE t (i int); ALTER TABLE t RENAME TO u; DROP TABLE u",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); CREATE INDEX t_i ON t (i); "
+		"ALTER INDEX t_i RENAME TO t_j; COMMENT ON INDEX t_j IS 'x'",
+		/* the names PostgreSQL gives indexes it names itself */
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int, e text, UNIQUE (e)); "
+		"COMMENT ON INDEX t_e_key IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int, e text, UNIQUE (id, e)); "
+		"COMMENT ON INDEX t_id_e_key IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int); CREATE INDEX ON t (id); "
+		"COMMENT ON INDEX t_id_idx IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int); CREATE INDEX ON t (lower(id::text)); "
+		"COMMENT ON INDEX t_expr_idx IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (id int); ALTER TABLE t ADD UNIQUE (id); "
+		"COMMENT ON INDEX t_id_key IS 'x'",
+		"SET search_path = app, bo_airflow; CREATE TABLE t (r int4range, EXCLUDE USING gist (r WITH &&)); "
+		"COMMENT ON INDEX t_r_excl IS 'x'",
+		NULL,
+	};
+	for (const char *const *q = own; *q; q++) {
+		int f = fires("protected-schema", *q);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *q);
+		CU_ASSERT_FALSE(f);
+	}
+	CU_ASSERT_TRUE(fires("protected-schema",
+			     "SET search_path = app, bo_airflow; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES (1)"));
+	CU_ASSERT_TRUE(fires("protected-schema",
+			     "SET search_path = app, bo_airflow; CREATE TABLE t (id int); COMMENT ON INDEX t_x_idx IS 'x'"));
+	/* storage parameters: ACCESS EXCLUSIVE but for the ones reloptions.c gives a lighter lock */
+	const char *heavy[] = {
+		"ALTER INDEX app.gin_i SET (fastupdate = off)",
+		"ALTER INDEX app.gin_i SET (gin_pending_list_limit = 128)",
+		"ALTER INDEX app.brin_i SET (pages_per_range = 64)",
+		"ALTER INDEX app.gist_i SET (buffering = on)",
+		"ALTER TABLE app.v SET (security_barrier = true)",
+		"ALTER TABLE app.e RESET (user_catalog_table)",
+		"ALTER TABLE app.e SET (fillfactor = 70, user_catalog_table = true)",
+		NULL,
+	};
+	for (const char *const *q = heavy; *q; q++) {
+		char *sql = xstrfmt("%s;\nSELECT 1;", *q);
+		int f = fires("statement-after-access-exclusive", sql);
+		if (!f)
+			fprintf(stderr, "did not fire: %s\n", *q);
+		CU_ASSERT_TRUE(f);
+		free(sql);
+	}
+	const char *light[] = {
+		"ALTER TABLE app.e SET (fillfactor = 70, toast.autovacuum_enabled = false)",
+		"ALTER TABLE app.e SET (autovacuum_vacuum_scale_factor = 0.01, parallel_workers = 4)",
+		"ALTER INDEX app.i SET (fillfactor = 80)",
+		"ALTER INDEX app.i SET (deduplicate_items = off)",
+		"ALTER TABLE app.e RESET (vacuum_truncate)",
+		NULL,
+	};
+	for (const char *const *q = light; *q; q++) {
+		char *sql = xstrfmt("%s;\nSELECT 1;", *q);
+		int f = fires("statement-after-access-exclusive", sql);
+		if (f)
+			fprintf(stderr, "fired: %s\n", *q);
+		CU_ASSERT_FALSE(f);
+		free(sql);
+	}
+	/* a non-transactional migration's own transactions */
+	CU_ASSERT_FALSE(fires_nontx("protected-schema", "SET LOCAL ROLE bo_airflow; CREATE TABLE t (i int);"));
+	CU_ASSERT_FALSE(fires_nontx("protected-schema",
+				    "SET search_path = app; BEGIN; SET search_path = bo_airflow; ROLLBACK; "
+				    "CREATE TABLE t (i int);"));
+	CU_ASSERT_FALSE(fires_nontx("protected-schema", "BEGIN; SET ROLE bo_airflow; ROLLBACK; CREATE TABLE t (i int);"));
+	CU_ASSERT_TRUE(fires_nontx("protected-schema",
+				   "BEGIN; SET LOCAL search_path = app; SET search_path = bo_airflow; COMMIT; "
+				   "CREATE TABLE t (i int);"));
+	CU_ASSERT_FALSE(fires_nontx("protected-schema",
+				    "BEGIN; SET search_path = bo_airflow; SET LOCAL search_path = app; COMMIT; "
+				    "SET search_path = app; CREATE TABLE t (i int);"));
+	CU_ASSERT_TRUE(fires_nontx("protected-schema",
+				   "BEGIN; SET search_path = bo_airflow; SET LOCAL search_path = app; COMMIT; "
+				   "CREATE TABLE t (i int);"));
+	CU_ASSERT_TRUE(fires_nontx("protected-schema",
+				   "BEGIN; COMMIT AND CHAIN; SET LOCAL search_path = bo_airflow; CREATE TABLE t (i int); "
+				   "COMMIT;"));
+	CU_ASSERT_TRUE(fires_nontx("protected-schema",
+				   "BEGIN; SET LOCAL ROLE bo_airflow; CREATE TABLE t (i int); COMMIT;"));
+}
+
 static void test_audit(void)
 {
 	struct lint_opts o;
@@ -1445,6 +1549,13 @@ static void test_audit(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "from varchar(10) to varchar(5)"));
 	lint_result_release(&r);
 	o.p = NULL;
+	/* a table the migration's search_path does not find has no CHECK lint knows of */
+	r = run("SET search_path = app; ALTER TABLE nope ALTER COLUMN email SET NOT NULL", &o);
+	f = find(&r, "adding-not-nullable-field");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NULL(strstr(f->reason, "no target connected"));
+	lint_result_release(&r);
+	o.p = NULL;
 	r = run("SET search_path = app; ALTER TABLE nope ALTER COLUMN code TYPE varchar(5)", &o);
 	f = find(&r, "changing-column-type");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -1474,6 +1585,7 @@ int main(void)
 		{ "the rule table", test_rule_table },
 		{ "deep expressions", test_deep },
 		{ "cases from an audit of realistic migrations", test_audit },
+		{ "cases from a review of the audit's fixes", test_review },
 		{ NULL, NULL },
 	};
 	return unit_run("lint", tests);
