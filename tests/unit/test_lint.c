@@ -69,6 +69,21 @@ static int fires(const char *rule, const char *sql)
 	return fires_opts(rule, sql, &o);
 }
 
+/* each_fires checks that rule fires (expect 1) or not (0) on each of the
+ * NULL-terminated sqls, each followed by suffix (NULL: none), naming on
+ * stderr any that does otherwise */
+static void each_fires(const char *rule, const char *const *sqls, const char *suffix, int expect)
+{
+	for (const char *const *s = sqls; *s; s++) {
+		char *sql = xstrfmt("%s%s", *s, suffix ? suffix : "");
+		int f = fires(rule, sql);
+		if (f != expect)
+			fprintf(stderr, "%s %s: %s\n", rule, expect ? "did not fire" : "fired", *s);
+		CU_ASSERT_EQUAL(f, expect);
+		free(sql);
+	}
+}
+
 static int fires_nontx(const char *rule, const char *sql)
 {
 	struct lint_opts o;
@@ -116,12 +131,7 @@ static void test_protected(void)
 		"CREATE TRIGGER tr BEFORE INSERT ON bo_airflow.t FOR EACH ROW EXECUTE FUNCTION app.f()",
 		NULL,
 	};
-	for (const char *const *s = hit; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (!f)
-			fprintf(stderr, "did not fire: %s\n", *s);
-		CU_ASSERT_TRUE(f);
-	}
+	each_fires("protected-schema", hit, NULL, 1);
 	const char *quiet[] = {
 		"CREATE TABLE app.t AS SELECT * FROM bo_airflow.oracle_employee",
 		"INSERT INTO app.t SELECT id FROM bo_airflow.oracle_employee",
@@ -137,12 +147,7 @@ static void test_protected(void)
 		"CREATE TRIGGER tr BEFORE INSERT ON app.t FOR EACH ROW EXECUTE FUNCTION bo_airflow.f()",
 		NULL,
 	};
-	for (const char *const *s = quiet; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *s);
-		CU_ASSERT_FALSE(f);
-	}
+	each_fires("protected-schema", quiet, NULL, 0);
 	/* SET LOCAL ends with its own statement outside a migration transaction */
 	CU_ASSERT_FALSE(fires_nontx("protected-schema", "SET LOCAL search_path TO bo_airflow; CREATE TABLE t (i int)"));
 	CU_ASSERT_TRUE(fires_nontx("protected-schema", "SET search_path TO bo_airflow; CREATE TABLE t (i int)"));
@@ -235,12 +240,7 @@ static void test_protected_nested(void)
 		"SET search_path = bo_airflow, pg_temp; CREATE TABLE t (i int)",
 		NULL,
 	};
-	for (const char *const *s = hit; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (!f)
-			fprintf(stderr, "did not fire: %s\n", *s);
-		CU_ASSERT_TRUE(f);
-	}
+	each_fires("protected-schema", hit, NULL, 1);
 	const char *quiet[] = {
 		"WITH d AS (DELETE FROM app.t RETURNING *) SELECT * FROM d",
 		"WITH r AS (SELECT * FROM bo_airflow.t) INSERT INTO app.x SELECT * FROM r",
@@ -288,12 +288,7 @@ static void test_protected_nested(void)
 		"-- setval('bo_airflow.s', 1)\nSELECT 1",
 		NULL,
 	};
-	for (const char *const *s = quiet; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *s);
-		CU_ASSERT_FALSE(f);
-	}
+	each_fires("protected-schema", quiet, NULL, 0);
 }
 
 /* search_path as the server reads it: "$user" is the role's schema only
@@ -320,12 +315,7 @@ static void test_search_path(void)
 		"SET search_path = ap, bo_airflow; CREATE TABLE t (i int)",
 		NULL,
 	};
-	for (const char *const *s = hit; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (!f)
-			fprintf(stderr, "did not fire: %s\n", *s);
-		CU_ASSERT_TRUE(f);
-	}
+	each_fires("protected-schema", hit, NULL, 1);
 	const char *quiet[] = {
 		"SET search_path = app, bo_airflow; CREATE TABLE t (i int)",
 		"SET search_path = app, bo_airflow; CREATE TABLE t (i int); INSERT INTO t VALUES (1)",
@@ -347,12 +337,7 @@ static void test_search_path(void)
 		"CREATE SCHEMA staging; SET search_path = staging, bo_airflow; CREATE TABLE t (i int)",
 		NULL,
 	};
-	for (const char *const *s = quiet; *s; s++) {
-		int f = fires("protected-schema", *s);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *s);
-		CU_ASSERT_FALSE(f);
-	}
+	each_fires("protected-schema", quiet, NULL, 0);
 	/* the findings say why, and what to do */
 	struct lint_opts o;
 	memset(&o, 0, sizeof o);
@@ -785,16 +770,17 @@ static void test_locking(void)
 		"CREATE POLICY p ON app.t USING (true)",
 		"ALTER POLICY p ON app.t USING (false)",
 		"CREATE TABLE app.c PARTITION OF app.p FOR VALUES IN (1)",
+		/* storage parameters reloptions.c does not give a lighter lock */
+		"ALTER INDEX app.gin_i SET (fastupdate = off)",
+		"ALTER INDEX app.gin_i SET (gin_pending_list_limit = 128)",
+		"ALTER INDEX app.brin_i SET (pages_per_range = 64)",
+		"ALTER INDEX app.gist_i SET (buffering = on)",
+		"ALTER TABLE app.v SET (security_barrier = true)",
+		"ALTER TABLE app.e RESET (user_catalog_table)",
+		"ALTER TABLE app.e SET (fillfactor = 70, user_catalog_table = true)",
 		NULL,
 	};
-	for (const char *const *s = ax; *s; s++) {
-		char *sql = xstrfmt("%s;\nUPDATE app.b SET y = 1 WHERE z;", *s);
-		int f = fires("statement-after-access-exclusive", sql);
-		if (!f)
-			fprintf(stderr, "did not fire: %s\n", *s);
-		CU_ASSERT_TRUE(f);
-		free(sql);
-	}
+	each_fires("statement-after-access-exclusive", ax, ";\nUPDATE app.b SET y = 1 WHERE z;", 1);
 	const char *light[] = {
 		"DROP INDEX CONCURRENTLY app.i",
 		"REFRESH MATERIALIZED VIEW CONCURRENTLY app.m",
@@ -808,16 +794,15 @@ static void test_locking(void)
 		"CREATE TABLE app.n (i int); CREATE POLICY p ON app.n USING (true)",
 		"CREATE TABLE app.p (a int) PARTITION BY LIST (a); CREATE TABLE app.c PARTITION OF app.p FOR VALUES IN (1)",
 		"CREATE TABLE app.c (i int) INHERITS (app.t)",
+		/* storage parameters under SHARE UPDATE EXCLUSIVE */
+		"ALTER TABLE app.e SET (fillfactor = 70, toast.autovacuum_enabled = false)",
+		"ALTER TABLE app.e SET (autovacuum_vacuum_scale_factor = 0.01, parallel_workers = 4)",
+		"ALTER INDEX app.i SET (fillfactor = 80)",
+		"ALTER INDEX app.i SET (deduplicate_items = off)",
+		"ALTER TABLE app.e RESET (vacuum_truncate)",
 		NULL,
 	};
-	for (const char *const *s = light; *s; s++) {
-		char *sql = xstrfmt("%s;\nUPDATE app.b SET y = 1 WHERE z;", *s);
-		int f = fires("statement-after-access-exclusive", sql);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *s);
-		CU_ASSERT_FALSE(f);
-		free(sql);
-	}
+	each_fires("statement-after-access-exclusive", light, ";\nUPDATE app.b SET y = 1 WHERE z;", 0);
 	struct lint_opts o;
 	memset(&o, 0, sizeof o);
 	o.transactional = 1;
@@ -1371,51 +1356,11 @@ static void test_review(void)
 		"COMMENT ON INDEX t_r_excl IS 'x'",
 		NULL,
 	};
-	for (const char *const *q = own; *q; q++) {
-		int f = fires("protected-schema", *q);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *q);
-		CU_ASSERT_FALSE(f);
-	}
+	each_fires("protected-schema", own, NULL, 0);
 	CU_ASSERT_TRUE(fires("protected-schema",
 			     "SET search_path = app, bo_airflow; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES (1)"));
 	CU_ASSERT_TRUE(fires("protected-schema",
 			     "SET search_path = app, bo_airflow; CREATE TABLE t (id int); COMMENT ON INDEX t_x_idx IS 'x'"));
-	/* storage parameters: ACCESS EXCLUSIVE but for the ones reloptions.c gives a lighter lock */
-	const char *heavy[] = {
-		"ALTER INDEX app.gin_i SET (fastupdate = off)",
-		"ALTER INDEX app.gin_i SET (gin_pending_list_limit = 128)",
-		"ALTER INDEX app.brin_i SET (pages_per_range = 64)",
-		"ALTER INDEX app.gist_i SET (buffering = on)",
-		"ALTER TABLE app.v SET (security_barrier = true)",
-		"ALTER TABLE app.e RESET (user_catalog_table)",
-		"ALTER TABLE app.e SET (fillfactor = 70, user_catalog_table = true)",
-		NULL,
-	};
-	for (const char *const *q = heavy; *q; q++) {
-		char *sql = xstrfmt("%s;\nSELECT 1;", *q);
-		int f = fires("statement-after-access-exclusive", sql);
-		if (!f)
-			fprintf(stderr, "did not fire: %s\n", *q);
-		CU_ASSERT_TRUE(f);
-		free(sql);
-	}
-	const char *light[] = {
-		"ALTER TABLE app.e SET (fillfactor = 70, toast.autovacuum_enabled = false)",
-		"ALTER TABLE app.e SET (autovacuum_vacuum_scale_factor = 0.01, parallel_workers = 4)",
-		"ALTER INDEX app.i SET (fillfactor = 80)",
-		"ALTER INDEX app.i SET (deduplicate_items = off)",
-		"ALTER TABLE app.e RESET (vacuum_truncate)",
-		NULL,
-	};
-	for (const char *const *q = light; *q; q++) {
-		char *sql = xstrfmt("%s;\nSELECT 1;", *q);
-		int f = fires("statement-after-access-exclusive", sql);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *q);
-		CU_ASSERT_FALSE(f);
-		free(sql);
-	}
 	/* a non-transactional migration's own transactions */
 	CU_ASSERT_FALSE(fires_nontx("protected-schema", "SET LOCAL ROLE bo_airflow; CREATE TABLE t (i int);"));
 	CU_ASSERT_FALSE(fires_nontx("protected-schema",
@@ -1499,12 +1444,7 @@ static void test_audit(void)
 		"COMMENT ON INDEX inv_code IS 'x'",
 		NULL,
 	};
-	for (const char *const *q = made; *q; q++) {
-		int f = fires("protected-schema", *q);
-		if (f)
-			fprintf(stderr, "fired: %s\n", *q);
-		CU_ASSERT_FALSE(f);
-	}
+	each_fires("protected-schema", made, NULL, 0);
 	/* an index of an existing table, unqualified, may be the protected schema's */
 	CU_ASSERT_TRUE(fires("protected-schema", "SET search_path = app, bo_airflow; COMMENT ON INDEX t_x IS 'x'"));
 	/* CREATE EXTENSION without SCHEMA lands in the first schema of the path */
