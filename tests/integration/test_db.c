@@ -134,34 +134,6 @@ static void test_connect_failure_names_target(void)
 	err_clear();
 }
 
-/* capture_start sends stderr to a temporary file until capture_end, which
- * returns what was written (the caller frees it). */
-static int saved_stderr = -1;
-static FILE *capture_file;
-
-static void capture_start(void)
-{
-	fflush(stderr);
-	capture_file = tmpfile();
-	CU_ASSERT_PTR_NOT_NULL_FATAL(capture_file);
-	saved_stderr = dup(2);
-	dup2(fileno(capture_file), 2);
-}
-
-static char *capture_end(void)
-{
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	long n = ftell(capture_file);
-	char *s = xcalloc(1, (size_t)(n > 0 ? n : 0) + 1);
-	rewind(capture_file);
-	if (n > 0 && fread(s, 1, (size_t)n, capture_file) != (size_t)n)
-		s[0] = '\0';
-	fclose(capture_file);
-	return s;
-}
-
 static void test_plpgsql_error_maps_to_file_line(void)
 {
 	struct db *db = connect_test(0);
@@ -277,9 +249,9 @@ static void test_notices_name_file_and_line(void)
 	log_setup(LOG_NORMAL);
 	const char *sql = "SELECT 1;\n\nDO $$BEGIN RAISE NOTICE 'hello %', 42; END$$;\n"
 			  "DO $$\nBEGIN\n  RAISE WARNING 'careful';\nEND$$;\n";
-	capture_start();
+	unit_stderr_start();
 	int rc = db_exec(db, sql, "n.sql");
-	char *out = capture_end();
+	char *out = unit_stderr_end();
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:3: NOTICE: hello 42\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:6: WARNING: careful\n"));
@@ -288,9 +260,9 @@ static void test_notices_name_file_and_line(void)
 	free(out);
 	/* -q hides them */
 	log_setup(LOG_QUIET);
-	capture_start();
+	unit_stderr_start();
 	rc = db_exec(db, sql, "n.sql");
-	out = capture_end();
+	out = unit_stderr_end();
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_PTR_NULL(strstr(out, "NOTICE"));
 	CU_ASSERT_PTR_NULL(strstr(out, "WARNING"));
@@ -384,9 +356,9 @@ static void test_exec_later_one_message(void)
 			   "END $$;\n"
 			   "SELECT pg_temp.later_f();\n";
 	CU_ASSERT_EQUAL(db_exec_later(db, nsql, "n.sql"), 0);
-	capture_start();
+	unit_stderr_start();
 	int rc = later_commit(db);
-	char *out = capture_end();
+	char *out = unit_stderr_end();
 	CU_ASSERT_EQUAL(rc, -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:1: NOTICE: table \"later_none1\" does not exist, skipping"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "n.sql:2: NOTICE: table \"later_none2\" does not exist, skipping"));

@@ -17,26 +17,9 @@ static char *tmp;
 /* warnings runs confine_check on path and returns what it wrote to stderr (caller frees). */
 static char *warnings(const char *path)
 {
-	char *out = xstrfmt("%s/stderr", tmp);
-	fflush(stderr);
-	int saved = dup(2);
-	FILE *f = fopen(out, "w+");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	dup2(fileno(f), 2);
+	unit_stderr_start();
 	confine_check(path);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(f);
-	struct buf b = BUF_INIT;
-	char chunk[512];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	unlink(out);
-	free(out);
-	return buf_detach(&b);
+	return unit_stderr_end();
 }
 
 static int warns(const char *root, const char *rel)

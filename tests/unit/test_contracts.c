@@ -323,29 +323,12 @@ static void test_list_entries(void)
 /* stderr_of_load runs contract_load on path and returns what it wrote to stderr (caller frees) */
 static char *stderr_of_load(const char *path, int *rc)
 {
-	char *out = xstrfmt("%s/stderr", dir);
-	fflush(stderr);
-	int saved = dup(2);
-	FILE *f = fopen(out, "w+");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	dup2(fileno(f), 2);
+	unit_stderr_start();
 	struct contract c;
 	*rc = contract_load(path, &c);
 	if (*rc == 0)
 		contract_release(&c);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	rewind(f);
-	struct buf b = BUF_INIT;
-	char chunk[512];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	unlink(out);
-	free(out);
-	return buf_detach(&b);
+	return unit_stderr_end();
 }
 
 /* a contract file that a symlink leads out of the project is read with the

@@ -111,3 +111,32 @@ const char *unit_pg_env(const char *key)
 	}
 	return NULL;
 }
+
+static int saved_stderr = -1;
+static FILE *capture_file;
+
+void unit_stderr_start(void)
+{
+	fflush(stderr);
+	capture_file = tmpfile();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(capture_file);
+	saved_stderr = dup(2);
+	dup2(fileno(capture_file), 2);
+}
+
+char *unit_stderr_end(void)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	saved_stderr = -1;
+	rewind(capture_file);
+	struct buf b = BUF_INIT;
+	char chunk[512];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, capture_file)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(capture_file);
+	capture_file = NULL;
+	return buf_detach(&b);
+}

@@ -23,5 +23,9 @@ void unit_rmrf(const char *dir);
 /* unit_pg_env returns a value from the test cluster's env file
  * (PGHOST, PGPORT, PGUSER, PGDATABASE, PGBIN) or NULL when not running; borrowed until the next call. */
 const char *unit_pg_env(const char *key);
+/* unit_stderr_start sends stderr to a temporary file until unit_stderr_end,
+ * which puts it back and returns what was written (the caller frees it). */
+void unit_stderr_start(void);
+char *unit_stderr_end(void);
 
 #endif
