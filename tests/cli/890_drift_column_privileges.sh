@@ -21,42 +21,21 @@ assert_rc 0
 assert_err_contains "drift: no drift (against a replay of 1 migration)"
 ok "deploy: the migration's column grants compare equal"
 
-# changed NAME DO_SQL FINDING UNDO_SQL: as in cli/803, after a check that
-# ended at the fingerprint, then again in full (no clean record)
-changed() {
-	group "$1"
-	pc -v validate test
-	assert_rc 0
-	assert_err_contains "has not changed since it last compared clean"
-	psql_q "$2" >/dev/null
-	pc -v validate test
-	assert_rc 1
-	assert_err_not_contains "has not changed since"
-	assert_err_contains "$3"
-	rm -f "$PROJECT"/.padctl/drift/*.clean
-	pc validate test
-	assert_rc 1
-	assert_err_contains "$3"
-	psql_q "$4" >/dev/null
-	pc validate test
-	assert_rc 0
-	ok "$1: reported after a clean check and by a full comparison"
-}
-
-changed "a column grant revoked" \
+DRIFT_FULL=1
+drift_changed "a column grant revoked" \
 	"REVOKE SELECT (id) ON app.b FROM PUBLIC" \
-	"drift: missing privileges column app.b.id (the migrations create it; the target has none)" \
-	"GRANT SELECT (id) ON app.b TO PUBLIC"
-changed "a column grant added" \
+	"GRANT SELECT (id) ON app.b TO PUBLIC" \
+	"drift: missing privileges column app.b.id (the migrations create it; the target has none)"
+drift_changed "a column grant added" \
 	"GRANT SELECT (c) ON app.b TO PUBLIC" \
-	"drift: extra privileges column app.b.c (on the target, created by no applied migration)" \
-	"REVOKE SELECT (c) ON app.b FROM PUBLIC"
-changed "a column grant widened" \
+	"REVOKE SELECT (c) ON app.b FROM PUBLIC" \
+	"drift: extra privileges column app.b.c (on the target, created by no applied migration)"
+drift_changed "a column grant widened" \
 	"GRANT UPDATE (id) ON app.b TO PUBLIC" \
-	"drift: changed privileges column app.b.id (expected \"PUBLIC SELECT\", the target has \"PUBLIC SELECT, PUBLIC UPDATE\")" \
-	"REVOKE UPDATE (id) ON app.b FROM PUBLIC"
-changed "a column grant on a view revoked" \
+	"REVOKE UPDATE (id) ON app.b FROM PUBLIC" \
+	"drift: changed privileges column app.b.id (expected \"PUBLIC SELECT\", the target has \"PUBLIC SELECT, PUBLIC UPDATE\")"
+drift_changed "a column grant on a view revoked" \
 	"REVOKE SELECT (id) ON app.v FROM PUBLIC" \
-	"drift: missing privileges column app.v.id" \
-	"GRANT SELECT (id) ON app.v TO PUBLIC"
+	"GRANT SELECT (id) ON app.v TO PUBLIC" \
+	"drift: missing privileges column app.v.id"
 finish

@@ -30,49 +30,20 @@ assert_rc 0
 assert_err_contains "drift: no drift (against a replay of 1 migration)"
 ok "deploy: no drift"
 
-known_clean() {
-	pc -v validate test
-	assert_rc 0
-	assert_err_contains "has not changed since it last compared clean"
-}
-
-# reported FINDING...: the next check compares in full and reports each
-reported() {
-	pc -v validate test
-	assert_rc 1
-	assert_err_not_contains "has not changed since"
-	local f
-	for f in "$@"; do assert_err_contains "$f"; done
-}
-
-# changed NAME DO_SQL UNDO_SQL FINDING...: DO_SQL by hand after a check
-# that ended at the fingerprint is reported; after UNDO_SQL the target is clean
-changed() {
-	local name=$1 do=$2 undo=$3
-	shift 3
-	group "$name"
-	known_clean
-	psql_q "$do" >/dev/null
-	reported "$@"
-	psql_q "$undo" >/dev/null
-	pc validate test
-	assert_rc 0
-	ok "$name: reported after a clean check"
-}
-
-changed "trigger: disabled (its pg_trigger row only)" \
+drift_changed "trigger: disabled (its pg_trigger row only)" \
 	"ALTER TABLE app.account DISABLE TRIGGER account_touch" \
 	"ALTER TABLE app.account ENABLE TRIGGER account_touch" \
-	"drift: changed trigger app.account.account_touch" "EXECUTE FUNCTION app.touch() (disabled)"
-changed "trigger: enabled always" \
+	"drift: changed trigger app.account.account_touch" \
+	"EXECUTE FUNCTION app.touch() (disabled)"
+drift_changed "trigger: enabled always" \
 	"ALTER TABLE app.account ENABLE ALWAYS TRIGGER account_touch" \
 	"ALTER TABLE app.account ENABLE TRIGGER account_touch" \
 	"EXECUTE FUNCTION app.touch() (enabled always)"
-changed "partition: detached" \
+drift_changed "partition: detached" \
 	"ALTER TABLE app.event DETACH PARTITION app.event_2025" \
 	"ALTER TABLE app.event ATTACH PARTITION app.event_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')" \
 	"drift: changed table app.event_2025 (expected \"partition of app.event FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')\", the target has \"\")"
-changed "partition: attached again with another bound" \
+drift_changed "partition: attached again with another bound" \
 	"ALTER TABLE app.event DETACH PARTITION app.event_2025;
 	 ALTER TABLE app.event ATTACH PARTITION app.event_2025 FOR VALUES FROM ('2025-01-01') TO ('2027-01-01')" \
 	"ALTER TABLE app.event DETACH PARTITION app.event_2025;
@@ -105,23 +76,23 @@ holder_gone() { [ "$(sql_on "$TPG_PORT" "$DB" "SELECT count(*) FROM pg_stat_acti
 first_done() { [ "$(sql_on "$TPG_PORT" "$DB" "$1")" = t ]; }
 
 group "index: left invalid by a cancelled DROP INDEX CONCURRENTLY (its pg_index row only)"
-known_clean
+drift_known_clean
 xmin_before=$(psql_q "SELECT xmin FROM pg_class WHERE oid = 'app.account_status_idx'::regclass")
 cancelled app.account "DROP INDEX CONCURRENTLY app.account_status_idx" \
 	"SELECT NOT indisvalid FROM pg_index WHERE indexrelid = 'app.account_status_idx'::regclass"
 assert_eq "false $xmin_before" "$(psql_q "SELECT i.indisvalid || ' ' || c.xmin FROM pg_index i JOIN pg_class c
 	ON c.oid = i.indexrelid WHERE c.oid = 'app.account_status_idx'::regclass")" "invalid, its pg_class row as it was"
-reported "drift: changed index app.account_status_idx" "USING btree (status) (invalid)"
+drift_reported "drift: changed index app.account_status_idx" "USING btree (status) (invalid)"
 psql_q "REINDEX INDEX app.account_status_idx" >/dev/null
 pc validate test
 assert_rc 0
 ok "an index left invalid is reported after a clean check; clean again after REINDEX"
 
 group "partition: left \"detach pending\" by a cancelled DETACH PARTITION CONCURRENTLY (its pg_inherits row only)"
-known_clean
+drift_known_clean
 cancelled app.event "ALTER TABLE app.event DETACH PARTITION app.event_2025 CONCURRENTLY" \
 	"SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'app.event_2025'::regclass"
-reported "drift: changed table app.event_2025" "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') (detach pending)"
+drift_reported "drift: changed table app.event_2025" "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') (detach pending)"
 psql_q "ALTER TABLE app.event DETACH PARTITION app.event_2025 FINALIZE;
 ALTER TABLE app.event ATTACH PARTITION app.event_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')" >/dev/null
 pc validate test
@@ -129,11 +100,11 @@ assert_rc 0
 ok "a pending detach is reported after a clean check; clean again once finalised and attached"
 
 group "CLUSTER ON (pg_index only, not printed): a full comparison that finds nothing"
-known_clean
+drift_known_clean
 psql_q "ALTER TABLE app.account CLUSTER ON account_status_idx" >/dev/null
 pc -v validate test
 assert_rc 0
 assert_err_not_contains "has not changed since"
-known_clean
+drift_known_clean
 ok "CLUSTER ON: compared once in full, clean"
 finish

@@ -161,6 +161,50 @@ YML
 	on_exit drift_drop_scratch
 }
 
+# drift_known_clean: `validate test` ends at the catalog fingerprint (the
+# target has not changed since it last compared clean)
+drift_known_clean() {
+	pc -v validate test
+	assert_rc 0
+	assert_err_contains "has not changed since it last compared clean"
+}
+
+# drift_reported FINDING...: the next `validate test` compares in full and
+# reports each FINDING
+drift_reported() {
+	local f
+	pc -v validate test
+	assert_rc 1
+	assert_err_not_contains "has not changed since"
+	for f in "$@"; do assert_err_contains "$f"; done
+}
+
+# drift_changed NAME DO_SQL UNDO_SQL FINDING...: DO_SQL by hand after a
+# check that ended at the fingerprint is reported (each FINDING); with
+# DRIFT_FULL=1 again by a full comparison (the clean record and quiet key
+# removed); after UNDO_SQL (none: "") the target is clean again
+drift_changed() {
+	local name=$1 do=$2 undo=$3 f how=
+	shift 3
+	group "$name"
+	drift_known_clean
+	psql_q "$do" >/dev/null
+	drift_reported "$@"
+	if [ "${DRIFT_FULL:-0}" = 1 ]; then
+		how=" and by a full comparison"
+		rm -f "$PROJECT"/.padctl/drift/*.clean "$PROJECT"/.padctl/drift/quiet.*
+		pc validate test
+		assert_rc 1
+		for f in "$@"; do assert_err_contains "$f"; done
+	fi
+	if [ -n "$undo" ]; then
+		psql_q "$undo" >/dev/null
+		pc validate test
+		assert_rc 0
+	fi
+	ok "$name: reported after a clean check$how"
+}
+
 # psql_q SQL: sql_on the scenario's database; aborts the scenario on error.
 psql_q() {
 	local out
