@@ -77,6 +77,18 @@ void unit_rmrf(const char *dir)
 	buf_release(&cmd);
 }
 
+/* read_all reads f to its end and closes it (the text newly allocated) */
+static char *read_all(FILE *f)
+{
+	struct buf b = BUF_INIT;
+	char chunk[512];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b);
+}
+
 static char *pg_env_text;
 
 const char *unit_pg_env(const char *key)
@@ -87,13 +99,7 @@ const char *unit_pg_env(const char *key)
 		FILE *f = path ? fopen(path, "r") : NULL;
 		if (!f)
 			return NULL;
-		struct buf b = BUF_INIT;
-		char chunk[512];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			buf_add(&b, chunk, n);
-		fclose(f);
-		pg_env_text = buf_detach(&b);
+		pg_env_text = read_all(f);
 	}
 	size_t klen = strlen(key);
 	for (const char *line = pg_env_text; *line;) {
@@ -131,12 +137,7 @@ char *unit_stderr_end(void)
 	close(saved_stderr);
 	saved_stderr = -1;
 	rewind(capture_file);
-	struct buf b = BUF_INIT;
-	char chunk[512];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, capture_file)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(capture_file);
+	char *text = read_all(capture_file);
 	capture_file = NULL;
-	return buf_detach(&b);
+	return text;
 }
