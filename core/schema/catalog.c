@@ -31,7 +31,11 @@
  * partition bound (ATTACH/DETACH PARTITION, INHERIT/NO INHERIT; a DETACH
  * CONCURRENTLY that did not finish leaves it "detach pending", a column
  * of PostgreSQL 14, read through to_jsonb so that one query serves 12 and
- * 13 too): each is printed after the definition. The
+ * 13 too), the state of a constraint's own triggers (DISABLE TRIGGER ALL
+ * switches off a foreign key), a table's row level security: each is
+ * printed after the definition. Policies, rules other than a view's own,
+ * views' options and aggregates (pg_get_functiondef refuses them) are
+ * objects of their own. The
  * pin is set in the same statement (no round trip of its own) by the pin
  * CTE, which every row is joined to through ns, so it is set before any
  * row is printed; the last branch (Append runs its branches in order)
