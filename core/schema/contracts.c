@@ -77,9 +77,12 @@ static char *squeeze(const char *s)
 	return buf_detach(&b);
 }
 
+/* the longest type name a contract may write, before and after normalising */
+#define TYPE_MAX 200
+
 char *contract_type_normalise(const char *type)
 {
-	if (!type || !*type || strlen(type) > 200)
+	if (!type || !*type || strlen(type) > TYPE_MAX)
 		return NULL;
 	for (const unsigned char *p = (const unsigned char *)type; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == ';')
@@ -120,6 +123,12 @@ char *contract_type_normalise(const char *type)
 	if (strcmp(out, "character") == 0) {
 		free(out);
 		out = xstrdup("character(1)");
+	}
+	/* the bound holds for the name as normalised too (varchar(...) grows
+	 * to character varying(...)), so a normalised name normalises to itself */
+	if (strlen(out) > TYPE_MAX) {
+		free(out);
+		return NULL;
 	}
 	return out;
 }

@@ -66,7 +66,8 @@ void contracts_list_free(char **paths, size_t n);
  * writes it (newly allocated): lowercase, aliases resolved (int4 -> integer,
  * varchar(n) -> character varying(n), timestamptz -> timestamp with time
  * zone, decimal -> numeric, bool -> boolean, float8 -> double precision,
- * ...), blanks normalised, [] kept; NULL when it is not a type name. */
+ * ...), blanks normalised, [] kept; NULL when it is not a type name (or
+ * longer than 200 bytes, written or normalised). */
 char *contract_type_normalise(const char *type);
 
 /* contract_finding_fn receives one finding: the contract's line and column
