@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +49,8 @@ static void hist_release(struct hist *h)
 	free(h->v);
 }
 
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal);
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int full);
 static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer);
-static char *owned_list(const struct cfg_project *p);
 
 /* the history in the order it was applied (replaying in file order would
  * differ for a migration applied out of order). With fp, the owned schemas'
@@ -59,24 +60,23 @@ static int read_history(const struct cfg_project *p, const char *target, struct 
 {
 	memset(h, 0, sizeof *h);
 	PGresult *first = NULL;
-	char *sql = NULL, *list = NULL;
+	char *sql = NULL;
 	if (fp) {
-		char *expr = quiet_expr(p, target, 0);
+		/* the schemas' names quoted in: the known key's statement has no parameter */
+		char *expr = quiet_expr(p, target, 1, 0);
 		sql = xstrfmt("SELECT to_regclass('padctl.migrations') IS NOT NULL, %s", expr);
 		free(expr);
-		list = owned_list(p);
 	}
-	const char *params[] = { list };
-	int rc = db_query(db, sql ? sql : "SELECT to_regclass('padctl.migrations') IS NOT NULL", fp ? 1 : 0,
-			  fp ? params : NULL, &first);
-	free(sql);
-	free(list);
-	if (rc)
+	int rc = db_query(db, sql ? sql : "SELECT to_regclass('padctl.migrations') IS NOT NULL", 0, NULL, &first);
+	if (rc) {
+		free(sql);
 		return -1;
+	}
 	int have = strcmp(PQgetvalue(first, 0, 0), "t") == 0;
 	if (fp)
 		*fp = quiet_resolve(p, target, PQgetisnull(first, 0, 1) ? NULL : PQgetvalue(first, 0, 1));
 	PQclear(first);
+	free(sql);
 	if (!have)
 		return 0;
 	PGresult *res = NULL;
@@ -765,32 +765,82 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
 /* ---------------------------------------------------------------- the quiet key
  *
  * The fingerprint costs a new backend ~10 ms of catalog reading (bench/README.md,
- * drift). A server that has given out no transaction id, finished no
+ * drift). Two cheaper answers come first, both exact, in the statement that
+ * would compute it.
+ *
+ * The quiet key: a server that has given out no transaction id, finished no
  * transaction and written no WAL since the fingerprint was last computed has
  * the same catalog: every change the fingerprint sees is a new row version,
  * made by a transaction with an id, and it becomes visible when that
- * transaction ends, which changes the snapshot. The quiet key is what shows
- * that, read in the same statement as the fingerprint: the server's identity
- * and timeline (a restore or a promotion is another history), the WAL
- * position (insert, or replay on a standby), the database (its oid: digits,
- * where a name could hold a space or a quote), and the
- * statement's snapshot (xmin:xmax:in-progress ids). It is kept per target
- * with the fingerprint it came with (.padctl/drift/quiet.<hash>); the next
- * statement computes the fingerprint only when its key differs, and answers
- * "quiet <fingerprint>" otherwise. An idle target (dev, qa, a quiet night)
- * costs one cheap statement; a busy one changes its key with every write and
- * is fingerprinted as before. */
-#define QUIET_KEY_SQL                                                                                    \
-	"(SELECT system_identifier FROM pg_control_system())::text || '|' || "                           \
-	"(SELECT timeline_id FROM pg_control_checkpoint())::text || '|' || "                             \
-	"coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "                        \
-	"ELSE pg_current_wal_insert_lsn() END)::text, '-') || '|' || "                                   \
-	"(SELECT oid FROM pg_database WHERE datname = current_database())::text || '|' || "              \
+ * transaction ends, which changes the snapshot. The key is what shows that:
+ * the server's identity and timeline (a restore or a promotion is another
+ * history), the WAL position (insert, or replay on a standby), the database
+ * (its oid: digits, where a name could hold a space or a quote), and the
+ * statement's snapshot (xmin:xmax:in-progress ids). An idle target (dev, qa,
+ * a quiet night) costs one cheap statement.
+ *
+ * The catalog's rows: a server that is written to changes its key with every
+ * write, but its catalog seldom. With the fingerprint, the same statement
+ * counts the rows of every catalog the fingerprint reads a row of, whole
+ * (fingerprint_catalogs: no join, no index, no namespace). The next
+ * statement with the same server history and database counts them again and
+ * looks for a row whose xmin is not older than the xmin of the snapshot they
+ * were counted in (S). None, and the same count: every row visible now was
+ * made by a transaction that had ended before S was taken (an id below a
+ * snapshot's xmin is not in progress), committed (it is visible), so it was
+ * visible then too, unless deleted before S, and then it would not be
+ * visible now. So the rows now are a subset of the rows then, and as many:
+ * the same row versions, and the same fingerprint, which is a function of
+ * them. A change anywhere in the database's catalogs (a temporary table, DDL
+ * in another schema) only costs the fingerprint. The xids are compared with
+ * age() (32 bits), so the snapshots must be close: S no later than the
+ * current snapshot's xmin, its xmax less than QUIET_XID_SPAN ids past S
+ * (txid_current_snapshot's ids carry the epoch). A frozen row keeps its raw
+ * xmin; one made more than 2^31 ids ago may look young: a fingerprint more,
+ * never a clean answer less. Both reads cost about half the fingerprint on a
+ * new backend (bench/README.md, drift).
+ *
+ * It is kept per target with the fingerprint and the count it came with
+ * (.padctl/drift/quiet.<hash>). The statement that knows them answers
+ * "quiet VALUE" (the key is the same), "same KEY ROWS VALUE" (the rows are:
+ * kept with the new key, whose snapshot is as good a starting point since
+ * the rows are those of S) or "changed", and then the caller asks for the
+ * fingerprint (fingerprint()); the one that does not, or is asked for it,
+ * answers "KEY ROWS VALUE". */
+#define QUIET_KEY_SQL \
+	"(SELECT system_identifier FROM pg_control_system())::text || '|' || " \
+	"(SELECT timeline_id FROM pg_control_checkpoint())::text || '|' || " \
+	"coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() " \
+	"ELSE pg_current_wal_insert_lsn() END)::text, '-') || '|' || " \
+	"(SELECT oid FROM pg_database WHERE datname = current_database())::text || '|' || " \
 	"txid_current_snapshot()::text"
-#define QUIET_HEADER "padctl drift quiet " DRIFT_VERSION "\n"
+#define QUIET_HEADER "padctl drift quiet " DRIFT_VERSION " rows\n"
 /* a longer key (thousands of transactions in progress) is not kept: that server is not quiet */
 #define QUIET_KEY_MAX 1024
 #define QUIET_VALUE_MAX 512
+/* at most 18 digits: an int8 literal */
+#define QUIET_ROWS_MAX 18
+/* how far the snapshot may have moved for age() to compare two xids: well
+ * inside 2^31, with room for the ids given out while the statement runs */
+#define QUIET_XID_SPAN "1000000000"
+
+/* every catalog the fingerprint reads a row of (test_drift checks that
+ * fingerprint_sql names no other) */
+static const char *const fingerprint_catalogs[] = {
+	"pg_namespace", "pg_class",    "pg_attribute", "pg_attrdef",	"pg_trigger",	"pg_index", "pg_inherits",
+	"pg_rewrite",	"pg_sequence", "pg_policy",    "pg_constraint", "pg_proc",	"pg_type",  "pg_enum",
+	"pg_opclass",	"pg_operator", "pg_ts_config", "pg_ts_dict",	"pg_collation",
+};
+
+/* catalog_rows adds the rows of every catalog the fingerprint reads, as a
+ * FROM item r with one column, xmin */
+static void catalog_rows(struct buf *b)
+{
+	buf_adds(b, "(");
+	for (size_t i = 0; i < sizeof fingerprint_catalogs / sizeof *fingerprint_catalogs; i++)
+		buf_addf(b, "%sSELECT xmin FROM pg_catalog.%s", i ? " UNION ALL " : "", fingerprint_catalogs[i]);
+	buf_adds(b, ") r");
+}
 
 /* the characters a key and a fingerprint's value are made of: nothing a
  * quote, a backslash or a newline could come from */
@@ -806,23 +856,107 @@ static int quiet_chars(const char *s, size_t n, size_t max, const char *extra)
 	return 1;
 }
 
-int drift_quiet_parse(const char *text, size_t len, char **key, char **value)
+/* digits reads n decimal digits at s (1-19 of them, no sign, no leading
+ * zero: as the server prints them) into *v */
+static int digits(const char *s, size_t n, uint64_t *v)
 {
-	*key = *value = NULL;
+	if (!n || n > 19 || (n > 1 && s[0] == '0'))
+		return 0;
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 1;
+}
+
+/* quiet_key_parse checks that key is what QUIET_KEY_SQL makes (the system
+ * identifier, the timeline, the WAL position or "-", the database's oid and
+ * the snapshot, by bars) and reads the snapshot's xmin into *xmin and the
+ * other parts but the WAL position into ident (by bars) */
+static int quiet_key_parse(const char *key, size_t n, uint64_t *xmin, struct buf *ident)
+{
+	const char *f[5], *end = key + n;
+	size_t len[5];
+	const char *at = key;
+	for (int i = 0; i < 5; i++) {
+		const char *bar = i < 4 ? memchr(at, '|', (size_t)(end - at)) : end;
+		if (!bar)
+			return 0;
+		f[i] = at;
+		len[i] = (size_t)(bar - at);
+		at = bar + 1;
+	}
+	uint64_t v;
+	if (!digits(f[0], len[0], &v) || !digits(f[1], len[1], &v) || !digits(f[3], len[3], &v))
+		return 0;
+	/* the WAL position: "-" or two hexadecimal numbers */
+	size_t h1 = strspn(f[2], "0123456789ABCDEF");
+	if (!(len[2] == 1 && f[2][0] == '-') &&
+	    !(h1 && h1 < len[2] && f[2][h1] == '/' && strspn(f[2] + h1 + 1, "0123456789ABCDEF") == len[2] - h1 - 1 &&
+	      len[2] - h1 - 1 > 0))
+		return 0;
+	/* the snapshot: xmin:xmax: and the ids in progress, by commas */
+	const char *colon = memchr(f[4], ':', len[4]);
+	const char *colon2 = colon ? memchr(colon + 1, ':', (size_t)(end - colon - 1)) : NULL;
+	if (!colon2 || !digits(f[4], (size_t)(colon - f[4]), xmin) ||
+	    !digits(colon + 1, (size_t)(colon2 - colon - 1), &v))
+		return 0;
+	for (const char *id = colon2 + 1; id < end;) {
+		const char *comma = memchr(id, ',', (size_t)(end - id));
+		const char *stop = comma ? comma : end;
+		if (!digits(id, (size_t)(stop - id), &v) || (comma && comma + 1 == end))
+			return 0;
+		id = comma ? comma + 1 : end;
+	}
+	buf_add(ident, f[0], len[0]);
+	buf_addch(ident, '|');
+	buf_add(ident, f[1], len[1]);
+	buf_addch(ident, '|');
+	buf_add(ident, f[3], len[3]);
+	return 1;
+}
+
+int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q)
+{
+	memset(q, 0, sizeof *q);
 	size_t hl = strlen(QUIET_HEADER);
 	if (len < hl || memcmp(text, QUIET_HEADER, hl) != 0)
 		return -1;
-	const char *k = text + hl, *end = text + len;
-	const char *nl = memchr(k, '\n', (size_t)(end - k));
-	if (!nl || !quiet_chars(k, (size_t)(nl - k), QUIET_KEY_MAX, "|/:,-ABCDEF"))
+	const char *line[3], *at = text + hl, *end = text + len;
+	size_t n[3];
+	for (int i = 0; i < 3; i++) {
+		const char *nl = memchr(at, '\n', (size_t)(end - at));
+		if (!nl)
+			return -1;
+		line[i] = at;
+		n[i] = (size_t)(nl - at);
+		at = nl + 1;
+	}
+	uint64_t rows, xmin;
+	struct buf ident = BUF_INIT;
+	if (at != end || !quiet_chars(line[0], n[0], QUIET_KEY_MAX, "|/:,-ABCDEF") ||
+	    !quiet_key_parse(line[0], n[0], &xmin, &ident) || n[1] > QUIET_ROWS_MAX || !digits(line[1], n[1], &rows) ||
+	    !quiet_chars(line[2], n[2], QUIET_VALUE_MAX, " -")) {
+		buf_release(&ident);
 		return -1;
-	const char *v = nl + 1;
-	const char *nl2 = memchr(v, '\n', (size_t)(end - v));
-	if (!nl2 || nl2 + 1 != end || !quiet_chars(v, (size_t)(nl2 - v), QUIET_VALUE_MAX, " -"))
-		return -1;
-	*key = xstrndup(k, (size_t)(nl - k));
-	*value = xstrndup(v, (size_t)(nl2 - v));
+	}
+	q->key = xstrndup(line[0], n[0]);
+	q->rows = xstrndup(line[1], n[1]);
+	q->value = xstrndup(line[2], n[2]);
+	q->ident = buf_detach(&ident);
+	q->xmin = xmin;
 	return 0;
+}
+
+void drift_quiet_release(struct drift_quiet *q)
+{
+	free(q->key);
+	free(q->rows);
+	free(q->value);
+	free(q->ident);
+	memset(q, 0, sizeof *q);
 }
 
 /* quiet_path names the file that keeps target's key and fingerprint: by the
@@ -847,45 +981,60 @@ static char *quiet_path(const struct cfg_project *p, const char *target)
 	return path;
 }
 
-/* quiet_read reads what quiet_path keeps; 0 when it holds a key and a value */
-static int quiet_read(const struct cfg_project *p, const char *target, char **key, char **value)
+/* quiet_read reads what quiet_path keeps; 0 when it holds what
+ * drift_quiet_parse accepts */
+static int quiet_read(const struct cfg_project *p, const char *target, struct drift_quiet *q)
 {
-	*key = *value = NULL;
+	memset(q, 0, sizeof *q);
 	char *path = quiet_path(p, target), *text = NULL;
 	size_t len = 0;
 	struct err_scope scope;
 	err_scope_push(&scope);
-	int rc = path && fs_read_file(path, 4096, &text, &len) == 0 ? drift_quiet_parse(text, len, key, value) : -1;
+	int rc = path && fs_read_file(path, 4096, &text, &len) == 0 ? drift_quiet_parse(text, len, q) : -1;
 	err_scope_pop(&scope, ERR_DISCARD);
 	free(text);
 	free(path);
 	return rc;
 }
 
-/* quiet_expr is fingerprint_expr behind the quiet key: "KEY VALUE", or
- * "quiet VALUE" when the key is the one kept for target (VALUE is then the
- * fingerprint kept with it, and the server computes none) */
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal)
+/* quiet_expr is fingerprint_expr behind the quiet key and the catalog's
+ * rows: "KEY ROWS VALUE" or, when target has a kept key and full is 0,
+ * "quiet VALUE", "same KEY ROWS VALUE" or "changed" (VALUE and ROWS are then
+ * the kept ones, and the server computes no fingerprint) */
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int full)
 {
-	char *fp = fingerprint_expr(p, literal), *key = NULL, *value = NULL;
-	int known = quiet_read(p, target, &key, &value) == 0;
+	struct drift_quiet q;
 	struct buf b = BUF_INIT;
-	buf_adds(&b, "(SELECT ");
-	/* key and value are of quiet_chars' characters: no quote to double */
-	if (known)
-		buf_addf(&b, "CASE WHEN q.k = '%s' THEN 'quiet %s' ELSE ", key, value);
-	buf_addf(&b, "q.k || ' ' || coalesce(%s, 'empty')", fp);
-	if (known)
-		buf_adds(&b, " END");
-	buf_adds(&b, " FROM (SELECT " QUIET_KEY_SQL " AS k) q)");
+	/* what the file holds is of quiet_chars' characters and digits: no
+	 * quote to double */
+	if (!full && quiet_read(p, target, &q) == 0) {
+		buf_addf(&b,
+			 "(SELECT CASE WHEN q.k = '%s' THEN 'quiet %s' "
+			 "WHEN split_part(q.k, '|', 1) || '|' || split_part(q.k, '|', 2) || '|' || "
+			 "split_part(q.k, '|', 4) = '%s' "
+			 "AND txid_snapshot_xmin(txid_current_snapshot()) >= %" PRIu64 " "
+			 "AND txid_snapshot_xmax(txid_current_snapshot()) - %" PRIu64 " < " QUIET_XID_SPAN " "
+			 "AND (SELECT count(*) = %s AND count(*) FILTER (WHERE age(r.xmin) <= age('%" PRIu64
+			 "'::xid)) = 0 FROM ",
+			 q.key, q.value, q.ident, q.xmin, q.xmin, q.rows, q.xmin & 0xffffffffu);
+		catalog_rows(&b);
+		buf_addf(&b,
+			 ") THEN 'same ' || q.k || ' %s %s' ELSE 'changed' END FROM (SELECT " QUIET_KEY_SQL " AS k) q)",
+			 q.rows, q.value);
+		drift_quiet_release(&q);
+		return buf_detach(&b);
+	}
+	char *fp = fingerprint_expr(p, literal);
+	buf_adds(&b, "(SELECT q.k || ' ' || (SELECT count(*) FROM ");
+	catalog_rows(&b);
+	buf_addf(&b, ") || ' ' || coalesce(%s, 'empty') FROM (SELECT " QUIET_KEY_SQL " AS k) q)", fp);
 	free(fp);
-	free(key);
-	free(value);
 	return buf_detach(&b);
 }
 
 /* quiet_resolve turns the answer of quiet_expr into the fingerprint's record
- * (fingerprint_record), keeping a new key with its fingerprint for target */
+ * (fingerprint_record), keeping a new key with its rows and fingerprint for
+ * target; NULL for "changed": the caller asks for the fingerprint */
 static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer)
 {
 	if (!answer)
@@ -896,34 +1045,48 @@ static char *quiet_resolve(const struct cfg_project *p, const char *target, cons
 			    target);
 		return fingerprint_record(answer + 6);
 	}
-	const char *sp = strchr(answer, ' ');
-	if (!sp)
+	if (strcmp(answer, "changed") == 0) {
+		log_verbose("drift: target \"%s\" has changed a catalog row since its catalog was last "
+			    "fingerprinted: fingerprinting it",
+			    target);
+		return NULL;
+	}
+	int same = strncmp(answer, "same ", 5) == 0;
+	if (same) {
+		answer += 5;
+		log_verbose("drift: target \"%s\" has written since its catalog was last fingerprinted, but no "
+			    "catalog row: the fingerprint is the one kept with its rows",
+			    target);
+	}
+	const char *sp = strchr(answer, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+	if (!sp2)
 		return fingerprint_record(answer);
 	char *path = quiet_path(p, target);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, QUIET_HEADER);
 	buf_add(&b, answer, (size_t)(sp - answer));
-	buf_addf(&b, "\n%s\n", sp + 1);
-	char *k = NULL, *v = NULL;
+	buf_addch(&b, '\n');
+	buf_add(&b, sp + 1, (size_t)(sp2 - sp - 1));
+	buf_addf(&b, "\n%s\n", sp2 + 1);
+	struct drift_quiet q;
 	/* best effort, and only what quiet_read accepts: without it the next check fingerprints again */
-	if (path && drift_quiet_parse(buf_str(&b), b.len, &k, &v) == 0) {
+	if (path && drift_quiet_parse(buf_str(&b), b.len, &q) == 0) {
 		struct err_scope scope;
 		err_scope_push(&scope);
 		if (make_cache_dir(p) || fs_write_cache(path, buf_str(&b), b.len, 0600))
 			log_verbose("drift: could not keep the quiet key of target \"%s\": %s", target,
 				    err_message() ? err_message() : "?");
 		err_scope_pop(&scope, ERR_DISCARD);
+		drift_quiet_release(&q);
 	}
-	free(k);
-	free(v);
 	free(path);
 	buf_release(&b);
-	return fingerprint_record(sp + 1);
+	return fingerprint_record(sp2 + 1);
 }
 
 static int fingerprint(const struct cfg_project *p, const char *target, struct db *db, char **out)
 {
-	char *list = owned_list(p), *fp = NULL, *expr = quiet_expr(p, target, 0);
+	char *list = owned_list(p), *fp = NULL, *expr = quiet_expr(p, target, 0, 1);
 	char *sql = xstrfmt("SELECT %s", expr);
 	const char *params[] = { list };
 	int rc = db_query_value(db, sql, 1, params, &fp);
@@ -939,7 +1102,7 @@ static int fingerprint(const struct cfg_project *p, const char *target, struct d
 
 char *drift_fingerprint_sql(const struct cfg_project *p, const char *target)
 {
-	return quiet_expr(p, target, 1);
+	return quiet_expr(p, target, 1, 0);
 }
 
 /* who_file names a file about target db: the cache directory, a hash of
@@ -993,7 +1156,8 @@ static int protected_catalog(const struct cfg_project *p, struct db *db, const c
 		err_scope_pop(&scope, ERR_DISCARD);
 		free(text);
 		if (hit) {
-			log_verbose("drift: the protected schemas' catalog is the one kept in %s (same fingerprint)", path);
+			log_verbose("drift: the protected schemas' catalog is the one kept in %s (same fingerprint)",
+				    path);
 			free(path);
 			free(want);
 			return 0;

@@ -38,10 +38,13 @@
  * REPLACE writes new row versions, so the next check reads the catalog.
  *
  * The statement that computes the fingerprint also reads the server's quiet
- * key (identity, timeline, WAL position, database, snapshot), kept with the
- * fingerprint per target (.padctl/drift/quiet.<hash>): while the key is the
- * same, nothing was written on the server, and the statement answers with
- * the kept fingerprint instead of computing it (drift.c, the quiet key).
+ * key (identity, timeline, WAL position, database, snapshot) and counts the
+ * rows of the catalogs the fingerprint reads, kept with the fingerprint per
+ * target (.padctl/drift/quiet.<hash>): while the key is the same, nothing
+ * was written on the server; while no catalog row is newer than the kept
+ * snapshot and there are as many, no catalog row changed; either way the
+ * statement answers with the kept fingerprint instead of computing it
+ * (drift.c, the quiet key).
  *
  * A baselined target (history rows `baselined`, migrations padctl did not
  * run) compares only the objects the migrations after the baseline created,
@@ -53,6 +56,7 @@
 #define PADCTL_DRIFT_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "catalog.h"
 #include "config.h"
@@ -93,10 +97,13 @@ struct history;
 int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
 		      const struct history *known_history, struct drift_result *r);
 /* drift_fingerprint_sql returns, as one SQL expression without parameters
- * (newly allocated), target's quiet key and the fingerprint of p's owned
- * schemas (and, after " protected ", of its protected ones), or "quiet" and
- * the kept fingerprint when the key is the one kept for target; its value
- * goes to drift_check_known as known_fp. */
+ * (newly allocated), target's quiet key, the count of the catalog's rows and
+ * the fingerprint of p's owned schemas (and, after " protected ", of its
+ * protected ones); or, when a key is kept for target, "quiet" and the kept
+ * fingerprint (the same key), "same", the new key, the kept count and
+ * fingerprint (the same rows), or "changed"; its value goes to
+ * drift_check_known as known_fp ("changed": the check asks for the
+ * fingerprint itself). */
 char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
 /* DRIFT_VERSION is the version of what a replay and a snapshot hold, in the
  * cache key and in every file drift keeps: a padctl that replays other rows
@@ -116,10 +123,19 @@ char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
  * classes, operators, text search configurations and dictionaries and
  * collations (a rename of one changes what an index or a constraint prints). */
 #define DRIFT_VERSION "8"
-/* drift_quiet_parse reads the file that keeps a target's quiet key and
- * fingerprint ("padctl drift quiet " DRIFT_VERSION, the key, the
- * fingerprint: three lines, nothing else); 0 and both newly allocated, or -1. */
-int drift_quiet_parse(const char *text, size_t len, char **key, char **value);
+/* drift_quiet_parse reads the file that keeps a target's quiet key, the
+ * count of the catalog rows and the fingerprint ("padctl drift quiet "
+ * DRIFT_VERSION " rows", the key, the count, the fingerprint: four lines,
+ * nothing else); 0 and q filled, or -1 and q empty. */
+struct drift_quiet {
+	char *key; /* system identifier|timeline|WAL position|database oid|snapshot */
+	char *rows; /* the catalog rows counted with the fingerprint (digits) */
+	char *value; /* the fingerprint */
+	char *ident; /* the key's system identifier|timeline|database oid */
+	uint64_t xmin; /* the snapshot's xmin (with its epoch) */
+};
+int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q);
+void drift_quiet_release(struct drift_quiet *q);
 void drift_result_release(struct drift_result *r);
 
 /* drift_summary returns a one-line summary ("no drift (...)", "3

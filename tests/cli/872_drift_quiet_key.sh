@@ -3,10 +3,14 @@
 # finished no transaction and written no WAL since its fingerprint was taken
 # answers with that fingerprint, not a new one (status --drift and validate).
 # Anything that could change the catalog changes the key: a hand-made change
-# is reported; a transaction that only takes an id makes the server
-# fingerprint again (and finds the same catalog); a transaction in progress
-# at a quiet check that commits after it is seen. A kept key that is damaged
-# or forged is not trusted.
+# is reported; a transaction that only takes an id makes the server count
+# the catalog's rows again (and find them as they were: the kept fingerprint,
+# no new one); a transaction in progress at a quiet check that commits after
+# it is seen. The rows: an index dropped by hand (no row written, one row
+# fewer) is reported; a change outside the owned schemas makes the server
+# fingerprint again, and compare clean; a transaction in progress at a
+# check answered by the rows is seen once it commits. A kept key that is
+# damaged or forged is not trusted.
 #
 # The key is the whole server's (WAL, transaction ids), so the target is a
 # cluster of this test's own, which nothing else writes to: no autovacuum, no
@@ -28,9 +32,12 @@ write_env quiet "$PORT"
 use_drift_scratch 1
 
 add_migration 0001 create_app "CREATE SCHEMA app;
-CREATE TABLE app.account (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'new', note text);"
+CREATE TABLE app.account (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'new', note text);
+CREATE INDEX account_status_idx ON app.account (status);"
 
 QUIET="has written nothing since its catalog was last fingerprinted"
+SAME="has written since its catalog was last fingerprinted, but no catalog row"
+CHANGED="has changed a catalog row since its catalog was last fingerprinted: fingerprinting it"
 CLEAN="has not changed since it last compared clean"
 quiet_files() { ls "$PROJECT"/.padctl/drift/quiet.* 2>/dev/null; }
 # settle: status --drift until it answers quiet (an idle server must, within 4 checks); every check exits 0
@@ -51,7 +58,7 @@ pc -v status test --drift
 assert_rc 0
 assert_out_contains "drift: no drift"
 [ "$(quiet_files | wc -l)" = 1 ] || fail_now "expected one quiet key file" "got: $(quiet_files)"
-head -1 "$(quiet_files)" | grep -Eqx "padctl drift quiet [0-9]+" || fail_now "the key file has no header" "got: $(cat "$(quiet_files)")"
+head -1 "$(quiet_files)" | grep -Eqx "padctl drift quiet [0-9]+ rows" || fail_now "the key file has no header" "got: $(cat "$(quiet_files)")"
 # the header of this padctl's key files (its version)
 header=$(head -1 "$(quiet_files)")
 settle
@@ -84,14 +91,88 @@ assert_err_not_contains "$QUIET"
 assert_out_contains "drift: no drift"
 ok "a column added by hand: reported, and clean again after it is dropped"
 
-group "a transaction that only takes an id: fingerprinted again, same catalog"
+group "a transaction that only takes an id, or writes a row: the catalog's rows, as they were"
 settle
 q "SELECT txid_current()" >/dev/null
 pc -v status test --drift
 assert_rc 0
 assert_err_not_contains "$QUIET"
+assert_err_contains "$SAME"
+assert_err_not_contains "$CHANGED"
 assert_err_contains "$CLEAN"
-ok "a new transaction id makes the server fingerprint; the catalog compares clean"
+q "INSERT INTO app.account (id) VALUES (1)" >/dev/null
+pc -v validate test
+assert_rc 0
+assert_err_contains "$SAME"
+assert_err_contains "$CLEAN"
+# the key kept with the rows is the new one: quiet again once the server is idle
+settle
+ok "a new transaction id or a row written: the catalog's rows are counted, the kept fingerprint stands"
+
+group "the catalog's rows: a drop writes no row, and is one row fewer"
+settle
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_err_contains "$SAME"
+# DROP INDEX deletes catalog rows and writes none (the table's pg_class row stays as it was)
+q "DROP INDEX app.account_status_idx" >/dev/null
+pc -v status test --drift
+assert_rc 1
+assert_err_contains "$CHANGED"
+assert_out_contains "missing index app.account_status_idx"
+q "CREATE INDEX account_status_idx ON app.account (status)" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_out_contains "drift: no drift"
+ok "an index dropped by hand after a write: counted, fingerprinted, reported"
+
+group "the catalog's rows: a change outside the owned schemas"
+settle
+q "CREATE TABLE public.elsewhere (id int)" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$CHANGED"
+assert_err_contains "$CLEAN"
+assert_out_contains "drift: no drift"
+q "DROP TABLE public.elsewhere" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$CHANGED"
+assert_err_contains "$CLEAN"
+ok "a table created and dropped in another schema: fingerprinted again, clean"
+
+group "the catalog's rows: a change in progress during a check they answered, committed after it"
+settle
+K=87202
+"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($K)" \
+	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
+track_pid $!
+holder2() { q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $K"; }
+held2() { [ -n "$(holder2)" ]; }
+wait_for 30 held2 || fail_now "the holder did not take the lock"
+"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -v ON_ERROR_STOP=1 \
+	-c "BEGIN; ALTER TABLE app.account RENAME COLUMN note TO remark; SELECT pg_advisory_xact_lock($K); COMMIT;" \
+	>/dev/null 2>&1 &
+track_pid $!
+waiting2() { [ -n "$(q "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $K")" ]; }
+wait_for 30 waiting2 || fail_now "the transaction did not start"
+# a write after it: the next check is answered by the rows (the rename is not visible yet)
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$SAME"
+assert_out_contains "drift: no drift"
+q "SELECT pg_terminate_backend($(holder2))" >/dev/null
+renamed() { [ "$(q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'app.account'::regclass AND attname = 'remark'")" = 1 ]; }
+wait_for 30 renamed || fail_now "the transaction did not commit"
+pc -v status test --drift
+assert_rc 1
+assert_err_contains "$CHANGED"
+assert_out_contains "app.account.remark"
+q "ALTER TABLE app.account RENAME COLUMN remark TO note" >/dev/null
+pc status test --drift
+assert_rc 0
+ok "a rename in progress at a check the rows answered is seen once it commits"
 
 group "a change in progress during a quiet check, committed after it"
 settle
@@ -125,32 +206,63 @@ ok "a transaction in progress at a quiet check is seen once it commits"
 group "a damaged or forged key file is not trusted"
 settle
 f=$(quiet_files)
+key=$(sed -n 2p "$f")
+rows=$(sed -n 3p "$f")
 for bad in "garbage" "$header
 1'; DROP TABLE app.account; --
+$rows
 8 1 2
 " "$header
-$(sed -n 2p "$f")
+$key
+$rows
 8 1 2
 extra line
-" "padctl drift quiet 9
-$(sed -n 2p "$f")
-$(sed -n 3p "$f")
+" "padctl drift quiet 9 rows
+$key
+$rows
+$(sed -n 4p "$f")
+" "$header
+$key
+$rows'
+8 1 2
 "; do
 	printf '%s' "$bad" >"$f"
 	pc -v status test --drift
 	assert_rc 0
 	assert_err_not_contains "$QUIET"
+	assert_err_not_contains "$SAME"
 	assert_out_contains "drift: no drift"
 	[ "$(q "SELECT to_regclass('app.account') IS NOT NULL")" = t ] || fail_now "app.account is gone"
 	settle
 done
 # the current key with a fingerprint that is not the catalog's: the check
 # compares in full (never "clean" on a fingerprint that does not match)
-printf '%s\n%s\n8 1 2\n' "$header" "$(sed -n 2p "$f")" >"$f"
+printf '%s\n%s\n%s\n8 1 2\n' "$header" "$(sed -n 2p "$f")" "$(sed -n 3p "$f")" >"$f"
 pc -v status test --drift
 assert_rc 0
 assert_err_contains "$QUIET"
 assert_err_not_contains "$CLEAN"
 assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
-ok "a damaged key file: fingerprinted again; a forged fingerprint: compared in full"
+# a count that is not the catalog's: the rows do not answer, the server fingerprints
+settle
+printf '%s\n%s\n%s\n%s\n' "$header" "$(sed -n 2p "$f")" "$(($(sed -n 3p "$f") + 1))" "$(sed -n 4p "$f")" >"$f"
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$CHANGED"
+assert_out_contains "drift: no drift"
+# an xmin ahead of the server's (a key from elsewhere, or forged): not compared, fingerprinted
+settle
+k=$(sed -n 2p "$f")
+xmin=${k##*|}
+xmin=${xmin%%:*}
+printf '%s\n%s\n%s\n%s\n' "$header" "${k%|*}|$((xmin + 1000)):$((xmin + 1000)):" "$(sed -n 3p "$f")" \
+	"$(sed -n 4p "$f")" >"$f"
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$CHANGED"
+assert_err_contains "$CLEAN"
+assert_out_contains "drift: no drift"
+ok "a damaged key file: fingerprinted again; a forged fingerprint: compared in full; a forged count or xmin: fingerprinted"
 finish

@@ -1,11 +1,12 @@
 /* fuzz_drift_quiet: the file that keeps a target's quiet key and fingerprint
  * (drift.c, drift_quiet_parse; .padctl/drift/quiet.*). What it accepts goes
- * into SQL as a literal, so the invariants are: a refused file yields
+ * into SQL as literals, so the invariants are: a refused file yields
  * nothing and sets no error; an accepted one yields a key and a value that
  * are not empty and hold no quote, backslash, control character or byte
- * above 0x7e, a key without spaces, and the same text written back parses
- * to the same two. */
+ * above 0x7e, a key without spaces, a count of digits, and the same text
+ * written back parses to the same. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,25 +27,35 @@ static void check(const char *s, int spaces)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *k, *v;
-	if (drift_quiet_parse((const char *)data, size, &k, &v)) {
-		if (err_pending() || k || v)
+	struct drift_quiet q;
+	if (drift_quiet_parse((const char *)data, size, &q)) {
+		if (err_pending() || q.key || q.rows || q.value || q.ident)
 			abort();
 		return 0;
 	}
-	check(k, 0);
-	check(v, 1);
+	check(q.key, 0);
+	check(q.value, 1);
+	check(q.ident, 0);
+	/* the rows and the ident are digits (and bars): an int8 literal, and
+	 * the key's parts */
+	if (strspn(q.rows, "0123456789") != strlen(q.rows) || strlen(q.rows) > 18 ||
+	    strspn(q.ident, "0123456789|") != strlen(q.ident))
+		abort();
 	struct buf b = BUF_INIT;
-	buf_addf(&b, "padctl drift quiet " DRIFT_VERSION "\n%s\n%s\n", k, v);
-	char *k2, *v2;
-	if (drift_quiet_parse(buf_str(&b), b.len, &k2, &v2) || strcmp(k, k2) || strcmp(v, v2))
+	buf_addf(&b, "padctl drift quiet " DRIFT_VERSION " rows\n%s\n%s\n%s\n", q.key, q.rows, q.value);
+	struct drift_quiet q2;
+	if (drift_quiet_parse(buf_str(&b), b.len, &q2) || strcmp(q.key, q2.key) || strcmp(q.rows, q2.rows) ||
+	    strcmp(q.value, q2.value) || strcmp(q.ident, q2.ident) || q.xmin != q2.xmin)
 		abort();
 	if (b.len != size || memcmp(buf_str(&b), data, size))
 		abort(); /* only the exact form is accepted */
+	/* the xmin is the snapshot's first number, as written */
+	char xmin[32];
+	snprintf(xmin, sizeof xmin, "|%llu:", (unsigned long long)q.xmin);
+	if (!strstr(q.key, xmin))
+		abort();
 	buf_release(&b);
-	free(k);
-	free(v);
-	free(k2);
-	free(v2);
+	drift_quiet_release(&q);
+	drift_quiet_release(&q2);
 	return 0;
 }
