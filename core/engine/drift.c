@@ -820,6 +820,9 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
 #define QUIET_VALUE_MAX 512
 /* at most 18 digits: an int8 literal */
 #define QUIET_ROWS_MAX 18
+/* the checks a target whose catalog's rows changed is fingerprinted without
+ * counting them, before they are counted again (quiet_expr) */
+#define QUIET_RETRY 4
 /* how far the snapshot may have moved for age() to compare two xids: well
  * inside 2^31, with room for the ids given out while the statement runs */
 #define QUIET_XID_SPAN "1000000000"
@@ -934,10 +937,14 @@ int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q)
 		n[i] = (size_t)(nl - at);
 		at = nl + 1;
 	}
-	uint64_t rows, xmin;
+	uint64_t rows, xmin, misses = 0;
+	/* the rows: a count, or "-" and the checks fingerprinted without one */
+	int counted = n[1] && line[1][0] != '-';
+	int rows_ok = counted ? n[1] <= QUIET_ROWS_MAX && digits(line[1], n[1], &rows)
+			      : n[1] > 1 && n[1] <= 4 && digits(line[1] + 1, n[1] - 1, &misses) && misses > 0;
 	struct buf ident = BUF_INIT;
 	if (at != end || !quiet_chars(line[0], n[0], QUIET_KEY_MAX, "|/:,-ABCDEF") ||
-	    !quiet_key_parse(line[0], n[0], &xmin, &ident) || n[1] > QUIET_ROWS_MAX || !digits(line[1], n[1], &rows) ||
+	    !quiet_key_parse(line[0], n[0], &xmin, &ident) || !rows_ok ||
 	    !quiet_chars(line[2], n[2], QUIET_VALUE_MAX, " -")) {
 		buf_release(&ident);
 		return -1;
@@ -947,6 +954,7 @@ int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q)
 	q->value = xstrndup(line[2], n[2]);
 	q->ident = buf_detach(&ident);
 	q->xmin = xmin;
+	q->misses = (unsigned)misses;
 	return 0;
 }
 
@@ -997,38 +1005,64 @@ static int quiet_read(const struct cfg_project *p, const char *target, struct dr
 	return rc;
 }
 
+/* fingerprint_answer adds "q.k || ' ROWS ' || fingerprint": the key, the
+ * count of the catalog's rows (QUIET_COUNT_ROWS) or "-misses", and the
+ * fingerprint, all of one snapshot */
+#define QUIET_COUNT_ROWS 0
+static void fingerprint_answer(struct buf *b, const struct cfg_project *p, int literal, unsigned misses)
+{
+	char *fp = fingerprint_expr(p, literal);
+	if (misses == QUIET_COUNT_ROWS) {
+		buf_adds(b, "q.k || ' ' || (SELECT count(*) FROM ");
+		catalog_rows(b);
+		buf_addf(b, ") || ' ' || coalesce(%s, 'empty')", fp);
+	} else {
+		buf_addf(b, "q.k || ' -%u ' || coalesce(%s, 'empty')", misses, fp);
+	}
+	free(fp);
+}
+
 /* quiet_expr is fingerprint_expr behind the quiet key and the catalog's
- * rows: "KEY ROWS VALUE" or, when target has a kept key and full is 0,
- * "quiet VALUE", "same KEY ROWS VALUE" or "changed" (VALUE and ROWS are then
- * the kept ones, and the server computes no fingerprint) */
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int full)
+ * rows. The answer is "KEY ROWS VALUE" (ROWS: the count, or "-N" when the
+ * rows were not counted); or, with a key kept for target, "quiet VALUE" (the
+ * same key), "same KEY ROWS VALUE" (the same rows: VALUE and ROWS are the
+ * kept ones, and the server computes no fingerprint) or "changed" (the rows
+ * changed; the caller asks again with after_changed). A target whose rows
+ * changed is fingerprinted without counting them for QUIET_RETRY checks
+ * (that one, "-1", then "-2", ...; a quiet answer does not count), then
+ * counted again with the fingerprint: a database whose catalog keeps changing (temporary
+ * tables, DDL in other schemas) costs about what the fingerprint alone
+ * costs, not the rows counted in vain each time as well. */
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int after_changed)
 {
 	struct drift_quiet q;
 	struct buf b = BUF_INIT;
+	buf_adds(&b, "(SELECT ");
+	if (after_changed || quiet_read(p, target, &q) != 0) {
+		fingerprint_answer(&b, p, literal, after_changed ? 1 : QUIET_COUNT_ROWS);
+		buf_adds(&b, " FROM (SELECT " QUIET_KEY_SQL " AS k) q)");
+		return buf_detach(&b);
+	}
 	/* what the file holds is of quiet_chars' characters and digits: no
 	 * quote to double */
-	if (!full && quiet_read(p, target, &q) == 0) {
+	buf_addf(&b, "CASE WHEN q.k = '%s' THEN 'quiet %s' ", q.key, q.value);
+	if (q.misses) {
+		buf_adds(&b, "ELSE ");
+		fingerprint_answer(&b, p, literal, q.misses < QUIET_RETRY ? q.misses + 1 : QUIET_COUNT_ROWS);
+	} else {
 		buf_addf(&b,
-			 "(SELECT CASE WHEN q.k = '%s' THEN 'quiet %s' "
 			 "WHEN split_part(q.k, '|', 1) || '|' || split_part(q.k, '|', 2) || '|' || "
 			 "split_part(q.k, '|', 4) = '%s' "
 			 "AND txid_snapshot_xmin(txid_current_snapshot()) >= %" PRIu64 " "
 			 "AND txid_snapshot_xmax(txid_current_snapshot()) - %" PRIu64 " < " QUIET_XID_SPAN " "
 			 "AND (SELECT count(*) = %s AND count(*) FILTER (WHERE age(r.xmin) <= age('%" PRIu64
 			 "'::xid)) = 0 FROM ",
-			 q.key, q.value, q.ident, q.xmin, q.xmin, q.rows, q.xmin & 0xffffffffu);
+			 q.ident, q.xmin, q.xmin, q.rows, q.xmin & 0xffffffffu);
 		catalog_rows(&b);
-		buf_addf(&b,
-			 ") THEN 'same ' || q.k || ' %s %s' ELSE 'changed' END FROM (SELECT " QUIET_KEY_SQL " AS k) q)",
-			 q.rows, q.value);
-		drift_quiet_release(&q);
-		return buf_detach(&b);
+		buf_addf(&b, ") THEN 'same ' || q.k || ' %s %s' ELSE 'changed'", q.rows, q.value);
 	}
-	char *fp = fingerprint_expr(p, literal);
-	buf_adds(&b, "(SELECT q.k || ' ' || (SELECT count(*) FROM ");
-	catalog_rows(&b);
-	buf_addf(&b, ") || ' ' || coalesce(%s, 'empty') FROM (SELECT " QUIET_KEY_SQL " AS k) q)", fp);
-	free(fp);
+	buf_adds(&b, " END FROM (SELECT " QUIET_KEY_SQL " AS k) q)");
+	drift_quiet_release(&q);
 	return buf_detach(&b);
 }
 
@@ -1061,6 +1095,10 @@ static char *quiet_resolve(const struct cfg_project *p, const char *target, cons
 	const char *sp = strchr(answer, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
 	if (!sp2)
 		return fingerprint_record(answer);
+	if (!same && sp[1] == '-')
+		log_verbose("drift: target \"%s\" was fingerprinted without counting its catalog's rows (they changed "
+			    "at a check before: counted again after %d checks without them)",
+			    target, QUIET_RETRY);
 	char *path = quiet_path(p, target);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, QUIET_HEADER);

@@ -129,10 +129,12 @@ char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
  * nothing else); 0 and q filled, or -1 and q empty. */
 struct drift_quiet {
 	char *key; /* system identifier|timeline|WAL position|database oid|snapshot */
-	char *rows; /* the catalog rows counted with the fingerprint (digits) */
+	char *rows; /* the catalog rows counted with the fingerprint (digits), or "-N" */
 	char *value; /* the fingerprint */
 	char *ident; /* the key's system identifier|timeline|database oid */
 	uint64_t xmin; /* the snapshot's xmin (with its epoch) */
+	unsigned misses; /* rows "-N": the rows changed, and N checks were fingerprinted without
+				  * counting them since; 0 with a count */
 };
 int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q);
 void drift_quiet_release(struct drift_quiet *q);

@@ -39,6 +39,7 @@ QUIET="has written nothing since its catalog was last fingerprinted"
 SAME="has written since its catalog was last fingerprinted, but no catalog row"
 CHANGED="has changed a catalog row since its catalog was last fingerprinted: fingerprinting it"
 CLEAN="has not changed since it last compared clean"
+UNCOUNTED="was fingerprinted without counting its catalog's rows"
 quiet_files() { ls "$PROJECT"/.padctl/drift/quiet.* 2>/dev/null; }
 # settle: status --drift until it answers quiet (an idle server must, within 4 checks); every check exits 0
 settle() {
@@ -49,6 +50,18 @@ settle() {
 		case $ERR in *"$QUIET"*) return 0 ;; esac
 	done
 	fail_now "an idle target never answered quiet" "last check: $ERR"
+}
+
+# rows_counted: checks after a write until the key file holds a count of the
+# catalog's rows (after a change they are counted again within 5 checks)
+rows_counted() {
+	local i
+	for i in 1 2 3 4 5 6; do
+		grep -Eqx "[0-9]+" <<<"$(sed -n 3p "$(quiet_files)")" && return 0
+		q "SELECT txid_current()" >/dev/null
+		pc status test --drift
+	done
+	fail_now "the catalog's rows were never counted again" "got: $(cat "$(quiet_files)")"
 }
 
 group "a clean deploy, then a check that keeps the key, then one that uses it"
@@ -93,6 +106,8 @@ ok "a column added by hand: reported, and clean again after it is dropped"
 
 group "a transaction that only takes an id, or writes a row: the catalog's rows, as they were"
 settle
+rows_counted
+settle
 q "SELECT txid_current()" >/dev/null
 pc -v status test --drift
 assert_rc 0
@@ -111,6 +126,8 @@ ok "a new transaction id or a row written: the catalog's rows are counted, the k
 
 group "the catalog's rows: a drop writes no row, and is one row fewer"
 settle
+rows_counted
+settle
 q "SELECT txid_current()" >/dev/null
 pc -v status test --drift
 assert_err_contains "$SAME"
@@ -126,7 +143,9 @@ assert_rc 0
 assert_out_contains "drift: no drift"
 ok "an index dropped by hand after a write: counted, fingerprinted, reported"
 
-group "the catalog's rows: a change outside the owned schemas"
+group "the catalog's rows: changes outside the owned schemas, one after another"
+settle
+rows_counted
 settle
 q "CREATE TABLE public.elsewhere (id int)" >/dev/null
 pc -v status test --drift
@@ -134,14 +153,45 @@ assert_rc 0
 assert_err_contains "$CHANGED"
 assert_err_contains "$CLEAN"
 assert_out_contains "drift: no drift"
+assert_eq "-1" "$(sed -n 3p "$(quiet_files)")" "the checks fingerprinted without counting the rows"
+# rows that changed are not counted at the next three checks (the fingerprint alone, as without them) ...
+for i in 2 3 4; do
+	q "ALTER TABLE public.elsewhere ALTER COLUMN id SET STATISTICS $((100 + i))" >/dev/null
+	pc -v status test --drift
+	assert_rc 0
+	assert_err_not_contains "$CHANGED"
+	assert_err_contains "$UNCOUNTED"
+	assert_err_contains "$CLEAN"
+	assert_eq "-$i" "$(sed -n 3p "$(quiet_files)")" "the checks fingerprinted without counting the rows"
+done
+# ... then counted with the fingerprint, and they answer again
 q "DROP TABLE public.elsewhere" >/dev/null
 pc -v status test --drift
 assert_rc 0
-assert_err_contains "$CHANGED"
+assert_err_not_contains "$UNCOUNTED"
 assert_err_contains "$CLEAN"
-ok "a table created and dropped in another schema: fingerprinted again, clean"
+grep -Eqx "[0-9]+" <<<"$(sed -n 3p "$(quiet_files)")" || fail_now "the rows were not counted" "got: $(cat "$(quiet_files)")"
+q "SELECT txid_current()" >/dev/null
+pc -v status test --drift
+assert_rc 0
+assert_err_contains "$SAME"
+# a change in the owned schema while the rows are not counted is still seen (the fingerprint)
+q "CREATE TABLE public.elsewhere (id int)" >/dev/null
+pc status test --drift
+assert_rc 0
+q "ALTER TABLE app.account ADD COLUMN extra int" >/dev/null
+pc -v status test --drift
+assert_rc 1
+assert_err_contains "$UNCOUNTED"
+assert_out_contains "extra column app.account.extra"
+q "ALTER TABLE app.account DROP COLUMN extra; DROP TABLE public.elsewhere" >/dev/null
+pc status test --drift
+assert_rc 0
+ok "changes in another schema: fingerprinted, the rows counted again at the fifth check; a change of the owned schema meanwhile reported"
 
 group "the catalog's rows: a change in progress during a check they answered, committed after it"
+settle
+rows_counted
 settle
 K=87202
 "$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($K)" \
@@ -244,6 +294,7 @@ assert_err_contains "$QUIET"
 assert_err_not_contains "$CLEAN"
 assert_out_contains "drift: no drift (against a replay of 1 migration, cached)"
 # a count that is not the catalog's: the rows do not answer, the server fingerprints
+rows_counted
 settle
 printf '%s\n%s\n%s\n%s\n' "$header" "$(sed -n 2p "$f")" "$(($(sed -n 3p "$f") + 1))" "$(sed -n 4p "$f")" >"$f"
 q "SELECT txid_current()" >/dev/null
@@ -252,6 +303,7 @@ assert_rc 0
 assert_err_contains "$CHANGED"
 assert_out_contains "drift: no drift"
 # an xmin ahead of the server's (a key from elsewhere, or forged): not compared, fingerprinted
+rows_counted
 settle
 k=$(sed -n 2p "$f")
 xmin=${k##*|}

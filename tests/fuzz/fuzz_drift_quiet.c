@@ -38,8 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(q.ident, 0);
 	/* the rows and the ident are digits (and bars): an int8 literal, and
 	 * the key's parts */
-	if (strspn(q.rows, "0123456789") != strlen(q.rows) || strlen(q.rows) > 18 ||
-	    strspn(q.ident, "0123456789|") != strlen(q.ident))
+	const char *rows = q.rows[0] == '-' ? q.rows + 1 : q.rows;
+	if (!*rows || strspn(rows, "0123456789") != strlen(rows) || strlen(q.rows) > 18 ||
+	    strspn(q.ident, "0123456789|") != strlen(q.ident) || (q.rows[0] == '-') != (q.misses > 0))
 		abort();
 	struct buf b = BUF_INIT;
 	buf_addf(&b, "padctl drift quiet " DRIFT_VERSION " rows\n%s\n%s\n%s\n", q.key, q.rows, q.value);

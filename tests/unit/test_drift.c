@@ -41,6 +41,15 @@ static void test_sound(void)
 	CU_ASSERT_STRING_EQUAL(q.value, "empty protected 3 4 5");
 	CU_ASSERT_STRING_EQUAL(q.ident, "1|2|5");
 	CU_ASSERT_EQUAL(q.xmin, 8589934597ULL);
+	CU_ASSERT_EQUAL(q.misses, 0);
+	drift_quiet_release(&q);
+	/* rows not counted: the checks fingerprinted since they changed */
+	CU_ASSERT_EQUAL(parse(Q "\n1|2|0/5|5|10:10:\n-1\n8 1 2\n", &q), 0);
+	CU_ASSERT_STRING_EQUAL(q.rows, "-1");
+	CU_ASSERT_EQUAL(q.misses, 1);
+	drift_quiet_release(&q);
+	CU_ASSERT_EQUAL(parse(Q "\n1|2|0/5|5|10:10:\n-999\n8 1 2\n", &q), 0);
+	CU_ASSERT_EQUAL(q.misses, 999);
 	drift_quiet_release(&q);
 }
 
@@ -57,7 +66,7 @@ static void test_refused(void)
 		Q "\n\n3\n8 1 2\n", /* no key */
 		Q "\n1|1|0/1|5|1:1:\n3\n\n", /* no value */
 		Q "\n1|1|0/1|5|1:1:\n\n8 1 2\n", /* no rows */
-		Q "\n1|1|0/1|5|1:1:\n-3\n8 1 2\n", /* rows not a count */
+		Q "\n1|1|0/1|5|1:1:\n+3\n8 1 2\n", /* rows not a count */
 		Q "\n1|1|0/1|5|1:1:\n3 4\n8 1 2\n",
 		Q "\n1|1|0/1|5|1:1:\n1234567890123456789\n8 1 2\n", /* 19 digits: past int8 */
 		Q "\n1' OR '1'='1\n3\n8 1 2\n", /* a quote in the key */
@@ -90,6 +99,12 @@ static void test_refused(void)
 		Q "\n1|1|0/1|5|1:1:2:3\n3\n8 1 2\n",
 		Q "\n1|1|0/1|5|01:1:\n3\n8 1 2\n", /* leading zeros: not the server's */
 		Q "\n1|1|0/1|5|1:1:\n03\n8 1 2\n",
+		Q "\n1|1|0/1|5|1:1:\n-\n8 1 2\n", /* rows not counted, but how often */
+		Q "\n1|1|0/1|5|1:1:\n-0\n8 1 2\n",
+		Q "\n1|1|0/1|5|1:1:\n--1\n8 1 2\n",
+		Q "\n1|1|0/1|5|1:1:\n-01\n8 1 2\n",
+		Q "\n1|1|0/1|5|1:1:\n-1000\n8 1 2\n",
+		Q "\n1|1|0/1|5|1:1:\n- 1\n8 1 2\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct drift_quiet q;
