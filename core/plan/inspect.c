@@ -29,13 +29,12 @@ static char *scope_error_text(void)
  * what plan's lint needs of the session (one round trip less for plan). The
  * lock is looked up in pg_locks alone; pg_stat_activity, costly to open in a
  * new session, describes the holder only when there is one. */
-#define FACTS_SQL                                                                                           \
-	"SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), "             \
-	"current_setting('server_version'), "                                                                \
+#define FACTS_SQL \
+	"SELECT (SELECT system_identifier::text FROM pg_control_system()), current_database(), " \
+	"current_setting('server_version'), " \
 	"(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " LEDGER_LOCK_K1 \
-	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 "                                    \
-	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1), " \
-	LINT_SESSION_SQL
+	"::oid AND l.objid = " LEDGER_LOCK_K2 "::oid AND l.objsubid = 2 " \
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1), " LINT_SESSION_SQL
 
 /* send_piped sends the facts, the history and "SELECT extra" as three
  * queries of one pipeline, with a flush request after the history: the
@@ -98,6 +97,8 @@ void inspect_start(const struct cfg_project *p, const struct cfg_env *env, const
 	err_scope_pop(&scope, ERR_DISCARD);
 }
 
+static void step(struct inspection *ins, int wait);
+
 void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env, const struct cfg_target *t,
 			 const char *command, int brief, const char *extra_sql, struct inspection *ins)
 {
@@ -114,6 +115,10 @@ void inspect_start_async(const struct cfg_project *p, const struct cfg_env *env,
 	else
 		ins->reachable = 1; /* for now: inspect_pump and inspect_finish say otherwise if need be */
 	err_scope_pop(&scope, ERR_DISCARD);
+	/* as far as it goes without waiting: on a near server the startup
+	 * packet leaves now, and the backend starts while the caller reads
+	 * its files, not after the first batch of them */
+	step(ins, 0);
 }
 
 /* step moves a pending connection on (wait: to the end) and sends the
