@@ -64,6 +64,25 @@ rows_counted() {
 	fail_now "the catalog's rows were never counted again" "got: $(cat "$(quiet_files)")"
 }
 
+# in_progress K SQL: SQL run in a transaction that stays in progress (it
+# waits for advisory lock K, held by another session) until `commit_it K`
+in_progress() {
+	local k=$1
+	"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($k)" \
+		-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
+	track_pid $!
+	held() { [ -n "$(q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $k")" ]; }
+	wait_for 30 held || fail_now "the holder did not take the lock"
+	"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -v ON_ERROR_STOP=1 \
+		-c "BEGIN; $2; SELECT pg_advisory_xact_lock($k); COMMIT;" >/dev/null 2>&1 &
+	track_pid $!
+	waiting() { [ -n "$(q "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $k")" ]; }
+	wait_for 30 waiting || fail_now "the transaction did not start"
+}
+commit_it() {
+	q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $1" >/dev/null
+}
+
 group "a clean deploy, then a check that keeps the key, then one that uses it"
 pc deploy test
 assert_rc 0
@@ -193,26 +212,14 @@ group "the catalog's rows: a change in progress during a check they answered, co
 settle
 rows_counted
 settle
-K=87202
-"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($K)" \
-	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
-track_pid $!
-holder2() { q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $K"; }
-held2() { [ -n "$(holder2)" ]; }
-wait_for 30 held2 || fail_now "the holder did not take the lock"
-"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -v ON_ERROR_STOP=1 \
-	-c "BEGIN; ALTER TABLE app.account RENAME COLUMN note TO remark; SELECT pg_advisory_xact_lock($K); COMMIT;" \
-	>/dev/null 2>&1 &
-track_pid $!
-waiting2() { [ -n "$(q "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $K")" ]; }
-wait_for 30 waiting2 || fail_now "the transaction did not start"
+in_progress 87202 "ALTER TABLE app.account RENAME COLUMN note TO remark"
 # a write after it: the next check is answered by the rows (the rename is not visible yet)
 q "SELECT txid_current()" >/dev/null
 pc -v status test --drift
 assert_rc 0
 assert_err_contains "$SAME"
 assert_out_contains "drift: no drift"
-q "SELECT pg_terminate_backend($(holder2))" >/dev/null
+commit_it 87202
 renamed() { [ "$(q "SELECT count(*) FROM pg_attribute WHERE attrelid = 'app.account'::regclass AND attname = 'remark'")" = 1 ]; }
 wait_for 30 renamed || fail_now "the transaction did not commit"
 pc -v status test --drift
@@ -226,22 +233,11 @@ ok "a rename in progress at a check the rows answered is seen once it commits"
 
 group "a change in progress during a quiet check, committed after it"
 settle
-K=87201
-"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -c "SELECT pg_advisory_lock($K)" \
-	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
-track_pid $!
-holder() { q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = $K"; }
-held() { [ -n "$(holder)" ]; }
-wait_for 30 held || fail_now "the holder did not take the lock"
 # the change is made (and its WAL written) before the checks; it commits after them
-"$PSQL" -XAtq -h "$CL/sock" -p "$PORT" -U "$TPG_USER" -d quiet -v ON_ERROR_STOP=1 \
-	-c "BEGIN; CREATE TABLE app.by_hand (id int); SELECT pg_advisory_xact_lock($K); COMMIT;" >/dev/null 2>&1 &
-track_pid $!
-waiting() { [ -n "$(q "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $K")" ]; }
-wait_for 30 waiting || fail_now "the transaction did not start"
+in_progress 87201 "CREATE TABLE app.by_hand (id int)"
 settle
 assert_out_contains "drift: no drift"
-q "SELECT pg_terminate_backend($(holder))" >/dev/null
+commit_it 87201
 committed() { [ "$(q "SELECT to_regclass('app.by_hand') IS NOT NULL")" = t ]; }
 wait_for 30 committed || fail_now "the transaction did not commit"
 pc -v status test --drift
