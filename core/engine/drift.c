@@ -49,7 +49,7 @@ static void hist_release(struct hist *h)
 	free(h->v);
 }
 
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int full);
+static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int after_changed);
 static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer);
 
 /* the history in the order it was applied (replaying in file order would
@@ -806,7 +806,8 @@ static char *fingerprint_expr(const struct cfg_project *p, int literal)
  * kept with the new key, whose snapshot is as good a starting point since
  * the rows are those of S) or "changed", and then the caller asks for the
  * fingerprint (fingerprint()); the one that does not, or is asked for it,
- * answers "KEY ROWS VALUE". */
+ * answers "KEY ROWS VALUE", ROWS being "-N" while the rows are not counted
+ * (quiet_expr). */
 #define QUIET_KEY_SQL \
 	"(SELECT system_identifier FROM pg_control_system())::text || '|' || " \
 	"(SELECT timeline_id FROM pg_control_checkpoint())::text || '|' || " \
@@ -1030,9 +1031,9 @@ static void fingerprint_answer(struct buf *b, const struct cfg_project *p, int l
  * changed; the caller asks again with after_changed). A target whose rows
  * changed is fingerprinted without counting them for QUIET_RETRY checks
  * (that one, "-1", then "-2", ...; a quiet answer does not count), then
- * counted again with the fingerprint: a database whose catalog keeps changing (temporary
- * tables, DDL in other schemas) costs about what the fingerprint alone
- * costs, not the rows counted in vain each time as well. */
+ * counted again with the fingerprint: a database whose catalog keeps
+ * changing (temporary tables, DDL in other schemas) costs about what the
+ * fingerprint alone costs, not the rows counted in vain each time as well. */
 static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int after_changed)
 {
 	struct drift_quiet q;

@@ -97,13 +97,14 @@ struct history;
 int drift_check_known(const struct cfg_project *p, const char *target, struct db *db, const char *known_fp,
 		      const struct history *known_history, struct drift_result *r);
 /* drift_fingerprint_sql returns, as one SQL expression without parameters
- * (newly allocated), target's quiet key, the count of the catalog's rows and
- * the fingerprint of p's owned schemas (and, after " protected ", of its
- * protected ones); or, when a key is kept for target, "quiet" and the kept
- * fingerprint (the same key), "same", the new key, the kept count and
- * fingerprint (the same rows), or "changed"; its value goes to
- * drift_check_known as known_fp ("changed": the check asks for the
- * fingerprint itself). */
+ * (newly allocated), target's quiet key, the count of the catalog's rows
+ * ("-N" instead when the rows changed and N checks since have been
+ * fingerprinted without counting them) and the fingerprint of p's owned
+ * schemas (and, after " protected ", of its protected ones); or, when a key
+ * is kept for target, "quiet" and the kept fingerprint (the same key),
+ * "same", the new key, the kept count and fingerprint (the same rows), or
+ * "changed"; its value goes to drift_check_known as known_fp ("changed":
+ * the check asks for the fingerprint itself). */
 char *drift_fingerprint_sql(const struct cfg_project *p, const char *target);
 /* DRIFT_VERSION is the version of what a replay and a snapshot hold, in the
  * cache key and in every file drift keeps: a padctl that replays other rows
