@@ -480,6 +480,37 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 
 /* build makes the scratch database for key under a temporary name, replays
  * into it and renames it: a database with the final name is complete */
+/* name_replay names the database built (building) after its replay
+ * (scratch), replacing one of that name. Another check of the same history
+ * on this scratch server may have named its own meanwhile, or still be
+ * copying it for a later replay (DROP DATABASE refuses one in use): the
+ * same key is the same replay, so a database of that name that could not
+ * be replaced stands (*stands), and the caller drops the one it built. */
+static int name_replay(struct db *m, const char *building, const char *scratch, int *stands)
+{
+	struct err_scope scope;
+	err_scope_push(&scope);
+	char *sql = xstrfmt("DROP DATABASE IF EXISTS %s", scratch);
+	int rc = db_exec(m, sql, NULL);
+	free(sql);
+	if (!rc) {
+		sql = xstrfmt("ALTER DATABASE %s RENAME TO %s", building, scratch);
+		rc = db_exec(m, sql, NULL);
+		free(sql);
+	}
+	char *there = NULL;
+	const char *params[] = { scratch };
+	*stands = rc && db_query_value(m, "SELECT 't' FROM pg_database WHERE datname = $1", 1, params, &there) == 0 &&
+		  there;
+	free(there);
+	if (*stands)
+		log_verbose("drift: the scratch database %s, the same replay made by another check, is in use or was "
+			    "named meanwhile: it stands, and %s goes",
+			    scratch, building);
+	err_scope_pop(&scope, *stands ? ERR_DISCARD : ERR_PROPAGATE);
+	return *stands ? 0 : rc;
+}
+
 static int build(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
 		 const char *prefix_key, size_t prefix_n, const struct catalog *protected_cat, struct drift_result *r,
 		 struct catalog *base)
@@ -535,18 +566,12 @@ static int build(const struct cfg_project *p, struct scratch *s, struct db *targ
 		log_info("drift: replaying the target's history on the scratch database %s", r->scratch);
 		rc = replay(p, s, target, h, from, &set, protected_cat, building, base, &r->expected, &r->replayed);
 	}
-	if (!rc) {
-		sql = xstrfmt("DROP DATABASE IF EXISTS %s", r->scratch);
-		rc = db_exec(m, sql, NULL);
-		free(sql);
-	}
-	if (!rc) {
-		sql = xstrfmt("ALTER DATABASE %s RENAME TO %s", building, r->scratch);
-		rc = db_exec(m, sql, NULL);
-		free(sql);
-	}
-	if (rc) {
-		/* keep the first error; the half-built database goes */
+	int stands = 0;
+	if (!rc)
+		rc = name_replay(m, building, r->scratch, &stands);
+	if (rc || stands) {
+		/* keep the first error; the half-built database, or the one not
+		 * needed, goes */
 		struct err_scope scope;
 		err_scope_push(&scope);
 		sql = xstrfmt("DROP DATABASE IF EXISTS %s", building);
