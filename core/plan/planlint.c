@@ -119,6 +119,26 @@ static int db_notnull_check(void *arg, const char *schema, const char *table, co
 	return rc;
 }
 
+static int db_relation(void *arg, const char *schema, const char *name, char *nsp, size_t nsplen)
+{
+	struct cat_state *cs = arg;
+	const char *params[] = { schema, name };
+	PGresult *res;
+	if (lookup(cs,
+		   "SELECT c.relkind, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+		   "WHERE c.oid = " REL_SQL,
+		   2, params, &res)) {
+		return 0;
+	}
+	int kind = 0;
+	if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 1) {
+		kind = (unsigned char)PQgetvalue(res, 0, 0)[0];
+		snprintf(nsp, nsplen, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return kind;
+}
+
 int lint_catalog_db(struct db *db, const struct lint_session *known, struct lint_catalog *cat)
 {
 	memset(cat, 0, sizeof *cat);
@@ -140,6 +160,7 @@ int lint_catalog_db(struct db *db, const struct lint_session *known, struct lint
 	cat->volatility = db_volatility;
 	cat->column_type = db_column_type;
 	cat->has_notnull_check = db_notnull_check;
+	cat->relation = db_relation;
 	return 0;
 }
 

@@ -1589,14 +1589,35 @@ static int rerunnable(struct lctx *c)
 	return 0;
 }
 
+static int path_own(const struct lctx *c);
+static int rel_at(struct lctx *c, const RangeVar *rv, char *nsp, size_t len);
+
+/* owned_index tells whether the migrate step drops an invalid index ix
+ * leaves before it runs the migration again: one it names, on a table in
+ * an owned schema, written out or found through the session's search_path
+ * (the step looks it up before the migration's own SETs) */
+static int owned_index(struct lctx *c, const IndexStmt *ix)
+{
+	char nsp[NAMEDATALEN];
+	const char *schema;
+	if (!ix->idxname || !rv_name(ix->relation, &schema) || rv_temp(ix->relation))
+		return 0;
+	if (schema)
+		return is_owned(c, schema);
+	return !path_own(c) && rel_at(c, ix->relation, nsp, sizeof nsp) && is_owned(c, nsp);
+}
+
 /* leaves_partial tells whether the statement, failing, can leave part of
  * itself behind that makes it fail when run again: CREATE INDEX
- * CONCURRENTLY (an invalid index of that name), DETACH PARTITION
- * CONCURRENTLY (a detach pending) */
-static int leaves_partial(const struct lctx *c)
+ * CONCURRENTLY (an invalid index of that name, unless the migrate step
+ * drops it first: owned_index), DETACH PARTITION CONCURRENTLY (a detach
+ * pending) */
+static int leaves_partial(struct lctx *c)
 {
-	if (c->tag == T_IndexStmt)
-		return ((const IndexStmt *)c->node)->concurrent;
+	if (c->tag == T_IndexStmt) {
+		const IndexStmt *ix = (const IndexStmt *)c->node;
+		return ix->concurrent && !owned_index(c, ix);
+	}
 	int at = 0;
 	const AlterTableCmd *cmd;
 	while ((cmd = cmd_of(alter_table(c), AT_DetachPartition, &at)))
@@ -1985,6 +2006,24 @@ static int column_at(struct lctx *c, const char *schema, const char *table, cons
 	return -1;
 }
 
+/* rel_at asks the target for the kind of the relation rv names (pg_class.relkind),
+ * an unqualified name looked up as column_at does, and fills nsp with the
+ * schema that holds it; 0 when it cannot tell (no target, not there yet) */
+static int rel_at(struct lctx *c, const RangeVar *rv, char *nsp, size_t len)
+{
+	const struct lint_catalog *cat = c->o->cat;
+	const char *schema, *name = rv_name(rv, &schema);
+	if (!cat || !cat->relation || !name || rv_temp(rv) || is_new(c, rv))
+		return 0;
+	if (schema || !path_own(c))
+		return cat->relation(cat->arg, schema, name, nsp, len);
+	int kind = cat->relation(cat->arg, "pg_temp", name, nsp, len);
+	for (size_t i = 0; !kind && i < c->npath; i++)
+		if (*c->path[i].name)
+			kind = cat->relation(cat->arg, c->path[i].name, name, nsp, len);
+	return kind;
+}
+
 /* old_type asks the target for the column's type; -1 when it cannot */
 static int old_type(struct lctx *c, const AlterTableCmd *cmd, struct typ *t)
 {
@@ -2044,12 +2083,29 @@ static void r_changing_type(struct lctx *c, const struct lint_rule_info *ri)
 
 /* ---- locking */
 
+/* A partitioned table (the target says so) takes no CONCURRENTLY: its index
+ * ON ONLY the parent is catalog rows alone (invalid until an index of each
+ * partition is attached), and one that recurses builds them all, blocking
+ * writes to every partition. */
 static void r_index_create(struct lctx *c, const struct lint_rule_info *ri)
 {
-	if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->concurrent && !is_new(c, stmt_relation(c)))
-		report(c, ri,
-		       "use CREATE INDEX CONCURRENTLY in a migration of its own with `transactional: false` in meta.yml",
-		       "CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds");
+	if (c->tag != T_IndexStmt)
+		return;
+	const IndexStmt *ix = (const IndexStmt *)c->node;
+	if (ix->concurrent || is_new(c, ix->relation))
+		return;
+	char nsp[NAMEDATALEN];
+	if (rel_at(c, ix->relation, nsp, sizeof nsp) == 'p') {
+		if (ix->relation->inh)
+			report(c, ri,
+			       "create it ON ONLY the parent, then CREATE INDEX CONCURRENTLY on each partition (in "
+			       "migrations with `transactional: false`) and ALTER INDEX ... ATTACH PARTITION each to it",
+			       "CREATE INDEX on a partitioned table builds the index of every partition, blocking writes to "
+			       "them all (PostgreSQL builds no partitioned index CONCURRENTLY)");
+		return;
+	}
+	report(c, ri, "use CREATE INDEX CONCURRENTLY in a migration of its own with `transactional: false` in meta.yml",
+	       "CREATE INDEX without CONCURRENTLY blocks writes to the table while the index builds");
 }
 
 static void r_index_drop(struct lctx *c, const struct lint_rule_info *ri)

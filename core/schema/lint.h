@@ -94,6 +94,10 @@ struct lint_catalog {
 			   size_t typelen, int *typmod);
 	/* has_notnull_check: 1 when the table has a validated CHECK (col IS NOT NULL), 0 not, -1 unknown */
 	int (*has_notnull_check)(void *arg, const char *schema, const char *table, const char *column);
+	/* relation: the relation's kind (pg_class.relkind: 'r', 'p', ...), and in
+	 * nsp (nsplen bytes) the schema that holds it (schema NULL: found through
+	 * the session's search_path); 0 when it is not there or unknown */
+	int (*relation)(void *arg, const char *schema, const char *name, char *nsp, size_t nsplen);
 };
 
 /* How to lint: the project's protected schemas and severities, the env's

@@ -474,9 +474,15 @@ static void test_transactions(void)
 	/* the last statement is not run again after a failure: only those before it are */
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
 				    "ALTER TABLE t ADD COLUMN IF NOT EXISTS a int; ALTER TABLE t ADD COLUMN b int;"));
-	/* unless failing it can leave part of it behind: an invalid index i, and the run again fails on it */
+	/* unless failing it can leave part of it behind: an invalid index, and the run again fails on it
+	 * (an unnamed one, or one outside the owned schemas: the migrate step drops only the invalid
+	 * indexes a migration names in an owned schema before it runs it again; test_partial_index) */
 	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
-				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
+				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY ON app.t (a);"));
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON public.t (a);"));
+	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
+				    "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON app.t (a);"));
 	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
 				   "SET lock_timeout = '3s';\nALTER TABLE app.p DETACH PARTITION app.c CONCURRENTLY;"));
 	CU_ASSERT_FALSE(fires_nontx("non-transactional-not-rerunnable",
@@ -854,6 +860,72 @@ static int fake_notnull(void *arg, const char *schema, const char *table, const 
 	(void)schema;
 	(void)table;
 	return !strcmp(column, "checked");
+}
+
+/* a fake catalog's relations: app.parted and public.parted are partitioned,
+ * app.t and public.t tables (an unqualified name is found in app) */
+static int fake_relation(void *arg, const char *schema, const char *name, char *nsp, size_t nsplen)
+{
+	(void)arg;
+	if (schema && strcmp(schema, "app") != 0 && strcmp(schema, "public") != 0)
+		return 0;
+	if (strcmp(name, "parted") != 0 && strcmp(name, "t") != 0)
+		return 0;
+	snprintf(nsp, nsplen, "%s", schema ? schema : "app");
+	return !strcmp(name, "parted") ? 'p' : 'r';
+}
+
+/* CREATE INDEX on a partitioned table, and a CONCURRENTLY build whose
+ * invalid leftover the migrate step drops before a run again */
+static void test_partial_index(void)
+{
+	struct lint_catalog cat;
+	memset(&cat, 0, sizeof cat);
+	cat.server_version = 150004;
+	cat.relation = fake_relation;
+	struct lint_opts o;
+	memset(&o, 0, sizeof o);
+	o.transactional = 1;
+	o.cat = &cat;
+	/* ON ONLY a partitioned parent: catalog rows alone, nothing to build */
+	CU_ASSERT_FALSE(fires_opts("require-concurrent-index-creation", "CREATE INDEX i ON ONLY app.parted (a)", &o));
+	o.p = NULL;
+	/* recursing into the partitions: the hint is not CONCURRENTLY, which the server refuses there */
+	struct lint_result r = run("CREATE INDEX i ON parted (a)", &o);
+	const struct lint_finding *f = find(&r, "require-concurrent-index-creation");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->reason, "partitioned table"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->hint, "ON ONLY the parent"));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* ONLY on a plain table is ignored by the server: the index is built */
+	r = run("CREATE INDEX i ON ONLY app.t (a)", &o);
+	f = find(&r, "require-concurrent-index-creation");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->hint, "CREATE INDEX CONCURRENTLY in a migration of its own"));
+	lint_result_release(&r);
+	o.p = NULL;
+	/* no target: not known to be partitioned */
+	CU_ASSERT_TRUE(fires("require-concurrent-index-creation", "CREATE INDEX i ON ONLY app.parted (a)"));
+
+	/* the rerun rule: a named CONCURRENTLY build on a table the target finds in an owned schema */
+	o.transactional = 0;
+	CU_ASSERT_FALSE(fires_opts("non-transactional-not-rerunnable",
+				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON t (a);", &o));
+	o.p = NULL;
+	/* the migration's own search_path: the step looks the table up before it runs */
+	CU_ASSERT_TRUE(fires_opts("non-transactional-not-rerunnable",
+				  "SET search_path = app;\nCREATE INDEX CONCURRENTLY i ON t (a);", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("non-transactional-not-rerunnable",
+				  "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON missing (a);", &o));
+	o.p = NULL;
+	CU_ASSERT_TRUE(fires_opts("non-transactional-not-rerunnable",
+				  "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON pg_temp.t (a);", &o));
+	o.p = NULL;
+	/* no target: an unqualified table's schema is not known */
+	CU_ASSERT_TRUE(fires_nontx("non-transactional-not-rerunnable",
+				   "SET lock_timeout = '3s';\nCREATE INDEX CONCURRENTLY i ON t (a);"));
 }
 
 static void test_catalog(void)
@@ -1513,6 +1585,7 @@ int main(void)
 		{ "lint_protected_sql for seed files", test_seed_entry },
 		{ "transactions", test_transactions },
 		{ "non-transactional-not-rerunnable: what can run twice", test_rerunnable },
+		{ "partitioned tables' indexes and CONCURRENTLY leftovers", test_partial_index },
 		{ "destructive", test_destructive },
 		{ "prod tier and the destructive declaration", test_prod_and_declaration },
 		{ "locking", test_locking },
