@@ -1,5 +1,6 @@
 #include "yamlwalk.h"
 #include "buf.h"
+#include "confine.h"
 #include "fs.h"
 #include "log.h"
 
@@ -150,6 +151,9 @@ static int read_file(const char *path, char **text, size_t *len)
 		fail_hint("a padctl configuration file is a small regular file; check that this is the right file");
 		return fail_status(EXIT_USAGE);
 	}
+	/* a meta.yml, a contract or an env file linked out of the project is
+	 * read with a warning, as a migration's SQL is */
+	confine_check(path);
 	return 0;
 }
 

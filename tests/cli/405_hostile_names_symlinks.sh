@@ -76,4 +76,20 @@ pc status test
 assert_err_not_contains "0003_inside"
 ok "a file linked out of the project is read with one warning naming its target"
 
+group "a meta.yml linked out of the project"
+# what a meta.yml says changes how a migration runs (transactional: false,
+# destructive, lint allows): one from outside is read with the same warning
+printf 'transactional: false\n' >"$OUTSIDE/meta.yml"
+add_migration 0004 linked_meta "CREATE INDEX CONCURRENTLY linked_i ON app.linked (i);"
+ln -s "$OUTSIDE/meta.yml" "$PROJECT/migrations/0004_linked_meta/meta.yml"
+printf 'transactional: false\n' >"$PROJECT/shared/meta.yml"
+add_migration 0005 inside_meta "CREATE INDEX CONCURRENTLY linked_j ON app.linked (i);"
+ln -s ../../shared/meta.yml "$PROJECT/migrations/0005_inside_meta/meta.yml"
+pc plan test
+assert_rc 0
+assert_err_contains "0004_linked_meta/meta.yml\" is a symlink leading out of the project, to \"$OUTSIDE/meta.yml\""
+assert_eq 1 "$(grep -c 'meta.yml" is a symlink leading out' <<<"$ERR")" "one warning per file"
+assert_err_not_contains "0005_inside_meta"
+ok "a meta.yml linked out of the project is read with a warning naming its target; one inside is not reported"
+
 finish
