@@ -830,6 +830,16 @@ int db_promote_write(struct db *db, const char *application_name)
 	return rc;
 }
 
+/* rollback_quietly ends a transaction db_exec opened, after a failure
+ * whose error is already recorded */
+static void rollback_quietly(struct db *db)
+{
+	if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+		return;
+	PGresult *res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+}
+
 int db_exec(struct db *db, const char *sql, const char *origin)
 {
 	size_t len = strlen(sql);
@@ -882,11 +892,22 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		}
 		buf_reset(&one);
 		buf_add(&one, sql + p.off, p.len);
+		/* the guard sees the rows a statement writes only inside its transaction */
+		int wrap = db->after_statement && PQtransactionStatus(db->conn) == PQTRANS_IDLE &&
+			   sql_stmt_wrappable(sql + p.off, p.len);
+		if (wrap && (rc = send_text(db, "BEGIN", 5, NULL, NULL, 0)) != 0)
+			break;
+		db->stmt_wrapped = wrap;
 		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
 		run_note_function(&run);
 		if (rc == 0 && db->after_statement)
 			rc = db->after_statement(db->after_arg, origin,
 						 line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len)));
+		db->stmt_wrapped = 0;
+		if (wrap && rc == 0)
+			rc = send_text(db, "COMMIT", 6, NULL, NULL, 0);
+		else if (wrap)
+			rollback_quietly(db);
 	}
 	db->run = NULL;
 	buf_release(&one);

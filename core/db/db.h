@@ -28,9 +28,13 @@ struct db {
 	const char *notice_from; /* "[t1 validate]" while a plugin's SQL runs: its notices are shown like a
 				  * migration's; NULL for padctl's own statements (notices only with -v) */
 	/* after_statement, when set, runs after each statement of a file (db_exec with an origin)
-	 * that succeeded, with the file and the statement's line; non-zero fails the call there */
+	 * that succeeded, with the file and the statement's line; non-zero fails the call there.
+	 * A statement that runs the same in a transaction block (sql_stmt_wrappable), sent when
+	 * no transaction is open, runs in one of db_exec's own, which after_statement sees open
+	 * (stmt_wrapped is 1 then): COMMIT follows when it returns 0, ROLLBACK otherwise. */
 	int (*after_statement)(void *arg, const char *origin, int line);
 	void *after_arg;
+	int stmt_wrapped;
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */

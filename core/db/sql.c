@@ -1,5 +1,6 @@
 #include "sql.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
@@ -96,6 +97,69 @@ int sql_stmt_kind(const char *stmt, size_t len)
 	}
 	pg_query_free_parse_result(r);
 	return kind;
+}
+
+/* the first words of the statements sql_stmt_wrappable takes without
+ * parsing them: queries and data changes, which run in a transaction block
+ * as they run alone */
+static const char *const wrap_words[] = {
+	"select", "insert", "update", "delete", "merge", "with", "values", "table", "copy", "execute", "explain", NULL,
+};
+
+/* has_whole_word tells whether text holds word (ASCII letters, any case)
+ * not inside a longer word: quoting is ignored, so it says yes too often */
+static int has_whole_word(const char *text, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+	for (size_t i = 0; i + n <= len; i++) {
+		if (strncasecmp(text + i, word, n) != 0)
+			continue;
+		unsigned char before = i ? (unsigned char)text[i - 1] : ' ';
+		unsigned char after = i + n < len ? (unsigned char)text[i + n] : ' ';
+		if (!isalnum(before) && before != '_' && !isalnum(after) && after != '_')
+			return 1;
+	}
+	return 0;
+}
+
+int sql_stmt_wrappable(const char *stmt, size_t len)
+{
+	size_t i = sql_skip_blank(stmt, len), w = i;
+	while (w < len && ((stmt[w] >= 'a' && stmt[w] <= 'z') || (stmt[w] >= 'A' && stmt[w] <= 'Z')))
+		w++;
+	if (w < len && (isalnum((unsigned char)stmt[w]) || stmt[w] == '_' || stmt[w] == '$'))
+		return 0; /* a longer word */
+	for (const char *const *k = wrap_words; *k; k++)
+		if (strlen(*k) == w - i && strncasecmp(*k, stmt + i, w - i) == 0)
+			return 1;
+	if (!(w - i == 2 && strncasecmp(stmt + i, "do", 2) == 0))
+		return 0;
+	/* DO: its body, which may commit (a batched backfill does) */
+	char *text = xstrndup(stmt, len);
+	PgQueryParseResult r = pg_query_parse(text);
+	free(text);
+	int ok = 0;
+	if (!r.error && r.parse_tree) {
+		json_t *tree = json_loads(r.parse_tree, 0, NULL);
+		json_t *stmts = json_object_get(tree, "stmts");
+		json_t *node = json_object_get(json_object_get(json_array_get(stmts, 0), "stmt"), "DoStmt");
+		size_t k;
+		json_t *arg;
+		json_array_foreach (json_object_get(node, "args"), k, arg) {
+			json_t *de = json_object_get(arg, "DefElem");
+			const char *name = json_string_value(json_object_get(de, "defname"));
+			const char *body = json_string_value(
+				json_object_get(json_object_get(json_object_get(de, "arg"), "String"), "sval"));
+			if (name && body && strcmp(name, "as") == 0)
+				ok = !has_whole_word(body, strlen(body), "commit") &&
+				     !has_whole_word(body, strlen(body), "rollback");
+		}
+		if (json_array_size(stmts) != 1)
+			ok = 0;
+		json_decref(tree);
+	}
+	pg_query_free_parse_result(r);
+	return ok;
 }
 
 char *sql_canonical(const char *stmt)

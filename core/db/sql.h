@@ -30,6 +30,16 @@ enum sql_kind {
  * the first word could start a statement of interest. */
 int sql_stmt_kind(const char *stmt, size_t len);
 
+/* sql_stmt_wrappable tells whether one statement (as sql_stmt_kind takes it),
+ * run outside a transaction, may run inside BEGIN ... COMMIT of padctl's
+ * own instead, with the same effect: a query or a data change (SELECT,
+ * INSERT, UPDATE, DELETE, MERGE, WITH, VALUES, TABLE, COPY, EXECUTE,
+ * EXPLAIN) or a DO block whose body has no COMMIT or ROLLBACK. Not CALL (a
+ * procedure may commit), nor anything that refuses a transaction block
+ * (CREATE INDEX CONCURRENTLY, VACUUM) or needs one (LOCK, DECLARE): 0. The
+ * guard runs what it can see the rows of this way (guard.h). */
+int sql_stmt_wrappable(const char *stmt, size_t len);
+
 /* sql_kind_name returns "transaction control", "a change of the read-only
  * settings", ... for messages. */
 const char *sql_kind_name(int kind);

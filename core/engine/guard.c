@@ -97,7 +97,7 @@ static const char guard_fn[] =
 	"  IF NOT content AND NOT current_setting('track_counts')::boolean THEN\n"
 	"    RAISE EXCEPTION USING MESSAGE = 'padctl guard: writes not counted', DETAIL = 'track_counts is off';\n"
 	"  END IF;\n"
-	"  IF base IS NOT NULL AND NOT content THEN\n"
+	"  IF base IS NOT NULL THEN\n"
 	"    SELECT string_agg(r::regclass::text, ', ' ORDER BY r::regclass::text) INTO w FROM unnest(rels) r\n"
 	"     WHERE pg_stat_get_xact_tuples_inserted(r) + pg_stat_get_xact_tuples_updated(r) + pg_stat_get_xact_tuples_deleted(r) > 0;\n"
 	"    IF w IS NOT NULL THEN\n"
@@ -547,6 +547,11 @@ static int report(struct guard *g, const char *msg, const char *detail, const ch
 		fail_detail("the catalog rows of the schema differ from before (an object's definition, owner or "
 			    "privileges)");
 	buf_release(&lines);
+	if (alone == 2)
+		return fail_hint("protected schemas (schemas.protected) are read-only for migrations, also through "
+				 "dynamic SQL and the functions and triggers a statement runs; the statements before this "
+				 "one stayed applied (the migration runs outside a transaction): fix the migration and "
+				 "deploy again");
 	return fail_hint(alone ? "protected schemas (schemas.protected) are read-only for migrations; the statements "
 				 "before this one stayed applied (the migration runs outside a transaction): undo the "
 				 "change, fix the migration and deploy again"
@@ -589,7 +594,8 @@ static int after_statement(void *arg, const char *origin, int line)
 		char *what = xstrfmt("%s:%d: the statement", origin, line);
 		const char *was = g->what;
 		g->what = what;
-		rc = report(g, msg, detail, "", 1);
+		/* in a transaction of db_exec's own, rolled back when this fails */
+		rc = report(g, msg, detail, db->stmt_wrapped ? ": it was rolled back" : "", db->stmt_wrapped ? 2 : 1);
 		g->what = was;
 		free(what);
 	} else if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -89,7 +89,66 @@ assert_err_contains "0003_alone/up.sql:2: the statement changed protected schema
 assert_err_contains "changed protected schema \"ref\""
 assert_eq "0001,0002" "$(history)" "history: 0003 not applied"
 assert_eq "f" "$(psql_q "SELECT to_regclass('app.after_it') IS NOT NULL")" "the statement after it did not run"
-ok "refused after the statement"
+# a DO block runs in a transaction of padctl's own, so the change is undone too
+assert_err_contains "0003_alone/up.sql:2: the statement changed protected schema \"ref\": it was rolled back"
+assert_eq "t" "$(psql_q "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'ref.employee'::regclass
+	AND attname = 'name'")" "the change is rolled back"
+ok "refused after the statement, and the statement rolled back"
+
+group "outside a transaction: a write to a protected table through dynamic SQL or a trigger"
+rm -rf "$PROJECT/migrations/0003_alone"
+add_migration 0003 alone "CREATE TABLE app.before_it (id int);
+DO \$\$ BEGIN EXECUTE format('UPDATE %I.%I SET name = %L', 'ref', 'employee', 'x'); END \$\$;
+CREATE TABLE app.after_it (id int);"
+printf 'transactional: false\n' >"$PROJECT/migrations/0003_alone/meta.yml"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:2: the statement wrote rows to protected schema \"ref\": it was rolled back"
+assert_err_contains "tables written: ref.employee"
+assert_eq "a" "$(psql_q "SELECT name FROM ref.employee")" "the row is unchanged"
+assert_eq "t|f" "$(psql_q "SELECT to_regclass('app.before_it') IS NOT NULL, to_regclass('app.after_it') IS NOT NULL")" \
+	"the statement before stayed applied, the one after did not run"
+assert_eq "0001,0002" "$(history)" "history: 0003 not applied"
+# an owned table's trigger that writes to the protected schema, fired by a plain INSERT
+psql_q "DROP TABLE app.before_it; CREATE TABLE app.audit (id int);
+	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
+	CREATE TRIGGER audit_ref AFTER INSERT ON app.audit FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+add_migration 0003 alone "INSERT INTO app.audit VALUES (1);
+CREATE TABLE app.after_it (id int);"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected schema \"ref\": it was rolled back"
+assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
+	"neither row is there"
+psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+# inside the migration's own BEGIN ... COMMIT the check sees that transaction's writes
+add_migration 0003 alone "BEGIN;
+CREATE TABLE app.in_tx (id int);
+DO \$\$ BEGIN EXECUTE 'UPDATE ref.employee SET name = ''y'''; END \$\$;
+COMMIT;"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:3: the statement wrote rows to protected schema \"ref\""
+assert_err_not_contains "it was rolled back"
+assert_eq "a|f" "$(psql_q "SELECT (SELECT name FROM ref.employee), to_regclass('app.in_tx') IS NOT NULL")" \
+	"the migration's transaction did not commit"
+ok "refused and rolled back, the statements before it kept"
+
+group "outside a transaction: a DO block that commits runs as it is written"
+# a batched backfill commits as it goes: BEGIN around it would make its COMMIT fail
+rm -rf "$PROJECT/migrations/0003_alone"
+add_migration 0003 alone "CREATE TABLE app.batched (id int);
+DO \$\$ BEGIN FOR i IN 1..3 LOOP INSERT INTO app.batched VALUES (i); COMMIT; END LOOP; END \$\$;"
+printf 'transactional: false\n' >"$PROJECT/migrations/0003_alone/meta.yml"
+pc deploy test
+assert_rc 0
+assert_eq "3" "$(psql_q "SELECT count(*) FROM app.batched")" "every batch committed"
+assert_eq "0001,0002,0003" "$(history)" "history: 0003 applied"
+psql_q "DELETE FROM padctl.migrations WHERE version = '0003'; DROP TABLE app.batched" >/dev/null
+ok "applied"
+rm -rf "$PROJECT/migrations/0003_alone"
+add_migration 0003 alone "DO \$\$ BEGIN EXECUTE 'ALTER TABLE ref.employee ALTER COLUMN name DROP NOT NULL'; END \$\$;"
 
 group "migrations.guard: false turns it off"
 psql_q "ALTER TABLE ref.employee ALTER COLUMN name SET NOT NULL" >/dev/null
@@ -97,6 +156,8 @@ printf 'migrations:\n  guard: false\n' >>"$PROJECT/padctl.yml"
 pc deploy test
 assert_rc 0
 assert_eq "0001,0002,0003" "$(history)" "history"
+assert_eq "f" "$(psql_q "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'ref.employee'::regclass
+	AND attname = 'name'")" "the protected schema was changed"
 ok "applied"
 
 finish

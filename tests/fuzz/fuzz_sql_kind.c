@@ -1,5 +1,6 @@
 /* fuzz_sql_kind: statement classification (sql.c) over libpg_query's split,
- * as db_exec and the migration loader use it. */
+ * as db_exec and the migration loader use it: the kind, and whether the
+ * guard may run the statement in a transaction of its own. */
 #include <pg_query.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* the split must stay inside the text */
 			int kind = sql_stmt_kind(sql + s->stmt_location, (size_t)s->stmt_len);
 			if (!sql_kind_name(kind))
+				abort();
+			int wrap = sql_stmt_wrappable(sql + s->stmt_location, (size_t)s->stmt_len);
+			if (wrap != 0 && wrap != 1)
+				abort();
+			/* transaction control never runs inside padctl's own transaction */
+			if (wrap && kind == SQL_KIND_TX_CONTROL)
 				abort();
 		}
 	}

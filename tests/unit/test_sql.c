@@ -28,6 +28,39 @@ static void test_tx_control(void)
 		CU_ASSERT_EQUAL(kind(*s), SQL_KIND_OTHER);
 }
 
+static int wraps(const char *s)
+{
+	return sql_stmt_wrappable(s, strlen(s));
+}
+
+/* what the guard runs in a transaction of its own outside a migration's */
+static void test_wrappable(void)
+{
+	const char *yes[] = { "SELECT app.fill()", "-- fill\n  insert into app.t values (1)", "UPDATE app.t SET a = 1",
+			      "DELETE FROM app.t", "MERGE INTO app.t USING app.s ON true WHEN MATCHED THEN DELETE",
+			      "WITH x AS (DELETE FROM app.t RETURNING *) SELECT count(*) FROM x", "VALUES (1)",
+			      "TABLE app.t", "COPY app.t FROM STDIN", "EXECUTE q(1)", "EXPLAIN ANALYZE SELECT 1",
+			      "DO $$ BEGIN EXECUTE 'INSERT INTO ref.t VALUES (1)'; END $$",
+			      "DO LANGUAGE plpgsql $$ BEGIN PERFORM 1; END $$",
+			      "do $b$ declare committed int; begin perform 1; end $b$", NULL };
+	for (const char *const *s = yes; *s; s++) {
+		if (!wraps(*s))
+			fprintf(stderr, "not wrappable: %s\n", *s);
+		CU_ASSERT_TRUE(wraps(*s));
+	}
+	const char *no[] = { "CALL app.backfill()", "CREATE INDEX CONCURRENTLY i ON app.t (a)", "VACUUM app.t",
+			     "LOCK TABLE app.t", "DECLARE c CURSOR FOR SELECT 1", "BEGIN", "COMMIT",
+			     "SET search_path = app", "ALTER TABLE app.t ADD COLUMN b int", "(SELECT 1)",
+			     "selectx 1", "select_it()", "DO $$ BEGIN FOR i IN 1..3 LOOP PERFORM 1; COMMIT; END LOOP; END $$",
+			     "DO $$ BEGIN PERFORM 1; Rollback; END $$", "DO $$ BEGIN PERFORM 1; END $$; SELECT 1",
+			     "DO 'garbage", "", "-- only a comment", "DO", NULL };
+	for (const char *const *s = no; *s; s++) {
+		if (wraps(*s))
+			fprintf(stderr, "wrappable: %s\n", *s);
+		CU_ASSERT_FALSE(wraps(*s));
+	}
+}
+
 static void test_settings(void)
 {
 	CU_ASSERT_EQUAL(kind("SET default_transaction_read_only = off"), SQL_KIND_SET_READ_ONLY);
@@ -204,6 +237,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "transaction control is found by the parser", test_tx_control },
 		{ "settings and roles are told apart", test_settings },
+		{ "what runs the same inside a transaction block", test_wrappable },
 		{ "fs reads regular files only, within a cap", test_fs_read_refuses },
 		{ "transaction control is found in a file, with its line", test_find_kind },
 		{ "CREATE INDEX statements are listed", test_created_indexes },
