@@ -134,7 +134,7 @@ int sql_stmt_wrappable(const char *stmt, size_t len)
 			return 1;
 	if (!(w - i == 2 && strncasecmp(stmt + i, "do", 2) == 0))
 		return 0;
-	/* DO: its body, which may commit (a batched backfill does) */
+	/* DO: its body, which may commit (a batched backfill does), or call a procedure that does */
 	char *text = xstrndup(stmt, len);
 	PgQueryParseResult r = pg_query_parse(text);
 	free(text);
@@ -150,9 +150,11 @@ int sql_stmt_wrappable(const char *stmt, size_t len)
 			const char *name = json_string_value(json_object_get(de, "defname"));
 			const char *body = json_string_value(
 				json_object_get(json_object_get(json_object_get(de, "arg"), "String"), "sval"));
+			/* a procedure it calls may commit as well */
 			if (name && body && strcmp(name, "as") == 0)
 				ok = !has_whole_word(body, strlen(body), "commit") &&
-				     !has_whole_word(body, strlen(body), "rollback");
+				     !has_whole_word(body, strlen(body), "rollback") &&
+				     !has_whole_word(body, strlen(body), "call");
 		}
 		if (json_array_size(stmts) != 1)
 			ok = 0;

@@ -34,8 +34,8 @@ int sql_stmt_kind(const char *stmt, size_t len);
  * run outside a transaction, may run inside BEGIN ... COMMIT of padctl's
  * own instead, with the same effect: a query or a data change (SELECT,
  * INSERT, UPDATE, DELETE, MERGE, WITH, VALUES, TABLE, COPY, EXECUTE,
- * EXPLAIN) or a DO block whose body has no COMMIT or ROLLBACK. Not CALL (a
- * procedure may commit), nor anything that refuses a transaction block
+ * EXPLAIN) or a DO block whose body has no COMMIT, ROLLBACK or CALL. Not
+ * CALL (a procedure may commit), nor anything that refuses a transaction block
  * (CREATE INDEX CONCURRENTLY, VACUUM) or needs one (LOCK, DECLARE): 0. The
  * guard runs what it can see the rows of this way (guard.h). */
 int sql_stmt_wrappable(const char *stmt, size_t len);

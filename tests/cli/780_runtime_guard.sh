@@ -141,11 +141,15 @@ rm -rf "$PROJECT/migrations/0003_alone"
 add_migration 0003 alone "CREATE TABLE app.batched (id int);
 DO \$\$ BEGIN FOR i IN 1..3 LOOP INSERT INTO app.batched VALUES (i); COMMIT; END LOOP; END \$\$;"
 printf 'transactional: false\n' >"$PROJECT/migrations/0003_alone/meta.yml"
+# and one that calls a procedure that commits
+psql_q "CREATE PROCEDURE app.batches() LANGUAGE plpgsql AS
+	\$\$ BEGIN FOR i IN 4..5 LOOP INSERT INTO app.batched VALUES (i); COMMIT; END LOOP; END \$\$" >/dev/null
+printf 'DO $$ BEGIN CALL app.batches(); END $$;\n' >>"$PROJECT/migrations/0003_alone/up.sql"
 pc deploy test
 assert_rc 0
-assert_eq "3" "$(psql_q "SELECT count(*) FROM app.batched")" "every batch committed"
+assert_eq "5" "$(psql_q "SELECT count(*) FROM app.batched")" "every batch committed"
 assert_eq "0001,0002,0003" "$(history)" "history: 0003 applied"
-psql_q "DELETE FROM padctl.migrations WHERE version = '0003'; DROP TABLE app.batched" >/dev/null
+psql_q "DELETE FROM padctl.migrations WHERE version = '0003'; DROP TABLE app.batched; DROP PROCEDURE app.batches()" >/dev/null
 ok "applied"
 rm -rf "$PROJECT/migrations/0003_alone"
 add_migration 0003 alone "DO \$\$ BEGIN EXECUTE 'ALTER TABLE ref.employee ALTER COLUMN name DROP NOT NULL'; END \$\$;"

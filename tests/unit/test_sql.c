@@ -52,7 +52,8 @@ static void test_wrappable(void)
 			     "LOCK TABLE app.t", "DECLARE c CURSOR FOR SELECT 1", "BEGIN", "COMMIT",
 			     "SET search_path = app", "ALTER TABLE app.t ADD COLUMN b int", "(SELECT 1)",
 			     "selectx 1", "select_it()", "DO $$ BEGIN FOR i IN 1..3 LOOP PERFORM 1; COMMIT; END LOOP; END $$",
-			     "DO $$ BEGIN PERFORM 1; Rollback; END $$", "DO $$ BEGIN PERFORM 1; END $$; SELECT 1",
+			     "DO $$ BEGIN PERFORM 1; Rollback; END $$", "DO $$ BEGIN CALL app.batches(); END $$",
+			     "DO $$ BEGIN EXECUTE 'call app.batches()'; END $$", "DO $$ BEGIN PERFORM 1; END $$; SELECT 1",
 			     "DO 'garbage", "", "-- only a comment", "DO", NULL };
 	for (const char *const *s = no; *s; s++) {
 		if (wraps(*s))
