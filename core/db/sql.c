@@ -77,25 +77,32 @@ static int set_kind(json_t *vs)
 	return SQL_KIND_SET_OTHER;
 }
 
+json_t *sql_parse_tree(const char *text, size_t len)
+{
+	char *s = xstrndup(text, len);
+	PgQueryParseResult r = pg_query_parse(s);
+	free(s);
+	json_t *tree = !r.error && r.parse_tree ? json_loads(r.parse_tree, 0, NULL) : NULL;
+	pg_query_free_parse_result(r);
+	return tree;
+}
+
+json_t *sql_first_node(json_t *tree, const char *type)
+{
+	return json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"), type);
+}
+
 int sql_stmt_kind(const char *stmt, size_t len)
 {
 	if (!candidate(stmt, len))
 		return SQL_KIND_OTHER;
-	char *text = xstrndup(stmt, len);
-	PgQueryParseResult r = pg_query_parse(text);
-	free(text);
+	json_t *tree = sql_parse_tree(stmt, len), *set;
 	int kind = SQL_KIND_OTHER;
-	if (!r.error && r.parse_tree) {
-		json_t *tree = json_loads(r.parse_tree, 0, NULL);
-		json_t *s0 = json_array_get(json_object_get(tree, "stmts"), 0);
-		json_t *node = json_object_get(s0, "stmt");
-		if (json_object_get(node, "TransactionStmt"))
-			kind = SQL_KIND_TX_CONTROL;
-		else if (json_object_get(node, "VariableSetStmt"))
-			kind = set_kind(json_object_get(node, "VariableSetStmt"));
-		json_decref(tree);
-	}
-	pg_query_free_parse_result(r);
+	if (sql_first_node(tree, "TransactionStmt"))
+		kind = SQL_KIND_TX_CONTROL;
+	else if ((set = sql_first_node(tree, "VariableSetStmt")))
+		kind = set_kind(set);
+	json_decref(tree);
 	return kind;
 }
 
@@ -135,32 +142,22 @@ int sql_stmt_wrappable(const char *stmt, size_t len)
 	if (!(w - i == 2 && strncasecmp(stmt + i, "do", 2) == 0))
 		return 0;
 	/* DO: its body, which may commit (a batched backfill does), or call a procedure that does */
-	char *text = xstrndup(stmt, len);
-	PgQueryParseResult r = pg_query_parse(text);
-	free(text);
+	json_t *tree = sql_parse_tree(stmt, len), *arg;
 	int ok = 0;
-	if (!r.error && r.parse_tree) {
-		json_t *tree = json_loads(r.parse_tree, 0, NULL);
-		json_t *stmts = json_object_get(tree, "stmts");
-		json_t *node = json_object_get(json_object_get(json_array_get(stmts, 0), "stmt"), "DoStmt");
-		size_t k;
-		json_t *arg;
-		json_array_foreach (json_object_get(node, "args"), k, arg) {
-			json_t *de = json_object_get(arg, "DefElem");
-			const char *name = json_string_value(json_object_get(de, "defname"));
-			const char *body = json_string_value(
-				json_object_get(json_object_get(json_object_get(de, "arg"), "String"), "sval"));
-			/* a procedure it calls may commit as well */
-			if (name && body && strcmp(name, "as") == 0)
-				ok = !has_whole_word(body, strlen(body), "commit") &&
-				     !has_whole_word(body, strlen(body), "rollback") &&
-				     !has_whole_word(body, strlen(body), "call");
-		}
-		if (json_array_size(stmts) != 1)
-			ok = 0;
-		json_decref(tree);
+	size_t k;
+	json_array_foreach (json_object_get(sql_first_node(tree, "DoStmt"), "args"), k, arg) {
+		json_t *de = json_object_get(arg, "DefElem");
+		const char *name = json_string_value(json_object_get(de, "defname"));
+		const char *body = json_string_value(
+			json_object_get(json_object_get(json_object_get(de, "arg"), "String"), "sval"));
+		if (name && body && strcmp(name, "as") == 0)
+			ok = !has_whole_word(body, strlen(body), "commit") &&
+			     !has_whole_word(body, strlen(body), "rollback") &&
+			     !has_whole_word(body, strlen(body), "call");
 	}
-	pg_query_free_parse_result(r);
+	if (json_array_size(json_object_get(tree, "stmts")) != 1)
+		ok = 0;
+	json_decref(tree);
 	return ok;
 }
 

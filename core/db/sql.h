@@ -7,6 +7,7 @@
 #ifndef PADCTL_SQL_H
 #define PADCTL_SQL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum sql_kind {
@@ -22,6 +23,14 @@ enum sql_kind {
 	/* any other SET/RESET (search_path, check_function_bodies, RESET ALL, ...) */
 	SQL_KIND_SET_OTHER,
 };
+
+/* sql_parse_tree parses len bytes of SQL with PostgreSQL's parser into the
+ * JSON tree libpg_query prints ({"stmts": [{"stmt": {"CopyStmt": {...}}},
+ * ...]}); NULL when the parser rejects it. Free it with json_decref.
+ * sql_first_node is the first statement's node when it is of type
+ * ("CopyStmt"), else NULL (borrowed from tree). */
+json_t *sql_parse_tree(const char *text, size_t len);
+json_t *sql_first_node(json_t *tree, const char *type);
 
 /* sql_stmt_kind classifies one statement: stmt holds len bytes of exactly
  * one statement as pg_query_split_with_parser cut it (leading comments and

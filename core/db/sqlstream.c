@@ -177,18 +177,10 @@ enum cut { CUT_SIZE, CUT_END, CUT_COPY, CUT_META };
 
 static int copy_from_stdin(const char *t, size_t n)
 {
-	char *s = xstrndup(t, n);
-	PgQueryParseResult r = pg_query_parse(s);
-	free(s);
-	int yes = 0;
-	if (!r.error && r.parse_tree) {
-		json_t *tree = json_loads(r.parse_tree, 0, NULL);
-		json_t *c = json_object_get(json_object_get(json_array_get(json_object_get(tree, "stmts"), 0), "stmt"),
-					    "CopyStmt");
-		yes = c && json_is_true(json_object_get(c, "is_from")) && !json_object_get(c, "filename");
-		json_decref(tree);
-	}
-	pg_query_free_parse_result(r);
+	json_t *tree = sql_parse_tree(t, n);
+	json_t *c = sql_first_node(tree, "CopyStmt");
+	int yes = c && json_is_true(json_object_get(c, "is_from")) && !json_object_get(c, "filename");
+	json_decref(tree);
 	return yes;
 }
 
