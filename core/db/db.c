@@ -503,6 +503,7 @@ static int report_error(struct db *db, const PGresult *res, struct db_run *r)
 	else
 		fail("%.*s", (int)mlen, msg);
 	free(fallback);
+	snprintf(db->sqlstate, sizeof db->sqlstate, "%s", code ? code : "");
 	fail_detail("on %s%s%s", db->label, code ? ", SQLSTATE " : "", code ? code : "");
 	if (detail)
 		fail_detail("%s", detail);
@@ -892,20 +893,42 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		}
 		buf_reset(&one);
 		buf_add(&one, sql + p.off, p.len);
+		int line = line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len));
 		/* the guard sees the rows a statement writes only inside its transaction */
 		int wrap = db->after_statement && PQtransactionStatus(db->conn) == PQTRANS_IDLE &&
 			   sql_stmt_wrappable(sql + p.off, p.len);
 		if (wrap && (rc = send_text(db, "BEGIN", 5, NULL, NULL, 0)) != 0)
 			break;
-		db->stmt_wrapped = wrap;
+		struct err_scope scope;
+		if (wrap)
+			err_scope_push(&scope);
+		db->sqlstate[0] = '\0';
 		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
+		if (wrap) {
+			/* 25001: it refuses a transaction block (an extension's function can): nothing of
+			 * it stayed, and it runs again as written */
+			int refused = rc && strcmp(db->sqlstate, "25001") == 0;
+			err_scope_pop(&scope, refused ? ERR_DISCARD : ERR_PROPAGATE);
+			if (refused) {
+				rollback_quietly(db);
+				wrap = 0;
+				log_warn("%s:%d: the statement refuses a transaction block, so it runs on its own: the "
+					 "protected-schema guard checks its catalog changes, not the rows it writes",
+					 origin, line);
+				rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL,
+					       copy ? copy->len : 0);
+			}
+		}
 		run_note_function(&run);
+		/* deferred constraints and triggers run now, before the check, not at COMMIT */
+		if (rc == 0 && wrap)
+			rc = send_text(db, "SET CONSTRAINTS ALL IMMEDIATE", 29, &run, NULL, 0);
+		db->stmt_wrapped = wrap;
 		if (rc == 0 && db->after_statement)
-			rc = db->after_statement(db->after_arg, origin,
-						 line_of(sql, p.off + sql_skip_blank(sql + p.off, p.len)));
+			rc = db->after_statement(db->after_arg, origin, line);
 		db->stmt_wrapped = 0;
 		if (wrap && rc == 0)
-			rc = send_text(db, "COMMIT", 6, NULL, NULL, 0);
+			rc = send_text(db, "COMMIT", 6, &run, NULL, 0);
 		else if (wrap)
 			rollback_quietly(db);
 	}

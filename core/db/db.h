@@ -35,6 +35,7 @@ struct db {
 	int (*after_statement)(void *arg, const char *origin, int line);
 	void *after_arg;
 	int stmt_wrapped;
+	char sqlstate[6]; /* of the last error db_exec recorded ("" none) */
 };
 
 /* the host holds a transaction: BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... would break it */

@@ -113,21 +113,7 @@ static const char *const wrap_words[] = {
 	"select", "insert", "update", "delete", "merge", "with", "values", "table", "copy", "execute", "explain", NULL,
 };
 
-/* has_whole_word tells whether text holds word (ASCII letters, any case)
- * not inside a longer word: quoting is ignored, so it says yes too often */
-static int has_whole_word(const char *text, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-	for (size_t i = 0; i + n <= len; i++) {
-		if (strncasecmp(text + i, word, n) != 0)
-			continue;
-		unsigned char before = i ? (unsigned char)text[i - 1] : ' ';
-		unsigned char after = i + n < len ? (unsigned char)text[i + n] : ' ';
-		if (!isalnum(before) && before != '_' && !isalnum(after) && after != '_')
-			return 1;
-	}
-	return 0;
-}
+static int has_word(const char *text, size_t len, const char *word);
 
 int sql_stmt_wrappable(const char *stmt, size_t len)
 {
@@ -150,10 +136,11 @@ int sql_stmt_wrappable(const char *stmt, size_t len)
 		const char *name = json_string_value(json_object_get(de, "defname"));
 		const char *body = json_string_value(
 			json_object_get(json_object_get(json_object_get(de, "arg"), "String"), "sval"));
+		/* anywhere, in any case, in any word (PL/Perl's spi_commit, a committed flag):
+		 * a DO block it keeps out only runs as it did before */
 		if (name && body && strcmp(name, "as") == 0)
-			ok = !has_whole_word(body, strlen(body), "commit") &&
-			     !has_whole_word(body, strlen(body), "rollback") &&
-			     !has_whole_word(body, strlen(body), "call");
+			ok = !has_word(body, strlen(body), "commit") && !has_word(body, strlen(body), "rollback") &&
+			     !has_word(body, strlen(body), "call");
 	}
 	if (json_array_size(json_object_get(tree, "stmts")) != 1)
 		ok = 0;

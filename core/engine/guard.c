@@ -584,7 +584,9 @@ static int after_statement(void *arg, const char *origin, int line)
 	char *b = db_literal(db, g->content);
 	if (!b)
 		return -1;
-	char *sql = xstrfmt("SELECT pg_temp.padctl_guard_fast(%s, true)", b);
+	/* in a transaction of db_exec's own the rows are checked too: not while track_counts is off */
+	char *sql = xstrfmt("SELECT %spg_temp.padctl_guard_fast(%s, true)",
+			    db->stmt_wrapped ? "pg_temp.padctl_guard_counting(), " : "", b);
 	free(b);
 	PGresult *res = PQexec(db->conn, sql);
 	free(sql);
@@ -603,6 +605,9 @@ static int after_statement(void *arg, const char *origin, int line)
 		fail("could not check the protected schemas after %s:%d on %s: %s", origin, line, db->label,
 		     m ? m : PQerrorMessage(db->conn));
 		g->created = 0;
+		if (db->stmt_wrapped)
+			fail_detail("the statement was rolled back: it ran in a transaction of padctl's own, for the "
+				    "check to see the rows it wrote");
 		rc = fail_hint("did the migration run DISCARD TEMP or DISCARD ALL? padctl's temporary function "
 			       "pg_temp.padctl_guard is gone");
 	}

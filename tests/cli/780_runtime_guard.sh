@@ -122,6 +122,48 @@ assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected 
 assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
 	"neither row is there"
 psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+# a deferred constraint trigger fires at COMMIT: the check runs after it
+psql_q "CREATE TABLE app.audit (id int);
+	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
+	CREATE CONSTRAINT TRIGGER audit_ref AFTER INSERT ON app.audit DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected schema \"ref\": it was rolled back"
+assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
+	"neither row is there"
+psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+# a deferred foreign key's error names the statement's line, as it did when the statement committed alone
+psql_q "CREATE TABLE app.parent (id int PRIMARY KEY); CREATE TABLE app.child (pid int REFERENCES app.parent
+	DEFERRABLE INITIALLY DEFERRED)" >/dev/null
+add_migration 0003 alone "CREATE TABLE app.after_it (id int);
+INSERT INTO app.child VALUES (7);"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:2: insert or update on table \"child\" violates foreign key constraint"
+assert_eq "0" "$(psql_q "SELECT count(*) FROM app.child")" "the row is not there"
+psql_q "DROP TABLE app.child, app.parent, app.after_it" >/dev/null
+# a function that refuses a transaction block (as some extensions' do) runs on its own, with a warning
+psql_q "CREATE TABLE app.log (id int); CREATE FUNCTION app.no_block() RETURNS int LANGUAGE plpgsql AS
+	\$\$ BEGIN IF statement_timestamp() <> transaction_timestamp() THEN
+	RAISE EXCEPTION 'no_block() cannot run inside a transaction block' USING ERRCODE = '25001'; END IF;
+	INSERT INTO app.log VALUES (1); RETURN 1; END \$\$" >/dev/null
+add_migration 0003 alone "SELECT app.no_block();"
+pc deploy test
+assert_rc 0
+assert_err_contains "0003_alone/up.sql:1: the statement refuses a transaction block, so it runs on its own"
+assert_err_not_contains "cannot run inside a transaction block"
+assert_eq "1" "$(psql_q "SELECT count(*) FROM app.log")" "it ran once"
+assert_eq "0001,0002,0003" "$(history)" "history: 0003 applied"
+psql_q "DELETE FROM padctl.migrations WHERE version = '0003'; DROP TABLE app.log; DROP FUNCTION app.no_block()" >/dev/null
+# with track_counts off the check cannot see rows: the statement is refused, not waved through
+add_migration 0003 alone "SET track_counts = off;
+DO \$\$ BEGIN EXECUTE 'UPDATE ref.employee SET name = ''z'''; END \$\$;"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_alone/up.sql:2: the statement: writes to protected schema \"ref\" could not be checked"
+assert_eq "a" "$(psql_q "SELECT name FROM ref.employee")" "the row is unchanged"
 # inside the migration's own BEGIN ... COMMIT the check sees that transaction's writes
 add_migration 0003 alone "BEGIN;
 CREATE TABLE app.in_tx (id int);

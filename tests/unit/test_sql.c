@@ -42,7 +42,7 @@ static void test_wrappable(void)
 			      "TABLE app.t", "COPY app.t FROM STDIN", "EXECUTE q(1)", "EXPLAIN ANALYZE SELECT 1",
 			      "DO $$ BEGIN EXECUTE 'INSERT INTO ref.t VALUES (1)'; END $$",
 			      "DO LANGUAGE plpgsql $$ BEGIN PERFORM 1; END $$",
-			      "do $b$ declare committed int; begin perform 1; end $b$", NULL };
+			      "do $b$ declare n int; begin perform 1; end $b$", NULL };
 	for (const char *const *s = yes; *s; s++) {
 		if (!wraps(*s))
 			fprintf(stderr, "not wrappable: %s\n", *s);
@@ -53,7 +53,9 @@ static void test_wrappable(void)
 			     "SET search_path = app", "ALTER TABLE app.t ADD COLUMN b int", "(SELECT 1)",
 			     "selectx 1", "select_it()", "DO $$ BEGIN FOR i IN 1..3 LOOP PERFORM 1; COMMIT; END LOOP; END $$",
 			     "DO $$ BEGIN PERFORM 1; Rollback; END $$", "DO $$ BEGIN CALL app.batches(); END $$",
-			     "DO $$ BEGIN EXECUTE 'call app.batches()'; END $$", "DO $$ BEGIN PERFORM 1; END $$; SELECT 1",
+			     "DO $$ BEGIN EXECUTE 'call app.batches()'; END $$",
+			     "DO LANGUAGE plperl $$ spi_exec_query('INSERT INTO t VALUES (1)'); spi_commit(); $$",
+			     "do $b$ declare committed int; begin perform 1; end $b$", "DO $$ BEGIN PERFORM 1; END $$; SELECT 1",
 			     "DO 'garbage", "", "-- only a comment", "DO", NULL };
 	for (const char *const *s = no; *s; s++) {
 		if (wraps(*s))
