@@ -411,7 +411,9 @@ const char *guard_tx_sql(struct guard *g, struct db *db)
 		char *b = db_literal(db, g->base);
 		if (!b)
 			return NULL;
-		g->check_sql = xstrfmt("SELECT pg_temp.padctl_guard_fast(%s, false)", b);
+		/* deferred constraints and triggers run first, not at COMMIT after the check: a deferred
+		 * trigger's write to a protected table is the transaction's too */
+		g->check_sql = xstrfmt("SET CONSTRAINTS ALL IMMEDIATE;\nSELECT pg_temp.padctl_guard_fast(%s, false)", b);
 		free(b);
 	}
 	return g->check_sql;

@@ -3,7 +3,8 @@
  * it cannot see. The guard looks at what the server did instead:
  *
  * - inside a migration's transaction, a check sent in the same message as
- *   COMMIT (no round trip of its own) fails the commit when the transaction
+ *   COMMIT (no round trip of its own; after SET CONSTRAINTS ALL IMMEDIATE,
+ *   so deferred triggers have run) fails the commit when the transaction
  *   wrote rows to a table of a protected schema (pg_stat_xact_*), or changed
  *   its catalog: a catalog row of the schema, its relations, columns,
  *   constraints, indexes, triggers, rules, policies, sequences, functions,

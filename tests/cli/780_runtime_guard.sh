@@ -68,6 +68,23 @@ assert_eq "a" "$(psql_q "SELECT name FROM ref.employee")" "the row is unchanged"
 assert_eq "0001,0002" "$(history)" "history"
 ok "refused"
 
+group "a deferred trigger's write to a protected table"
+rm -rf "$PROJECT/migrations/0003_sneaky"
+psql_q "CREATE TABLE app.audit (id int);
+	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
+	CREATE CONSTRAINT TRIGGER audit_ref AFTER INSERT ON app.audit DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+add_migration 0003 sneaky "INSERT INTO app.audit VALUES (1);"
+pc deploy test
+assert_rc 1
+assert_err_contains "0003_sneaky/up.sql wrote rows to protected schema \"ref\""
+assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
+	"neither row is there"
+assert_eq "0001,0002" "$(history)" "history"
+psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+ok "refused: the trigger runs before the check, not at COMMIT"
+
 group "a function created in the protected schema"
 rm -rf "$PROJECT/migrations/0003_sneaky"
 add_migration 0003 sneaky "DO \$\$ BEGIN EXECUTE 'CREATE FUNCTION ref.f() RETURNS int LANGUAGE sql AS ''SELECT 1'''; END \$\$;"
