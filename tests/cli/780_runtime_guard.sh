@@ -12,6 +12,15 @@ psql_q "CREATE SCHEMA ref; CREATE TABLE ref.employee (id bigint PRIMARY KEY, nam
 add_migration 0001 app "CREATE SCHEMA app; CREATE TABLE app.t (id int, employee_id bigint);"
 
 history() { psql_q "SELECT string_agg(version, ',' ORDER BY version) FROM padctl.migrations"; }
+# audit_trigger [CONSTRAINT [DEFERRAL]]: app.audit, whose row trigger writes a row to the protected
+# ref.employee (a constraint trigger, deferred, when asked); dropped with app.audit and app.audit_ref()
+audit_trigger() {
+	psql_q "CREATE TABLE app.audit (id int);
+	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
+	CREATE ${1:-} TRIGGER audit_ref AFTER INSERT ON app.audit ${2:-}
+	FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+}
 
 group "a normal migration passes, reading the protected schema and referring to it by a foreign key"
 add_migration 0002 reads "INSERT INTO app.t SELECT 1, id FROM ref.employee;
@@ -70,11 +79,7 @@ ok "refused"
 
 group "a deferred trigger's write to a protected table"
 rm -rf "$PROJECT/migrations/0003_sneaky"
-psql_q "CREATE TABLE app.audit (id int);
-	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
-	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
-	CREATE CONSTRAINT TRIGGER audit_ref AFTER INSERT ON app.audit DEFERRABLE INITIALLY DEFERRED
-	FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+audit_trigger CONSTRAINT "DEFERRABLE INITIALLY DEFERRED"
 add_migration 0003 sneaky "INSERT INTO app.audit VALUES (1);"
 pc deploy test
 assert_rc 1
@@ -126,31 +131,20 @@ assert_eq "a" "$(psql_q "SELECT name FROM ref.employee")" "the row is unchanged"
 assert_eq "t|f" "$(psql_q "SELECT to_regclass('app.before_it') IS NOT NULL, to_regclass('app.after_it') IS NOT NULL")" \
 	"the statement before stayed applied, the one after did not run"
 assert_eq "0001,0002" "$(history)" "history: 0003 not applied"
-# an owned table's trigger that writes to the protected schema, fired by a plain INSERT
-psql_q "DROP TABLE app.before_it; CREATE TABLE app.audit (id int);
-	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
-	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
-	CREATE TRIGGER audit_ref AFTER INSERT ON app.audit FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
+# an owned table's trigger that writes to the protected schema, fired by a plain INSERT; and a
+# deferred constraint trigger, which fires at COMMIT: the check runs after it
+psql_q "DROP TABLE app.before_it" >/dev/null
 add_migration 0003 alone "INSERT INTO app.audit VALUES (1);
 CREATE TABLE app.after_it (id int);"
-pc deploy test
-assert_rc 1
-assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected schema \"ref\": it was rolled back"
-assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
-	"neither row is there"
-psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
-# a deferred constraint trigger fires at COMMIT: the check runs after it
-psql_q "CREATE TABLE app.audit (id int);
-	CREATE FUNCTION app.audit_ref() RETURNS trigger LANGUAGE plpgsql AS
-	\$\$ BEGIN INSERT INTO ref.employee VALUES (NEW.id + 100, 'audit'); RETURN NEW; END \$\$;
-	CREATE CONSTRAINT TRIGGER audit_ref AFTER INSERT ON app.audit DEFERRABLE INITIALLY DEFERRED
-	FOR EACH ROW EXECUTE FUNCTION app.audit_ref()" >/dev/null
-pc deploy test
-assert_rc 1
-assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected schema \"ref\": it was rolled back"
-assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
-	"neither row is there"
-psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+for deferred in no yes; do
+	if [ $deferred = yes ]; then audit_trigger CONSTRAINT "DEFERRABLE INITIALLY DEFERRED"; else audit_trigger; fi
+	pc deploy test
+	assert_rc 1
+	assert_err_contains "0003_alone/up.sql:1: the statement wrote rows to protected schema \"ref\": it was rolled back"
+	assert_eq "1|0" "$(psql_q "SELECT (SELECT count(*) FROM ref.employee), (SELECT count(*) FROM app.audit)")" \
+		"neither row is there (deferred trigger: $deferred)"
+	psql_q "DROP TABLE app.audit; DROP FUNCTION app.audit_ref()" >/dev/null
+done
 # a deferred foreign key's error names the statement's line, as it did when the statement committed alone
 psql_q "CREATE TABLE app.parent (id int PRIMARY KEY); CREATE TABLE app.child (pid int REFERENCES app.parent
 	DEFERRABLE INITIALLY DEFERRED)" >/dev/null
