@@ -903,7 +903,9 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 		if (wrap)
 			err_scope_push(&scope);
 		db->sqlstate[0] = '\0';
-		rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL, copy ? copy->len : 0);
+		const char *cdata = copy ? sql + copy->off : NULL;
+		size_t clen = copy ? copy->len : 0;
+		rc = send_text(db, buf_str(&one), p.len, &run, cdata, clen);
 		if (wrap) {
 			/* 25001: it refuses a transaction block (an extension's function can): nothing of
 			 * it stayed, and it runs again as written */
@@ -915,8 +917,7 @@ int db_exec(struct db *db, const char *sql, const char *origin)
 				log_warn("%s:%d: the statement refuses a transaction block, so it runs on its own: the "
 					 "protected-schema guard checks its catalog changes, not the rows it writes",
 					 origin, line);
-				rc = send_text(db, buf_str(&one), p.len, &run, copy ? sql + copy->off : NULL,
-					       copy ? copy->len : 0);
+				rc = send_text(db, buf_str(&one), p.len, &run, cdata, clen);
 			}
 		}
 		run_note_function(&run);

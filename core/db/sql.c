@@ -52,15 +52,23 @@ static const char *const first_words[] = {
 	NULL,
 };
 
-static int candidate(const char *s, size_t len)
+/* first_word_in tells whether the first word of s (after blanks and
+ * comments; letters, digits, _ and $, as an identifier goes on) is one of
+ * words, in any case */
+static int first_word_in(const char *s, size_t len, const char *const *words)
 {
 	size_t i = sql_skip_blank(s, len), w = i;
-	while (w < len && ((s[w] >= 'a' && s[w] <= 'z') || (s[w] >= 'A' && s[w] <= 'Z')))
+	while (w < len && (isalnum((unsigned char)s[w]) || s[w] == '_' || s[w] == '$'))
 		w++;
-	for (const char *const *k = first_words; *k; k++)
+	for (const char *const *k = words; *k; k++)
 		if (strlen(*k) == w - i && strncasecmp(*k, s + i, w - i) == 0)
 			return 1;
 	return 0;
+}
+
+static int candidate(const char *s, size_t len)
+{
+	return first_word_in(s, len, first_words);
 }
 
 static int set_kind(json_t *vs)
@@ -115,17 +123,13 @@ static const char *const wrap_words[] = {
 
 static int has_word(const char *text, size_t len, const char *word);
 
+static const char *const do_word[] = { "do", NULL };
+
 int sql_stmt_wrappable(const char *stmt, size_t len)
 {
-	size_t i = sql_skip_blank(stmt, len), w = i;
-	while (w < len && ((stmt[w] >= 'a' && stmt[w] <= 'z') || (stmt[w] >= 'A' && stmt[w] <= 'Z')))
-		w++;
-	if (w < len && (isalnum((unsigned char)stmt[w]) || stmt[w] == '_' || stmt[w] == '$'))
-		return 0; /* a longer word */
-	for (const char *const *k = wrap_words; *k; k++)
-		if (strlen(*k) == w - i && strncasecmp(*k, stmt + i, w - i) == 0)
-			return 1;
-	if (!(w - i == 2 && strncasecmp(stmt + i, "do", 2) == 0))
+	if (first_word_in(stmt, len, wrap_words))
+		return 1;
+	if (!first_word_in(stmt, len, do_word))
 		return 0;
 	/* DO: its body, which may commit (a batched backfill does), or call a procedure that does */
 	json_t *tree = sql_parse_tree(stmt, len), *arg;

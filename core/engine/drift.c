@@ -49,7 +49,7 @@ static void hist_release(struct hist *h)
 	free(h->v);
 }
 
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int after_changed);
+static char *quiet_expr(const struct cfg_project *p, const char *target, int after_changed);
 static char *quiet_resolve(const struct cfg_project *p, const char *target, const char *answer);
 
 /* the history in the order it was applied (replaying in file order would
@@ -62,8 +62,7 @@ static int read_history(const struct cfg_project *p, const char *target, struct 
 	PGresult *first = NULL;
 	char *sql = NULL;
 	if (fp) {
-		/* the schemas' names quoted in: the known key's statement has no parameter */
-		char *expr = quiet_expr(p, target, 1, 0);
+		char *expr = quiet_expr(p, target, 0);
 		sql = xstrfmt("SELECT to_regclass('padctl.migrations') IS NOT NULL, %s", expr);
 		free(expr);
 	}
@@ -478,8 +477,6 @@ static int replay(const struct cfg_project *p, struct scratch *s, struct db *tar
 	return rc;
 }
 
-/* build makes the scratch database for key under a temporary name, replays
- * into it and renames it: a database with the final name is complete */
 /* name_replay names the database built (building) after its replay
  * (scratch), replacing one of that name. Another check of the same history
  * on this scratch server may have named its own meanwhile, or still be
@@ -511,6 +508,8 @@ static int name_replay(struct db *m, const char *building, const char *scratch, 
 	return *stands ? 0 : rc;
 }
 
+/* build makes the scratch database for key under a temporary name, replays
+ * into it and renames it: a database with the final name is complete */
 static int build(const struct cfg_project *p, struct scratch *s, struct db *target, const struct hist *h,
 		 const char *prefix_key, size_t prefix_n, const struct catalog *protected_cat, struct drift_result *r,
 		 struct catalog *base)
@@ -736,15 +735,11 @@ static char *fingerprint_record(const char *fp)
 }
 
 /* list_expr returns the fingerprint of the schemas in list (comma
- * separated) as one scalar subquery, the list as $1 or, literal, quoted in */
-static void list_expr(struct buf *b, const char *list, int literal)
+ * separated) as one scalar subquery, the list quoted in for fingerprint_sql's
+ * $1: the statements that carry it have no parameters */
+static void list_expr(struct buf *b, const char *list)
 {
 	buf_adds(b, "(SELECT * FROM (");
-	if (!literal) {
-		buf_adds(b, fingerprint_sql);
-		buf_adds(b, ") fp)");
-		return;
-	}
 	/* schema names are identifiers (config.c checks them), and a quote
 	 * is doubled all the same */
 	const char *at = strstr(fingerprint_sql, "$1");
@@ -760,28 +755,27 @@ static void list_expr(struct buf *b, const char *list, int literal)
 	buf_adds(b, ") fp)");
 }
 
-/* fingerprint_expr returns the fingerprint as one SQL expression, the
- * owned schemas' list as $1 or, literal, quoted in. With protected schemas,
+/* fingerprint_expr returns the fingerprint as one SQL expression. With protected schemas,
  * theirs follows (" protected ..."): the cache key holds their catalog, and
  * while their fingerprint is the one recorded with the snapshot kept for
  * the target (protected_catalog), the check reuses that snapshot. */
-static char *fingerprint_expr(const struct cfg_project *p, int literal)
+static char *fingerprint_expr(const struct cfg_project *p)
 {
 	struct buf b = BUF_INIT;
 	char *list = owned_list(p);
 	if (!p->nprotected) {
-		list_expr(&b, list, literal);
+		list_expr(&b, list);
 		free(list);
 		return buf_detach(&b);
 	}
 	buf_adds(&b, "(coalesce(");
-	list_expr(&b, list, literal);
+	list_expr(&b, list);
 	buf_adds(&b, ", 'empty') || ' protected ' || coalesce(");
 	free(list);
 	struct buf pl = BUF_INIT;
 	for (size_t i = 0; i < p->nprotected; i++)
 		buf_addf(&pl, "%s%s", i ? "," : "", p->protected_schemas[i]);
-	list_expr(&b, buf_str(&pl), 1);
+	list_expr(&b, buf_str(&pl));
 	buf_release(&pl);
 	buf_adds(&b, ", 'empty'))");
 	return buf_detach(&b);
@@ -966,11 +960,12 @@ int drift_quiet_parse(const char *text, size_t len, struct drift_quiet *q)
 	uint64_t rows, xmin, misses = 0;
 	/* the rows: a count, or "-" and the checks fingerprinted without one */
 	int counted = n[1] && line[1][0] != '-';
-	int rows_ok = counted ? n[1] <= QUIET_ROWS_MAX && digits(line[1], n[1], &rows)
-			      : n[1] > 1 && n[1] <= 4 && digits(line[1] + 1, n[1] - 1, &misses) && misses > 0;
+	int rows_ok =
+		counted ? n[1] <= QUIET_ROWS_MAX && digits(line[1], n[1], &rows)
+			: n[1] > 1 && digits(line[1] + 1, n[1] - 1, &misses) && misses > 0 && misses <= QUIET_RETRY;
 	struct buf ident = BUF_INIT;
-	if (at != end || !quiet_chars(line[0], n[0], QUIET_KEY_MAX, "|/:,-ABCDEF") ||
-	    !quiet_key_parse(line[0], n[0], &xmin, &ident) || !rows_ok ||
+	/* quiet_key_parse checks every character of the key */
+	if (at != end || n[0] > QUIET_KEY_MAX || !quiet_key_parse(line[0], n[0], &xmin, &ident) || !rows_ok ||
 	    !quiet_chars(line[2], n[2], QUIET_VALUE_MAX, " -")) {
 		buf_release(&ident);
 		return -1;
@@ -1035,9 +1030,9 @@ static int quiet_read(const struct cfg_project *p, const char *target, struct dr
  * count of the catalog's rows (QUIET_COUNT_ROWS) or "-misses", and the
  * fingerprint, all of one snapshot */
 #define QUIET_COUNT_ROWS 0
-static void fingerprint_answer(struct buf *b, const struct cfg_project *p, int literal, unsigned misses)
+static void fingerprint_answer(struct buf *b, const struct cfg_project *p, unsigned misses)
 {
-	char *fp = fingerprint_expr(p, literal);
+	char *fp = fingerprint_expr(p);
 	if (misses == QUIET_COUNT_ROWS) {
 		buf_adds(b, "q.k || ' ' || (SELECT count(*) FROM ");
 		catalog_rows(b);
@@ -1059,13 +1054,13 @@ static void fingerprint_answer(struct buf *b, const struct cfg_project *p, int l
  * counted again with the fingerprint: a database whose catalog keeps
  * changing (temporary tables, DDL in other schemas) costs about what the
  * fingerprint alone costs, not the rows counted in vain each time as well. */
-static char *quiet_expr(const struct cfg_project *p, const char *target, int literal, int after_changed)
+static char *quiet_expr(const struct cfg_project *p, const char *target, int after_changed)
 {
 	struct drift_quiet q;
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "(SELECT ");
 	if (after_changed || quiet_read(p, target, &q) != 0) {
-		fingerprint_answer(&b, p, literal, after_changed ? 1 : QUIET_COUNT_ROWS);
+		fingerprint_answer(&b, p, after_changed ? 1 : QUIET_COUNT_ROWS);
 		buf_adds(&b, " FROM (SELECT " QUIET_KEY_SQL " AS k) q)");
 		return buf_detach(&b);
 	}
@@ -1074,7 +1069,7 @@ static char *quiet_expr(const struct cfg_project *p, const char *target, int lit
 	buf_addf(&b, "CASE WHEN q.k = '%s' THEN 'quiet %s' ", q.key, q.value);
 	if (q.misses) {
 		buf_adds(&b, "ELSE ");
-		fingerprint_answer(&b, p, literal, q.misses < QUIET_RETRY ? q.misses + 1 : QUIET_COUNT_ROWS);
+		fingerprint_answer(&b, p, q.misses < QUIET_RETRY ? q.misses + 1 : QUIET_COUNT_ROWS);
 	} else {
 		buf_addf(&b,
 			 "WHEN split_part(q.k, '|', 1) || '|' || split_part(q.k, '|', 2) || '|' || "
@@ -1150,13 +1145,11 @@ static char *quiet_resolve(const struct cfg_project *p, const char *target, cons
 
 static int fingerprint(const struct cfg_project *p, const char *target, struct db *db, char **out)
 {
-	char *list = owned_list(p), *fp = NULL, *expr = quiet_expr(p, target, 0, 1);
+	char *fp = NULL, *expr = quiet_expr(p, target, 1);
 	char *sql = xstrfmt("SELECT %s", expr);
-	const char *params[] = { list };
-	int rc = db_query_value(db, sql, 1, params, &fp);
+	int rc = db_query_value(db, sql, 0, NULL, &fp);
 	free(sql);
 	free(expr);
-	free(list);
 	if (rc)
 		return -1;
 	*out = quiet_resolve(p, target, fp);
@@ -1166,7 +1159,7 @@ static int fingerprint(const struct cfg_project *p, const char *target, struct d
 
 char *drift_fingerprint_sql(const struct cfg_project *p, const char *target)
 {
-	return quiet_expr(p, target, 1, 0);
+	return quiet_expr(p, target, 0);
 }
 
 /* who_file names a file about target db: the cache directory, a hash of
