@@ -1978,37 +1978,11 @@ static int path_own(const struct lctx *c)
 	return c->path_line || c->role || c->session_role;
 }
 
-/* column_at asks the target for a column's type, an unqualified table looked
- * up as the server would: through the session's search_path, or the one
- * the migration set (pg_temp first, then the schemas that may exist). Fills
- * *found with the schema that holds it (NULL: the session's). */
-static int column_at(struct lctx *c, const char *schema, const char *table, const char *column, char *type,
-		     size_t len, int *typmod, const char **found)
-{
-	const struct lint_catalog *cat = c->o->cat;
-	*found = schema;
-	if (!cat || !cat->column_type || !table || !column)
-		return -1;
-	if (schema || !path_own(c))
-		return cat->column_type(cat->arg, schema, table, column, type, len, typmod);
-	if (!cat->column_type(cat->arg, "pg_temp", table, column, type, len, typmod)) {
-		*found = "pg_temp";
-		return 0;
-	}
-	for (size_t i = 0; i < c->npath; i++) {
-		if (!*c->path[i].name)
-			continue;
-		if (!cat->column_type(cat->arg, c->path[i].name, table, column, type, len, typmod)) {
-			*found = c->path[i].name;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* rel_at asks the target for the kind of the relation rv names (pg_class.relkind),
- * an unqualified name looked up as column_at does, and fills nsp with the
- * schema that holds it; 0 when it cannot tell (no target, not there yet) */
+/* rel_at asks the target for the kind of the relation rv names
+ * (pg_class.relkind) and fills nsp with the schema that holds it: an
+ * unqualified name looked up as the server would, through the session's
+ * search_path, or the one the migration set (pg_temp first, then the
+ * schemas that may exist); 0 when it cannot tell (no target, not there yet) */
 static int rel_at(struct lctx *c, const RangeVar *rv, char *nsp, size_t len)
 {
 	const struct lint_catalog *cat = c->o->cat;
@@ -2024,13 +1998,32 @@ static int rel_at(struct lctx *c, const RangeVar *rv, char *nsp, size_t len)
 	return kind;
 }
 
+/* lookup_schema is the schema to ask the target about for the table rv
+ * names: as written, NULL for the session's search_path, or the one
+ * rel_at finds through the migration's own (nsp); *lost when that finds
+ * none (the target's session would look elsewhere: nothing is known) */
+static const char *lookup_schema(struct lctx *c, const RangeVar *rv, char *nsp, size_t len, int *lost)
+{
+	const char *schema;
+	rv_name(rv, &schema);
+	*lost = 0;
+	if (schema || !path_own(c))
+		return schema;
+	*lost = !rel_at(c, rv, nsp, len);
+	return nsp;
+}
+
 /* old_type asks the target for the column's type; -1 when it cannot */
 static int old_type(struct lctx *c, const AlterTableCmd *cmd, struct typ *t)
 {
-	const char *schema, *table = rv_name(stmt_relation(c), &schema), *found;
-	char name[64];
-	int typmod;
-	if (column_at(c, schema, table, cmd->name, name, sizeof name, &typmod, &found))
+	const struct lint_catalog *cat = c->o->cat;
+	const char *ignored, *table = rv_name(stmt_relation(c), &ignored);
+	char name[64], nsp[NAMEDATALEN];
+	int typmod, lost;
+	if (!cat || !cat->column_type || !table || !cmd->name)
+		return -1;
+	const char *schema = lookup_schema(c, stmt_relation(c), nsp, sizeof nsp, &lost);
+	if (lost || cat->column_type(cat->arg, schema, table, cmd->name, name, sizeof name, &typmod))
 		return -1;
 	typ_from_catalog(t, name, typmod);
 	return 0;
@@ -2213,19 +2206,14 @@ static void r_set_not_null(struct lctx *c, const struct lint_rule_info *ri)
 	if (!cmd)
 		return;
 	const struct lint_catalog *cat = c->o->cat;
-	const char *schema, *table = rv_name(stmt_relation(c), &schema);
-	int lost = 0;
-	if (!schema && path_own(c)) {
-		/* the schema the migration's search_path finds it in; none: the
-		 * target's own session would look elsewhere, so no CHECK is known */
-		char type[64];
-		int typmod;
-		lost = column_at(c, schema, table, cmd->name, type, sizeof type, &typmod, &schema) != 0;
+	const char *ignored, *table = rv_name(stmt_relation(c), &ignored);
+	int has = -1; /* no target to ask */
+	if (cat && cat->has_notnull_check && table && cmd->name) {
+		char nsp[NAMEDATALEN];
+		int lost;
+		const char *schema = lookup_schema(c, stmt_relation(c), nsp, sizeof nsp, &lost);
+		has = lost ? 0 : cat->has_notnull_check(cat->arg, schema, table, cmd->name);
 	}
-	int has = lost ? 0
-	      : cat && cat->has_notnull_check && table && cmd->name
-		      ? cat->has_notnull_check(cat->arg, schema, table, cmd->name)
-		      : -1;
 	if (has == 1)
 		return;
 	report(c, ri,
