@@ -8,7 +8,6 @@
 new_project drift
 use_drift_scratch 1
 scratch_dbs() { sql_on "$TPG_PORT" postgres "SELECT datname FROM pg_database WHERE datname LIKE 'padctl\_drift\_%' ORDER BY 1"; }
-cache_keys() { ls "$PROJECT/.padctl/drift" 2>/dev/null | sed -n 's/\.catalog$//p' | sort; }
 
 # a protected schema the migrations reference: the scratch gets it from the target
 psql_q "CREATE SCHEMA ref; CREATE TABLE ref.employee (id int PRIMARY KEY, name text)" >/dev/null
@@ -29,8 +28,8 @@ assert_rc 0
 assert_err_contains "drift: no drift (against a replay of 0 migrations)"
 assert_err_contains "drift: replayed 2 migrations of target \"t1\" on the scratch database padctl_drift_"
 assert_err_contains "drift: no drift (against a replay of 2 migrations)"
-assert_eq 1 "$(cache_keys | wc -l)" "drift.keep: 1 keeps one replay"
-key=$(cache_keys)
+assert_eq 1 "$(drift_cache_keys | wc -l)" "drift.keep: 1 keeps one replay"
+key=$(drift_cache_keys)
 assert_eq "padctl_drift_${key:0:24}" "$(scratch_dbs | grep "${key:0:24}")" "the kept replay's scratch database"
 ok "deploy: preflight and postflight drift clean; the replay of the empty history was removed (keep: 1)"
 
@@ -40,7 +39,7 @@ assert_rc 0
 assert_out_contains "target t1: ok"
 assert_err_contains "compared with the cached replay of 2 migrations"
 assert_err_not_contains "replayed"
-assert_eq "$key" "$(cache_keys)" "same cache key"
+assert_eq "$key" "$(drift_cache_keys)" "same cache key"
 ok "validate: no drift, the replay was not run again"
 
 group "status --drift"
@@ -121,8 +120,8 @@ assert_err_contains "compared with the cached replay of 2 migrations"
 assert_err_contains "drift: copied the scratch database padctl_drift_${key:0:24} (the replay of the 2 migrations before the newest run)"
 assert_err_contains "replayed 1 migration of target"
 assert_err_contains "drift: no drift (against a replay of 3 migrations)"
-assert_eq 1 "$(cache_keys | wc -l)" "one replay kept"
-[ "$(cache_keys)" != "$key" ] || fail_now "the cache key did not change with the history"
+assert_eq 1 "$(drift_cache_keys | wc -l)" "one replay kept"
+[ "$(drift_cache_keys)" != "$key" ] || fail_now "the cache key did not change with the history"
 assert_eq "" "$(scratch_dbs | grep "${key:0:24}")" "the old scratch database was dropped"
 ok "deploy after undoing the changes: the postflight copies the preflight's replay and runs 0003 on it; clean; the stale replay is gone"
 

@@ -14,7 +14,6 @@
 new_project drifthostile
 use_drift_scratch 1
 D=$PROJECT/.padctl/drift
-cache_keys() { ls "$D" 2>/dev/null | sed -n 's/^\([0-9a-f]\{64\}\)\.catalog$/\1/p' | sort; }
 OUTSIDE=$(mktemp -d "$PADCTL_TEST_TMP/drift-outside.XXXXXX") || die "mktemp failed"
 CLI_DIRS+=("$OUTSIDE")
 
@@ -25,7 +24,7 @@ group "a clean deploy"
 pc deploy test
 assert_rc 0
 assert_err_contains "drift: no drift (against a replay of 1 migration)"
-key=$(cache_keys)
+key=$(drift_cache_keys | grep -xE '[0-9a-f]{64}')
 assert_eq 1 "$(printf '%s\n' "$key" | grep -c .)" "one replay kept"
 ok "deploy: no drift, one replay kept"
 

@@ -25,7 +25,7 @@ assert_err_contains "drift: no drift (against a replay of 1 migration)"
 pc -v validate test
 assert_rc 0
 SCRATCH=$(grep -o 'scratch database padctl_drift_[0-9a-f]*' <<<"$ERR" | head -1 | cut -d' ' -f3)
-key=$(cd "$D" && ls "${SCRATCH#padctl_drift_}"*.catalog 2>/dev/null | sed -n 's/^\([0-9a-f]\{64\}\)\.catalog$/\1/p')
+key=$(drift_cache_keys | grep "^${SCRATCH#padctl_drift_}")
 [ -n "$SCRATCH" ] && [ -n "$key" ] || fail_now "no replay kept" "got: $(ls "$D"); $ERR"
 scratch_dbs() {
 	sql_on "$TPG_PORT" postgres "SELECT datname FROM pg_database WHERE datname LIKE '${SCRATCH}%' ORDER BY 1"

@@ -139,13 +139,15 @@ sql_on() {
 # drift_drop_scratch: drops the scratch databases of $PROJECT's drift cache
 # (their names are the cache files', padctl_drift_<first 24 of the key>).
 drift_drop_scratch() {
-	local f k
-	for f in "$PROJECT"/.padctl/drift/*.catalog; do
-		[ -e "$f" ] || continue
-		k=$(basename "$f" .catalog)
+	local k
+	while IFS= read -r k; do
 		sql_on "$TPG_PORT" postgres "DROP DATABASE IF EXISTS padctl_drift_${k:0:24} WITH (FORCE)" >/dev/null 2>&1
-	done
+	done < <(drift_cache_keys)
 }
+
+# drift_cache_keys: the keys of the replays $PROJECT keeps (the KEY of each
+# KEY.catalog), sorted.
+drift_cache_keys() { ls "$PROJECT/.padctl/drift" 2>/dev/null | sed -n 's/\.catalog$//p' | sort; }
 
 # use_drift_scratch KEEP: drift in $PROJECT's padctl.yml with the shared test
 # cluster as the scratch server (drift.keep KEEP); its scratch databases go at exit.
