@@ -310,20 +310,19 @@ static int rv_temp(const RangeVar *rv)
 	return rv && rv->relpersistence == 't' /* RELPERSISTENCE_TEMP */;
 }
 
-/* is_new tells whether the relation was created earlier in this migration */
-static int is_new(const struct lctx *c, const RangeVar *rv)
-{
-	const char *schema, *name = rv_name(rv, &schema);
-	return name && (rv_temp(rv) || names_has(&c->created, resolve(c, schema), name) ||
-			(!schema && names_has(&c->created, "pg_temp", name)));
-}
-
 /* created_in tells whether ns (created, created_idx) holds (schema, name):
  * in the schema an unqualified name resolves to, or a temporary one (the
  * server searches pg_temp first for relations) */
 static int created_in(const struct lctx *c, const struct names *ns, const char *schema, const char *name)
 {
 	return names_has(ns, resolve(c, schema), name) || (!schema && names_has(ns, "pg_temp", name));
+}
+
+/* is_new tells whether the relation was created earlier in this migration */
+static int is_new(const struct lctx *c, const RangeVar *rv)
+{
+	const char *schema, *name = rv_name(rv, &schema);
+	return name && (rv_temp(rv) || created_in(c, &c->created, schema, name));
 }
 
 /* ---------------------------------------------------------------- positions and findings */
@@ -817,6 +816,8 @@ static int key_fn(struct lctx *c, const struct target_key *k, const Node *node, 
 	return fn(c, t, k->verb, arg);
 }
 
+static int has_defelem(const List *opts, const char *name);
+
 /* touched_in calls fn for every object node changes, and those of the
  * statements it holds (inner_keys); stops at a non-zero answer */
 static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg)
@@ -923,13 +924,7 @@ static int touched_in(struct lctx *c, const Node *node, touched_fn fn, void *arg
 		/* without SCHEMA, a relocatable extension's objects land in the
 		 * first schema of the search_path, as a new name does */
 		const CreateExtensionStmt *ce = (const CreateExtensionStmt *)node;
-		int named = 0;
-		const ListCell *lc;
-		foreach (lc, ce->options) {
-			const DefElem *d = lfirst(lc);
-			named |= IsA(d, DefElem) && d->defname && !strcmp(d->defname, "schema");
-		}
-		if (!named && ce->extname) {
+		if (!has_defelem(ce->options, "schema") && ce->extname) {
 			struct touched t;
 			memset(&t, 0, sizeof t);
 			t.name = ce->extname;
@@ -3544,20 +3539,17 @@ static void track(struct lctx *c)
 					((const CreateStmt *)c->node)->tableElts);
 	} else if (c->tag == T_RenameStmt) {
 		track_rename(c);
-	} else if (c->tag == T_IndexStmt && !((const IndexStmt *)c->node)->idxname) {
+	} else if (c->tag == T_IndexStmt) {
+		/* an unnamed index gets the name PostgreSQL gives it */
 		const IndexStmt *ix = (const IndexStmt *)c->node;
-		char *def = ix->relation ? default_name(ix->relation->relname, ix->indexParams, "idx") : NULL;
+		char *ixname = ix->idxname    ? xstrdup(ix->idxname)
+			       : ix->relation ? default_name(ix->relation->relname, ix->indexParams, "idx")
+					      : NULL;
 		const char *at = table_schema(c, ix->relation);
-		if (def && !ix->if_not_exists)
-			names_add(&c->created_idx, at ? at : resolve(c, ix->relation->schemaname), def);
-		define_rel(c, at, def);
-		free(def);
-	} else if (c->tag == T_IndexStmt && ((const IndexStmt *)c->node)->idxname) {
-		const IndexStmt *ix = (const IndexStmt *)c->node;
-		const char *at = table_schema(c, ix->relation);
-		if (!ix->if_not_exists)
-			names_add(&c->created_idx, at ? at : resolve(c, ix->relation->schemaname), ix->idxname);
-		define_rel(c, at, ix->idxname);
+		if (ixname && !ix->if_not_exists)
+			names_add(&c->created_idx, at ? at : resolve(c, ix->relation->schemaname), ixname);
+		define_rel(c, at, ixname);
+		free(ixname);
 	} else if (alter_table(c) && (name = rv_name(stmt_relation(c), &schema))) {
 		int at = 0;
 		const AlterTableCmd *cmd;
